@@ -1,0 +1,142 @@
+//! Station configuration (`station.toml`), per the operator contract.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::domain::session::EngineConfig;
+use crate::domain::weight::ToleranceRule;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default = "default_station")]
+    pub station_id: String,
+    #[serde(default = "default_db")]
+    pub database: PathBuf,
+    #[serde(default)]
+    pub weight: WeightConfig,
+    #[serde(default)]
+    pub scanner: Vec<ScannerConfig>,
+    pub scale: Option<ScaleConfig>,
+    pub printer: Option<PrinterConfig>,
+    /// Folder of the config file: relative paths in it are relative to this.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+fn default_station() -> String {
+    "BENCH-01".into()
+}
+
+fn default_db() -> PathBuf {
+    PathBuf::from("packbench.db")
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeightConfig {
+    #[serde(default = "d15")]
+    pub tolerance_g: f64,
+    #[serde(default = "d3")]
+    pub tolerance_pct: f64,
+    #[serde(default = "d5")]
+    pub min_weight_g: f64,
+    #[serde(default)]
+    pub default_packaging: String,
+}
+
+fn d15() -> f64 {
+    15.0
+}
+fn d3() -> f64 {
+    3.0
+}
+fn d5() -> f64 {
+    5.0
+}
+
+impl Default for WeightConfig {
+    fn default() -> Self {
+        WeightConfig {
+            tolerance_g: 15.0,
+            tolerance_pct: 3.0,
+            min_weight_g: 5.0,
+            default_packaging: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ScannerConfig {
+    pub port: String,
+    #[serde(default = "d9600")]
+    pub baud: u32,
+    #[serde(flatten)]
+    pub extra: toml::Table,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ScaleConfig {
+    pub port: String,
+    #[serde(default = "d9600")]
+    pub baud: u32,
+    pub protocol: String,
+    pub unit: Option<String>,
+    #[serde(flatten)]
+    pub extra: toml::Table,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PrinterConfig {
+    pub target: String,
+    #[serde(default)]
+    pub chinese: bool,
+    #[serde(flatten)]
+    pub extra: toml::Table,
+}
+
+fn d9600() -> u32 {
+    9600
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+        let mut cfg: Config = toml::from_str(&text)
+            .map_err(|e| format!("config {} is not valid: {}", path.display(), e.message()))?;
+        cfg.base_dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        if cfg.weight.tolerance_g < 0.0 || cfg.weight.tolerance_pct < 0.0 {
+            return Err(format!(
+                "config {}: weight tolerances must not be negative",
+                path.display()
+            ));
+        }
+        Ok(cfg)
+    }
+
+    /// The database path, relative paths taken from the config file's folder.
+    pub fn database_path(&self) -> PathBuf {
+        if self.database.is_absolute() {
+            self.database.clone()
+        } else {
+            self.base_dir.join(&self.database)
+        }
+    }
+
+    pub fn engine_config(&self) -> EngineConfig {
+        EngineConfig {
+            station_id: self.station_id.clone(),
+            rule: ToleranceRule {
+                tolerance_g: self.weight.tolerance_g,
+                tolerance_pct: self.weight.tolerance_pct,
+            },
+            min_weight_g: self.weight.min_weight_g,
+            default_packaging: None,
+        }
+    }
+}

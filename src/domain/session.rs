@@ -1,0 +1,1043 @@
+//! The pack session: every decision a bench makes, as a pure state machine.
+//!
+//! `decide` never mutates: it returns the events to store and the state that holds once they
+//! are durable. The caller appends the events and only then `commit`s, so a failed write
+//! leaves the bench exactly where it was.
+
+use chrono::{DateTime, FixedOffset};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::barcode::ParsedCode;
+use super::catalog::ItemMatch;
+use super::commands::{Command, HoldReason};
+use super::event::{EventType, NewEvent};
+use super::order::{Employee, Order, Packaging};
+use super::progress::{Accepted, OrderProgress, OrderStatus};
+use super::weight::{self, LineWeight, ToleranceRule};
+
+/// A new stable reading closer than this to the last checked one is the same parcel
+/// still lying on the scale, not a re-weigh.
+pub const RECHECK_DELTA_G: f64 = 1.0;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineConfig {
+    pub station_id: String,
+    pub rule: ToleranceRule,
+    /// Readings below this are "scale empty".
+    pub min_weight_g: f64,
+    /// Packaging assumed when none is scanned.
+    pub default_packaging: Option<Packaging>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            station_id: "BENCH-01".into(),
+            rule: ToleranceRule {
+                tolerance_g: 15.0,
+                tolerance_pct: 3.0,
+            },
+            min_weight_g: 5.0,
+            default_packaging: None,
+        }
+    }
+}
+
+/// An order line with what the bench needs from the catalog.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LineInfo {
+    pub sku: String,
+    pub name: String,
+    pub attributes: Vec<(String, String)>,
+    pub qty: u32,
+    pub gift: bool,
+    pub unit_weight_g: f64,
+    pub unit_tolerance_g: Option<f64>,
+}
+
+/// An order as found in the store, with its catalog details and its derived progress.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderView {
+    pub order: Order,
+    pub lines: Vec<LineInfo>,
+    pub progress: OrderProgress,
+}
+
+/// What a scanned code turned out to be.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resolved {
+    Command(Command),
+    Badge(Employee),
+    Packaging(Packaging),
+    Order(Box<OrderView>),
+    Item(ItemMatch),
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scan {
+    pub code: ParsedCode,
+    pub resolved: Resolved,
+    /// Which scanner it came from, when a bench has several.
+    pub scanner: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    Scan(Scan),
+    Weight { grams: f64, stable: bool },
+    Command(Command),
+}
+
+/// The store's current word on the order open at this bench, read fresh for each input so a
+/// change or cancellation made after the order was opened is seen at once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenOrderNow {
+    pub version: String,
+    pub cancelled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeightCheck {
+    pub measured_g: f64,
+    pub expected_g: f64,
+    pub tolerance_g: f64,
+    pub ok: bool,
+    pub hint: Option<weight::Hint>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenOrder {
+    pub order: Order,
+    pub lines: Vec<LineInfo>,
+    pub version: String,
+    pub scanned: Vec<u32>,
+    pub stack: Vec<Accepted>,
+    pub picker_id: Option<String>,
+    pub packaging: Option<Packaging>,
+    pub last_check: Option<WeightCheck>,
+    /// The next stable reading is checked (set when the order became complete or the parcel
+    /// was lifted).
+    pub armed: bool,
+}
+
+impl OpenOrder {
+    pub fn complete(&self) -> bool {
+        self.lines
+            .iter()
+            .zip(&self.scanned)
+            .all(|(l, s)| *s >= l.qty)
+    }
+
+    pub fn units_scanned(&self) -> u32 {
+        self.scanned.iter().sum()
+    }
+
+    pub fn units_ordered(&self) -> u32 {
+        self.lines.iter().map(|l| l.qty).sum()
+    }
+
+    fn totals(&self, sku: &str) -> (u32, u32) {
+        self.lines
+            .iter()
+            .zip(&self.scanned)
+            .filter(|(l, _)| l.sku == sku)
+            .fold((0, 0), |(s, q), (l, n)| (s + n, q + l.qty))
+    }
+
+    fn line_weights(&self) -> Vec<LineWeight> {
+        self.lines
+            .iter()
+            .map(|l| LineWeight {
+                sku: l.sku.clone(),
+                qty: l.qty,
+                unit_weight_g: l.unit_weight_g,
+                unit_tolerance_g: l.unit_tolerance_g,
+            })
+            .collect()
+    }
+
+    pub fn expected_g(&self) -> f64 {
+        weight::round2(weight::expected_g(
+            &self.line_weights(),
+            self.packaging.as_ref().map(|p| p.tare_g).unwrap_or(0.0),
+        ))
+    }
+
+    /// Waiting for a supervisor: the parcel was weighed and is out of tolerance, or it is in
+    /// tolerance but nobody can say who picked it.
+    pub fn needs_override(&self) -> bool {
+        self.complete()
+            && match &self.last_check {
+                Some(c) => !c.ok || self.picker_id.is_none(),
+                None => false,
+            }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dispatch {
+    pub batch_id: String,
+    pub carrier: Option<String>,
+    pub count: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct State {
+    pub packer: Option<Employee>,
+    pub open: Option<OpenOrder>,
+    pub dispatch: Option<Dispatch>,
+    pub last_packed: Option<String>,
+    /// Last reading from the scale (grams, stable), for display.
+    pub scale: Option<(f64, bool)>,
+}
+
+/// What the packer should do next: the banner of the pack screen.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum NextStep {
+    SignIn,
+    ScanOrder,
+    ScanItems { remaining: u32 },
+    Weigh,
+    ScanPicker,
+    ResolveMismatch,
+    Dispatch,
+}
+
+impl State {
+    pub fn next_step(&self) -> NextStep {
+        if self.packer.is_none() {
+            return NextStep::SignIn;
+        }
+        if self.dispatch.is_some() {
+            return NextStep::Dispatch;
+        }
+        let Some(o) = &self.open else {
+            return NextStep::ScanOrder;
+        };
+        if !o.complete() {
+            return NextStep::ScanItems {
+                remaining: o.units_ordered() - o.units_scanned(),
+            };
+        }
+        match &o.last_check {
+            None => NextStep::Weigh,
+            Some(c) if !c.ok => NextStep::ResolveMismatch,
+            Some(_) => NextStep::ScanPicker,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub events: Vec<NewEvent>,
+    pub next: State,
+}
+
+#[derive(Debug, Clone)]
+pub struct Engine {
+    cfg: EngineConfig,
+    state: State,
+}
+
+/// Collects the events of one decision, all stamped with the same time and station.
+struct Out<'a> {
+    cfg: &'a EngineConfig,
+    now: DateTime<FixedOffset>,
+    events: Vec<NewEvent>,
+}
+
+impl Out<'_> {
+    fn ev(&mut self, kind: EventType, actor: Option<&str>, order: Option<&str>) -> &mut NewEvent {
+        let mut e = NewEvent::new(kind, self.now, &self.cfg.station_id).actor(actor);
+        e.order_no = order.map(str::to_string);
+        self.events.push(e);
+        self.events.last_mut().expect("just pushed")
+    }
+
+    fn reject(
+        &mut self,
+        s: &State,
+        code: &str,
+        reason: &str,
+        detail: String,
+        order: Option<&str>,
+    ) -> &mut NewEvent {
+        let actor = s.packer.as_ref().map(|p| p.id.clone());
+        let order = order
+            .map(str::to_string)
+            .or_else(|| s.open.as_ref().map(|o| o.order.order_no.clone()));
+        let e = self.ev(EventType::ScanRejected, actor.as_deref(), order.as_deref());
+        e.data.insert("code".into(), code.into());
+        e.data.insert("reason".into(), reason.into());
+        e.data.insert("detail".into(), detail.into());
+        e
+    }
+}
+
+fn put(e: &mut NewEvent, key: &str, v: impl Into<Value>) {
+    e.data.insert(key.into(), v.into());
+}
+
+fn opt(v: Option<&str>) -> Value {
+    v.map(Value::from).unwrap_or(Value::Null)
+}
+
+impl Engine {
+    pub fn new(cfg: EngineConfig) -> Self {
+        Engine {
+            cfg,
+            state: State::default(),
+        }
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.cfg
+    }
+
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Takes the state of a decision whose events are now durable.
+    pub fn commit(&mut self, next: State) {
+        self.state = next;
+    }
+
+    /// Decides what an input means. Pure: `now` is the only clock.
+    pub fn decide(
+        &self,
+        input: &Input,
+        open_now: Option<&OpenOrderNow>,
+        now: DateTime<FixedOffset>,
+    ) -> Decision {
+        let mut s = self.state.clone();
+        let mut out = Out {
+            cfg: &self.cfg,
+            now,
+            events: Vec::new(),
+        };
+        match input {
+            Input::Scan(scan) => self.scan(&mut s, &mut out, scan, open_now),
+            Input::Command(c) => self.command(&mut s, &mut out, c, "", now),
+            Input::Weight { grams, stable } => {
+                self.weight(&mut s, &mut out, *grams, *stable, open_now)
+            }
+        }
+        Decision {
+            events: out.events,
+            next: s,
+        }
+    }
+
+    fn scan(&self, s: &mut State, out: &mut Out, scan: &Scan, open_now: Option<&OpenOrderNow>) {
+        let code = scan.code.text.as_str();
+        match &scan.resolved {
+            Resolved::Command(c) => return self.command(s, out, c, code, out.now),
+            Resolved::Badge(emp) => return self.badge(s, out, emp, code),
+            _ => {}
+        }
+        if s.packer.is_none() {
+            out.reject(
+                s,
+                code,
+                "no_packer",
+                "sign in with your badge first".into(),
+                None,
+            );
+            return;
+        }
+        match &scan.resolved {
+            Resolved::Packaging(p) => self.packaging(s, out, p, code),
+            Resolved::Order(view) => {
+                if s.dispatch.is_some() {
+                    self.dispatch_order(s, out, view, code)
+                } else {
+                    self.open_order(s, out, view, code)
+                }
+            }
+            Resolved::Item(m) => self.item(s, out, scan, m, open_now),
+            Resolved::Unknown => {
+                let (reason, detail) = if scan.code.check_digit_error {
+                    (
+                        "bad_check_digit",
+                        format!("{code} has a wrong check digit: rescan or key it in"),
+                    )
+                } else {
+                    (
+                        "unknown_barcode",
+                        format!("{code} is not a product, order, badge or packaging code"),
+                    )
+                };
+                out.reject(s, code, reason, detail, None);
+            }
+            Resolved::Command(_) | Resolved::Badge(_) => unreachable!("handled above"),
+        }
+    }
+
+    fn badge(&self, s: &mut State, out: &mut Out, emp: &Employee, code: &str) {
+        let Some(packer) = s.packer.clone() else {
+            if emp.roles.packer {
+                let e = out.ev(EventType::PackerSignedIn, Some(&emp.id), None);
+                put(e, "packer_id", emp.id.as_str());
+                put(e, "name", emp.name.as_str());
+                s.packer = Some(emp.clone());
+            } else {
+                out.reject(
+                    s,
+                    code,
+                    "not_allowed",
+                    format!("{} has no packer role and cannot sign in", emp.id),
+                    None,
+                );
+            }
+            return;
+        };
+        if s.dispatch.is_none() {
+            if let Some(open) = s.open.as_mut() {
+                if emp.roles.supervisor && open.needs_override() {
+                    self.override_pack(s, out, emp);
+                    return;
+                }
+                if emp.roles.picker {
+                    let order_no = open.order.order_no.clone();
+                    if let Some(imported) = open.order.picker_id.clone() {
+                        if imported != emp.id {
+                            out.reject(
+                                s,
+                                code,
+                                "picker_from_import",
+                                format!("{order_no} was picked by {imported} per the order import"),
+                                None,
+                            );
+                            return;
+                        }
+                    }
+                    let open = s.open.as_mut().expect("checked above");
+                    open.picker_id = Some(emp.id.clone());
+                    let e = out.ev(EventType::PickerSet, Some(&packer.id), Some(&order_no));
+                    put(e, "picker_id", emp.id.as_str());
+                    if open.complete() && open.last_check.as_ref().is_some_and(|c| c.ok) {
+                        self.pack(s, out, None);
+                    }
+                    return;
+                }
+            }
+        }
+        if emp.id == packer.id {
+            let e = out.ev(EventType::PackerSignedIn, Some(&emp.id), None);
+            put(e, "packer_id", emp.id.as_str());
+            put(e, "name", emp.name.as_str());
+            put(e, "repeat", true);
+            return;
+        }
+        let detail = if emp.roles.supervisor && s.open.is_some() {
+            "no weight mismatch or missing picker to override".to_string()
+        } else {
+            format!(
+                "{} is signed in: the packer changes only by signing out",
+                packer.id
+            )
+        };
+        out.reject(s, code, "not_allowed", detail, None);
+    }
+
+    fn override_pack(&self, s: &mut State, out: &mut Out, sup: &Employee) {
+        let open = s.open.as_ref().expect("override needs an open order");
+        let check = open.last_check.clone().expect("override needs a check");
+        let reason = if !check.ok {
+            "weight_mismatch"
+        } else {
+            "picker_unknown"
+        };
+        let order_no = open.order.order_no.clone();
+        let e = out.ev(EventType::Override, Some(&sup.id), Some(&order_no));
+        put(e, "supervisor_id", sup.id.as_str());
+        put(e, "reason", reason);
+        put(e, "measured_g", check.measured_g);
+        put(e, "expected_g", check.expected_g);
+        put(e, "tolerance_g", check.tolerance_g);
+        put(e, "picker_id", opt(open.picker_id.as_deref()));
+        self.pack(s, out, Some(&sup.id));
+    }
+
+    fn pack(&self, s: &mut State, out: &mut Out, override_by: Option<&str>) {
+        let open = s.open.take().expect("pack needs an open order");
+        let packer = s.packer.as_ref().map(|p| p.id.clone());
+        let check = open.last_check.clone().expect("pack needs a weight check");
+        let e = out.ev(
+            EventType::OrderPacked,
+            packer.as_deref(),
+            Some(&open.order.order_no),
+        );
+        put(e, "picker_id", opt(open.picker_id.as_deref()));
+        put(e, "packer_id", opt(packer.as_deref()));
+        put(e, "measured_g", check.measured_g);
+        put(e, "expected_g", check.expected_g);
+        put(e, "tolerance_g", check.tolerance_g);
+        put(e, "weight_ok", check.ok);
+        put(e, "override_by", opt(override_by));
+        put(
+            e,
+            "packaging",
+            opt(open.packaging.as_ref().map(|p| p.code.as_str())),
+        );
+        put(e, "version", open.version.as_str());
+        s.last_packed = Some(open.order.order_no);
+    }
+
+    fn packaging(&self, s: &mut State, out: &mut Out, p: &Packaging, code: &str) {
+        let packer = s.packer.as_ref().map(|p| p.id.clone());
+        let Some(open) = s.open.as_mut().filter(|_| s.dispatch.is_none()) else {
+            out.reject(
+                s,
+                code,
+                "no_order",
+                "scan an order before its packaging".into(),
+                None,
+            );
+            return;
+        };
+        open.packaging = Some(p.clone());
+        open.last_check = None;
+        open.armed = open.complete();
+        let e = out.ev(
+            EventType::PackagingSet,
+            packer.as_deref(),
+            Some(&open.order.order_no),
+        );
+        put(e, "packaging", p.code.as_str());
+        put(e, "tare_g", p.tare_g);
+    }
+
+    fn open_order(&self, s: &mut State, out: &mut Out, view: &OrderView, code: &str) {
+        let order = &view.order;
+        let version = order.version();
+        let packer = s.packer.as_ref().map(|p| p.id.clone());
+        if let Some(open) = &s.open {
+            if open.order.order_no == order.order_no {
+                if open.version == version && !order.cancelled {
+                    // Re-sync: the same order scanned again repeats its state.
+                    let e = out.ev(
+                        EventType::OrderLoaded,
+                        packer.as_deref(),
+                        Some(&order.order_no),
+                    );
+                    fill_loaded(e, open, true);
+                    return;
+                }
+                // Changed or cancelled since opened: fall through and load it afresh.
+            } else if open.units_scanned() > 0 {
+                let o = open.order.order_no.clone();
+                out.reject(
+                    s,
+                    code,
+                    "order_in_progress",
+                    format!("finish or hold {o} before opening another order"),
+                    Some(&order.order_no),
+                );
+                return;
+            } else {
+                let o = open.order.order_no.clone();
+                out.ev(EventType::OrderReleased, packer.as_deref(), Some(&o));
+                s.open = None;
+            }
+        }
+        let p = &view.progress;
+        if order.cancelled {
+            s.open = None;
+            out.reject(
+                s,
+                code,
+                "order_cancelled",
+                format!("{} was cancelled: do not pack it", order.order_no),
+                Some(&order.order_no),
+            );
+            return;
+        }
+        if matches!(p.status, OrderStatus::Packed | OrderStatus::Dispatched) {
+            let by = p.packer_id.clone().unwrap_or_default();
+            let at = p.packed_at.map(|t| t.to_rfc3339()).unwrap_or_default();
+            let station = p.station_id.clone().unwrap_or_default();
+            let e = out.reject(
+                s,
+                code,
+                "order_already_packed",
+                format!(
+                    "{} was already packed by {by} at {station} on {at}",
+                    order.order_no
+                ),
+                Some(&order.order_no),
+            );
+            put(e, "packed_by", by);
+            put(e, "packed_at", at);
+            put(e, "packed_station", station);
+            return;
+        }
+        let current = p.loaded_version.as_deref() == Some(version.as_str());
+        let open = OpenOrder {
+            order: order.clone(),
+            lines: view.lines.clone(),
+            version: version.clone(),
+            scanned: p.scanned.clone(),
+            stack: p.stack.clone(),
+            picker_id: p.picker_id.clone(),
+            packaging: match (&p.packaging, p.tare_g) {
+                (Some(code), Some(tare)) => Some(Packaging {
+                    code: code.clone(),
+                    name: code.clone(),
+                    tare_g: tare,
+                }),
+                _ => self.cfg.default_packaging.clone(),
+            },
+            last_check: None,
+            armed: false,
+        };
+        let mut open = open;
+        open.armed = open.complete();
+        let e = out.ev(
+            EventType::OrderLoaded,
+            packer.as_deref(),
+            Some(&order.order_no),
+        );
+        fill_loaded(e, &open, false);
+        if !current && p.stale_scans > 0 {
+            put(e, "changed", true);
+            put(e, "previous_version", opt(p.loaded_version.as_deref()));
+            put(e, "discarded_units", p.stale_scans);
+        }
+        s.open = Some(open);
+    }
+
+    fn item(
+        &self,
+        s: &mut State,
+        out: &mut Out,
+        scan: &Scan,
+        m: &ItemMatch,
+        open_now: Option<&OpenOrderNow>,
+    ) {
+        let code = scan.code.text.as_str();
+        if s.dispatch.is_some() {
+            out.reject(
+                s,
+                code,
+                "not_allowed",
+                "dispatch mode: scan packed parcels, not items".into(),
+                None,
+            );
+            return;
+        }
+        let Some(open) = &s.open else {
+            out.reject(
+                s,
+                code,
+                "no_order",
+                "scan the order or waybill first".into(),
+                None,
+            );
+            return;
+        };
+        if let Some(reason) = stale(open, open_now) {
+            let o = open.order.order_no.clone();
+            out.reject(s, code, reason, stale_detail(reason, &o), None);
+            return;
+        }
+        let (scanned, qty) = open.totals(&m.sku);
+        if qty == 0 {
+            let e = out.reject(
+                s,
+                code,
+                "not_in_order",
+                format!("{} is not in this order: take it out", m.sku),
+                None,
+            );
+            put(e, "sku", m.sku.as_str());
+            return;
+        }
+        if scanned + m.units > qty {
+            let detail = if m.units > 1 {
+                format!(
+                    "a pack of {} × {} is more than the {} still needed",
+                    m.units,
+                    m.sku,
+                    qty - scanned
+                )
+            } else {
+                format!(
+                    "{} already has {scanned} of {qty}: take this one out",
+                    m.sku
+                )
+            };
+            let e = out.reject(s, code, "over_quantity", detail, None);
+            put(e, "sku", m.sku.as_str());
+            put(e, "scanned", scanned);
+            put(e, "qty", qty);
+            put(e, "units", m.units);
+            return;
+        }
+        let packer = s.packer.as_ref().map(|p| p.id.clone());
+        let open = s.open.as_mut().expect("checked above");
+        // Bought lines fill before gift lines of the same SKU.
+        let mut left = m.units;
+        let mut alloc = Vec::new();
+        for gift in [false, true] {
+            for (i, l) in open.lines.iter().enumerate() {
+                if left == 0 || l.sku != m.sku || l.gift != gift {
+                    continue;
+                }
+                let take = (l.qty - open.scanned[i]).min(left);
+                if take > 0 {
+                    open.scanned[i] += take;
+                    left -= take;
+                    alloc.push((i, take));
+                }
+            }
+        }
+        open.stack.push(Accepted {
+            sku: m.sku.clone(),
+            alloc: alloc.clone(),
+        });
+        open.last_check = None;
+        let complete = open.complete();
+        open.armed = complete;
+        let order_no = open.order.order_no.clone();
+        let version = open.version.clone();
+        let e = out.ev(EventType::ItemAccepted, packer.as_deref(), Some(&order_no));
+        put(e, "sku", m.sku.as_str());
+        put(e, "units", m.units);
+        put(e, "scanned", scanned + m.units);
+        put(e, "qty", qty);
+        put(e, "code", code);
+        put(e, "aim", opt(scan.code.aim.as_deref()));
+        if let Some(g) = &scan.code.gs1 {
+            put(e, "gtin", opt(g.gtin.as_deref()));
+            put(e, "lot", opt(g.lot.as_deref()));
+            put(e, "serial", opt(g.serial.as_deref()));
+            put(e, "expiry", opt(g.expiry.as_deref()));
+        }
+        put(e, "scanner", opt(scan.scanner.as_deref()));
+        put(e, "version", version);
+        put(e, "alloc", json!(alloc));
+        put(e, "complete", complete);
+    }
+
+    fn weight(
+        &self,
+        s: &mut State,
+        out: &mut Out,
+        grams: f64,
+        stable: bool,
+        open_now: Option<&OpenOrderNow>,
+    ) {
+        s.scale = Some((grams, stable));
+        if s.dispatch.is_some() {
+            return;
+        }
+        let min = self.cfg.min_weight_g;
+        let packer = s.packer.as_ref().map(|p| p.id.clone());
+        let Some(open) = s.open.as_mut() else {
+            return;
+        };
+        if !open.complete() {
+            return;
+        }
+        if !stable || grams < min {
+            // The parcel moved or was lifted off: the next stable reading is a re-weigh.
+            open.armed = true;
+            return;
+        }
+        let moved = open
+            .last_check
+            .as_ref()
+            .is_none_or(|c| (c.measured_g - grams).abs() >= RECHECK_DELTA_G);
+        if !open.armed && !moved {
+            return;
+        }
+        open.armed = false;
+        if let Some(reason) = stale(open, open_now) {
+            let o = open.order.order_no.clone();
+            out.reject(s, "", reason, stale_detail(reason, &o), None);
+            return;
+        }
+        let expected = open.expected_g();
+        let lines = open.line_weights();
+        let tolerance = weight::tolerance_g(self.cfg.rule, expected, &lines);
+        let measured = weight::round2(grams);
+        let ok = weight::within(measured, expected, tolerance);
+        let hint = (!ok).then(|| weight::hint(measured - expected, &lines, tolerance));
+        let order_no = open.order.order_no.clone();
+        let e = out.ev(EventType::WeightChecked, packer.as_deref(), Some(&order_no));
+        put(e, "measured_g", measured);
+        put(e, "expected_g", expected);
+        put(e, "tolerance_g", tolerance);
+        put(e, "ok", ok);
+        put(
+            e,
+            "packaging",
+            opt(open.packaging.as_ref().map(|p| p.code.as_str())),
+        );
+        if let Some(h) = &hint {
+            put(e, "hint", h.text.as_str());
+            put(e, "hint_detail", serde_json::to_value(h).unwrap_or(Value::Null));
+        }
+        open.last_check = Some(WeightCheck {
+            measured_g: measured,
+            expected_g: expected,
+            tolerance_g: tolerance,
+            ok,
+            hint,
+        });
+        if ok && open.picker_id.is_some() {
+            self.pack(s, out, None);
+        }
+    }
+
+    fn command(
+        &self,
+        s: &mut State,
+        out: &mut Out,
+        c: &Command,
+        code: &str,
+        now: DateTime<FixedOffset>,
+    ) {
+        let Some(packer) = s.packer.as_ref().map(|p| p.id.clone()) else {
+            out.reject(
+                s,
+                code,
+                "no_packer",
+                "sign in with your badge first".into(),
+                None,
+            );
+            return;
+        };
+        let actor = Some(packer.as_str());
+        match c {
+            Command::UndoLastScan => {
+                let Some(open) = s.open.as_mut().filter(|o| !o.stack.is_empty()) else {
+                    out.reject(s, code, "nothing_to_undo", "no accepted scan to undo".into(), None);
+                    return;
+                };
+                let last = open.stack.pop().expect("not empty");
+                let mut units = 0;
+                for &(line, n) in &last.alloc {
+                    open.scanned[line] -= n;
+                    units += n;
+                }
+                open.last_check = None;
+                open.armed = false;
+                let (scanned, qty) = open.totals(&last.sku);
+                let order_no = open.order.order_no.clone();
+                let version = open.version.clone();
+                let e = out.ev(EventType::ScanUndone, actor, Some(&order_no));
+                put(e, "sku", last.sku.as_str());
+                put(e, "units", units);
+                put(e, "scanned", scanned);
+                put(e, "qty", qty);
+                put(e, "version", version);
+                put(e, "alloc", json!(last.alloc));
+            }
+            Command::Hold(reason) => {
+                let Some(open) = s.open.take() else {
+                    out.reject(s, code, "no_order", "no open order to hold".into(), None);
+                    return;
+                };
+                let e = out.ev(EventType::OrderHeld, actor, Some(&open.order.order_no));
+                put(e, "reason", reason.as_str());
+                put(e, "scanned_units", open.units_scanned());
+                put(e, "ordered_units", open.units_ordered());
+            }
+            Command::Reprint => {
+                let Some(last) = s.last_packed.clone() else {
+                    out.reject(
+                        s,
+                        code,
+                        "nothing_to_reprint",
+                        "no order packed at this bench yet".into(),
+                        None,
+                    );
+                    return;
+                };
+                out.ev(EventType::ReprintRequested, actor, Some(&last));
+            }
+            Command::SignOut => {
+                if let Some(d) = s.dispatch.take() {
+                    close_dispatch(out, actor, &d);
+                }
+                let open = s.open.take();
+                let e = out.ev(EventType::PackerSignedOut, actor, None);
+                put(e, "packer_id", packer.as_str());
+                put(
+                    e,
+                    "open_order",
+                    opt(open.as_ref().map(|o| o.order.order_no.as_str())),
+                );
+                s.packer = None;
+            }
+            Command::DispatchStart => {
+                if let Some(d) = &s.dispatch {
+                    let e = out.ev(EventType::DispatchStarted, actor, None);
+                    put(e, "batch_id", d.batch_id.as_str());
+                    put(e, "repeat", true);
+                    return;
+                }
+                if let Some(open) = &s.open {
+                    let o = open.order.order_no.clone();
+                    if open.units_scanned() > 0 {
+                        out.reject(
+                            s,
+                            code,
+                            "order_in_progress",
+                            format!("finish or hold {o} before dispatch"),
+                            None,
+                        );
+                        return;
+                    }
+                    out.ev(EventType::OrderReleased, actor, Some(&o));
+                    s.open = None;
+                }
+                let batch_id = format!(
+                    "{}-{}",
+                    self.cfg.station_id,
+                    now.format("%Y%m%d%H%M%S")
+                );
+                let e = out.ev(EventType::DispatchStarted, actor, None);
+                put(e, "batch_id", batch_id.as_str());
+                s.dispatch = Some(Dispatch {
+                    batch_id,
+                    carrier: None,
+                    count: 0,
+                });
+            }
+            Command::DispatchEnd => {
+                let Some(d) = s.dispatch.take() else {
+                    out.reject(s, code, "not_allowed", "not in dispatch mode".into(), None);
+                    return;
+                };
+                close_dispatch(out, actor, &d);
+            }
+        }
+    }
+
+    fn dispatch_order(&self, s: &mut State, out: &mut Out, view: &OrderView, code: &str) {
+        let order = &view.order;
+        let p = &view.progress;
+        let o = order.order_no.as_str();
+        let refuse = |s: &State, out: &mut Out, reason: &str, detail: String| {
+            out.reject(s, code, reason, detail, Some(o));
+        };
+        if order.cancelled {
+            return refuse(
+                s,
+                out,
+                "order_cancelled",
+                format!("{o} was cancelled: keep the parcel back"),
+            );
+        }
+        match p.status {
+            OrderStatus::Packed => {}
+            OrderStatus::Dispatched => {
+                let at = p.dispatched_at.map(|t| t.to_rfc3339()).unwrap_or_default();
+                return refuse(
+                    s,
+                    out,
+                    "already_dispatched",
+                    format!("{o} was already handed over on {at}"),
+                );
+            }
+            OrderStatus::Held => {
+                return refuse(s, out, "order_held", format!("{o} is on hold: keep it back"))
+            }
+            _ => {
+                return refuse(
+                    s,
+                    out,
+                    "not_packed",
+                    format!("{o} has not been packed: keep it back"),
+                )
+            }
+        }
+        let d = s.dispatch.as_mut().expect("dispatch mode");
+        if let Some(c) = &d.carrier {
+            if c != &order.carrier {
+                let c = c.clone();
+                return refuse(
+                    s,
+                    out,
+                    "wrong_carrier",
+                    format!("{o} goes with {}, this handover is {c}", order.carrier),
+                );
+            }
+        }
+        d.carrier = Some(order.carrier.clone());
+        d.count += 1;
+        let (batch, count) = (d.batch_id.clone(), d.count);
+        let actor = s.packer.as_ref().map(|p| p.id.clone());
+        let e = out.ev(EventType::OrderDispatched, actor.as_deref(), Some(o));
+        put(e, "batch_id", batch);
+        put(e, "carrier", order.carrier.as_str());
+        put(e, "waybill_no", order.waybill_no.as_str());
+        put(e, "count", count);
+    }
+}
+
+fn close_dispatch(out: &mut Out, actor: Option<&str>, d: &Dispatch) {
+    let e = out.ev(EventType::DispatchClosed, actor, None);
+    put(e, "batch_id", d.batch_id.as_str());
+    put(e, "carrier", opt(d.carrier.as_deref()));
+    put(e, "count", d.count);
+}
+
+fn stale(open: &OpenOrder, now: Option<&OpenOrderNow>) -> Option<&'static str> {
+    match now {
+        None => Some("order_changed"),
+        Some(n) if n.cancelled => Some("order_cancelled"),
+        Some(n) if n.version != open.version => Some("order_changed"),
+        Some(_) => None,
+    }
+}
+
+fn stale_detail(reason: &str, order_no: &str) -> String {
+    if reason == "order_cancelled" {
+        format!("{order_no} was cancelled after it was opened: do not pack it")
+    } else {
+        format!("{order_no} changed after it was opened: scan the order again and recheck")
+    }
+}
+
+fn fill_loaded(e: &mut NewEvent, open: &OpenOrder, repeat: bool) {
+    let lines: Vec<Value> = open
+        .lines
+        .iter()
+        .zip(&open.scanned)
+        .map(|(l, s)| {
+            json!({
+                "sku": l.sku,
+                "name": l.name,
+                "qty": l.qty,
+                "scanned": s,
+                "gift": l.gift,
+            })
+        })
+        .collect();
+    put(e, "lines", Value::Array(lines));
+    put(e, "version", open.version.as_str());
+    put(e, "waybill_no", open.order.waybill_no.as_str());
+    put(e, "picker_id", opt(open.picker_id.as_deref()));
+    put(
+        e,
+        "packaging",
+        opt(open.packaging.as_ref().map(|p| p.code.as_str())),
+    );
+    put(e, "expected_g", open.expected_g());
+    if repeat {
+        put(e, "repeat", true);
+    }
+}
+
+// HoldReason is re-exported for callers building hold commands from the UI.
+pub use super::commands::HoldReason as Hold;
+#[allow(dead_code)]
+fn _hold_reason_is_used(_: HoldReason) {}

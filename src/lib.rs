@@ -1,0 +1,9 @@
+//! packbench: the pick-pack-verify station. The binary (`src/main.rs`) is a thin CLI over
+//! this library so that tests and benchmarks drive the same code the station runs.
+
+pub mod audit;
+pub mod config;
+pub mod domain;
+pub mod import;
+pub mod station;
+pub mod store;

@@ -1,0 +1,604 @@
+//! The `packbench` binary: one function per command over the library.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail, Context, Result};
+use chrono::{DateTime, FixedOffset, Local};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use packbench::audit::{self, table, ExportFormat};
+use packbench::config::Config;
+use packbench::domain::commands::COMMAND_CODES;
+use packbench::import;
+use packbench::store::{Checkpoint, ImportMeta, ImportReport, SqliteStore, Store};
+
+#[derive(Parser)]
+#[command(
+    name = "packbench",
+    version,
+    about = "Pick-pack-verify station for warehouse benches",
+    long_about = "Pick-pack-verify station for warehouse benches.\n\nWith no command it starts the station (the demo station when there is no station.toml)."
+)]
+struct Cli {
+    /// Station config (default: station.toml in the working directory, when present)
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the station with the devices named in the config
+    Run {
+        /// No window: print every station event as a JSON line
+        #[arg(long)]
+        headless: bool,
+    },
+    /// Import CSV or JSON from the shop system (all or nothing)
+    Import {
+        #[arg(value_enum)]
+        kind: ImportKind,
+        file: PathBuf,
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// Print the import report as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reports and proofs from the event log
+    Audit {
+        #[command(subcommand)]
+        what: AuditCmd,
+    },
+    /// List the command barcodes for the bench's command sheet
+    Commands,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ImportKind {
+    Catalog,
+    Orders,
+    Employees,
+    Packaging,
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// The full record of one order (order number or waybill)
+    Order {
+        order_no: String,
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
+    /// What one person picked and packed
+    Packer {
+        id: String,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
+    /// Every weight mismatch and every override
+    Mismatches {
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
+    /// The raw event log
+    Export {
+        #[arg(long, value_enum)]
+        format: Format,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        /// Write to this file instead of stdout
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
+    /// Check the whole event log (and a checkpoint kept elsewhere)
+    Verify {
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// A checkpoint file from `audit checkpoint`
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the log's head (sequence and hash) to keep off the bench
+    Checkpoint {
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Csv,
+    Jsonl,
+}
+
+fn now() -> DateTime<FixedOffset> {
+    Local::now().fixed_offset()
+}
+
+fn load_config(explicit: Option<&Path>) -> Result<Option<Config>> {
+    match explicit {
+        Some(p) => Ok(Some(Config::load(p).map_err(|e| anyhow!(e))?)),
+        None if Path::new("station.toml").exists() => Ok(Some(
+            Config::load(Path::new("station.toml")).map_err(|e| anyhow!(e))?,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// `--db`, else the config's database, else packbench.db here.
+fn db_path(db: Option<&Path>, cfg: Option<&Config>) -> PathBuf {
+    match (db, cfg) {
+        (Some(p), _) => p.to_path_buf(),
+        (None, Some(c)) => c.database_path(),
+        (None, None) => PathBuf::from("packbench.db"),
+    }
+}
+
+fn open_store(db: Option<&Path>, cfg: Option<&Config>, must_exist: bool) -> Result<SqliteStore> {
+    let path = db_path(db, cfg);
+    if must_exist && !path.exists() {
+        bail!(
+            "database {} does not exist (give --db or run in the station's folder)",
+            path.display()
+        );
+    }
+    SqliteStore::open(&path).with_context(|| format!("cannot open database {}", path.display()))
+}
+
+fn bound(s: &Option<String>, end: bool) -> Result<Option<DateTime<FixedOffset>>> {
+    s.as_deref()
+        .map(|s| audit::parse_bound(s, end))
+        .transpose()
+        .map_err(|e| anyhow!(e))
+}
+
+fn opt_g(x: Option<f64>) -> String {
+    x.map(packbench::domain::weight::fmt_g).unwrap_or_default()
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let cfg = load_config(cli.config.as_deref())?;
+    let Some(cmd) = cli.command else {
+        println!(
+            "packbench — pick-pack-verify station\n\n\
+             The touchscreen station is not built yet. Until it is, use the command line:\n  \
+             packbench import catalog|orders|employees|packaging FILE\n  \
+             packbench audit order|packer|mismatches|export|verify|checkpoint ...\n  \
+             packbench commands        (the command barcode sheet)\n\n\
+             See `packbench --help` and README.md."
+        );
+        return Ok(ExitCode::SUCCESS);
+    };
+    match cmd {
+        Cmd::Run { .. } => {
+            bail!("the device station (`packbench run`) is not built yet in this version")
+        }
+        Cmd::Commands => {
+            let rows: Vec<Vec<String>> = COMMAND_CODES
+                .iter()
+                .map(|(c, d)| vec![c.to_string(), d.to_string()])
+                .collect();
+            print!("{}", table::render(&["barcode", "meaning"], &rows));
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Import {
+            kind,
+            file,
+            db,
+            json,
+        } => {
+            let mut store = open_store(db.as_deref(), cfg.as_ref(), false)?;
+            let station = cfg
+                .as_ref()
+                .map(|c| c.station_id.clone())
+                .unwrap_or_else(|| "CLI".into());
+            let report = import_file(&mut store, kind, &file, &station)?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!(
+                    "{}: {} rows, {} added, {} changed, {} unchanged, {} cancelled",
+                    file.display(),
+                    report.rows,
+                    report.added,
+                    report.changed,
+                    report.unchanged,
+                    report.cancelled
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Audit { what } => audit_cmd(what, cfg.as_ref()),
+    }
+}
+
+fn import_file(
+    store: &mut SqliteStore,
+    kind: ImportKind,
+    file: &Path,
+    station: &str,
+) -> Result<ImportReport> {
+    let required = match kind {
+        ImportKind::Catalog => import::CATALOG_COLUMNS,
+        ImportKind::Orders => import::ORDER_COLUMNS,
+        ImportKind::Employees => import::EMPLOYEE_COLUMNS,
+        ImportKind::Packaging => import::PACKAGING_COLUMNS,
+    };
+    let rows = import::read_rows(file, required)?;
+    let bar = progress_bar(rows.rows.len());
+    let meta = ImportMeta {
+        file: file
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        sha256: rows.sha256.clone(),
+        station_id: station.to_string(),
+        at: now(),
+    };
+    bar.set_message("checking rows");
+    let report = match kind {
+        ImportKind::Catalog => {
+            let existing = store.load_catalog()?;
+            let skus = import::parse_catalog(&rows, &existing)?;
+            bar.set_message("writing");
+            store.import_catalog(&skus, &meta)?
+        }
+        ImportKind::Orders => {
+            let skus = store.load_catalog()?.into_iter().map(|s| s.sku).collect();
+            let orders = import::parse_orders(&rows, &skus)?;
+            bar.set_message("writing");
+            store.import_orders(&orders, &meta)?
+        }
+        ImportKind::Employees => {
+            let e = import::parse_employees(&rows)?;
+            store.import_employees(&e, &meta)?
+        }
+        ImportKind::Packaging => {
+            let p = import::parse_packaging(&rows)?;
+            store.import_packaging(&p, &meta)?
+        }
+    };
+    bar.finish_and_clear();
+    Ok(report)
+}
+
+/// A spinner on stderr for large imports; invisible when stderr is not a terminal.
+fn progress_bar(rows: usize) -> indicatif::ProgressBar {
+    if rows < 5_000 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar.set_prefix(format!("{rows} rows"));
+    bar
+}
+
+fn audit_cmd(what: AuditCmd, cfg: Option<&Config>) -> Result<ExitCode> {
+    match what {
+        AuditCmd::Order { order_no, json, db } => {
+            let store = open_store(db.as_deref(), cfg, true)?;
+            let Some(rec) = audit::order_record(&store, &order_no)? else {
+                bail!("no order or waybill {order_no:?} in the database");
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rec)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let kv = vec![
+                vec!["order".into(), rec.order_no.clone()],
+                vec!["waybill".into(), rec.waybill_no.clone()],
+                vec!["carrier".into(), rec.carrier.clone()],
+                vec!["recipient".into(), rec.recipient.clone()],
+                vec!["status".into(), rec.status.clone()],
+                vec!["picker".into(), rec.picker_id.clone().unwrap_or_default()],
+                vec!["packer".into(), rec.packer_id.clone().unwrap_or_default()],
+                vec!["station".into(), rec.station_id.clone().unwrap_or_default()],
+                vec!["expected g".into(), opt_g(rec.expected_weight_g)],
+                vec!["measured g".into(), opt_g(rec.measured_weight_g)],
+                vec!["tolerance g".into(), opt_g(rec.tolerance_g)],
+                vec![
+                    "weight ok".into(),
+                    rec.weight_ok.map(|b| b.to_string()).unwrap_or_default(),
+                ],
+                vec!["override by".into(), rec.override_by.clone().unwrap_or_default()],
+                vec!["packed at".into(), rec.packed_at.clone().unwrap_or_default()],
+                vec![
+                    "dispatched at".into(),
+                    rec.dispatched_at.clone().unwrap_or_default(),
+                ],
+                vec!["buyer note".into(), rec.buyer_note.clone()],
+            ];
+            print!("{}", table::render(&["field", "value"], &kv));
+            println!();
+            let lines: Vec<Vec<String>> = rec
+                .lines
+                .iter()
+                .map(|l| {
+                    vec![
+                        l.sku.clone(),
+                        format!("{}/{}", l.scanned, l.qty),
+                        if l.gift { "gift".into() } else { String::new() },
+                    ]
+                })
+                .collect();
+            print!("{}", table::render(&["sku", "scanned", ""], &lines));
+            println!();
+            let ev: Vec<Vec<String>> = rec
+                .events
+                .iter()
+                .map(|e| {
+                    vec![
+                        e.seq.to_string(),
+                        e.at.clone(),
+                        e.kind.clone(),
+                        e.actor.clone().unwrap_or_default(),
+                        e.station_id.clone(),
+                        summarize(&e.data),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                table::render(&["seq", "at", "event", "actor", "station", "data"], &ev)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCmd::Packer {
+            id,
+            from,
+            to,
+            json,
+            db,
+        } => {
+            let store = open_store(db.as_deref(), cfg, true)?;
+            let r = audit::packer_report(&store, &id, bound(&from, false)?, bound(&to, true)?)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!(
+                "{} {}: packed {}, picked {}, weight mismatches {}, overridden {}, rejected scans {}",
+                r.id,
+                table::clean(r.name.as_deref().unwrap_or("")),
+                r.packed,
+                r.picked,
+                r.mismatches,
+                r.overrides,
+                r.rejected_scans
+            );
+            let rows: Vec<Vec<String>> = r
+                .orders
+                .iter()
+                .map(|o| {
+                    vec![
+                        o.order_no.clone(),
+                        o.role.clone(),
+                        o.at.clone(),
+                        o.station_id.clone(),
+                        opt_g(o.measured_g),
+                        opt_g(o.expected_g),
+                        o.weight_ok.map(|b| b.to_string()).unwrap_or_default(),
+                        o.override_by.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                table::render(
+                    &[
+                        "order",
+                        "role",
+                        "at",
+                        "station",
+                        "measured g",
+                        "expected g",
+                        "ok",
+                        "override"
+                    ],
+                    &rows
+                )
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCmd::Mismatches { from, to, json, db } => {
+            let store = open_store(db.as_deref(), cfg, true)?;
+            let rows = audit::mismatches(&store, bound(&from, false)?, bound(&to, true)?)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let t: Vec<Vec<String>> = rows
+                .iter()
+                .map(|m| {
+                    vec![
+                        m.at.clone(),
+                        m.kind.clone(),
+                        m.order_no.clone().unwrap_or_default(),
+                        m.station_id.clone(),
+                        m.who.clone().unwrap_or_default(),
+                        opt_g(m.measured_g),
+                        opt_g(m.expected_g),
+                        opt_g(m.diff_g),
+                        m.why.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                table::render(
+                    &[
+                        "at",
+                        "event",
+                        "order",
+                        "station",
+                        "who",
+                        "measured g",
+                        "expected g",
+                        "diff g",
+                        "hint / reason"
+                    ],
+                    &t
+                )
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCmd::Export {
+            format,
+            from,
+            to,
+            out,
+            db,
+        } => {
+            let store = open_store(db.as_deref(), cfg, true)?;
+            let fmt = match format {
+                Format::Csv => ExportFormat::Csv,
+                Format::Jsonl => ExportFormat::Jsonl,
+            };
+            let (from, to) = (bound(&from, false)?, bound(&to, true)?);
+            match out {
+                Some(p) => {
+                    let f = std::fs::File::create(&p)
+                        .with_context(|| format!("cannot write {}", p.display()))?;
+                    let mut w = std::io::BufWriter::new(f);
+                    let n = audit::export(&store, fmt, from, to, &mut w)?;
+                    w.flush()?;
+                    eprintln!("{n} events written to {}", p.display());
+                }
+                None => {
+                    let stdout = std::io::stdout();
+                    let mut w = std::io::BufWriter::new(stdout.lock());
+                    audit::export(&store, fmt, from, to, &mut w)?;
+                    w.flush()?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCmd::Verify {
+            db,
+            checkpoint,
+            json,
+        } => {
+            let store = open_store(db.as_deref(), cfg, true)?;
+            let cp: Option<Checkpoint> = match &checkpoint {
+                Some(p) => {
+                    let text = std::fs::read_to_string(p)
+                        .with_context(|| format!("cannot read checkpoint {}", p.display()))?;
+                    Some(serde_json::from_str(&text).with_context(|| {
+                        format!("checkpoint {} is not a packbench checkpoint", p.display())
+                    })?)
+                }
+                None => None,
+            };
+            let r = store.verify(cp.as_ref())?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "ok": r.error.is_none(),
+                        "events": r.events,
+                        "head_seq": r.head.as_ref().map(|h| h.seq),
+                        "head_hash": r.head.as_ref().map(|h| h.hash.clone()),
+                        "error": r.error.as_ref().map(|e| e.to_string()),
+                    })
+                );
+            }
+            match r.error {
+                None => {
+                    if !json {
+                        println!(
+                            "event log intact: {} events{}",
+                            r.events,
+                            r.head
+                                .map(|h| format!(", head {} {}", h.seq, h.hash))
+                                .unwrap_or_default()
+                        );
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Some(e) => {
+                    eprintln!("event log NOT intact: {e}");
+                    Ok(ExitCode::from(3))
+                }
+            }
+        }
+        AuditCmd::Checkpoint { out, db } => {
+            let store = open_store(db.as_deref(), cfg, true)?;
+            let Some(cp) = store.checkpoint(now())? else {
+                bail!("the event log is empty: nothing to checkpoint");
+            };
+            let text = serde_json::to_string_pretty(&cp)?;
+            match out {
+                Some(p) => {
+                    std::fs::write(&p, format!("{text}\n"))
+                        .with_context(|| format!("cannot write {}", p.display()))?;
+                    eprintln!("checkpoint at event {} written to {}", cp.seq, p.display());
+                }
+                None => println!("{text}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// A short one-line view of an event's data for tables.
+fn summarize(v: &serde_json::Value) -> String {
+    let Some(m) = v.as_object() else {
+        return String::new();
+    };
+    m.iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "lines" | "alloc" | "hint_detail" | "version"))
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => format!("{k}={s}"),
+            other => format!("{k}={other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            // One clear sentence: the error and its causes on one line.
+            let msg = e
+                .chain()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(": ");
+            eprintln!("packbench: {}", table::clean(&msg));
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,296 @@
+use chrono::{DateTime, FixedOffset};
+
+use crate::domain::barcode;
+use crate::domain::catalog::Catalog;
+use crate::domain::commands::{parse_command, Command};
+use crate::domain::event::{EventType, StoredEvent};
+use crate::domain::progress::OrderProgress;
+use crate::domain::session::{
+    Dispatch, Engine, EngineConfig, Input, LineInfo, OpenOrder, OpenOrderNow, OrderView, Resolved,
+    Scan, State,
+};
+use crate::domain::Order;
+use crate::store::{EventFilter, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("catalog: {0}")]
+    Catalog(String),
+}
+
+pub struct Bench<S: Store> {
+    store: S,
+    engine: Engine,
+    catalog: Catalog,
+}
+
+impl<S: Store> Bench<S> {
+    /// Opens a bench on a store and restores where this station was: the signed-in packer,
+    /// the open order with its exact counts, a dispatch in progress, the last packed order.
+    pub fn open(store: S, cfg: EngineConfig) -> Result<Self, BenchError> {
+        let catalog = Catalog::new(store.load_catalog()?).map_err(BenchError::Catalog)?;
+        let mut bench = Bench {
+            store,
+            engine: Engine::new(cfg),
+            catalog,
+        };
+        let state = bench.restore()?;
+        bench.engine.commit(state);
+        Ok(bench)
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub fn store_mut(&mut self) -> &mut S {
+        &mut self.store
+    }
+
+    pub fn state(&self) -> &State {
+        self.engine.state()
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        self.engine.config()
+    }
+
+    /// Re-reads the catalog after an import while the station runs.
+    pub fn reload_catalog(&mut self) -> Result<(), BenchError> {
+        self.catalog = Catalog::new(self.store.load_catalog()?).map_err(BenchError::Catalog)?;
+        Ok(())
+    }
+
+    pub fn scan(
+        &mut self,
+        raw: &str,
+        scanner: Option<&str>,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Vec<StoredEvent>, BenchError> {
+        let code = barcode::parse(raw);
+        let resolved = self.resolve(&code)?;
+        self.handle(
+            Input::Scan(Scan {
+                code,
+                resolved,
+                scanner: scanner.map(str::to_string),
+            }),
+            now,
+        )
+    }
+
+    pub fn weight(
+        &mut self,
+        grams: f64,
+        stable: bool,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Vec<StoredEvent>, BenchError> {
+        self.handle(Input::Weight { grams, stable }, now)
+    }
+
+    pub fn command(
+        &mut self,
+        c: Command,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Vec<StoredEvent>, BenchError> {
+        self.handle(Input::Command(c), now)
+    }
+
+    /// Appends events that come from outside the engine (printer results, device states).
+    pub fn record(
+        &mut self,
+        events: &[crate::domain::NewEvent],
+    ) -> Result<Vec<StoredEvent>, BenchError> {
+        Ok(self.store.append(events)?)
+    }
+
+    fn handle(
+        &mut self,
+        input: Input,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Vec<StoredEvent>, BenchError> {
+        let open_now = match &self.engine.state().open {
+            Some(o) => self
+                .store
+                .order_now(&o.order.order_no)?
+                .map(|n| OpenOrderNow {
+                    version: n.version,
+                    cancelled: n.cancelled,
+                }),
+            None => None,
+        };
+        let decision = self.engine.decide(&input, open_now.as_ref(), now);
+        // Durable first; the engine moves on only once the log has the events.
+        let stored = self.store.append(&decision.events)?;
+        self.engine.commit(decision.next);
+        Ok(stored)
+    }
+
+    /// Resolution order: command sheet, badge, packaging, order/waybill, product.
+    fn resolve(&self, code: &barcode::ParsedCode) -> Result<Resolved, BenchError> {
+        let text = code.text.as_str();
+        if let Some(c) = parse_command(text) {
+            return Ok(Resolved::Command(c));
+        }
+        if let Some(e) = self.store.employee_by_badge(text)? {
+            return Ok(Resolved::Badge(e));
+        }
+        if let Some(p) = self.store.packaging(text)? {
+            return Ok(Resolved::Packaging(p));
+        }
+        if let Some(order) = self.store.find_order(text)? {
+            return Ok(Resolved::Order(Box::new(self.view(order)?)));
+        }
+        if let Some(m) = self.catalog.lookup(code) {
+            return Ok(Resolved::Item(m.clone()));
+        }
+        Ok(Resolved::Unknown)
+    }
+
+    /// An order with its catalog details and the progress its events add up to.
+    pub fn view(&self, order: Order) -> Result<OrderView, BenchError> {
+        let events = self.store.events(&EventFilter {
+            order_no: Some(order.order_no.clone()),
+            ..Default::default()
+        })?;
+        let progress = OrderProgress::derive(&order, &events);
+        let lines = order
+            .lines
+            .iter()
+            .map(|l| {
+                let sku = self.catalog.get(&l.sku);
+                LineInfo {
+                    sku: l.sku.clone(),
+                    name: sku.map(|s| s.name.clone()).unwrap_or_default(),
+                    attributes: sku.map(|s| s.attributes.clone()).unwrap_or_default(),
+                    qty: l.qty,
+                    gift: l.gift,
+                    unit_weight_g: sku.map(|s| s.unit_weight_g).unwrap_or(0.0),
+                    unit_tolerance_g: sku.and_then(|s| s.weight_tolerance_g),
+                }
+            })
+            .collect();
+        Ok(OrderView {
+            order,
+            lines,
+            progress,
+        })
+    }
+
+    fn restore(&self) -> Result<State, BenchError> {
+        let station = self.engine.config().station_id.clone();
+        let mut state = State::default();
+        let mut open_order: Option<String> = None;
+        self.store.scan_events(
+            &EventFilter {
+                station_id: Some(station),
+                types: vec![
+                    EventType::PackerSignedIn.as_str(),
+                    EventType::PackerSignedOut.as_str(),
+                    EventType::OrderLoaded.as_str(),
+                    EventType::OrderReleased.as_str(),
+                    EventType::OrderPacked.as_str(),
+                    EventType::OrderHeld.as_str(),
+                    EventType::DispatchStarted.as_str(),
+                    EventType::OrderDispatched.as_str(),
+                    EventType::DispatchClosed.as_str(),
+                ],
+                ..Default::default()
+            },
+            &mut |e| {
+                match e.kind {
+                    EventType::PackerSignedIn => {
+                        if state.packer.as_ref().map(|p| p.id.as_str()) != e.str("packer_id") {
+                            state.packer = e.str("packer_id").map(|id| crate::domain::Employee {
+                                id: id.to_string(),
+                                name: e.str("name").unwrap_or_default().to_string(),
+                                roles: Default::default(),
+                                badge: String::new(),
+                            });
+                        }
+                    }
+                    EventType::PackerSignedOut => {
+                        state.packer = None;
+                        open_order = None;
+                        state.dispatch = None;
+                    }
+                    EventType::OrderLoaded => open_order = e.order_no.clone(),
+                    EventType::OrderReleased | EventType::OrderHeld => {
+                        if open_order == e.order_no {
+                            open_order = None;
+                        }
+                    }
+                    EventType::OrderPacked => {
+                        if open_order == e.order_no {
+                            open_order = None;
+                        }
+                        state.last_packed = e.order_no.clone();
+                    }
+                    EventType::DispatchStarted => {
+                        state.dispatch = Some(Dispatch {
+                            batch_id: e.str("batch_id").unwrap_or_default().to_string(),
+                            carrier: None,
+                            count: 0,
+                        });
+                    }
+                    EventType::OrderDispatched => {
+                        if let Some(d) = state.dispatch.as_mut() {
+                            d.carrier = e.str("carrier").map(str::to_string);
+                            d.count = e.u64("count").unwrap_or(0) as u32;
+                        }
+                    }
+                    EventType::DispatchClosed => state.dispatch = None,
+                    _ => {}
+                }
+                true
+            },
+        )?;
+        // The packer's full record (roles) comes from the employee table.
+        if let Some(p) = &state.packer {
+            state.packer = Some(self.store.employee(&p.id)?.unwrap_or_else(|| p.clone()));
+        }
+        if let (Some(_), Some(order_no)) = (&state.packer, open_order) {
+            if let Some(order) = self.store.find_order(&order_no)? {
+                let view = self.view(order)?;
+                let version = view.order.version();
+                let p = &view.progress;
+                let counts_current = p.loaded_version.as_deref() == Some(version.as_str());
+                let mut open = OpenOrder {
+                    version,
+                    scanned: if counts_current {
+                        p.scanned.clone()
+                    } else {
+                        vec![0; view.lines.len()]
+                    },
+                    stack: if counts_current {
+                        p.stack.clone()
+                    } else {
+                        Vec::new()
+                    },
+                    picker_id: p.picker_id.clone(),
+                    packaging: match (&p.packaging, p.tare_g) {
+                        (Some(code), Some(tare)) => Some(crate::domain::Packaging {
+                            code: code.clone(),
+                            name: code.clone(),
+                            tare_g: tare,
+                        }),
+                        _ => self.engine.config().default_packaging.clone(),
+                    },
+                    last_check: None,
+                    armed: false,
+                    order: view.order,
+                    lines: view.lines,
+                };
+                open.armed = open.complete();
+                state.open = Some(open);
+            }
+        }
+        Ok(state)
+    }
+}

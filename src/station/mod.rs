@@ -1,0 +1,6 @@
+//! The station runtime. `Bench` ties the pure engine to a store: it resolves what a scan is,
+//! asks the engine, makes the events durable, and only then lets the engine move on.
+
+pub mod bench;
+
+pub use bench::{Bench, BenchError};
