@@ -435,3 +435,72 @@ pub fn parse_packaging(rows: &Rows) -> Result<Vec<Packaging>, ImportError> {
     }
     Ok(out)
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Catalog,
+    Orders,
+    Employees,
+    Packaging,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportFileError {
+    #[error(transparent)]
+    Row(#[from] ImportError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// Reads, checks and stores one file: nothing is written unless every row is good.
+pub fn import_file<S: crate::store::Store + ?Sized>(
+    store: &mut S,
+    kind: Kind,
+    path: &Path,
+    station_id: &str,
+    at: chrono::DateTime<chrono::FixedOffset>,
+    on_phase: &mut dyn FnMut(&str),
+) -> Result<crate::store::ImportReport, ImportFileError> {
+    let required = match kind {
+        Kind::Catalog => CATALOG_COLUMNS,
+        Kind::Orders => ORDER_COLUMNS,
+        Kind::Employees => EMPLOYEE_COLUMNS,
+        Kind::Packaging => PACKAGING_COLUMNS,
+    };
+    on_phase("reading");
+    let rows = read_rows(path, required)?;
+    let meta = crate::store::ImportMeta {
+        file: path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        sha256: rows.sha256.clone(),
+        station_id: station_id.to_string(),
+        at,
+    };
+    on_phase("checking rows");
+    Ok(match kind {
+        Kind::Catalog => {
+            let existing = store.load_catalog()?;
+            let skus = parse_catalog(&rows, &existing)?;
+            on_phase("writing");
+            store.import_catalog(&skus, &meta)?
+        }
+        Kind::Orders => {
+            let skus = store.load_catalog()?.into_iter().map(|s| s.sku).collect();
+            let orders = parse_orders(&rows, &skus)?;
+            on_phase("writing");
+            store.import_orders(&orders, &meta)?
+        }
+        Kind::Employees => {
+            let e = parse_employees(&rows)?;
+            on_phase("writing");
+            store.import_employees(&e, &meta)?
+        }
+        Kind::Packaging => {
+            let p = parse_packaging(&rows)?;
+            on_phase("writing");
+            store.import_packaging(&p, &meta)?
+        }
+    })
+}

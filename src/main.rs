@@ -12,7 +12,7 @@ use packbench::audit::{self, table, ExportFormat};
 use packbench::config::Config;
 use packbench::domain::commands::COMMAND_CODES;
 use packbench::import;
-use packbench::store::{Checkpoint, ImportMeta, ImportReport, SqliteStore, Store};
+use packbench::store::{Checkpoint, ImportReport, SqliteStore, Store};
 
 #[derive(Parser)]
 #[command(
@@ -244,53 +244,24 @@ fn import_file(
     file: &Path,
     station: &str,
 ) -> Result<ImportReport> {
-    let required = match kind {
-        ImportKind::Catalog => import::CATALOG_COLUMNS,
-        ImportKind::Orders => import::ORDER_COLUMNS,
-        ImportKind::Employees => import::EMPLOYEE_COLUMNS,
-        ImportKind::Packaging => import::PACKAGING_COLUMNS,
+    let kind = match kind {
+        ImportKind::Catalog => import::Kind::Catalog,
+        ImportKind::Orders => import::Kind::Orders,
+        ImportKind::Employees => import::Kind::Employees,
+        ImportKind::Packaging => import::Kind::Packaging,
     };
-    let rows = import::read_rows(file, required)?;
-    let bar = progress_bar(rows.rows.len());
-    let meta = ImportMeta {
-        file: file
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        sha256: rows.sha256.clone(),
-        station_id: station.to_string(),
-        at: now(),
-    };
-    bar.set_message("checking rows");
-    let report = match kind {
-        ImportKind::Catalog => {
-            let existing = store.load_catalog()?;
-            let skus = import::parse_catalog(&rows, &existing)?;
-            bar.set_message("writing");
-            store.import_catalog(&skus, &meta)?
-        }
-        ImportKind::Orders => {
-            let skus = store.load_catalog()?.into_iter().map(|s| s.sku).collect();
-            let orders = import::parse_orders(&rows, &skus)?;
-            bar.set_message("writing");
-            store.import_orders(&orders, &meta)?
-        }
-        ImportKind::Employees => {
-            let e = import::parse_employees(&rows)?;
-            store.import_employees(&e, &meta)?
-        }
-        ImportKind::Packaging => {
-            let p = import::parse_packaging(&rows)?;
-            store.import_packaging(&p, &meta)?
-        }
-    };
+    let bar = progress_bar(file);
+    let report = import::import_file(store, kind, file, station, now(), &mut |phase| {
+        bar.set_message(phase.to_string())
+    })?;
     bar.finish_and_clear();
     Ok(report)
 }
 
 /// A spinner on stderr for large imports; invisible when stderr is not a terminal.
-fn progress_bar(rows: usize) -> indicatif::ProgressBar {
-    if rows < 5_000 {
+fn progress_bar(file: &Path) -> indicatif::ProgressBar {
+    // Small files finish before a spinner would be seen.
+    if std::fs::metadata(file).map(|m| m.len()).unwrap_or(0) < 1_000_000 {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new_spinner();
@@ -299,7 +270,6 @@ fn progress_bar(rows: usize) -> indicatif::ProgressBar {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
     );
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    bar.set_prefix(format!("{rows} rows"));
     bar
 }
 
