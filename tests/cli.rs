@@ -1,0 +1,240 @@
+//! The real binary: imports, audit reports, export and verify, as an operator scripts them.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::*;
+use packbench::station::Bench;
+use packbench::store::SqliteStore;
+
+fn pb(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_packbench"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn import_all(dir: &Path) {
+    for (k, f) in [
+        ("catalog", "catalog.csv"),
+        ("employees", "employees.csv"),
+        ("packaging", "packaging.csv"),
+        ("orders", "orders.csv"),
+    ] {
+        let p = fixtures().join(f);
+        ok(&pb(dir, &["import", k, p.to_str().unwrap()]));
+    }
+}
+
+/// Packs ORDER1 through a mismatch and an override, in the database of `dir`.
+fn pack_with_override(dir: &Path) {
+    let s = SqliteStore::open(dir.join("packbench.db")).unwrap();
+    let mut b = Bench::open(s, cfg()).unwrap();
+    order1_complete(&mut b);
+    b.weight(225.0, true, t(10)).unwrap();
+    b.scan(SUPERVISOR, None, t(11)).unwrap();
+}
+
+#[test]
+fn import_report_and_reimport() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = fixtures().join("orders.csv");
+    let c = fixtures().join("catalog.csv");
+    ok(&pb(dir.path(), &["import", "catalog", c.to_str().unwrap()]));
+    let out = ok(&pb(dir.path(), &["import", "orders", p.to_str().unwrap(), "--json"]));
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((r["added"].as_u64(), r["cancelled"].as_u64()), (Some(30), Some(1)));
+    let out = ok(&pb(dir.path(), &["import", "orders", p.to_str().unwrap(), "--json"]));
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((r["added"].as_u64(), r["unchanged"].as_u64()), (Some(0), Some(30)));
+}
+
+#[test]
+fn import_error_is_one_sentence_and_nonzero() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "id,name,roles,badge\nE1,a,picker,B1\nE2,b,janitor,B2\n").unwrap();
+    let out = pb(dir.path(), &["import", "employees", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("bad.csv: line 3, column roles: unknown role \"janitor\""), "{err}");
+    // Nothing was written.
+    let out = pb(dir.path(), &["audit", "verify", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["events"], 0);
+}
+
+#[test]
+fn audit_order_json_has_the_contract_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    import_all(dir.path());
+    pack_with_override(dir.path());
+    let out = ok(&pb(dir.path(), &["audit", "order", ORDER1_WAYBILL, "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for f in [
+        "order_no", "waybill_no", "status", "picker_id", "packer_id", "station_id",
+        "expected_weight_g", "measured_weight_g", "tolerance_g", "weight_ok", "override_by",
+        "packed_at", "dispatched_at", "events",
+    ] {
+        assert!(v.get(f).is_some(), "missing {f}");
+    }
+    assert_eq!(v["order_no"], ORDER1);
+    assert_eq!(v["status"], "packed");
+    assert_eq!(v["picker_id"], "E001");
+    assert_eq!(v["packer_id"], "E003");
+    assert_eq!(v["station_id"], "BENCH-T");
+    assert_eq!(v["expected_weight_g"], 265.0);
+    assert_eq!(v["measured_weight_g"], 225.0);
+    assert_eq!(v["weight_ok"], false);
+    assert_eq!(v["override_by"], "E005");
+    let events = v["events"].as_array().unwrap();
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        vec!["order_loaded", "item_accepted", "item_accepted", "item_accepted", "weight_checked", "override", "order_packed"]
+    );
+    for e in events {
+        for f in ["seq", "at", "type", "actor", "station_id", "data"] {
+            assert!(e.get(f).is_some(), "event missing {f}");
+        }
+    }
+    let seqs: Vec<i64> = events.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "oldest first");
+    // Human form: an aligned table.
+    let out = ok(&pb(dir.path(), &["audit", "order", ORDER1]));
+    assert!(out.contains("override by    E005"), "{out}");
+    // Unknown order: clear error.
+    let out = pb(dir.path(), &["audit", "order", "NOPE"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no order or waybill \"NOPE\""));
+}
+
+#[test]
+fn audit_packer_and_mismatches() {
+    let dir = tempfile::tempdir().unwrap();
+    import_all(dir.path());
+    pack_with_override(dir.path());
+    let out = ok(&pb(dir.path(), &["audit", "packer", "E003", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((v["packed"].as_u64(), v["mismatches"].as_u64(), v["overrides"].as_u64()), (Some(1), Some(1), Some(1)));
+    assert_eq!(v["orders"][0]["order_no"], ORDER1);
+    let out = ok(&pb(dir.path(), &["audit", "packer", "E001", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((v["picked"].as_u64(), v["packed"].as_u64()), (Some(1), Some(0)));
+    // Date bounds: the fixed clock is 2026-11-22 (+08:00).
+    let out = ok(&pb(dir.path(), &["audit", "packer", "E003", "--from", "2026-11-23T00:00:00+08:00", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["packed"], 0);
+    let out = ok(&pb(dir.path(), &["audit", "mismatches", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["type"], "weight_checked");
+    assert_eq!(rows[0]["why"], "≈ 1 × SOCK-BLK missing, 40 g");
+    assert_eq!(rows[0]["diff_g"], -40.0);
+    assert_eq!(rows[1]["type"], "override");
+    assert_eq!(rows[1]["who"], "E005");
+    let out = ok(&pb(dir.path(), &["audit", "mismatches"]));
+    assert!(out.contains("≈ 1 × SOCK-BLK missing, 40 g"));
+    let out = pb(dir.path(), &["audit", "mismatches", "--from", "yesterday"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a date"));
+}
+
+#[test]
+fn export_csv_keeps_chinese_for_spreadsheets_and_jsonl_has_every_event() {
+    let dir = tempfile::tempdir().unwrap();
+    import_all(dir.path());
+    pack_with_override(dir.path());
+    let csv = pb(dir.path(), &["audit", "export", "--format", "csv"]).stdout;
+    assert!(csv.starts_with("\u{feff}seq,at,type".as_bytes()), "UTF-8 BOM then header");
+    let text = String::from_utf8(csv).unwrap();
+    let jsonl = ok(&pb(dir.path(), &["audit", "export", "--format", "jsonl"]));
+    let lines: Vec<serde_json::Value> = jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let mut rdr = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    assert_eq!(rdr.records().count(), lines.len());
+    assert!(lines.iter().all(|l| l.get("event").is_some() && l.get("at").is_some() && l.get("hash").is_some()));
+    assert!(lines.iter().any(|l| l["event"] == "order_packed" && l["order_no"] == ORDER1));
+    // Chinese text inside event data survives (the sign-in carries the packer's name 张伟).
+    assert!(text.contains("张伟"));
+    let out_file = dir.path().join("x.csv");
+    ok(&pb(dir.path(), &["audit", "export", "--format", "csv", "--out", out_file.to_str().unwrap()]));
+    assert_eq!(std::fs::read_to_string(&out_file).unwrap(), text);
+}
+
+#[test]
+fn verify_and_checkpoint_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    import_all(dir.path());
+    pack_with_override(dir.path());
+    let out = ok(&pb(dir.path(), &["audit", "verify"]));
+    assert!(out.starts_with("event log intact"), "{out}");
+    let cp = dir.path().join("cp.json");
+    ok(&pb(dir.path(), &["audit", "checkpoint", "--out", cp.to_str().unwrap()]));
+    ok(&pb(dir.path(), &["audit", "verify", "--checkpoint", cp.to_str().unwrap()]));
+    let s = SqliteStore::open(dir.path().join("packbench.db")).unwrap();
+    s.connection()
+        .execute_batch("DROP TRIGGER events_no_delete; DELETE FROM events WHERE seq = (SELECT max(seq) FROM events);")
+        .unwrap();
+    drop(s);
+    // Still a valid chain, but the checkpoint proves the truncation.
+    ok(&pb(dir.path(), &["audit", "verify"]));
+    let out = pb(dir.path(), &["audit", "verify", "--checkpoint", cp.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("event log NOT intact: the log ends at event"), "{err}");
+    let s = SqliteStore::open(dir.path().join("packbench.db")).unwrap();
+    s.connection()
+        .execute_batch("DROP TRIGGER events_no_update; UPDATE events SET actor = 'X' WHERE seq = 5;")
+        .unwrap();
+    drop(s);
+    let out = pb(dir.path(), &["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("event 5 was changed"));
+}
+
+#[test]
+fn db_option_config_and_missing_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = pb(dir.path(), &["audit", "verify", "--db", "nope.db"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("database nope.db does not exist"));
+    // A config's relative database is relative to the config's folder.
+    let sub = dir.path().join("bench");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::write(sub.join("station.toml"), "station_id = \"B7\"\ndatabase = \"data.db\"\n").unwrap();
+    let c = fixtures().join("catalog.csv");
+    ok(&pb(dir.path(), &["--config", "bench/station.toml", "import", "catalog", c.to_str().unwrap()]));
+    assert!(sub.join("data.db").exists());
+    let out = ok(&pb(dir.path(), &["audit", "export", "--format", "jsonl", "--db", "bench/data.db"]));
+    assert!(out.contains("\"station_id\":\"B7\""));
+    // A broken config is one clear error.
+    std::fs::write(sub.join("station.toml"), "station_id = 5\n").unwrap();
+    let out = pb(dir.path(), &["--config", "bench/station.toml", "audit", "verify"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not valid"));
+}
+
+#[test]
+fn command_sheet_lists_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(&pb(dir.path(), &["commands"]));
+    for (code, _) in packbench::domain::commands::COMMAND_CODES {
+        assert!(out.contains(code), "{code}");
+    }
+}

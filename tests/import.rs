@@ -1,0 +1,261 @@
+//! Imports: all or nothing, errors that name the line and column, Excel's BOM and CRLF.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use packbench::import::{import_file, ImportFileError, Kind};
+use packbench::store::{SqliteStore, Store};
+
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn import(s: &mut SqliteStore, kind: Kind, p: &Path) -> Result<packbench::store::ImportReport, String> {
+    import_file(s, kind, p, "TEST", t(0), &mut |_| {}).map_err(|e| e.to_string())
+}
+
+fn event_count(s: &SqliteStore) -> i64 {
+    s.verify(None).unwrap().events
+}
+
+const CAT_HEAD: &str = "sku,name,barcodes,unit_weight_g,weight_tolerance_g,attributes\n";
+
+#[test]
+fn fixtures_import_and_reimport_changes_nothing() {
+    let mut s = store_with_fixtures();
+    let before = event_count(&s);
+    for (kind, f) in [
+        (Kind::Catalog, "catalog.csv"),
+        (Kind::Employees, "employees.csv"),
+        (Kind::Packaging, "packaging.csv"),
+        (Kind::Orders, "orders.csv"),
+        (Kind::Orders, "orders.json"),
+    ] {
+        let r = import(&mut s, kind, &fixtures().join(f)).unwrap();
+        assert_eq!((r.added, r.changed, r.cancelled), (0, 0, 0), "{f}: {r:?}");
+        assert_eq!(r.unchanged, r.rows, "{f}");
+    }
+    assert_eq!(event_count(&s), before, "a re-import must not even log");
+}
+
+#[test]
+fn json_form_imports() {
+    let mut s = SqliteStore::open_in_memory().unwrap();
+    import(&mut s, Kind::Catalog, &fixtures().join("catalog.csv")).unwrap();
+    let r = import(&mut s, Kind::Orders, &fixtures().join("orders.json")).unwrap();
+    assert_eq!(r.added, 3);
+    let o = s.find_order(ORDER1).unwrap().unwrap();
+    assert_eq!(o.lines.len(), 2);
+    assert_eq!(o.lines[1].qty, 2);
+}
+
+#[test]
+fn bad_row_names_file_line_and_column_and_imports_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = SqliteStore::open_in_memory().unwrap();
+    let p = write(
+        dir.path(),
+        "cat.csv",
+        &format!("{CAT_HEAD}A,Apple,4006381333931,100,,\nB,Banana,,abc,,\nC,Cherry,,5,,\n"),
+    );
+    let e = import(&mut s, Kind::Catalog, &p).unwrap_err();
+    assert!(e.ends_with("cat.csv: line 3, column unit_weight_g: \"abc\" is not a weight in grams (a number of 0 or more)"), "{e}");
+    assert!(s.load_catalog().unwrap().is_empty());
+    assert_eq!(event_count(&s), 0);
+}
+
+#[test]
+fn quoted_multiline_field_still_names_the_right_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = SqliteStore::open_in_memory().unwrap();
+    let p = write(
+        dir.path(),
+        "cat.csv",
+        &format!("{CAT_HEAD}A,\"two\nline name\",,100,,\nB,ok,,-5,,\n"),
+    );
+    let e = import(&mut s, Kind::Catalog, &p).unwrap_err();
+    assert!(e.contains("line 4, column unit_weight_g"), "{e}");
+}
+
+#[test]
+fn crlf_and_bom_from_excel() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = SqliteStore::open_in_memory().unwrap();
+    let text = format!(
+        "\u{feff}{}A,纯棉T恤 Cotton,4006381333931|ABC*6,185.5,2,colour=蓝;size=L\r\nB,袜子,,40,,\r\n",
+        CAT_HEAD.replace('\n', "\r\n")
+    );
+    let p = write(dir.path(), "excel.csv", &text);
+    let r = import(&mut s, Kind::Catalog, &p).unwrap();
+    assert_eq!(r.added, 2);
+    let cat = s.load_catalog().unwrap();
+    let a = cat.iter().find(|x| x.sku == "A").expect("first column read despite the BOM");
+    assert_eq!(a.name, "纯棉T恤 Cotton");
+    assert_eq!(a.unit_weight_g, 185.5);
+    assert_eq!(a.weight_tolerance_g, Some(2.0));
+    assert_eq!(a.barcodes[1].units, 6);
+    assert_eq!(a.attributes, vec![("colour".into(), "蓝".into()), ("size".into(), "L".into())]);
+    assert!(cat.iter().any(|x| x.sku == "B" && x.attributes.is_empty()));
+}
+
+#[test]
+fn missing_column_and_ragged_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = SqliteStore::open_in_memory().unwrap();
+    let p = write(dir.path(), "c.csv", "sku,name,unit_weight_g\nA,a,1\n");
+    let e = import(&mut s, Kind::Catalog, &p).unwrap_err();
+    assert!(e.contains("line 1: required column \"barcodes\" is missing"), "{e}");
+    let p = write(dir.path(), "c.csv", &format!("{CAT_HEAD}A,a,,1,,\nB,b,,1\n"));
+    let e = import(&mut s, Kind::Catalog, &p).unwrap_err();
+    assert!(e.contains("line 3: has 4 fields but the header has 6"), "{e}");
+}
+
+#[test]
+fn catalog_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = SqliteStore::open_in_memory().unwrap();
+    let cases = [
+        ("A,a,X,1,,\nA,b,Y,1,,\n", "line 3, column sku: A already appears on line 2"),
+        ("A,a,X,1,,\nB,b,X,1,,\n", "line 3, column barcodes: barcode X already belongs to A"),
+        // The same product in UPC-A and EAN-13 form is one barcode.
+        ("A,a,036000291452,1,,\nB,b,0036000291452,1,,\n", "line 3, column barcodes: barcode 0036000291452 already belongs to A"),
+        ("A,a,X*0,1,,\n", "line 2, column barcodes: pack size in \"X*0\" must be at least 1"),
+        ("A,a,X*z,1,,\n", "line 2, column barcodes: pack size in \"X*z\" is not a whole number"),
+        ("A,a,X,1,,colour\n", "line 2, column attributes: attribute \"colour\" is not key=value"),
+        (",a,X,1,,\n", "line 2, column sku: is empty"),
+    ];
+    for (rows, want) in cases {
+        let p = write(dir.path(), "c.csv", &format!("{CAT_HEAD}{rows}"));
+        let e = import(&mut s, Kind::Catalog, &p).unwrap_err();
+        assert!(e.contains(want), "want {want:?}, got {e:?}");
+    }
+    // A barcode already stored for another SKU is refused too.
+    let p = write(dir.path(), "c.csv", &format!("{CAT_HEAD}A,a,X,1,,\n"));
+    import(&mut s, Kind::Catalog, &p).unwrap();
+    let p = write(dir.path(), "d.csv", &format!("{CAT_HEAD}B,b,X,1,,\n"));
+    let e = import(&mut s, Kind::Catalog, &p).unwrap_err();
+    assert!(e.contains("already belongs to A (the stored catalog)"), "{e}");
+}
+
+const ORD_HEAD: &str =
+    "order_no,waybill_no,carrier,recipient,country,address,buyer_note,sku,qty,picker_id,gift,status\n";
+
+#[test]
+fn order_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store_with_fixtures();
+    let before = event_count(&s);
+    let cases = [
+        ("N1,W1,SF,a,CN,x,,NOPE,1,,,\n", "line 2, column sku: NOPE is not in the catalog"),
+        ("N1,W1,SF,a,CN,x,,T-BLU-L,0,,,\n", "line 2, column qty: \"0\" is not a whole number of at least 1"),
+        ("N1,W1,SF,a,CN,x,,T-BLU-L,2.5,,,\n", "line 2, column qty"),
+        ("N1,W1,SF,a,CN,x,,T-BLU-L,1,,maybe,\n", "line 2, column gift"),
+        ("N1,W1,SF,a,CN,x,,T-BLU-L,1,,,shipped\n", "line 2, column status"),
+        ("N1,W1,SF,a,CN,x,,T-BLU-L,1,,,\nN1,W1,SF,b,CN,x,,SOCK-BLK,1,,,\n", "line 3, column recipient: differs from line 2 of the same order N1"),
+        ("N1,W1,SF,a,CN,x,,T-BLU-L,1,,,\nN2,W1,SF,b,CN,x,,SOCK-BLK,1,,,\n", "line 3, column waybill_no: waybill W1 is already used by order N1"),
+    ];
+    for (rows, want) in cases {
+        let p = write(dir.path(), "o.csv", &format!("{ORD_HEAD}{rows}"));
+        let e = import(&mut s, Kind::Orders, &p).unwrap_err();
+        assert!(e.contains(want), "want {want:?}, got {e:?}");
+    }
+    assert_eq!(event_count(&s), before);
+    assert!(s.find_order("N1").unwrap().is_none());
+}
+
+#[test]
+fn hostile_text_is_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store_with_fixtures();
+    let note = "\"; DROP TABLE events; -- <script>alert(1)</script> \u{1b}@\u{1d}V";
+    let p = write(
+        dir.path(),
+        "o.csv",
+        &format!("{ORD_HEAD}N1,W1,SF,\"Bobby \"\"Tables\"\"\",CN,x,\"{}\",T-BLU-L,1,,,\n", note.replace('"', "\"\"")),
+    );
+    import(&mut s, Kind::Orders, &p).unwrap();
+    let o = s.find_order("W1").unwrap().unwrap();
+    assert_eq!(o.buyer_note, note);
+    assert_eq!(o.recipient, "Bobby \"Tables\"");
+    assert_eq!(s.verify(None).unwrap().error, None);
+}
+
+#[test]
+fn changed_and_cancelled_orders_are_marked_and_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store_with_fixtures();
+    let p = write(dir.path(), "o.csv", &format!("{ORD_HEAD}N1,W1,SF,a,CN,x,,T-BLU-L,1,,,\n"));
+    assert_eq!(import(&mut s, Kind::Orders, &p).unwrap().added, 1);
+    let v1 = s.order_now("N1").unwrap().unwrap().version;
+    let p = write(dir.path(), "o.csv", &format!("{ORD_HEAD}N1,W1,SF,a,CN,x,,T-BLU-L,2,,,\n"));
+    let r = import(&mut s, Kind::Orders, &p).unwrap();
+    assert_eq!(r.changed, 1);
+    let v2 = s.order_now("N1").unwrap().unwrap().version;
+    assert_ne!(v1, v2);
+    let changed = s
+        .events(&packbench::store::EventFilter {
+            order_no: Some("N1".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].kind, packbench::domain::event::EventType::OrderChanged);
+    let p = write(dir.path(), "o.csv", &format!("{ORD_HEAD}N1,W1,SF,a,CN,x,,T-BLU-L,2,,,cancelled\n"));
+    assert_eq!(import(&mut s, Kind::Orders, &p).unwrap().cancelled, 1);
+    assert!(s.order_now("N1").unwrap().unwrap().cancelled);
+    // An older export without the status does not bring it back.
+    let p = write(dir.path(), "o.csv", &format!("{ORD_HEAD}N1,W1,SF,a,CN,x,,T-BLU-L,2,,,\n"));
+    let r = import(&mut s, Kind::Orders, &p).unwrap();
+    assert_eq!(r.unchanged, 1);
+    assert!(s.order_now("N1").unwrap().unwrap().cancelled);
+}
+
+#[test]
+fn employees_and_packaging_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = SqliteStore::open_in_memory().unwrap();
+    let p = write(dir.path(), "e.csv", "id,name,roles,badge\nE1,a,picker|boss,B1\n");
+    let e = import(&mut s, Kind::Employees, &p).unwrap_err();
+    assert!(e.contains("line 2, column roles: unknown role \"boss\""), "{e}");
+    let p = write(dir.path(), "e.csv", "id,name,roles,badge\nE1,a,picker,B1\nE2,b,packer,B1\n");
+    let e = import(&mut s, Kind::Employees, &p).unwrap_err();
+    assert!(e.contains("line 3, column badge: badge B1 is already on line 2"), "{e}");
+    let p = write(dir.path(), "p.csv", "code,name,tare_g\nBOX,box,-1\n");
+    let e = import(&mut s, Kind::Packaging, &p).unwrap_err();
+    assert!(e.contains("line 2, column tare_g"), "{e}");
+}
+
+#[test]
+fn json_errors_name_the_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store_with_fixtures();
+    let p = write(
+        dir.path(),
+        "o.json",
+        r#"[{"order_no":"N1","waybill_no":"W1","carrier":"SF","recipient":"a","country":"CN","address":"x","buyer_note":"","sku":"T-BLU-L","qty":1},
+            {"order_no":"N2","waybill_no":"W2","carrier":"SF","recipient":"a","country":"CN","address":"x","buyer_note":"","sku":"T-BLU-L","qty":"many"}]"#,
+    );
+    let e = import(&mut s, Kind::Orders, &p).unwrap_err();
+    assert!(e.contains("record 2, field qty"), "{e}");
+    let p = write(dir.path(), "o.json", "[{\"order_no\": 1,");
+    let e = import(&mut s, Kind::Orders, &p).unwrap_err();
+    assert!(e.contains("is not valid JSON"), "{e}");
+}
+
+#[test]
+fn not_utf8_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = SqliteStore::open_in_memory().unwrap();
+    let p = dir.path().join("gbk.csv");
+    // "纯棉" in GBK, as an old Excel would save it.
+    let mut bytes = CAT_HEAD.as_bytes().to_vec();
+    bytes.extend_from_slice(b"A,\xb4\xbf\xc3\xde,,1,,\n");
+    std::fs::write(&p, bytes).unwrap();
+    let e = import_file(&mut s, Kind::Catalog, &p, "T", t(0), &mut |_| {}).unwrap_err();
+    assert!(matches!(e, ImportFileError::Row(_)));
+    assert!(e.to_string().contains("line 2: is not UTF-8 text"), "{e}");
+}
