@@ -178,9 +178,12 @@ fn json_rows(text: &str, required: &[&str]) -> Result<Vec<Row>, (String, String)
             format!("is not valid JSON: {e}"),
         )
     })?;
-    let arr = v
-        .as_array()
-        .ok_or_else(|| ("file".to_string(), "must be a JSON array of rows".to_string()))?;
+    let arr = v.as_array().ok_or_else(|| {
+        (
+            "file".to_string(),
+            "must be a JSON array of rows".to_string(),
+        )
+    })?;
     let mut out = Vec::new();
     for (i, item) in arr.iter().enumerate() {
         let n = i as u64 + 1;
@@ -210,10 +213,7 @@ fn json_rows(text: &str, required: &[&str]) -> Result<Vec<Row>, (String, String)
         }
         for r in required {
             if !fields.contains_key(*r) {
-                return Err((
-                    format!("record {n}, field {r}"),
-                    "is missing".to_string(),
-                ));
+                return Err((format!("record {n}, field {r}"), "is missing".to_string()));
             }
         }
         out.push(Row {
@@ -246,7 +246,10 @@ pub fn parse_catalog(rows: &Rows, existing: &[Sku]) -> Result<Vec<Sku>, ImportEr
     let mut out = Vec::with_capacity(rows.rows.len());
     let mut claimed: HashMap<String, (String, String)> = HashMap::new();
     let replaced: HashSet<&str> = rows.rows.iter().map(|r| r.get("sku").trim()).collect();
-    for s in existing.iter().filter(|s| !replaced.contains(s.sku.as_str())) {
+    for s in existing
+        .iter()
+        .filter(|s| !replaced.contains(s.sku.as_str()))
+    {
         for b in &s.barcodes {
             claimed.insert(
                 crate::domain::barcode::catalog_key(&b.code),
@@ -260,7 +263,8 @@ pub fn parse_catalog(rows: &Rows, existing: &[Sku]) -> Result<Vec<Sku>, ImportEr
             return Err(rows.err(row, "sku", format!("{sku} already appears on line {first}")));
         }
         let name = rows.required(row, "name")?.to_string();
-        let barcodes = parse_barcodes(row.get("barcodes")).map_err(|m| rows.err(row, "barcodes", m))?;
+        let barcodes =
+            parse_barcodes(row.get("barcodes")).map_err(|m| rows.err(row, "barcodes", m))?;
         for b in &barcodes {
             let key = crate::domain::barcode::catalog_key(&b.code);
             if let Some((other, place)) = claimed.get(&key) {
@@ -341,7 +345,10 @@ pub fn parse_orders(rows: &Rows, skus: &HashSet<String>) -> Result<Vec<Order>, I
             }
         };
         let status = row.get("status").trim().to_ascii_lowercase();
-        if !matches!(status.as_str(), "" | "cancelled" | "canceled" | "active" | "pending") {
+        if !matches!(
+            status.as_str(),
+            "" | "cancelled" | "canceled" | "active" | "pending"
+        ) {
             return Err(rows.err(
                 row,
                 "status",
@@ -409,7 +416,11 @@ pub fn parse_employees(rows: &Rows) -> Result<Vec<Employee>, ImportError> {
         let roles = Roles::parse(row.get("roles")).map_err(|m| rows.err(row, "roles", m))?;
         let badge = rows.required(row, "badge")?.to_string();
         if let Some(l) = badges.insert(badge.clone(), row.line) {
-            return Err(rows.err(row, "badge", format!("badge {badge} is already on line {l}")));
+            return Err(rows.err(
+                row,
+                "badge",
+                format!("badge {badge} is already on line {l}"),
+            ));
         }
         out.push(Employee {
             id,

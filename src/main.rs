@@ -300,8 +300,14 @@ fn audit_cmd(what: AuditCmd, cfg: Option<&Config>) -> Result<ExitCode> {
                     "weight ok".into(),
                     rec.weight_ok.map(|b| b.to_string()).unwrap_or_default(),
                 ],
-                vec!["override by".into(), rec.override_by.clone().unwrap_or_default()],
-                vec!["packed at".into(), rec.packed_at.clone().unwrap_or_default()],
+                vec![
+                    "override by".into(),
+                    rec.override_by.clone().unwrap_or_default(),
+                ],
+                vec![
+                    "packed at".into(),
+                    rec.packed_at.clone().unwrap_or_default(),
+                ],
                 vec![
                     "dispatched at".into(),
                     rec.dispatched_at.clone().unwrap_or_default(),

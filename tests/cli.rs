@@ -55,24 +55,43 @@ fn import_report_and_reimport() {
     let p = fixtures().join("orders.csv");
     let c = fixtures().join("catalog.csv");
     ok(&pb(dir.path(), &["import", "catalog", c.to_str().unwrap()]));
-    let out = ok(&pb(dir.path(), &["import", "orders", p.to_str().unwrap(), "--json"]));
+    let out = ok(&pb(
+        dir.path(),
+        &["import", "orders", p.to_str().unwrap(), "--json"],
+    ));
     let r: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!((r["added"].as_u64(), r["cancelled"].as_u64()), (Some(30), Some(1)));
-    let out = ok(&pb(dir.path(), &["import", "orders", p.to_str().unwrap(), "--json"]));
+    assert_eq!(
+        (r["added"].as_u64(), r["cancelled"].as_u64()),
+        (Some(30), Some(1))
+    );
+    let out = ok(&pb(
+        dir.path(),
+        &["import", "orders", p.to_str().unwrap(), "--json"],
+    ));
     let r: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!((r["added"].as_u64(), r["unchanged"].as_u64()), (Some(0), Some(30)));
+    assert_eq!(
+        (r["added"].as_u64(), r["unchanged"].as_u64()),
+        (Some(0), Some(30))
+    );
 }
 
 #[test]
 fn import_error_is_one_sentence_and_nonzero() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.csv");
-    std::fs::write(&bad, "id,name,roles,badge\nE1,a,picker,B1\nE2,b,janitor,B2\n").unwrap();
+    std::fs::write(
+        &bad,
+        "id,name,roles,badge\nE1,a,picker,B1\nE2,b,janitor,B2\n",
+    )
+    .unwrap();
     let out = pb(dir.path(), &["import", "employees", bad.to_str().unwrap()]);
     assert!(!out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("bad.csv: line 3, column roles: unknown role \"janitor\""), "{err}");
+    assert!(
+        err.contains("bad.csv: line 3, column roles: unknown role \"janitor\""),
+        "{err}"
+    );
     // Nothing was written.
     let out = pb(dir.path(), &["audit", "verify", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -84,12 +103,26 @@ fn audit_order_json_has_the_contract_fields() {
     let dir = tempfile::tempdir().unwrap();
     import_all(dir.path());
     pack_with_override(dir.path());
-    let out = ok(&pb(dir.path(), &["audit", "order", ORDER1_WAYBILL, "--json"]));
+    let out = ok(&pb(
+        dir.path(),
+        &["audit", "order", ORDER1_WAYBILL, "--json"],
+    ));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     for f in [
-        "order_no", "waybill_no", "status", "picker_id", "packer_id", "station_id",
-        "expected_weight_g", "measured_weight_g", "tolerance_g", "weight_ok", "override_by",
-        "packed_at", "dispatched_at", "events",
+        "order_no",
+        "waybill_no",
+        "status",
+        "picker_id",
+        "packer_id",
+        "station_id",
+        "expected_weight_g",
+        "measured_weight_g",
+        "tolerance_g",
+        "weight_ok",
+        "override_by",
+        "packed_at",
+        "dispatched_at",
+        "events",
     ] {
         assert!(v.get(f).is_some(), "missing {f}");
     }
@@ -106,7 +139,15 @@ fn audit_order_json_has_the_contract_fields() {
     let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(
         types,
-        vec!["order_loaded", "item_accepted", "item_accepted", "item_accepted", "weight_checked", "override", "order_packed"]
+        vec![
+            "order_loaded",
+            "item_accepted",
+            "item_accepted",
+            "item_accepted",
+            "weight_checked",
+            "override",
+            "order_packed"
+        ]
     );
     for e in events {
         for f in ["seq", "at", "type", "actor", "station_id", "data"] {
@@ -131,13 +172,33 @@ fn audit_packer_and_mismatches() {
     pack_with_override(dir.path());
     let out = ok(&pb(dir.path(), &["audit", "packer", "E003", "--json"]));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!((v["packed"].as_u64(), v["mismatches"].as_u64(), v["overrides"].as_u64()), (Some(1), Some(1), Some(1)));
+    assert_eq!(
+        (
+            v["packed"].as_u64(),
+            v["mismatches"].as_u64(),
+            v["overrides"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1))
+    );
     assert_eq!(v["orders"][0]["order_no"], ORDER1);
     let out = ok(&pb(dir.path(), &["audit", "packer", "E001", "--json"]));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!((v["picked"].as_u64(), v["packed"].as_u64()), (Some(1), Some(0)));
+    assert_eq!(
+        (v["picked"].as_u64(), v["packed"].as_u64()),
+        (Some(1), Some(0))
+    );
     // Date bounds: the fixed clock is 2026-11-22 (+08:00).
-    let out = ok(&pb(dir.path(), &["audit", "packer", "E003", "--from", "2026-11-23T00:00:00+08:00", "--json"]));
+    let out = ok(&pb(
+        dir.path(),
+        &[
+            "audit",
+            "packer",
+            "E003",
+            "--from",
+            "2026-11-23T00:00:00+08:00",
+            "--json",
+        ],
+    ));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["packed"], 0);
     let out = ok(&pb(dir.path(), &["audit", "mismatches", "--json"]));
@@ -162,18 +223,38 @@ fn export_csv_keeps_chinese_for_spreadsheets_and_jsonl_has_every_event() {
     import_all(dir.path());
     pack_with_override(dir.path());
     let csv = pb(dir.path(), &["audit", "export", "--format", "csv"]).stdout;
-    assert!(csv.starts_with("\u{feff}seq,at,type".as_bytes()), "UTF-8 BOM then header");
+    assert!(
+        csv.starts_with("\u{feff}seq,at,type".as_bytes()),
+        "UTF-8 BOM then header"
+    );
     let text = String::from_utf8(csv).unwrap();
     let jsonl = ok(&pb(dir.path(), &["audit", "export", "--format", "jsonl"]));
-    let lines: Vec<serde_json::Value> = jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let mut rdr = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
     assert_eq!(rdr.records().count(), lines.len());
-    assert!(lines.iter().all(|l| l.get("event").is_some() && l.get("at").is_some() && l.get("hash").is_some()));
-    assert!(lines.iter().any(|l| l["event"] == "order_packed" && l["order_no"] == ORDER1));
+    assert!(lines
+        .iter()
+        .all(|l| l.get("event").is_some() && l.get("at").is_some() && l.get("hash").is_some()));
+    assert!(lines
+        .iter()
+        .any(|l| l["event"] == "order_packed" && l["order_no"] == ORDER1));
     // Chinese text inside event data survives (the sign-in carries the packer's name 张伟).
     assert!(text.contains("张伟"));
     let out_file = dir.path().join("x.csv");
-    ok(&pb(dir.path(), &["audit", "export", "--format", "csv", "--out", out_file.to_str().unwrap()]));
+    ok(&pb(
+        dir.path(),
+        &[
+            "audit",
+            "export",
+            "--format",
+            "csv",
+            "--out",
+            out_file.to_str().unwrap(),
+        ],
+    ));
     assert_eq!(std::fs::read_to_string(&out_file).unwrap(), text);
 }
 
@@ -185,8 +266,14 @@ fn verify_and_checkpoint_through_the_binary() {
     let out = ok(&pb(dir.path(), &["audit", "verify"]));
     assert!(out.starts_with("event log intact"), "{out}");
     let cp = dir.path().join("cp.json");
-    ok(&pb(dir.path(), &["audit", "checkpoint", "--out", cp.to_str().unwrap()]));
-    ok(&pb(dir.path(), &["audit", "verify", "--checkpoint", cp.to_str().unwrap()]));
+    ok(&pb(
+        dir.path(),
+        &["audit", "checkpoint", "--out", cp.to_str().unwrap()],
+    ));
+    ok(&pb(
+        dir.path(),
+        &["audit", "verify", "--checkpoint", cp.to_str().unwrap()],
+    ));
     let s = SqliteStore::open(dir.path().join("packbench.db")).unwrap();
     s.connection()
         .execute_batch("DROP TRIGGER events_no_delete; DELETE FROM events WHERE seq = (SELECT max(seq) FROM events);")
@@ -194,13 +281,21 @@ fn verify_and_checkpoint_through_the_binary() {
     drop(s);
     // Still a valid chain, but the checkpoint proves the truncation.
     ok(&pb(dir.path(), &["audit", "verify"]));
-    let out = pb(dir.path(), &["audit", "verify", "--checkpoint", cp.to_str().unwrap()]);
+    let out = pb(
+        dir.path(),
+        &["audit", "verify", "--checkpoint", cp.to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("event log NOT intact: the log ends at event"), "{err}");
+    assert!(
+        err.contains("event log NOT intact: the log ends at event"),
+        "{err}"
+    );
     let s = SqliteStore::open(dir.path().join("packbench.db")).unwrap();
     s.connection()
-        .execute_batch("DROP TRIGGER events_no_update; UPDATE events SET actor = 'X' WHERE seq = 5;")
+        .execute_batch(
+            "DROP TRIGGER events_no_update; UPDATE events SET actor = 'X' WHERE seq = 5;",
+        )
         .unwrap();
     drop(s);
     let out = pb(dir.path(), &["audit", "verify"]);
@@ -217,15 +312,41 @@ fn db_option_config_and_missing_database() {
     // A config's relative database is relative to the config's folder.
     let sub = dir.path().join("bench");
     std::fs::create_dir(&sub).unwrap();
-    std::fs::write(sub.join("station.toml"), "station_id = \"B7\"\ndatabase = \"data.db\"\n").unwrap();
+    std::fs::write(
+        sub.join("station.toml"),
+        "station_id = \"B7\"\ndatabase = \"data.db\"\n",
+    )
+    .unwrap();
     let c = fixtures().join("catalog.csv");
-    ok(&pb(dir.path(), &["--config", "bench/station.toml", "import", "catalog", c.to_str().unwrap()]));
+    ok(&pb(
+        dir.path(),
+        &[
+            "--config",
+            "bench/station.toml",
+            "import",
+            "catalog",
+            c.to_str().unwrap(),
+        ],
+    ));
     assert!(sub.join("data.db").exists());
-    let out = ok(&pb(dir.path(), &["audit", "export", "--format", "jsonl", "--db", "bench/data.db"]));
+    let out = ok(&pb(
+        dir.path(),
+        &[
+            "audit",
+            "export",
+            "--format",
+            "jsonl",
+            "--db",
+            "bench/data.db",
+        ],
+    ));
     assert!(out.contains("\"station_id\":\"B7\""));
     // A broken config is one clear error.
     std::fs::write(sub.join("station.toml"), "station_id = 5\n").unwrap();
-    let out = pb(dir.path(), &["--config", "bench/station.toml", "audit", "verify"]);
+    let out = pb(
+        dir.path(),
+        &["--config", "bench/station.toml", "audit", "verify"],
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not valid"));
 }

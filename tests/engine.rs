@@ -14,7 +14,10 @@ use packbench::store::{SqliteStore, Store};
 fn whole_order_packs_with_imported_picker() {
     let mut b = bench();
     let ev = b.scan(PACKER, None, t(1)).unwrap();
-    assert_eq!(only(&ev, EventType::PackerSignedIn).str("packer_id"), Some("E003"));
+    assert_eq!(
+        only(&ev, EventType::PackerSignedIn).str("packer_id"),
+        Some("E003")
+    );
     let ev = b.scan(ORDER1_WAYBILL, None, t(2)).unwrap();
     let loaded = only(&ev, EventType::OrderLoaded);
     assert_eq!(loaded.order_no.as_deref(), Some(ORDER1));
@@ -71,10 +74,16 @@ fn badge_without_packer_role_cannot_sign_in() {
 fn unknown_and_bad_check_digit() {
     let mut b = bench();
     b.scan(PACKER, None, t(1)).unwrap();
-    let e = rejected(&b.scan("ZZZ-NOT-A-THING", None, t(2)).unwrap(), "unknown_barcode");
+    let e = rejected(
+        &b.scan("ZZZ-NOT-A-THING", None, t(2)).unwrap(),
+        "unknown_barcode",
+    );
     assert_eq!(e.str("code"), Some("ZZZ-NOT-A-THING"));
     // T-BLU-L's EAN with its last digit wrong.
-    rejected(&b.scan("6975432100138", None, t(3)).unwrap(), "bad_check_digit");
+    rejected(
+        &b.scan("6975432100138", None, t(3)).unwrap(),
+        "bad_check_digit",
+    );
 }
 
 #[test]
@@ -88,7 +97,9 @@ fn not_in_order_and_over_quantity() {
     let e = rejected(&b.scan(T_BLU_L, None, t(5)).unwrap(), "over_quantity");
     assert_eq!((e.u64("scanned"), e.u64("qty")), (Some(1), Some(1)));
     // The rejected unit was not counted.
-    let rec = packbench::audit::order_record(b.store(), ORDER1).unwrap().unwrap();
+    let rec = packbench::audit::order_record(b.store(), ORDER1)
+        .unwrap()
+        .unwrap();
     assert_eq!(rec.lines[0].scanned, 1);
 }
 
@@ -97,7 +108,10 @@ fn already_packed_names_who_and_when() {
     let mut b = bench();
     order1_complete(&mut b);
     b.weight(265.0, true, t(10)).unwrap();
-    let e = rejected(&b.scan(ORDER1, None, t(11)).unwrap(), "order_already_packed");
+    let e = rejected(
+        &b.scan(ORDER1, None, t(11)).unwrap(),
+        "order_already_packed",
+    );
     assert_eq!(e.str("packed_by"), Some("E003"));
     assert_eq!(e.str("packed_station"), Some("BENCH-T"));
     assert_eq!(e.str("packed_at"), Some(t(10).to_rfc3339().as_str()));
@@ -152,7 +166,10 @@ fn order_changed_after_opening_is_refused_until_rescanned() {
     assert_eq!(lines[1]["qty"], 3);
     assert!(lines.iter().all(|l| l["scanned"] == 0));
     for (i, code) in [T_BLU_L, SOCK_BLK, SOCK_BLK, SOCK_BLK].iter().enumerate() {
-        only(&b.scan(code, None, t(6 + i as i64)).unwrap(), EventType::ItemAccepted);
+        only(
+            &b.scan(code, None, t(6 + i as i64)).unwrap(),
+            EventType::ItemAccepted,
+        );
     }
     let ev = b.weight(305.0, true, t(20)).unwrap();
     assert!(kinds(&ev).contains(&EventType::OrderPacked));
@@ -186,14 +203,23 @@ fn picker_badge_and_roles() {
     // Another packer cannot take over without signing out.
     rejected(&b.scan(PACKER2, None, t(3)).unwrap(), "not_allowed");
     let ev = b.scan(PICKER, None, t(4)).unwrap();
-    assert_eq!(only(&ev, EventType::PickerSet).str("picker_id"), Some("E007"));
+    assert_eq!(
+        only(&ev, EventType::PickerSet).str("picker_id"),
+        Some("E007")
+    );
     // A picker|packer is recorded as picker while an order is open.
     let ev = b.scan(PICKER_PACKER, None, t(5)).unwrap();
-    assert_eq!(only(&ev, EventType::PickerSet).str("picker_id"), Some("E002"));
+    assert_eq!(
+        only(&ev, EventType::PickerSet).str("picker_id"),
+        Some("E002")
+    );
     assert_eq!(b.state().packer.as_ref().unwrap().id, "E003");
     // Own badge repeats the sign-in.
     let ev = b.scan(PACKER, None, t(6)).unwrap();
-    assert_eq!(only(&ev, EventType::PackerSignedIn).bool("repeat"), Some(true));
+    assert_eq!(
+        only(&ev, EventType::PackerSignedIn).bool("repeat"),
+        Some(true)
+    );
 }
 
 #[test]
@@ -234,19 +260,31 @@ fn gift_line_must_be_scanned() {
     // Without the gift the order is incomplete: no weight check.
     assert!(b.weight(97.5, true, t(4)).unwrap().is_empty());
     let ev = b.scan(SERUM_GIFT, None, t(5)).unwrap();
-    assert_eq!(only(&ev, EventType::ItemAccepted).bool("complete"), Some(true));
+    assert_eq!(
+        only(&ev, EventType::ItemAccepted).bool("complete"),
+        Some(true)
+    );
 }
 
 #[test]
 fn tolerance_at_bound_passes_and_just_past_fails() {
     // 265 g expected, tolerance max(15, 3% of 265) = 15.
-    for (grams, ok) in [(280.0, true), (250.0, true), (280.01, false), (249.99, false)] {
+    for (grams, ok) in [
+        (280.0, true),
+        (250.0, true),
+        (280.01, false),
+        (249.99, false),
+    ] {
         let mut b = bench();
         order1_complete(&mut b);
         let ev = b.weight(grams, true, t(10)).unwrap();
         let wc = only(&ev, EventType::WeightChecked);
         assert_eq!(wc.bool("ok"), Some(ok), "{grams} g");
-        assert_eq!(kinds(&ev).contains(&EventType::OrderPacked), ok, "{grams} g");
+        assert_eq!(
+            kinds(&ev).contains(&EventType::OrderPacked),
+            ok,
+            "{grams} g"
+        );
     }
 }
 
@@ -299,13 +337,18 @@ fn mismatch_hint_then_reweigh_and_override() {
     // A packer's badge is no override.
     rejected(&b.scan(PACKER2, None, t(15)).unwrap(), "not_allowed");
     let ev = b.scan(SUPERVISOR, None, t(16)).unwrap();
-    assert_eq!(kinds(&ev), vec![EventType::Override, EventType::OrderPacked]);
+    assert_eq!(
+        kinds(&ev),
+        vec![EventType::Override, EventType::OrderPacked]
+    );
     assert_eq!(ev[0].str("supervisor_id"), Some("E005"));
     assert_eq!(ev[0].actor.as_deref(), Some("E005"));
     assert_eq!(ev[0].str("reason"), Some("weight_mismatch"));
     assert_eq!(ev[1].str("override_by"), Some("E005"));
     assert_eq!(ev[1].bool("weight_ok"), Some(false));
-    let rec = packbench::audit::order_record(b.store(), ORDER1).unwrap().unwrap();
+    let rec = packbench::audit::order_record(b.store(), ORDER1)
+        .unwrap()
+        .unwrap();
     assert_eq!(rec.status, "packed");
     assert_eq!(rec.override_by.as_deref(), Some("E005"));
     assert_eq!(rec.weight_ok, Some(false));
@@ -339,7 +382,10 @@ fn packaging_tare_counts() {
         b.scan(c, None, t(4)).unwrap();
     }
     let ev = b.weight(283.0, true, t(5)).unwrap();
-    assert_eq!(only(&ev, EventType::WeightChecked).f64("expected_g"), Some(283.0));
+    assert_eq!(
+        only(&ev, EventType::WeightChecked).f64("expected_g"),
+        Some(283.0)
+    );
     assert!(kinds(&ev).contains(&EventType::OrderPacked));
 }
 
@@ -353,10 +399,15 @@ fn undo_last_scan() {
     b.scan(SOCK_BLK, None, t(5)).unwrap();
     let ev = b.scan("PB-UNDO", None, t(6)).unwrap();
     let u = only(&ev, EventType::ScanUndone);
-    assert_eq!((u.str("sku"), u.u64("scanned")), (Some("SOCK-BLK"), Some(0)));
+    assert_eq!(
+        (u.str("sku"), u.u64("scanned")),
+        (Some("SOCK-BLK"), Some(0))
+    );
     let ev = b.command(Command::UndoLastScan, t(7)).unwrap();
     assert_eq!(only(&ev, EventType::ScanUndone).str("sku"), Some("T-BLU-L"));
-    let rec = packbench::audit::order_record(b.store(), ORDER1).unwrap().unwrap();
+    let rec = packbench::audit::order_record(b.store(), ORDER1)
+        .unwrap()
+        .unwrap();
     assert!(rec.lines.iter().all(|l| l.scanned == 0));
     // Undo after completion takes the order back out of weighing.
     for c in [T_BLU_L, SOCK_BLK, SOCK_BLK] {
@@ -375,7 +426,9 @@ fn hold_and_resume() {
     let ev = b.scan("PB-HOLD-SHORT", None, t(4)).unwrap();
     assert_eq!(only(&ev, EventType::OrderHeld).str("reason"), Some("short"));
     assert!(b.state().open.is_none());
-    let rec = packbench::audit::order_record(b.store(), ORDER1).unwrap().unwrap();
+    let rec = packbench::audit::order_record(b.store(), ORDER1)
+        .unwrap()
+        .unwrap();
     assert_eq!(rec.status, "held");
     assert_eq!(rec.held_reason.as_deref(), Some("short"));
     rejected(
@@ -395,10 +448,15 @@ fn opening_another_order_mid_way_is_refused() {
     b.scan(ORDER1, None, t(2)).unwrap();
     // Nothing scanned yet: switching releases the first order.
     let ev = b.scan(ORDER2, None, t(3)).unwrap();
-    assert_eq!(kinds(&ev), vec![EventType::OrderReleased, EventType::OrderLoaded]);
+    assert_eq!(
+        kinds(&ev),
+        vec![EventType::OrderReleased, EventType::OrderLoaded]
+    );
     b.scan(LIP_R02, None, t(4)).unwrap();
     rejected(&b.scan(ORDER1, None, t(5)).unwrap(), "order_in_progress");
-    let rec = packbench::audit::order_record(b.store(), ORDER1).unwrap().unwrap();
+    let rec = packbench::audit::order_record(b.store(), ORDER1)
+        .unwrap()
+        .unwrap();
     assert_eq!(rec.status, "pending");
 }
 
@@ -453,12 +511,20 @@ fn gs1_scan_matches_gtin_and_keeps_lot_serial_expiry() {
 #[test]
 fn upc_ean_and_gtin14_forms_match_one_product() {
     // CANDLE-LAV is catalogued as UPC-A 812376045185.
-    for form in ["812376045185", "0812376045185", "00812376045185", "]E00812376045185"] {
+    for form in [
+        "812376045185",
+        "0812376045185",
+        "00812376045185",
+        "]E00812376045185",
+    ] {
         let mut b = bench();
         b.scan(PACKER, None, t(1)).unwrap();
         b.scan("AE8012345719", None, t(2)).unwrap();
         let ev = b.scan(form, None, t(3)).unwrap();
-        let e = ev.iter().find(|e| e.kind != EventType::OrderLoaded).unwrap();
+        let e = ev
+            .iter()
+            .find(|e| e.kind != EventType::OrderLoaded)
+            .unwrap();
         // Whether or not the order holds a candle, the code must be known as CANDLE-LAV.
         assert_ne!(e.str("reason"), Some("unknown_barcode"), "{form}: {e:?}");
         assert_eq!(e.str("sku"), Some("CANDLE-LAV"), "{form}: {e:?}");
@@ -468,7 +534,10 @@ fn upc_ean_and_gtin14_forms_match_one_product() {
     b.scan(PACKER, None, t(1)).unwrap();
     b.scan(ORDER1, None, t(2)).unwrap();
     let ev = b.scan(T_BLU_L_OLD, None, t(3)).unwrap();
-    assert_eq!(only(&ev, EventType::ItemAccepted).str("sku"), Some("T-BLU-L"));
+    assert_eq!(
+        only(&ev, EventType::ItemAccepted).str("sku"),
+        Some("T-BLU-L")
+    );
 }
 
 #[test]
@@ -477,7 +546,10 @@ fn packaging_without_order_and_reprint_without_label() {
     b.scan(PACKER, None, t(1)).unwrap();
     rejected(&b.scan(PKG_BAG_M, None, t(2)).unwrap(), "no_order");
     rejected(&b.scan(T_BLU_L, None, t(2)).unwrap(), "no_order");
-    rejected(&b.scan("PB-REPRINT", None, t(3)).unwrap(), "nothing_to_reprint");
+    rejected(
+        &b.scan("PB-REPRINT", None, t(3)).unwrap(),
+        "nothing_to_reprint",
+    );
     b.scan(PACKER, None, t(4)).unwrap();
     order1_complete(&mut b);
     b.weight(265.0, true, t(10)).unwrap();
@@ -495,7 +567,10 @@ fn dispatch_mode_hands_over_packed_parcels_only() {
     b.weight(265.0, true, t(10)).unwrap();
     // TB20261122004 (SF too) not packed; ORDER2 goes with another carrier.
     let ev = b.scan("PB-DISPATCH", None, t(20)).unwrap();
-    let batch = only(&ev, EventType::DispatchStarted).str("batch_id").unwrap().to_string();
+    let batch = only(&ev, EventType::DispatchStarted)
+        .str("batch_id")
+        .unwrap()
+        .to_string();
     assert_eq!(b.state().next_step(), NextStep::Dispatch);
     rejected(&b.scan("TB20261122004", None, t(21)).unwrap(), "not_packed");
     rejected(&b.scan(CANCELLED, None, t(22)).unwrap(), "order_cancelled");
@@ -508,7 +583,9 @@ fn dispatch_mode_hands_over_packed_parcels_only() {
     let ev = b.scan("PB-DISPATCH-END", None, t(25)).unwrap();
     let c = only(&ev, EventType::DispatchClosed);
     assert_eq!(c.u64("count"), Some(1));
-    let rec = packbench::audit::order_record(b.store(), ORDER1).unwrap().unwrap();
+    let rec = packbench::audit::order_record(b.store(), ORDER1)
+        .unwrap()
+        .unwrap();
     assert_eq!(rec.status, "dispatched");
     assert!(rec.dispatched_at.is_some());
 }
@@ -530,9 +607,15 @@ fn dispatch_refuses_held_and_wrong_carrier() {
     rejected(&b.scan(ORDER2, None, t(21)).unwrap(), "order_held");
     b.scan(ORDER1, None, t(22)).unwrap();
     // Same carrier: accepted.
-    only(&b.scan(CASE_ORDER, None, t(23)).unwrap(), EventType::OrderDispatched);
+    only(
+        &b.scan(CASE_ORDER, None, t(23)).unwrap(),
+        EventType::OrderDispatched,
+    );
     b.scan("PB-DISPATCH-END", None, t(24)).unwrap();
-    rejected(&b.scan("PB-DISPATCH-END", None, t(25)).unwrap(), "not_allowed");
+    rejected(
+        &b.scan("PB-DISPATCH-END", None, t(25)).unwrap(),
+        "not_allowed",
+    );
 }
 
 #[test]
@@ -547,7 +630,10 @@ fn dispatch_refuses_a_parcel_of_another_carrier() {
     let ev = b.weight(107.0, true, t(13)).unwrap();
     assert!(kinds(&ev).contains(&EventType::OrderPacked));
     b.scan("PB-DISPATCH", None, t(20)).unwrap();
-    only(&b.scan(ORDER1, None, t(21)).unwrap(), EventType::OrderDispatched);
+    only(
+        &b.scan(ORDER1, None, t(21)).unwrap(),
+        EventType::OrderDispatched,
+    );
     let e = rejected(&b.scan(ORDER2, None, t(22)).unwrap(), "wrong_carrier");
     assert!(e.str("detail").unwrap().contains("中通快递"));
     // Signing out closes the handover.
@@ -565,15 +651,24 @@ fn sign_out_closes_the_bench_and_another_packer_can_continue() {
     b.scan(ORDER1, None, t(2)).unwrap();
     b.scan(T_BLU_L, None, t(3)).unwrap();
     let ev = b.scan("PB-SIGNOUT", None, t(4)).unwrap();
-    assert_eq!(only(&ev, EventType::PackerSignedOut).str("open_order"), Some(ORDER1));
+    assert_eq!(
+        only(&ev, EventType::PackerSignedOut).str("open_order"),
+        Some(ORDER1)
+    );
     assert_eq!(b.state().next_step(), NextStep::SignIn);
     b.scan(PACKER2, None, t(5)).unwrap();
     let ev = b.scan(ORDER1, None, t(6)).unwrap();
-    assert_eq!(only(&ev, EventType::OrderLoaded).data["lines"][0]["scanned"], 1);
+    assert_eq!(
+        only(&ev, EventType::OrderLoaded).data["lines"][0]["scanned"],
+        1
+    );
     b.scan(SOCK_BLK, None, t(7)).unwrap();
     b.scan(SOCK_BLK, None, t(8)).unwrap();
     let ev = b.weight(265.0, true, t(9)).unwrap();
-    assert_eq!(only(&ev, EventType::OrderPacked).str("packer_id"), Some("E004"));
+    assert_eq!(
+        only(&ev, EventType::OrderPacked).str("packer_id"),
+        Some("E004")
+    );
 }
 
 #[test]
@@ -593,16 +688,25 @@ fn restart_restores_packer_open_order_and_exact_counts() {
         // Dropped without any shutdown: what was acknowledged is on disk.
     }
     let mut b = Bench::open(SqliteStore::open(&db).unwrap(), cfg()).unwrap();
-    assert_eq!(b.state().packer.as_ref().map(|p| p.id.as_str()), Some("E003"));
+    assert_eq!(
+        b.state().packer.as_ref().map(|p| p.id.as_str()),
+        Some("E003")
+    );
     let open = b.state().open.as_ref().expect("order restored");
     assert_eq!(open.order.order_no, ORDER1);
     assert_eq!(open.scanned, vec![1, 1]);
     // The restored undo stack is exact: the next undo takes the remaining sock.
     let ev = b.scan("PB-UNDO", None, t(7)).unwrap();
-    assert_eq!(only(&ev, EventType::ScanUndone).str("sku"), Some("SOCK-BLK"));
+    assert_eq!(
+        only(&ev, EventType::ScanUndone).str("sku"),
+        Some("SOCK-BLK")
+    );
     b.scan(SOCK_BLK, None, t(8)).unwrap();
     let ev = b.scan(SOCK_BLK, None, t(9)).unwrap();
-    assert_eq!(only(&ev, EventType::ItemAccepted).bool("complete"), Some(true));
+    assert_eq!(
+        only(&ev, EventType::ItemAccepted).bool("complete"),
+        Some(true)
+    );
     rejected(&b.scan(SOCK_BLK, None, t(10)).unwrap(), "over_quantity");
     let ev = b.weight(265.0, true, t(11)).unwrap();
     assert!(kinds(&ev).contains(&EventType::OrderPacked));
@@ -611,7 +715,10 @@ fn restart_restores_packer_open_order_and_exact_counts() {
     assert!(b.state().open.is_none());
     assert_eq!(b.state().last_packed.as_deref(), Some(ORDER1));
     assert_eq!(
-        packbench::audit::order_record(b.store(), ORDER1).unwrap().unwrap().status,
+        packbench::audit::order_record(b.store(), ORDER1)
+            .unwrap()
+            .unwrap()
+            .status,
         "packed"
     );
     let _ = OrderStatus::Packed;
@@ -620,7 +727,9 @@ fn restart_restores_packer_open_order_and_exact_counts() {
 #[test]
 fn hostile_text_is_stored_as_given() {
     let b = bench();
-    let rec = packbench::audit::order_record(b.store(), "AE8012345719").unwrap().unwrap();
+    let rec = packbench::audit::order_record(b.store(), "AE8012345719")
+        .unwrap()
+        .unwrap();
     assert_eq!(rec.buyer_note, "<b>URGENT</b> '; DROP TABLE orders; --");
     // The orders table survived the note.
     assert!(b.store().find_order(ORDER1).unwrap().is_some());

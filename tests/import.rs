@@ -14,7 +14,11 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     p
 }
 
-fn import(s: &mut SqliteStore, kind: Kind, p: &Path) -> Result<packbench::store::ImportReport, String> {
+fn import(
+    s: &mut SqliteStore,
+    kind: Kind,
+    p: &Path,
+) -> Result<packbench::store::ImportReport, String> {
     import_file(s, kind, p, "TEST", t(0), &mut |_| {}).map_err(|e| e.to_string())
 }
 
@@ -93,12 +97,18 @@ fn crlf_and_bom_from_excel() {
     let r = import(&mut s, Kind::Catalog, &p).unwrap();
     assert_eq!(r.added, 2);
     let cat = s.load_catalog().unwrap();
-    let a = cat.iter().find(|x| x.sku == "A").expect("first column read despite the BOM");
+    let a = cat
+        .iter()
+        .find(|x| x.sku == "A")
+        .expect("first column read despite the BOM");
     assert_eq!(a.name, "纯棉T恤 Cotton");
     assert_eq!(a.unit_weight_g, 185.5);
     assert_eq!(a.weight_tolerance_g, Some(2.0));
     assert_eq!(a.barcodes[1].units, 6);
-    assert_eq!(a.attributes, vec![("colour".into(), "蓝".into()), ("size".into(), "L".into())]);
+    assert_eq!(
+        a.attributes,
+        vec![("colour".into(), "蓝".into()), ("size".into(), "L".into())]
+    );
     assert!(cat.iter().any(|x| x.sku == "B" && x.attributes.is_empty()));
 }
 
@@ -108,10 +118,20 @@ fn missing_column_and_ragged_row() {
     let mut s = SqliteStore::open_in_memory().unwrap();
     let p = write(dir.path(), "c.csv", "sku,name,unit_weight_g\nA,a,1\n");
     let e = import(&mut s, Kind::Catalog, &p).unwrap_err();
-    assert!(e.contains("line 1: required column \"barcodes\" is missing"), "{e}");
-    let p = write(dir.path(), "c.csv", &format!("{CAT_HEAD}A,a,,1,,\nB,b,,1\n"));
+    assert!(
+        e.contains("line 1: required column \"barcodes\" is missing"),
+        "{e}"
+    );
+    let p = write(
+        dir.path(),
+        "c.csv",
+        &format!("{CAT_HEAD}A,a,,1,,\nB,b,,1\n"),
+    );
     let e = import(&mut s, Kind::Catalog, &p).unwrap_err();
-    assert!(e.contains("line 3: has 4 fields but the header has 6"), "{e}");
+    assert!(
+        e.contains("line 3: has 4 fields but the header has 6"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -119,13 +139,31 @@ fn catalog_rules() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = SqliteStore::open_in_memory().unwrap();
     let cases = [
-        ("A,a,X,1,,\nA,b,Y,1,,\n", "line 3, column sku: A already appears on line 2"),
-        ("A,a,X,1,,\nB,b,X,1,,\n", "line 3, column barcodes: barcode X already belongs to A"),
+        (
+            "A,a,X,1,,\nA,b,Y,1,,\n",
+            "line 3, column sku: A already appears on line 2",
+        ),
+        (
+            "A,a,X,1,,\nB,b,X,1,,\n",
+            "line 3, column barcodes: barcode X already belongs to A",
+        ),
         // The same product in UPC-A and EAN-13 form is one barcode.
-        ("A,a,036000291452,1,,\nB,b,0036000291452,1,,\n", "line 3, column barcodes: barcode 0036000291452 already belongs to A"),
-        ("A,a,X*0,1,,\n", "line 2, column barcodes: pack size in \"X*0\" must be at least 1"),
-        ("A,a,X*z,1,,\n", "line 2, column barcodes: pack size in \"X*z\" is not a whole number"),
-        ("A,a,X,1,,colour\n", "line 2, column attributes: attribute \"colour\" is not key=value"),
+        (
+            "A,a,036000291452,1,,\nB,b,0036000291452,1,,\n",
+            "line 3, column barcodes: barcode 0036000291452 already belongs to A",
+        ),
+        (
+            "A,a,X*0,1,,\n",
+            "line 2, column barcodes: pack size in \"X*0\" must be at least 1",
+        ),
+        (
+            "A,a,X*z,1,,\n",
+            "line 2, column barcodes: pack size in \"X*z\" is not a whole number",
+        ),
+        (
+            "A,a,X,1,,colour\n",
+            "line 2, column attributes: attribute \"colour\" is not key=value",
+        ),
         (",a,X,1,,\n", "line 2, column sku: is empty"),
     ];
     for (rows, want) in cases {
@@ -138,7 +176,10 @@ fn catalog_rules() {
     import(&mut s, Kind::Catalog, &p).unwrap();
     let p = write(dir.path(), "d.csv", &format!("{CAT_HEAD}B,b,X,1,,\n"));
     let e = import(&mut s, Kind::Catalog, &p).unwrap_err();
-    assert!(e.contains("already belongs to A (the stored catalog)"), "{e}");
+    assert!(
+        e.contains("already belongs to A (the stored catalog)"),
+        "{e}"
+    );
 }
 
 const ORD_HEAD: &str =
@@ -150,13 +191,31 @@ fn order_rules() {
     let mut s = store_with_fixtures();
     let before = event_count(&s);
     let cases = [
-        ("N1,W1,SF,a,CN,x,,NOPE,1,,,\n", "line 2, column sku: NOPE is not in the catalog"),
-        ("N1,W1,SF,a,CN,x,,T-BLU-L,0,,,\n", "line 2, column qty: \"0\" is not a whole number of at least 1"),
+        (
+            "N1,W1,SF,a,CN,x,,NOPE,1,,,\n",
+            "line 2, column sku: NOPE is not in the catalog",
+        ),
+        (
+            "N1,W1,SF,a,CN,x,,T-BLU-L,0,,,\n",
+            "line 2, column qty: \"0\" is not a whole number of at least 1",
+        ),
         ("N1,W1,SF,a,CN,x,,T-BLU-L,2.5,,,\n", "line 2, column qty"),
-        ("N1,W1,SF,a,CN,x,,T-BLU-L,1,,maybe,\n", "line 2, column gift"),
-        ("N1,W1,SF,a,CN,x,,T-BLU-L,1,,,shipped\n", "line 2, column status"),
-        ("N1,W1,SF,a,CN,x,,T-BLU-L,1,,,\nN1,W1,SF,b,CN,x,,SOCK-BLK,1,,,\n", "line 3, column recipient: differs from line 2 of the same order N1"),
-        ("N1,W1,SF,a,CN,x,,T-BLU-L,1,,,\nN2,W1,SF,b,CN,x,,SOCK-BLK,1,,,\n", "line 3, column waybill_no: waybill W1 is already used by order N1"),
+        (
+            "N1,W1,SF,a,CN,x,,T-BLU-L,1,,maybe,\n",
+            "line 2, column gift",
+        ),
+        (
+            "N1,W1,SF,a,CN,x,,T-BLU-L,1,,,shipped\n",
+            "line 2, column status",
+        ),
+        (
+            "N1,W1,SF,a,CN,x,,T-BLU-L,1,,,\nN1,W1,SF,b,CN,x,,SOCK-BLK,1,,,\n",
+            "line 3, column recipient: differs from line 2 of the same order N1",
+        ),
+        (
+            "N1,W1,SF,a,CN,x,,T-BLU-L,1,,,\nN2,W1,SF,b,CN,x,,SOCK-BLK,1,,,\n",
+            "line 3, column waybill_no: waybill W1 is already used by order N1",
+        ),
     ];
     for (rows, want) in cases {
         let p = write(dir.path(), "o.csv", &format!("{ORD_HEAD}{rows}"));
@@ -175,7 +234,10 @@ fn hostile_text_is_data() {
     let p = write(
         dir.path(),
         "o.csv",
-        &format!("{ORD_HEAD}N1,W1,SF,\"Bobby \"\"Tables\"\"\",CN,x,\"{}\",T-BLU-L,1,,,\n", note.replace('"', "\"\"")),
+        &format!(
+            "{ORD_HEAD}N1,W1,SF,\"Bobby \"\"Tables\"\"\",CN,x,\"{}\",T-BLU-L,1,,,\n",
+            note.replace('"', "\"\"")
+        ),
     );
     import(&mut s, Kind::Orders, &p).unwrap();
     let o = s.find_order("W1").unwrap().unwrap();
@@ -188,10 +250,18 @@ fn hostile_text_is_data() {
 fn changed_and_cancelled_orders_are_marked_and_logged() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = store_with_fixtures();
-    let p = write(dir.path(), "o.csv", &format!("{ORD_HEAD}N1,W1,SF,a,CN,x,,T-BLU-L,1,,,\n"));
+    let p = write(
+        dir.path(),
+        "o.csv",
+        &format!("{ORD_HEAD}N1,W1,SF,a,CN,x,,T-BLU-L,1,,,\n"),
+    );
     assert_eq!(import(&mut s, Kind::Orders, &p).unwrap().added, 1);
     let v1 = s.order_now("N1").unwrap().unwrap().version;
-    let p = write(dir.path(), "o.csv", &format!("{ORD_HEAD}N1,W1,SF,a,CN,x,,T-BLU-L,2,,,\n"));
+    let p = write(
+        dir.path(),
+        "o.csv",
+        &format!("{ORD_HEAD}N1,W1,SF,a,CN,x,,T-BLU-L,2,,,\n"),
+    );
     let r = import(&mut s, Kind::Orders, &p).unwrap();
     assert_eq!(r.changed, 1);
     let v2 = s.order_now("N1").unwrap().unwrap().version;
@@ -203,12 +273,23 @@ fn changed_and_cancelled_orders_are_marked_and_logged() {
         })
         .unwrap();
     assert_eq!(changed.len(), 1);
-    assert_eq!(changed[0].kind, packbench::domain::event::EventType::OrderChanged);
-    let p = write(dir.path(), "o.csv", &format!("{ORD_HEAD}N1,W1,SF,a,CN,x,,T-BLU-L,2,,,cancelled\n"));
+    assert_eq!(
+        changed[0].kind,
+        packbench::domain::event::EventType::OrderChanged
+    );
+    let p = write(
+        dir.path(),
+        "o.csv",
+        &format!("{ORD_HEAD}N1,W1,SF,a,CN,x,,T-BLU-L,2,,,cancelled\n"),
+    );
     assert_eq!(import(&mut s, Kind::Orders, &p).unwrap().cancelled, 1);
     assert!(s.order_now("N1").unwrap().unwrap().cancelled);
     // An older export without the status does not bring it back.
-    let p = write(dir.path(), "o.csv", &format!("{ORD_HEAD}N1,W1,SF,a,CN,x,,T-BLU-L,2,,,\n"));
+    let p = write(
+        dir.path(),
+        "o.csv",
+        &format!("{ORD_HEAD}N1,W1,SF,a,CN,x,,T-BLU-L,2,,,\n"),
+    );
     let r = import(&mut s, Kind::Orders, &p).unwrap();
     assert_eq!(r.unchanged, 1);
     assert!(s.order_now("N1").unwrap().unwrap().cancelled);
@@ -218,12 +299,26 @@ fn changed_and_cancelled_orders_are_marked_and_logged() {
 fn employees_and_packaging_rules() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = SqliteStore::open_in_memory().unwrap();
-    let p = write(dir.path(), "e.csv", "id,name,roles,badge\nE1,a,picker|boss,B1\n");
+    let p = write(
+        dir.path(),
+        "e.csv",
+        "id,name,roles,badge\nE1,a,picker|boss,B1\n",
+    );
     let e = import(&mut s, Kind::Employees, &p).unwrap_err();
-    assert!(e.contains("line 2, column roles: unknown role \"boss\""), "{e}");
-    let p = write(dir.path(), "e.csv", "id,name,roles,badge\nE1,a,picker,B1\nE2,b,packer,B1\n");
+    assert!(
+        e.contains("line 2, column roles: unknown role \"boss\""),
+        "{e}"
+    );
+    let p = write(
+        dir.path(),
+        "e.csv",
+        "id,name,roles,badge\nE1,a,picker,B1\nE2,b,packer,B1\n",
+    );
     let e = import(&mut s, Kind::Employees, &p).unwrap_err();
-    assert!(e.contains("line 3, column badge: badge B1 is already on line 2"), "{e}");
+    assert!(
+        e.contains("line 3, column badge: badge B1 is already on line 2"),
+        "{e}"
+    );
     let p = write(dir.path(), "p.csv", "code,name,tare_g\nBOX,box,-1\n");
     let e = import(&mut s, Kind::Packaging, &p).unwrap_err();
     assert!(e.contains("line 2, column tare_g"), "{e}");

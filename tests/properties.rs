@@ -14,7 +14,9 @@ enum Step {
     Scan(&'static str),
     Weight(f64, bool),
     /// Scan every unit the open order still needs, but `leave_out` of them.
-    Fill { leave_out: u32 },
+    Fill {
+        leave_out: u32,
+    },
     /// A stable reading of the open order's expected weight plus `delta`.
     WeighOpen(f64),
 }

@@ -37,6 +37,17 @@ fn log() -> SqliteStore {
     s
 }
 
+/// seq, at, type, actor, station_id, order_no, data
+type Row = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    String,
+);
+
 fn drop_triggers(s: &SqliteStore) {
     s.connection()
         .execute_batch("DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete;")
@@ -89,7 +100,9 @@ fn changed_payload_is_named() {
     assert_eq!(n, 1);
     let data: String = s
         .connection()
-        .query_row("SELECT data FROM events WHERE seq = ?1", [seq], |r| r.get(0))
+        .query_row("SELECT data FROM events WHERE seq = ?1", [seq], |r| {
+            r.get(0)
+        })
         .unwrap();
     assert!(data.contains("\"packer_id\":\"E004\""), "{data}");
     assert_eq!(
@@ -191,13 +204,23 @@ fn a_rewritten_chain_is_proved_by_the_checkpoint() {
     s.connection()
         .execute("UPDATE events SET actor = 'E999' WHERE seq = 4", [])
         .unwrap();
-    let rows: Vec<(i64, String, String, Option<String>, String, Option<String>, String)> = {
+    let rows: Vec<Row> = {
         let mut st = s
             .connection()
-            .prepare("SELECT seq, at, type, actor, station_id, order_no, data FROM events ORDER BY seq")
+            .prepare(
+                "SELECT seq, at, type, actor, station_id, order_no, data FROM events ORDER BY seq",
+            )
             .unwrap();
         st.query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
         })
         .unwrap()
         .map(Result::unwrap)
@@ -254,7 +277,8 @@ fn durable_across_reopen_with_wal_and_full_sync() {
     let db = dir.path().join("x.db");
     {
         let mut s = SqliteStore::open(&db).unwrap();
-        s.append(&[NewEvent::new(EventType::Device, t(0), "B")]).unwrap();
+        s.append(&[NewEvent::new(EventType::Device, t(0), "B")])
+            .unwrap();
         let mode: String = s
             .connection()
             .pragma_query_value(None, "journal_mode", |r| r.get(0))

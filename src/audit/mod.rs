@@ -225,16 +225,14 @@ pub fn packer_report<S: Store + ?Sized>(
                         });
                     }
                 }
-                EventType::WeightChecked => {
-                    if e.actor.as_deref() == Some(id) && e.bool("ok") == Some(false) {
-                        r.mismatches += 1;
-                        r.mismatch_events.push(EventRow::from(&e));
-                    }
+                EventType::WeightChecked
+                    if e.actor.as_deref() == Some(id) && e.bool("ok") == Some(false) =>
+                {
+                    r.mismatches += 1;
+                    r.mismatch_events.push(EventRow::from(&e));
                 }
-                EventType::ScanRejected => {
-                    if e.actor.as_deref() == Some(id) {
-                        r.rejected_scans += 1;
-                    }
+                EventType::ScanRejected if e.actor.as_deref() == Some(id) => {
+                    r.rejected_scans += 1;
                 }
                 _ => {}
             }

@@ -43,7 +43,10 @@ pub const COMMAND_CODES: &[(&str, &str)] = &[
     ("PB-HOLD-QUERY", "Hold: order query / 挂起:订单待确认"),
     ("PB-REPRINT", "Reprint last label / 补打上一张面单"),
     ("PB-SIGNOUT", "Sign out / 签退"),
-    ("PB-DISPATCH", "Start dispatch (courier handover) / 开始发货交接"),
+    (
+        "PB-DISPATCH",
+        "Start dispatch (courier handover) / 开始发货交接",
+    ),
     ("PB-DISPATCH-END", "End dispatch / 结束发货交接"),
 ];
 

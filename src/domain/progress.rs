@@ -120,10 +120,8 @@ impl OrderProgress {
                     p.loaded_version = e.str("version").map(str::to_string);
                     p.station_id = Some(e.station_id.clone());
                 }
-                EventType::OrderReleased => {
-                    if p.status == OrderStatus::Packing {
-                        p.status = OrderStatus::Pending;
-                    }
+                EventType::OrderReleased if p.status == OrderStatus::Packing => {
+                    p.status = OrderStatus::Pending;
                 }
                 EventType::ItemAccepted => {
                     if !current {
@@ -181,11 +179,11 @@ impl OrderProgress {
                         p.measured_weight_g = Some(m);
                     }
                 }
-                EventType::OrderHeld => {
-                    if p.status == OrderStatus::Packing || p.status == OrderStatus::Pending {
-                        p.status = OrderStatus::Held;
-                        p.held_reason = e.str("reason").map(str::to_string);
-                    }
+                EventType::OrderHeld
+                    if matches!(p.status, OrderStatus::Packing | OrderStatus::Pending) =>
+                {
+                    p.status = OrderStatus::Held;
+                    p.held_reason = e.str("reason").map(str::to_string);
                 }
                 EventType::OrderDispatched => {
                     p.status = OrderStatus::Dispatched;
@@ -195,8 +193,7 @@ impl OrderProgress {
                 _ => {}
             }
         }
-        if order.cancelled && !matches!(p.status, OrderStatus::Packed | OrderStatus::Dispatched)
-        {
+        if order.cancelled && !matches!(p.status, OrderStatus::Packed | OrderStatus::Dispatched) {
             p.status = OrderStatus::Cancelled;
         }
         p

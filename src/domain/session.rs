@@ -85,7 +85,7 @@ pub struct Scan {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
-    Scan(Scan),
+    Scan(Box<Scan>),
     Weight { grams: f64, stable: bool },
     Command(Command),
 }
@@ -781,7 +781,11 @@ impl Engine {
         );
         if let Some(h) = &hint {
             put(e, "hint", h.text.as_str());
-            put(e, "hint_detail", serde_json::to_value(h).unwrap_or(Value::Null));
+            put(
+                e,
+                "hint_detail",
+                serde_json::to_value(h).unwrap_or(Value::Null),
+            );
         }
         open.last_check = Some(WeightCheck {
             measured_g: measured,
@@ -817,7 +821,13 @@ impl Engine {
         match c {
             Command::UndoLastScan => {
                 let Some(open) = s.open.as_mut().filter(|o| !o.stack.is_empty()) else {
-                    out.reject(s, code, "nothing_to_undo", "no accepted scan to undo".into(), None);
+                    out.reject(
+                        s,
+                        code,
+                        "nothing_to_undo",
+                        "no accepted scan to undo".into(),
+                        None,
+                    );
                     return;
                 };
                 let last = open.stack.pop().expect("not empty");
@@ -898,11 +908,7 @@ impl Engine {
                     out.ev(EventType::OrderReleased, actor, Some(&o));
                     s.open = None;
                 }
-                let batch_id = format!(
-                    "{}-{}",
-                    self.cfg.station_id,
-                    now.format("%Y%m%d%H%M%S")
-                );
+                let batch_id = format!("{}-{}", self.cfg.station_id, now.format("%Y%m%d%H%M%S"));
                 let e = out.ev(EventType::DispatchStarted, actor, None);
                 put(e, "batch_id", batch_id.as_str());
                 s.dispatch = Some(Dispatch {
@@ -948,7 +954,12 @@ impl Engine {
                 );
             }
             OrderStatus::Held => {
-                return refuse(s, out, "order_held", format!("{o} is on hold: keep it back"))
+                return refuse(
+                    s,
+                    out,
+                    "order_held",
+                    format!("{o} is on hold: keep it back"),
+                )
             }
             _ => {
                 return refuse(

@@ -85,7 +85,16 @@ pub fn hint(diff_g: f64, lines: &[LineWeight], tolerance: f64) -> Hint {
     }
     let mut best: Vec<(Vec<(usize, i32)>, f64)> = Vec::new();
     let mut current = Vec::new();
-    search(&skus, 0, MAX_HINT_UNITS, 0.0, diff_g, tolerance, &mut current, &mut best);
+    search(
+        &skus,
+        0,
+        MAX_HINT_UNITS,
+        0.0,
+        diff_g,
+        tolerance,
+        &mut current,
+        &mut best,
+    );
 
     // Fewest units, then smallest residual.
     let size = |c: &Vec<(usize, i32)>| c.iter().map(|(_, d)| d.abs()).sum::<i32>();

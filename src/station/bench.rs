@@ -76,11 +76,11 @@ impl<S: Store> Bench<S> {
         let code = barcode::parse(raw);
         let resolved = self.resolve(&code)?;
         self.handle(
-            Input::Scan(Scan {
+            Input::Scan(Box::new(Scan {
                 code,
                 resolved,
                 scanner: scanner.map(str::to_string),
-            }),
+            })),
             now,
         )
     }
@@ -206,14 +206,12 @@ impl<S: Store> Bench<S> {
             &mut |e| {
                 match e.kind {
                     EventType::PackerSignedIn => {
-                        if state.packer.as_ref().map(|p| p.id.as_str()) != e.str("packer_id") {
-                            state.packer = e.str("packer_id").map(|id| crate::domain::Employee {
-                                id: id.to_string(),
-                                name: e.str("name").unwrap_or_default().to_string(),
-                                roles: Default::default(),
-                                badge: String::new(),
-                            });
-                        }
+                        state.packer = e.str("packer_id").map(|id| crate::domain::Employee {
+                            id: id.to_string(),
+                            name: e.str("name").unwrap_or_default().to_string(),
+                            roles: Default::default(),
+                            badge: String::new(),
+                        });
                     }
                     EventType::PackerSignedOut => {
                         state.packer = None;
@@ -221,10 +219,8 @@ impl<S: Store> Bench<S> {
                         state.dispatch = None;
                     }
                     EventType::OrderLoaded => open_order = e.order_no.clone(),
-                    EventType::OrderReleased | EventType::OrderHeld => {
-                        if open_order == e.order_no {
-                            open_order = None;
-                        }
+                    EventType::OrderReleased | EventType::OrderHeld if open_order == e.order_no => {
+                        open_order = None;
                     }
                     EventType::OrderPacked => {
                         if open_order == e.order_no {

@@ -323,8 +323,7 @@ impl Store for SqliteStore {
             Ok(Sku {
                 sku: r.get(0)?,
                 name: r.get(1)?,
-                barcodes: serde_json::from_str::<Vec<BarcodeEntry>>(&barcodes)
-                    .map_err(json_err)?,
+                barcodes: serde_json::from_str::<Vec<BarcodeEntry>>(&barcodes).map_err(json_err)?,
                 unit_weight_g: r.get(3)?,
                 weight_tolerance_g: r.get(4)?,
                 attributes: serde_json::from_str(&attributes).map_err(json_err)?,
@@ -494,9 +493,8 @@ impl Store for SqliteStore {
         };
         let mut events = Vec::new();
         {
-            let mut get = tx.prepare(
-                "SELECT version, cancelled, picker_id FROM orders WHERE order_no = ?1",
-            )?;
+            let mut get =
+                tx.prepare("SELECT version, cancelled, picker_id FROM orders WHERE order_no = ?1")?;
             let mut put = tx.prepare(
                 "INSERT INTO orders (order_no, waybill_no, carrier, recipient, country, address,
                    buyer_note, lines, picker_id, cancelled, version)

@@ -30,8 +30,15 @@ pub fn import_fixtures<S: Store>(store: &mut S) {
         (Kind::Packaging, "packaging.csv"),
         (Kind::Orders, "orders.csv"),
     ] {
-        import_file(store, kind, &fixtures().join(file), "TEST", t(0), &mut |_| {})
-            .unwrap_or_else(|e| panic!("importing {file}: {e}"));
+        import_file(
+            store,
+            kind,
+            &fixtures().join(file),
+            "TEST",
+            t(0),
+            &mut |_| {},
+        )
+        .unwrap_or_else(|e| panic!("importing {file}: {e}"));
     }
 }
 
@@ -107,5 +114,8 @@ pub fn order1_complete(b: &mut Bench<SqliteStore>) {
     b.scan(T_BLU_L, None, t(3)).unwrap();
     b.scan(SOCK_BLK, None, t(4)).unwrap();
     let ev = b.scan(SOCK_BLK, None, t(5)).unwrap();
-    assert_eq!(only(&ev, EventType::ItemAccepted).bool("complete"), Some(true));
+    assert_eq!(
+        only(&ev, EventType::ItemAccepted).bool("complete"),
+        Some(true)
+    );
 }
