@@ -2,5 +2,8 @@
 //! asks the engine, makes the events durable, and only then lets the engine move on.
 
 pub mod bench;
+pub mod devices;
+pub mod label;
+pub mod runtime;
 
 pub use bench::{Bench, BenchError};

@@ -1,0 +1,314 @@
+//! The running station: device tasks feed one station loop, which owns the bench. The loop is
+//! the only writer, so inputs are decided strictly in arrival order, and a JSON line is written
+//! only after its event is durable.
+
+use std::io::Write;
+use std::sync::mpsc as std_mpsc;
+
+use chrono::{DateTime, FixedOffset, Local};
+use packbench_drivers::label::build_label;
+use serde_json::json;
+
+use super::bench::{Bench, BenchError};
+use super::label::{label_for, person, LabelSetup};
+use crate::domain::event::{EventType, NewEvent, StoredEvent};
+use crate::domain::session::NextStep;
+use crate::store::Store;
+
+/// Everything that reaches the station loop.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    Scan {
+        code: String,
+        scanner: String,
+    },
+    /// A scale reading; `stable = false` for motion and for non-weights (overload, ...).
+    Weight {
+        grams: f64,
+        stable: bool,
+    },
+    Device {
+        device: String,
+        state: String,
+        detail: String,
+    },
+    Printed {
+        job: PrintJob,
+        result: Result<Option<String>, PrintFailure>,
+    },
+    Shutdown,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrintFailure {
+    pub kind: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrintJob {
+    pub order_no: String,
+    pub copy: u32,
+    pub bytes: Vec<u8>,
+}
+
+/// Where the loop sends label jobs; `None` when the bench has no printer.
+pub type PrinterSink = Option<Box<dyn Fn(PrintJob) + Send>>;
+
+/// What the loop tells the device side after each input.
+pub type StepSink = Box<dyn Fn(&NextStep) + Send>;
+
+pub struct StationLoop<S: Store, W: Write> {
+    bench: Bench<S>,
+    setup: LabelSetup,
+    printer: PrinterSink,
+    on_step: Option<StepSink>,
+    out: W,
+    /// Labels the printer did not take, oldest first: printed on the next reprint.
+    queue: Vec<PrintJob>,
+    printer_ok: Option<bool>,
+    clock: Box<dyn Fn() -> DateTime<FixedOffset> + Send>,
+}
+
+impl<S: Store, W: Write> StationLoop<S, W> {
+    pub fn new(bench: Bench<S>, setup: LabelSetup, printer: PrinterSink, out: W) -> Self {
+        StationLoop {
+            bench,
+            setup,
+            printer,
+            on_step: None,
+            out,
+            queue: Vec::new(),
+            printer_ok: None,
+            clock: Box::new(|| Local::now().fixed_offset()),
+        }
+    }
+
+    pub fn with_clock(mut self, clock: Box<dyn Fn() -> DateTime<FixedOffset> + Send>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn on_step(mut self, f: StepSink) -> Self {
+        self.on_step = Some(f);
+        self
+    }
+
+    pub fn bench(&self) -> &Bench<S> {
+        &self.bench
+    }
+
+    pub fn queued_labels(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Runs until `Shutdown` or until every sender is gone.
+    pub fn run(mut self, rx: std_mpsc::Receiver<Msg>) -> Self {
+        if let Some(f) = &self.on_step {
+            f(&self.bench.state().next_step());
+        }
+        while let Ok(msg) = rx.recv() {
+            if msg == Msg::Shutdown {
+                break;
+            }
+            self.handle(msg);
+        }
+        self
+    }
+
+    /// Decides one input. A store failure loses only this input, which was never
+    /// acknowledged; the loop carries on.
+    pub fn handle(&mut self, msg: Msg) {
+        let now = (self.clock)();
+        let result = match &msg {
+            Msg::Scan { code, scanner } => self.bench.scan(code, Some(scanner), now),
+            Msg::Weight { grams, stable } => self.bench.weight(*grams, *stable, now),
+            Msg::Device {
+                device,
+                state,
+                detail,
+            } => self.bench.record(&[device_event(
+                &self.bench.config().station_id,
+                now,
+                device,
+                state,
+                detail,
+            )]),
+            Msg::Printed { job, result } => self.printed(job, result, now),
+            Msg::Shutdown => Ok(Vec::new()),
+        };
+        match result {
+            Ok(events) => {
+                self.emit(&events);
+                self.follow_up(&events, now);
+            }
+            Err(e) => {
+                let what = match &msg {
+                    Msg::Scan { code, .. } => format!("scan {code:?}"),
+                    Msg::Weight { grams, .. } => format!("weight {grams} g"),
+                    Msg::Device { device, .. } => format!("{device} state"),
+                    Msg::Printed { job, .. } => format!("print result for {}", job.order_no),
+                    Msg::Shutdown => "shutdown".into(),
+                };
+                eprintln!("packbench: {what} not recorded: {e}");
+            }
+        }
+        if let Some(f) = &self.on_step {
+            f(&self.bench.state().next_step());
+        }
+    }
+
+    fn emit(&mut self, events: &[StoredEvent]) {
+        for e in events {
+            let line = e.to_line();
+            if let Err(err) = writeln!(self.out, "{line}").and_then(|_| self.out.flush()) {
+                eprintln!("packbench: cannot write event line: {err}");
+            }
+        }
+    }
+
+    /// Print jobs for packed orders and reprints.
+    fn follow_up(&mut self, events: &[StoredEvent], now: DateTime<FixedOffset>) {
+        for e in events {
+            let Some(order_no) = &e.order_no else {
+                continue;
+            };
+            match e.kind {
+                EventType::OrderPacked => self.print(order_no, now),
+                EventType::ReprintRequested => {
+                    if self.queue.is_empty() {
+                        self.print(order_no, now);
+                    } else {
+                        for job in std::mem::take(&mut self.queue) {
+                            self.send(job, now);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn print(&mut self, order_no: &str, now: DateTime<FixedOffset>) {
+        match self.job(order_no, now) {
+            Ok(job) => self.send(job, now),
+            Err(e) => eprintln!("packbench: label for {order_no} not built: {e}"),
+        }
+    }
+
+    fn send(&mut self, job: PrintJob, now: DateTime<FixedOffset>) {
+        match &self.printer {
+            Some(p) => p(job),
+            None => {
+                // No printer: say so, and keep the label for when one is configured.
+                let r = self.printed(
+                    &job,
+                    &Err(PrintFailure {
+                        kind: "no_printer".into(),
+                        reason: "no printer is configured".into(),
+                    }),
+                    now,
+                );
+                if let Ok(ev) = r {
+                    self.emit(&ev);
+                }
+            }
+        }
+    }
+
+    fn job(&self, order_no: &str, now: DateTime<FixedOffset>) -> Result<PrintJob, BenchError> {
+        let store = self.bench.store();
+        let order = store
+            .find_order(order_no)?
+            .ok_or_else(|| BenchError::Catalog(format!("order {order_no} vanished")))?;
+        let view = self.bench.view(order)?;
+        let p = &view.progress;
+        let name = |id: Option<&str>| -> Result<String, BenchError> {
+            let n = match id {
+                Some(i) => store.employee(i)?.map(|e| e.name),
+                None => None,
+            };
+            Ok(person(id, n.as_deref()))
+        };
+        let copy = p.labels_printed + 1;
+        let data = label_for(
+            &view.order,
+            p,
+            self.bench.catalog(),
+            name(p.picker_id.as_deref())?,
+            name(p.packer_id.as_deref())?,
+            &self.bench.config().station_id,
+            now.format("%Y-%m-%d %H:%M").to_string(),
+            copy,
+            self.setup,
+        );
+        Ok(PrintJob {
+            order_no: order_no.to_string(),
+            copy,
+            bytes: build_label(&data),
+        })
+    }
+
+    fn printed(
+        &mut self,
+        job: &PrintJob,
+        result: &Result<Option<String>, PrintFailure>,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Vec<StoredEvent>, BenchError> {
+        let station = self.bench.config().station_id.clone();
+        let mut events = Vec::new();
+        let ok = result.is_ok();
+        if self.printer_ok != Some(ok) && self.printer.is_some() {
+            let (state, detail) = match result {
+                Ok(_) => ("connected", "printer took the label".to_string()),
+                Err(f) => ("error", f.reason.clone()),
+            };
+            events.push(device_event(&station, now, "printer", state, &detail));
+        }
+        self.printer_ok = Some(ok);
+        let e = match result {
+            Ok(warning) => {
+                let mut e = NewEvent::new(EventType::LabelPrinted, now, &station)
+                    .order(&job.order_no)
+                    .with("copy", job.copy)
+                    .with("bytes", job.bytes.len())
+                    .with("reprint", job.copy > 1);
+                if let Some(w) = warning {
+                    e = e.with("warning", w.as_str());
+                }
+                e
+            }
+            Err(f) => {
+                self.queue.push(job.clone());
+                NewEvent::new(EventType::PrintFailed, now, &station)
+                    .order(&job.order_no)
+                    .with("reason", f.reason.as_str())
+                    .with("kind", f.kind.as_str())
+                    .with("copy", job.copy)
+                    .with("queued", self.queue.len())
+            }
+        };
+        let actor = self.bench.state().packer.as_ref().map(|p| p.id.clone());
+        events.push(e.actor(actor.as_deref()));
+        self.bench.record(&events)
+    }
+}
+
+pub fn device_event(
+    station: &str,
+    at: DateTime<FixedOffset>,
+    device: &str,
+    state: &str,
+    detail: &str,
+) -> NewEvent {
+    NewEvent::new(EventType::Device, at, station)
+        .actor(Some("system"))
+        .with("device", device)
+        .with("state", state)
+        .with("detail", detail)
+}
+
+/// A JSON line for something that is not an event (start-up notices go to stderr instead).
+pub fn notice(text: &str) -> String {
+    json!({ "notice": text }).to_string()
+}

@@ -1,0 +1,204 @@
+//! The station loop with a simulated printer on loopback TCP: labels print after packing,
+//! a printer that is out of paper is reported and its label waits for a reprint.
+
+mod common;
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+use packbench::station::devices::printer_task;
+use packbench::station::label::LabelSetup;
+use packbench::station::runtime::{Msg, StationLoop};
+use packbench_drivers::label::label_to_text;
+use packbench_drivers::printer::{PrinterSimulator, PrinterTarget, PrinterTimeouts, SimMode};
+use serde_json::Value;
+
+#[derive(Clone, Default)]
+struct Lines(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Lines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Lines {
+    fn all(&self) -> Vec<Value> {
+        String::from_utf8(self.0.lock().unwrap().clone())
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// Waits until a line with this event (and order) has appeared `n` times.
+    fn wait(&self, event: &str, n: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let found: Vec<Value> = self
+                .all()
+                .into_iter()
+                .filter(|l| l["event"] == event)
+                .collect();
+            if found.len() >= n {
+                return found;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {n}× {event} in {:#?}",
+                self.all()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+struct Station {
+    tx: mpsc::Sender<Msg>,
+    lines: Lines,
+    handle: std::thread::JoinHandle<()>,
+}
+
+fn start(rt: &tokio::runtime::Runtime, target: Option<PrinterTarget>) -> Station {
+    let (tx, rx) = mpsc::channel();
+    let lines = Lines::default();
+    let printer: packbench::station::runtime::PrinterSink = target.map(|target| {
+        let (jtx, jrx) = tokio::sync::mpsc::unbounded_channel();
+        let timeouts = PrinterTimeouts {
+            connect: Duration::from_secs(2),
+            status: Duration::from_secs(1),
+            write: Duration::from_secs(2),
+            after_job: Duration::from_secs(2),
+        };
+        rt.spawn(printer_task(target, jrx, tx.clone(), timeouts));
+        Box::new(move |job| {
+            let _ = jtx.send(job);
+        }) as Box<dyn Fn(_) + Send>
+    });
+    let out = lines.clone();
+    let handle = std::thread::spawn(move || {
+        let station = StationLoop::new(bench(), LabelSetup::default(), printer, out)
+            .with_clock(Box::new(|| t(0)));
+        station.run(rx);
+    });
+    Station { tx, lines, handle }
+}
+
+fn scan(s: &Station, code: &str) {
+    s.tx.send(Msg::Scan {
+        code: code.into(),
+        scanner: "test".into(),
+    })
+    .unwrap();
+}
+
+fn pack_order1(s: &Station) {
+    for c in [PACKER, ORDER1, T_BLU_L, SOCK_BLK, SOCK_BLK] {
+        scan(s, c);
+    }
+    s.tx.send(Msg::Weight {
+        grams: 266.0,
+        stable: true,
+    })
+    .unwrap();
+}
+
+#[test]
+fn packed_order_prints_its_label_and_reports_it() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sim = rt.block_on(PrinterSimulator::start()).unwrap();
+    let s = start(&rt, Some(sim.target()));
+    pack_order1(&s);
+    let printed = s.lines.wait("label_printed", 1);
+    assert_eq!(printed[0]["order_no"], ORDER1);
+    assert_eq!(printed[0]["copy"], 1);
+    // The label_printed line comes after order_packed, each printed once durable.
+    let all = s.lines.all();
+    let pos = |e: &str| all.iter().position(|l| l["event"] == e).unwrap();
+    assert!(pos("order_packed") < pos("label_printed"));
+    let text = label_to_text(&sim.job_bytes());
+    assert!(text.contains(ORDER1), "{text}");
+    assert!(text.contains(ORDER1_WAYBILL), "{text}");
+    assert!(text.contains("李娜"), "recipient in Chinese: {text}");
+    assert!(text.contains("E001"), "picker on the label: {text}");
+    assert!(text.contains("张伟"), "packer's name on the label: {text}");
+    // Every line has the contract fields.
+    for l in &all {
+        assert!(l["event"].is_string() && l["at"].is_string(), "{l}");
+        chrono::DateTime::parse_from_rfc3339(l["at"].as_str().unwrap()).unwrap();
+    }
+    scan(&s, "PB-REPRINT");
+    let printed = s.lines.wait("label_printed", 2);
+    assert_eq!(printed[1]["copy"], 2);
+    assert_eq!(printed[1]["reprint"], true);
+    s.tx.send(Msg::Shutdown).unwrap();
+    s.handle.join().unwrap();
+}
+
+#[test]
+fn paper_out_is_reported_not_counted_and_reprinted_later() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sim = rt
+        .block_on(PrinterSimulator::start_in(SimMode::PaperOut))
+        .unwrap();
+    let s = start(&rt, Some(sim.target()));
+    pack_order1(&s);
+    let failed = s.lines.wait("print_failed", 1);
+    assert_eq!(failed[0]["order_no"], ORDER1);
+    assert_eq!(failed[0]["kind"], "paper_out");
+    assert!(failed[0]["reason"].as_str().unwrap().contains("paper"));
+    let dev = s.lines.wait("device", 1);
+    assert_eq!(
+        (dev[0]["device"].as_str(), dev[0]["state"].as_str()),
+        (Some("printer"), Some("error"))
+    );
+    assert!(
+        sim.job_bytes().is_empty(),
+        "nothing sent to a printer without paper"
+    );
+    assert!(s.lines.all().iter().all(|l| l["event"] != "label_printed"));
+    // Paper loaded: the reprint prints the waiting label as the first copy.
+    rt.block_on(sim.set_mode(SimMode::Ready)).unwrap();
+    scan(&s, "PB-REPRINT");
+    let printed = s.lines.wait("label_printed", 1);
+    assert_eq!(
+        (printed[0]["order_no"].as_str(), printed[0]["copy"].as_u64()),
+        (Some(ORDER1), Some(1))
+    );
+    assert!(!sim.job_bytes().is_empty());
+    s.tx.send(Msg::Shutdown).unwrap();
+    s.handle.join().unwrap();
+}
+
+#[test]
+fn refused_connection_is_print_failed() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let target = PrinterTarget::parse(&format!("tcp://127.0.0.1:{port}")).unwrap();
+    let s = start(&rt, Some(target));
+    pack_order1(&s);
+    let failed = s.lines.wait("print_failed", 1);
+    assert_eq!(failed[0]["kind"], "unreachable");
+    s.tx.send(Msg::Shutdown).unwrap();
+    s.handle.join().unwrap();
+}
+
+#[test]
+fn no_printer_configured_is_said_plainly() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let s = start(&rt, None);
+    pack_order1(&s);
+    let failed = s.lines.wait("print_failed", 1);
+    assert_eq!(failed[0]["kind"], "no_printer");
+    s.tx.send(Msg::Shutdown).unwrap();
+    s.handle.join().unwrap();
+}
