@@ -92,8 +92,17 @@ pub struct PrinterConfig {
     pub target: String,
     #[serde(default)]
     pub chinese: bool,
+    /// Paper width in millimetres: 58 or 80 (default 80).
+    #[serde(default = "d80")]
+    pub paper_mm: u32,
+    /// Caption language on the label: "zh" or "en" (default "zh" with `chinese`, else "en").
+    pub language: Option<String>,
     #[serde(flatten)]
     pub extra: toml::Table,
+}
+
+fn d80() -> u32 {
+    80
 }
 
 fn d9600() -> u32 {
@@ -126,6 +135,31 @@ impl Config {
         } else {
             self.base_dir.join(&self.database)
         }
+    }
+
+    /// The label set-up of the configured printer (defaults when there is none).
+    pub fn label_setup(&self) -> Result<crate::station::label::LabelSetup, String> {
+        use packbench_drivers::label::{CaptionLanguage, PaperWidth};
+        let Some(p) = &self.printer else {
+            return Ok(Default::default());
+        };
+        let paper = match p.paper_mm {
+            58 => PaperWidth::Mm58,
+            80 => PaperWidth::Mm80,
+            other => return Err(format!("printer paper_mm must be 58 or 80, not {other}")),
+        };
+        let language = match p.language.as_deref() {
+            None if p.chinese => CaptionLanguage::SimplifiedChinese,
+            None => CaptionLanguage::English,
+            Some("zh") | Some("zh-CN") => CaptionLanguage::SimplifiedChinese,
+            Some("en") => CaptionLanguage::English,
+            Some(other) => return Err(format!("printer language must be zh or en, not {other:?}")),
+        };
+        Ok(crate::station::label::LabelSetup {
+            paper,
+            chinese: p.chinese,
+            language,
+        })
     }
 
     pub fn engine_config(&self) -> EngineConfig {

