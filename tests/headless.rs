@@ -1,0 +1,171 @@
+//! `packbench run --headless` as a service unit runs it: config errors, JSON lines, signals.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_packbench"))
+}
+
+fn setup(dir: &Path, extra: &str) -> std::path::PathBuf {
+    let mut s = packbench::store::SqliteStore::open(dir.join("bench.db")).unwrap();
+    import_fixtures(&mut s);
+    let cfg = dir.join("station.toml");
+    std::fs::write(
+        &cfg,
+        format!("station_id = \"BENCH-H\"\ndatabase = \"bench.db\"\n{extra}"),
+    )
+    .unwrap();
+    cfg
+}
+
+fn err_of(args: &[&str], dir: &Path) -> String {
+    let out = bin().current_dir(dir).args(args).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "one clear line: {err}");
+    err
+}
+
+#[test]
+fn config_errors_are_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = err_of(&["run", "--headless"], dir.path());
+    assert!(e.contains("needs a station config"), "{e}");
+    let e = err_of(&["run", "--headless", "--config", "nope.toml"], dir.path());
+    assert!(e.contains("cannot read config nope.toml"), "{e}");
+    let cfg = setup(
+        dir.path(),
+        "[scale]\nport = \"/dev/ttyUSB0\"\nprotocol = \"fancy\"\n",
+    );
+    let e = err_of(
+        &["run", "--headless", "--config", cfg.to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(e.contains("fancy"), "{e}");
+    let cfg = setup(dir.path(), "[printer]\ntarget = \"lpt://1\"\n");
+    let e = err_of(
+        &["run", "--headless", "--config", cfg.to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(e.contains("printer target"), "{e}");
+    let cfg = setup(dir.path(), "[weight]\ndefault_packaging = \"PKG-NONE\"\n");
+    let e = err_of(
+        &["run", "--headless", "--config", cfg.to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(e.contains("default_packaging \"PKG-NONE\""), "{e}");
+    let cfg = setup(dir.path(), "colour = \"blue\"\n");
+    let e = err_of(
+        &["run", "--headless", "--config", cfg.to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(e.contains("unknown field `colour`"), "{e}");
+}
+
+struct Running {
+    child: Child,
+    lines: mpsc::Receiver<Value>,
+}
+
+impl Running {
+    fn start(dir: &Path, cfg: &Path) -> Running {
+        let mut child = bin()
+            .current_dir(dir)
+            .args(["run", "--headless", "--config", cfg.to_str().unwrap()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for l in BufReader::new(out).lines() {
+                let l = l.unwrap();
+                let v: Value = serde_json::from_str(&l).unwrap_or_else(|e| panic!("{e}: {l}"));
+                if tx.send(v).is_err() {
+                    return;
+                }
+            }
+        });
+        Running { child, lines: rx }
+    }
+
+    fn scan(&mut self, code: &str) {
+        let stdin = self.child.stdin.as_mut().unwrap();
+        writeln!(stdin, "{code}").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    fn next(&self, event: &str) -> Value {
+        loop {
+            let v = self
+                .lines
+                .recv_timeout(Duration::from_secs(20))
+                .unwrap_or_else(|_| panic!("no {event} line"));
+            if v["event"] == event {
+                return v;
+            }
+        }
+    }
+
+    fn term(mut self) -> std::process::ExitStatus {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        self.child.wait().unwrap()
+    }
+}
+
+#[test]
+fn stdin_scanner_lines_and_sigterm_exit_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = setup(dir.path(), "[[scanner]]\nport = \"stdin\"\n");
+    let mut r = Running::start(dir.path(), &cfg);
+    r.scan(PACKER);
+    let l = r.next("packer_signed_in");
+    assert_eq!(l["packer_id"], "E003");
+    assert_eq!(l["station_id"], "BENCH-H");
+    r.scan(ORDER1_WAYBILL);
+    let l = r.next("order_loaded");
+    assert_eq!(l["order_no"], ORDER1);
+    assert_eq!(l["lines"][0]["sku"], "T-BLU-L");
+    assert_eq!(l["lines"][0]["qty"], 1);
+    assert_eq!(l["lines"][0]["scanned"], 0);
+    r.scan(T_BLU_L);
+    let l = r.next("item_accepted");
+    assert_eq!(
+        (l["sku"].as_str(), l["scanned"].as_u64(), l["qty"].as_u64()),
+        (Some("T-BLU-L"), Some(1), Some(1))
+    );
+    r.scan(LIP_R02);
+    let l = r.next("scan_rejected");
+    assert_eq!(l["reason"], "not_in_order");
+    let status = r.term();
+    assert_eq!(status.code(), Some(0), "SIGTERM is a clean stop");
+    // Everything printed is in the log, and the log is intact.
+    let s = packbench::store::SqliteStore::open(dir.path().join("bench.db")).unwrap();
+    let rec = packbench::audit::order_record(&s, ORDER1).unwrap().unwrap();
+    assert_eq!(rec.lines[0].scanned, 1);
+    assert_eq!(
+        packbench::store::Store::verify(&s, None).unwrap().error,
+        None
+    );
+    // Restarted, the station is where it was: the packer is signed in, the order open.
+    let mut r = Running::start(dir.path(), &cfg);
+    r.scan(ORDER1);
+    let l = r.next("order_loaded");
+    assert_eq!(l["repeat"], true, "{l}");
+    assert_eq!(l["lines"][0]["scanned"], 1);
+    assert_eq!(r.term().code(), Some(0));
+}
