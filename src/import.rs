@@ -463,6 +463,16 @@ pub enum ImportFileError {
     Store(#[from] crate::store::StoreError),
 }
 
+/// Where an import is, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Reading,
+    /// Checking this many rows.
+    Checking(usize),
+    /// Written so far, of total records (orders, SKUs, ...).
+    Writing(usize, usize),
+}
+
 /// Reads, checks and stores one file: nothing is written unless every row is good.
 pub fn import_file<S: crate::store::Store + ?Sized>(
     store: &mut S,
@@ -470,7 +480,7 @@ pub fn import_file<S: crate::store::Store + ?Sized>(
     path: &Path,
     station_id: &str,
     at: chrono::DateTime<chrono::FixedOffset>,
-    on_phase: &mut dyn FnMut(&str),
+    on_progress: &mut dyn FnMut(Phase),
 ) -> Result<crate::store::ImportReport, ImportFileError> {
     let required = match kind {
         Kind::Catalog => CATALOG_COLUMNS,
@@ -478,7 +488,7 @@ pub fn import_file<S: crate::store::Store + ?Sized>(
         Kind::Employees => EMPLOYEE_COLUMNS,
         Kind::Packaging => PACKAGING_COLUMNS,
     };
-    on_phase("reading");
+    on_progress(Phase::Reading);
     let rows = read_rows(path, required)?;
     let meta = crate::store::ImportMeta {
         file: path
@@ -489,29 +499,30 @@ pub fn import_file<S: crate::store::Store + ?Sized>(
         station_id: station_id.to_string(),
         at,
     };
-    on_phase("checking rows");
+    let total = rows.rows.len();
+    on_progress(Phase::Checking(total));
     Ok(match kind {
         Kind::Catalog => {
             let existing = store.load_catalog()?;
             let skus = parse_catalog(&rows, &existing)?;
-            on_phase("writing");
-            store.import_catalog(&skus, &meta)?
+            store.import_catalog(&skus, &meta, &mut |n| {
+                on_progress(Phase::Writing(n, skus.len()))
+            })?
         }
         Kind::Orders => {
             let skus = store.load_catalog()?.into_iter().map(|s| s.sku).collect();
             let orders = parse_orders(&rows, &skus)?;
-            on_phase("writing");
-            store.import_orders(&orders, &meta)?
+            store.import_orders(&orders, &meta, &mut |n| {
+                on_progress(Phase::Writing(n, orders.len()))
+            })?
         }
         Kind::Employees => {
             let e = parse_employees(&rows)?;
-            on_phase("writing");
-            store.import_employees(&e, &meta)?
+            store.import_employees(&e, &meta, &mut |n| on_progress(Phase::Writing(n, e.len())))?
         }
         Kind::Packaging => {
             let p = parse_packaging(&rows)?;
-            on_phase("writing");
-            store.import_packaging(&p, &meta)?
+            store.import_packaging(&p, &meta, &mut |n| on_progress(Phase::Writing(n, p.len())))?
         }
     })
 }

@@ -261,9 +261,22 @@ fn import_file(
         ImportKind::Packaging => import::Kind::Packaging,
     };
     let bar = progress_bar(file);
-    let report = import::import_file(store, kind, file, station, now(), &mut |phase| {
-        bar.set_message(phase.to_string())
-    })?;
+    let report = import::import_file(
+        store,
+        kind,
+        file,
+        station,
+        now(),
+        &mut |phase| match phase {
+            import::Phase::Reading => bar.set_message("reading"),
+            import::Phase::Checking(n) => bar.set_message(format!("checking {n} rows")),
+            import::Phase::Writing(done, total) => {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+                bar.set_message("writing");
+            }
+        },
+    )?;
     bar.finish_and_clear();
     Ok(report)
 }
@@ -274,10 +287,11 @@ fn progress_bar(file: &Path) -> indicatif::ProgressBar {
     if std::fs::metadata(file).map(|m| m.len()).unwrap_or(0) < 1_000_000 {
         return indicatif::ProgressBar::hidden();
     }
-    let bar = indicatif::ProgressBar::new_spinner();
+    let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        indicatif::ProgressStyle::with_template("{msg:>14} [{bar:40}] {pos}/{len} ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
     );
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     bar

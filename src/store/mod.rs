@@ -129,15 +129,38 @@ pub trait Store {
         Ok(out)
     }
 
-    fn import_catalog(&mut self, skus: &[Sku], meta: &ImportMeta) -> Result<ImportReport>;
-    fn import_orders(&mut self, orders: &[Order], meta: &ImportMeta) -> Result<ImportReport>;
-    fn import_employees(&mut self, emps: &[Employee], meta: &ImportMeta) -> Result<ImportReport>;
-    fn import_packaging(&mut self, p: &[Packaging], meta: &ImportMeta) -> Result<ImportReport>;
+    fn import_catalog(
+        &mut self,
+        skus: &[Sku],
+        meta: &ImportMeta,
+        progress: Progress,
+    ) -> Result<ImportReport>;
+    fn import_orders(
+        &mut self,
+        orders: &[Order],
+        meta: &ImportMeta,
+        progress: Progress,
+    ) -> Result<ImportReport>;
+    fn import_employees(
+        &mut self,
+        emps: &[Employee],
+        meta: &ImportMeta,
+        progress: Progress,
+    ) -> Result<ImportReport>;
+    fn import_packaging(
+        &mut self,
+        p: &[Packaging],
+        meta: &ImportMeta,
+        progress: Progress,
+    ) -> Result<ImportReport>;
 
     /// Checks the whole chain, and the checkpoint when one is given.
     fn verify(&self, checkpoint: Option<&Checkpoint>) -> Result<VerifyReport>;
     fn checkpoint(&self, now: DateTime<FixedOffset>) -> Result<Option<Checkpoint>>;
 }
+
+/// Called with the number of rows written so far, for a progress bar.
+pub type Progress<'a> = &'a mut dyn FnMut(usize);
 
 /// Who and what an import event records.
 #[derive(Debug, Clone)]

@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 
 use super::chain::{self, EventFields, GENESIS};
 use super::{
-    Checkpoint, EventFilter, ImportMeta, ImportReport, OrderNow, Result, Store, StoreError,
-    VerifyError, VerifyReport,
+    Checkpoint, EventFilter, ImportMeta, ImportReport, OrderNow, Progress, Result, Store,
+    StoreError, VerifyError, VerifyReport,
 };
 use crate::domain::catalog::BarcodeEntry;
 use crate::domain::event::{EventType, NewEvent, StoredEvent};
@@ -428,7 +428,12 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn import_catalog(&mut self, skus: &[Sku], meta: &ImportMeta) -> Result<ImportReport> {
+    fn import_catalog(
+        &mut self,
+        skus: &[Sku],
+        meta: &ImportMeta,
+        progress: Progress,
+    ) -> Result<ImportReport> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -445,7 +450,10 @@ impl Store for SqliteStore {
                    unit_weight_g=excluded.unit_weight_g, weight_tolerance_g=excluded.weight_tolerance_g,
                    attributes=excluded.attributes",
             )?;
-            for s in skus {
+            for (n, s) in skus.iter().enumerate() {
+                if n % 1000 == 0 {
+                    progress(n);
+                }
                 let barcodes = serde_json::to_string(&s.barcodes).expect("serialisable");
                 let attributes = serde_json::to_string(&s.attributes).expect("serialisable");
                 let old: Option<(String, String, f64, Option<f64>, String)> = get
@@ -483,7 +491,12 @@ impl Store for SqliteStore {
         Ok(report)
     }
 
-    fn import_orders(&mut self, orders: &[Order], meta: &ImportMeta) -> Result<ImportReport> {
+    fn import_orders(
+        &mut self,
+        orders: &[Order],
+        meta: &ImportMeta,
+        progress: Progress,
+    ) -> Result<ImportReport> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -505,7 +518,10 @@ impl Store for SqliteStore {
                    picker_id=excluded.picker_id, cancelled=excluded.cancelled,
                    version=excluded.version",
             )?;
-            for o in orders {
+            for (n, o) in orders.iter().enumerate() {
+                if n % 1000 == 0 {
+                    progress(n);
+                }
                 let version = o.version();
                 let old: Option<(String, bool, Option<String>)> = get
                     .query_row([&o.order_no], |r| {
@@ -572,7 +588,12 @@ impl Store for SqliteStore {
         Ok(report)
     }
 
-    fn import_employees(&mut self, emps: &[Employee], meta: &ImportMeta) -> Result<ImportReport> {
+    fn import_employees(
+        &mut self,
+        emps: &[Employee],
+        meta: &ImportMeta,
+        progress: Progress,
+    ) -> Result<ImportReport> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -587,7 +608,10 @@ impl Store for SqliteStore {
                  ON CONFLICT(id) DO UPDATE SET name=excluded.name, roles=excluded.roles,
                    badge=excluded.badge",
             )?;
-            for e in emps {
+            for (n, e) in emps.iter().enumerate() {
+                if n % 1000 == 0 {
+                    progress(n);
+                }
                 let roles = e.roles.to_field();
                 let old: Option<(String, String, String)> = get
                     .query_row([&e.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
@@ -619,7 +643,12 @@ impl Store for SqliteStore {
         Ok(report)
     }
 
-    fn import_packaging(&mut self, p: &[Packaging], meta: &ImportMeta) -> Result<ImportReport> {
+    fn import_packaging(
+        &mut self,
+        p: &[Packaging],
+        meta: &ImportMeta,
+        progress: Progress,
+    ) -> Result<ImportReport> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -633,7 +662,10 @@ impl Store for SqliteStore {
                 "INSERT INTO packaging (code, name, tare_g) VALUES (?1, ?2, ?3)
                  ON CONFLICT(code) DO UPDATE SET name=excluded.name, tare_g=excluded.tare_g",
             )?;
-            for x in p {
+            for (n, x) in p.iter().enumerate() {
+                if n % 1000 == 0 {
+                    progress(n);
+                }
                 let old: Option<(String, f64)> = get
                     .query_row([&x.code], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()?;
