@@ -202,3 +202,50 @@ fn no_printer_configured_is_said_plainly() {
     s.tx.send(Msg::Shutdown).unwrap();
     s.handle.join().unwrap();
 }
+
+#[test]
+fn view_shows_lines_alerts_and_clears_them_on_a_good_scan() {
+    let mut st = StationLoop::new(bench(), LabelSetup::default(), None, Lines::default())
+        .with_clock(Box::new(|| t(0)));
+    for c in [PACKER, ORDER1, T_BLU_L] {
+        st.handle(Msg::Scan {
+            code: c.into(),
+            scanner: "s".into(),
+        });
+    }
+    let v = st.view();
+    let o = v.order.as_ref().expect("order on screen");
+    assert_eq!(o.order_no, ORDER1);
+    assert_eq!(o.expected_g, 265.0);
+    assert_eq!(o.tolerance_g, 15.0);
+    assert!(o.lines[0].done && !o.lines[1].done);
+    assert_eq!(o.lines[0].attributes, "colour=蓝 size=L");
+    assert_eq!((o.units_scanned, o.units_ordered), (1, 3));
+    assert!(v.alert.is_none());
+    st.handle(Msg::Scan {
+        code: LIP_R02.into(),
+        scanner: "s".into(),
+    });
+    let a = st.view().alert.expect("wrong item alert");
+    assert_eq!(a.reason, "not_in_order");
+    st.handle(Msg::Weight {
+        grams: 50.0,
+        stable: true,
+    });
+    assert!(
+        st.view().alert.is_some(),
+        "a weight reading does not clear it"
+    );
+    assert_eq!(st.view().scale_g, Some(50.0));
+    st.handle(Msg::Scan {
+        code: SOCK_BLK.into(),
+        scanner: "s".into(),
+    });
+    assert!(st.view().alert.is_none(), "the next good scan clears it");
+    st.handle(Msg::Device {
+        device: "scale".into(),
+        state: "disconnected".into(),
+        detail: "unplugged".into(),
+    });
+    assert_eq!(st.view().devices["scale"].state, "disconnected");
+}

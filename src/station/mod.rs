@@ -6,5 +6,6 @@ pub mod bench;
 pub mod devices;
 pub mod label;
 pub mod runtime;
+pub mod view;
 
 pub use bench::{Bench, BenchError};

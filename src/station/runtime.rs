@@ -6,11 +6,12 @@ use std::io::Write;
 use std::sync::mpsc as std_mpsc;
 
 use chrono::{DateTime, FixedOffset, Local};
-use packbench_drivers::label::build_label;
+use packbench_drivers::label::{build_label, label_to_text};
 use serde_json::json;
 
 use super::bench::{Bench, BenchError};
 use super::label::{label_for, person, LabelSetup};
+use super::view::{self, StationView, ViewMemory};
 use crate::domain::event::{EventType, NewEvent, StoredEvent};
 use crate::domain::session::NextStep;
 use crate::store::Store;
@@ -58,11 +59,16 @@ pub type PrinterSink = Option<Box<dyn Fn(PrintJob) + Send>>;
 /// What the loop tells the device side after each input.
 pub type StepSink = Box<dyn Fn(&NextStep) + Send>;
 
+/// What the loop tells a screen after each input.
+pub type ViewSink = Box<dyn Fn(&StationView) + Send>;
+
 pub struct StationLoop<S: Store, W: Write> {
     bench: Bench<S>,
     setup: LabelSetup,
     printer: PrinterSink,
     on_step: Option<StepSink>,
+    on_view: Option<ViewSink>,
+    memory: ViewMemory,
     out: W,
     /// Labels the printer did not take, oldest first: printed on the next reprint.
     queue: Vec<PrintJob>,
@@ -77,6 +83,8 @@ impl<S: Store, W: Write> StationLoop<S, W> {
             setup,
             printer,
             on_step: None,
+            on_view: None,
+            memory: ViewMemory::default(),
             out,
             queue: Vec::new(),
             printer_ok: None,
@@ -94,6 +102,31 @@ impl<S: Store, W: Write> StationLoop<S, W> {
         self
     }
 
+    pub fn on_view(mut self, f: ViewSink) -> Self {
+        self.on_view = Some(f);
+        self
+    }
+
+    /// The screen's view of the station now.
+    pub fn view(&self) -> StationView {
+        view::build(
+            &self.bench.config().station_id,
+            self.bench.state(),
+            &self.memory,
+            self.bench.config().rule,
+            self.queue.len(),
+        )
+    }
+
+    fn notify(&self) {
+        if let Some(f) = &self.on_step {
+            f(&self.bench.state().next_step());
+        }
+        if let Some(f) = &self.on_view {
+            f(&self.view());
+        }
+    }
+
     pub fn bench(&self) -> &Bench<S> {
         &self.bench
     }
@@ -104,9 +137,7 @@ impl<S: Store, W: Write> StationLoop<S, W> {
 
     /// Runs until `Shutdown` or until every sender is gone.
     pub fn run(mut self, rx: std_mpsc::Receiver<Msg>) -> Self {
-        if let Some(f) = &self.on_step {
-            f(&self.bench.state().next_step());
-        }
+        self.notify();
         while let Ok(msg) = rx.recv() {
             if msg == Msg::Shutdown {
                 break;
@@ -153,12 +184,11 @@ impl<S: Store, W: Write> StationLoop<S, W> {
                 eprintln!("packbench: {what} not recorded: {e}");
             }
         }
-        if let Some(f) = &self.on_step {
-            f(&self.bench.state().next_step());
-        }
+        self.notify();
     }
 
     fn emit(&mut self, events: &[StoredEvent]) {
+        self.memory.observe(events);
         for e in events {
             let line = e.to_line();
             if let Err(err) = writeln!(self.out, "{line}").and_then(|_| self.out.flush()) {
@@ -197,6 +227,7 @@ impl<S: Store, W: Write> StationLoop<S, W> {
     }
 
     fn send(&mut self, job: PrintJob, now: DateTime<FixedOffset>) {
+        self.memory.label_preview = Some(label_to_text(&job.bytes));
         match &self.printer {
             Some(p) => p(job),
             None => {
@@ -242,10 +273,11 @@ impl<S: Store, W: Write> StationLoop<S, W> {
             copy,
             self.setup,
         );
+        let bytes = build_label(&data);
         Ok(PrintJob {
             order_no: order_no.to_string(),
             copy,
-            bytes: build_label(&data),
+            bytes,
         })
     }
 

@@ -1,0 +1,201 @@
+//! What a screen shows, derived from the bench's state and the events it has seen. The
+//! touchscreen renders this and decides nothing; the headless station can print it too.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::domain::event::{EventType, StoredEvent};
+use crate::domain::session::{NextStep, State, WeightCheck};
+use crate::domain::weight;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LinePanel {
+    pub sku: String,
+    pub name: String,
+    /// "colour=蓝 size=L"
+    pub attributes: String,
+    pub qty: u32,
+    pub scanned: u32,
+    pub gift: bool,
+    pub done: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OrderPanel {
+    pub order_no: String,
+    pub waybill_no: String,
+    pub carrier: String,
+    pub recipient: String,
+    pub country: String,
+    pub buyer_note: String,
+    pub picker_id: Option<String>,
+    pub packaging: Option<String>,
+    pub expected_g: f64,
+    pub tolerance_g: f64,
+    pub lines: Vec<LinePanel>,
+    pub units_scanned: u32,
+    pub units_ordered: u32,
+}
+
+/// The red banner: the last refusal, until the next good scan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alert {
+    pub reason: String,
+    pub code: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeviceState {
+    pub state: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DispatchPanel {
+    pub batch_id: String,
+    pub carrier: Option<String>,
+    pub count: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StationView {
+    pub station_id: String,
+    pub step: NextStep,
+    pub packer_id: Option<String>,
+    pub packer_name: Option<String>,
+    pub order: Option<OrderPanel>,
+    pub scale_g: Option<f64>,
+    pub scale_stable: bool,
+    pub last_check: Option<WeightCheck>,
+    pub alert: Option<Alert>,
+    pub devices: BTreeMap<String, DeviceState>,
+    pub dispatch: Option<DispatchPanel>,
+    pub last_packed: Option<String>,
+    pub queued_labels: usize,
+    /// Text preview of the last label sent to the printer.
+    pub label_preview: Option<String>,
+}
+
+/// What the view remembers from events (the engine's state does not hold these).
+#[derive(Debug, Clone, Default)]
+pub struct ViewMemory {
+    pub alert: Option<Alert>,
+    pub devices: BTreeMap<String, DeviceState>,
+    pub label_preview: Option<String>,
+}
+
+impl ViewMemory {
+    /// Follows the events of one input: a refusal raises the alert, a good scan clears it.
+    pub fn observe(&mut self, events: &[StoredEvent]) {
+        for e in events {
+            match e.kind {
+                EventType::ScanRejected => {
+                    self.alert = Some(Alert {
+                        reason: e.str("reason").unwrap_or_default().to_string(),
+                        code: e.str("code").unwrap_or_default().to_string(),
+                        detail: e.str("detail").unwrap_or_default().to_string(),
+                    })
+                }
+                EventType::Device => {
+                    if let Some(d) = e.str("device") {
+                        self.devices.insert(
+                            d.to_string(),
+                            DeviceState {
+                                state: e.str("state").unwrap_or_default().to_string(),
+                                detail: e.str("detail").unwrap_or_default().to_string(),
+                            },
+                        );
+                    }
+                }
+                EventType::ItemAccepted
+                | EventType::OrderLoaded
+                | EventType::PackerSignedIn
+                | EventType::PickerSet
+                | EventType::PackagingSet
+                | EventType::ScanUndone
+                | EventType::OrderPacked
+                | EventType::OrderHeld
+                | EventType::OrderDispatched
+                | EventType::PackerSignedOut => self.alert = None,
+                _ => {}
+            }
+        }
+    }
+}
+
+pub fn build(
+    station_id: &str,
+    state: &State,
+    memory: &ViewMemory,
+    rule: weight::ToleranceRule,
+    queued_labels: usize,
+) -> StationView {
+    let order = state.open.as_ref().map(|o| {
+        let expected = o.expected_g();
+        let lw: Vec<weight::LineWeight> = o
+            .lines
+            .iter()
+            .map(|l| weight::LineWeight {
+                sku: l.sku.clone(),
+                qty: l.qty,
+                unit_weight_g: l.unit_weight_g,
+                unit_tolerance_g: l.unit_tolerance_g,
+            })
+            .collect();
+        OrderPanel {
+            order_no: o.order.order_no.clone(),
+            waybill_no: o.order.waybill_no.clone(),
+            carrier: o.order.carrier.clone(),
+            recipient: o.order.recipient.clone(),
+            country: o.order.country.clone(),
+            buyer_note: o.order.buyer_note.clone(),
+            picker_id: o.picker_id.clone(),
+            packaging: o.packaging.as_ref().map(|p| p.code.clone()),
+            expected_g: expected,
+            tolerance_g: weight::tolerance_g(rule, expected, &lw),
+            lines: o
+                .lines
+                .iter()
+                .zip(&o.scanned)
+                .map(|(l, s)| LinePanel {
+                    sku: l.sku.clone(),
+                    name: l.name.clone(),
+                    attributes: l
+                        .attributes
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    qty: l.qty,
+                    scanned: *s,
+                    gift: l.gift,
+                    done: *s >= l.qty,
+                })
+                .collect(),
+            units_scanned: o.units_scanned(),
+            units_ordered: o.units_ordered(),
+        }
+    });
+    StationView {
+        station_id: station_id.to_string(),
+        step: state.next_step(),
+        packer_id: state.packer.as_ref().map(|p| p.id.clone()),
+        packer_name: state.packer.as_ref().map(|p| p.name.clone()),
+        order,
+        scale_g: state.scale.map(|s| s.0),
+        scale_stable: state.scale.is_some_and(|s| s.1),
+        last_check: state.open.as_ref().and_then(|o| o.last_check.clone()),
+        alert: memory.alert.clone(),
+        devices: memory.devices.clone(),
+        dispatch: state.dispatch.as_ref().map(|d| DispatchPanel {
+            batch_id: d.batch_id.clone(),
+            carrier: d.carrier.clone(),
+            count: d.count,
+        }),
+        last_packed: state.last_packed.clone(),
+        queued_labels,
+        label_preview: memory.label_preview.clone(),
+    }
+}
