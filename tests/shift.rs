@@ -1,0 +1,283 @@
+//! A whole shift through the real binary with simulated devices: a scanner and an MT-SICS
+//! scale on pty pairs, an ESC/POS printer on loopback TCP.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::*;
+use packbench_drivers::printer::PrinterSimulator;
+use packbench_drivers::scale::{ScaleProtocol, WeightUnit};
+use packbench_drivers::scanner::Suffix;
+use packbench_drivers::serial::VirtualPort;
+use packbench_drivers::sim::scale::{SimCondition, SimScale, SimScaleHandle, SimScaleState};
+use packbench_drivers::sim::scanner::encode_scan;
+use serde_json::Value;
+use tokio::io::AsyncWriteExt;
+
+struct Shift {
+    rt: tokio::runtime::Runtime,
+    scanner: VirtualPort,
+    scale: SimScaleHandle,
+    printer: PrinterSimulator,
+    child: Child,
+    lines: mpsc::Receiver<Value>,
+    seen: Vec<Value>,
+    dir: tempfile::TempDir,
+}
+
+impl Shift {
+    fn start(protocol: ScaleProtocol) -> Shift {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = packbench::store::SqliteStore::open(dir.path().join("bench.db")).unwrap();
+        import_fixtures(&mut s);
+        drop(s);
+        let (scanner, scale_port, printer) = rt.block_on(async {
+            (
+                VirtualPort::new().unwrap(),
+                VirtualPort::new().unwrap(),
+                PrinterSimulator::start().await.unwrap(),
+            )
+        });
+        let sim = SimScale::new(protocol, SimScaleState::new(0.0, WeightUnit::Kilogram, 3));
+        let scale = sim.handle();
+        let scale_path = scale_port.path().display().to_string();
+        rt.spawn(async move {
+            let _ = sim.serve(scale_port).await;
+        });
+        let cfg = dir.path().join("station.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "station_id = \"BENCH-S\"\ndatabase = \"bench.db\"\n\
+                 [[scanner]]\nport = \"{}\"\n\
+                 [scale]\nport = \"{scale_path}\"\nprotocol = \"{}\"\nunit = \"kg\"\n\
+                 [printer]\ntarget = \"tcp://127.0.0.1:{}\"\nchinese = true\n",
+                scanner.path().display(),
+                protocol.name(),
+                printer.port()
+            ),
+        )
+        .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_packbench"))
+            .current_dir(dir.path())
+            .args(["run", "--headless", "--config", "station.toml"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for l in BufReader::new(out).lines() {
+                let l = l.unwrap();
+                let v: Value = serde_json::from_str(&l).unwrap_or_else(|e| panic!("{e}: {l}"));
+                if tx.send(v).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut shift = Shift {
+            rt,
+            scanner,
+            scale,
+            printer,
+            child,
+            lines,
+            seen: Vec::new(),
+            dir,
+        };
+        let a = shift.next("device");
+        let b = shift.next("device");
+        let mut devs = [
+            a["detail"].as_str().unwrap().to_string(),
+            b["detail"].as_str().unwrap().to_string(),
+        ];
+        devs.sort();
+        assert!(
+            devs[0].starts_with("scale") && devs[1].starts_with("scanner"),
+            "{devs:?}"
+        );
+        assert_eq!(
+            (a["state"].as_str(), b["state"].as_str()),
+            (Some("connected"), Some("connected"))
+        );
+        shift
+    }
+
+    fn scan(&mut self, code: &str) {
+        let bytes = encode_scan(code, None, Some(Suffix::Cr));
+        let port = &mut self.scanner;
+        self.rt.block_on(async {
+            port.write_all(&bytes).await.unwrap();
+            port.flush().await.unwrap();
+        });
+    }
+
+    fn place(&self, grams: f64) {
+        self.scale.set_load(grams, SimCondition::Normal);
+    }
+
+    /// The next line of this event, skipping others (all are kept in `seen`).
+    fn next(&mut self, event: &str) -> Value {
+        loop {
+            let v = self
+                .lines
+                .recv_timeout(Duration::from_secs(20))
+                .unwrap_or_else(|_| panic!("no {event} line; seen: {:#?}", self.seen));
+            self.seen.push(v.clone());
+            if v["event"] == event {
+                return v;
+            }
+        }
+    }
+
+    fn audit(&self, order: &str) -> Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_packbench"))
+            .current_dir(self.dir.path())
+            .args(["audit", "order", order, "--json", "--db", "bench.db"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    fn stop(mut self) -> (Vec<Value>, tempfile::TempDir) {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert_eq!(self.child.wait().unwrap().code(), Some(0));
+        while let Ok(v) = self.lines.recv_timeout(Duration::from_millis(200)) {
+            self.seen.push(v);
+        }
+        (self.seen, self.dir)
+    }
+}
+
+#[test]
+fn a_whole_shift_with_a_wrong_item_a_mismatch_and_an_override() {
+    let mut s = Shift::start(ScaleProtocol::MtSics);
+    s.scan(PACKER);
+    assert_eq!(s.next("packer_signed_in")["packer_id"], "E003");
+
+    // Order 1: a wrong item on the way, then in tolerance.
+    s.scan(ORDER1_WAYBILL);
+    assert_eq!(s.next("order_loaded")["order_no"], ORDER1);
+    s.scan(T_BLU_L);
+    s.next("item_accepted");
+    s.scan(LIP_R02);
+    let r = s.next("scan_rejected");
+    assert_eq!(
+        (r["reason"].as_str(), r["code"].as_str()),
+        (Some("not_in_order"), Some(LIP_R02))
+    );
+    s.scan(SOCK_BLK);
+    s.next("item_accepted");
+    s.scan(SOCK_BLK);
+    assert_eq!(s.next("item_accepted")["complete"], true);
+    s.place(266.0);
+    let w = s.next("weight_checked");
+    assert_eq!(
+        (w["measured_g"].as_f64(), w["ok"].as_bool()),
+        (Some(266.0), Some(true))
+    );
+    let p = s.next("order_packed");
+    assert_eq!(
+        (p["picker_id"].as_str(), p["packer_id"].as_str()),
+        (Some("E001"), Some("E003"))
+    );
+    assert_eq!(s.next("label_printed")["order_no"], ORDER1);
+    s.place(0.0);
+
+    // Order 2: the picker is recorded by badge.
+    s.scan(ORDER2);
+    s.next("order_loaded");
+    for c in [LIP_R02, SUN_50, SERUM_GIFT] {
+        s.scan(c);
+        s.next("item_accepted");
+    }
+    s.scan(PICKER);
+    assert_eq!(s.next("picker_set")["picker_id"], "E007");
+    s.place(108.0);
+    assert_eq!(s.next("weight_checked")["ok"], true);
+    assert_eq!(s.next("order_packed")["picker_id"], "E007");
+    assert_eq!(s.next("label_printed")["order_no"], ORDER2);
+    s.place(0.0);
+
+    // Order 3: one case of 12, the parcel is 44 g light: a mismatch a supervisor overrides.
+    s.scan(CASE_ORDER);
+    s.next("order_loaded");
+    s.scan(LATIAO_CASE);
+    assert_eq!(s.next("item_accepted")["units"], 12);
+    s.place(1300.0);
+    let w = s.next("weight_checked");
+    assert_eq!(w["ok"], false);
+    assert_eq!(w["expected_g"], 1344.0);
+    assert!(
+        w["hint"].as_str().unwrap().starts_with("no combination"),
+        "{w}"
+    );
+    s.scan(SUPERVISOR);
+    let o = s.next("override");
+    assert_eq!(o["supervisor_id"], "E005");
+    let p = s.next("order_packed");
+    assert_eq!(p["override_by"], "E005");
+    assert_eq!(s.next("label_printed")["order_no"], CASE_ORDER);
+
+    // The record a supervisor pulls later.
+    let rec = s.audit(CASE_ORDER);
+    assert_eq!(rec["status"], "packed");
+    assert_eq!(
+        (rec["picker_id"].as_str(), rec["packer_id"].as_str()),
+        (Some("E008"), Some("E003"))
+    );
+    assert_eq!(
+        (rec["override_by"].as_str(), rec["weight_ok"].as_bool()),
+        (Some("E005"), Some(false))
+    );
+    assert_eq!(rec["measured_weight_g"], 1300.0);
+    assert_eq!(rec["station_id"], "BENCH-S");
+    let rec1 = s.audit(ORDER1);
+    let types: Vec<&str> = rec1["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    for t in [
+        "order_loaded",
+        "item_accepted",
+        "scan_rejected",
+        "weight_checked",
+        "order_packed",
+        "label_printed",
+    ] {
+        assert!(types.contains(&t), "{t} in {types:?}");
+    }
+    let labels = packbench_drivers::label::label_to_text(&s.printer.job_bytes());
+    for o in [ORDER1, ORDER2, CASE_ORDER] {
+        assert!(labels.contains(o), "label of {o}");
+    }
+
+    let (all, dir) = s.stop();
+    // Every line printed was durable: its event is in the log, and the log verifies.
+    let store = packbench::store::SqliteStore::open(dir.path().join("bench.db")).unwrap();
+    let report = packbench::store::Store::verify(&store, None).unwrap();
+    assert_eq!(report.error, None);
+    let logged = packbench::store::Store::events(&store, &Default::default()).unwrap();
+    for l in &all {
+        let seq = l["seq"].as_i64().expect("seq on every line");
+        let e = logged
+            .iter()
+            .find(|e| e.seq == seq)
+            .expect("printed event is in the log");
+        assert_eq!(l["event"], e.kind.as_str());
+    }
+    let seqs: Vec<i64> = all.iter().map(|l| l["seq"].as_i64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "lines in log order");
+}
