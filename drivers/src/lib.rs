@@ -5,4 +5,5 @@ pub mod label;
 pub mod printer;
 pub mod scale;
 pub mod scanner;
+pub mod serial;
 pub mod sim;
