@@ -5,5 +5,6 @@ pub mod audit;
 pub mod config;
 pub mod domain;
 pub mod import;
+pub mod simulate;
 pub mod station;
 pub mod store;

@@ -169,3 +169,59 @@ fn stdin_scanner_lines_and_sigterm_exit_zero() {
     assert_eq!(l["lines"][0]["scanned"], 1);
     assert_eq!(r.term().code(), Some(0));
 }
+
+#[test]
+fn simulate_scale_and_scanner_for_people() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("scale");
+    let mut scale = bin()
+        .args([
+            "simulate",
+            "scale",
+            "--protocol",
+            "sma",
+            "--unit",
+            "kg",
+            "--link",
+        ])
+        .arg(&link)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // It says where it is, then waits for weights on stdin.
+    let mut err = BufReader::new(scale.stderr.take().unwrap());
+    let mut first = String::new();
+    err.read_line(&mut first).unwrap();
+    assert!(
+        first.contains("sma scale on") && first.contains(link.to_str().unwrap()),
+        "{first}"
+    );
+    writeln!(scale.stdin.as_mut().unwrap(), "250").unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let grams = rt.block_on(async {
+        use packbench_drivers::scale::{ScaleConfig, ScaleEvent, ScaleProtocol};
+        use packbench_drivers::serial::{scale_link, LinkEvent, LinkOptions, SerialSettings};
+        let (mut link, poller) = scale_link(
+            SerialSettings::new(&link, 9600),
+            &ScaleConfig::new(ScaleProtocol::Sma),
+            LinkOptions::default(),
+        );
+        poller.set_awaiting(true);
+        tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                if let Some(LinkEvent::Frame(ScaleEvent::Reading(r))) = link.recv().await {
+                    if let Some(g) = r.weight_grams() {
+                        return g;
+                    }
+                }
+            }
+        })
+        .await
+        .expect("a stable reading from the simulated scale")
+    });
+    assert_eq!(grams, 250.0);
+    scale.kill().unwrap();
+    scale.wait().unwrap();
+}
