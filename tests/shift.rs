@@ -281,3 +281,88 @@ fn a_whole_shift_with_a_wrong_item_a_mismatch_and_an_override() {
     let seqs: Vec<i64> = all.iter().map(|l| l["seq"].as_i64().unwrap()).collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "lines in log order");
 }
+
+#[test]
+fn scanner_unplug_and_replug_through_the_binary() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut st = packbench::store::SqliteStore::open(dir.path().join("bench.db")).unwrap();
+    import_fixtures(&mut st);
+    drop(st);
+    // The config names a stable link, as /dev/serial/by-id does for a real adapter.
+    let link = dir.path().join("scanner-by-id");
+    let port = rt.block_on(async { VirtualPort::new().unwrap() });
+    std::os::unix::fs::symlink(port.path(), &link).unwrap();
+    std::fs::write(
+        dir.path().join("station.toml"),
+        format!(
+            "database = \"bench.db\"\n[[scanner]]\nport = \"{}\"\n",
+            link.display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_packbench"))
+        .current_dir(dir.path())
+        .args(["run", "--headless", "--config", "station.toml"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, lines) = mpsc::channel::<Value>();
+    std::thread::spawn(move || {
+        for l in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(serde_json::from_str(&l).unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    let seen = std::cell::RefCell::new(Vec::new());
+    let next = |event: &str| loop {
+        let v = lines
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("no {event} after {:#?}", seen.borrow()));
+        seen.borrow_mut().push(v.clone());
+        if v["event"] == event {
+            return v;
+        }
+    };
+    let d = next("device");
+    assert_eq!(
+        (d["device"].as_str(), d["state"].as_str()),
+        (Some("scanner"), Some("connected"))
+    );
+    let send = |port: &mut VirtualPort, code: &str| {
+        rt.block_on(async {
+            port.write_all(&encode_scan(code, None, Some(Suffix::CrLf)))
+                .await
+                .unwrap();
+            port.flush().await.unwrap();
+        })
+    };
+    let mut port = port;
+    send(&mut port, PACKER);
+    assert_eq!(next("packer_signed_in")["packer_id"], "E003");
+    // Unplug.
+    drop(port);
+    std::fs::remove_file(&link).unwrap();
+    let d = next("device");
+    assert_eq!(d["state"], "disconnected", "{d}");
+    // Replug: a new device node behind the same link.
+    let mut port = rt.block_on(async { VirtualPort::new().unwrap() });
+    std::os::unix::fs::symlink(port.path(), &link).unwrap();
+    loop {
+        let d = next("device");
+        if d["state"] == "connected" {
+            break;
+        }
+        assert_eq!(d["state"], "error", "{d}");
+    }
+    send(&mut port, ORDER1);
+    assert_eq!(next("order_loaded")["order_no"], ORDER1);
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

@@ -9,7 +9,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use packbench_drivers::scale::{
     Reading, ReadingKind, ScaleConfig, ScaleEvent, ScaleProtocol, WeightUnit,
 };
-use packbench_drivers::scanner::{ScanFrame, ScannerConfig, Suffix};
+use packbench_drivers::scanner::{ScanDebouncer, ScanFrame, ScannerConfig, Suffix};
 use packbench_drivers::serial::{
     scale_link, scanner_link, LinkEvent, LinkOptions, SerialLink, SerialSettings,
 };
@@ -110,6 +110,20 @@ fn scanner_config(extra: &toml::Table) -> anyhow::Result<ScannerConfig> {
     Ok(c)
 }
 
+/// `debounce_ms`: identical scans within this window count once. Off by default: two
+/// identical units are two scans.
+fn debounce_window(extra: &toml::Table) -> anyhow::Result<Option<std::time::Duration>> {
+    match extra.get("debounce_ms") {
+        None => Ok(None),
+        Some(v) => match v.as_integer() {
+            Some(ms) if ms >= 0 => {
+                Ok((ms > 0).then(|| std::time::Duration::from_millis(ms as u64)))
+            }
+            _ => anyhow::bail!("scanner debounce_ms must be a whole number of milliseconds"),
+        },
+    }
+}
+
 fn scale_config(cfg: &crate::config::ScaleConfig) -> anyhow::Result<ScaleConfig> {
     let protocol: ScaleProtocol = cfg
         .protocol
@@ -143,6 +157,7 @@ pub fn check_devices(cfg: &crate::config::Config) -> anyhow::Result<()> {
             anyhow::bail!("scanner {} has no port", i + 1);
         }
         scanner_config(&s.extra)?;
+        debounce_window(&s.extra)?;
         if !is_stdin(&s.port) {
             serial_settings("scanner", &s.port, s.baud, &s.extra)?;
         }
@@ -185,9 +200,15 @@ fn link_msg<T>(device: &str, name: &str, ev: &LinkEvent<T>) -> Option<Msg> {
     }
 }
 
-async fn scanner_task(mut link: SerialLink<ScanFrame>, name: String, tx: Sender<Msg>) {
+async fn scanner_task(
+    mut link: SerialLink<ScanFrame>,
+    name: String,
+    mut debounce: ScanDebouncer,
+    tx: Sender<Msg>,
+) {
     while let Some(ev) = link.recv().await {
         let msg = match &ev {
+            LinkEvent::Frame(f) if !debounce.accept(&f.code, std::time::Instant::now()) => continue,
             LinkEvent::Frame(f) => Msg::Scan {
                 // The engine takes the AIM identifier apart again (GS1 detection needs it).
                 code: format!("{}{}", f.aim.as_deref().unwrap_or(""), f.code),
@@ -270,12 +291,13 @@ pub fn spawn_devices(
         }
         let settings = serial_settings("scanner", &s.port, s.baud, &s.extra)?;
         let link = scanner_link(settings, &scanner_config(&s.extra)?, LinkOptions::default());
+        let debounce = ScanDebouncer::new(debounce_window(&s.extra)?);
         let name = if cfg.scanner.len() > 1 {
             format!("scanner {} ({})", i + 1, s.port)
         } else {
             format!("scanner ({})", s.port)
         };
-        rt.spawn(scanner_task(link, name, tx.clone()));
+        rt.spawn(scanner_task(link, name, debounce, tx.clone()));
     }
     let Some(scale) = &cfg.scale else {
         return Ok(Box::new(|_| {}));

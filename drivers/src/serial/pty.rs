@@ -1,6 +1,7 @@
 //! Pseudo-terminals standing in for serial devices: simulators and tests.
 
 use std::io;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -33,6 +34,16 @@ impl VirtualPort {
     /// Opens a new pty pair. Needs a tokio runtime with I/O enabled.
     pub fn new() -> io::Result<Self> {
         let (device, terminal) = SerialStream::pair().map_err(io::Error::from)?;
+        // A process spawned later (a station under test) must not inherit these ends: it
+        // would keep the pty alive after this port is dropped, and the unplug would go unseen.
+        for fd in [device.as_raw_fd(), terminal.as_raw_fd()] {
+            // SAFETY: plain fcntl on descriptors we own; no memory is touched.
+            let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+            if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) } < 0
+            {
+                return Err(io::Error::last_os_error());
+            }
+        }
         let path = terminal
             .name()
             .map(PathBuf::from)
