@@ -141,10 +141,27 @@ fn csv_rows(text: &str, required: &[&str]) -> Result<Vec<Row>, (String, String)>
             ));
         }
     }
+    // Lines are counted from byte offsets: the csv crate's own line count is one short on
+    // CRLF files (Excel's), and an error must name the line the user sees.
+    let newlines: Vec<usize> = text
+        .bytes()
+        .enumerate()
+        .filter(|(_, b)| *b == b'\n')
+        .map(|(i, _)| i)
+        .collect();
+    let bytes = text.as_bytes();
+    let line_at = |byte: u64| {
+        // A CRLF record is reported from the LF before it: step over line ends first.
+        let mut b = byte as usize;
+        while b < bytes.len() && (bytes[b] == b'\r' || bytes[b] == b'\n') {
+            b += 1;
+        }
+        newlines.partition_point(|&i| i < b) as u64 + 1
+    };
     let mut out = Vec::new();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| {
-            let line = e.position().map(|p| p.line()).unwrap_or(0);
+            let line = e.position().map(|p| line_at(p.byte())).unwrap_or(0);
             let msg = match e.kind() {
                 csv::ErrorKind::UnequalLengths {
                     expected_len, len, ..
@@ -153,7 +170,7 @@ fn csv_rows(text: &str, required: &[&str]) -> Result<Vec<Row>, (String, String)>
             };
             (format!("line {line}"), msg)
         })?;
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        let line = rec.position().map(|p| line_at(p.byte())).unwrap_or(0);
         if rec.iter().all(|f| f.trim().is_empty()) {
             continue;
         }

@@ -354,3 +354,27 @@ fn not_utf8_is_a_clear_error() {
     assert!(matches!(e, ImportFileError::Row(_)));
     assert!(e.to_string().contains("line 2: is not UTF-8 text"), "{e}");
 }
+
+#[test]
+fn crlf_errors_name_the_right_line() {
+    // Found by the import_csv fuzz target: with CRLF line ends the line was one short.
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = SqliteStore::open_in_memory().unwrap();
+    let p = write(
+        dir.path(),
+        "crlf.csv",
+        "sku,name,barcodes,unit_weight_g\r\nA,x,,1\r\nA,y,,1\r\n",
+    );
+    let e = import(&mut s, Kind::Catalog, &p).unwrap_err();
+    assert!(
+        e.ends_with("crlf.csv: line 3, column sku: A already appears on line 2"),
+        "{e}"
+    );
+    let p = write(
+        dir.path(),
+        "crlf2.csv",
+        "sku,name,barcodes,unit_weight_g\r\nA,\"multi\r\nline\",,1\r\nB,y,,x\r\n",
+    );
+    let e = import(&mut s, Kind::Catalog, &p).unwrap_err();
+    assert!(e.contains("line 4, column unit_weight_g"), "{e}");
+}

@@ -339,3 +339,22 @@ fn label_size_and_build_time() {
         }
     }
 }
+
+#[test]
+fn fields_of_only_invisible_characters_count_as_empty() {
+    // Found by the label_build fuzz target: a carrier of a zero-width space, or a buyer note
+    // of a NUL, printed an empty heading; the label must not depend on what sanitizing drops.
+    for (carrier, note) in [("\u{200b}", ""), ("", "\u{0}"), ("\u{1b}", " \u{7}")] {
+        let mut dirty = sample();
+        dirty.carrier = carrier.into();
+        dirty.buyer_note = note.into();
+        let mut clean = sample();
+        clean.carrier = String::new();
+        clean.buyer_note = String::new();
+        assert_eq!(
+            build_label(&dirty),
+            build_label(&clean),
+            "{carrier:?} {note:?}"
+        );
+    }
+}

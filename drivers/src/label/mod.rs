@@ -295,7 +295,8 @@ fn build(data: &LabelData) -> EscResult<Vec<u8>> {
         l.para(&format!("*** {} #{copy} ***", cap.reprint), cols / 2, 0)?;
         l.p.reset_size()?.bold(false)?;
     }
-    if !data.carrier.trim().is_empty() {
+    // Judged on the sanitized text: a field of only control or invisible characters is empty.
+    if !text::sanitize(&data.carrier).trim().is_empty() {
         l.p.bold(true)?.size(2, 2)?;
         l.para(&data.carrier, cols / 2, 0)?;
         l.p.reset_size()?.bold(false)?;
@@ -341,7 +342,7 @@ fn build(data: &LabelData) -> EscResult<Vec<u8>> {
     }
     l.rule()?;
 
-    if !data.buyer_note.trim().is_empty() {
+    if !text::sanitize(&data.buyer_note).trim().is_empty() {
         l.field(cap.buyer_note, &data.buyer_note)?;
         l.rule()?;
     }
