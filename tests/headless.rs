@@ -211,8 +211,9 @@ fn simulate_scale_and_scanner_for_people() {
         poller.set_awaiting(true);
         tokio::time::timeout(Duration::from_secs(10), async {
             loop {
+                // Readings of the empty platform may come before the typed weight is applied.
                 if let Some(LinkEvent::Frame(ScaleEvent::Reading(r))) = link.recv().await {
-                    if let Some(g) = r.weight_grams() {
+                    if let Some(g) = r.weight_grams().filter(|g| *g != 0.0) {
                         return g;
                     }
                 }
