@@ -143,13 +143,11 @@ fn csv_rows(text: &str, required: &[&str]) -> Result<Vec<Row>, (String, String)>
     }
     // Lines are counted from byte offsets: the csv crate's own line count is one short on
     // CRLF files (Excel's), and an error must name the line the user sees.
-    let newlines: Vec<usize> = text
-        .bytes()
-        .enumerate()
-        .filter(|(_, b)| *b == b'\n')
-        .map(|(i, _)| i)
-        .collect();
     let bytes = text.as_bytes();
+    // A line ends at LF, or at a lone CR (old Mac files, which the csv crate also accepts).
+    let newlines: Vec<usize> = (0..bytes.len())
+        .filter(|&i| bytes[i] == b'\n' || (bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+        .collect();
     let line_at = |byte: u64| {
         // A CRLF record is reported from the LF before it: step over line ends first.
         let mut b = byte as usize;

@@ -83,6 +83,17 @@ fn quoted_multiline_field_still_names_the_right_line() {
     );
     let e = import(&mut s, Kind::Catalog, &p).unwrap_err();
     assert!(e.contains("line 4, column unit_weight_g"), "{e}");
+    // Lone CR line ends (old Mac exports): found by the fuzzer too.
+    let p = write(
+        dir.path(),
+        "cr.csv",
+        "sku,name,barcodes,unit_weight_g\rA,x,,1\rA,y,,1\r",
+    );
+    let e = import(&mut s, Kind::Catalog, &p).unwrap_err();
+    assert!(
+        e.ends_with("cr.csv: line 3, column sku: A already appears on line 2"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -377,4 +388,15 @@ fn crlf_errors_name_the_right_line() {
     );
     let e = import(&mut s, Kind::Catalog, &p).unwrap_err();
     assert!(e.contains("line 4, column unit_weight_g"), "{e}");
+    // Lone CR line ends (old Mac exports): found by the fuzzer too.
+    let p = write(
+        dir.path(),
+        "cr.csv",
+        "sku,name,barcodes,unit_weight_g\rA,x,,1\rA,y,,1\r",
+    );
+    let e = import(&mut s, Kind::Catalog, &p).unwrap_err();
+    assert!(
+        e.ends_with("cr.csv: line 3, column sku: A already appears on line 2"),
+        "{e}"
+    );
 }
