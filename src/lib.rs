@@ -8,3 +8,4 @@ pub mod import;
 pub mod simulate;
 pub mod station;
 pub mod store;
+pub mod ui;

@@ -222,14 +222,8 @@ fn opt_g(x: Option<f64>) -> String {
 fn run(cli: Cli) -> Result<ExitCode> {
     let cfg = load_config(cli.config.as_deref())?;
     let Some(cmd) = cli.command else {
-        println!(
-            "packbench — pick-pack-verify station\n\n\
-             The touchscreen station is not built yet. Until it is, use the command line:\n  \
-             packbench import catalog|orders|employees|packaging FILE\n  \
-             packbench audit order|packer|mismatches|export|verify|checkpoint ...\n  \
-             packbench commands        (the command barcode sheet)\n\n\
-             See `packbench --help` and README.md."
-        );
+        // The station window: the configured bench, or the demo station without a config.
+        packbench::ui::run_window(cfg, None)?;
         return Ok(ExitCode::SUCCESS);
     };
     match cmd {
@@ -238,7 +232,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 bail!("packbench run needs a station config: give --config FILE or put station.toml in the working directory");
             };
             if !headless {
-                bail!("the touchscreen station is not built yet: run with --headless");
+                return packbench::ui::run_window(Some(cfg), db).map(|()| ExitCode::SUCCESS);
             }
             packbench::station::app::run_headless(cfg, db)?;
             Ok(ExitCode::SUCCESS)

@@ -1,0 +1,732 @@
+//! StationView → what the screen shows. Pure functions: no window, no clock, no store, so
+//! every mapping is tested with plain `#[test]`s. `UiState::apply` is the only glue that
+//! touches the Slint globals, and it decides nothing.
+
+use std::collections::BTreeMap;
+
+use slint::{ModelRc, SharedString, VecModel};
+
+use crate::domain::session::{NextStep, WeightCheck};
+use crate::domain::weight::{self, Hint};
+use crate::station::view::{DeviceState, StationView};
+
+use super::{Api, CodeButton, DeviceRow, LineRow};
+
+/// Everything the station part of the screen shows, ready for the Slint globals.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UiState {
+    pub station_id: String,
+    pub step: &'static str,
+    pub remaining: i32,
+    pub packer_id: String,
+    pub packer_name: String,
+    pub last_packed: String,
+    pub queued_labels: i32,
+    pub label_preview: String,
+
+    pub has_order: bool,
+    pub order_no: String,
+    pub waybill: String,
+    pub carrier: String,
+    pub recipient: String,
+    pub country: String,
+    pub buyer_note: String,
+    pub picker: String,
+    pub packaging: String,
+    pub units_scanned: i32,
+    pub units_ordered: i32,
+    pub lines: Vec<LineRow>,
+
+    pub scale_has: bool,
+    pub scale_stable: bool,
+    pub scale_text: String,
+    pub expected_text: String,
+    pub tolerance_text: String,
+    pub band_text: String,
+    pub scale_zone: i32,
+    pub gauge_value: f32,
+    pub gauge_low: f32,
+    pub gauge_high: f32,
+
+    pub check_has: bool,
+    pub check_ok: bool,
+    pub check_measured: String,
+    pub check_expected: String,
+    pub check_tolerance: String,
+    pub check_diff_en: String,
+    pub check_diff_zh: String,
+    pub check_hint_en: String,
+    pub check_hint_zh: String,
+
+    pub alert_shown: bool,
+    pub alert_reason: String,
+    pub alert_en: String,
+    pub alert_zh: String,
+    pub alert_detail: String,
+    pub alert_code: String,
+
+    pub devices: Vec<DeviceRow>,
+    pub dispatch_active: bool,
+    pub dispatch_carrier: String,
+    pub dispatch_batch: String,
+    pub dispatch_count: i32,
+}
+
+/// The step names the .slint files compare against.
+pub fn step_name(step: &NextStep) -> (&'static str, i32) {
+    match step {
+        NextStep::SignIn => ("sign_in", 0),
+        NextStep::ScanOrder => ("scan_order", 0),
+        NextStep::ScanItems { remaining } => ("scan_items", *remaining as i32),
+        NextStep::Weigh => ("weigh", 0),
+        NextStep::ScanPicker => ("scan_picker", 0),
+        NextStep::ResolveMismatch => ("resolve_mismatch", 0),
+        NextStep::Dispatch => ("dispatch", 0),
+    }
+}
+
+/// Shop data (notes, names, addresses) is untrusted. Slint's Text never interprets markup,
+/// so `<b>` stays literal; what is left to neutralise are characters that would hide or
+/// reorder text: control characters and bidirectional overrides are shown as `\u{..}`.
+pub fn plain(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control()
+                || ('\u{202A}'..='\u{202E}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c)
+                || c == '\u{200E}'
+                || c == '\u{200F}' =>
+            {
+                out.push_str(&format!("\\u{{{:04X}}}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// What a wedge scanner typed, without the keys that are not part of a code (control keys,
+/// and the private-use characters Slint uses for arrows and function keys).
+pub fn clean_scan(code: &str) -> Option<String> {
+    let s: String = code
+        .chars()
+        .filter(|c| !c.is_control() && !('\u{E000}'..='\u{F8FF}').contains(c))
+        .collect();
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+pub fn grams(g: f64) -> String {
+    format!("{} g", weight::fmt_g(g))
+}
+
+/// A refusal reason in words, English and Chinese (the banner shows both).
+pub fn reason_words(reason: &str) -> (&'static str, &'static str) {
+    match reason {
+        "unknown_barcode" => ("Unknown barcode", "无法识别的条码"),
+        "bad_check_digit" => (
+            "Misread barcode (bad check digit): scan it again",
+            "条码误读(校验位错误),请重新扫描",
+        ),
+        "not_in_order" => ("Wrong item: not in this order", "错货:此商品不在本订单中"),
+        "over_quantity" => (
+            "Too many: this item is already complete",
+            "数量超出:此商品已扫够",
+        ),
+        "order_already_packed" => ("This order is already packed", "此订单已打包"),
+        "order_cancelled" => ("Order cancelled: do not ship it", "订单已取消,请勿发货"),
+        "order_changed" => (
+            "The order changed: scan the order again",
+            "订单已变更,请重新扫描订单",
+        ),
+        "no_packer" => ("Nobody signed in: scan your badge", "未签到:请先扫描工牌"),
+        "not_allowed" => ("Not allowed", "不允许此操作"),
+        "picker_from_import" => ("This order already has its picker", "此订单已有拣货员"),
+        "order_in_progress" => (
+            "Finish or hold the open order first",
+            "请先完成或挂起当前订单",
+        ),
+        "no_order" => ("Scan an order first", "请先扫描订单"),
+        "nothing_to_undo" => ("Nothing to undo", "没有可撤销的扫描"),
+        "nothing_to_reprint" => ("Nothing to reprint", "没有可补打的面单"),
+        "not_packed" => ("Not packed: this parcel cannot go", "未打包:此包裹不能交接"),
+        "order_held" => ("On hold: this parcel cannot go", "已挂起:此包裹不能交接"),
+        "already_dispatched" => ("Already handed over", "此包裹已交接"),
+        "wrong_carrier" => (
+            "Another carrier: not for this courier",
+            "快递公司不符:不属于本次交接",
+        ),
+        _ => ("Refused", "已拒绝"),
+    }
+}
+
+/// "40 g under" / "不足 40 g".
+pub fn diff_words(check: &WeightCheck) -> (String, String) {
+    let d = weight::round2(check.measured_g - check.expected_g);
+    let g = weight::fmt_g(d.abs());
+    if d > 0.0 {
+        (format!("{g} g over"), format!("超重 {g} g"))
+    } else if d < 0.0 {
+        (format!("{g} g under"), format!("不足 {g} g"))
+    } else {
+        ("on the expected weight".into(), "与预期重量相同".into())
+    }
+}
+
+/// The engine's hint in both languages: its own English text, and the same terms in Chinese.
+pub fn hint_words(hint: Option<&Hint>) -> (String, String) {
+    let Some(h) = hint else {
+        return (String::new(), String::new());
+    };
+    let zh_terms = |terms: &[weight::HintTerm]| -> String {
+        terms
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} {} × {}",
+                    if t.units < 0 { "缺" } else { "多" },
+                    t.units.abs(),
+                    t.sku
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" + ")
+    };
+    let zh = if h.explained {
+        let mut s = format!(
+            "≈ {}({} g)",
+            zh_terms(&h.terms),
+            weight::fmt_g(h.terms.iter().map(|t| t.weight_g).sum::<f64>().abs())
+        );
+        for alt in &h.alternatives {
+            s.push_str(&format!(" 或 {}", zh_terms(alt)));
+        }
+        s
+    } else {
+        format!(
+            "没有任何缺件或多件的组合能解释{} {} g",
+            if h.diff_g > 0.0 {
+                "超出的"
+            } else {
+                "不足的"
+            },
+            weight::fmt_g(h.diff_g.abs())
+        )
+    };
+    (plain(&h.text), zh)
+}
+
+fn device_level(state: &str) -> i32 {
+    match state {
+        "connected" | "ok" | "ready" | "simulated" => 0,
+        "unknown" | "connecting" | "waiting" => 1,
+        _ => 2,
+    }
+}
+
+/// Scanner, scale and printer always, in that order, then any other device reported.
+pub fn device_rows(devices: &BTreeMap<String, DeviceState>) -> Vec<DeviceRow> {
+    let mut rows = Vec::new();
+    let row = |name: &str, d: Option<&DeviceState>| {
+        let (state, detail) = d
+            .map(|d| (d.state.clone(), d.detail.clone()))
+            .unwrap_or_else(|| ("unknown".into(), String::new()));
+        DeviceRow {
+            name: name.into(),
+            level: device_level(&state),
+            state: state.into(),
+            detail: plain(&detail).into(),
+        }
+    };
+    for name in ["scanner", "scale", "printer"] {
+        rows.push(row(name, devices.get(name)));
+    }
+    for (name, d) in devices {
+        if !["scanner", "scale", "printer"].contains(&name.as_str()) {
+            rows.push(row(name, Some(d)));
+        }
+    }
+    rows
+}
+
+/// Gauge positions (0..1) for a reading against `expected ± tolerance`: the band sits in the
+/// middle third of the track.
+pub fn gauge(reading: Option<f64>, expected: f64, tolerance: f64) -> (f32, f32, f32) {
+    let half = (tolerance * 3.0).max(30.0);
+    let min = expected - half;
+    let pos = |g: f64| ((g - min) / (2.0 * half)).clamp(0.0, 1.0) as f32;
+    (
+        reading.map(pos).unwrap_or(0.0),
+        pos(expected - tolerance),
+        pos(expected + tolerance),
+    )
+}
+
+impl UiState {
+    pub fn from_view(v: &StationView) -> UiState {
+        let (step, remaining) = step_name(&v.step);
+        let mut s = UiState {
+            station_id: plain(&v.station_id),
+            step,
+            remaining,
+            packer_id: v.packer_id.clone().unwrap_or_default(),
+            packer_name: plain(v.packer_name.as_deref().unwrap_or_default()),
+            last_packed: v.last_packed.clone().unwrap_or_default(),
+            queued_labels: v.queued_labels as i32,
+            label_preview: v.label_preview.clone().unwrap_or_default(),
+            scale_has: v.scale_g.is_some(),
+            scale_stable: v.scale_stable,
+            scale_text: v.scale_g.map(grams).unwrap_or_else(|| "—".into()),
+            scale_zone: 2,
+            devices: device_rows(&v.devices),
+            ..Default::default()
+        };
+        if let Some(o) = &v.order {
+            s.has_order = true;
+            s.order_no = plain(&o.order_no);
+            s.waybill = plain(&o.waybill_no);
+            s.carrier = plain(&o.carrier);
+            s.recipient = plain(&o.recipient);
+            s.country = plain(&o.country);
+            s.buyer_note = plain(&o.buyer_note);
+            s.picker = o.picker_id.clone().unwrap_or_default();
+            s.packaging = o.packaging.clone().unwrap_or_default();
+            s.units_scanned = o.units_scanned as i32;
+            s.units_ordered = o.units_ordered as i32;
+            s.lines = o
+                .lines
+                .iter()
+                .map(|l| LineRow {
+                    sku: plain(&l.sku).into(),
+                    name: plain(&l.name).into(),
+                    attributes: plain(&l.attributes).into(),
+                    qty: l.qty as i32,
+                    scanned: l.scanned as i32,
+                    gift: l.gift,
+                    done: l.done,
+                })
+                .collect();
+            s.expected_text = grams(o.expected_g);
+            s.tolerance_text = format!("± {}", grams(o.tolerance_g));
+            s.band_text = format!(
+                "{} – {}",
+                weight::fmt_g(o.expected_g - o.tolerance_g),
+                grams(o.expected_g + o.tolerance_g)
+            );
+            let (value, low, high) = gauge(v.scale_g, o.expected_g, o.tolerance_g);
+            (s.gauge_value, s.gauge_low, s.gauge_high) = (value, low, high);
+            // The colour of the live number only; the engine's check is what counts.
+            s.scale_zone = match v.scale_g {
+                Some(g) if weight::within(g, o.expected_g, o.tolerance_g) => 0,
+                Some(g) if g < o.expected_g => -1,
+                Some(_) => 1,
+                None => 2,
+            };
+        }
+        if let Some(c) = &v.last_check {
+            s.check_has = true;
+            s.check_ok = c.ok;
+            s.check_measured = grams(c.measured_g);
+            s.check_expected = grams(c.expected_g);
+            s.check_tolerance = grams(c.tolerance_g);
+            (s.check_diff_en, s.check_diff_zh) = diff_words(c);
+            (s.check_hint_en, s.check_hint_zh) = hint_words(c.hint.as_ref());
+        }
+        if let Some(a) = &v.alert {
+            let (en, zh) = reason_words(&a.reason);
+            s.alert_shown = true;
+            s.alert_reason = a.reason.clone();
+            s.alert_en = en.into();
+            s.alert_zh = zh.into();
+            s.alert_detail = plain(&a.detail);
+            s.alert_code = plain(&a.code);
+        }
+        if let Some(d) = &v.dispatch {
+            s.dispatch_active = true;
+            s.dispatch_carrier = plain(d.carrier.as_deref().unwrap_or_default());
+            s.dispatch_batch = d.batch_id.clone();
+            s.dispatch_count = d.count as i32;
+        }
+        s
+    }
+
+    /// Sets the globals. Models are replaced only when their rows changed, so a stream of
+    /// scale readings does not rebuild the order lines 20 times a second.
+    pub fn apply(&self, api: &Api, previous: Option<&UiState>) {
+        let str_ = |s: &str| SharedString::from(s);
+        api.set_station_id(str_(&self.station_id));
+        api.set_step(str_(self.step));
+        api.set_remaining(self.remaining);
+        api.set_packer_id(str_(&self.packer_id));
+        api.set_packer_name(str_(&self.packer_name));
+        api.set_last_packed(str_(&self.last_packed));
+        api.set_queued_labels(self.queued_labels);
+        api.set_label_preview(str_(&self.label_preview));
+        api.set_has_order(self.has_order);
+        api.set_order_no(str_(&self.order_no));
+        api.set_waybill(str_(&self.waybill));
+        api.set_carrier(str_(&self.carrier));
+        api.set_recipient(str_(&self.recipient));
+        api.set_country(str_(&self.country));
+        api.set_buyer_note(str_(&self.buyer_note));
+        api.set_picker(str_(&self.picker));
+        api.set_packaging(str_(&self.packaging));
+        api.set_units_scanned(self.units_scanned);
+        api.set_units_ordered(self.units_ordered);
+        if previous.map(|p| &p.lines) != Some(&self.lines) {
+            api.set_lines(model(self.lines.clone()));
+        }
+        api.set_scale_has(self.scale_has);
+        api.set_scale_stable(self.scale_stable);
+        api.set_scale_text(str_(&self.scale_text));
+        api.set_expected_text(str_(&self.expected_text));
+        api.set_tolerance_text(str_(&self.tolerance_text));
+        api.set_band_text(str_(&self.band_text));
+        api.set_scale_zone(self.scale_zone);
+        api.set_gauge_value(self.gauge_value);
+        api.set_gauge_low(self.gauge_low);
+        api.set_gauge_high(self.gauge_high);
+        api.set_check_has(self.check_has);
+        api.set_check_ok(self.check_ok);
+        api.set_check_measured(str_(&self.check_measured));
+        api.set_check_expected(str_(&self.check_expected));
+        api.set_check_tolerance(str_(&self.check_tolerance));
+        api.set_check_diff_en(str_(&self.check_diff_en));
+        api.set_check_diff_zh(str_(&self.check_diff_zh));
+        api.set_check_hint_en(str_(&self.check_hint_en));
+        api.set_check_hint_zh(str_(&self.check_hint_zh));
+        api.set_alert_shown(self.alert_shown);
+        api.set_alert_reason(str_(&self.alert_reason));
+        api.set_alert_en(str_(&self.alert_en));
+        api.set_alert_zh(str_(&self.alert_zh));
+        api.set_alert_detail(str_(&self.alert_detail));
+        api.set_alert_code(str_(&self.alert_code));
+        if previous.map(|p| &p.devices) != Some(&self.devices) {
+            api.set_devices(model(self.devices.clone()));
+        }
+        api.set_dispatch_active(self.dispatch_active);
+        api.set_dispatch_carrier(str_(&self.dispatch_carrier));
+        api.set_dispatch_batch(str_(&self.dispatch_batch));
+        api.set_dispatch_count(self.dispatch_count);
+    }
+}
+
+pub fn model<T: Clone + 'static>(rows: Vec<T>) -> ModelRc<T> {
+    ModelRc::new(VecModel::from(rows))
+}
+
+/// The demo's scanner panel for the open order: each line's unit barcode (and case code),
+/// then a wrong item, an unknown code and a misread EAN to try the alerts.
+pub fn sim_items(
+    v: &StationView,
+    catalog: &BTreeMap<String, Vec<(String, u32)>>,
+) -> Vec<CodeButton> {
+    let mut out = Vec::new();
+    let in_order: Vec<&str> = v
+        .order
+        .iter()
+        .flat_map(|o| o.lines.iter().map(|l| l.sku.as_str()))
+        .collect();
+    if let Some(o) = &v.order {
+        for l in &o.lines {
+            for (code, units) in catalog.get(&l.sku).into_iter().flatten() {
+                let label = if *units > 1 {
+                    format!("{} ×{}", l.sku, units)
+                } else {
+                    l.sku.clone()
+                };
+                out.push(CodeButton {
+                    label: label.into(),
+                    code: code.into(),
+                });
+            }
+        }
+    }
+    if let Some((sku, codes)) = catalog
+        .iter()
+        .find(|(sku, _)| !in_order.contains(&sku.as_str()))
+    {
+        if let Some((code, _)) = codes.first() {
+            out.push(CodeButton {
+                label: format!("not in order: {sku}").into(),
+                code: code.into(),
+            });
+        }
+    }
+    out.push(CodeButton {
+        label: "unknown code".into(),
+        code: "6901234567892".into(),
+    });
+    out.push(CodeButton {
+        label: "misread EAN".into(),
+        code: "6975432100138".into(),
+    });
+    out.push(CodeButton {
+        label: "PKG-BAG-M 18 g".into(),
+        code: "PKG-BAG-M".into(),
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::weight::HintTerm;
+    use crate::station::view::{Alert, DispatchPanel, LinePanel, OrderPanel};
+
+    fn view() -> StationView {
+        StationView {
+            station_id: "BENCH-T".into(),
+            step: NextStep::ScanItems { remaining: 2 },
+            packer_id: Some("E003".into()),
+            packer_name: Some("张伟".into()),
+            order: Some(OrderPanel {
+                order_no: "TB20261122001".into(),
+                waybill_no: "SF1498369006026".into(),
+                carrier: "顺丰速运".into(),
+                recipient: "李娜".into(),
+                country: "CN".into(),
+                buyer_note: "<b>URGENT</b> '; DROP TABLE orders; --\u{202E}x\n".into(),
+                picker_id: Some("E001".into()),
+                packaging: None,
+                expected_g: 265.0,
+                tolerance_g: 15.0,
+                lines: vec![
+                    LinePanel {
+                        sku: "T-BLU-L".into(),
+                        name: "纯棉T恤 蓝色 Cotton T-shirt".into(),
+                        attributes: "colour=蓝 size=L".into(),
+                        qty: 1,
+                        scanned: 1,
+                        gift: false,
+                        done: true,
+                    },
+                    LinePanel {
+                        sku: "SOCK-BLK".into(),
+                        name: "Socks".into(),
+                        attributes: String::new(),
+                        qty: 2,
+                        scanned: 0,
+                        gift: true,
+                        done: false,
+                    },
+                ],
+                units_scanned: 1,
+                units_ordered: 3,
+            }),
+            scale_g: Some(266.0),
+            scale_stable: true,
+            last_check: None,
+            alert: None,
+            devices: BTreeMap::new(),
+            dispatch: None,
+            last_packed: None,
+            queued_labels: 0,
+            label_preview: None,
+        }
+    }
+
+    #[test]
+    fn order_lines_and_weights_map_to_rows() {
+        let s = UiState::from_view(&view());
+        assert_eq!((s.step, s.remaining), ("scan_items", 2));
+        assert!(s.has_order);
+        assert_eq!(s.lines.len(), 2);
+        assert!(s.lines[0].done && !s.lines[1].done);
+        assert!(s.lines[1].gift);
+        assert_eq!((s.lines[1].scanned, s.lines[1].qty), (0, 2));
+        assert_eq!(s.expected_text, "265 g");
+        assert_eq!(s.tolerance_text, "± 15 g");
+        assert_eq!(s.band_text, "250 – 280 g");
+        assert_eq!(s.scale_text, "266 g");
+        assert_eq!(s.scale_zone, 0);
+        assert!(s.gauge_low < s.gauge_value && s.gauge_value < s.gauge_high);
+        assert_eq!((s.units_scanned, s.units_ordered), (1, 3));
+        assert_eq!(s.packer_name, "张伟");
+    }
+
+    #[test]
+    fn buyer_note_stays_literal_text_with_controls_escaped() {
+        let s = UiState::from_view(&view());
+        assert_eq!(
+            s.buyer_note,
+            "<b>URGENT</b> '; DROP TABLE orders; --\\u{202E}x "
+        );
+    }
+
+    #[test]
+    fn readings_outside_the_band_are_coloured_by_side() {
+        let mut v = view();
+        v.scale_g = Some(225.0);
+        assert_eq!(UiState::from_view(&v).scale_zone, -1);
+        v.scale_g = Some(281.0);
+        assert_eq!(UiState::from_view(&v).scale_zone, 1);
+        v.scale_g = Some(280.0);
+        assert_eq!(UiState::from_view(&v).scale_zone, 0, "the bound is inside");
+        v.scale_g = None;
+        let s = UiState::from_view(&v);
+        assert_eq!((s.scale_zone, s.scale_text.as_str()), (2, "—"));
+    }
+
+    #[test]
+    fn alerts_carry_both_languages_and_the_engine_detail() {
+        let mut v = view();
+        v.alert = Some(Alert {
+            reason: "not_in_order".into(),
+            code: "6921568310025".into(),
+            detail: "LIP-R02 is not in TB20261122001".into(),
+        });
+        let s = UiState::from_view(&v);
+        assert!(s.alert_shown);
+        assert_eq!(s.alert_en, "Wrong item: not in this order");
+        assert_eq!(s.alert_zh, "错货:此商品不在本订单中");
+        assert_eq!(s.alert_code, "6921568310025");
+        for r in [
+            "unknown_barcode",
+            "bad_check_digit",
+            "over_quantity",
+            "order_already_packed",
+            "order_cancelled",
+            "order_changed",
+            "no_packer",
+            "not_allowed",
+            "picker_from_import",
+            "order_in_progress",
+            "no_order",
+            "nothing_to_undo",
+            "nothing_to_reprint",
+            "not_packed",
+            "order_held",
+            "already_dispatched",
+            "wrong_carrier",
+        ] {
+            assert_ne!(reason_words(r).0, "Refused", "{r} has words");
+        }
+    }
+
+    #[test]
+    fn mismatch_gives_diff_and_hint_in_both_languages() {
+        let mut v = view();
+        v.step = NextStep::ResolveMismatch;
+        v.last_check = Some(WeightCheck {
+            measured_g: 225.0,
+            expected_g: 265.0,
+            tolerance_g: 15.0,
+            ok: false,
+            hint: Some(Hint {
+                terms: vec![HintTerm {
+                    sku: "SOCK-BLK".into(),
+                    units: -1,
+                    weight_g: -40.0,
+                }],
+                alternatives: vec![],
+                explained: true,
+                diff_g: -40.0,
+                text: "≈ 1 × SOCK-BLK missing, 40 g".into(),
+            }),
+        });
+        let s = UiState::from_view(&v);
+        assert_eq!(s.step, "resolve_mismatch");
+        assert!(s.check_has && !s.check_ok);
+        assert_eq!(s.check_measured, "225 g");
+        assert_eq!(s.check_diff_en, "40 g under");
+        assert_eq!(s.check_diff_zh, "不足 40 g");
+        assert_eq!(s.check_hint_en, "≈ 1 × SOCK-BLK missing, 40 g");
+        assert_eq!(s.check_hint_zh, "≈ 缺 1 × SOCK-BLK(40 g)");
+        let (_, zh) = hint_words(Some(&Hint {
+            terms: vec![],
+            alternatives: vec![],
+            explained: false,
+            diff_g: 90.0,
+            text: "no combination".into(),
+        }));
+        assert!(zh.contains("超出的 90 g"), "{zh}");
+    }
+
+    #[test]
+    fn devices_always_list_scanner_scale_printer() {
+        let mut v = view();
+        v.devices.insert(
+            "printer".into(),
+            DeviceState {
+                state: "error".into(),
+                detail: "paper out".into(),
+            },
+        );
+        v.devices.insert(
+            "scanner2".into(),
+            DeviceState {
+                state: "connected".into(),
+                detail: String::new(),
+            },
+        );
+        let rows = UiState::from_view(&v).devices;
+        let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["scanner", "scale", "printer", "scanner2"]);
+        assert_eq!(rows[0].state, "unknown");
+        assert_eq!((rows[2].level, rows[3].level), (2, 0));
+    }
+
+    #[test]
+    fn dispatch_and_sign_in_steps() {
+        let mut v = view();
+        v.order = None;
+        v.step = NextStep::Dispatch;
+        v.dispatch = Some(DispatchPanel {
+            batch_id: "B1".into(),
+            carrier: Some("顺丰速运".into()),
+            count: 3,
+        });
+        let s = UiState::from_view(&v);
+        assert_eq!(s.step, "dispatch");
+        assert!(s.dispatch_active && !s.has_order);
+        assert_eq!(
+            (s.dispatch_count, s.dispatch_carrier.as_str()),
+            (3, "顺丰速运")
+        );
+        v.step = NextStep::SignIn;
+        assert_eq!(UiState::from_view(&v).step, "sign_in");
+    }
+
+    #[test]
+    fn wedge_codes_lose_control_and_special_keys() {
+        assert_eq!(clean_scan("BADGE-E003").as_deref(), Some("BADGE-E003"));
+        assert_eq!(
+            clean_scan(" 6975\u{F702}432100137\u{8}\r").as_deref(),
+            Some("6975432100137")
+        );
+        assert_eq!(clean_scan("\u{1b}\t"), None);
+    }
+
+    #[test]
+    fn demo_scanner_panel_lists_the_open_order_items_and_mistakes() {
+        let mut cat = BTreeMap::new();
+        cat.insert(
+            "T-BLU-L".to_string(),
+            vec![("6975432100137".to_string(), 1)],
+        );
+        cat.insert(
+            "SOCK-BLK".to_string(),
+            vec![("6975432201018".to_string(), 1)],
+        );
+        cat.insert(
+            "LIP-R02".to_string(),
+            vec![("6921568310025".to_string(), 1)],
+        );
+        let items = sim_items(&view(), &cat);
+        let codes: Vec<&str> = items.iter().map(|c| c.code.as_str()).collect();
+        assert_eq!(
+            codes,
+            [
+                "6975432100137",
+                "6975432201018",
+                "6921568310025",
+                "6901234567892",
+                "6975432100138",
+                "PKG-BAG-M"
+            ]
+        );
+    }
+}

@@ -1,0 +1,187 @@
+//! The demo station: `packbench` with no config. A fresh database with the fixture data, a
+//! printer that writes to a file, and on-screen stand-ins for the scanner and the scale.
+//! The fixtures are compiled in, so the demo works from an installed binary too.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use chrono::Local;
+
+use crate::config::Config;
+use crate::domain::commands::COMMAND_CODES;
+use crate::import::{import_file, Kind};
+use crate::store::{SqliteStore, Store};
+
+use super::bridge::SimCodes;
+use super::CodeButton;
+
+const FIXTURES: &[(Kind, &str, &str)] = &[
+    (
+        Kind::Catalog,
+        "catalog.csv",
+        include_str!("../../fixtures/catalog.csv"),
+    ),
+    (
+        Kind::Employees,
+        "employees.csv",
+        include_str!("../../fixtures/employees.csv"),
+    ),
+    (
+        Kind::Packaging,
+        "packaging.csv",
+        include_str!("../../fixtures/packaging.csv"),
+    ),
+    (
+        Kind::Orders,
+        "orders.csv",
+        include_str!("../../fixtures/orders.csv"),
+    ),
+];
+
+pub struct Demo {
+    pub dir: PathBuf,
+    pub db: PathBuf,
+    pub labels: PathBuf,
+    pub cfg: Config,
+    pub sim: SimCodes,
+}
+
+/// A folder of its own per run, so every demo starts with all orders still to pack.
+pub fn default_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("packbench-demo-{}", std::process::id()))
+}
+
+/// Writes the fixtures into `dir`, imports them into `dir/demo.db` and builds the config.
+pub fn prepare(dir: &Path) -> Result<Demo> {
+    std::fs::create_dir_all(dir.join("fixtures"))
+        .with_context(|| format!("cannot create the demo folder {}", dir.display()))?;
+    let db = dir.join("demo.db");
+    // The file printer wants an absolute path.
+    let labels = std::path::absolute(dir.join("labels.bin"))?;
+    let mut store = SqliteStore::open(&db)
+        .with_context(|| format!("cannot open the demo database {}", db.display()))?;
+    for (kind, name, text) in FIXTURES {
+        let path = dir.join("fixtures").join(name);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        import_file(
+            &mut store,
+            *kind,
+            &path,
+            "DEMO-01",
+            Local::now().fixed_offset(),
+            &mut |_| {},
+        )
+        .with_context(|| format!("demo import of {name}"))?;
+    }
+    let quoted = |s: String| toml::Value::String(s).to_string();
+    let mut cfg: Config = toml::from_str(&format!(
+        "station_id = \"DEMO-01\"\ndatabase = {}\n[printer]\ntarget = {}\nchinese = true\n",
+        quoted(db.display().to_string()),
+        quoted(format!("file://{}", labels.display())),
+    ))
+    .context("demo config")?;
+    cfg.base_dir = dir.to_path_buf();
+    let sim = sim_codes(&store, &labels)?;
+    Ok(Demo {
+        dir: dir.to_path_buf(),
+        db,
+        labels,
+        cfg,
+        sim,
+    })
+}
+
+fn button(label: String, code: &str) -> CodeButton {
+    CodeButton {
+        label: label.into(),
+        code: code.into(),
+    }
+}
+
+/// The codes on the simulated scanner panel: badges, orders, the command sheet, and each
+/// SKU's barcodes (the panel shows those of the open order).
+pub fn sim_codes<S: Store>(store: &S, labels: &Path) -> Result<SimCodes> {
+    let mut badges = Vec::new();
+    let mut rdr = csv::Reader::from_reader(FIXTURES[1].2.as_bytes());
+    for row in rdr.records() {
+        let row = row?;
+        let (id, name, roles, badge) = (&row[0], &row[1], &row[2], &row[3]);
+        badges.push(button(
+            format!("{name} {id} · {}", roles.replace('|', "+")),
+            badge,
+        ));
+    }
+    let mut orders: Vec<CodeButton> = Vec::new();
+    let mut rdr = csv::Reader::from_reader(FIXTURES[3].2.as_bytes());
+    for row in rdr.deserialize::<std::collections::HashMap<String, String>>() {
+        let row = row?;
+        let no = row.get("order_no").cloned().unwrap_or_default();
+        if orders.iter().any(|o| o.code == no.as_str()) {
+            continue;
+        }
+        let status = row.get("status").map(String::as_str).unwrap_or("");
+        let carrier = row.get("carrier").cloned().unwrap_or_default();
+        let label = if status.is_empty() {
+            format!("{no} · {carrier}")
+        } else {
+            format!("{no} · {carrier} · {status}")
+        };
+        orders.push(button(label, &no));
+    }
+    let commands = COMMAND_CODES
+        .iter()
+        .map(|(code, meaning)| button(meaning.to_string(), code))
+        .collect();
+    let catalog = store
+        .load_catalog()?
+        .into_iter()
+        .map(|s| {
+            let codes = s
+                .barcodes
+                .iter()
+                .map(|b| (b.code.clone(), b.units))
+                .collect();
+            (s.sku, codes)
+        })
+        .collect();
+    Ok(SimCodes {
+        badges,
+        orders,
+        commands,
+        catalog,
+        printer_file: labels.display().to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_folder_has_the_fixtures_and_a_file_printer() {
+        let dir = std::env::temp_dir().join(format!(
+            "packbench-demo-test-{}-{}",
+            std::process::id(),
+            line!()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let d = prepare(&dir).unwrap();
+        let store = SqliteStore::open(&d.db).unwrap();
+        assert!(store.find_order("TB20261122001").unwrap().is_some());
+        assert!(store.employee_by_badge("BADGE-E005").unwrap().is_some());
+        let target = &d.cfg.printer.as_ref().unwrap().target;
+        assert_eq!(target, &format!("file://{}", d.labels.display()));
+        crate::station::app::check(&d.cfg).expect("the demo config is valid");
+        assert_eq!(d.sim.orders.len(), 30);
+        assert!(d.sim.badges.iter().any(|b| b.code == "BADGE-E003"));
+        assert!(d.sim.commands.iter().any(|b| b.code == "PB-UNDO"));
+        assert_eq!(
+            d.sim.catalog["LATIAO-106"],
+            vec![
+                ("6924187710603".to_string(), 1),
+                ("16924187710600".to_string(), 12)
+            ]
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,287 @@
+//! Starts a windowed station: the same station loop, devices and printer task as the
+//! headless station, with the screen as the loop's view sink. Tests start it the same way,
+//! only with the testing backend's window and a fixed clock.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use anyhow::{anyhow, Context, Result};
+use chrono::{DateTime, FixedOffset, Local};
+use packbench_drivers::printer::PrinterTimeouts;
+
+use crate::config::Config;
+use crate::station::app;
+use crate::station::devices;
+use crate::station::runtime::{Msg, PrinterSink, StationLoop};
+use crate::station::Bench;
+use crate::store::{SqliteStore, Store};
+
+use super::bridge::{Inbox, Screen, SimCodes, StationTx};
+use super::lookup;
+use super::{AppWindow, KeyValue};
+
+pub type SharedClock = Arc<dyn Fn() -> DateTime<FixedOffset> + Send + Sync>;
+
+pub struct Launch {
+    pub cfg: Config,
+    pub db: PathBuf,
+    /// The demo's simulated scanner panel and scale; `None` for a configured bench.
+    pub sim: Option<SimCodes>,
+    /// The station's clock (tests fix it); local time when `None`.
+    pub clock: Option<SharedClock>,
+    /// Where the loop writes its JSON event lines.
+    pub events_out: Box<dyn Write + Send>,
+    /// Wake the real event loop when the workers post (false in tests, which drain).
+    pub wake_event_loop: bool,
+}
+
+/// A started station. Dropping it without `shutdown` leaves the loop to end when the
+/// window (and with it every sender) is gone.
+pub struct Running {
+    pub screen: Screen,
+    station_thread: Option<JoinHandle<()>>,
+    rt: Option<tokio::runtime::Runtime>,
+}
+
+impl Running {
+    /// Stops the loop after the input it is deciding, then the device tasks.
+    pub fn shutdown(mut self) {
+        self.screen.station().send(Msg::Shutdown);
+        if let Some(h) = self.station_thread.take() {
+            let _ = h.join();
+        }
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_timeout(std::time::Duration::from_millis(500));
+        }
+    }
+}
+
+/// The rows of the read-only settings page.
+pub fn settings_rows(cfg: &Config, db: &Path, demo: bool) -> Vec<KeyValue> {
+    let kv = |k: &str, v: String| KeyValue {
+        key: k.into(),
+        value: v.into(),
+    };
+    let mut rows = vec![
+        kv("station", cfg.station_id.clone()),
+        kv(
+            "mode",
+            if demo {
+                "demo (fixture data, simulated devices)".into()
+            } else {
+                "configured".into()
+            },
+        ),
+        kv("database", db.display().to_string()),
+        kv(
+            "weight tolerance",
+            format!(
+                "max({} g, {} %) + catalog per-unit tolerance",
+                cfg.weight.tolerance_g, cfg.weight.tolerance_pct
+            ),
+        ),
+        kv("minimum weight", format!("{} g", cfg.weight.min_weight_g)),
+        kv(
+            "default packaging",
+            if cfg.weight.default_packaging.is_empty() {
+                "none".into()
+            } else {
+                cfg.weight.default_packaging.clone()
+            },
+        ),
+    ];
+    rows.push(kv(
+        "scanners",
+        std::iter::once("keyboard wedge (this window)".to_string())
+            .chain(
+                cfg.scanner
+                    .iter()
+                    .map(|s| format!("{} at {} baud", s.port, s.baud)),
+            )
+            .chain(demo.then(|| "on-screen simulator".to_string()))
+            .collect::<Vec<_>>()
+            .join("; "),
+    ));
+    rows.push(kv(
+        "scale",
+        match &cfg.scale {
+            Some(s) => format!("{} at {} baud, {}", s.port, s.baud, s.protocol),
+            None if demo => "on-screen simulator".into(),
+            None => "none".into(),
+        },
+    ));
+    rows.push(kv(
+        "printer",
+        match &cfg.printer {
+            Some(p) => format!(
+                "{}, {} mm, {}",
+                p.target,
+                p.paper_mm,
+                p.language
+                    .clone()
+                    .unwrap_or_else(|| if p.chinese { "zh" } else { "en" }.into())
+            ),
+            None => "none".into(),
+        },
+    ));
+    rows.push(kv("version", env!("CARGO_PKG_VERSION").to_string()));
+    rows
+}
+
+/// Opens the store, starts the devices, the station loop and the lookup worker, and wires
+/// the window to them.
+pub fn start(window: AppWindow, l: Launch) -> Result<Running> {
+    let checked = app::check(&l.cfg)?;
+    let store = SqliteStore::open(&l.db)
+        .with_context(|| format!("cannot open database {}", l.db.display()))?;
+    let mut engine_cfg = l.cfg.engine_config();
+    if !l.cfg.weight.default_packaging.is_empty() {
+        engine_cfg.default_packaging = Some(
+            store
+                .packaging(&l.cfg.weight.default_packaging)?
+                .ok_or_else(|| {
+                    anyhow!(
+                        "default_packaging {:?} is not in the packaging list (import it first)",
+                        l.cfg.weight.default_packaging
+                    )
+                })?,
+        );
+    }
+    let bench = Bench::open(store, engine_cfg)?;
+    // A second connection for the screen's read-only questions.
+    let reader = SqliteStore::open(&l.db)
+        .with_context(|| format!("cannot open database {}", l.db.display()))?;
+    let setup = l.cfg.label_setup().map_err(|e| anyhow!(e))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("packbench-devices")
+        .enable_all()
+        .build()?;
+    let (tx, rx) = mpsc::channel::<Msg>();
+    let station = StationTx::new(tx);
+    // Device tasks and the printer report through a forwarder that counts every message
+    // like the screen's own, so `Screen::settle` knows exactly when the loop has caught up.
+    let (dev_tx, dev_rx) = mpsc::channel::<Msg>();
+    {
+        let station = station.clone();
+        std::thread::Builder::new()
+            .name("packbench-devices-in".into())
+            .spawn(move || {
+                for m in dev_rx {
+                    station.send(m);
+                }
+            })?;
+    }
+    let tx = dev_tx;
+    let printer: PrinterSink = checked.printer.map(|target| {
+        let (jtx, jrx) = tokio::sync::mpsc::unbounded_channel();
+        rt.spawn(devices::printer_task(
+            target,
+            jrx,
+            tx.clone(),
+            PrinterTimeouts::default(),
+        ));
+        Box::new(move |job| {
+            let _ = jtx.send(job);
+        }) as Box<dyn Fn(_) + Send>
+    });
+    let on_step = devices::spawn_devices(&rt, &l.cfg, tx.clone())?;
+    drop(tx);
+    let inbox = Inbox::new();
+    let clock: SharedClock = l
+        .clock
+        .unwrap_or_else(|| Arc::new(|| Local::now().fixed_offset()));
+
+    let (qtx, qrx) = mpsc::channel();
+    {
+        let station = station.clone();
+        let inbox = inbox.clone();
+        let clock = clock.clone();
+        std::thread::Builder::new()
+            .name("packbench-lookup".into())
+            .spawn(move || {
+                lookup::serve(
+                    reader,
+                    Box::new(move || clock()),
+                    qrx,
+                    |badge| station.scan(badge, "keypad"),
+                    |r| inbox.post_reply(r),
+                )
+            })?;
+    }
+
+    let demo = l.sim.is_some();
+    let settings = settings_rows(&l.cfg, &l.db, demo);
+    let screen = Screen::new(window, inbox.clone(), station.clone(), qtx, l.sim, settings);
+    if l.wake_event_loop {
+        inbox.set_wake(screen.event_loop_wake());
+    }
+
+    let view_inbox = inbox.clone();
+    let loop_clock = clock.clone();
+    let station_loop = StationLoop::new(bench, setup, printer, l.events_out)
+        .with_clock(Box::new(move || loop_clock()))
+        .on_step(on_step)
+        .on_view(Box::new(move |v| view_inbox.post_view(v.clone())));
+    let station_thread = std::thread::Builder::new()
+        .name("packbench-station".into())
+        .spawn(move || {
+            station_loop.run(rx);
+        })?;
+    if demo {
+        // The simulated devices say they are there, as real ones do when they connect.
+        for device in ["scanner", "scale"] {
+            station.send(Msg::Device {
+                device: device.into(),
+                state: "simulated".into(),
+                detail: "on-screen simulator".into(),
+            });
+        }
+    }
+    Ok(Running {
+        screen,
+        station_thread: Some(station_thread),
+        rt: Some(rt),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_show_config_and_devices() {
+        let cfg: Config = toml::from_str(
+            r#"
+station_id = "BENCH-09"
+[weight]
+tolerance_g = 10
+[[scanner]]
+port = "/dev/ttyACM0"
+[scale]
+port = "/dev/ttyUSB0"
+protocol = "mt-sics"
+[printer]
+target = "tcp://10.0.0.9:9100"
+chinese = true
+"#,
+        )
+        .unwrap();
+        let rows = settings_rows(&cfg, Path::new("/var/lib/pb.db"), false);
+        let get = |k: &str| {
+            rows.iter()
+                .find(|r| r.key == k)
+                .map(|r| r.value.to_string())
+                .unwrap_or_else(|| panic!("no {k}"))
+        };
+        assert_eq!(get("station"), "BENCH-09");
+        assert_eq!(get("database"), "/var/lib/pb.db");
+        assert!(get("weight tolerance").starts_with("max(10 g, 3 %)"));
+        assert!(get("scanners").contains("/dev/ttyACM0 at 9600 baud"));
+        assert!(get("scale").contains("mt-sics"));
+        assert_eq!(get("printer"), "tcp://10.0.0.9:9100, 80 mm, zh");
+    }
+}

@@ -1,0 +1,510 @@
+//! Read-only questions the screen asks of the database, answered on a worker thread with its
+//! own connection (SQLite in WAL mode lets it read while the station loop writes), so the UI
+//! thread never waits on the disk. Nothing here writes: a keypad sign-in only finds the badge
+//! and hands it to the station loop as an ordinary scan, where the engine decides.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::Receiver;
+
+use chrono::{DateTime, FixedOffset, TimeZone};
+
+use crate::audit;
+use crate::domain::event::{EventType, StoredEvent};
+use crate::domain::weight;
+use crate::store::{EventFilter, Store, StoreError};
+
+use super::adapter::plain;
+use super::{MismatchRow, PackerRow, SearchHit, TimelineRow};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Query {
+    /// The keypad's employee number: find the badge and scan it.
+    EmployeeNumber(String),
+    /// A badge offered to open the supervisor view.
+    SupervisorBadge(String),
+    Search(String),
+    /// "order:NO" or "person:ID", from a search hit.
+    Open(String),
+    Mismatches,
+    Packers,
+}
+
+/// English and Chinese: the screen picks by its language when it shows the reply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Words {
+    pub en: String,
+    pub zh: String,
+}
+
+impl Words {
+    fn new(en: impl Into<String>, zh: impl Into<String>) -> Words {
+        Words {
+            en: en.into(),
+            zh: zh.into(),
+        }
+    }
+
+    pub fn pick(&self, language: &str) -> &str {
+        if language == "zh" {
+            &self.zh
+        } else {
+            &self.en
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// The keypad number was found and its badge sent to the station (or not: why).
+    Keypad(Result<String, Words>),
+    SupervisorOk {
+        id: String,
+        name: String,
+    },
+    SupervisorRefused(Words),
+    Hits {
+        hits: Vec<SearchHit>,
+        message: Words,
+    },
+    Timeline {
+        title: String,
+        summary: String,
+        rows: Vec<TimelineRow>,
+    },
+    Mismatches(Vec<MismatchRow>),
+    Packers(Vec<PackerRow>),
+    Failed(Words),
+}
+
+pub type Clock = Box<dyn Fn() -> DateTime<FixedOffset> + Send>;
+
+/// Answers queries until the sender is dropped. `scan` hands a found badge to the station.
+pub fn serve<S: Store>(
+    store: S,
+    clock: Clock,
+    rx: Receiver<Query>,
+    scan: impl Fn(String),
+    reply: impl Fn(Reply),
+) {
+    while let Ok(q) = rx.recv() {
+        let r = answer(&store, &clock, q, &scan).unwrap_or_else(|e| {
+            Reply::Failed(Words::new(
+                format!("database error: {e}"),
+                format!("数据库错误:{e}"),
+            ))
+        });
+        reply(r);
+    }
+}
+
+/// Midnight of `now`'s day, in `now`'s offset (the station's day, not the machine's zone).
+pub fn day_start(now: DateTime<FixedOffset>) -> DateTime<FixedOffset> {
+    let midnight = now.date_naive().and_hms_opt(0, 0, 0).expect("valid time");
+    now.offset()
+        .from_local_datetime(&midnight)
+        .single()
+        .unwrap_or(now)
+}
+
+fn answer<S: Store>(
+    store: &S,
+    clock: &Clock,
+    q: Query,
+    scan: &dyn Fn(String),
+) -> Result<Reply, StoreError> {
+    Ok(match q {
+        Query::EmployeeNumber(typed) => {
+            let typed = typed.trim().to_string();
+            // "3", "003" and "E003" all mean employee E003 on the fixture's numbering.
+            let mut candidates = vec![typed.clone(), format!("E{typed}")];
+            if let Ok(n) = typed.parse::<u32>() {
+                candidates.push(format!("E{n:03}"));
+            }
+            let mut found = None;
+            for c in candidates {
+                if let Some(e) = store.employee(&c)? {
+                    found = Some(e);
+                    break;
+                }
+            }
+            match found {
+                Some(e) => {
+                    scan(e.badge.clone());
+                    Reply::Keypad(Ok(e.badge))
+                }
+                None => Reply::Keypad(Err(Words::new(
+                    format!("No employee number {typed}"),
+                    format!("没有工号 {typed}"),
+                ))),
+            }
+        }
+        Query::SupervisorBadge(code) => match store.employee_by_badge(code.trim())? {
+            Some(e) if e.roles.supervisor => Reply::SupervisorOk {
+                id: e.id,
+                name: plain(&e.name),
+            },
+            Some(e) => Reply::SupervisorRefused(Words::new(
+                format!(
+                    "{} ({}) is not a supervisor: the supervisor view stays closed",
+                    plain(&e.name),
+                    e.id
+                ),
+                format!("{}({})不是主管,不能打开主管视图", plain(&e.name), e.id),
+            )),
+            None => Reply::SupervisorRefused(Words::new(
+                format!("{} is not a badge", plain(code.trim())),
+                format!("{} 不是工牌", plain(code.trim())),
+            )),
+        },
+        Query::Search(text) => search(store, text.trim())?,
+        Query::Open(key) => match key.split_once(':') {
+            Some(("order", no)) => timeline(store, no)?,
+            Some(("person", id)) => person(store, id, day_start(clock()))?,
+            _ => Reply::Failed(Words::new("nothing to open", "无可打开的内容")),
+        },
+        Query::Mismatches => Reply::Mismatches(mismatch_rows(store, day_start(clock()))?),
+        Query::Packers => {
+            let events = store.events(&EventFilter {
+                from: Some(day_start(clock())),
+                types: vec![
+                    EventType::PackerSignedIn.as_str(),
+                    EventType::ItemAccepted.as_str(),
+                    EventType::ScanRejected.as_str(),
+                    EventType::WeightChecked.as_str(),
+                    EventType::OrderPacked.as_str(),
+                ],
+                ..Default::default()
+            })?;
+            let mut rows = packer_stats(&events);
+            for r in &mut rows {
+                if let Some(e) = store.employee(&r.id)? {
+                    r.name = plain(&e.name).into();
+                }
+            }
+            Reply::Packers(rows)
+        }
+    })
+}
+
+fn search<S: Store>(store: &S, text: &str) -> Result<Reply, StoreError> {
+    if text.is_empty() {
+        return Ok(Reply::Hits {
+            hits: vec![],
+            message: Words::new(
+                "Type or scan an order number, a waybill or an employee number",
+                "输入或扫描订单号、运单号或工号",
+            ),
+        });
+    }
+    let mut hits = Vec::new();
+    if let Some(o) = store.find_order(text)? {
+        hits.push(SearchHit {
+            kind: "order".into(),
+            key: format!("order:{}", o.order_no).into(),
+            title: format!("{} · {}", o.order_no, plain(&o.carrier)).into(),
+            detail: format!("{} · {}", o.waybill_no, plain(&o.recipient)).into(),
+        });
+    }
+    let person = match store.employee(text)? {
+        Some(e) => Some(e),
+        None => store.employee_by_badge(text)?,
+    };
+    if let Some(e) = person {
+        hits.push(SearchHit {
+            kind: "person".into(),
+            key: format!("person:{}", e.id).into(),
+            title: format!("{} · {}", e.id, plain(&e.name)).into(),
+            detail: e.roles.to_field().into(),
+        });
+    }
+    // One hit: open it at once, the usual case for a scanned waybill.
+    if hits.len() == 1 {
+        let key = hits[0].key.to_string();
+        if let Some(no) = key.strip_prefix("order:") {
+            return timeline(store, no);
+        }
+    }
+    let message = if hits.is_empty() {
+        Words::new(
+            format!("Nothing found for {}", plain(text)),
+            format!("没有找到 {}", plain(text)),
+        )
+    } else {
+        Words::new(
+            format!("{} found", hits.len()),
+            format!("找到 {} 项", hits.len()),
+        )
+    };
+    Ok(Reply::Hits { hits, message })
+}
+
+/// "10:02:03" from an RFC 3339 time.
+fn clock_time(at: &str) -> String {
+    at.get(11..19).unwrap_or(at).to_string()
+}
+
+/// One event of an order's record: its own fields on one line, bulky ones left out.
+fn event_row(e: &audit::EventRow) -> TimelineRow {
+    let detail = e
+        .data
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, v)| {
+                    !v.is_null()
+                        && !matches!(
+                            k.as_str(),
+                            "lines" | "alloc" | "hint_detail" | "version" | "name" | "bytes"
+                        )
+                })
+                .map(|(k, v)| match v {
+                    serde_json::Value::String(s) => format!("{k}={}", plain(s)),
+                    other => format!("{k}={other}"),
+                })
+                .collect::<Vec<_>>()
+                .join("  ")
+        })
+        .unwrap_or_default();
+    let failed_check = e.data.get("ok") == Some(&serde_json::Value::Bool(false));
+    TimelineRow {
+        at: clock_time(&e.at).into(),
+        event: e.kind.clone().into(),
+        actor: e.actor.clone().unwrap_or_default().into(),
+        detail: detail.into(),
+        level: match e.kind.as_str() {
+            "scan_rejected" | "print_failed" => 2,
+            "weight_checked" if failed_check => 2,
+            "override" | "reprint_requested" | "order_held" | "order_changed"
+            | "order_cancelled" => 1,
+            _ => 0,
+        },
+    }
+}
+
+/// An order's record: who, weights, overrides and reprints, every event in order.
+fn timeline<S: Store>(store: &S, code: &str) -> Result<Reply, StoreError> {
+    let Some(r) = audit::order_record(store, code)? else {
+        return Ok(Reply::Hits {
+            hits: vec![],
+            message: Words::new(
+                format!("No order {}", plain(code)),
+                format!("没有订单 {}", plain(code)),
+            ),
+        });
+    };
+    let g = |x: Option<f64>| x.map(weight::fmt_g).unwrap_or_else(|| "—".into());
+    let mut summary_parts = vec![
+        format!("status {}", r.status),
+        format!("picker {}", r.picker_id.as_deref().unwrap_or("—")),
+        format!("packer {}", r.packer_id.as_deref().unwrap_or("—")),
+        format!(
+            "{} g of {} ± {} g",
+            g(r.measured_weight_g),
+            g(r.expected_weight_g),
+            g(r.tolerance_g)
+        ),
+        format!("labels {} (reprints {})", r.labels_printed, r.reprints),
+    ];
+    if let Some(o) = &r.override_by {
+        summary_parts.push(format!("override by {o}"));
+    }
+    if let Some(h) = &r.held_reason {
+        summary_parts.push(format!("held: {h}"));
+    }
+    let rows = r.events.iter().map(event_row).collect();
+    Ok(Reply::Timeline {
+        title: format!("{} · {} · {}", r.order_no, r.waybill_no, plain(&r.carrier)),
+        summary: summary_parts.join(" · "),
+        rows,
+    })
+}
+
+/// What one person picked and packed today, as timeline rows.
+fn person<S: Store>(store: &S, id: &str, from: DateTime<FixedOffset>) -> Result<Reply, StoreError> {
+    let r = audit::packer_report(store, id, Some(from), None)?;
+    let g = |x: Option<f64>| x.map(weight::fmt_g).unwrap_or_else(|| "—".into());
+    let rows = r
+        .orders
+        .iter()
+        .map(|o| TimelineRow {
+            at: clock_time(&o.at).into(),
+            event: o.order_no.clone().into(),
+            actor: o.role.clone().into(),
+            detail: format!(
+                "{} g / {} g{}",
+                g(o.measured_g),
+                g(o.expected_g),
+                o.override_by
+                    .as_ref()
+                    .map(|s| format!("  override by {s}"))
+                    .unwrap_or_default()
+            )
+            .into(),
+            level: if o.override_by.is_some() { 1 } else { 0 },
+        })
+        .collect();
+    Ok(Reply::Timeline {
+        title: format!("{} · {}", r.id, plain(r.name.as_deref().unwrap_or(""))),
+        summary: format!(
+            "today: packed {}, picked {}, weight mismatches {}, overrides {}, rejected scans {}",
+            r.packed, r.picked, r.mismatches, r.overrides, r.rejected_scans
+        ),
+        rows,
+    })
+}
+
+fn mismatch_rows<S: Store>(
+    store: &S,
+    from: DateTime<FixedOffset>,
+) -> Result<Vec<MismatchRow>, StoreError> {
+    let g = |x: Option<f64>| x.map(grams_or_dash).unwrap_or_else(|| "—".into());
+    Ok(audit::mismatches(store, Some(from), None)?
+        .into_iter()
+        .rev() // newest first
+        .map(|m| MismatchRow {
+            at: clock_time(&m.at).into(),
+            order: m.order_no.unwrap_or_default().into(),
+            who: m.who.unwrap_or_default().into(),
+            measured: g(m.measured_g).into(),
+            expected: g(m.expected_g).into(),
+            diff: m
+                .diff_g
+                .map(|d| format!("{}{}", if d > 0.0 { "+" } else { "" }, weight::fmt_g(d)))
+                .unwrap_or_default()
+                .into(),
+            why: plain(m.why.as_deref().unwrap_or_default()).into(),
+            is_override: m.kind == "override",
+        })
+        .collect())
+}
+
+fn grams_or_dash(g: f64) -> String {
+    format!("{} g", weight::fmt_g(g))
+}
+
+/// Per packer today: orders packed, orders per hour (over the time from their first event
+/// to their last packed order, at least 15 minutes so a first order does not read as
+/// hundreds per hour), and the error rate (refused scans out of all scans of items).
+pub fn packer_stats(events: &[StoredEvent]) -> Vec<PackerRow> {
+    #[derive(Default)]
+    struct Acc {
+        first: Option<DateTime<FixedOffset>>,
+        last_packed: Option<DateTime<FixedOffset>>,
+        packed: i32,
+        accepted: i32,
+        rejected: i32,
+        mismatches: i32,
+    }
+    let mut by: BTreeMap<String, Acc> = BTreeMap::new();
+    for e in events {
+        let who = match e.kind {
+            EventType::OrderPacked => e.str("packer_id").map(str::to_string),
+            _ => e.actor.clone(),
+        };
+        let Some(who) = who else { continue };
+        let a = by.entry(who).or_default();
+        a.first = Some(a.first.map_or(e.at, |f| f.min(e.at)));
+        match e.kind {
+            EventType::OrderPacked => {
+                a.packed += 1;
+                a.last_packed = Some(a.last_packed.map_or(e.at, |l| l.max(e.at)));
+            }
+            EventType::ItemAccepted => a.accepted += 1,
+            EventType::ScanRejected => a.rejected += 1,
+            EventType::WeightChecked if e.bool("ok") == Some(false) => a.mismatches += 1,
+            _ => {}
+        }
+    }
+    by.into_iter()
+        .filter(|(_, a)| a.packed > 0 || a.accepted > 0 || a.rejected > 0)
+        .map(|(id, a)| {
+            let hours = match (a.first, a.last_packed) {
+                (Some(f), Some(l)) => ((l - f).num_seconds() as f64 / 3600.0).max(0.25),
+                _ => 0.25,
+            };
+            let scans = a.accepted + a.rejected;
+            PackerRow {
+                name: String::new().into(),
+                per_hour: format!("{:.1}", a.packed as f64 / hours).into(),
+                error_rate: if scans == 0 {
+                    "—".into()
+                } else {
+                    format!("{:.1} %", 100.0 * a.rejected as f64 / scans as f64).into()
+                },
+                id: id.into(),
+                packed: a.packed,
+                mismatches: a.mismatches,
+                rejected: a.rejected,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+    use serde_json::{json, Map, Value};
+
+    fn at(min: i64) -> DateTime<FixedOffset> {
+        FixedOffset::east_opt(8 * 3600)
+            .unwrap()
+            .with_ymd_and_hms(2026, 11, 22, 10, 0, 0)
+            .unwrap()
+            + Duration::minutes(min)
+    }
+
+    fn ev(kind: EventType, min: i64, actor: &str, data: Value) -> StoredEvent {
+        let data: Map<String, Value> = data.as_object().cloned().unwrap_or_default();
+        StoredEvent {
+            seq: min,
+            at: at(min),
+            kind,
+            actor: Some(actor.into()),
+            station_id: "B".into(),
+            order_no: None,
+            data,
+            hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn packer_stats_count_rates_per_person() {
+        let mut events = vec![ev(EventType::PackerSignedIn, 0, "E003", json!({}))];
+        for i in 0..6 {
+            events.push(ev(EventType::ItemAccepted, 10 * i + 1, "E003", json!({})));
+            events.push(ev(
+                EventType::OrderPacked,
+                10 * i + 5,
+                "E003",
+                json!({"packer_id": "E003"}),
+            ));
+        }
+        events.push(ev(EventType::ScanRejected, 20, "E003", json!({})));
+        events.push(ev(EventType::ScanRejected, 21, "E003", json!({})));
+        events.push(ev(
+            EventType::WeightChecked,
+            22,
+            "E003",
+            json!({"ok": false}),
+        ));
+        events.push(ev(EventType::ItemAccepted, 3, "E004", json!({})));
+        let rows = packer_stats(&events);
+        assert_eq!(rows.len(), 2);
+        let r = &rows[0];
+        assert_eq!(r.id, "E003");
+        assert_eq!((r.packed, r.rejected, r.mismatches), (6, 2, 1));
+        // 6 orders from 10:00 to 10:55.
+        assert_eq!(r.per_hour, "6.5");
+        // 2 refused out of 8 item scans.
+        assert_eq!(r.error_rate, "25.0 %");
+        assert_eq!((rows[1].id.as_str(), rows[1].packed), ("E004", 0));
+        assert_eq!(rows[1].per_hour, "0.0");
+    }
+
+    #[test]
+    fn day_start_is_the_stations_midnight() {
+        let d = day_start(at(125));
+        assert_eq!(d.to_rfc3339(), "2026-11-22T00:00:00+08:00");
+    }
+}

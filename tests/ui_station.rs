@@ -1,0 +1,379 @@
+//! The station window driven like a packer would: taps on the screen, codes typed by a
+//! keyboard-wedge scanner, the demo scale. Behind it the real station loop, store (fixture
+//! data in a temporary SQLite file), lookup worker and file printer.
+
+mod ui_harness;
+
+use std::time::{Duration, Instant};
+
+use packbench::audit;
+use packbench::store::SqliteStore;
+use slint::ComponentHandle;
+use ui_harness::*;
+
+fn record(b: &TestBench, order: &str) -> audit::OrderRecord {
+    let store = SqliteStore::open(&b.db).unwrap();
+    audit::order_record(&store, order)
+        .unwrap()
+        .expect("order in the log")
+}
+
+fn line(b: &TestBench, sku: &str) -> String {
+    b.value(sku)
+}
+
+fn sign_in_and_fill_order1(b: &TestBench) {
+    b.wedge(PACKER);
+    assert_eq!(b.step(), "scan_order");
+    b.wedge(ORDER1);
+    for code in [T_BLU_L, SOCK_BLK, SOCK_BLK] {
+        b.wedge(code);
+    }
+    assert_eq!(b.step(), "weigh");
+}
+
+#[test]
+fn a_whole_order_through_the_screen() {
+    let b = TestBench::new();
+    // Sign-in screen: the banner, the keypad.
+    assert_eq!(b.step(), "sign_in");
+    assert!(b.has("Scan your badge to sign in"));
+    b.find("key ok");
+    // Employee number 3 on the keypad: Rust finds E003's badge and scans it.
+    b.tap("key 3");
+    assert_eq!(b.value("typed employee number"), "3");
+    b.tap("key ok");
+    assert_eq!(b.step(), "scan_order");
+    assert_eq!(b.value("packer"), "张伟 (E003)");
+    assert!(!b.has("key ok"), "the keypad is gone after sign-in");
+
+    // The waybill typed by a wedge scanner opens the order.
+    b.wedge(ORDER1_WAYBILL);
+    assert_eq!(b.value("order number"), ORDER1);
+    assert!(b.has("SF1498369006026"));
+    assert!(b.has("顺丰速运"));
+    assert_eq!(line(&b, "T-BLU-L"), "0/1");
+    assert_eq!(line(&b, "SOCK-BLK"), "0/2");
+    assert_eq!(b.value("next step"), "scan_items");
+    assert!(b.has("Scan the items: 3 to go"));
+
+    b.wedge(T_BLU_L);
+    assert_eq!(line(&b, "T-BLU-L"), "1/1 done");
+
+    // A lipstick is not in this order: the red banner says why, in both languages.
+    b.wedge(LIP_R02);
+    assert_eq!(b.value("alert"), "not_in_order");
+    assert!(b.has("Wrong item: not in this order"));
+    assert!(b.has("错货:此商品不在本订单中"));
+    assert_eq!(line(&b, "SOCK-BLK"), "0/2", "nothing counted for it");
+
+    // The socks from the simulated scanner panel; the next good scan clears the banner.
+    b.tap(&format!("sim {SOCK_BLK}"));
+    assert!(!b.has("alert"), "a good scan clears the alert");
+    b.tap(&format!("sim {SOCK_BLK}"));
+    assert_eq!(line(&b, "SOCK-BLK"), "2/2 done");
+    assert_eq!(b.step(), "weigh");
+    assert!(b.has("Put the parcel on the scale"));
+
+    // The right parcel on the simulated scale: weight OK, packed, label printed.
+    b.tap("sim scale right");
+    assert_eq!(b.step(), "scan_order");
+    assert_eq!(b.api().get_last_packed(), ORDER1);
+    assert!(b.has("Packed: TB20261122001"));
+    let preview = b.value("label preview");
+    assert!(preview.contains(ORDER1), "label preview: {preview}");
+    assert!(
+        preview.contains("李娜"),
+        "recipient on the label: {preview}"
+    );
+
+    let r = record(&b, ORDER1);
+    assert_eq!(r.status, "packed");
+    assert_eq!(r.packer_id.as_deref(), Some("E003"));
+    assert_eq!(r.weight_ok, Some(true));
+    assert_eq!(r.measured_weight_g, Some(266.0));
+    // The file printer got the label.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::metadata(&b.labels).map(|m| m.len()).unwrap_or(0) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "no label in {}",
+            b.labels.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_weight_mismatch_is_resolved_by_a_supervisor_override() {
+    let b = TestBench::new();
+    sign_in_and_fill_order1(&b);
+    // One sock short on the scale.
+    b.tap("sim scale wrong");
+    assert_eq!(b.step(), "resolve_mismatch");
+    b.find("weight mismatch");
+    assert!(b.has("Weight does not match"));
+    assert!(b.has("225 g"), "measured");
+    assert!(b.has("40 g under"));
+    let hint = b.value("hint");
+    assert!(hint.contains("SOCK-BLK"), "hint: {hint}");
+    // The ways out are on screen.
+    b.find_id("MismatchPanel::mm-undo");
+    b.find_id("MismatchPanel::mm-hold");
+    assert!(b.has("Supervisor: scan your badge to accept this weight."));
+    assert!(b.has("Re-weigh: fix the parcel, lift it and put it back."));
+
+    // A packer's badge does nothing for it; the supervisor's badge packs it.
+    b.wedge(PACKER2);
+    assert_eq!(b.step(), "resolve_mismatch");
+    assert_eq!(b.value("alert"), "not_allowed");
+    b.wedge(SUPERVISOR);
+    assert_eq!(b.step(), "scan_order");
+    assert_eq!(b.api().get_last_packed(), ORDER1);
+    let r = record(&b, ORDER1);
+    assert_eq!(r.status, "packed");
+    assert_eq!(r.override_by.as_deref(), Some("E005"));
+    assert_eq!(r.measured_weight_g, Some(225.0));
+}
+
+#[test]
+fn a_mismatch_can_be_weighed_again_or_undone() {
+    let b = TestBench::new();
+    sign_in_and_fill_order1(&b);
+    b.tap("sim scale heavy");
+    assert_eq!(b.step(), "resolve_mismatch");
+    assert!(b.has("185 g over"), "diff shown");
+    // Undo from the mismatch panel takes the last sock out again.
+    b.tap_id("MismatchPanel::mm-undo");
+    assert_eq!(line(&b, "SOCK-BLK"), "1/2");
+    b.wedge(SOCK_BLK);
+    // Re-weigh: the right parcel now.
+    b.tap("sim scale lift");
+    b.tap("sim scale right");
+    assert_eq!(b.step(), "scan_order");
+    assert_eq!(record(&b, ORDER1).override_by, None);
+}
+
+#[test]
+fn language_switches_at_run_time() {
+    let b = TestBench::new();
+    assert_eq!(b.api().get_language(), "en");
+    assert!(b.has("Scan your badge to sign in"));
+    b.tap("language");
+    assert_eq!(b.api().get_language(), "zh");
+    assert!(b.has("请扫描工牌签到"), "the banner in Chinese");
+    assert!(b.has("工号"), "the keypad caption in Chinese");
+    assert!(!b.has("Scan your badge to sign in"));
+    // Data and the engine's words follow too: an alert shows Chinese first.
+    b.wedge(PACKER);
+    b.wedge(ORDER1);
+    b.wedge(LIP_R02);
+    assert!(b.has("错货:此商品不在本订单中"));
+    assert!(b.has("撤销"), "the action bar in Chinese");
+    b.tap("language");
+    assert_eq!(b.api().get_language(), "en");
+    assert!(b.has("Undo"));
+    assert!(!b.has("撤销"));
+}
+
+#[test]
+fn the_supervisor_view_refuses_a_packer_and_opens_for_a_supervisor() {
+    let b = TestBench::new();
+    b.tap_id("TopBar::supervisor");
+    b.find("supervisor badge");
+    // A packer's badge: refused with a message, and not passed to the station either.
+    b.wedge(PACKER);
+    let msg = b.value("supervisor message");
+    assert!(msg.contains("not a supervisor"), "{msg}");
+    assert!(!b.has("supervisor view"));
+    assert_eq!(b.step(), "sign_in", "the packer was not signed in by it");
+    // Unknown codes are refused too.
+    b.wedge("NOT-A-BADGE");
+    assert!(b.value("supervisor message").contains("not a badge"));
+    // The supervisor's badge opens the view.
+    b.wedge(SUPERVISOR);
+    b.find("supervisor view");
+    assert_eq!(b.value("supervisor name"), "刘洋 (E005)");
+    b.tap_id("SupervisorScreen::close");
+    assert!(!b.has("supervisor view"));
+    assert!(!b.has("supervisor badge"));
+}
+
+#[test]
+fn the_supervisor_view_searches_orders_and_shows_todays_figures() {
+    let b = TestBench::new();
+    // Some history: one packed order with an override.
+    sign_in_and_fill_order1(&b);
+    b.tap("sim scale wrong");
+    b.wedge(SUPERVISOR);
+    assert_eq!(b.step(), "scan_order");
+
+    b.tap_id("TopBar::supervisor");
+    b.wedge(SUPERVISOR);
+    b.find("supervisor view");
+    // Search by waybill: one hit opens the order's timeline.
+    let search = b.find_id("SearchPane::search-box");
+    search.set_accessible_value(ORDER1_WAYBILL);
+    b.tap_id("SearchPane::search");
+    let title = b.value("timeline title");
+    assert!(title.starts_with(ORDER1), "{title}");
+    for event in [
+        "order_loaded",
+        "item_accepted",
+        "weight_checked",
+        "override",
+        "order_packed",
+    ] {
+        b.find(event);
+    }
+    // By person.
+    search.set_accessible_value("E003");
+    b.tap_id("SearchPane::search");
+    b.tap("hit person:E003");
+    assert!(b.value("timeline title").starts_with("E003"));
+    b.find(ORDER1);
+
+    // Today's mismatches: the check and the override.
+    b.tap_id("SupervisorScreen::tab-mismatches");
+    let rows: Vec<_> = i_slint_backend_testing::ElementHandle::find_by_accessible_label(
+        b.app(),
+        "mismatch TB20261122001",
+    )
+    .collect();
+    assert_eq!(rows.len(), 2, "mismatch and override rows");
+    // Per packer.
+    b.tap_id("SupervisorScreen::tab-packers");
+    assert_eq!(b.value("packer E003"), "1 packed");
+    assert!(b.has("张伟 (E003)"));
+}
+
+#[test]
+fn hold_with_a_reason_reprint_and_courier_handover() {
+    let b = TestBench::new();
+    sign_in_and_fill_order1(&b);
+    b.tap("sim scale right");
+    assert_eq!(b.step(), "scan_order");
+
+    // Reprint the last label.
+    b.tap_id("ActionBar::reprint");
+    let r = record(&b, ORDER1);
+    assert_eq!(r.reprints, 1);
+
+    // Hold: the dialog offers the reasons of the command sheet.
+    b.wedge(ORDER2);
+    assert_eq!(b.value("order number"), ORDER2);
+    assert!(b.has("GIFT"), "the free gift line is marked");
+    b.tap_id("ActionBar::hold");
+    b.find("hold dialog");
+    b.tap_id("HoldDialog::hold-short");
+    assert!(!b.has("hold dialog"));
+    assert_eq!(
+        b.step(),
+        "scan_order",
+        "alert {} {}",
+        b.api().get_alert_reason(),
+        b.api().get_alert_detail()
+    );
+    let r = record(&b, ORDER2);
+    assert_eq!(r.status, "held");
+    assert_eq!(r.held_reason.as_deref(), Some("short"));
+
+    // Courier handover: the packed parcel counts, the held one is refused.
+    b.tap_id("ActionBar::dispatch");
+    assert_eq!(b.step(), "dispatch");
+    assert!(b.has("Courier handover"));
+    b.wedge(ORDER1_WAYBILL);
+    assert_eq!(b.value("parcels counted"), "1");
+    assert!(b.has("顺丰速运"), "carrier set by the first parcel");
+    b.wedge(ORDER2);
+    assert_eq!(b.value("alert"), "order_held");
+    assert_eq!(b.value("parcels counted"), "1");
+    b.tap_id("DispatchScreen::end");
+    assert_eq!(b.step(), "scan_order");
+    assert_eq!(record(&b, ORDER1).status, "dispatched");
+}
+
+#[test]
+fn the_buyer_note_is_shown_as_plain_text() {
+    let b = TestBench::new();
+    b.wedge(PACKER);
+    b.wedge(HOSTILE_NOTE_ORDER);
+    let note = b.value("buyer note");
+    assert_eq!(note, "<b>URGENT</b> '; DROP TABLE orders; --");
+}
+
+#[test]
+fn settings_show_config_and_devices_read_only() {
+    let b = TestBench::new();
+    b.tap_id("TopBar::settings");
+    assert_eq!(b.value("setting station"), "DEMO-01");
+    assert!(b.value("setting printer").starts_with("file://"));
+    assert!(b.value("setting scale").contains("simulator"));
+    // Simulated scanner and scale, and the printer not heard from yet.
+    assert_eq!(b.value("scanner"), "simulated");
+    assert_eq!(b.value("scale"), "simulated");
+    b.tap_id("SettingsScreen::close");
+    assert!(!b.has("setting station"));
+}
+
+#[test]
+fn wedge_codes_need_no_focused_field_and_stray_keys_do_not_stick() {
+    let b = TestBench::new();
+    // Escape drops half a code.
+    let w = b.app().window();
+    for c in "XYZ".chars() {
+        w.dispatch_event(slint::platform::WindowEvent::KeyPressed {
+            text: c.to_string().into(),
+        });
+    }
+    w.dispatch_event(slint::platform::WindowEvent::KeyPressed {
+        text: slint::platform::Key::Escape.into(),
+    });
+    b.wedge(PACKER);
+    assert_eq!(b.step(), "scan_order", "the badge alone was scanned");
+    assert_eq!(b.value("packer"), "张伟 (E003)");
+}
+
+/// Every button on every screen is a touch target of at least 48×48 px, at the smallest
+/// supported screen and at full HD.
+#[test]
+fn touch_targets_are_at_least_48_px() {
+    for (w, h) in [(1024.0, 600.0), (1920.0, 1080.0)] {
+        let b = TestBench::with_size(w, h);
+        let check = |b: &TestBench, screen: &str| {
+            let buttons = i_slint_backend_testing::ElementQuery::from_root(b.app())
+                .match_accessible_role(i_slint_backend_testing::AccessibleRole::Button)
+                .find_all();
+            assert!(buttons.len() >= 4, "{screen}: {} buttons", buttons.len());
+            for e in buttons {
+                let s = e.size();
+                let p = e.absolute_position();
+                // Buttons scrolled out of a list are not on screen.
+                if p.y + s.height <= 0.0 || p.y >= h {
+                    continue;
+                }
+                assert!(
+                    s.height >= 48.0 && s.width >= 48.0,
+                    "{screen} at {w}×{h}: {:?} is {}×{}",
+                    e.accessible_label(),
+                    s.width,
+                    s.height
+                );
+                assert!(
+                    p.x + s.width <= w + 0.5,
+                    "{screen}: {:?} off the right edge",
+                    e.accessible_label()
+                );
+            }
+        };
+        check(&b, "sign-in");
+        b.wedge(PACKER);
+        b.wedge(ORDER1);
+        check(&b, "pack");
+        b.tap_id("ActionBar::hold");
+        check(&b, "hold");
+        b.tap_id("HoldDialog::cancel");
+        b.tap_id("TopBar::settings");
+        check(&b, "settings");
+    }
+}
