@@ -249,3 +249,24 @@ fn view_shows_lines_alerts_and_clears_them_on_a_good_scan() {
     });
     assert_eq!(st.view().devices["scale"].state, "disconnected");
 }
+
+#[test]
+fn closing_a_handover_clears_its_last_refusal() {
+    let mut st = StationLoop::new(bench(), LabelSetup::default(), None, Lines::default())
+        .with_clock(Box::new(|| t(0)));
+    for c in [PACKER, "PB-DISPATCH", ORDER1] {
+        st.handle(Msg::Scan {
+            code: c.into(),
+            scanner: "s".into(),
+        });
+    }
+    assert_eq!(
+        st.view().alert.map(|a| a.reason).as_deref(),
+        Some("not_packed")
+    );
+    st.handle(Msg::Scan {
+        code: "PB-DISPATCH-END".into(),
+        scanner: "s".into(),
+    });
+    assert!(st.view().alert.is_none());
+}

@@ -118,6 +118,8 @@ impl ViewMemory {
                 | EventType::OrderPacked
                 | EventType::OrderHeld
                 | EventType::OrderDispatched
+                | EventType::DispatchStarted
+                | EventType::DispatchClosed
                 | EventType::PackerSignedOut => self.alert = None,
                 _ => {}
             }
