@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::barcode::ParsedCode;
 use super::catalog::ItemMatch;
-use super::commands::{Command, HoldReason};
+use super::commands::Command;
 use super::event::{EventType, NewEvent};
 use super::order::{Employee, Order, Packaging};
 use super::progress::{Accepted, OrderProgress, OrderStatus};
@@ -123,6 +123,32 @@ pub struct OpenOrder {
 }
 
 impl OpenOrder {
+    /// The order as a bench holds it: counts and undo stack from its progress (which counts
+    /// only the current version), packaging from the log or else the bench's default.
+    pub fn from_view(view: &OrderView, default_packaging: Option<&Packaging>) -> OpenOrder {
+        let p = &view.progress;
+        let mut open = OpenOrder {
+            order: view.order.clone(),
+            lines: view.lines.clone(),
+            version: view.order.version(),
+            scanned: p.scanned.clone(),
+            stack: p.stack.clone(),
+            picker_id: p.picker_id.clone(),
+            packaging: match (&p.packaging, p.tare_g) {
+                (Some(code), Some(tare)) => Some(Packaging {
+                    code: code.clone(),
+                    name: code.clone(),
+                    tare_g: tare,
+                }),
+                _ => default_packaging.cloned(),
+            },
+            last_check: None,
+            armed: false,
+        };
+        open.armed = open.complete();
+        open
+    }
+
     pub fn complete(&self) -> bool {
         self.lines
             .iter()
@@ -577,26 +603,7 @@ impl Engine {
             return;
         }
         let current = p.loaded_version.as_deref() == Some(version.as_str());
-        let open = OpenOrder {
-            order: order.clone(),
-            lines: view.lines.clone(),
-            version: version.clone(),
-            scanned: p.scanned.clone(),
-            stack: p.stack.clone(),
-            picker_id: p.picker_id.clone(),
-            packaging: match (&p.packaging, p.tare_g) {
-                (Some(code), Some(tare)) => Some(Packaging {
-                    code: code.clone(),
-                    name: code.clone(),
-                    tare_g: tare,
-                }),
-                _ => self.cfg.default_packaging.clone(),
-            },
-            last_check: None,
-            armed: false,
-        };
-        let mut open = open;
-        open.armed = open.complete();
+        let open = OpenOrder::from_view(view, self.cfg.default_packaging.as_ref());
         let e = out.ev(
             EventType::OrderLoaded,
             packer.as_deref(),
@@ -1047,8 +1054,3 @@ fn fill_loaded(e: &mut NewEvent, open: &OpenOrder, repeat: bool) {
         put(e, "repeat", true);
     }
 }
-
-// HoldReason is re-exported for callers building hold commands from the UI.
-pub use super::commands::HoldReason as Hold;
-#[allow(dead_code)]
-fn _hold_reason_is_used(_: HoldReason) {}

@@ -3,7 +3,7 @@
 use std::sync::mpsc;
 
 use anyhow::{anyhow, Context, Result};
-use packbench_drivers::printer::{PrinterTarget, PrinterTimeouts};
+use packbench_drivers::printer::PrinterTarget;
 
 use super::bench::Bench;
 use super::devices;
@@ -55,18 +55,9 @@ pub fn run_headless(cfg: Config, db: Option<std::path::PathBuf>) -> Result<()> {
         .build()?;
     let (tx, rx) = mpsc::channel::<Msg>();
 
-    let printer: PrinterSink = checked.printer.map(|target| {
-        let (jtx, jrx) = tokio::sync::mpsc::unbounded_channel();
-        rt.spawn(devices::printer_task(
-            target,
-            jrx,
-            tx.clone(),
-            PrinterTimeouts::default(),
-        ));
-        Box::new(move |job| {
-            let _ = jtx.send(job);
-        }) as Box<dyn Fn(_) + Send>
-    });
+    let printer: PrinterSink = checked
+        .printer
+        .map(|target| devices::spawn_printer(&rt, target, tx.clone()));
     let on_step = devices::spawn_devices(&rt, &cfg, tx.clone())?;
 
     // SIGTERM/SIGINT: the loop finishes the input it is deciding, then stops.

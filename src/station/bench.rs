@@ -254,36 +254,8 @@ impl<S: Store> Bench<S> {
         if let (Some(_), Some(order_no)) = (&state.packer, open_order) {
             if let Some(order) = self.store.find_order(&order_no)? {
                 let view = self.view(order)?;
-                let version = view.order.version();
-                let p = &view.progress;
-                let counts_current = p.loaded_version.as_deref() == Some(version.as_str());
-                let mut open = OpenOrder {
-                    version,
-                    scanned: if counts_current {
-                        p.scanned.clone()
-                    } else {
-                        vec![0; view.lines.len()]
-                    },
-                    stack: if counts_current {
-                        p.stack.clone()
-                    } else {
-                        Vec::new()
-                    },
-                    picker_id: p.picker_id.clone(),
-                    packaging: match (&p.packaging, p.tare_g) {
-                        (Some(code), Some(tare)) => Some(crate::domain::Packaging {
-                            code: code.clone(),
-                            name: code.clone(),
-                            tare_g: tare,
-                        }),
-                        _ => self.engine.config().default_packaging.clone(),
-                    },
-                    last_check: None,
-                    armed: false,
-                    order: view.order,
-                    lines: view.lines,
-                };
-                open.armed = open.complete();
+                let open =
+                    OpenOrder::from_view(&view, self.engine.config().default_packaging.as_ref());
                 state.open = Some(open);
             }
         }

@@ -49,6 +49,19 @@ pub async fn printer_task(
     }
 }
 
+/// Starts the printer task and returns what the station loop hands its label jobs to.
+pub fn spawn_printer(
+    rt: &tokio::runtime::Runtime,
+    target: PrinterTarget,
+    tx: Sender<Msg>,
+) -> Box<dyn Fn(PrintJob) + Send> {
+    let (jtx, jrx) = tokio::sync::mpsc::unbounded_channel();
+    rt.spawn(printer_task(target, jrx, tx, PrinterTimeouts::default()));
+    Box::new(move |job| {
+        let _ = jtx.send(job);
+    })
+}
+
 /// A scanner on standard input: one code per line (for scripts and keyboard testing).
 pub async fn stdin_scanner(tx: Sender<Msg>) {
     let mut lines = BufReader::new(tokio::io::stdin()).lines();

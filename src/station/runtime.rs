@@ -7,7 +7,6 @@ use std::sync::mpsc as std_mpsc;
 
 use chrono::{DateTime, FixedOffset, Local};
 use packbench_drivers::label::{build_label, label_to_text};
-use serde_json::json;
 
 use super::bench::{Bench, BenchError};
 use super::label::{label_for, person, LabelSetup};
@@ -338,9 +337,4 @@ pub fn device_event(
         .with("device", device)
         .with("state", state)
         .with("detail", detail)
-}
-
-/// A JSON line for something that is not an event (start-up notices go to stderr instead).
-pub fn notice(text: &str) -> String {
-    json!({ "notice": text }).to_string()
 }

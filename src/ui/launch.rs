@@ -10,7 +10,6 @@ use std::thread::JoinHandle;
 
 use anyhow::{anyhow, Context, Result};
 use chrono::{DateTime, FixedOffset, Local};
-use packbench_drivers::printer::PrinterTimeouts;
 
 use crate::config::Config;
 use crate::station::app;
@@ -176,18 +175,9 @@ pub fn start(window: AppWindow, l: Launch) -> Result<Running> {
             })?;
     }
     let tx = dev_tx;
-    let printer: PrinterSink = checked.printer.map(|target| {
-        let (jtx, jrx) = tokio::sync::mpsc::unbounded_channel();
-        rt.spawn(devices::printer_task(
-            target,
-            jrx,
-            tx.clone(),
-            PrinterTimeouts::default(),
-        ));
-        Box::new(move |job| {
-            let _ = jtx.send(job);
-        }) as Box<dyn Fn(_) + Send>
-    });
+    let printer: PrinterSink = checked
+        .printer
+        .map(|target| devices::spawn_printer(&rt, target, tx.clone()));
     let on_step = devices::spawn_devices(&rt, &l.cfg, tx.clone())?;
     drop(tx);
     let inbox = Inbox::new();
