@@ -286,8 +286,8 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Bulk import of many orders in one go, without per-order change events; used by
-    /// benchmarks to build large data sets quickly. Same all-or-nothing rule.
+    /// An immediate write transaction, for bulk tools and benchmarks that build large data
+    /// sets in one go (with [`Self::append_in`]).
     pub fn tx(&mut self) -> Result<Transaction<'_>> {
         Ok(self
             .conn
