@@ -20,6 +20,8 @@ pub struct Config {
     pub scanner: Vec<ScannerConfig>,
     pub scale: Option<ScaleConfig>,
     pub printer: Option<PrinterConfig>,
+    #[serde(default)]
+    pub sound: crate::station::sound::SoundConfig,
     /// Folder of the config file: relative paths in it are relative to this.
     #[serde(skip)]
     pub base_dir: PathBuf,

@@ -226,3 +226,54 @@ fn simulate_scale_and_scanner_for_people() {
     scale.kill().unwrap();
     scale.wait().unwrap();
 }
+
+/// Lines the fake player wrote, waiting up to 10 s for at least `n`.
+fn played(log: &Path, n: usize) -> Vec<String> {
+    for _ in 0..200 {
+        let lines: Vec<String> = std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        if lines.len() >= n {
+            return lines;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the player was not called {n} times");
+}
+
+#[test]
+fn refusals_sound_an_alert_through_the_configured_player() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("played.txt");
+    // The player is called with the sound file as its last argument ($1 here).
+    let player = format!(
+        "[sound]\npacked = true\ncommand = [\"sh\", \"-c\", \"echo \\\"$1\\\" >> '{}'\", \"player\"]\n",
+        log.display()
+    );
+    let cfg = setup(
+        dir.path(),
+        &format!("[[scanner]]\nport = \"stdin\"\n{player}"),
+    );
+    let mut r = Running::start(dir.path(), &cfg);
+    r.scan(PACKER);
+    r.next("packer_signed_in");
+    r.scan(ORDER1_WAYBILL);
+    r.next("order_loaded");
+    r.scan(T_BLU_L);
+    r.next("item_accepted");
+    r.scan(LIP_R02);
+    assert_eq!(r.next("scan_rejected")["reason"], "not_in_order");
+    // Cues play in order, one at a time: had a good scan made a sound, it would come first.
+    let lines = played(&log, 1);
+    assert_eq!(lines.len(), 1, "one cue, for the refusal: {lines:?}");
+    assert!(lines[0].contains("packbench-alert-"), "{lines:?}");
+    let wav = std::fs::read(&lines[0]).unwrap();
+    assert_eq!(&wav[..4], b"RIFF", "the player gets a WAV file");
+    r.scan("0000000000000");
+    r.next("scan_rejected");
+    let lines = played(&log, 2);
+    assert_eq!(lines[1], lines[0], "the same alert sound every time");
+    assert_eq!(r.term().code(), Some(0));
+}

@@ -8,6 +8,7 @@ use packbench_drivers::printer::PrinterTarget;
 use super::bench::Bench;
 use super::devices;
 use super::runtime::{Msg, PrinterSink, StationLoop};
+use super::sound;
 use crate::config::Config;
 use crate::store::{SqliteStore, Store};
 
@@ -70,7 +71,10 @@ pub fn run_headless(cfg: Config, db: Option<std::path::PathBuf>) -> Result<()> {
     }
     drop(tx);
     let setup = cfg.label_setup().map_err(|e| anyhow!(e))?;
-    let station = StationLoop::new(bench, setup, printer, std::io::stdout()).on_step(on_step);
+    let mut station = StationLoop::new(bench, setup, printer, std::io::stdout()).on_step(on_step);
+    if let Some(sink) = sound::start(&cfg) {
+        station = station.on_events(sink);
+    }
     station.run(rx);
     rt.shutdown_timeout(std::time::Duration::from_millis(500));
     Ok(())

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod devices;
 pub mod label;
 pub mod runtime;
+pub mod sound;
 pub mod view;
 
 pub use bench::{Bench, BenchError};

@@ -58,6 +58,9 @@ pub type PrinterSink = Option<Box<dyn Fn(PrintJob) + Send>>;
 /// What the loop tells the device side after each input.
 pub type StepSink = Box<dyn Fn(&NextStep) + Send>;
 
+/// Who hears about the events of each input once they are durable (the sound cue).
+pub type EventSink = Box<dyn Fn(&[StoredEvent]) + Send>;
+
 /// What the loop tells a screen after each input.
 pub type ViewSink = Box<dyn Fn(&StationView) + Send>;
 
@@ -67,6 +70,7 @@ pub struct StationLoop<S: Store, W: Write> {
     printer: PrinterSink,
     on_step: Option<StepSink>,
     on_view: Option<ViewSink>,
+    on_events: Option<EventSink>,
     memory: ViewMemory,
     out: W,
     /// Labels the printer did not take, oldest first: printed on the next reprint.
@@ -83,6 +87,7 @@ impl<S: Store, W: Write> StationLoop<S, W> {
             printer,
             on_step: None,
             on_view: None,
+            on_events: None,
             memory: ViewMemory::default(),
             out,
             queue: Vec::new(),
@@ -103,6 +108,11 @@ impl<S: Store, W: Write> StationLoop<S, W> {
 
     pub fn on_view(mut self, f: ViewSink) -> Self {
         self.on_view = Some(f);
+        self
+    }
+
+    pub fn on_events(mut self, f: EventSink) -> Self {
+        self.on_events = Some(f);
         self
     }
 
@@ -193,6 +203,9 @@ impl<S: Store, W: Write> StationLoop<S, W> {
             if let Err(err) = writeln!(self.out, "{line}").and_then(|_| self.out.flush()) {
                 eprintln!("packbench: cannot write event line: {err}");
             }
+        }
+        if let Some(f) = &self.on_events {
+            f(events);
         }
     }
 

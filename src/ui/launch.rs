@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::station::app;
 use crate::station::devices;
 use crate::station::runtime::{Msg, PrinterSink, StationLoop};
+use crate::station::sound::{self, Machine, Output, Sounder};
 use crate::station::Bench;
 use crate::store::{SqliteStore, Store};
 
@@ -59,7 +60,7 @@ impl Running {
 }
 
 /// The rows of the read-only settings page.
-pub fn settings_rows(cfg: &Config, db: &Path, demo: bool) -> Vec<KeyValue> {
+pub fn settings_rows(cfg: &Config, db: &Path, demo: bool, sound: &Output) -> Vec<KeyValue> {
     let kv = |k: &str, v: String| KeyValue {
         key: k.into(),
         value: v.into(),
@@ -126,6 +127,7 @@ pub fn settings_rows(cfg: &Config, db: &Path, demo: bool) -> Vec<KeyValue> {
             None => "none".into(),
         },
     ));
+    rows.push(kv("sound", sound.describe()));
     rows.push(kv("version", env!("CARGO_PKG_VERSION").to_string()));
     rows
 }
@@ -204,7 +206,8 @@ pub fn start(window: AppWindow, l: Launch) -> Result<Running> {
     }
 
     let demo = l.sim.is_some();
-    let settings = settings_rows(&l.cfg, &l.db, demo);
+    let sound = sound::detect(&l.cfg.sound, &Machine::this());
+    let settings = settings_rows(&l.cfg, &l.db, demo, &sound);
     let screen = Screen::new(window, inbox.clone(), station.clone(), qtx, l.sim, settings);
     if l.wake_event_loop {
         inbox.set_wake(screen.event_loop_wake());
@@ -216,6 +219,10 @@ pub fn start(window: AppWindow, l: Launch) -> Result<Running> {
         .with_clock(Box::new(move || loop_clock()))
         .on_step(on_step)
         .on_view(Box::new(move |v| view_inbox.post_view(v.clone())));
+    let station_loop = match Sounder::start(&sound) {
+        Some(s) => station_loop.on_events(s.into_sink()),
+        None => station_loop,
+    };
     let station_thread = std::thread::Builder::new()
         .name("packbench-station".into())
         .spawn(move || {
@@ -260,7 +267,10 @@ chinese = true
 "#,
         )
         .unwrap();
-        let rows = settings_rows(&cfg, Path::new("/var/lib/pb.db"), false);
+        let silent = Output::Silent {
+            reason: "this machine has no sound device".into(),
+        };
+        let rows = settings_rows(&cfg, Path::new("/var/lib/pb.db"), false, &silent);
         let get = |k: &str| {
             rows.iter()
                 .find(|r| r.key == k)
@@ -273,5 +283,6 @@ chinese = true
         assert!(get("scanners").contains("/dev/ttyACM0 at 9600 baud"));
         assert!(get("scale").contains("mt-sics"));
         assert_eq!(get("printer"), "tcp://10.0.0.9:9100, 80 mm, zh");
+        assert_eq!(get("sound"), "off (this machine has no sound device)");
     }
 }
