@@ -270,3 +270,87 @@ fn closing_a_handover_clears_its_last_refusal() {
     });
     assert!(st.view().alert.is_none());
 }
+
+/// A station on the database at `db` whose printer only records the jobs it is handed.
+fn recording_station(
+    db: &std::path::Path,
+) -> (
+    StationLoop<packbench::store::SqliteStore, Lines>,
+    Arc<Mutex<Vec<packbench::station::runtime::PrintJob>>>,
+) {
+    let store = packbench::store::SqliteStore::open(db).unwrap();
+    let bench = packbench::station::Bench::open(store, cfg()).unwrap();
+    let jobs = Arc::new(Mutex::new(Vec::new()));
+    let sink = jobs.clone();
+    let printer: packbench::station::runtime::PrinterSink =
+        Some(Box::new(move |job| sink.lock().unwrap().push(job)));
+    let st = StationLoop::new(bench, LabelSetup::default(), printer, Lines::default())
+        .with_clock(Box::new(|| t(60)));
+    (st, jobs)
+}
+
+#[test]
+fn labels_owed_from_before_a_crash_print_or_wait_after_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bench.db");
+    import_fixtures(&mut packbench::store::SqliteStore::open(&db).unwrap());
+    // Packed, label handed to the printer, then the station dies before the printer answers.
+    let (mut st, jobs) = recording_station(&db);
+    for c in [PACKER, ORDER1, T_BLU_L, SOCK_BLK, SOCK_BLK] {
+        st.handle(Msg::Scan {
+            code: c.into(),
+            scanner: "s".into(),
+        });
+    }
+    st.handle(Msg::Weight {
+        grams: 266.0,
+        stable: true,
+    });
+    assert_eq!(jobs.lock().unwrap().len(), 1, "label sent after packing");
+    drop(st);
+
+    // Restarted: the label the packer never got prints at once.
+    let (mut st, jobs) = recording_station(&db);
+    st.recover_labels();
+    let sent = jobs.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1, "the owed label is printed on start");
+    assert_eq!(sent[0].order_no, ORDER1);
+    assert!(label_to_text(&sent[0].bytes).contains(ORDER1));
+    // This time the printer is out of paper: the label waits for PB-REPRINT...
+    st.handle(Msg::Printed {
+        job: sent[0].clone(),
+        result: Err(packbench::station::runtime::PrintFailure {
+            kind: "paper_out".into(),
+            reason: "printer is out of paper".into(),
+        }),
+    });
+    assert_eq!(st.queued_labels(), 1);
+    drop(st);
+
+    // ...and still waits for it after another restart, instead of printing on its own.
+    let (mut st, jobs) = recording_station(&db);
+    st.recover_labels();
+    assert_eq!(
+        jobs.lock().unwrap().len(),
+        0,
+        "a failed label waits for PB-REPRINT"
+    );
+    assert_eq!(st.queued_labels(), 1);
+    st.handle(Msg::Scan {
+        code: "PB-REPRINT".into(),
+        scanner: "s".into(),
+    });
+    let sent = jobs.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1, "PB-REPRINT prints the waiting label");
+    st.handle(Msg::Printed {
+        job: sent[0].clone(),
+        result: Ok(None),
+    });
+    drop(st);
+
+    // Printed: nothing is owed any more.
+    let (mut st, jobs) = recording_station(&db);
+    st.recover_labels();
+    assert_eq!(jobs.lock().unwrap().len(), 0);
+    assert_eq!(st.queued_labels(), 0);
+}

@@ -21,8 +21,8 @@ pub struct Checked {
 pub fn check(cfg: &Config) -> Result<Checked> {
     let printer = match &cfg.printer {
         Some(p) => Some(
-            PrinterTarget::parse(&p.target)
-                .map_err(|e| anyhow!("printer target {:?}: {e}", p.target))?,
+            // The parse errors name the target themselves.
+            PrinterTarget::parse(&p.target).map_err(|e| anyhow!("{e}"))?,
         ),
         None => None,
     };

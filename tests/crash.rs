@@ -1,0 +1,400 @@
+//! The crash harness: the headless station packs generated orders with a scale streaming on a
+//! pty and is killed with SIGKILL at random moments — during start-up, right after an input
+//! (while it decides and commits), between inputs — then restarted, again and again.
+//!
+//! After every kill: every line the station printed is in the log (same seq, type, order);
+//! `audit verify` passes; for every order, the units in the log are at least those printed as
+//! accepted and at most those scanned (a unit is never counted twice) and never more than
+//! ordered; after the restart the reopened order shows exactly the counts in the log. At the
+//! end every packed order has a printed label.
+//!
+//! The suite runs 20 kills. The long run: `PB_CRASH_KILLS=1000 cargo test --release --test
+//! crash -- --nocapture` (seed with `PB_CRASH_SEED`).
+
+mod harness;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use harness::*;
+use packbench::domain::event::EventType;
+use packbench::store::{SqliteStore, Store};
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// The packer: works through the orders in sequence, reading where it is from what the
+/// station shows after each restart, exactly like a person at the bench.
+struct Packer {
+    current: usize,
+    /// Unit scans sent, per order.
+    sent: HashMap<String, u32>,
+    /// `item_accepted` lines seen, per order.
+    acked: HashMap<String, u32>,
+    /// Counts per SKU the log held for each order at the last kill: what a restart must show.
+    expect_reopened: HashMap<String, HashMap<String, u32>>,
+    /// Inputs left before the kill (`None`: no kill planned).
+    budget: Option<u32>,
+    /// Delay between the last input and the kill.
+    delay: Duration,
+    wrong_items: u32,
+    reopened_checked: u32,
+}
+
+/// The planned kill is due.
+struct Kill;
+
+impl Packer {
+    fn input(&mut self) -> Result<(), Kill> {
+        match &mut self.budget {
+            Some(0) => Err(Kill),
+            Some(n) => {
+                *n -= 1;
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// After the input that used up the budget: wait, then it is time to kill.
+    fn after_input(&self) -> Result<(), Kill> {
+        if self.budget == Some(0) {
+            spin(self.delay);
+            return Err(Kill);
+        }
+        Ok(())
+    }
+
+    fn scan(&mut self, st: &mut Station, code: &str) -> Result<(), Kill> {
+        self.input()?;
+        st.scan(code);
+        self.after_input()
+    }
+
+    fn place(&mut self, rig: &Rig, grams: f64) -> Result<(), Kill> {
+        self.input()?;
+        rig.place(grams);
+        self.after_input()
+    }
+
+    fn expect(st: &mut Station, what: &str, want: impl FnMut(&Value) -> bool) -> Value {
+        st.until(WAIT, want)
+            .unwrap_or_else(|| panic!("no {what}; seen: {:#?}", last(&st.seen)))
+            .1
+    }
+
+    /// Packs orders until the kill is due (or `until` orders are packed).
+    fn work(
+        &mut self,
+        rig: &Rig,
+        st: &mut Station,
+        rng: &mut Rng,
+        until: usize,
+    ) -> Result<(), Kill> {
+        self.scan(st, PACKER)?;
+        Self::expect(st, "sign-in", |v| v["event"] == "packer_signed_in");
+        while self.current < until {
+            let o = rig.orders[self.current].clone();
+            self.scan(st, &o.order_no)?;
+            let v = Self::expect(st, "order answer", |v| {
+                v["event"] == "order_loaded" || v["event"] == "scan_rejected"
+            });
+            if v["event"] == "scan_rejected" {
+                assert_eq!(v["reason"], "order_already_packed", "{v}");
+                self.current += 1;
+                self.place(rig, 0.0)?;
+                continue;
+            }
+            let mut left: Vec<(String, u32)> = Vec::new();
+            let mut shown = HashMap::new();
+            for l in v["lines"].as_array().unwrap() {
+                let sku = l["sku"].as_str().unwrap().to_string();
+                let (qty, scanned) = (l["qty"].as_u64().unwrap(), l["scanned"].as_u64().unwrap());
+                assert!(scanned <= qty, "{v}");
+                shown.insert(sku.clone(), scanned as u32);
+                left.push((sku, (qty - scanned) as u32));
+            }
+            if let Some(want) = self.expect_reopened.remove(&o.order_no) {
+                let want: HashMap<String, u32> = shown
+                    .keys()
+                    .map(|k| (k.clone(), want.get(k).copied().unwrap_or(0)))
+                    .collect();
+                assert_eq!(
+                    shown, want,
+                    "reopened {} shows the log's counts",
+                    o.order_no
+                );
+                self.reopened_checked += 1;
+            }
+            if rng.chance(0.1) {
+                // A wrong item: refused, counted nowhere.
+                let wrong = rig
+                    .items
+                    .iter()
+                    .find(|i| o.lines.iter().all(|&(it, _)| rig.items[it].sku != i.sku))
+                    .unwrap()
+                    .barcode
+                    .clone();
+                self.scan(st, &wrong)?;
+                let r = Self::expect(st, "refusal", |v| v["event"] == "scan_rejected");
+                assert_eq!(r["reason"], "not_in_order", "{r}");
+                self.wrong_items += 1;
+            }
+            for (sku, n) in left {
+                let code = rig
+                    .items
+                    .iter()
+                    .find(|i| i.sku == sku)
+                    .unwrap()
+                    .barcode
+                    .clone();
+                for _ in 0..n {
+                    *self.sent.entry(o.order_no.clone()).or_default() += 1;
+                    self.scan(st, &code)?;
+                    let a = Self::expect(st, "item_accepted", |v| {
+                        v["event"] == "item_accepted" || v["event"] == "scan_rejected"
+                    });
+                    assert_eq!(a["event"], "item_accepted", "{a}");
+                    *self.acked.entry(o.order_no.clone()).or_default() += 1;
+                }
+            }
+            self.place(rig, o.expected_g)?;
+            let p = Self::expect(st, "order_packed", |v| {
+                v["event"] == "order_packed" || (v["event"] == "weight_checked" && v["ok"] == false)
+            });
+            assert_eq!(p["event"], "order_packed", "{p}");
+            assert_eq!(p["order_no"], o.order_no.as_str());
+            Self::expect(st, "label", |v| {
+                v["event"] == "label_printed" && v["order_no"] == o.order_no.as_str()
+            });
+            self.current += 1;
+            self.place(rig, 0.0)?;
+        }
+        Ok(())
+    }
+}
+
+fn last(seen: &[Value]) -> &[Value] {
+    &seen[seen.len().saturating_sub(8)..]
+}
+
+/// Busy-waits short delays: sleep's granularity would blur the sub-millisecond ones that land
+/// inside a commit.
+fn spin(d: Duration) {
+    let end = Instant::now() + d;
+    while Instant::now() < end {
+        std::hint::spin_loop();
+    }
+}
+
+/// Accepted units per order and per (order, sku) in the log.
+fn units_in_log(
+    store: &SqliteStore,
+) -> (HashMap<String, u32>, HashMap<String, HashMap<String, u32>>) {
+    let mut per_order = HashMap::new();
+    let mut per_sku: HashMap<String, HashMap<String, u32>> = HashMap::new();
+    for e in store.events(&Default::default()).unwrap() {
+        let sign: i64 = match e.kind {
+            EventType::ItemAccepted => 1,
+            EventType::ScanUndone => -1,
+            _ => continue,
+        };
+        let o = e.order_no.clone().unwrap();
+        let units = e.data["units"].as_i64().unwrap() * sign;
+        let sku = e.str("sku").unwrap().to_string();
+        let t = per_order.entry(o.clone()).or_insert(0u32);
+        *t = (*t as i64 + units) as u32;
+        let s = per_sku.entry(o).or_default().entry(sku).or_insert(0u32);
+        *s = (*s as i64 + units) as u32;
+    }
+    (per_order, per_sku)
+}
+
+/// Everything that must hold with the station dead.
+fn check_after_kill(rig: &Rig, printed: &[Value], packer: &mut Packer) {
+    let store = SqliteStore::open(rig.db()).unwrap();
+    let report = store.verify(None).unwrap();
+    assert_eq!(report.error, None, "audit verify after a kill");
+    let events = store.events(&Default::default()).unwrap();
+    let by_seq: HashMap<i64, _> = events.iter().map(|e| (e.seq, e)).collect();
+    for l in printed {
+        let seq = l["seq"].as_i64().expect("seq on every line");
+        let e = by_seq
+            .get(&seq)
+            .unwrap_or_else(|| panic!("printed event {l} is not in the log"));
+        assert_eq!(l["event"], e.kind.as_str(), "seq {seq}");
+        assert_eq!(l["order_no"].as_str(), e.order_no.as_deref(), "seq {seq}");
+    }
+    let (units, per_sku) = units_in_log(&store);
+    for o in &rig.orders[..(packer.current + 1).min(rig.orders.len())] {
+        let logged = units.get(&o.order_no).copied().unwrap_or(0);
+        let acked = packer.acked.get(&o.order_no).copied().unwrap_or(0);
+        let sent = packer.sent.get(&o.order_no).copied().unwrap_or(0);
+        assert!(
+            acked <= logged,
+            "{}: {acked} accepted on screen, {logged} in the log",
+            o.order_no
+        );
+        assert!(
+            logged <= sent,
+            "{}: {logged} in the log from {sent} scans",
+            o.order_no
+        );
+        assert!(
+            logged <= o.units(),
+            "{}: {logged} of {} ordered",
+            o.order_no,
+            o.units()
+        );
+    }
+    if let Some(o) = rig.orders.get(packer.current) {
+        packer.expect_reopened.insert(
+            o.order_no.clone(),
+            per_sku.get(&o.order_no).cloned().unwrap_or_default(),
+        );
+    }
+}
+
+#[derive(Default, Debug)]
+struct Tally {
+    kills: u32,
+    at_start: u32,
+    /// Killed with the last input's line not printed, but its event durable.
+    committed_unprinted: u32,
+    /// Killed with the last input's line not printed and nothing of it in the log.
+    not_committed: u32,
+    /// Killed after the last input's line was printed.
+    after_line: u32,
+}
+
+#[test]
+fn sigkill_at_random_moments_loses_nothing_and_counts_nothing_twice() {
+    let kills: u32 = std::env::var("PB_CRASH_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let seed: u64 = std::env::var("PB_CRASH_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20261122);
+    eprintln!("crash harness: {kills} kills, seed {seed}");
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_packbench"));
+    let rig = Rig::new(kills as usize + 20, seed, Duration::from_millis(5));
+    // On failure, what the stations said on stderr.
+    struct ShowStderr<'a>(&'a Rig);
+    impl Drop for ShowStderr<'_> {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                eprintln!("station stderr:\n{}", self.0.stderr_text());
+            }
+        }
+    }
+    let _show = ShowStderr(&rig);
+    let mut rng = Rng::new(seed ^ 0x5eed);
+    let mut packer = Packer {
+        current: 0,
+        sent: HashMap::new(),
+        acked: HashMap::new(),
+        expect_reopened: HashMap::new(),
+        budget: None,
+        delay: Duration::ZERO,
+        wrong_items: 0,
+        reopened_checked: 0,
+    };
+    let mut tally = Tally::default();
+    let started = Instant::now();
+    for _ in 0..kills {
+        let before = SqliteStore::open(rig.db())
+            .unwrap()
+            .events(&Default::default())
+            .unwrap()
+            .len();
+        let mut st = rig.spawn(bin);
+        let printed = if rng.chance(0.1) {
+            // During start-up: opening the database, recovering the WAL, restoring the bench.
+            spin(Duration::from_micros(rng.below(30_000)));
+            tally.at_start += 1;
+            st.kill()
+        } else {
+            packer.budget = Some(1 + rng.below(15) as u32);
+            packer.delay = Duration::from_micros(rng.below(2_000));
+            let r = packer.work(&rig, &mut st, &mut rng, rig.orders.len());
+            assert!(r.is_err(), "ran out of orders before the kill");
+            let lines_before = st.seen.len();
+            let printed = st.kill();
+            let after = SqliteStore::open(rig.db())
+                .unwrap()
+                .events(&Default::default())
+                .unwrap()
+                .len();
+            let printed_now = printed.len();
+            if printed_now > lines_before {
+                tally.after_line += 1;
+            } else if after > before + printed_now {
+                tally.committed_unprinted += 1;
+            } else {
+                tally.not_committed += 1;
+            }
+            printed
+        };
+        tally.kills += 1;
+        check_after_kill(&rig, &printed, &mut packer);
+    }
+    // A last clean run finishes the order in hand and two more; then a clean stop.
+    packer.budget = None;
+    let mut st = rig.spawn(bin);
+    let until = (packer.current + 3).min(rig.orders.len());
+    assert!(packer.work(&rig, &mut st, &mut rng, until).is_ok());
+    let (code, printed) = st.term();
+    assert_eq!(code, Some(0));
+    check_after_kill(&rig, &printed, &mut packer);
+
+    // Every order up to here is packed with exactly its units, and has a printed label.
+    let store = SqliteStore::open(rig.db()).unwrap();
+    let (units, _) = units_in_log(&store);
+    let events = store.events(&Default::default()).unwrap();
+    for o in &rig.orders[..packer.current] {
+        assert_eq!(
+            units.get(&o.order_no).copied(),
+            Some(o.units()),
+            "{}",
+            o.order_no
+        );
+        let rec = packbench::audit::order_record(&store, &o.order_no)
+            .unwrap()
+            .unwrap();
+        assert_eq!(rec.status, "packed", "{}", o.order_no);
+        assert!(
+            events.iter().any(|e| e.kind == EventType::LabelPrinted
+                && e.order_no.as_deref() == Some(o.order_no.as_str())),
+            "{} was packed but no label was printed",
+            o.order_no
+        );
+    }
+    let out = std::process::Command::new(bin)
+        .current_dir(rig.dir.path())
+        .args(["audit", "verify", "--db", "bench.db"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!(
+        "crash harness: {tally:?}; {} orders packed, {} wrong items refused, {} reopened orders checked, {} events, {:.1} s",
+        packer.current,
+        packer.wrong_items,
+        packer.reopened_checked,
+        events.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        packer.current >= (kills / 4) as usize,
+        "the shifts made progress"
+    );
+    assert!(
+        packer.reopened_checked > 0,
+        "restarts reopened orders in hand"
+    );
+}

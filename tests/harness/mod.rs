@@ -1,0 +1,370 @@
+//! A bench rig for whole-station runs through the real binary: generated orders over the
+//! fixture catalog, a scale streaming on a pty, the scanner on the station's stdin and a file
+//! printer. Used by the crash harness (`tests/crash.rs`) and the soak (`benches/soak.rs`).
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use chrono::TimeZone;
+use packbench::import::{import_file, Kind};
+use packbench::store::SqliteStore;
+use packbench_drivers::scale::{ScaleProtocol, WeightUnit};
+use packbench_drivers::serial::VirtualPort;
+use packbench_drivers::sim::scale::{
+    SimCondition, SimOptions, SimScale, SimScaleHandle, SimScaleState,
+};
+use serde_json::Value;
+
+pub const PACKER: &str = "BADGE-E003";
+pub const SUPERVISOR: &str = "BADGE-E005";
+pub const PICKER_ID: &str = "E001";
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// splitmix64: reproducible runs from a printed seed, without a dependency.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// 0..n
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+    /// true with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
+        ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64) < p
+    }
+}
+
+/// A catalog item the rig scans by its first (unit) barcode.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub sku: String,
+    pub barcode: String,
+    pub grams: f64,
+}
+
+/// The fixture catalog's items, minus those whose per-SKU tolerance widens the band.
+pub fn items() -> Vec<Item> {
+    let mut r = csv::Reader::from_path(fixtures().join("catalog.csv")).unwrap();
+    let h = r.headers().unwrap().clone();
+    let col = |n: &str| h.iter().position(|c| c == n).unwrap();
+    let (sku, codes, w, tol) = (
+        col("sku"),
+        col("barcodes"),
+        col("unit_weight_g"),
+        col("weight_tolerance_g"),
+    );
+    r.records()
+        .map(Result::unwrap)
+        .filter(|rec| rec[tol].trim().is_empty())
+        .map(|rec| Item {
+            sku: rec[sku].to_string(),
+            barcode: rec[codes].split('|').next().unwrap().to_string(),
+            grams: rec[w].parse().unwrap(),
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone)]
+pub struct GenOrder {
+    pub order_no: String,
+    /// (item index, quantity)
+    pub lines: Vec<(usize, u32)>,
+    pub expected_g: f64,
+}
+
+impl GenOrder {
+    pub fn units(&self) -> u32 {
+        self.lines.iter().map(|l| l.1).sum()
+    }
+}
+
+/// `n` orders of mixed sizes: half single-unit, most of the rest 2–4 units over 1–3 lines,
+/// a few of up to 12 units over 5 lines.
+pub fn generate(n: usize, rng: &mut Rng, items: &[Item]) -> Vec<GenOrder> {
+    (0..n)
+        .map(|i| {
+            let kind = rng.below(100);
+            let (n_lines, max_qty) = match kind {
+                0..=49 => (1, 1),
+                50..=89 => (1 + rng.below(3) as usize, 2),
+                _ => (2 + rng.below(4) as usize, 3),
+            };
+            let mut lines: Vec<(usize, u32)> = Vec::new();
+            while lines.len() < n_lines {
+                let it = rng.below(items.len() as u64) as usize;
+                if lines.iter().all(|l| l.0 != it) {
+                    lines.push((it, 1 + rng.below(max_qty) as u32));
+                }
+            }
+            let expected_g = lines
+                .iter()
+                .map(|&(it, q)| items[it].grams * f64::from(q))
+                .sum();
+            GenOrder {
+                order_no: format!("SOAK{i:07}"),
+                lines,
+                expected_g,
+            }
+        })
+        .collect()
+}
+
+pub fn write_orders_csv(path: &Path, orders: &[GenOrder], items: &[Item]) {
+    let mut w = csv::Writer::from_path(path).unwrap();
+    w.write_record([
+        "order_no",
+        "waybill_no",
+        "carrier",
+        "recipient",
+        "country",
+        "address",
+        "buyer_note",
+        "sku",
+        "qty",
+        "picker_id",
+    ])
+    .unwrap();
+    for o in orders {
+        for &(it, q) in &o.lines {
+            w.write_record([
+                o.order_no.as_str(),
+                &format!("WB{}", &o.order_no[4..]),
+                "SF",
+                "测试 Test",
+                "CN",
+                "浙江省杭州市",
+                "",
+                &items[it].sku,
+                &q.to_string(),
+                PICKER_ID,
+            ])
+            .unwrap();
+        }
+    }
+    w.flush().unwrap();
+}
+
+/// A bench: database with the fixture catalog, staff and packaging plus the generated orders;
+/// a Toledo continuous scale streaming every `scale_period` on a pty; the config.
+pub struct Rig {
+    pub rt: tokio::runtime::Runtime,
+    pub scale: SimScaleHandle,
+    pub dir: tempfile::TempDir,
+    pub items: Vec<Item>,
+    pub orders: Vec<GenOrder>,
+}
+
+impl Rig {
+    pub fn new(n_orders: usize, seed: u64, scale_period: Duration) -> Rig {
+        let mut rng = Rng::new(seed);
+        let items = items();
+        let orders = generate(n_orders, &mut rng, &items);
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("orders.csv");
+        write_orders_csv(&csv, &orders, &items);
+        let at = chrono::FixedOffset::east_opt(8 * 3600)
+            .unwrap()
+            .with_ymd_and_hms(2026, 11, 22, 8, 0, 0)
+            .unwrap();
+        let mut store = SqliteStore::open(dir.path().join("bench.db")).unwrap();
+        for (kind, file) in [
+            (Kind::Catalog, fixtures().join("catalog.csv")),
+            (Kind::Employees, fixtures().join("employees.csv")),
+            (Kind::Packaging, fixtures().join("packaging.csv")),
+            (Kind::Orders, csv),
+        ] {
+            import_file(&mut store, kind, &file, "RIG", at, &mut |_| {}).unwrap();
+        }
+        drop(store);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let port = rt.block_on(async { VirtualPort::new().unwrap() });
+        let sim = SimScale::new(
+            ScaleProtocol::ToledoContinuous,
+            SimScaleState::new(0.0, WeightUnit::Kilogram, 3),
+        )
+        .with_options(SimOptions {
+            repeat_interval: scale_period,
+            ..SimOptions::default()
+        });
+        let scale = sim.handle();
+        let scale_path = port.path().display().to_string();
+        rt.spawn(async move {
+            let _ = sim.serve(port).await;
+        });
+        std::fs::write(
+            dir.path().join("station.toml"),
+            format!(
+                "station_id = \"BENCH-R\"\ndatabase = \"bench.db\"\n\
+                 [[scanner]]\nport = \"stdin\"\n\
+                 [scale]\nport = \"{scale_path}\"\nprotocol = \"toledo-continuous\"\n\
+                 [printer]\ntarget = \"file://{}\"\n\
+                 [sound]\nalerts = false\n",
+                dir.path().join("labels.bin").display()
+            ),
+        )
+        .unwrap();
+        Rig {
+            rt,
+            scale,
+            dir,
+            items,
+            orders,
+        }
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("bench.db")
+    }
+
+    /// The stations' stderr, all runs appended: `packbench:` warnings and errors.
+    pub fn stderr_log(&self) -> std::fs::File {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("stderr.log"))
+            .unwrap()
+    }
+
+    pub fn stderr_text(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("stderr.log")).unwrap_or_default()
+    }
+
+    pub fn place(&self, grams: f64) {
+        self.scale.set_load(grams, SimCondition::Normal);
+    }
+
+    pub fn spawn(&self, binary: &Path) -> Station {
+        let mut child = Command::new(binary)
+            .current_dir(self.dir.path())
+            .args(["run", "--headless", "--config", "station.toml"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(self.stderr_log())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for l in BufReader::new(out).lines() {
+                let Ok(l) = l else { return };
+                // A line cut short by a kill is not a printed line: it never ended.
+                let Ok(v) = serde_json::from_str::<Value>(&l) else {
+                    continue;
+                };
+                if tx.send((Instant::now(), v)).is_err() {
+                    return;
+                }
+            }
+        });
+        Station {
+            child,
+            stdin,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+}
+
+pub struct Station {
+    pub child: Child,
+    stdin: ChildStdin,
+    lines: mpsc::Receiver<(Instant, Value)>,
+    /// Every line read so far, in order.
+    pub seen: Vec<Value>,
+}
+
+impl Station {
+    /// Sends a scan; returns when it was written (the scan's start time for latency).
+    pub fn scan(&mut self, code: &str) -> Instant {
+        let t = Instant::now();
+        // A station that just died makes this fail; its lines tell what it took.
+        let _ = writeln!(self.stdin, "{code}").and_then(|_| self.stdin.flush());
+        t
+    }
+
+    /// The next line, waiting up to `wait`.
+    pub fn line(&mut self, wait: Duration) -> Option<(Instant, Value)> {
+        let r = self.lines.recv_timeout(wait).ok()?;
+        self.seen.push(r.1.clone());
+        Some(r)
+    }
+
+    /// Lines until one satisfies `want`, waiting up to `wait` in all.
+    pub fn until(
+        &mut self,
+        wait: Duration,
+        mut want: impl FnMut(&Value) -> bool,
+    ) -> Option<(Instant, Value)> {
+        let end = Instant::now() + wait;
+        loop {
+            let left = end.checked_duration_since(Instant::now())?;
+            let r = self.line(left)?;
+            if want(&r.1) {
+                return Some(r);
+            }
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL; returns every line the station printed before it died.
+    pub fn kill(mut self) -> Vec<Value> {
+        // SAFETY: kill(2) on our own child's pid, which is not reaped yet.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGKILL);
+        }
+        self.child.wait().unwrap();
+        // The reader thread ends at EOF: everything printed is in the channel now.
+        while let Ok((_, v)) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.seen.push(v);
+        }
+        self.seen
+    }
+
+    /// SIGTERM and wait: (exit code, every line printed).
+    pub fn term(mut self) -> (Option<i32>, Vec<Value>) {
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let code = self.child.wait().unwrap().code();
+        while let Ok((_, v)) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.seen.push(v);
+        }
+        (code, self.seen)
+    }
+}
+
+/// Resident memory of a process in KiB (Linux `/proc`).
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
