@@ -1,6 +1,9 @@
 //! Device tasks: each turns a device's bytes into station messages. They decide nothing.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use packbench_drivers::printer::{print_to_target, PrinterTarget, PrinterTimeouts};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -158,6 +161,26 @@ fn scale_config(cfg: &crate::config::ScaleConfig) -> anyhow::Result<ScaleConfig>
     Ok(sc)
 }
 
+fn scale_alarms(extra: &toml::Table) -> anyhow::Result<ScaleAlarms> {
+    let mut a = ScaleAlarms::default();
+    for (key, slot) in [
+        ("no_reading_alarm_s", &mut a.no_reading),
+        ("unsettled_alarm_s", &mut a.unsettled),
+    ] {
+        if let Some(v) = extra.get(key) {
+            let secs = v
+                .as_float()
+                .or_else(|| v.as_integer().map(|i| i as f64))
+                .filter(|s| *s > 0.0 && *s <= 3600.0)
+                .ok_or_else(|| {
+                    anyhow::anyhow!("scale {key} must be a number of seconds (0 < s <= 3600)")
+                })?;
+            *slot = Duration::from_secs_f64(secs);
+        }
+    }
+    Ok(a)
+}
+
 fn is_stdin(port: &str) -> bool {
     port == "stdin" || port == "-"
 }
@@ -180,6 +203,7 @@ pub fn check_devices(cfg: &crate::config::Config) -> anyhow::Result<()> {
             anyhow::bail!("the scale has no port");
         }
         scale_config(scale)?;
+        scale_alarms(&scale.extra)?;
         serial_settings("scale", &scale.port, scale.baud, &scale.extra)?;
     }
     Ok(())
@@ -249,37 +273,172 @@ fn scale_condition(r: &Reading) -> Option<&'static str> {
     }
 }
 
-async fn scale_task(mut link: SerialLink<ScaleEvent>, name: String, tx: Sender<Msg>) {
-    let mut condition: Option<&'static str> = None;
-    while let Some(ev) = link.recv().await {
+/// How long a demand for a weight may go without any readable reading, and how long a load
+/// may keep moving, before the station says so (`no_reading_alarm_s`, `unsettled_alarm_s`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScaleAlarms {
+    pub no_reading: Duration,
+    pub unsettled: Duration,
+}
+
+impl Default for ScaleAlarms {
+    fn default() -> Self {
+        ScaleAlarms {
+            no_reading: Duration::from_secs(3),
+            unsettled: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The scale's faults that no single frame says: nothing readable arrives while a weight is
+/// awaited (garbage, the wrong baud rate or protocol, a dead cable), or the load never settles.
+/// Also the faults frames do say (overload …), so that one problem is reported at a time and
+/// its end is reported once.
+#[derive(Debug)]
+pub struct ScaleWatch {
+    alarms: ScaleAlarms,
+    connected_at: Option<Instant>,
+    awaiting_since: Option<Instant>,
+    last_reading: Option<Instant>,
+    moving_since: Option<Instant>,
+    condition: Option<String>,
+    reported: Option<String>,
+}
+
+impl ScaleWatch {
+    pub fn new(alarms: ScaleAlarms) -> Self {
+        ScaleWatch {
+            alarms,
+            connected_at: None,
+            awaiting_since: None,
+            last_reading: None,
+            moving_since: None,
+            condition: None,
+            reported: None,
+        }
+    }
+
+    /// The port opened: a fresh start (the link reports the connection itself).
+    pub fn connected(&mut self, now: Instant) {
+        self.connected_at = Some(now);
+        self.last_reading = None;
+        self.moving_since = None;
+        self.condition = None;
+        self.reported = None;
+    }
+
+    pub fn disconnected(&mut self) {
+        self.connected_at = None;
+        self.reported = None;
+    }
+
+    pub fn awaiting(&mut self, on: bool, now: Instant) {
+        match (on, self.awaiting_since) {
+            (true, None) => self.awaiting_since = Some(now),
+            (false, Some(_)) => self.awaiting_since = None,
+            _ => {}
+        }
+    }
+
+    pub fn reading(&mut self, r: &Reading, now: Instant) {
+        self.last_reading = Some(now);
+        self.condition = scale_condition(r).map(|c| match &r.kind {
+            ReadingKind::Error(e) => format!("{c}: {e}"),
+            _ => c.to_string(),
+        });
+        if r.weight_grams().is_some() || self.condition.is_some() {
+            self.moving_since = None;
+        } else if self.moving_since.is_none() {
+            self.moving_since = Some(now);
+        }
+    }
+
+    /// The problem now, if any.
+    pub fn problem(&self, now: Instant) -> Option<String> {
+        if let Some(c) = &self.condition {
+            return Some(c.clone());
+        }
+        let (Some(connected), Some(awaiting)) = (self.connected_at, self.awaiting_since) else {
+            return None;
+        };
+        let quiet_from = [Some(connected), Some(awaiting), self.last_reading]
+            .into_iter()
+            .flatten()
+            .max()
+            .expect("two are set");
+        if now.duration_since(quiet_from) >= self.alarms.no_reading {
+            return Some(format!(
+                "no readable reading for {} s: check the baud rate, the protocol setting and the cable",
+                self.alarms.no_reading.as_secs_f64()
+            ));
+        }
+        let moving = self.moving_since.map(|m| m.max(awaiting))?;
+        (now.duration_since(moving) >= self.alarms.unsettled).then(|| {
+            format!(
+                "the weight has not settled for {} s: is something touching the platform, or a draught or vibration?",
+                self.alarms.unsettled.as_secs_f64()
+            )
+        })
+    }
+
+    /// `Some((state, detail))` when the problem changed since it was last said.
+    pub fn report(&mut self, name: &str, now: Instant) -> Option<(&'static str, String)> {
+        // Not connected: the link's own events say so.
+        self.connected_at?;
+        let now_problem = self.problem(now);
+        if now_problem == self.reported {
+            return None;
+        }
+        let out = match &now_problem {
+            Some(p) => ("error", format!("{name}: {p}")),
+            None => ("connected", format!("{name}: ok")),
+        };
+        self.reported = now_problem;
+        Some(out)
+    }
+}
+
+async fn scale_task(
+    mut link: SerialLink<ScaleEvent>,
+    name: String,
+    tx: Sender<Msg>,
+    awaiting: Arc<AtomicBool>,
+    alarms: ScaleAlarms,
+) {
+    let mut watch = ScaleWatch::new(alarms);
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
         let mut msgs = Vec::new();
-        match &ev {
-            LinkEvent::Frame(ScaleEvent::Reading(r)) => {
-                let now = scale_condition(r);
-                if now != condition {
-                    // Said once when the scale enters or leaves a fault, not every frame.
-                    msgs.push(match (now, &r.kind) {
-                        (Some(c), ReadingKind::Error(e)) => {
-                            device_msg("scale", "error", format!("{name}: {c}: {e}"))
-                        }
-                        (Some(c), _) => device_msg("scale", "error", format!("{name}: {c}")),
-                        (None, _) => device_msg("scale", "connected", format!("{name}: ok")),
-                    });
-                    condition = now;
+        tokio::select! {
+            ev = link.recv() => {
+                let Some(ev) = ev else { return };
+                let now = Instant::now();
+                match &ev {
+                    LinkEvent::Frame(ScaleEvent::Reading(r)) => {
+                        watch.reading(r, now);
+                        // Anything but a stable weight is "not settled": it arms a re-weigh.
+                        let (grams, stable) = match r.weight_grams() {
+                            Some(g) => (g, true),
+                            None => (r.grams.unwrap_or(0.0), false),
+                        };
+                        msgs.push(Msg::Weight { grams, stable });
+                    }
+                    LinkEvent::Frame(_) => {}
+                    LinkEvent::Connected { .. } => watch.connected(now),
+                    LinkEvent::Disconnected { .. } | LinkEvent::Error { .. } => watch.disconnected(),
                 }
-                // Anything but a stable weight is "not settled": it arms a re-weigh.
-                let (grams, stable) = match r.weight_grams() {
-                    Some(g) => (g, true),
-                    None => (r.grams.unwrap_or(0.0), false),
-                };
-                msgs.push(Msg::Weight { grams, stable });
-            }
-            LinkEvent::Frame(_) => {}
-            other => {
-                if let Some(m) = link_msg("scale", &name, other) {
+                if let Some(m) = link_msg("scale", &name, &ev) {
                     msgs.push(m);
                 }
             }
+            _ = tick.tick() => {}
+        }
+        let now = Instant::now();
+        watch.awaiting(awaiting.load(Ordering::Relaxed), now);
+        // Said once when the scale enters or leaves a fault, not every frame; before the
+        // reading that showed it, so the log reads cause then effect.
+        if let Some((state, detail)) = watch.report(&name, now) {
+            msgs.insert(0, device_msg("scale", state, detail));
         }
         for m in msgs {
             if tx.send(m).is_err() {
@@ -317,14 +476,106 @@ pub fn spawn_devices(
     };
     let settings = serial_settings("scale", &scale.port, scale.baud, &scale.extra)?;
     let (link, poller) = scale_link(settings, &scale_config(scale)?, LinkOptions::default());
-    rt.spawn(scale_task(link, format!("scale ({})", scale.port), tx));
+    let awaiting = Arc::new(AtomicBool::new(false));
+    rt.spawn(scale_task(
+        link,
+        format!("scale ({})", scale.port),
+        tx,
+        awaiting.clone(),
+        scale_alarms(&scale.extra)?,
+    ));
     Ok(Box::new(move |step| {
+        // Polled while an order is open; watched for silence and motion only while a weight
+        // is what the station waits for.
         poller.set_awaiting(matches!(
             step,
             NextStep::ScanItems { .. }
                 | NextStep::Weigh
                 | NextStep::ResolveMismatch
                 | NextStep::ScanPicker
-        ))
+        ));
+        awaiting.store(matches!(step, NextStep::Weigh), Ordering::Relaxed);
     }))
+}
+
+#[cfg(test)]
+mod watch_tests {
+    use super::*;
+
+    const NAME: &str = "scale (/dev/ttyUSB0)";
+
+    fn watch() -> (ScaleWatch, Instant) {
+        let mut w = ScaleWatch::new(ScaleAlarms {
+            no_reading: Duration::from_secs(3),
+            unsettled: Duration::from_secs(10),
+        });
+        let t0 = Instant::now();
+        w.connected(t0);
+        (w, t0)
+    }
+
+    fn at(t0: Instant, ms: u64) -> Instant {
+        t0 + Duration::from_millis(ms)
+    }
+
+    #[test]
+    fn silence_is_a_problem_only_while_a_weight_is_awaited() {
+        let (mut w, t0) = watch();
+        assert_eq!(w.report(NAME, at(t0, 60_000)), None, "idle: quiet is fine");
+        w.awaiting(true, at(t0, 60_000));
+        assert_eq!(w.report(NAME, at(t0, 62_900)), None);
+        let (state, detail) = w.report(NAME, at(t0, 63_000)).expect("said after 3 s");
+        assert_eq!(state, "error");
+        assert!(
+            detail.starts_with("scale (/dev/ttyUSB0): no readable reading for 3 s"),
+            "{detail}"
+        );
+        assert_eq!(w.report(NAME, at(t0, 64_000)), None, "said once");
+        w.reading(&Reading::stable(250.0, None), at(t0, 64_100));
+        assert_eq!(
+            w.report(NAME, at(t0, 64_100)),
+            Some(("connected", format!("{NAME}: ok"))),
+            "its end is said too"
+        );
+    }
+
+    #[test]
+    fn a_load_that_never_settles_is_said_after_the_alarm_time() {
+        let (mut w, t0) = watch();
+        w.awaiting(true, t0);
+        for ms in (0..=10_000).step_by(100) {
+            w.reading(&Reading::motion(Some(250.0), None), at(t0, ms));
+            if ms < 10_000 {
+                assert_eq!(w.report(NAME, at(t0, ms)), None, "{ms} ms");
+            }
+        }
+        let (state, detail) = w.report(NAME, at(t0, 10_000)).unwrap();
+        assert_eq!(state, "error");
+        assert!(detail.contains("has not settled for 10 s"), "{detail}");
+        w.reading(&Reading::stable(250.0, None), at(t0, 10_100));
+        assert_eq!(w.report(NAME, at(t0, 10_100)).unwrap().0, "connected");
+    }
+
+    #[test]
+    fn frame_faults_win_and_a_reconnect_starts_afresh() {
+        let (mut w, t0) = watch();
+        w.awaiting(true, t0);
+        w.reading(&Reading::state(ReadingKind::Overload), at(t0, 100));
+        assert_eq!(
+            w.report(NAME, at(t0, 100)),
+            Some(("error", format!("{NAME}: overload")))
+        );
+        w.disconnected();
+        assert_eq!(
+            w.report(NAME, at(t0, 9_000)),
+            None,
+            "the link says disconnected"
+        );
+        w.connected(at(t0, 9_000));
+        assert_eq!(w.report(NAME, at(t0, 9_100)), None);
+        assert!(
+            w.report(NAME, at(t0, 12_000)).is_some(),
+            "silent after the reconnect"
+        );
+    }
 }

@@ -192,6 +192,14 @@ impl<S: Store, W: Write> StationLoop<S, W> {
                     Msg::Shutdown => "shutdown".into(),
                 };
                 eprintln!("packbench: {what} not recorded: {e}");
+                // The screen says it too: the packer must not take silence for a count.
+                if let Msg::Scan { code, .. } = &msg {
+                    self.memory.alert = Some(view::Alert {
+                        reason: "not_recorded".into(),
+                        code: code.clone(),
+                        detail: format!("{what} not recorded: {e}"),
+                    });
+                }
             }
         }
         self.notify();

@@ -143,6 +143,10 @@ pub fn reason_words(reason: &str) -> (&'static str, &'static str) {
         ),
         "no_packer" => ("Nobody signed in: scan your badge", "未签到:请先扫描工牌"),
         "not_allowed" => ("Not allowed", "不允许此操作"),
+        "not_recorded" => (
+            "Not recorded: the station cannot save (disk full?). Call a supervisor",
+            "未记录:工作站无法保存(磁盘已满?),请联系主管",
+        ),
         "picker_from_import" => ("This order already has its picker", "此订单已有拣货员"),
         "order_in_progress" => (
             "Finish or hold the open order first",
@@ -601,6 +605,7 @@ mod tests {
             "order_held",
             "already_dispatched",
             "wrong_carrier",
+            "not_recorded",
         ] {
             assert_ne!(reason_words(r).0, "Refused", "{r} has words");
         }

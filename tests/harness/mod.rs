@@ -255,35 +255,42 @@ impl Rig {
     }
 
     pub fn spawn(&self, binary: &Path) -> Station {
-        let mut child = Command::new(binary)
-            .current_dir(self.dir.path())
-            .args(["run", "--headless", "--config", "station.toml"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(self.stderr_log())
-            .spawn()
-            .unwrap();
-        let stdin = child.stdin.take().unwrap();
-        let out = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for l in BufReader::new(out).lines() {
-                let Ok(l) = l else { return };
-                // A line cut short by a kill is not a printed line: it never ended.
-                let Ok(v) = serde_json::from_str::<Value>(&l) else {
-                    continue;
-                };
-                if tx.send((Instant::now(), v)).is_err() {
-                    return;
-                }
+        spawn_station(binary, self.dir.path(), self.stderr_log())
+    }
+}
+
+/// Starts `packbench run --headless --config station.toml` in `dir`, the scanner on its stdin,
+/// its lines read on a thread.
+pub fn spawn_station(binary: &Path, dir: &Path, stderr: std::fs::File) -> Station {
+    let mut child = Command::new(binary)
+        .current_dir(dir)
+        .args(["run", "--headless", "--config", "station.toml"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(out).lines() {
+            let Ok(l) = l else { return };
+            // A line cut short by a kill is not a printed line: it never ended.
+            let Ok(v) = serde_json::from_str::<Value>(&l) else {
+                continue;
+            };
+            if tx.send((Instant::now(), v)).is_err() {
+                return;
             }
-        });
-        Station {
-            child,
-            stdin,
-            lines,
-            seen: Vec::new(),
         }
+    });
+    Station {
+        child,
+        stdin,
+        lines,
+        seen: Vec::new(),
+        reaped: false,
     }
 }
 
@@ -293,6 +300,18 @@ pub struct Station {
     lines: mpsc::Receiver<(Instant, Value)>,
     /// Every line read so far, in order.
     pub seen: Vec<Value>,
+    reaped: bool,
+}
+
+impl Drop for Station {
+    /// A failed test must not leave a station running: it would keep its serial ports (and
+    /// their locks) and the next run's stations would find them busy.
+    fn drop(&mut self) {
+        if !self.reaped {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 impl Station {
@@ -338,11 +357,12 @@ impl Station {
             libc::kill(self.child.id() as i32, libc::SIGKILL);
         }
         self.child.wait().unwrap();
+        self.reaped = true;
         // The reader thread ends at EOF: everything printed is in the channel now.
         while let Ok((_, v)) = self.lines.recv_timeout(Duration::from_secs(5)) {
             self.seen.push(v);
         }
-        self.seen
+        std::mem::take(&mut self.seen)
     }
 
     /// SIGTERM and wait: (exit code, every line printed).
@@ -351,10 +371,11 @@ impl Station {
             libc::kill(self.child.id() as i32, libc::SIGTERM);
         }
         let code = self.child.wait().unwrap().code();
+        self.reaped = true;
         while let Ok((_, v)) = self.lines.recv_timeout(Duration::from_secs(5)) {
             self.seen.push(v);
         }
-        (code, self.seen)
+        (code, std::mem::take(&mut self.seen))
     }
 }
 
