@@ -63,6 +63,18 @@ fn config_errors_are_one_clear_line() {
         dir.path(),
     );
     assert!(e.contains("default_packaging \"PKG-NONE\""), "{e}");
+    let cfg = setup(
+        dir.path(),
+        "[scale]\nport = \"/dev/ttyUSB0\"\nprotocol = \"sma\"\nunsetled_alarm_s = 5\n",
+    );
+    let e = err_of(
+        &["run", "--headless", "--config", cfg.to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(
+        e.contains("scale: unknown setting `unsetled_alarm_s`"),
+        "{e}"
+    );
     let cfg = setup(dir.path(), "colour = \"blue\"\n");
     let e = err_of(
         &["run", "--headless", "--config", cfg.to_str().unwrap()],

@@ -188,10 +188,16 @@ fn is_stdin(port: &str) -> bool {
 /// Checks every device section of the config (ports named, protocols known, settings valid)
 /// without opening anything.
 pub fn check_devices(cfg: &crate::config::Config) -> anyhow::Result<()> {
+    const SERIAL: [&str; 4] = ["data_bits", "parity", "stop_bits", "flow_control"];
     for (i, s) in cfg.scanner.iter().enumerate() {
         if s.port.trim().is_empty() {
             anyhow::bail!("scanner {} has no port", i + 1);
         }
+        known_keys(
+            "scanner",
+            &s.extra,
+            &[&SERIAL[..], &["suffix", "debounce_ms"]].concat(),
+        )?;
         scanner_config(&s.extra)?;
         debounce_window(&s.extra)?;
         if !is_stdin(&s.port) {
@@ -202,11 +208,28 @@ pub fn check_devices(cfg: &crate::config::Config) -> anyhow::Result<()> {
         if scale.port.trim().is_empty() {
             anyhow::bail!("the scale has no port");
         }
+        let scale_keys = ["checksum", "no_reading_alarm_s", "unsettled_alarm_s"];
+        known_keys("scale", &scale.extra, &[&SERIAL[..], &scale_keys].concat())?;
         scale_config(scale)?;
         scale_alarms(&scale.extra)?;
         serial_settings("scale", &scale.port, scale.baud, &scale.extra)?;
     }
+    if let Some(p) = &cfg.printer {
+        known_keys("printer", &p.extra, &[])?;
+    }
     Ok(())
+}
+
+/// A misspelt setting is an error, not a silently ignored line.
+fn known_keys(what: &str, extra: &toml::Table, known: &[&str]) -> anyhow::Result<()> {
+    match extra.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(k) if known.is_empty() => anyhow::bail!("{what}: unknown setting `{k}`"),
+        Some(k) => anyhow::bail!(
+            "{what}: unknown setting `{k}` (known here: {})",
+            known.join(", ")
+        ),
+        None => Ok(()),
+    }
 }
 
 fn device_msg(device: &str, state: &str, detail: String) -> Msg {
