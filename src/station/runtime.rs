@@ -58,8 +58,16 @@ pub type PrinterSink = Option<Box<dyn Fn(PrintJob) + Send>>;
 /// What the loop tells the device side after each input.
 pub type StepSink = Box<dyn Fn(&NextStep) + Send>;
 
-/// Who hears about the events of each input once they are durable (the sound cue).
-pub type EventSink = Box<dyn Fn(&[StoredEvent]) + Send>;
+/// What became of one input, for those who only react to it (the sound cue).
+#[derive(Debug, Clone, Copy)]
+pub enum Outcome<'a> {
+    /// Its events, once durable.
+    Stored(&'a [StoredEvent]),
+    /// The store failed: nothing was recorded.
+    NotRecorded,
+}
+
+pub type EventSink = Box<dyn Fn(Outcome<'_>) + Send>;
 
 /// What the loop tells a screen after each input.
 pub type ViewSink = Box<dyn Fn(&StationView) + Send>;
@@ -192,8 +200,12 @@ impl<S: Store, W: Write> StationLoop<S, W> {
                     Msg::Shutdown => "shutdown".into(),
                 };
                 eprintln!("packbench: {what} not recorded: {e}");
-                // The screen says it too: the packer must not take silence for a count.
+                // The screen and the speaker say it too: the packer must not take silence for
+                // a count.
                 if let Msg::Scan { code, .. } = &msg {
+                    if let Some(f) = &self.on_events {
+                        f(Outcome::NotRecorded);
+                    }
                     self.memory.alert = Some(view::Alert {
                         reason: "not_recorded".into(),
                         code: code.clone(),
@@ -214,7 +226,7 @@ impl<S: Store, W: Write> StationLoop<S, W> {
             }
         }
         if let Some(f) = &self.on_events {
-            f(events);
+            f(Outcome::Stored(events));
         }
     }
 

@@ -14,13 +14,13 @@ use std::sync::mpsc;
 use serde::Deserialize;
 
 use crate::domain::event::{EventType, StoredEvent};
-use crate::station::runtime::EventSink;
+use crate::station::runtime::{EventSink, Outcome};
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SoundConfig {
     /// A cue for every refusal: wrong, extra or unknown item, weight mismatch, failed label,
-    /// a device lost.
+    /// a device lost, a scan that could not be recorded.
     #[serde(default = "yes")]
     pub alerts: bool,
     /// A short chime when an order is packed.
@@ -276,8 +276,12 @@ impl Sounder {
 
     /// A sink for the station loop's stored events.
     pub fn into_sink(self) -> EventSink {
-        Box::new(move |events| {
-            if let Some(c) = cue_for(events) {
+        Box::new(move |outcome| {
+            let cue = match outcome {
+                Outcome::Stored(events) => cue_for(events),
+                Outcome::NotRecorded => Some(Cue::Alert),
+            };
+            if let Some(c) = cue {
                 self.cue(c);
             }
         })
@@ -421,6 +425,40 @@ mod tests {
             "alerts through beep",
             "a configured command is used as given"
         );
+    }
+
+    #[test]
+    fn an_input_the_store_could_not_record_sounds_the_alert() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("played");
+        let output = Output::Player {
+            argv: vec![
+                "sh".into(),
+                "-c".into(),
+                format!("echo \"$1\" >> '{}'", log.display()),
+                "player".into(),
+            ],
+            alerts: true,
+            packed: false,
+        };
+        let sink = Sounder::start(&output).unwrap().into_sink();
+        sink(Outcome::Stored(&[ev(EventType::ItemAccepted, &[])]));
+        sink(Outcome::Stored(&[ev(EventType::OrderPacked, &[])]));
+        sink(Outcome::NotRecorded);
+        let mut lines = Vec::new();
+        for _ in 0..200 {
+            lines = std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_owned)
+                .collect();
+            if !lines.is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        assert_eq!(lines.len(), 1, "one cue, the alert: {lines:?}");
+        assert!(lines[0].contains("packbench-alert-"), "{lines:?}");
     }
 
     #[test]
