@@ -262,6 +262,26 @@ fn check_after_kill(rig: &Rig, printed: &[Value], packer: &mut Packer) {
     }
 }
 
+/// Did the kill leave a transaction half-written? In WAL mode a commit appends page frames and
+/// marks the last one as the commit; frames of the current WAL generation (same salts as the
+/// header) after the last commit mark belong to a transaction the kill cut off.
+fn killed_mid_commit(wal: &std::path::Path) -> bool {
+    let Ok(b) = std::fs::read(wal) else {
+        return false;
+    };
+    if b.len() < 32 {
+        return false;
+    }
+    let be = |i: usize| u32::from_be_bytes(b[i..i + 4].try_into().unwrap());
+    let (page, salt) = (be(8) as usize, (be(16), be(20)));
+    let (mut at, mut tail) = (32, false);
+    while at + 24 + page <= b.len() && (be(at + 8), be(at + 12)) == salt {
+        tail = be(at + 4) == 0;
+        at += 24 + page;
+    }
+    tail
+}
+
 #[derive(Default, Debug)]
 struct Tally {
     kills: u32,
@@ -272,6 +292,8 @@ struct Tally {
     not_committed: u32,
     /// Killed after the last input's line was printed.
     after_line: u32,
+    /// The WAL ended in frames of a transaction with no commit mark: killed inside a commit.
+    mid_commit: u32,
 }
 
 #[test]
@@ -329,6 +351,9 @@ fn sigkill_at_random_moments_loses_nothing_and_counts_nothing_twice() {
             assert!(r.is_err(), "ran out of orders before the kill");
             let lines_before = st.seen.len();
             let printed = st.kill();
+            if killed_mid_commit(&rig.dir.path().join("bench.db-wal")) {
+                tally.mid_commit += 1;
+            }
             let after = SqliteStore::open(rig.db())
                 .unwrap()
                 .events(&Default::default())
