@@ -37,6 +37,10 @@ struct Packer {
     budget: Option<u32>,
     /// Delay between the last input and the kill.
     delay: Duration,
+    /// Scan → line times seen so far (µs): kills are aimed at the end of that window, where
+    /// the station commits.
+    latencies: Vec<u64>,
+    sent_at: Option<Instant>,
     wrong_items: u32,
     reopened_checked: u32,
 }
@@ -67,7 +71,7 @@ impl Packer {
 
     fn scan(&mut self, st: &mut Station, code: &str) -> Result<(), Kill> {
         self.input()?;
-        st.scan(code);
+        self.sent_at = Some(st.scan(code));
         self.after_input()
     }
 
@@ -151,9 +155,14 @@ impl Packer {
                 for _ in 0..n {
                     *self.sent.entry(o.order_no.clone()).or_default() += 1;
                     self.scan(st, &code)?;
-                    let a = Self::expect(st, "item_accepted", |v| {
-                        v["event"] == "item_accepted" || v["event"] == "scan_rejected"
-                    });
+                    let (at, a) = st
+                        .until(WAIT, |v| {
+                            v["event"] == "item_accepted" || v["event"] == "scan_rejected"
+                        })
+                        .unwrap_or_else(|| panic!("no item_accepted; seen: {:#?}", last(&st.seen)));
+                    if let Some(t) = self.sent_at.take() {
+                        self.latencies.push(at.duration_since(t).as_micros() as u64);
+                    }
                     assert_eq!(a["event"], "item_accepted", "{a}");
                     *self.acked.entry(o.order_no.clone()).or_default() += 1;
                 }
@@ -327,6 +336,8 @@ fn sigkill_at_random_moments_loses_nothing_and_counts_nothing_twice() {
         expect_reopened: HashMap::new(),
         budget: None,
         delay: Duration::ZERO,
+        latencies: Vec::new(),
+        sent_at: None,
         wrong_items: 0,
         reopened_checked: 0,
     };
@@ -346,7 +357,16 @@ fn sigkill_at_random_moments_loses_nothing_and_counts_nothing_twice() {
             st.kill()
         } else {
             packer.budget = Some(1 + rng.below(15) as u32);
-            packer.delay = Duration::from_micros(rng.below(2_000));
+            // Half the kills at any time up to 2 ms after the input; half aimed at 60–110 % of
+            // the typical scan → line time, where the decision is being committed.
+            packer.delay = if rng.chance(0.5) || packer.latencies.len() < 10 {
+                Duration::from_micros(rng.below(2_000))
+            } else {
+                let mut l = packer.latencies.clone();
+                l.sort_unstable();
+                let typical = l[l.len() / 2];
+                Duration::from_micros(typical * (60 + rng.below(51)) / 100)
+            };
             let r = packer.work(&rig, &mut st, &mut rng, rig.orders.len());
             assert!(r.is_err(), "ran out of orders before the kill");
             let lines_before = st.seen.len();
