@@ -44,14 +44,8 @@ fn expect(st: &mut Station, what: &str, want: impl FnMut(&Value) -> bool) -> (In
 }
 
 fn main() {
-    let n: usize = std::env::var("PB_SOAK_ORDERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
-    let seed: u64 = std::env::var("PB_SOAK_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(7);
+    let n: usize = env_or("PB_SOAK_ORDERS", 10_000);
+    let seed: u64 = env_or("PB_SOAK_SEED", 7);
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_packbench"));
     let rig = Rig::new(n, seed, Duration::from_millis(2));
     let db_before = db_bytes(&rig);

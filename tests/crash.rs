@@ -307,14 +307,8 @@ struct Tally {
 
 #[test]
 fn sigkill_at_random_moments_loses_nothing_and_counts_nothing_twice() {
-    let kills: u32 = std::env::var("PB_CRASH_KILLS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
-    let seed: u64 = std::env::var("PB_CRASH_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20261122);
+    let kills: u32 = env_or("PB_CRASH_KILLS", 20);
+    let seed: u64 = env_or("PB_CRASH_SEED", 20261122);
     eprintln!("crash harness: {kills} kills, seed {seed}");
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_packbench"));
     let rig = Rig::new(kills as usize + 20, seed, Duration::from_millis(5));

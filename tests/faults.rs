@@ -255,6 +255,11 @@ impl Bench {
     /// Places 266 g and expects ORDER1 packed from that reading.
     fn weigh_order1(&mut self) {
         self.scale.set(266.0, SimCondition::Normal);
+        self.packed_at_266();
+    }
+
+    /// The next weight check is 266 g and in tolerance, and the order packs.
+    fn packed_at_266(&mut self) {
         let w = self.next("weight_checked");
         assert_eq!(
             (w["measured_g"].as_f64(), w["ok"].as_bool()),
@@ -396,13 +401,7 @@ fn scale_garbage_is_skipped_and_a_scale_sending_only_garbage_is_said() {
         b.device("scale", "connected"),
         "scale (".to_string() + &b.scale.link.display().to_string() + "): ok"
     );
-    let w = b.next("weight_checked");
-    assert_eq!(
-        (w["measured_g"].as_f64(), w["ok"].as_bool()),
-        (Some(266.0), Some(true)),
-        "{w}"
-    );
-    b.next("order_packed");
+    b.packed_at_266();
     let db = b.db();
     let lines = b.stop(&db);
     // No reading from the garbage ever counted as a weight.
@@ -421,13 +420,7 @@ fn scale_at_the_wrong_baud_rate_is_said_and_recovers() {
     assert!(d.contains("check the baud rate"), "{d}");
     b.scale.feed(Feed::Frames);
     b.device("scale", "connected");
-    let w = b.next("weight_checked");
-    assert_eq!(
-        (w["measured_g"].as_f64(), w["ok"].as_bool()),
-        (Some(266.0), Some(true)),
-        "{w}"
-    );
-    b.next("order_packed");
+    b.packed_at_266();
     let db = b.db();
     b.stop(&db);
 }
@@ -445,7 +438,7 @@ fn an_overloaded_scale_and_one_that_never_settles_are_said() {
     assert!(d.contains("has not settled"), "{d}");
     b.scale.set(266.0, SimCondition::Normal);
     b.device("scale", "connected");
-    b.weigh_order1_after_settle();
+    b.packed_at_266();
     let db = b.db();
     let lines = b.stop(&db);
     assert!(
@@ -455,18 +448,6 @@ fn an_overloaded_scale_and_one_that_never_settles_are_said() {
             .all(|l| l["measured_g"] == 266.0),
         "neither the overload nor the moving load was taken for a weight"
     );
-}
-
-impl Bench {
-    fn weigh_order1_after_settle(&mut self) {
-        let w = self.next("weight_checked");
-        assert_eq!(
-            (w["measured_g"].as_f64(), w["ok"].as_bool()),
-            (Some(266.0), Some(true)),
-            "{w}"
-        );
-        self.next("order_packed");
-    }
 }
 
 #[test]

@@ -27,6 +27,14 @@ pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
 
+/// A number from the environment, or the default.
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// splitmix64: reproducible runs from a printed seed, without a dependency.
 pub struct Rng(u64);
 
@@ -128,19 +136,10 @@ pub fn generate(n: usize, rng: &mut Rng, items: &[Item]) -> Vec<GenOrder> {
 
 pub fn write_orders_csv(path: &Path, orders: &[GenOrder], items: &[Item]) {
     let mut w = csv::Writer::from_path(path).unwrap();
-    w.write_record([
-        "order_no",
-        "waybill_no",
-        "carrier",
-        "recipient",
-        "country",
-        "address",
-        "buyer_note",
-        "sku",
-        "qty",
-        "picker_id",
-    ])
-    .unwrap();
+    // The contract's columns, and the picker from the pick list.
+    let mut header = packbench::import::ORDER_COLUMNS.to_vec();
+    header.push("picker_id");
+    w.write_record(&header).unwrap();
     for o in orders {
         for &(it, q) in &o.lines {
             w.write_record([
