@@ -81,10 +81,18 @@ impl Packer {
         self.after_input()
     }
 
-    fn expect(st: &mut Station, what: &str, want: impl FnMut(&Value) -> bool) -> Value {
-        st.until(WAIT, want)
-            .unwrap_or_else(|| panic!("no {what}; seen: {:#?}", last(&st.seen)))
-            .1
+    /// The next line `want` accepts; `Err(Kill)` when the station killed itself at its kill
+    /// point inside a commit.
+    fn expect(
+        st: &mut Station,
+        what: &str,
+        want: impl FnMut(&Value) -> bool,
+    ) -> Result<Value, Kill> {
+        match st.until(WAIT, want) {
+            Some((_, v)) => Ok(v),
+            None if st.exited() => Err(Kill),
+            None => panic!("no {what}; seen: {:#?}", last(&st.seen)),
+        }
     }
 
     /// Packs orders until the kill is due (or `until` orders are packed).
@@ -96,13 +104,13 @@ impl Packer {
         until: usize,
     ) -> Result<(), Kill> {
         self.scan(st, PACKER)?;
-        Self::expect(st, "sign-in", |v| v["event"] == "packer_signed_in");
+        Self::expect(st, "sign-in", |v| v["event"] == "packer_signed_in")?;
         while self.current < until {
             let o = rig.orders[self.current].clone();
             self.scan(st, &o.order_no)?;
             let v = Self::expect(st, "order answer", |v| {
                 v["event"] == "order_loaded" || v["event"] == "scan_rejected"
-            });
+            })?;
             if v["event"] == "scan_rejected" {
                 assert_eq!(v["reason"], "order_already_packed", "{v}");
                 self.current += 1;
@@ -140,7 +148,7 @@ impl Packer {
                     .barcode
                     .clone();
                 self.scan(st, &wrong)?;
-                let r = Self::expect(st, "refusal", |v| v["event"] == "scan_rejected");
+                let r = Self::expect(st, "refusal", |v| v["event"] == "scan_rejected")?;
                 assert_eq!(r["reason"], "not_in_order", "{r}");
                 self.wrong_items += 1;
             }
@@ -155,11 +163,13 @@ impl Packer {
                 for _ in 0..n {
                     *self.sent.entry(o.order_no.clone()).or_default() += 1;
                     self.scan(st, &code)?;
-                    let (at, a) = st
-                        .until(WAIT, |v| {
-                            v["event"] == "item_accepted" || v["event"] == "scan_rejected"
-                        })
-                        .unwrap_or_else(|| panic!("no item_accepted; seen: {:#?}", last(&st.seen)));
+                    let (at, a) = match st.until(WAIT, |v| {
+                        v["event"] == "item_accepted" || v["event"] == "scan_rejected"
+                    }) {
+                        Some(r) => r,
+                        None if st.exited() => return Err(Kill),
+                        None => panic!("no item_accepted; seen: {:#?}", last(&st.seen)),
+                    };
                     if let Some(t) = self.sent_at.take() {
                         self.latencies.push(at.duration_since(t).as_micros() as u64);
                     }
@@ -177,12 +187,12 @@ impl Packer {
                     || (v["event"] == "weight_checked"
                         && v["ok"] == false
                         && v["measured_g"].as_f64() == Some(want))
-            });
+            })?;
             assert_eq!(p["event"], "order_packed", "{p}");
             assert_eq!(p["order_no"], o.order_no.as_str());
             Self::expect(st, "label", |v| {
                 v["event"] == "label_printed" && v["order_no"] == o.order_no.as_str()
-            });
+            })?;
             self.current += 1;
             self.place(rig, 0.0)?;
         }
@@ -303,6 +313,8 @@ struct Tally {
     after_line: u32,
     /// The WAL ended in frames of a transaction with no commit mark: killed inside a commit.
     mid_commit: u32,
+    /// Killed at the kill point inside a commit (`PACKBENCH_KILL_IN_APPEND`).
+    in_commit: u32,
 }
 
 #[test]
@@ -337,14 +349,28 @@ fn sigkill_at_random_moments_loses_nothing_and_counts_nothing_twice() {
     };
     let mut tally = Tally::default();
     let started = Instant::now();
-    for _ in 0..kills {
+    for k in 0..kills {
         let before = SqliteStore::open(rig.db())
             .unwrap()
             .events(&Default::default())
             .unwrap()
             .len();
-        let mut st = rig.spawn(bin);
-        let printed = if rng.chance(0.1) {
+        let kill_point = k % 5 == 1;
+        let mut st = if kill_point {
+            // Every fifth cycle the station kills itself inside its Nth append: events written
+            // into the open transaction, the commit not made.
+            let n = 1 + rng.below(12);
+            rig.spawn_env(bin, &[("PACKBENCH_KILL_IN_APPEND", n.to_string())])
+        } else {
+            rig.spawn(bin)
+        };
+        let printed = if kill_point {
+            packer.budget = None;
+            let r = packer.work(&rig, &mut st, &mut rng, rig.orders.len());
+            assert!(r.is_err(), "ran out of orders before the kill point");
+            tally.in_commit += 1;
+            st.kill()
+        } else if rng.chance(0.1) {
             // During start-up: opening the database, recovering the WAL, restoring the bench.
             spin(Duration::from_micros(rng.below(30_000)));
             tally.at_start += 1;

@@ -185,7 +185,7 @@ impl Bench {
         .unwrap();
         let stderr = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
         let bin = Path::new(env!("CARGO_BIN_EXE_packbench"));
-        let st = spawn_station(bin, dir.path(), stderr);
+        let st = spawn_station(bin, dir.path(), stderr, &[]);
         let mut b = Bench {
             rt,
             dir,
@@ -345,6 +345,7 @@ fn scanner_unplugged_and_replugged_mid_order() {
         Path::new(env!("CARGO_BIN_EXE_packbench")),
         b.dir.path(),
         stderr,
+        &[],
     ));
     b.device("scanner", "connected");
     let send = |port: &mut VirtualPort, code: &str| {

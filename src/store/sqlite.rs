@@ -309,6 +309,7 @@ impl Store for SqliteStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = Self::append_tx(&tx, events)?;
+        crash_point();
         tx.commit()?;
         Ok(out)
     }
@@ -780,5 +781,29 @@ impl Store for SqliteStore {
             hash: hex::encode(hash),
             created_at: fmt_at(&now),
         }))
+    }
+}
+
+/// A testing aid for the crash harness: with `PACKBENCH_KILL_IN_APPEND=N` the process sends
+/// itself SIGKILL inside its Nth append, with the events written into the open transaction
+/// and the commit not yet made, so a kill lands in the middle of a commit for certain rather
+/// than by chance.
+fn crash_point() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static AT: OnceLock<Option<u64>> = OnceLock::new();
+    static APPENDS: AtomicU64 = AtomicU64::new(0);
+    let at = AT.get_or_init(|| {
+        std::env::var("PACKBENCH_KILL_IN_APPEND")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    });
+    if let Some(n) = *at {
+        if APPENDS.fetch_add(1, Ordering::Relaxed) + 1 == n {
+            // SAFETY: kill(2) on this process's own pid.
+            unsafe {
+                libc::kill(libc::getpid(), libc::SIGKILL);
+            }
+        }
     }
 }

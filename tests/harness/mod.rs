@@ -254,15 +254,26 @@ impl Rig {
     }
 
     pub fn spawn(&self, binary: &Path) -> Station {
-        spawn_station(binary, self.dir.path(), self.stderr_log())
+        spawn_station(binary, self.dir.path(), self.stderr_log(), &[])
+    }
+
+    /// The same with more environment variables.
+    pub fn spawn_env(&self, binary: &Path, env: &[(&str, String)]) -> Station {
+        spawn_station(binary, self.dir.path(), self.stderr_log(), env)
     }
 }
 
 /// Starts `packbench run --headless --config station.toml` in `dir`, the scanner on its stdin,
 /// its lines read on a thread.
-pub fn spawn_station(binary: &Path, dir: &Path, stderr: std::fs::File) -> Station {
+pub fn spawn_station(
+    binary: &Path,
+    dir: &Path,
+    stderr: std::fs::File,
+    env: &[(&str, String)],
+) -> Station {
     let mut child = Command::new(binary)
         .current_dir(dir)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .args(["run", "--headless", "--config", "station.toml"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -343,6 +354,11 @@ impl Station {
                 return Some(r);
             }
         }
+    }
+
+    /// Has the process ended (killed, or killed itself)?
+    pub fn exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
     }
 
     pub fn pid(&self) -> u32 {
