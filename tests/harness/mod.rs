@@ -356,9 +356,19 @@ impl Station {
         }
     }
 
-    /// Has the process ended (killed, or killed itself)?
+    /// Has the process ended (killed, or killed itself)? Its output closes a moment before
+    /// it can be reaped, so this waits up to 2 s for a dying process.
     pub fn exited(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(Some(_)))
+        let end = Instant::now() + Duration::from_secs(2);
+        loop {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return true;
+            }
+            if Instant::now() > end {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     pub fn pid(&self) -> u32 {
@@ -367,10 +377,8 @@ impl Station {
 
     /// SIGKILL; returns every line the station printed before it died.
     pub fn kill(mut self) -> Vec<Value> {
-        // SAFETY: kill(2) on our own child's pid, which is not reaped yet.
-        unsafe {
-            libc::kill(self.child.id() as i32, libc::SIGKILL);
-        }
+        // SIGKILL; std knows when the child is already reaped and then sends nothing.
+        let _ = self.child.kill();
         self.child.wait().unwrap();
         self.reaped = true;
         // The reader thread ends at EOF: everything printed is in the channel now.
