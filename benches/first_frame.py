@@ -73,7 +73,7 @@ def main():
     poll = statistics.mean(r[1] for r in results)
     print(f"start to first frame, {runs} runs of {binary} at 1280x800: "
           f"min {ms[0]:.0f} ms, median {statistics.median(ms):.0f} ms, max {ms[-1]:.0f} ms "
-          f"(screen polled every ~{poll:.0f} ms)")
+          f"(screen polled every ~{poll:.1f} ms)")
 
 
 if __name__ == "__main__":
