@@ -1,11 +1,11 @@
 //! `packbench run --headless` as a service unit runs it: config errors, JSON lines, signals.
 
 mod common;
+mod harness;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
@@ -83,67 +83,44 @@ fn config_errors_are_one_clear_line() {
     assert!(e.contains("unknown field `colour`"), "{e}");
 }
 
-struct Running {
-    child: Child,
-    lines: mpsc::Receiver<Value>,
-}
+/// The station in `dir` (its config is `station.toml` there), scanner on stdin.
+struct Running(harness::Station);
 
 impl Running {
-    fn start(dir: &Path, cfg: &Path) -> Running {
-        let mut child = bin()
-            .current_dir(dir)
-            .args(["run", "--headless", "--config", cfg.to_str().unwrap()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
+    fn start(dir: &Path) -> Running {
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("stderr.log"))
             .unwrap();
-        let out = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for l in BufReader::new(out).lines() {
-                let l = l.unwrap();
-                let v: Value = serde_json::from_str(&l).unwrap_or_else(|e| panic!("{e}: {l}"));
-                if tx.send(v).is_err() {
-                    return;
-                }
-            }
-        });
-        Running { child, lines: rx }
+        let bin = Path::new(env!("CARGO_BIN_EXE_packbench"));
+        Running(harness::spawn_station(bin, dir, stderr, &[]))
     }
 
     fn scan(&mut self, code: &str) {
-        let stdin = self.child.stdin.as_mut().unwrap();
-        writeln!(stdin, "{code}").unwrap();
-        stdin.flush().unwrap();
+        self.0.scan(code);
     }
 
-    fn next(&self, event: &str) -> Value {
-        loop {
-            let v = self
-                .lines
-                .recv_timeout(Duration::from_secs(20))
-                .unwrap_or_else(|_| panic!("no {event} line"));
-            if v["event"] == event {
-                return v;
-            }
+    fn next(&mut self, event: &str) -> Value {
+        match self
+            .0
+            .until(Duration::from_secs(20), |v| v["event"] == event)
+        {
+            Some((_, v)) => v,
+            None => panic!("no {event} line; seen: {:#?}", self.0.seen),
         }
     }
 
-    fn term(mut self) -> std::process::ExitStatus {
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        self.child.wait().unwrap()
+    fn term(self) -> Option<i32> {
+        self.0.term().0
     }
 }
 
 #[test]
 fn stdin_scanner_lines_and_sigterm_exit_zero() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = setup(dir.path(), "[[scanner]]\nport = \"stdin\"\n");
-    let mut r = Running::start(dir.path(), &cfg);
+    setup(dir.path(), "[[scanner]]\nport = \"stdin\"\n");
+    let mut r = Running::start(dir.path());
     r.scan(PACKER);
     let l = r.next("packer_signed_in");
     assert_eq!(l["packer_id"], "E003");
@@ -163,8 +140,7 @@ fn stdin_scanner_lines_and_sigterm_exit_zero() {
     r.scan(LIP_R02);
     let l = r.next("scan_rejected");
     assert_eq!(l["reason"], "not_in_order");
-    let status = r.term();
-    assert_eq!(status.code(), Some(0), "SIGTERM is a clean stop");
+    assert_eq!(r.term(), Some(0), "SIGTERM is a clean stop");
     // Everything printed is in the log, and the log is intact.
     let s = packbench::store::SqliteStore::open(dir.path().join("bench.db")).unwrap();
     let rec = packbench::audit::order_record(&s, ORDER1).unwrap().unwrap();
@@ -174,12 +150,12 @@ fn stdin_scanner_lines_and_sigterm_exit_zero() {
         None
     );
     // Restarted, the station is where it was: the packer is signed in, the order open.
-    let mut r = Running::start(dir.path(), &cfg);
+    let mut r = Running::start(dir.path());
     r.scan(ORDER1);
     let l = r.next("order_loaded");
     assert_eq!(l["repeat"], true, "{l}");
     assert_eq!(l["lines"][0]["scanned"], 1);
-    assert_eq!(r.term().code(), Some(0));
+    assert_eq!(r.term(), Some(0));
 }
 
 #[test]
@@ -264,11 +240,11 @@ fn refusals_sound_an_alert_through_the_configured_player() {
         "[sound]\npacked = true\ncommand = [\"sh\", \"-c\", \"echo \\\"$1\\\" >> '{}'\", \"player\"]\n",
         log.display()
     );
-    let cfg = setup(
+    setup(
         dir.path(),
         &format!("[[scanner]]\nport = \"stdin\"\n{player}"),
     );
-    let mut r = Running::start(dir.path(), &cfg);
+    let mut r = Running::start(dir.path());
     r.scan(PACKER);
     r.next("packer_signed_in");
     r.scan(ORDER1_WAYBILL);
@@ -287,5 +263,5 @@ fn refusals_sound_an_alert_through_the_configured_player() {
     r.next("scan_rejected");
     let lines = played(&log, 2);
     assert_eq!(lines[1], lines[0], "the same alert sound every time");
-    assert_eq!(r.term().code(), Some(0));
+    assert_eq!(r.term(), Some(0));
 }
