@@ -1,6 +1,8 @@
 //! The crash harness: the headless station packs generated orders with a scale streaming on a
 //! pty and is killed with SIGKILL at random moments — during start-up, right after an input
-//! (while it decides and commits), between inputs — then restarted, again and again.
+//! (while it decides and commits), between inputs — then restarted, again and again. Every
+//! fifth kill is inside a commit for certain: the station kills itself at its kill point
+//! (`PACKBENCH_KILL_IN_APPEND`), the events written into the open transaction.
 //!
 //! After every kill: every line the station printed is in the log (same seq, type, order);
 //! `audit verify` passes; for every order, the units in the log are at least those printed as
@@ -8,8 +10,8 @@
 //! ordered; after the restart the reopened order shows exactly the counts in the log. At the
 //! end every packed order has a printed label.
 //!
-//! The suite runs 20 kills. The long run: `PB_CRASH_KILLS=1000 cargo test --release --test
-//! crash -- --nocapture` (seed with `PB_CRASH_SEED`).
+//! The suite runs 20 kills. The long run: `PB_CRASH_KILLS=1000 cargo test --test crash --
+//! --nocapture` (seed with `PB_CRASH_SEED`).
 
 mod harness;
 
