@@ -5,7 +5,8 @@
 //! Devices: the scanner on the station's stdin (or on a pty behind a by-id style link, for
 //! the unplug), a Toledo continuous scale fed by this file on a pty behind a link (so it can be
 //! unplugged, replugged, made to send garbage or run at the wrong baud rate), the ESC/POS
-//! printer simulator on loopback TCP. The disk-full test puts the database on a 3 MB tmpfs.
+//! printer simulator on loopback TCP. The disk-full test puts the database on a 3 MB tmpfs
+//! (mounted directly as root, or else inside a user and mount namespace of its own).
 
 mod common;
 mod harness;
@@ -506,19 +507,21 @@ fn printer_out_of_paper_cover_open_refusing_and_dropping_mid_label() {
 struct Tmpfs(PathBuf);
 
 impl Tmpfs {
-    fn mount(at: &Path, size: &str) -> Tmpfs {
+    /// Mounts it, or says why not (no CAP_SYS_ADMIN here).
+    fn mount(at: &Path, size: &str) -> Result<Tmpfs, String> {
+        if std::env::var_os("PB_TEST_NO_MOUNT").is_some() {
+            return Err("PB_TEST_NO_MOUNT is set".into());
+        }
         std::fs::create_dir_all(at).unwrap();
         let out = std::process::Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
             .arg(at)
             .output()
-            .expect("run mount");
-        assert!(
-            out.status.success(),
-            "the disk-full test mounts a small tmpfs and needs root (CAP_SYS_ADMIN): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Tmpfs(at.to_path_buf())
+            .map_err(|e| format!("cannot run mount: {e}"))?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+        }
+        Ok(Tmpfs(at.to_path_buf()))
     }
 }
 
@@ -531,10 +534,34 @@ impl Drop for Tmpfs {
     }
 }
 
+const DISK_FULL: &str = "database_disk_full_is_said_loses_nothing_and_carries_on";
+
 #[test]
 fn database_disk_full_is_said_loses_nothing_and_carries_on() {
     let base = tempfile::tempdir().unwrap();
-    let fs = Tmpfs::mount(&base.path().join("disk"), "3m");
+    let fs = match Tmpfs::mount(&base.path().join("disk"), "3m") {
+        Ok(fs) => fs,
+        Err(why) if std::env::var_os("PB_IN_USER_NS").is_none() => {
+            // Not allowed to mount (not root): run this test again in a user and mount
+            // namespace of its own, where it may, with the station inside it too.
+            let out = std::process::Command::new("unshare")
+                .args(["--user", "--map-root-user", "--mount"])
+                .arg(std::env::current_exe().unwrap())
+                .args(["--exact", DISK_FULL, "--nocapture", "--test-threads=1"])
+                .env("PB_IN_USER_NS", "1")
+                .env_remove("PB_TEST_NO_MOUNT")
+                .output()
+                .expect("run unshare");
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success() && text.contains("1 passed"),
+                "mount refused ({why}), and the test failed in a user namespace too:\n{text}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            return;
+        }
+        Err(why) => panic!("cannot mount a tmpfs even in a user namespace: {why}"),
+    };
     let mut b = Bench::start(Some(&fs.0), "");
     let db = fs.0.join("bench.db");
     b.scan(PACKER);
