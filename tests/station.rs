@@ -30,8 +30,10 @@ impl std::io::Write for Lines {
 
 impl Lines {
     fn all(&self) -> Vec<Value> {
-        String::from_utf8(self.0.lock().unwrap().clone())
-            .unwrap()
+        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+        // Only whole lines: the loop may be half-way through writing the next one.
+        let whole = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+        whole
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
