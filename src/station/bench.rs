@@ -24,6 +24,43 @@ pub struct Bench<S: Store> {
     store: S,
     engine: Engine,
     catalog: Catalog,
+    /// Labels owed from before the restart, found by the restoring scan; the station loop
+    /// takes them once.
+    owed_labels: Vec<(String, bool)>,
+}
+
+/// Orders whose last `order_packed` or `reprint_requested` has no `label_printed` after it:
+/// order → (seq it became owed, a `print_failed` followed).
+#[derive(Default)]
+struct OwedLabels(std::collections::HashMap<String, (i64, bool)>);
+
+impl OwedLabels {
+    fn observe(&mut self, e: &StoredEvent) {
+        let Some(o) = &e.order_no else { return };
+        match e.kind {
+            // Asked for (again): owed, and due now rather than queued.
+            EventType::OrderPacked | EventType::ReprintRequested => {
+                let seq = self.0.get(o).map_or(e.seq, |x| x.0);
+                self.0.insert(o.clone(), (seq, false));
+            }
+            EventType::PrintFailed => {
+                if let Some(x) = self.0.get_mut(o) {
+                    x.1 = true;
+                }
+            }
+            EventType::LabelPrinted => {
+                self.0.remove(o);
+            }
+            _ => {}
+        }
+    }
+
+    /// Oldest first, with whether a print failed since.
+    fn into_list(self) -> Vec<(String, bool)> {
+        let mut owed: Vec<_> = self.0.into_iter().collect();
+        owed.sort_by_key(|(_, (seq, _))| *seq);
+        owed.into_iter().map(|(o, (_, f))| (o, f)).collect()
+    }
 }
 
 impl<S: Store> Bench<S> {
@@ -35,10 +72,18 @@ impl<S: Store> Bench<S> {
             store,
             engine: Engine::new(cfg),
             catalog,
+            owed_labels: Vec::new(),
         };
-        let state = bench.restore()?;
+        let (state, owed) = bench.restore()?;
         bench.engine.commit(state);
+        bench.owed_labels = owed.into_list();
         Ok(bench)
+    }
+
+    /// Orders of this station whose label was owed when it last stopped (oldest first, with
+    /// whether a print had failed); empty after the first call.
+    pub fn take_owed_labels(&mut self) -> Vec<(String, bool)> {
+        std::mem::take(&mut self.owed_labels)
     }
 
     pub fn store(&self) -> &S {
@@ -183,9 +228,11 @@ impl<S: Store> Bench<S> {
         })
     }
 
-    fn restore(&self) -> Result<State, BenchError> {
+    /// One walk over this station's events: where it was, and which labels it still owes.
+    fn restore(&self) -> Result<(State, OwedLabels), BenchError> {
         let station = self.engine.config().station_id.clone();
         let mut state = State::default();
+        let mut owed = OwedLabels::default();
         let mut open_order: Option<String> = None;
         self.store.scan_events(
             &EventFilter {
@@ -200,10 +247,14 @@ impl<S: Store> Bench<S> {
                     EventType::DispatchStarted.as_str(),
                     EventType::OrderDispatched.as_str(),
                     EventType::DispatchClosed.as_str(),
+                    EventType::ReprintRequested.as_str(),
+                    EventType::LabelPrinted.as_str(),
+                    EventType::PrintFailed.as_str(),
                 ],
                 ..Default::default()
             },
             &mut |e| {
+                owed.observe(&e);
                 match e.kind {
                     EventType::PackerSignedIn => {
                         state.packer = e.str("packer_id").map(|id| crate::domain::Employee {
@@ -259,6 +310,6 @@ impl<S: Store> Bench<S> {
                 state.open = Some(open);
             }
         }
-        Ok(state)
+        Ok((state, owed))
     }
 }

@@ -236,15 +236,8 @@ impl<S: Store, W: Write> StationLoop<S, W> {
     /// the printer took it just before the crash, it prints twice); labels that had failed
     /// wait in the queue for `PB-REPRINT` again, as before the restart.
     pub fn recover_labels(&mut self) {
-        let owed = match labels_owed(self.bench.store(), &self.bench.config().station_id) {
-            Ok(o) => o,
-            Err(e) => {
-                eprintln!("packbench: cannot look for labels owed from before the restart: {e}");
-                return;
-            }
-        };
         let now = (self.clock)();
-        for (order_no, failed_before) in owed {
+        for (order_no, failed_before) in self.bench.take_owed_labels() {
             match self.job(&order_no, now) {
                 Ok(job) if failed_before => self.queue.push(job),
                 Ok(job) => self.send(job, now),
@@ -380,55 +373,6 @@ impl<S: Store, W: Write> StationLoop<S, W> {
         events.push(e.actor(actor.as_deref()));
         self.bench.record(&events)
     }
-}
-
-/// Orders of this station whose last `order_packed` or `reprint_requested` has no
-/// `label_printed` after it, oldest first, with whether a `print_failed` followed it.
-pub fn labels_owed<S: Store + ?Sized>(
-    store: &S,
-    station: &str,
-) -> Result<Vec<(String, bool)>, crate::store::StoreError> {
-    // order → (seq it became owed, a print failed since)
-    let mut owed: std::collections::HashMap<String, (i64, bool)> = Default::default();
-    store.scan_events(
-        &crate::store::EventFilter {
-            station_id: Some(station.to_string()),
-            types: vec![
-                EventType::OrderPacked.as_str(),
-                EventType::ReprintRequested.as_str(),
-                EventType::LabelPrinted.as_str(),
-                EventType::PrintFailed.as_str(),
-            ],
-            ..Default::default()
-        },
-        &mut |e| {
-            if let Some(o) = e.order_no {
-                match e.kind {
-                    // Asked for (again): owed, and due now rather than queued.
-                    EventType::OrderPacked | EventType::ReprintRequested => {
-                        let seq = owed.get(&o).map_or(e.seq, |x| x.0);
-                        owed.insert(o, (seq, false));
-                    }
-                    EventType::PrintFailed => {
-                        if let Some(x) = owed.get_mut(&o) {
-                            x.1 = true;
-                        }
-                    }
-                    EventType::LabelPrinted => {
-                        owed.remove(&o);
-                    }
-                    _ => {}
-                }
-            }
-            true
-        },
-    )?;
-    let mut owed: Vec<(String, (i64, bool))> = owed.into_iter().collect();
-    owed.sort_by_key(|(_, (seq, _))| *seq);
-    Ok(owed
-        .into_iter()
-        .map(|(o, (_, failed))| (o, failed))
-        .collect())
 }
 
 pub fn device_event(

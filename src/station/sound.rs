@@ -297,8 +297,14 @@ pub fn start(cfg: &crate::config::Config) -> Option<EventSink> {
 
 fn play_loop(argv: &[String], rx: mpsc::Receiver<Cue>) {
     let mut complained = false;
+    // Each cue's file is written (or found) once, not rebuilt and hashed for every cue.
+    let mut files: Vec<(Cue, PathBuf)> = Vec::new();
     for cue in rx {
-        let result = sound_file(cue).and_then(|file| {
+        let file = match files.iter().find(|(c, _)| *c == cue) {
+            Some((_, f)) => Ok(f.clone()),
+            None => sound_file(cue).inspect(|f| files.push((cue, f.clone()))),
+        };
+        let result = file.and_then(|file| {
             Command::new(&argv[0])
                 .args(&argv[1..])
                 .arg(&file)
