@@ -2,9 +2,9 @@
 //! `cargo bench --bench devices`. Scans go over a pty, the scale is simulated on a pty, the
 //! printer on loopback TCP.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+#[path = "../tests/harness/mod.rs"]
+mod harness;
+
 use std::time::{Duration, Instant};
 
 use chrono::TimeZone;
@@ -24,8 +24,7 @@ struct Station {
     scanner: VirtualPort,
     scale: SimScaleHandle,
     _printer: PrinterSimulator,
-    child: Child,
-    lines: mpsc::Receiver<(Instant, Value)>,
+    run: harness::Station,
     _dir: tempfile::TempDir,
 }
 
@@ -71,31 +70,14 @@ impl Station {
             ),
         )
         .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_packbench"))
-            .current_dir(dir.path())
-            .args(["run", "--headless", "--config", "station.toml"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let out = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for l in BufReader::new(out).lines() {
-                let Ok(l) = l else { return };
-                let v: Value = serde_json::from_str(&l).unwrap();
-                if tx.send((Instant::now(), v)).is_err() {
-                    return;
-                }
-            }
-        });
-        let st = Station {
+        let bin = std::path::Path::new(env!("CARGO_BIN_EXE_packbench"));
+        let run = harness::spawn_station(bin, dir.path(), std::process::Stdio::null(), &[]);
+        let mut st = Station {
             rt,
             scanner,
             scale,
             _printer: printer,
-            child,
-            lines,
+            run,
             _dir: dir,
         };
         st.wait("device");
@@ -114,23 +96,10 @@ impl Station {
         })
     }
 
-    fn wait(&self, event: &str) -> (Instant, Value) {
-        loop {
-            let (t, v) = self
-                .lines
-                .recv_timeout(Duration::from_secs(20))
-                .expect("line");
-            if v["event"] == event {
-                return (t, v);
-            }
-        }
-    }
-}
-
-impl Drop for Station {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn wait(&mut self, event: &str) -> (Instant, Value) {
+        self.run
+            .until(Duration::from_secs(20), |v| v["event"] == event)
+            .expect("line")
     }
 }
 

@@ -2,10 +2,10 @@
 //! scale on pty pairs, an ESC/POS printer on loopback TCP.
 
 mod common;
+mod harness;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
 use common::*;
@@ -23,9 +23,7 @@ struct Shift {
     scanner: VirtualPort,
     scale: SimScaleHandle,
     printer: PrinterSimulator,
-    child: Child,
-    lines: mpsc::Receiver<Value>,
-    seen: Vec<Value>,
+    st: harness::Station,
     dir: tempfile::TempDir,
 }
 
@@ -63,32 +61,14 @@ impl Shift {
             ),
         )
         .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_packbench"))
-            .current_dir(dir.path())
-            .args(["run", "--headless", "--config", "station.toml"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let out = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for l in BufReader::new(out).lines() {
-                let l = l.unwrap();
-                let v: Value = serde_json::from_str(&l).unwrap_or_else(|e| panic!("{e}: {l}"));
-                if tx.send(v).is_err() {
-                    return;
-                }
-            }
-        });
+        let bin = Path::new(env!("CARGO_BIN_EXE_packbench"));
+        let st = harness::spawn_station(bin, dir.path(), std::process::Stdio::inherit(), &[]);
         let mut shift = Shift {
             rt,
             scanner,
             scale,
             printer,
-            child,
-            lines,
-            seen: Vec::new(),
+            st,
             dir,
         };
         let a = shift.next("device");
@@ -124,15 +104,12 @@ impl Shift {
 
     /// The next line of this event, skipping others (all are kept in `seen`).
     fn next(&mut self, event: &str) -> Value {
-        loop {
-            let v = self
-                .lines
-                .recv_timeout(Duration::from_secs(20))
-                .unwrap_or_else(|_| panic!("no {event} line; seen: {:#?}", self.seen));
-            self.seen.push(v.clone());
-            if v["event"] == event {
-                return v;
-            }
+        match self
+            .st
+            .until(Duration::from_secs(20), |v| v["event"] == event)
+        {
+            Some((_, v)) => v,
+            None => panic!("no {event} line; seen: {:#?}", self.st.seen),
         }
     }
 
@@ -157,16 +134,10 @@ impl Shift {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
-    fn stop(mut self) -> (Vec<Value>, tempfile::TempDir) {
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert_eq!(self.child.wait().unwrap().code(), Some(0));
-        while let Ok(v) = self.lines.recv_timeout(Duration::from_millis(200)) {
-            self.seen.push(v);
-        }
-        (self.seen, self.dir)
+    fn stop(self) -> (Vec<Value>, tempfile::TempDir) {
+        let (code, seen) = self.st.term();
+        assert_eq!(code, Some(0));
+        (seen, self.dir)
     }
 }
 
@@ -312,31 +283,11 @@ fn scanner_unplug_and_replug_through_the_binary() {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_packbench"))
-        .current_dir(dir.path())
-        .args(["run", "--headless", "--config", "station.toml"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let out = child.stdout.take().unwrap();
-    let (tx, lines) = mpsc::channel::<Value>();
-    std::thread::spawn(move || {
-        for l in BufReader::new(out).lines().map_while(Result::ok) {
-            if tx.send(serde_json::from_str(&l).unwrap()).is_err() {
-                return;
-            }
-        }
-    });
-    let seen = std::cell::RefCell::new(Vec::new());
-    let next = |event: &str| loop {
-        let v = lines
-            .recv_timeout(Duration::from_secs(20))
-            .unwrap_or_else(|_| panic!("no {event} after {:#?}", seen.borrow()));
-        seen.borrow_mut().push(v.clone());
-        if v["event"] == event {
-            return v;
-        }
+    let bin = Path::new(env!("CARGO_BIN_EXE_packbench"));
+    let mut st = harness::spawn_station(bin, dir.path(), std::process::Stdio::null(), &[]);
+    let mut next = |event: &str| match st.until(Duration::from_secs(20), |v| v["event"] == event) {
+        Some((_, v)) => v,
+        None => panic!("no {event} after {:#?}", st.seen),
     };
     let d = next("device");
     assert_eq!(
@@ -371,9 +322,5 @@ fn scanner_unplug_and_replug_through_the_binary() {
     }
     send(&mut port, ORDER1);
     assert_eq!(next("order_loaded")["order_no"], ORDER1);
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(st.term().0, Some(0));
 }

@@ -268,7 +268,7 @@ impl Rig {
 pub fn spawn_station(
     binary: &Path,
     dir: &Path,
-    stderr: std::fs::File,
+    stderr: impl Into<Stdio>,
     env: &[(&str, String)],
 ) -> Station {
     let mut child = Command::new(binary)
@@ -283,11 +283,15 @@ pub fn spawn_station(
     let stdin = child.stdin.take().unwrap();
     let out = child.stdout.take().unwrap();
     let (tx, lines) = mpsc::channel();
+    let bad = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let bad_lines = bad.clone();
     std::thread::spawn(move || {
         for l in BufReader::new(out).lines() {
             let Ok(l) = l else { return };
-            // A line cut short by a kill is not a printed line: it never ended.
+            // Not a printed event: a line cut short by a kill (allowed), or a bug (`term`
+            // refuses it).
             let Ok(v) = serde_json::from_str::<Value>(&l) else {
+                bad_lines.lock().unwrap().push(l);
                 continue;
             };
             if tx.send((Instant::now(), v)).is_err() {
@@ -300,6 +304,7 @@ pub fn spawn_station(
         stdin,
         lines,
         seen: Vec::new(),
+        bad,
         reaped: false,
     }
 }
@@ -310,6 +315,8 @@ pub struct Station {
     lines: mpsc::Receiver<(Instant, Value)>,
     /// Every line read so far, in order.
     pub seen: Vec<Value>,
+    /// Output lines that were not JSON.
+    bad: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     reaped: bool,
 }
 
@@ -398,6 +405,9 @@ impl Station {
         while let Ok((_, v)) = self.lines.recv_timeout(Duration::from_secs(5)) {
             self.seen.push(v);
         }
+        let bad = self.bad.lock().unwrap();
+        assert!(bad.is_empty(), "lines that are not JSON: {bad:?}");
+        drop(bad);
         (code, std::mem::take(&mut self.seen))
     }
 }
