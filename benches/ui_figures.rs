@@ -27,6 +27,12 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// A scale reading straight to the station (no settling: the caller times that).
+fn reading(b: &TestBench, grams: f64, stable: bool) {
+    let station = b.running.as_ref().unwrap().screen.station();
+    station.send(Msg::Weight { grams, stable });
+}
+
 fn settle_fast(b: &TestBench) {
     assert!(b
         .running
@@ -94,30 +100,14 @@ fn shift_of_2000_orders_memory_and_scale_frame_time() {
         scan(&b, T_BLU_L);
         scan(&b, SOCK_BLK);
         scan(&b, SOCK_BLK);
-        b.running
-            .as_ref()
-            .unwrap()
-            .screen
-            .station()
-            .send(Msg::Weight {
-                grams: 266.0,
-                stable: true,
-            });
+        reading(&b, 266.0, true);
         settle_fast(&b);
         assert_eq!(b.step(), "scan_order", "order {i}");
         let f = Instant::now();
         let _ = b.snapshot();
         frame_ms.push(f.elapsed().as_secs_f64() * 1000.0);
         // Empty the scale for the next parcel.
-        b.running
-            .as_ref()
-            .unwrap()
-            .screen
-            .station()
-            .send(Msg::Weight {
-                grams: 0.0,
-                stable: true,
-            });
+        reading(&b, 0.0, true);
         if i % 500 == 499 {
             eprintln!(
                 "{} orders, RSS {} KiB, {:.0} s",
@@ -144,15 +134,7 @@ fn shift_of_2000_orders_memory_and_scale_frame_time() {
             std::thread::sleep(wait);
         }
         let t = Instant::now();
-        b.running
-            .as_ref()
-            .unwrap()
-            .screen
-            .station()
-            .send(Msg::Weight {
-                grams: 100.0 + (k % 50) as f64,
-                stable: false,
-            });
+        reading(&b, 100.0 + (k % 50) as f64, false);
         settle_fast(&b);
         let _ = b.snapshot();
         stream.push(t.elapsed().as_secs_f64() * 1000.0);
