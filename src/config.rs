@@ -21,7 +21,7 @@ pub struct Config {
     pub scale: Option<ScaleConfig>,
     pub printer: Option<PrinterConfig>,
     #[serde(default)]
-    pub sound: crate::station::sound::SoundConfig,
+    pub sound: SoundConfig,
     /// Folder of the config file: relative paths in it are relative to this.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -139,31 +139,6 @@ impl Config {
         }
     }
 
-    /// The label set-up of the configured printer (defaults when there is none).
-    pub fn label_setup(&self) -> Result<crate::station::label::LabelSetup, String> {
-        use packbench_drivers::label::{CaptionLanguage, PaperWidth};
-        let Some(p) = &self.printer else {
-            return Ok(Default::default());
-        };
-        let paper = match p.paper_mm {
-            58 => PaperWidth::Mm58,
-            80 => PaperWidth::Mm80,
-            other => return Err(format!("printer paper_mm must be 58 or 80, not {other}")),
-        };
-        let language = match p.language.as_deref() {
-            None if p.chinese => CaptionLanguage::SimplifiedChinese,
-            None => CaptionLanguage::English,
-            Some("zh") | Some("zh-CN") => CaptionLanguage::SimplifiedChinese,
-            Some("en") => CaptionLanguage::English,
-            Some(other) => return Err(format!("printer language must be zh or en, not {other:?}")),
-        };
-        Ok(crate::station::label::LabelSetup {
-            paper,
-            chinese: p.chinese,
-            language,
-        })
-    }
-
     pub fn engine_config(&self) -> EngineConfig {
         EngineConfig {
             station_id: self.station_id.clone(),
@@ -173,6 +148,35 @@ impl Config {
             },
             min_weight_g: self.weight.min_weight_g,
             default_packaging: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SoundConfig {
+    /// A cue for every refusal: wrong, extra or unknown item, weight mismatch, failed label,
+    /// a device lost, a scan that could not be recorded.
+    #[serde(default = "yes")]
+    pub alerts: bool,
+    /// A short chime when an order is packed.
+    #[serde(default)]
+    pub packed: bool,
+    /// The player and its arguments; the sound file's path is added as the last argument.
+    /// Unset: the first of paplay, pw-play, aplay found on PATH, if the machine has sound.
+    pub command: Option<Vec<String>>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for SoundConfig {
+    fn default() -> Self {
+        SoundConfig {
+            alerts: true,
+            packed: false,
+            command: None,
         }
     }
 }

@@ -276,10 +276,12 @@ impl Bench {
         assert_eq!(code, Some(0));
         let store = packbench::store::SqliteStore::open(db).unwrap();
         assert_eq!(
-            packbench::store::Store::verify(&store, None).unwrap().error,
+            packbench::store::EventLog::verify(&store, None)
+                .unwrap()
+                .error,
             None
         );
-        let logged = packbench::store::Store::events(&store, &Default::default()).unwrap();
+        let logged = packbench::store::EventLog::events(&store, &Default::default()).unwrap();
         for l in &lines {
             let seq = l["seq"].as_i64().unwrap();
             assert!(

@@ -9,8 +9,10 @@ use crate::domain::session::{
     Dispatch, Engine, EngineConfig, Input, LineInfo, OpenOrder, OpenOrderNow, OrderView, Resolved,
     Scan, State,
 };
-use crate::domain::Order;
-use crate::store::{EventFilter, Store, StoreError};
+use std::collections::HashMap;
+
+use crate::domain::{Employee, Order, Packaging};
+use crate::store::{EventFilter, OrderNow, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
@@ -23,7 +25,14 @@ pub enum BenchError {
 pub struct Bench<S: Store> {
     store: S,
     engine: Engine,
+    /// Reference data held in memory, so a scan is resolved without reading the store;
+    /// re-read when the store's reference version moves (an import while the bench runs).
     catalog: Catalog,
+    badges: HashMap<String, Employee>,
+    packagings: HashMap<String, Packaging>,
+    reference_version: i64,
+    /// The open order's version and cancellation as last read, for the stale-order check.
+    open_now: Option<(String, Option<OrderNow>)>,
     /// Labels owed from before the restart, found by the restoring scan; the station loop
     /// takes them once.
     owed_labels: Vec<(String, bool)>,
@@ -67,13 +76,17 @@ impl<S: Store> Bench<S> {
     /// Opens a bench on a store and restores where this station was: the signed-in packer,
     /// the open order with its exact counts, a dispatch in progress, the last packed order.
     pub fn open(store: S, cfg: EngineConfig) -> Result<Self, BenchError> {
-        let catalog = Catalog::new(store.load_catalog()?).map_err(BenchError::Catalog)?;
         let mut bench = Bench {
             store,
             engine: Engine::new(cfg),
-            catalog,
+            catalog: Catalog::default(),
+            badges: HashMap::new(),
+            packagings: HashMap::new(),
+            reference_version: 0,
+            open_now: None,
             owed_labels: Vec::new(),
         };
+        bench.reload()?;
         let (state, owed) = bench.restore()?;
         bench.engine.commit(state);
         bench.owed_labels = owed.into_list();
@@ -106,9 +119,27 @@ impl<S: Store> Bench<S> {
         self.engine.config()
     }
 
-    /// Re-reads the catalog after an import while the station runs.
-    pub fn reload_catalog(&mut self) -> Result<(), BenchError> {
+    /// Re-reads the reference data the bench holds in memory.
+    fn reload(&mut self) -> Result<(), BenchError> {
+        self.reference_version = self.store.reference_version()?;
         self.catalog = Catalog::new(self.store.load_catalog()?).map_err(BenchError::Catalog)?;
+        self.badges = (self.store.employees()?.into_iter())
+            .map(|e| (e.badge.clone(), e))
+            .collect();
+        self.packagings = (self.store.packagings()?.into_iter())
+            .map(|p| (p.code.clone(), p))
+            .collect();
+        self.open_now = None;
+        Ok(())
+    }
+
+    /// Catches up with an import made while the bench runs (one small read when nothing
+    /// changed).
+    fn refresh(&mut self) -> Result<(), BenchError> {
+        if self.store.reference_version()? != self.reference_version {
+            tracing::info!("reference data changed: reloading catalog, badges and packaging");
+            self.reload()?;
+        }
         Ok(())
     }
 
@@ -119,6 +150,7 @@ impl<S: Store> Bench<S> {
         now: DateTime<FixedOffset>,
     ) -> Result<Vec<StoredEvent>, BenchError> {
         let code = barcode::parse(raw);
+        self.refresh()?;
         let resolved = self.resolve(&code)?;
         self.handle(
             Input::Scan(Box::new(Scan {
@@ -136,6 +168,7 @@ impl<S: Store> Bench<S> {
         stable: bool,
         now: DateTime<FixedOffset>,
     ) -> Result<Vec<StoredEvent>, BenchError> {
+        self.refresh()?;
         self.handle(Input::Weight { grams, stable }, now)
     }
 
@@ -144,6 +177,7 @@ impl<S: Store> Bench<S> {
         c: Command,
         now: DateTime<FixedOffset>,
     ) -> Result<Vec<StoredEvent>, BenchError> {
+        self.refresh()?;
         self.handle(Input::Command(c), now)
     }
 
@@ -161,13 +195,22 @@ impl<S: Store> Bench<S> {
         now: DateTime<FixedOffset>,
     ) -> Result<Vec<StoredEvent>, BenchError> {
         let open_now = match &self.engine.state().open {
-            Some(o) => self
-                .store
-                .order_now(&o.order.order_no)?
-                .map(|n| OpenOrderNow {
+            Some(o) => {
+                let no = &o.order.order_no;
+                let cached = self.open_now.as_ref().filter(|(n, _)| n == no);
+                let now = match cached {
+                    Some((_, now)) => now.clone(),
+                    None => {
+                        let now = self.store.order_now(no)?;
+                        self.open_now = Some((no.clone(), now.clone()));
+                        now
+                    }
+                };
+                now.map(|n| OpenOrderNow {
                     version: n.version,
                     cancelled: n.cancelled,
-                }),
+                })
+            }
             None => None,
         };
         let decision = self.engine.decide(&input, open_now.as_ref(), now);
@@ -183,11 +226,11 @@ impl<S: Store> Bench<S> {
         if let Some(c) = parse_command(text) {
             return Ok(Resolved::Command(c));
         }
-        if let Some(e) = self.store.employee_by_badge(text)? {
-            return Ok(Resolved::Badge(e));
+        if let Some(e) = self.badges.get(text) {
+            return Ok(Resolved::Badge(e.clone()));
         }
-        if let Some(p) = self.store.packaging(text)? {
-            return Ok(Resolved::Packaging(p));
+        if let Some(p) = self.packagings.get(text) {
+            return Ok(Resolved::Packaging(p.clone()));
         }
         if let Some(order) = self.store.find_order(text)? {
             return Ok(Resolved::Order(Box::new(self.view(order)?)));
