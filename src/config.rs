@@ -22,6 +22,8 @@ pub struct Config {
     pub printer: Option<PrinterConfig>,
     #[serde(default)]
     pub sound: SoundConfig,
+    /// One of many benches on a central PostgreSQL; `None`: the bench works alone.
+    pub central: Option<CentralConfig>,
     /// Folder of the config file: relative paths in it are relative to this.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -178,5 +180,49 @@ impl Default for SoundConfig {
             packed: false,
             command: None,
         }
+    }
+}
+
+/// `[central]`: the warehouse's central database.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CentralConfig {
+    /// A libpq URL (`postgres://bench01@db.lan/packbench?sslmode=verify-full`) or a
+    /// key=value string.
+    pub url: String,
+    /// The password, read from this file; else PGPASSWORD or ~/.pgpass.
+    pub password_file: Option<PathBuf>,
+    #[serde(default)]
+    pub offline: Offline,
+    /// How long an order scan waits for the central claim before `offline` applies.
+    #[serde(default = "d2000")]
+    pub claim_timeout_ms: u64,
+}
+
+/// What a bench may do while the central database is unreachable.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Offline {
+    /// Finish the orders it holds; refuse to open others.
+    #[default]
+    Finish,
+    /// Also open orders that were unclaimed when it last heard from the centre.
+    Open,
+}
+
+fn d2000() -> u64 {
+    2000
+}
+
+impl Config {
+    /// The central password file, relative paths taken from the config file's folder.
+    pub fn central_password_file(&self) -> Option<PathBuf> {
+        let c = self.central.as_ref()?;
+        let p = c.password_file.as_ref()?;
+        Some(if p.is_absolute() {
+            p.clone()
+        } else {
+            self.base_dir.join(p)
+        })
     }
 }

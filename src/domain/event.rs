@@ -48,6 +48,9 @@ event_types! {
     Imported => "imported",
     OrderChanged => "order_changed",
     OrderCancelled => "order_cancelled",
+    OrderClaimed => "order_claimed",
+    ClaimReleased => "claim_released",
+    ClaimConflict => "claim_conflict",
 }
 
 impl std::fmt::Display for EventType {

@@ -6,13 +6,17 @@ use crate::domain::commands::{parse_command, Command};
 use crate::domain::event::{EventType, StoredEvent};
 use crate::domain::progress::OrderProgress;
 use crate::domain::session::{
-    Dispatch, Engine, EngineConfig, Input, LineInfo, OpenOrder, OpenOrderNow, OrderView, Resolved,
-    Scan, State,
+    Decision, Dispatch, Engine, EngineConfig, Input, LineInfo, OpenOrder, OpenOrderNow, OrderView,
+    Resolved, Scan, State,
 };
 use std::collections::HashMap;
 
 use crate::domain::{Employee, Order, Packaging};
-use crate::store::{EventFilter, OrderNow, Store, StoreError};
+use crate::domain::event::NewEvent;
+use crate::store::{
+    ClaimOutcome, Claims, EventFilter, Holder, OrderNow, Store, StoreError,
+};
+use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
@@ -33,6 +37,10 @@ pub struct Bench<S: Store> {
     reference_version: i64,
     /// The open order's version and cancellation as last read, for the stale-order check.
     open_now: Option<(String, Option<OrderNow>)>,
+    /// The central claims; `None` for a bench alone, which holds every order it opens.
+    claims: Option<Box<dyn Claims>>,
+    /// Other benches' events of the order this bench claimed last, from the claim.
+    history: Option<(String, Vec<StoredEvent>)>,
     /// Labels owed from before the restart, found by the restoring scan; the station loop
     /// takes them once.
     owed_labels: Vec<(String, bool)>,
@@ -84,6 +92,8 @@ impl<S: Store> Bench<S> {
             packagings: HashMap::new(),
             reference_version: 0,
             open_now: None,
+            claims: None,
+            history: None,
             owed_labels: Vec::new(),
         };
         bench.reload()?;
@@ -91,6 +101,12 @@ impl<S: Store> Bench<S> {
         bench.engine.commit(state);
         bench.owed_labels = owed.into_list();
         Ok(bench)
+    }
+
+    /// Claims orders through `claims` (the central database) instead of alone.
+    pub fn with_claims(mut self, claims: Box<dyn Claims>) -> Self {
+        self.claims = Some(claims);
+        self
     }
 
     /// Orders of this station whose label was owed when it last stopped (oldest first, with
@@ -213,11 +229,115 @@ impl<S: Store> Bench<S> {
             }
             None => None,
         };
-        let decision = self.engine.decide(&input, open_now.as_ref(), now);
+        let mut decision = self.engine.decide(&input, open_now.as_ref(), now);
+        if let Some(order_no) = self.newly_opened(&decision).filter(|_| self.claims.is_some()) {
+            decision = self.claim(&input, decision, &order_no, open_now.as_ref(), now)?;
+        }
         // Durable first; the engine moves on only once the log has the events.
         let stored = self.store.append(&decision.events)?;
         self.engine.commit(decision.next);
         Ok(stored)
+    }
+
+    /// The order a decision opens that this bench did not have open before.
+    fn newly_opened(&self, d: &Decision) -> Option<String> {
+        let opened = &d.next.open.as_ref()?.order.order_no;
+        let before = self.engine.state().open.as_ref().map(|o| &o.order.order_no);
+        (before != Some(opened)).then(|| opened.clone())
+    }
+
+    /// Opening an order claims it: granted, the claim is recorded before the order is
+    /// loaded; held elsewhere, packed elsewhere or no answer, the scan is refused and the
+    /// bench stays as it was. The one network round trip a scan may make.
+    fn claim(
+        &mut self,
+        input: &Input,
+        decision: Decision,
+        order_no: &str,
+        open_now: Option<&OpenOrderNow>,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Decision, BenchError> {
+        let packer = decision.next.packer.as_ref().map(|p| p.id.clone());
+        let Some(claims) = self.claims.as_mut() else {
+            return Ok(decision);
+        };
+        let outcome = claims.claim(order_no, packer.as_deref().unwrap_or_default());
+        let station = self.engine.config().station_id.clone();
+        let refuse = |reason: &str, detail: String, extra: Vec<(&str, Value)>| {
+            let code = match input {
+                Input::Scan(s) => s.code.text.clone(),
+                _ => order_no.to_string(),
+            };
+            let mut e = NewEvent::new(EventType::ScanRejected, now, &station)
+                .actor(packer.as_deref())
+                .order(order_no)
+                .with("code", code)
+                .with("reason", reason)
+                .with("detail", detail);
+            for (k, v) in extra {
+                e = e.with(k, v);
+            }
+            Decision {
+                events: vec![e],
+                next: self.engine.state().clone(),
+            }
+        };
+        let holder = |h: &Holder| {
+            vec![
+                ("held_by", Value::from(h.station_id.clone())),
+                ("held_by_packer", h.packer_id.clone().into()),
+                ("since", Value::from(h.since.clone())),
+            ]
+        };
+        Ok(match outcome {
+            ClaimOutcome::Held(h) => refuse(
+                "order_claimed_elsewhere",
+                format!(
+                    "order {order_no} is open at {} ({}) since {}",
+                    h.station_id,
+                    h.packer_id.as_deref().unwrap_or("?"),
+                    h.since
+                ),
+                holder(&h),
+            ),
+            ClaimOutcome::Packed(h) => refuse(
+                "order_already_packed",
+                format!("order {order_no} was packed at {} at {}", h.station_id, h.since),
+                holder(&h),
+            ),
+            ClaimOutcome::Unreachable(why) => refuse(
+                "central_unreachable",
+                format!("the central database did not answer: {why}"),
+                Vec::new(),
+            ),
+            ClaimOutcome::Granted { epoch, history } => {
+                let mut decision = decision;
+                if !history.is_empty() {
+                    // Units scanned at other benches count here too: decide again on the
+                    // order's whole history.
+                    self.history = Some((order_no.to_string(), history));
+                    if let Input::Scan(s) = input {
+                        let resolved = self.resolve(&s.code)?;
+                        let again = Input::Scan(Box::new(Scan {
+                            resolved,
+                            ..(**s).clone()
+                        }));
+                        decision = self.engine.decide(&again, open_now, now);
+                    }
+                } else {
+                    self.history = None;
+                }
+                let mut claimed = NewEvent::new(EventType::OrderClaimed, now, &station)
+                    .actor(packer.as_deref())
+                    .order(order_no)
+                    .with("claim_epoch", epoch);
+                if epoch.is_none() {
+                    claimed = claimed.with("offline", true);
+                }
+                decision.events.insert(0, claimed);
+                decision
+            }
+        })
     }
 
     /// Resolution order: command sheet, badge, packaging, order/waybill, product.
@@ -243,10 +363,17 @@ impl<S: Store> Bench<S> {
 
     /// An order with its catalog details and the progress its events add up to.
     pub fn view(&self, order: Order) -> Result<OrderView, BenchError> {
-        let events = self.store.events(&EventFilter {
+        let mut events = self.store.events(&EventFilter {
             order_no: Some(order.order_no.clone()),
             ..Default::default()
         })?;
+        if let Some((no, remote)) = &self.history {
+            if *no == order.order_no {
+                // Other benches' events of this order, in time order with this bench's own.
+                events.extend(remote.iter().cloned());
+                events.sort_by(|a, b| a.at.cmp(&b.at));
+            }
+        }
         let progress = OrderProgress::derive(&order, &events);
         let lines = order
             .lines

@@ -184,33 +184,30 @@ pub struct Holder {
     pub since: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ClaimOutcome {
-    /// This bench holds the order; events carry the epoch.
-    Granted { epoch: i64 },
+    /// This bench holds the order. `epoch` is the central claim's (`None`: opened offline,
+    /// unclaimed); `history` is the order's events from other benches, so their counts show.
+    Granted {
+        epoch: Option<i64>,
+        history: Vec<StoredEvent>,
+    },
     /// Another bench holds it.
     Held(Holder),
-    /// No answer in time (the central database is down or slow).
+    /// Packed already, at another bench (`since` is when).
+    Packed(Holder),
+    /// No answer in time and the offline rule does not allow opening it.
     Unreachable(String),
 }
 
-/// Order claims: two benches never pack one order. A bench alone claims locally (always
-/// granted); with a central database the claim is one round trip there.
+/// Order claims: two benches never pack one order. A bench alone holds every order it
+/// opens without asking; with a central database the claim is one round trip there. A
+/// claim ends through the bench's own events (packed, held, released), which the centre
+/// reads as they arrive, so ending one never waits on the network.
 pub trait Claims: Send {
     fn claim(&mut self, order_no: &str, packer_id: &str) -> ClaimOutcome;
-    fn release(&mut self, order_no: &str, reason: &str);
 }
 
-/// A bench that works alone: every claim is its own.
-#[derive(Debug, Default)]
-pub struct LocalClaims;
-
-impl Claims for LocalClaims {
-    fn claim(&mut self, _order_no: &str, _packer_id: &str) -> ClaimOutcome {
-        ClaimOutcome::Granted { epoch: 0 }
-    }
-    fn release(&mut self, _order_no: &str, _reason: &str) {}
-}
 
 /// Opens (creating and migrating) the bench's database; the one way every front end and
 /// command gets a store, with the error naming the file.
