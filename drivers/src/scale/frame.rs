@@ -164,3 +164,103 @@ impl<F: FrameFormat> Encoder<ScaleCommand> for FramedCodec<F> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::fmt;
+    use std::sync::{Arc, Mutex};
+
+    use tracing::field::{Field, Visit};
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::{Event, Metadata, Subscriber};
+
+    use super::*;
+    use crate::scale::{MtSicsCodec, Reading, ToledoContinuousCodec};
+
+    /// The fields of each event logged, as text.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<Vec<(String, String)>>>>);
+
+    struct Fields(Vec<(String, String)>);
+
+    impl Visit for Fields {
+        fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+            self.0.push((field.name().to_string(), format!("{value:?}")));
+        }
+    }
+
+    impl Subscriber for Captured {
+        fn enabled(&self, _: &Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, _: &Attributes<'_>) -> Id {
+            Id::from_u64(1)
+        }
+        fn record(&self, _: &Id, _: &Record<'_>) {}
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, event: &Event<'_>) {
+            let target = event.metadata().target().to_string();
+            let mut fields = Fields(vec![("target".to_string(), target)]);
+            event.record(&mut fields);
+            self.0.lock().unwrap().push(fields.0);
+        }
+        fn enter(&self, _: &Id) {}
+        fn exit(&self, _: &Id) {}
+    }
+
+    fn logged(run: impl FnOnce()) -> Vec<Vec<(String, String)>> {
+        let captured = Captured::default();
+        tracing::subscriber::with_default(captured.clone(), run);
+        let events = captured.0.lock().unwrap().clone();
+        events
+    }
+
+    fn field<'a>(event: &'a [(String, String)], name: &str) -> Option<&'a str> {
+        event
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn resync_is_logged_with_the_bytes_skipped_after_the_next_frame() {
+        let mut codec = MtSicsCodec::new();
+        let events = logged(|| {
+            let mut buf = BytesMut::from(&b"\x00\xffxyzS S  1.00 g\r\n"[..]);
+            assert_eq!(
+                codec.decode(&mut buf).unwrap(),
+                Some(ScaleEvent::Reading(Reading::stable(1.0, None)))
+            );
+            // A clean frame afterwards: nothing more to report.
+            buf.extend_from_slice(b"S S 2 g\r\n");
+            codec.decode(&mut buf).unwrap().unwrap();
+        });
+        assert_eq!(events.len(), 1, "{events:?}");
+        let e = &events[0];
+        assert_eq!(field(e, "target"), Some("packbench::scale"));
+        assert_eq!(field(e, "protocol"), Some("\"mt-sics\""));
+        assert_eq!(field(e, "skipped"), Some("5"));
+        assert_eq!(
+            field(e, "message"),
+            Some("resync: skipped 5 bytes before this frame")
+        );
+    }
+
+    #[test]
+    fn garbage_without_a_frame_is_reported_in_batches_and_at_end_of_stream() {
+        let mut codec = ToledoContinuousCodec::new(true);
+        let events = logged(|| {
+            let mut buf = BytesMut::from(&vec![b'x'; REPORT_EVERY + 10][..]);
+            assert_eq!(codec.decode(&mut buf).unwrap(), None);
+            buf.extend_from_slice(b"\x02abc");
+            assert_eq!(codec.decode_eof(&mut buf).unwrap(), None);
+            assert!(buf.is_empty());
+        });
+        let skipped: Vec<Option<&str>> = events.iter().map(|e| field(e, "skipped")).collect();
+        assert_eq!(
+            skipped,
+            vec![Some("4106"), Some("4")],
+            "one report for the run, one for the partial frame at the end"
+        );
+    }
+}

@@ -161,6 +161,8 @@ mod tests {
     use bytes::BytesMut;
     use tokio_util::codec::{Decoder, Encoder};
 
+    use crate::scale::ScaleCommand;
+
     fn decode_all(bytes: &[u8]) -> Vec<ScaleEvent> {
         let mut codec = SmaCodec::new();
         let mut buf = BytesMut::from(bytes);
