@@ -177,15 +177,18 @@ mod tests {
     use super::*;
     use crate::scale::{MtSicsCodec, Reading, ToledoContinuousCodec};
 
-    /// The fields of each event logged, as text.
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<Vec<(String, String)>>>>);
+    /// One logged event's fields (and its target), as text.
+    type Logged = Vec<(String, String)>;
 
-    struct Fields(Vec<(String, String)>);
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<Logged>>>);
+
+    struct Fields(Logged);
 
     impl Visit for Fields {
         fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-            self.0.push((field.name().to_string(), format!("{value:?}")));
+            self.0
+                .push((field.name().to_string(), format!("{value:?}")));
         }
     }
 
@@ -208,7 +211,7 @@ mod tests {
         fn exit(&self, _: &Id) {}
     }
 
-    fn logged(run: impl FnOnce()) -> Vec<Vec<(String, String)>> {
+    fn logged(run: impl FnOnce()) -> Vec<Logged> {
         let captured = Captured::default();
         tracing::subscriber::with_default(captured.clone(), run);
         let events = captured.0.lock().unwrap().clone();
