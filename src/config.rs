@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use packbench_drivers::serial::{DataBits, FlowControl, Parity, SerialSettings, StopBits};
+use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
 use crate::domain::session::EngineConfig;
@@ -71,16 +73,25 @@ impl Default for WeightConfig {
     }
 }
 
+/// A misspelt setting is an error, not a silently ignored line: every device section denies
+/// unknown keys, and its errors start with its name.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct ScannerConfig {
     pub port: String,
     #[serde(default = "d9600")]
     pub baud: u32,
     #[serde(flatten)]
-    pub extra: toml::Table,
+    pub line: SerialLine,
+    /// `cr`, `lf`, `crlf`, `tab`, `any` (the default) or `none`.
+    pub suffix: Option<String>,
+    /// Identical scans within this many milliseconds count once. Off by default: two
+    /// identical units are two scans.
+    pub debounce_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct ScaleConfig {
     pub port: String,
     #[serde(default = "d9600")]
@@ -88,10 +99,17 @@ pub struct ScaleConfig {
     pub protocol: String,
     pub unit: Option<String>,
     #[serde(flatten)]
-    pub extra: toml::Table,
+    pub line: SerialLine,
+    /// Whether Toledo continuous frames end with a checksum byte (default true).
+    pub checksum: Option<bool>,
+    /// Seconds a demand for a weight may go without a readable reading.
+    pub no_reading_alarm_s: Option<f64>,
+    /// Seconds a load may keep moving.
+    pub unsettled_alarm_s: Option<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct PrinterConfig {
     pub target: String,
     #[serde(default)]
@@ -101,8 +119,59 @@ pub struct PrinterConfig {
     pub paper_mm: u32,
     /// Caption language on the label: "zh" or "en" (default "zh" with `chinese`, else "en").
     pub language: Option<String>,
-    #[serde(flatten)]
-    pub extra: toml::Table,
+}
+
+/// The serial framing of a device section (8N1 without flow control unless set).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SerialLine {
+    pub data_bits: DataBits,
+    pub parity: Parity,
+    pub stop_bits: StopBits,
+    pub flow_control: FlowControl,
+}
+
+impl SerialLine {
+    pub fn settings(&self, port: &str, baud: u32) -> SerialSettings {
+        SerialSettings {
+            path: port.into(),
+            baud,
+            data_bits: self.data_bits,
+            parity: self.parity,
+            stop_bits: self.stop_bits,
+            flow_control: self.flow_control,
+        }
+    }
+}
+
+// The derived `deserialize` (serde's `remote = "Self"`), with the section named in errors.
+impl<'de> Deserialize<'de> for ScannerConfig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        ScannerConfig::deserialize(d).map_err(|e| section_error("scanner", &e))
+    }
+}
+
+impl<'de> Deserialize<'de> for ScaleConfig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        ScaleConfig::deserialize(d).map_err(|e| section_error("scale", &e))
+    }
+}
+
+impl<'de> Deserialize<'de> for PrinterConfig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        PrinterConfig::deserialize(d).map_err(|e| section_error("printer", &e))
+    }
+}
+
+/// `scale: unknown setting `x``: the section first, and settings rather than serde's fields.
+/// The TOML error names a bad value's key on a line of its own: kept, on the same line.
+fn section_error<E: de::Error>(section: &str, e: &E) -> E {
+    let msg = e.to_string().lines().collect::<Vec<_>>().join(" ");
+    let msg = match msg.strip_prefix("unknown field") {
+        Some(rest) => format!("unknown setting{rest}"),
+        None => msg,
+    };
+    E::custom(format!("{section}: {msg}"))
 }
 
 fn d80() -> u32 {
