@@ -16,8 +16,11 @@ pub enum LogFormat {
 pub fn init(format: LogFormat) {
     // No directive is added after the environment's: it would override RUST_LOG=debug.
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    // Colours only for a person at a terminal, never into a log file or a pipe.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.with_target(true).try_init(),
