@@ -12,7 +12,9 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 use tokio_postgres::config::{Host, SslMode as PgSslMode};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
@@ -74,10 +76,14 @@ impl Target {
         let (rest, sslmode, rootcert) = split_ssl_options(url);
         let label_guess = "the central database".to_string();
         let mut config: tokio_postgres::Config =
-            rest.parse().map_err(|e: tokio_postgres::Error| CentralError::Config {
-                db: label_guess.clone(),
-                message: format!("the connection URL cannot be read: {e}"),
-            })?;
+            rest.parse()
+                .map_err(|e: tokio_postgres::Error| CentralError::Config {
+                    db: label_guess.clone(),
+                    message: format!(
+                        "the connection URL cannot be read: {}",
+                        super::pg_message(&e)
+                    ),
+                })?;
         let db: Arc<str> = label(&config).into();
         let cfg_err = |message: String| CentralError::Config {
             db: db.to_string(),
@@ -93,11 +99,17 @@ impl Target {
         };
         if let Some(file) = password_file {
             let text = std::fs::read_to_string(file).map_err(|e| {
-                cfg_err(format!("password file {} cannot be read: {e}", file.display()))
+                cfg_err(format!(
+                    "password file {} cannot be read: {e}",
+                    file.display()
+                ))
             })?;
             let pw = text.lines().next().unwrap_or("").trim_end_matches('\r');
             if pw.is_empty() {
-                return Err(cfg_err(format!("password file {} is empty", file.display())));
+                return Err(cfg_err(format!(
+                    "password file {} is empty",
+                    file.display()
+                )));
             }
             config.password(pw);
         } else if config.get_password().is_none() {
@@ -303,7 +315,12 @@ fn pgpass_lookup(config: &tokio_postgres::Config) -> Option<String> {
         // libpq matches socket connections as "localhost".
         _ => "localhost".to_string(),
     };
-    let port = config.get_ports().first().copied().unwrap_or(5432).to_string();
+    let port = config
+        .get_ports()
+        .first()
+        .copied()
+        .unwrap_or(5432)
+        .to_string();
     let user = config.get_user()?.to_string();
     let db = config.get_dbname().unwrap_or(&user).to_string();
     for line in text.lines() {
@@ -315,7 +332,10 @@ fn pgpass_lookup(config: &tokio_postgres::Config) -> Option<String> {
             continue;
         }
         let m = |f: &str, v: &str| f == "*" || f == v;
-        if m(&fields[0], &host) && m(&fields[1], &port) && m(&fields[2], &db) && m(&fields[3], &user)
+        if m(&fields[0], &host)
+            && m(&fields[1], &port)
+            && m(&fields[2], &db)
+            && m(&fields[3], &user)
         {
             return Some(fields[4].clone());
         }
@@ -366,9 +386,7 @@ fn tls_config(mode: SslMode, rootcert: Option<&str>) -> Result<ClientConfig, Str
             .build()
             .map_err(|e| format!("TLS set-up failed: {e}"))?;
         if mode == SslMode::VerifyFull {
-            builder
-                .with_webpki_verifier(webpki)
-                .with_no_client_auth()
+            builder.with_webpki_verifier(webpki).with_no_client_auth()
         } else {
             builder
                 .dangerous()
@@ -387,14 +405,18 @@ fn load_roots(rootcert: Option<&str>) -> Result<RootCertStore, String> {
             let _ = roots.add(c);
         }
         if roots.is_empty() {
-            return Err("sslrootcert=system: no root certificates found in the system store".into());
+            return Err(
+                "sslrootcert=system: no root certificates found in the system store".into(),
+            );
         }
         return Ok(roots);
     }
     let path = match rootcert {
         Some(p) => PathBuf::from(p),
         None => {
-            let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_default();
             let default = home.join(".postgresql").join("root.crt");
             if !default.exists() {
                 return Err(format!(
@@ -415,7 +437,10 @@ fn load_roots(rootcert: Option<&str>) -> Result<RootCertStore, String> {
             .map_err(|e| format!("root certificate {} is not usable: {e}", path.display()))?;
     }
     if roots.is_empty() {
-        return Err(format!("root certificate file {} holds no certificate", path.display()));
+        return Err(format!(
+            "root certificate file {} holds no certificate",
+            path.display()
+        ));
     }
     Ok(roots)
 }
@@ -442,7 +467,12 @@ impl ServerCertVerifier for NoVerify {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -451,7 +481,12 @@ impl ServerCertVerifier for NoVerify {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -509,16 +544,27 @@ impl ServerCertVerifier for CaOnly {
 /// The URL a bench uses: the admin URL's server, database and TLS settings with the bench's
 /// role and password.
 pub fn bench_url(admin_url: &str, role: &str, password: &str) -> Result<String, CentralError> {
-    let target = Target::parse(admin_url, None)?;
-    let (_, sslmode, rootcert) = split_ssl_options(admin_url);
-    let c = &target.config;
+    let (rest, sslmode, rootcert) = split_ssl_options(admin_url);
+    let config: tokio_postgres::Config =
+        rest.parse().map_err(|e: tokio_postgres::Error| CentralError::Config {
+            db: "the central database".into(),
+            message: format!(
+                "the connection URL cannot be read: {}",
+                super::pg_message(&e)
+            ),
+        })?;
+    let c = &config;
     let enc = |s: &str| percent_encode(s);
     let db = c.get_dbname().unwrap_or("packbench");
     let port = c.get_ports().first().copied();
     let mut query: Vec<String> = Vec::new();
     let authority = match c.get_hosts().first() {
         Some(Host::Tcp(h)) => {
-            let h = if h.contains(':') { format!("[{h}]") } else { h.clone() };
+            let h = if h.contains(':') {
+                format!("[{h}]")
+            } else {
+                h.clone()
+            };
             match port {
                 Some(p) => format!("{h}:{p}"),
                 None => h,
@@ -573,7 +619,10 @@ mod tests {
         let (rest, mode, root) = split_ssl_options(
             "postgres://bench01@db.lan/packbench?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem&application_name=x",
         );
-        assert_eq!(rest, "postgres://bench01@db.lan/packbench?application_name=x");
+        assert_eq!(
+            rest,
+            "postgres://bench01@db.lan/packbench?application_name=x"
+        );
         assert_eq!(mode.as_deref(), Some("verify-full"));
         assert_eq!(root.as_deref(), Some("/etc/ca.pem"));
         let (rest, mode, root) =
@@ -588,12 +637,18 @@ mod tests {
 
     #[test]
     fn labels_never_hold_the_password() {
-        let t = Target::parse("postgres://bench01:s3cret@db.lan:6543/packbench?sslmode=disable", None)
-            .unwrap();
+        let t = Target::parse(
+            "postgres://bench01:s3cret@db.lan:6543/packbench?sslmode=disable",
+            None,
+        )
+        .unwrap();
         assert_eq!(&*t.db, "bench01@db.lan:6543/packbench");
         let err = Target::parse("postgres://u:s3cret@db.lan/x?sslmode=bogus", None).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("u@db.lan:5432/x") && msg.contains("sslmode=bogus"), "{msg}");
+        assert!(
+            msg.contains("u@db.lan:5432/x") && msg.contains("sslmode=bogus"),
+            "{msg}"
+        );
         assert!(!msg.contains("s3cret"), "{msg}");
         assert!(format!("{t:?}").find("s3cret").is_none());
     }

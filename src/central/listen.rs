@@ -154,14 +154,15 @@ async fn session(
         loop {
             match std::future::poll_fn(|cx| conn.poll_message(cx)).await {
                 Some(Ok(AsyncMessage::Notification(n))) => {
-                    if n.channel() == "packbench_master" && ntx.send(n.payload().to_string()).is_err()
+                    if n.channel() == "packbench_master"
+                        && ntx.send(n.payload().to_string()).is_err()
                     {
                         break;
                     }
                 }
                 Some(Ok(_)) => {}
                 Some(Err(e)) => {
-                    tracing::debug!("master data listener connection: {e}");
+                    tracing::debug!("master data listener connection: {}", super::pg_message(&e));
                     break;
                 }
                 None => break,
@@ -173,14 +174,35 @@ async fn session(
             .await
         {
             Ok(Ok(r)) => Ok(r.get::<_, i64>(0)),
-            Ok(Err(e)) => Err(format!("central database {}: {e}", target.db)),
-            Err(_) => Err(format!("central database {}: no answer within {op_timeout:?}", target.db)),
+            Ok(Err(e)) => Err(format!(
+                "central database {}: {}",
+                target.db,
+                super::pg_message(&e)
+            )),
+            Err(_) => Err(format!(
+                "central database {}: no answer within {op_timeout:?}",
+                target.db
+            )),
         }
     };
     match tokio::time::timeout(op_timeout, client.batch_execute("LISTEN packbench_master")).await {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => return lost(format!("central database {}: LISTEN failed: {e}", target.db), false),
-        Err(_) => return lost(format!("central database {}: LISTEN timed out", target.db), false),
+        Ok(Err(e)) => {
+            return lost(
+                format!(
+                    "central database {}: LISTEN failed: {}",
+                    target.db,
+                    super::pg_message(&e)
+                ),
+                false,
+            )
+        }
+        Err(_) => {
+            return lost(
+                format!("central database {}: LISTEN timed out", target.db),
+                false,
+            )
+        }
     }
     // Listening first, then reading the head: nothing committed in between is missed.
     let head = match head_query().await {

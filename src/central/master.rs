@@ -123,7 +123,10 @@ impl Central {
             {
                 let lines: String = r.get(7);
                 let lines: Vec<OrderLine> = serde_json::from_str(&lines).map_err(|e| {
-                    self.data_err(format!("order {} has unreadable lines: {e}", r.get::<_, String>(0)))
+                    self.data_err(format!(
+                        "order {} has unreadable lines: {e}",
+                        r.get::<_, String>(0)
+                    ))
                 })?;
                 out.orders.push(Order {
                     order_no: r.get(0),
@@ -215,9 +218,14 @@ impl Central {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(|e| self.query_err(what, e))?;
         let err = |e| self.query_err(what, e);
-        begin_import(&tx, "CREATE TEMP TABLE imp (ord integer, sku text, name text, barcodes text,
+        begin_import(
+            &tx,
+            "CREATE TEMP TABLE imp (ord integer, sku text, name text, barcodes text,
                  unit_weight_g double precision, weight_tolerance_g double precision,
-                 attributes text) ON COMMIT DROP").await.map_err(err)?;
+                 attributes text) ON COMMIT DROP",
+        )
+        .await
+        .map_err(err)?;
         {
             let sink = tx
                 .copy_in("COPY imp FROM STDIN BINARY")
@@ -225,7 +233,15 @@ impl Central {
                 .map_err(err)?;
             let w = BinaryCopyInWriter::new(
                 sink,
-                &[Type::INT4, Type::TEXT, Type::TEXT, Type::TEXT, Type::FLOAT8, Type::FLOAT8, Type::TEXT],
+                &[
+                    Type::INT4,
+                    Type::TEXT,
+                    Type::TEXT,
+                    Type::TEXT,
+                    Type::FLOAT8,
+                    Type::FLOAT8,
+                    Type::TEXT,
+                ],
             );
             pin_mut!(w);
             for (n, s) in skus.iter().enumerate() {
@@ -302,9 +318,14 @@ impl Central {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(|e| self.query_err(what, e))?;
         let err = |e| self.query_err(what, e);
-        begin_import(&tx, "CREATE TEMP TABLE imp (ord integer, order_no text, waybill_no text,
+        begin_import(
+            &tx,
+            "CREATE TEMP TABLE imp (ord integer, order_no text, waybill_no text,
                  carrier text, recipient text, country text, address text, buyer_note text,
-                 lines text, picker_id text, cancelled boolean, version text) ON COMMIT DROP").await.map_err(err)?;
+                 lines text, picker_id text, cancelled boolean, version text) ON COMMIT DROP",
+        )
+        .await
+        .map_err(err)?;
         {
             let sink = tx
                 .copy_in("COPY imp FROM STDIN BINARY")
@@ -454,8 +475,13 @@ impl Central {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(|e| self.query_err(what, e))?;
         let err = |e| self.query_err(what, e);
-        begin_import(&tx, "CREATE TEMP TABLE imp (ord integer, id text, name text, roles text,
-                 badge text) ON COMMIT DROP").await.map_err(err)?;
+        begin_import(
+            &tx,
+            "CREATE TEMP TABLE imp (ord integer, id text, name text, roles text,
+                 badge text) ON COMMIT DROP",
+        )
+        .await
+        .map_err(err)?;
         {
             let sink = tx
                 .copy_in("COPY imp FROM STDIN BINARY")
@@ -555,7 +581,8 @@ impl Central {
                 .copy_in("COPY imp FROM STDIN BINARY")
                 .await
                 .map_err(err)?;
-            let w = BinaryCopyInWriter::new(sink, &[Type::INT4, Type::TEXT, Type::TEXT, Type::FLOAT8]);
+            let w =
+                BinaryCopyInWriter::new(sink, &[Type::INT4, Type::TEXT, Type::TEXT, Type::FLOAT8]);
             pin_mut!(w);
             for (n, x) in p.iter().enumerate() {
                 if n % 1000 == 0 {

@@ -75,7 +75,7 @@ pub use schema::{init, CENTRAL_STATION};
 pub enum CentralError {
     #[error("central database {db}: {message}")]
     Config { db: String, message: String },
-    #[error("central database {db} is unreachable: {source}")]
+    #[error("central database {db} is unreachable: {}", pg_message(.source))]
     Connect {
         db: String,
         #[source]
@@ -83,14 +83,16 @@ pub enum CentralError {
     },
     #[error("central database {db}: no connection: {message}")]
     Pool { db: String, message: String },
-    #[error("central database {db}: {what} failed: {source}")]
+    #[error("central database {db}: {what} failed: {}", pg_message(.source))]
     Query {
         db: String,
         what: &'static str,
         #[source]
         source: tokio_postgres::Error,
     },
-    #[error("central database {db}: {what} took longer than {after:?}; the connection was dropped")]
+    #[error(
+        "central database {db}: {what} took longer than {after:?}; the connection was dropped"
+    )]
     Timeout {
         db: String,
         what: &'static str,
@@ -102,6 +104,31 @@ pub enum CentralError {
     Data { db: String, message: String },
     #[error("{file}: {message}")]
     File { file: String, message: String },
+}
+
+/// tokio-postgres shows a server error as just "db error": say what the server said.
+pub(crate) fn pg_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut m = db.message().to_string();
+            if let Some(d) = db.detail() {
+                m.push_str(&format!(" ({d})"));
+            }
+            if let Some(h) = db.hint() {
+                m.push_str(&format!("; hint: {h}"));
+            }
+            m
+        }
+        None => {
+            let mut m = e.to_string();
+            let mut src = std::error::Error::source(e);
+            while let Some(s) = src {
+                m.push_str(&format!(": {s}"));
+                src = s.source();
+            }
+            m
+        }
+    }
 }
 
 impl CentralError {
@@ -132,7 +159,9 @@ impl CentralError {
             CentralError::Connect { .. }
             | CentralError::Pool { .. }
             | CentralError::Timeout { .. } => true,
-            CentralError::Query { source, .. } => source.as_db_error().is_none() || source.is_closed(),
+            CentralError::Query { source, .. } => {
+                source.as_db_error().is_none() || source.is_closed()
+            }
             _ => false,
         }
     }
@@ -250,7 +279,11 @@ impl Central {
         })
     }
 
-    pub(crate) fn query_err(&self, what: &'static str, source: tokio_postgres::Error) -> CentralError {
+    pub(crate) fn query_err(
+        &self,
+        what: &'static str,
+        source: tokio_postgres::Error,
+    ) -> CentralError {
         CentralError::Query {
             db: self.target.db.to_string(),
             what,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use futures_util::{pin_mut, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -38,16 +38,44 @@ pub struct BenchState {
     pub open_alarms: i64,
 }
 
-/// An event of the central log.
+/// An event of the central log, with the bench that made it (`station_id`). The type is
+/// kept as text so events of types this build does not know (a newer bench) still read;
+/// [`CentralEvent::stored`] gives the station's own event shape.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CentralEvent {
-    /// `event.station_id` names the bench.
-    #[serde(flatten)]
-    pub event: StoredEvent,
+    pub station_id: String,
+    pub seq: i64,
+    pub at: DateTime<FixedOffset>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub actor: Option<String>,
+    pub order_no: Option<String>,
+    pub data: Map<String, Value>,
+    pub hash: String,
     pub claim_epoch: Option<i64>,
     /// Stored with a `claim_conflict` alarm.
     pub flagged: bool,
     pub received_at: DateTime<Utc>,
+}
+
+impl CentralEvent {
+    /// As a [`StoredEvent`]; `None` when this build does not know the event's type.
+    pub fn stored(&self) -> Option<StoredEvent> {
+        Some(StoredEvent {
+            seq: self.seq,
+            at: self.at,
+            kind: EventType::parse(&self.kind)?,
+            actor: self.actor.clone(),
+            station_id: self.station_id.clone(),
+            order_no: self.order_no.clone(),
+            data: self.data.clone(),
+            hash: self.hash.clone(),
+        })
+    }
+
+    pub fn str(&self, key: &str) -> Option<&str> {
+        self.data.get(key).and_then(Value::as_str)
+    }
 }
 
 /// Something a supervisor must look at.
@@ -248,24 +276,20 @@ impl Central {
         let seq: i64 = r.get(1);
         let bad = |what: String| self.data_err(format!("station {station_id} event {seq}: {what}"));
         let at: String = r.get(2);
-        let kind: String = r.get(3);
         let data: String = r.get(6);
-        let event = StoredEvent {
-            seq,
+        Ok(CentralEvent {
             at: DateTime::parse_from_rfc3339(&at).map_err(|e| bad(format!("time {at:?}: {e}")))?,
-            kind: EventType::parse(&kind).ok_or_else(|| bad(format!("unknown event type {kind:?}")))?,
+            kind: r.get(3),
             actor: r.get(4),
-            station_id: station_id.clone(),
             order_no: r.get(5),
             data: serde_json::from_str::<Map<String, Value>>(&data)
                 .map_err(|e| bad(format!("data: {e}")))?,
             hash: r.get(7),
-        };
-        Ok(CentralEvent {
-            event,
             claim_epoch: r.get(8),
             flagged: r.get(9),
             received_at: r.get(10),
+            station_id,
+            seq,
         })
     }
 
@@ -344,7 +368,11 @@ impl Central {
             .await
             .map_err(|e| self.query_err(what, e))?;
         pin_mut!(stream);
-        while let Some(r) = stream.try_next().await.map_err(|e| self.query_err(what, e))? {
+        while let Some(r) = stream
+            .try_next()
+            .await
+            .map_err(|e| self.query_err(what, e))?
+        {
             if !f(self.row_to_event(&r)?) {
                 break;
             }
@@ -419,7 +447,10 @@ impl Central {
     pub async fn acknowledge_alarm(&self, id: i64) -> Result<bool> {
         let client = self.client().await?;
         let n = client
-            .execute("UPDATE alarms SET acknowledged = true WHERE id = $1", &[&id])
+            .execute(
+                "UPDATE alarms SET acknowledged = true WHERE id = $1",
+                &[&id],
+            )
             .await
             .map_err(|e| self.query_err("acknowledging an alarm", e))?;
         Ok(n == 1)
@@ -479,7 +510,14 @@ impl Central {
         tx.execute(
             "INSERT INTO checkpoints (id, created_at, heads, root, prev_hash, hash)
              VALUES ($1, $2, $3, $4, $5, $6)",
-            &[&cp.id, &cp.created_at, &heads_json, &cp.root, &cp.prev_hash, &cp.hash],
+            &[
+                &cp.id,
+                &cp.created_at,
+                &heads_json,
+                &cp.root,
+                &cp.prev_hash,
+                &cp.hash,
+            ],
         )
         .await
         .map_err(err)?;
@@ -491,7 +529,10 @@ impl Central {
     /// centre recorded, checks the stored checkpoints chain, and, given a checkpoint (kept
     /// off the server), proves nothing up to it was removed or rewritten. Reports the first
     /// problem found (stations in order).
-    pub async fn verify(&self, checkpoint: Option<&CentralCheckpoint>) -> Result<CentralVerifyReport> {
+    pub async fn verify(
+        &self,
+        checkpoint: Option<&CentralCheckpoint>,
+    ) -> Result<CentralVerifyReport> {
         let what = "verifying the central log";
         let mut client = self.client().await?;
         let tx = client
@@ -588,7 +629,12 @@ impl Central {
             .map(|r| (r.get(0), (r.get(1), r.get(2))))
             .collect();
         let cp_heads: BTreeMap<&str, &CheckpointHead> = checkpoint
-            .map(|cp| cp.heads.iter().map(|h| (h.station_id.as_str(), h)).collect())
+            .map(|cp| {
+                cp.heads
+                    .iter()
+                    .map(|h| (h.station_id.as_str(), h))
+                    .collect()
+            })
             .unwrap_or_default();
 
         struct Walk {

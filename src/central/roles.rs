@@ -61,7 +61,10 @@ pub async fn add_bench(
         }
     });
     let res = client
-        .query_one("SELECT pb_add_bench($1, $2)", &[&station_id, &verifier.as_str()])
+        .query_one(
+            "SELECT pb_add_bench($1, $2)",
+            &[&station_id, &verifier.as_str()],
+        )
         .await
         .map_err(|source| CentralError::Query {
             db: db.clone(),
