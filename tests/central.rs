@@ -158,7 +158,16 @@ async fn the_sql_hash_is_the_chain_hash() {
     let db = pg::fresh_db().await;
     let client = pg::connect(&db.url).await;
     let prev = hex::encode([7u8; 32]);
-    let cases: Vec<(i64, &str, &str, Option<&str>, &str, Option<&str>, &str)> = vec![
+    type Case<'a> = (
+        i64,
+        &'a str,
+        &'a str,
+        Option<&'a str>,
+        &'a str,
+        Option<&'a str>,
+        &'a str,
+    );
+    let cases: Vec<Case> = vec![
         (
             1,
             "2026-11-22T10:00:00.000+08:00",

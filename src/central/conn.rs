@@ -546,13 +546,14 @@ impl ServerCertVerifier for CaOnly {
 pub fn bench_url(admin_url: &str, role: &str, password: &str) -> Result<String, CentralError> {
     let (rest, sslmode, rootcert) = split_ssl_options(admin_url);
     let config: tokio_postgres::Config =
-        rest.parse().map_err(|e: tokio_postgres::Error| CentralError::Config {
-            db: "the central database".into(),
-            message: format!(
-                "the connection URL cannot be read: {}",
-                super::pg_message(&e)
-            ),
-        })?;
+        rest.parse()
+            .map_err(|e: tokio_postgres::Error| CentralError::Config {
+                db: "the central database".into(),
+                message: format!(
+                    "the connection URL cannot be read: {}",
+                    super::pg_message(&e)
+                ),
+            })?;
     let c = &config;
     let enc = |s: &str| percent_encode(s);
     let db = c.get_dbname().unwrap_or("packbench");
