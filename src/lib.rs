@@ -2,6 +2,7 @@
 //! this library so that tests and benchmarks drive the same code the station runs.
 
 pub mod audit;
+pub mod central;
 pub mod config;
 pub mod domain;
 pub mod import;

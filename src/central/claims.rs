@@ -1,0 +1,144 @@
+//! Claims: which bench holds which order. One compare-and-set per claim (`pb_claim`).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{with_client, Central, Result};
+
+/// The answer to a claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ClaimOutcome {
+    /// The order is this bench's under `claim_epoch` (the same epoch again when the bench
+    /// already held it).
+    Granted {
+        claim_epoch: i64,
+        since: DateTime<Utc>,
+    },
+    /// Another bench holds it: the refusal's `held_by`, `held_by_packer` and `since`.
+    HeldElsewhere {
+        held_by: String,
+        held_by_packer: Option<String>,
+        since: DateTime<Utc>,
+    },
+    /// A bench already packed it (its `order_packed` reached the centre).
+    Packed {
+        packed_by: Option<String>,
+        at: Option<DateTime<Utc>>,
+    },
+}
+
+/// The answer to a release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReleaseOutcome {
+    /// False when the order was not held (by this bench, for a bench's release).
+    pub released: bool,
+    pub held_by: Option<String>,
+    pub held_by_packer: Option<String>,
+    pub claim_epoch: Option<i64>,
+    pub since: Option<DateTime<Utc>>,
+}
+
+impl ReleaseOutcome {
+    fn from_row(r: &tokio_postgres::Row) -> ReleaseOutcome {
+        ReleaseOutcome {
+            released: r.get(0),
+            held_by: r.get(1),
+            held_by_packer: r.get(2),
+            claim_epoch: r.get(3),
+            since: r.get(4),
+        }
+    }
+}
+
+impl Central {
+    /// Claims `order_no` for `station` (a bench role may claim only for its own station).
+    /// `lease`: how long the claim holds without being renewed by claiming again; `None`
+    /// holds it until released or packed.
+    pub async fn claim(
+        &self,
+        station: &str,
+        order_no: &str,
+        packer_id: Option<&str>,
+        lease: Option<Duration>,
+    ) -> Result<ClaimOutcome> {
+        let lease_ms: Option<i64> = lease.map(|d| d.as_millis().min(i64::MAX as u128) as i64);
+        let row = with_client!(self, "claiming an order", |c| async {
+            let stmt = c
+                .prepare_cached(
+                    "SELECT granted, claim_epoch, held_by, held_by_packer, since, packed
+                     FROM pb_claim($1, $2, $3, $4)",
+                )
+                .await
+                .map_err(|e| self.query_err("claiming an order", e))?;
+            c.query_one(&stmt, &[&station, &order_no, &packer_id, &lease_ms])
+                .await
+                .map_err(|e| self.query_err("claiming an order", e))
+        })?;
+        let granted: bool = row.get(0);
+        let packed: bool = row.get(5);
+        Ok(if granted {
+            ClaimOutcome::Granted {
+                claim_epoch: row.get(1),
+                since: row.get(4),
+            }
+        } else if packed {
+            ClaimOutcome::Packed {
+                packed_by: row.get(2),
+                at: row.get(4),
+            }
+        } else {
+            ClaimOutcome::HeldElsewhere {
+                held_by: row.get(2),
+                held_by_packer: row.get(3),
+                since: row.get(4),
+            }
+        })
+    }
+
+    /// The holder gives an order back (held, signed out with it open, ...).
+    pub async fn release(
+        &self,
+        station: &str,
+        order_no: &str,
+        by: &str,
+        reason: &str,
+    ) -> Result<ReleaseOutcome> {
+        let row = with_client!(self, "releasing a claim", |c| async {
+            let stmt = c
+                .prepare_cached(
+                    "SELECT released, station_id, packer_id, claim_epoch, since
+                     FROM pb_release($1, $2, $3, $4)",
+                )
+                .await
+                .map_err(|e| self.query_err("releasing a claim", e))?;
+            c.query_one(&stmt, &[&station, &order_no, &by, &reason])
+                .await
+                .map_err(|e| self.query_err("releasing a claim", e))
+        })?;
+        Ok(ReleaseOutcome::from_row(&row))
+    }
+
+    /// `packbench central release`: frees an order whoever holds it. `by` must be an employee
+    /// with the supervisor role; a `claim_released` event (by, reason, held_by) goes on the
+    /// centre's chain. Administrators only: bench roles may not call it.
+    pub async fn supervisor_release(
+        &self,
+        order_no: &str,
+        by: &str,
+        reason: &str,
+    ) -> Result<ReleaseOutcome> {
+        let row = with_client!(self, "releasing a claim", |c| async {
+            c.query_one(
+                "SELECT released, station_id, packer_id, claim_epoch, since
+                 FROM pb_supervisor_release($1, $2, $3)",
+                &[&order_no, &by, &reason],
+            )
+            .await
+            .map_err(|e| self.query_err("releasing a claim", e))
+        })?;
+        Ok(ReleaseOutcome::from_row(&row))
+    }
+}

@@ -1,0 +1,770 @@
+//! The central schema, as numbered migrations recorded in `schema_version`. `init` applies
+//! the missing ones in one transaction under an advisory lock, so running it on every deploy
+//! (or from two deploys at once) is safe.
+//!
+//! Who may do what is decided here: bench roles (members of `packbench_bench`) get SELECT on
+//! the master data and EXECUTE on the `pb_*` bench functions, nothing else. Those functions
+//! are `SECURITY DEFINER` and check that the station they are asked to act for is the one
+//! mapped to the calling role (`bench_roles`), so a bench cannot write another station's
+//! events, claims or heads. The event log refuses UPDATE, DELETE and TRUNCATE by triggers.
+
+use super::{Central, CentralError};
+
+/// The group role every bench role is a member of. Roles are per cluster, grants per
+/// database: one group serves every packbench database on a server.
+pub const BENCH_GROUP: &str = "packbench_bench";
+
+/// The pseudo-station whose chain holds the events the centre itself records (imports,
+/// supervisor releases, claim conflicts).
+pub const CENTRAL_STATION: &str = "central";
+
+/// Serialises writers of master data so change ids become visible in order (see
+/// `pb_master_lock`).
+pub(crate) const MASTER_LOCK: i64 = 8_061_907_160_153_960_471;
+const MIGRATE_LOCK: i64 = 8_061_907_160_153_960_470;
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: base schema
+    r#"
+DO $$ BEGIN
+    CREATE ROLE packbench_bench NOLOGIN;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+END $$;
+
+-- Master data: the columns of the bench's SQLite tables, plus change_id for the benches'
+-- catch-up ("every row changed after N").
+CREATE SEQUENCE master_change_seq;
+
+CREATE TABLE skus (
+    sku text PRIMARY KEY,
+    name text NOT NULL,
+    barcodes text NOT NULL,
+    unit_weight_g double precision NOT NULL,
+    weight_tolerance_g double precision,
+    attributes text NOT NULL,
+    change_id bigint NOT NULL
+);
+CREATE INDEX skus_change ON skus (change_id);
+
+CREATE TABLE orders (
+    order_no text PRIMARY KEY,
+    waybill_no text NOT NULL,
+    carrier text NOT NULL,
+    recipient text NOT NULL,
+    country text NOT NULL,
+    address text NOT NULL,
+    buyer_note text NOT NULL,
+    lines text NOT NULL,
+    picker_id text,
+    cancelled boolean NOT NULL DEFAULT false,
+    version text NOT NULL,
+    change_id bigint NOT NULL
+);
+CREATE INDEX orders_waybill ON orders (waybill_no);
+CREATE INDEX orders_change ON orders (change_id);
+
+CREATE TABLE employees (
+    id text PRIMARY KEY,
+    name text NOT NULL,
+    roles text NOT NULL,
+    badge text NOT NULL UNIQUE,
+    change_id bigint NOT NULL
+);
+CREATE INDEX employees_change ON employees (change_id);
+
+CREATE TABLE packaging (
+    code text PRIMARY KEY,
+    name text NOT NULL,
+    tare_g double precision NOT NULL,
+    change_id bigint NOT NULL
+);
+CREATE INDEX packaging_change ON packaging (change_id);
+
+-- Every writer of master data takes one transaction-level lock before its first row, so a
+-- transaction's change ids are all above those of every transaction committed before it:
+-- a bench that has seen change N has seen every change up to N.
+CREATE FUNCTION pb_master_lock() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    PERFORM pg_advisory_xact_lock(8061907160153960471);
+    RETURN NULL;
+END $f$;
+
+CREATE FUNCTION pb_master_stamp() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    NEW.change_id := nextval('master_change_seq');
+    RETURN NEW;
+END $f$;
+
+CREATE FUNCTION pb_master_head() RETURNS bigint LANGUAGE sql STABLE AS $f$
+    SELECT greatest(
+        coalesce((SELECT max(change_id) FROM skus), 0),
+        coalesce((SELECT max(change_id) FROM orders), 0),
+        coalesce((SELECT max(change_id) FROM employees), 0),
+        coalesce((SELECT max(change_id) FROM packaging), 0))
+$f$;
+
+CREATE FUNCTION pb_master_notify() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    PERFORM pg_notify('packbench_master', pb_master_head()::text);
+    RETURN NULL;
+END $f$;
+
+-- Benches keep copies: a row deleted here would live on at every bench.
+CREATE FUNCTION pb_master_no_delete() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    RAISE EXCEPTION 'master data is never deleted centrally (every bench keeps a copy): % on % refused', TG_OP, TG_TABLE_NAME
+        USING HINT = 'cancel orders by importing them with status cancelled';
+END $f$;
+
+CREATE TRIGGER skus_lock BEFORE INSERT OR UPDATE ON skus FOR EACH STATEMENT EXECUTE FUNCTION pb_master_lock();
+CREATE TRIGGER skus_stamp BEFORE INSERT OR UPDATE ON skus FOR EACH ROW EXECUTE FUNCTION pb_master_stamp();
+CREATE TRIGGER skus_notify AFTER INSERT OR UPDATE ON skus FOR EACH STATEMENT EXECUTE FUNCTION pb_master_notify();
+CREATE TRIGGER skus_no_delete BEFORE DELETE OR TRUNCATE ON skus FOR EACH STATEMENT EXECUTE FUNCTION pb_master_no_delete();
+CREATE TRIGGER orders_lock BEFORE INSERT OR UPDATE ON orders FOR EACH STATEMENT EXECUTE FUNCTION pb_master_lock();
+CREATE TRIGGER orders_stamp BEFORE INSERT OR UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION pb_master_stamp();
+CREATE TRIGGER orders_notify AFTER INSERT OR UPDATE ON orders FOR EACH STATEMENT EXECUTE FUNCTION pb_master_notify();
+CREATE TRIGGER orders_no_delete BEFORE DELETE OR TRUNCATE ON orders FOR EACH STATEMENT EXECUTE FUNCTION pb_master_no_delete();
+CREATE TRIGGER employees_lock BEFORE INSERT OR UPDATE ON employees FOR EACH STATEMENT EXECUTE FUNCTION pb_master_lock();
+CREATE TRIGGER employees_stamp BEFORE INSERT OR UPDATE ON employees FOR EACH ROW EXECUTE FUNCTION pb_master_stamp();
+CREATE TRIGGER employees_notify AFTER INSERT OR UPDATE ON employees FOR EACH STATEMENT EXECUTE FUNCTION pb_master_notify();
+CREATE TRIGGER employees_no_delete BEFORE DELETE OR TRUNCATE ON employees FOR EACH STATEMENT EXECUTE FUNCTION pb_master_no_delete();
+CREATE TRIGGER packaging_lock BEFORE INSERT OR UPDATE ON packaging FOR EACH STATEMENT EXECUTE FUNCTION pb_master_lock();
+CREATE TRIGGER packaging_stamp BEFORE INSERT OR UPDATE ON packaging FOR EACH ROW EXECUTE FUNCTION pb_master_stamp();
+CREATE TRIGGER packaging_notify AFTER INSERT OR UPDATE ON packaging FOR EACH STATEMENT EXECUTE FUNCTION pb_master_notify();
+CREATE TRIGGER packaging_no_delete BEFORE DELETE OR TRUNCATE ON packaging FOR EACH STATEMENT EXECUTE FUNCTION pb_master_no_delete();
+
+-- The central event log: every bench's chain as received. `at` and `data` are the exact
+-- texts the bench hashed; at_ts is `at` as an instant for queries.
+CREATE TABLE events (
+    station_id text NOT NULL,
+    seq bigint NOT NULL CHECK (seq > 0),
+    at text NOT NULL,
+    at_ts timestamptz NOT NULL,
+    type text NOT NULL,
+    actor text,
+    order_no text,
+    data text NOT NULL,
+    prev_hash text NOT NULL,
+    hash text NOT NULL,
+    claim_epoch bigint,
+    -- the event's claim was not (or no longer) the bench's when it arrived: see alarms
+    flagged boolean NOT NULL DEFAULT false,
+    received_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (station_id, seq)
+);
+CREATE INDEX events_order ON events (order_no, at_ts) WHERE order_no IS NOT NULL;
+CREATE INDEX events_at ON events (at_ts);
+CREATE INDEX events_type ON events (type, at_ts);
+
+CREATE FUNCTION pb_append_only() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    RAISE EXCEPTION 'the central % is append-only: % refused', TG_TABLE_NAME, TG_OP;
+END $f$;
+CREATE TRIGGER events_no_update BEFORE UPDATE OR DELETE ON events FOR EACH ROW EXECUTE FUNCTION pb_append_only();
+CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events FOR EACH STATEMENT EXECUTE FUNCTION pb_append_only();
+
+-- Which database role is which bench.
+CREATE TABLE bench_roles (
+    role_name text PRIMARY KEY,
+    station_id text NOT NULL UNIQUE,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Each bench's head as received, and what it last reported.
+CREATE TABLE bench_heads (
+    station_id text PRIMARY KEY,
+    seq bigint NOT NULL DEFAULT 0,
+    hash text NOT NULL DEFAULT repeat('0', 64),
+    last_seen timestamptz,
+    packer_id text,
+    held_order text,
+    backlog bigint,
+    reported_at timestamptz
+);
+
+-- The current claim of each order (one row per order ever claimed or packed).
+CREATE TABLE claims (
+    order_no text PRIMARY KEY,
+    station_id text,
+    packer_id text,
+    claim_epoch bigint NOT NULL DEFAULT 0,
+    since timestamptz,
+    lease_until timestamptz,
+    released boolean NOT NULL DEFAULT true,
+    released_at timestamptz,
+    released_by text,
+    release_reason text,
+    packed boolean NOT NULL DEFAULT false,
+    packed_by text,
+    packed_at timestamptz
+);
+CREATE INDEX claims_held ON claims (station_id) WHERE NOT released;
+
+-- Every claim ever granted and how it ended: an arriving event's epoch is judged by it.
+CREATE TABLE claim_grants (
+    order_no text NOT NULL,
+    claim_epoch bigint NOT NULL,
+    station_id text NOT NULL,
+    packer_id text,
+    granted_at timestamptz NOT NULL DEFAULT now(),
+    ended_at timestamptz,
+    ended_by text,
+    -- holder | supervisor | expired | renewed | packed
+    end_kind text,
+    reason text,
+    PRIMARY KEY (order_no, claim_epoch)
+);
+
+-- Checkpoints over all bench heads, chained.
+CREATE TABLE checkpoints (
+    id bigint PRIMARY KEY,
+    created_at text NOT NULL,
+    heads jsonb NOT NULL,
+    root text NOT NULL,
+    prev_hash text NOT NULL,
+    hash text NOT NULL
+);
+CREATE TRIGGER checkpoints_no_update BEFORE UPDATE OR DELETE ON checkpoints FOR EACH ROW EXECUTE FUNCTION pb_append_only();
+CREATE TRIGGER checkpoints_no_truncate BEFORE TRUNCATE ON checkpoints FOR EACH STATEMENT EXECUTE FUNCTION pb_append_only();
+
+-- What a supervisor must look at. A recurring alarm (a bench retrying a forked batch) bumps
+-- `count` instead of adding rows.
+CREATE TABLE alarms (
+    id bigserial PRIMARY KEY,
+    -- fork | bad_chain | bad_hash | gap | bad_event | claim_conflict
+    kind text NOT NULL,
+    station_id text,
+    seq bigint,
+    order_no text,
+    message text NOT NULL,
+    detail jsonb NOT NULL DEFAULT '{}',
+    dedupe_key text NOT NULL UNIQUE,
+    first_at timestamptz NOT NULL DEFAULT now(),
+    last_at timestamptz NOT NULL DEFAULT now(),
+    count integer NOT NULL DEFAULT 1,
+    acknowledged boolean NOT NULL DEFAULT false
+);
+
+-- The chain hash exactly as src/store/chain.rs computes it: prev || be64(seq) || fields,
+-- a field being 0x00 for NULL or 0x01 || be64(byte length) || UTF-8 bytes.
+CREATE FUNCTION pb_field(v text) RETURNS bytea LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+    SELECT CASE WHEN v IS NULL THEN '\x00'::bytea
+        ELSE '\x01'::bytea || int8send(octet_length(convert_to(v, 'UTF8'))::bigint) || convert_to(v, 'UTF8')
+    END
+$f$;
+
+CREATE FUNCTION pb_event_hash(prev text, seq bigint, at text, typ text, actor text, station text,
+                              order_no text, data text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+    SELECT encode(sha256(decode(prev, 'hex') || int8send(seq) || pb_field(at) || pb_field(typ)
+        || pb_field(actor) || pb_field(station) || pb_field(order_no) || pb_field(data)), 'hex')
+$f$;
+
+CREATE FUNCTION pb_alarm(p_kind text, p_station text, p_seq bigint, p_order text, p_message text,
+                         p_detail jsonb, p_key text, OUT alarm_id bigint, OUT is_new boolean)
+LANGUAGE sql AS $f$
+    INSERT INTO alarms AS a (kind, station_id, seq, order_no, message, detail, dedupe_key)
+    VALUES (p_kind, p_station, p_seq, p_order, p_message, coalesce(p_detail, '{}'), p_key)
+    ON CONFLICT (dedupe_key) DO UPDATE
+        SET count = a.count + 1, last_at = now(), acknowledged = false, message = excluded.message
+    RETURNING a.id, (a.xmax = 0)
+$f$;
+
+-- Appends one event to the centre's own chain (station "central"). Callers lock claims rows
+-- before calling this, never after, so the central head is always the last lock taken.
+CREATE FUNCTION pb_central_append(p_type text, p_actor text, p_order text, p_data jsonb) RETURNS bigint
+LANGUAGE plpgsql AS $f$
+DECLARE
+    h_seq bigint; h_hash text; v_seq bigint; v_at text; v_data text; v_hash text;
+BEGIN
+    INSERT INTO bench_heads (station_id) VALUES ('central') ON CONFLICT DO NOTHING;
+    SELECT b.seq, b.hash INTO h_seq, h_hash FROM bench_heads b WHERE b.station_id = 'central' FOR UPDATE;
+    v_seq := h_seq + 1;
+    v_at := to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS') || '+00:00';
+    v_data := p_data::text;
+    v_hash := pb_event_hash(h_hash, v_seq, v_at, p_type, p_actor, 'central', p_order, v_data);
+    INSERT INTO events (station_id, seq, at, at_ts, type, actor, order_no, data, prev_hash, hash)
+    VALUES ('central', v_seq, v_at, v_at::timestamptz, p_type, p_actor, p_order, v_data, h_hash, v_hash);
+    UPDATE bench_heads SET seq = v_seq, hash = v_hash, last_seen = now() WHERE station_id = 'central';
+    RETURN v_seq;
+END $f$;
+
+-- The station a bench role acts as, or NULL for a role that is not a bench.
+CREATE FUNCTION pb_my_station() RETURNS text LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = public, pg_temp AS $f$
+    SELECT station_id FROM bench_roles WHERE role_name = session_user
+$f$;
+
+-- Called inside the SECURITY DEFINER functions (current_user is their owner there): a bench
+-- role may act only as its own station; a role that is not a bench must be the owner's.
+CREATE FUNCTION pb_check_station(p_station text) RETURNS void LANGUAGE plpgsql AS $f$
+DECLARE mine text;
+BEGIN
+    SELECT station_id INTO mine FROM bench_roles WHERE role_name = session_user;
+    IF mine IS NOT NULL THEN
+        IF mine IS DISTINCT FROM p_station THEN
+            RAISE EXCEPTION 'role % is bench %, it may not act as station %', session_user, mine, p_station
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+    ELSIF NOT pg_has_role(session_user, current_user, 'MEMBER') THEN
+        RAISE EXCEPTION 'role % is not a bench of this database (run packbench central add-bench)', session_user
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+END $f$;
+
+-- Ingest: one batch of one station's events, in order. Identical re-sends of known events
+-- are skipped (exactly once); the first event that does not chain onto the head is refused
+-- with an alarm and nothing after it is applied. Returns instead of raising, so the alarm
+-- commits with the events accepted before the bad one.
+CREATE FUNCTION pb_ingest_unchecked(p_station text, p_seq bigint[], p_at text[], p_type text[],
+        p_actor text[], p_order text[], p_data text[], p_prev text[], p_hash text[], p_epoch bigint[])
+RETURNS TABLE (status text, head_seq bigint, head_hash text, refused_seq bigint, alarm_kind text,
+               message text, flagged bigint[])
+LANGUAGE plpgsql AS $f$
+DECLARE
+    n int := coalesce(array_length(p_seq, 1), 0);
+    h_seq bigint; h_hash text;
+    i int;
+    old events%ROWTYPE;
+    v_hash text;
+    v_ts timestamptz;
+    v_flag boolean;
+    v_reason text;
+    v_flagged bigint[] := '{}';
+    v_kind text; v_msg text; v_bad bigint;
+    g claim_grants%ROWTYPE;
+    c claims%ROWTYPE;
+    v_others text[];
+    v_stations text[];
+    v_alarm record;
+    v_pending jsonb[] := '{}';
+    v_ev jsonb;
+BEGIN
+    IF coalesce(array_length(p_at, 1), 0) <> n OR coalesce(array_length(p_type, 1), 0) <> n
+       OR coalesce(array_length(p_actor, 1), 0) <> n OR coalesce(array_length(p_order, 1), 0) <> n
+       OR coalesce(array_length(p_data, 1), 0) <> n OR coalesce(array_length(p_prev, 1), 0) <> n
+       OR coalesce(array_length(p_hash, 1), 0) <> n OR coalesce(array_length(p_epoch, 1), 0) <> n THEN
+        RAISE EXCEPTION 'ingest batch of station %: the field arrays differ in length', p_station;
+    END IF;
+    INSERT INTO bench_heads (station_id) VALUES (p_station) ON CONFLICT DO NOTHING;
+    SELECT b.seq, b.hash INTO h_seq, h_hash FROM bench_heads b WHERE b.station_id = p_station FOR UPDATE;
+
+    FOR i IN 1 .. n LOOP
+        IF p_seq[i] IS NULL OR p_at[i] IS NULL OR p_type[i] IS NULL OR p_data[i] IS NULL
+           OR p_prev[i] IS NULL OR p_hash[i] IS NULL THEN
+            v_kind := 'bad_event'; v_bad := p_seq[i];
+            v_msg := format('station %s sent event %s with a required field missing', p_station, p_seq[i]);
+            EXIT;
+        END IF;
+        IF p_seq[i] <= h_seq THEN
+            SELECT * INTO old FROM events e WHERE e.station_id = p_station AND e.seq = p_seq[i];
+            IF FOUND AND old.at = p_at[i] AND old.type = p_type[i]
+               AND old.actor IS NOT DISTINCT FROM p_actor[i] AND old.order_no IS NOT DISTINCT FROM p_order[i]
+               AND old.data = p_data[i] AND old.prev_hash = p_prev[i] AND old.hash = p_hash[i] THEN
+                CONTINUE;  -- a re-send of what the centre holds: exactly once
+            END IF;
+            v_kind := 'fork'; v_bad := p_seq[i];
+            v_msg := format('station %s sent an event %s different from the event %s the centre holds: its chain forked',
+                            p_station, p_seq[i], p_seq[i]);
+            EXIT;
+        END IF;
+        IF p_seq[i] <> h_seq + 1 THEN
+            v_kind := 'gap'; v_bad := p_seq[i];
+            v_msg := format('station %s sent event %s but the centre holds its events up to %s: events %s to %s are missing',
+                            p_station, p_seq[i], h_seq, h_seq + 1, p_seq[i] - 1);
+            EXIT;
+        END IF;
+        IF p_prev[i] <> h_hash THEN
+            v_kind := 'bad_chain'; v_bad := p_seq[i];
+            v_msg := format('station %s event %s does not chain onto its event %s as the centre holds it',
+                            p_station, p_seq[i], h_seq);
+            EXIT;
+        END IF;
+        v_hash := pb_event_hash(h_hash, p_seq[i], p_at[i], p_type[i], p_actor[i], p_station, p_order[i], p_data[i]);
+        IF v_hash <> p_hash[i] THEN
+            v_kind := 'bad_hash'; v_bad := p_seq[i];
+            v_msg := format('station %s event %s does not match its hash: forged or altered', p_station, p_seq[i]);
+            EXIT;
+        END IF;
+        BEGIN
+            v_ts := p_at[i]::timestamptz;
+            PERFORM p_data[i]::jsonb;
+        EXCEPTION WHEN data_exception THEN
+            v_kind := 'bad_event'; v_bad := p_seq[i];
+            v_msg := format('station %s event %s has an unreadable time or data: %s', p_station, p_seq[i], SQLERRM);
+        END;
+        IF v_kind IS NOT NULL THEN
+            EXIT;
+        END IF;
+
+        -- The claim the event was made under must have been this bench's, and not taken from
+        -- it (supervisor release, expired lease) before the event got here.
+        v_flag := false; v_reason := NULL; v_stations := NULL;
+        IF p_order[i] IS NOT NULL AND p_epoch[i] IS NOT NULL THEN
+            SELECT * INTO g FROM claim_grants cg WHERE cg.order_no = p_order[i] AND cg.claim_epoch = p_epoch[i];
+            IF NOT FOUND OR g.station_id <> p_station THEN
+                v_flag := true;
+                v_reason := format('claim %s of order %s was never granted to %s', p_epoch[i], p_order[i], p_station);
+            ELSIF g.end_kind IN ('supervisor', 'expired') THEN
+                v_flag := true;
+                v_reason := format('claim %s of order %s was ended (%s%s) before event %s of %s reached the centre',
+                                   p_epoch[i], p_order[i], g.end_kind, coalesce(' by ' || g.ended_by, ''),
+                                   p_seq[i], p_station);
+            END IF;
+            IF v_flag THEN
+                SELECT cl.station_id INTO c.station_id FROM claims cl WHERE cl.order_no = p_order[i];
+                v_stations := ARRAY(SELECT DISTINCT s FROM unnest(ARRAY[p_station, c.station_id]) s
+                                    WHERE s IS NOT NULL ORDER BY s);
+                SELECT * INTO v_alarm FROM pb_alarm('claim_conflict', p_station, p_seq[i], p_order[i], v_reason,
+                    jsonb_build_object('reason', 'stale_claim', 'claim_epoch', p_epoch[i], 'stations', v_stations),
+                    format('claim_conflict|stale|%s|%s|%s', p_station, p_order[i], p_epoch[i]));
+                IF v_alarm.is_new THEN
+                    v_pending := v_pending || jsonb_build_object('order_no', p_order[i], 'data',
+                        jsonb_build_object('stations', v_stations, 'reason', 'stale_claim',
+                                           'station_id', p_station, 'seq', p_seq[i], 'claim_epoch', p_epoch[i]));
+                END IF;
+            END IF;
+        END IF;
+
+        IF p_type[i] = 'order_packed' AND p_order[i] IS NOT NULL THEN
+            SELECT * INTO c FROM claims cl WHERE cl.order_no = p_order[i] FOR UPDATE;
+            v_others := ARRAY(SELECT DISTINCT e.station_id FROM events e
+                              WHERE e.order_no = p_order[i] AND e.type = 'order_packed' AND e.station_id <> p_station);
+            IF c.order_no IS NOT NULL AND NOT c.released AND c.station_id <> p_station THEN
+                v_others := v_others || c.station_id;
+            END IF;
+            IF cardinality(v_others) > 0 THEN
+                v_flag := true;
+                v_stations := ARRAY(SELECT DISTINCT s FROM unnest(v_others || p_station) s ORDER BY s);
+                v_reason := format('order %s packed at %s', p_order[i], array_to_string(v_stations, ' and '));
+                SELECT * INTO v_alarm FROM pb_alarm('claim_conflict', p_station, p_seq[i], p_order[i], v_reason,
+                    jsonb_build_object('reason', 'packed_twice', 'stations', v_stations),
+                    format('claim_conflict|packed|%s|%s', p_order[i], array_to_string(v_stations, ',')));
+                IF v_alarm.is_new THEN
+                    v_pending := v_pending || jsonb_build_object('order_no', p_order[i], 'data',
+                        jsonb_build_object('stations', v_stations, 'reason', 'packed_twice',
+                                           'station_id', p_station, 'seq', p_seq[i]));
+                END IF;
+            END IF;
+            -- Packed ends the claim and no bench may claim the order again.
+            INSERT INTO claims AS cl (order_no, station_id, released, released_at, packed, packed_by, packed_at)
+            VALUES (p_order[i], p_station, true, now(), true, p_station, v_ts)
+            ON CONFLICT (order_no) DO UPDATE SET
+                packed = true,
+                packed_by = coalesce(cl.packed_by, excluded.packed_by),
+                packed_at = coalesce(cl.packed_at, excluded.packed_at),
+                released = CASE WHEN cl.station_id = excluded.station_id THEN true ELSE cl.released END,
+                released_at = CASE WHEN cl.station_id = excluded.station_id AND NOT cl.released THEN now() ELSE cl.released_at END;
+            UPDATE claim_grants SET ended_at = now(), ended_by = p_station, end_kind = 'packed'
+             WHERE order_no = p_order[i] AND station_id = p_station AND ended_at IS NULL;
+        END IF;
+
+        INSERT INTO events (station_id, seq, at, at_ts, type, actor, order_no, data, prev_hash, hash,
+                            claim_epoch, flagged)
+        VALUES (p_station, p_seq[i], p_at[i], v_ts, p_type[i], p_actor[i], p_order[i], p_data[i], p_prev[i],
+                p_hash[i], p_epoch[i], v_flag);
+        IF v_flag THEN
+            v_flagged := v_flagged || p_seq[i];
+        END IF;
+        h_seq := p_seq[i];
+        h_hash := p_hash[i];
+    END LOOP;
+
+    UPDATE bench_heads SET seq = h_seq, hash = h_hash, last_seen = now() WHERE station_id = p_station;
+    IF v_kind IS NOT NULL THEN
+        PERFORM pb_alarm(v_kind, p_station, v_bad, NULL, v_msg,
+                         jsonb_build_object('head_seq', h_seq, 'head_hash', h_hash),
+                         format('%s|%s|%s', v_kind, p_station, v_bad));
+    END IF;
+    -- The centre's own record of each new conflict, last: the central head is the last lock.
+    FOREACH v_ev IN ARRAY v_pending LOOP
+        PERFORM pb_central_append('claim_conflict', NULL, v_ev->>'order_no', v_ev->'data');
+    END LOOP;
+    RETURN QUERY SELECT CASE WHEN v_kind IS NULL THEN 'accepted' ELSE 'refused' END,
+                        h_seq, h_hash, v_bad, v_kind, v_msg, v_flagged;
+END $f$;
+
+CREATE FUNCTION pb_ingest(p_station text, p_seq bigint[], p_at text[], p_type text[], p_actor text[],
+        p_order text[], p_data text[], p_prev text[], p_hash text[], p_epoch bigint[])
+RETURNS TABLE (status text, head_seq bigint, head_hash text, refused_seq bigint, alarm_kind text,
+               message text, flagged bigint[])
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $f$
+BEGIN
+    PERFORM pb_check_station(p_station);
+    IF p_station = 'central' AND pb_my_station() IS NOT NULL THEN
+        RAISE EXCEPTION 'only the centre writes station central' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN QUERY SELECT * FROM pb_ingest_unchecked(p_station, p_seq, p_at, p_type, p_actor, p_order,
+                                                   p_data, p_prev, p_hash, p_epoch);
+END $f$;
+
+-- Claim: one compare-and-set. Granted when the order is not packed and is free, already this
+-- bench's, or its lease ran out; a bench re-claiming what it holds keeps its epoch (a retry
+-- after a lost reply must not look like a new claim).
+CREATE FUNCTION pb_claim_unchecked(p_station text, p_order text, p_packer text, p_lease_ms bigint)
+RETURNS TABLE (granted boolean, claim_epoch bigint, held_by text, held_by_packer text, since timestamptz,
+               packed boolean)
+LANGUAGE plpgsql AS $f$
+DECLARE
+    v_epoch bigint; v_since timestamptz; r claims%ROWTYPE; tries int := 0;
+BEGIN
+    LOOP
+        tries := tries + 1;
+        INSERT INTO claims AS c (order_no, station_id, packer_id, claim_epoch, since, lease_until, released)
+        VALUES (p_order, p_station, p_packer, 1, now(),
+                now() + p_lease_ms * interval '1 millisecond', false)
+        ON CONFLICT (order_no) DO UPDATE SET
+            claim_epoch = CASE WHEN NOT c.released AND c.station_id = excluded.station_id
+                                    AND (c.lease_until IS NULL OR c.lease_until > now())
+                               THEN c.claim_epoch ELSE c.claim_epoch + 1 END,
+            since = CASE WHEN NOT c.released AND c.station_id = excluded.station_id
+                              AND (c.lease_until IS NULL OR c.lease_until > now())
+                         THEN c.since ELSE now() END,
+            station_id = excluded.station_id,
+            packer_id = excluded.packer_id,
+            lease_until = excluded.lease_until,
+            released = false, released_at = NULL, released_by = NULL, release_reason = NULL
+        WHERE NOT c.packed
+          AND (c.released OR c.station_id = excluded.station_id
+               OR (c.lease_until IS NOT NULL AND c.lease_until <= now()))
+        RETURNING c.claim_epoch, c.since INTO v_epoch, v_since;
+
+        IF v_epoch IS NOT NULL THEN
+            -- A grant taken over from a lapsed lease ends the old one.
+            UPDATE claim_grants cg
+               SET ended_at = now(), end_kind = CASE WHEN cg.station_id = p_station THEN 'renewed' ELSE 'expired' END
+             WHERE cg.order_no = p_order AND cg.claim_epoch < v_epoch AND cg.ended_at IS NULL;
+            INSERT INTO claim_grants (order_no, claim_epoch, station_id, packer_id)
+            VALUES (p_order, v_epoch, p_station, p_packer)
+            ON CONFLICT ON CONSTRAINT claim_grants_pkey DO NOTHING;
+            RETURN QUERY SELECT true, v_epoch, p_station, p_packer, v_since, false;
+            RETURN;
+        END IF;
+
+        SELECT * INTO r FROM claims cl WHERE cl.order_no = p_order;
+        IF r.packed THEN
+            RETURN QUERY SELECT false, NULL::bigint, r.packed_by, NULL::text, r.packed_at, true;
+            RETURN;
+        END IF;
+        IF NOT r.released AND r.station_id <> p_station
+           AND (r.lease_until IS NULL OR r.lease_until > now()) THEN
+            RETURN QUERY SELECT false, NULL::bigint, r.station_id, r.packer_id, r.since, false;
+            RETURN;
+        END IF;
+        -- Freed between the two statements: try again.
+        IF tries >= 5 THEN
+            RAISE EXCEPTION 'claim of order % by % did not settle', p_order, p_station;
+        END IF;
+    END LOOP;
+END $f$;
+
+CREATE FUNCTION pb_claim(p_station text, p_order text, p_packer text, p_lease_ms bigint)
+RETURNS TABLE (granted boolean, claim_epoch bigint, held_by text, held_by_packer text, since timestamptz,
+               packed boolean)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $f$
+BEGIN
+    PERFORM pb_check_station(p_station);
+    RETURN QUERY SELECT * FROM pb_claim_unchecked(p_station, p_order, p_packer, p_lease_ms);
+END $f$;
+
+-- Release by the holder (p_kind 'holder') or a supervisor ('supervisor', any holder).
+CREATE FUNCTION pb_release_unchecked(p_station text, p_order text, p_by text, p_reason text, p_kind text)
+RETURNS TABLE (released boolean, station_id text, packer_id text, claim_epoch bigint, since timestamptz)
+LANGUAGE plpgsql AS $f$
+DECLARE
+    v_station text; v_packer text; v_epoch bigint; v_since timestamptz;
+BEGIN
+    UPDATE claims c SET released = true, released_at = now(), released_by = p_by, release_reason = p_reason
+     WHERE c.order_no = p_order AND NOT c.released AND (p_kind = 'supervisor' OR c.station_id = p_station)
+    RETURNING c.station_id, c.packer_id, c.claim_epoch, c.since INTO v_station, v_packer, v_epoch, v_since;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT false, NULL::text, NULL::text, NULL::bigint, NULL::timestamptz;
+        RETURN;
+    END IF;
+    UPDATE claim_grants cg SET ended_at = now(), ended_by = p_by, end_kind = p_kind, reason = p_reason
+     WHERE cg.order_no = p_order AND cg.claim_epoch = v_epoch AND cg.ended_at IS NULL;
+    IF p_kind = 'supervisor' THEN
+        PERFORM pb_central_append('claim_released', p_by, p_order,
+            jsonb_build_object('by', p_by, 'reason', p_reason, 'held_by', v_station,
+                               'held_by_packer', v_packer, 'claim_epoch', v_epoch));
+    END IF;
+    RETURN QUERY SELECT true, v_station, v_packer, v_epoch, v_since;
+END $f$;
+
+CREATE FUNCTION pb_release(p_station text, p_order text, p_by text, p_reason text)
+RETURNS TABLE (released boolean, station_id text, packer_id text, claim_epoch bigint, since timestamptz)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $f$
+BEGIN
+    PERFORM pb_check_station(p_station);
+    RETURN QUERY SELECT * FROM pb_release_unchecked(p_station, p_order, p_by, p_reason, 'holder');
+END $f$;
+
+-- `packbench central release`: only for the centre's administrators (no grant to benches).
+CREATE FUNCTION pb_supervisor_release(p_order text, p_by text, p_reason text)
+RETURNS TABLE (released boolean, station_id text, packer_id text, claim_epoch bigint, since timestamptz)
+LANGUAGE plpgsql AS $f$
+DECLARE v_roles text;
+BEGIN
+    SELECT e.roles INTO v_roles FROM employees e WHERE e.id = p_by;
+    IF v_roles IS NULL THEN
+        RAISE EXCEPTION 'release of order % refused: % is not an employee', p_order, p_by
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NOT 'supervisor' = ANY (string_to_array(v_roles, '|')) THEN
+        RAISE EXCEPTION 'release of order % refused: % is not a supervisor', p_order, p_by
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN QUERY SELECT * FROM pb_release_unchecked(NULL, p_order, p_by, p_reason, 'supervisor');
+END $f$;
+
+CREATE FUNCTION pb_heartbeat(p_station text, p_packer text, p_held_order text, p_backlog bigint)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $f$
+BEGIN
+    PERFORM pb_check_station(p_station);
+    INSERT INTO bench_heads AS b (station_id, last_seen, packer_id, held_order, backlog, reported_at)
+    VALUES (p_station, now(), p_packer, p_held_order, p_backlog, now())
+    ON CONFLICT (station_id) DO UPDATE SET last_seen = now(), packer_id = excluded.packer_id,
+        held_order = excluded.held_order, backlog = excluded.backlog, reported_at = now();
+END $f$;
+
+-- `packbench central add-bench`: a login role per bench with a SCRAM verifier made by the
+-- client (the password itself never reaches the server). Names are checked, then quoted
+-- with format's %I and %L: CREATE ROLE takes no bind parameters.
+CREATE FUNCTION pb_add_bench(p_station text, p_verifier text) RETURNS text
+LANGUAGE plpgsql AS $f$
+DECLARE v_exists boolean; v_bench boolean; v_mapped text;
+BEGIN
+    IF p_station IS NULL OR p_station !~ '^[A-Za-z0-9_-]{1,63}$' THEN
+        RAISE EXCEPTION 'station id % must be 1 to 63 letters, digits, _ or -', quote_literal(p_station);
+    END IF;
+    IF p_station = 'central' OR p_station ILIKE 'pg\_%' OR p_station IN ('public', 'postgres', 'packbench_bench') THEN
+        RAISE EXCEPTION 'station id % is reserved', p_station;
+    END IF;
+    IF p_verifier !~ '^SCRAM-SHA-256\$' THEN
+        RAISE EXCEPTION 'a bench password must arrive as a SCRAM-SHA-256 verifier';
+    END IF;
+    SELECT station_id INTO v_mapped FROM bench_roles WHERE role_name = p_station;
+    SELECT true, pg_has_role(p_station, 'packbench_bench', 'MEMBER') INTO v_exists, v_bench
+      FROM pg_roles WHERE rolname = p_station;
+    IF v_exists AND NOT v_bench THEN
+        RAISE EXCEPTION 'a database role % exists and is not a packbench bench: choose another station id', p_station;
+    END IF;
+    IF v_exists THEN
+        -- Adding a bench again gives it a new password.
+        EXECUTE format('ALTER ROLE %I WITH LOGIN PASSWORD %L', p_station, p_verifier);
+    ELSE
+        EXECUTE format('CREATE ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT NOREPLICATION CONNECTION LIMIT 8 PASSWORD %L IN ROLE packbench_bench',
+                       p_station, p_verifier);
+    END IF;
+    IF v_mapped IS NULL THEN
+        INSERT INTO bench_roles (role_name, station_id) VALUES (p_station, p_station);
+    END IF;
+    INSERT INTO bench_heads (station_id) VALUES (p_station) ON CONFLICT DO NOTHING;
+    RETURN p_station;
+END $f$;
+
+-- Least privilege: nothing for PUBLIC; benches get the master data to read and the bench
+-- functions to call.
+REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM PUBLIC;
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA public FROM PUBLIC;
+GRANT SELECT ON skus, orders, employees, packaging TO packbench_bench;
+GRANT EXECUTE ON FUNCTION
+    pb_ingest(text, bigint[], text[], text[], text[], text[], text[], text[], text[], bigint[]),
+    pb_claim(text, text, text, bigint),
+    pb_release(text, text, text, text),
+    pb_heartbeat(text, text, text, bigint),
+    pb_master_head(),
+    pb_my_station()
+TO packbench_bench;
+"#,
+];
+
+/// Creates or migrates the central schema (`packbench central init`). Idempotent; returns
+/// the schema version now in place. Needs a role that owns the database and may create
+/// roles (the bench group role `packbench_bench` is created on first use).
+pub async fn init(url: &str, password_file: Option<&std::path::Path>) -> Result<u32, CentralError> {
+    let target = super::conn::Target::parse(url, password_file)?;
+    let (mut client, conn) = target.connect_raw().await?;
+    let driver = tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!("central init connection ended: {e}");
+        }
+    });
+    let db = target.db.to_string();
+    let q = |what: &'static str| {
+        let db = db.clone();
+        move |source| CentralError::Query { db, what, source }
+    };
+    let encoding: String = client
+        .query_one("SELECT current_setting('server_encoding')", &[])
+        .await
+        .map_err(q("reading the server encoding"))?
+        .get(0);
+    if encoding != "UTF8" {
+        return Err(CentralError::Refused {
+            db: db.clone(),
+            message: format!(
+                "the database's encoding is {encoding}; packbench needs UTF8 (CREATE DATABASE ... ENCODING 'UTF8')"
+            ),
+        });
+    }
+    let tx = client
+        .transaction()
+        .await
+        .map_err(q("starting the migration"))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
+        .await
+        .map_err(q("locking the schema for migration"))?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+            version integer PRIMARY KEY,
+            applied_at timestamptz NOT NULL DEFAULT now())",
+    )
+    .await
+    .map_err(q("creating schema_version"))?;
+    let have: i32 = tx
+        .query_one("SELECT coalesce(max(version), 0) FROM schema_version", &[])
+        .await
+        .map_err(q("reading schema_version"))?
+        .get(0);
+    if have as usize > MIGRATIONS.len() {
+        return Err(CentralError::Refused {
+            db: db.clone(),
+            message: format!(
+                "central schema version {have} is newer than this packbench understands ({}); upgrade packbench",
+                MIGRATIONS.len()
+            ),
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(have as usize) {
+        tx.batch_execute(sql)
+            .await
+            .map_err(q("applying a schema migration"))?;
+        let v = (i + 1) as i32;
+        tx.execute("INSERT INTO schema_version (version) VALUES ($1)", &[&v])
+            .await
+            .map_err(q("recording the schema version"))?;
+        tracing::info!(db = %db, version = v, "central schema migrated");
+    }
+    tx.commit().await.map_err(q("committing the migration"))?;
+    drop(client);
+    let _ = driver.await;
+    Ok(MIGRATIONS.len() as u32)
+}
+
+impl Central {
+    /// The schema version of the connected database (0 before `init`).
+    pub async fn schema_version(&self) -> Result<u32, CentralError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "SELECT CASE WHEN to_regclass('schema_version') IS NULL THEN 0
+                        ELSE (SELECT coalesce(max(version), 0) FROM schema_version) END",
+                &[],
+            )
+            .await
+            .map_err(|e| self.query_err("reading the schema version", e))?;
+        Ok(row.get::<_, i32>(0) as u32)
+    }
+}
