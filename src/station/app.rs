@@ -48,6 +48,8 @@ pub struct Station {
     pub db: PathBuf,
     /// Device and printer tasks run here; dropping it stops them.
     pub rt: tokio::runtime::Runtime,
+    /// Told of every stored event besides the sound (the central link's shipper).
+    pub sinks: Vec<super::runtime::EventSink>,
 }
 
 impl Station {
@@ -70,12 +72,25 @@ impl Station {
                     })?,
             );
         }
-        let bench = Bench::open(store, engine_cfg)?;
+        let mut bench = Bench::open(store, engine_cfg)?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("packbench-devices")
             .enable_all()
             .build()?;
+        let mut sinks = Vec::new();
+        if let Some(central) = &cfg.central {
+            let link = super::link::start(
+                &rt,
+                central,
+                cfg.central_password_file(),
+                &cfg.station_id,
+                db.clone(),
+                tx.clone(),
+            )?;
+            bench = bench.with_claims(link.claims);
+            sinks.push(link.sink);
+        }
         let printer: PrinterSink = checked
             .printer
             .map(|target| devices::spawn_printer(&rt, target, tx.clone()));
@@ -90,6 +105,7 @@ impl Station {
             sound,
             db,
             rt,
+            sinks,
         })
     }
 
@@ -103,6 +119,9 @@ impl Station {
             StationLoop::new(self.bench, self.setup, self.printer, out).on_step(self.on_step);
         if let Some(s) = Sounder::start(&self.sound) {
             station = station.on_events(s.into_sink());
+        }
+        for sink in self.sinks {
+            station = station.on_events(sink);
         }
         (station, self.rt)
     }

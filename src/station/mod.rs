@@ -5,6 +5,7 @@ pub mod app;
 pub mod bench;
 pub mod devices;
 pub mod label;
+pub mod link;
 pub mod runtime;
 pub mod sound;
 pub mod view;

@@ -78,7 +78,8 @@ pub struct StationLoop<S: Store, W: Write> {
     printer: PrinterSink,
     on_step: Option<StepSink>,
     on_view: Option<ViewSink>,
-    on_events: Option<EventSink>,
+    /// Told of every input's outcome: the sound cue, the central link.
+    on_events: Vec<EventSink>,
     memory: ViewMemory,
     out: W,
     /// Labels the printer did not take, oldest first: printed on the next reprint.
@@ -95,7 +96,7 @@ impl<S: Store, W: Write> StationLoop<S, W> {
             printer,
             on_step: None,
             on_view: None,
-            on_events: None,
+            on_events: Vec::new(),
             memory: ViewMemory::default(),
             out,
             queue: Vec::new(),
@@ -120,7 +121,7 @@ impl<S: Store, W: Write> StationLoop<S, W> {
     }
 
     pub fn on_events(mut self, f: EventSink) -> Self {
-        self.on_events = Some(f);
+        self.on_events.push(f);
         self
     }
 
@@ -203,7 +204,7 @@ impl<S: Store, W: Write> StationLoop<S, W> {
                 // The screen and the speaker say it too: the packer must not take silence for
                 // a count.
                 if let Msg::Scan { code, .. } = &msg {
-                    if let Some(f) = &self.on_events {
+                    for f in &self.on_events {
                         f(Outcome::NotRecorded);
                     }
                     self.memory.alert = Some(view::Alert {
@@ -225,7 +226,7 @@ impl<S: Store, W: Write> StationLoop<S, W> {
                 tracing::error!("cannot write event line: {err}");
             }
         }
-        if let Some(f) = &self.on_events {
+        for f in &self.on_events {
             f(Outcome::Stored(events));
         }
     }

@@ -77,6 +77,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE reference_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
     INSERT INTO reference_version (id, version) VALUES (1, 0);
     "#,
+    // 3: how far this bench's copy of the central master data goes
+    r#"
+    CREATE TABLE central_copy (id INTEGER PRIMARY KEY CHECK (id = 1), change_id INTEGER NOT NULL);
+    INSERT INTO central_copy (id, change_id) VALUES (1, 0);
+    "#,
 ];
 
 pub struct SqliteStore {
@@ -391,6 +396,50 @@ impl ReferenceRead for TxRead<'_> {
     }
 }
 
+/// The bench's copy of the central master data.
+impl SqliteStore {
+    /// The central change id the local copy holds (0: none yet).
+    pub fn central_change_id(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT change_id FROM central_copy")?
+            .query_row([], |r| r.get(0))?)
+    }
+
+    /// Writes central changes as an import does, with the change id they reach, in one
+    /// transaction: a crash leaves the copy at the old id or the new, never between.
+    pub fn import_with_change_id(
+        &mut self,
+        change_id: i64,
+        plan: &mut dyn FnMut(&dyn ReferenceRead) -> Result<Changes>,
+    ) -> Result<Vec<StoredEvent>> {
+        self.import_tx(plan, Some(change_id))
+    }
+
+    fn import_tx(
+        &mut self,
+        plan: &mut dyn FnMut(&dyn ReferenceRead) -> Result<Changes>,
+        change_id: Option<i64>,
+    ) -> Result<Vec<StoredEvent>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let changes = plan(&TxRead(&tx))?;
+        for p in &changes.puts {
+            Self::put(&tx, p)?;
+        }
+        if !changes.puts.is_empty() {
+            tx.execute("UPDATE reference_version SET version = version + 1", [])?;
+        }
+        if let Some(id) = change_id {
+            tx.execute("UPDATE central_copy SET change_id = ?1", [id])?;
+        }
+        let stored = Self::append_tx(&tx, &changes.events)?;
+        tx.commit()?;
+        Ok(stored)
+    }
+}
+
 impl EventLog for SqliteStore {
     fn append(&mut self, events: &[NewEvent]) -> Result<Vec<StoredEvent>> {
         if events.is_empty() {
@@ -549,19 +598,7 @@ impl ReferenceData for SqliteStore {
         &mut self,
         plan: &mut dyn FnMut(&dyn ReferenceRead) -> Result<Changes>,
     ) -> Result<Vec<StoredEvent>> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let changes = plan(&TxRead(&tx))?;
-        for p in &changes.puts {
-            Self::put(&tx, p)?;
-        }
-        if !changes.puts.is_empty() {
-            tx.execute("UPDATE reference_version SET version = version + 1", [])?;
-        }
-        let stored = Self::append_tx(&tx, &changes.events)?;
-        tx.commit()?;
-        Ok(stored)
+        self.import_tx(plan, None)
     }
 }
 

@@ -1,0 +1,501 @@
+//! A bench's link to the warehouse's central database: the claim at order open, the outbox
+//! shipper (the bench's own SQLite log, shipped in order, exactly once), the follower that
+//! keeps the local copy of master data current, and the heartbeat. Everything but the claim
+//! runs on the station's device runtime, so a scan never waits on the network; the claim is
+//! one round trip bounded by `claim_timeout_ms`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Local};
+use tokio::sync::Notify;
+
+use super::runtime::{EventSink, Msg, Outcome};
+use crate::central::{self, BenchReport, Central, ListenerEvent, ShipEvent};
+use crate::config::{CentralConfig, Offline};
+use crate::domain::event::{EventType, StoredEvent};
+use crate::store::{
+    self, ClaimOutcome, Claims, Changes, EventFilter, EventLog, Holder, OrderRow, Put,
+    SqliteStore,
+};
+
+/// Events shipped in one transaction at most.
+const BATCH: usize = 500;
+
+/// What the bench last heard from the centre, shared by its tasks and its claims.
+#[derive(Default)]
+struct Heard {
+    /// The centre answered the last call.
+    up: bool,
+    /// Orders another bench held when the centre last said so (order → holder).
+    held_elsewhere: HashMap<String, Holder>,
+    /// What the heartbeat reports.
+    report: BenchReport,
+}
+
+/// The running link: its claims for the bench and its sink for the station loop.
+pub struct Link {
+    pub claims: Box<dyn Claims>,
+    /// Wakes the shipper after every append and keeps the heartbeat's report current.
+    pub sink: EventSink,
+}
+
+/// Starts the link's tasks on `rt`. Nothing here touches the network before returning:
+/// a bench starts while the centre is down, on its local copy.
+pub fn start(
+    rt: &tokio::runtime::Runtime,
+    cfg: &CentralConfig,
+    password_file: Option<PathBuf>,
+    station_id: &str,
+    db: PathBuf,
+    tx: std::sync::mpsc::Sender<Msg>,
+) -> anyhow::Result<Link> {
+    let central = Central::connect(&cfg.url, password_file.as_deref())?;
+    tracing::info!(db = %central.database(), "central database configured");
+    let heard = Arc::new(Mutex::new(Heard::default()));
+    let wake = Arc::new(Notify::new());
+    let station = station_id.to_string();
+    rt.spawn(ship_loop(
+        central.clone(),
+        station.clone(),
+        db.clone(),
+        heard.clone(),
+        wake.clone(),
+        tx.clone(),
+    ));
+    rt.spawn(follow_loop(central.clone(), db, tx));
+    rt.spawn(heartbeat_loop(central.clone(), station.clone(), heard.clone()));
+    let claims = CentralClaims {
+        rt: rt.handle().clone(),
+        central,
+        station,
+        timeout: Duration::from_millis(cfg.claim_timeout_ms),
+        offline: cfg.offline,
+        heard: heard.clone(),
+    };
+    let sink: EventSink = Box::new(move |outcome| {
+        if let Outcome::Stored(events) = outcome {
+            observe(&mut heard.lock().expect("heard"), events);
+            wake.notify_one();
+        }
+    });
+    Ok(Link {
+        claims: Box::new(claims),
+        sink,
+    })
+}
+
+/// Who is signed in and which order is open, from the bench's own events.
+fn observe(h: &mut Heard, events: &[StoredEvent]) {
+    for e in events {
+        match e.kind {
+            EventType::PackerSignedIn => {
+                h.report.packer_id = e.str("packer_id").map(str::to_string)
+            }
+            EventType::PackerSignedOut => {
+                h.report.packer_id = None;
+                h.report.held_order = None;
+            }
+            EventType::OrderLoaded => h.report.held_order = e.order_no.clone(),
+            EventType::OrderPacked | EventType::OrderHeld | EventType::OrderReleased
+                if h.report.held_order == e.order_no =>
+            {
+                h.report.held_order = None
+            }
+            _ => {}
+        }
+    }
+}
+
+struct CentralClaims {
+    rt: tokio::runtime::Handle,
+    central: Central,
+    station: String,
+    timeout: Duration,
+    offline: Offline,
+    heard: Arc<Mutex<Heard>>,
+}
+
+fn since(t: Option<DateTime<chrono::Utc>>) -> String {
+    t.map(|t| t.with_timezone(&Local).fixed_offset().to_rfc3339())
+        .unwrap_or_default()
+}
+
+impl Claims for CentralClaims {
+    fn claim(&mut self, order_no: &str, packer_id: &str) -> ClaimOutcome {
+        let central = self.central.clone();
+        let (station, order, packer) = (
+            self.station.clone(),
+            order_no.to_string(),
+            packer_id.to_string(),
+        );
+        let ask = async move {
+            let outcome = central
+                .claim(&station, &order, Some(&packer).filter(|p| !p.is_empty()).map(|p| p.as_str()), None)
+                .await?;
+            let history = match outcome {
+                central::ClaimOutcome::Granted { .. } => central
+                    .order_events(&order)
+                    .await?
+                    .into_iter()
+                    .filter(|e| e.station_id != station)
+                    .filter_map(|e| e.stored())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            Ok::<_, central::CentralError>((outcome, history))
+        };
+        let answer = self
+            .rt
+            .block_on(async { tokio::time::timeout(self.timeout, ask).await });
+        let mut heard = self.heard.lock().expect("heard");
+        match answer {
+            Ok(Ok((central::ClaimOutcome::Granted { claim_epoch, .. }, history))) => {
+                heard.up = true;
+                heard.held_elsewhere.remove(order_no);
+                ClaimOutcome::Granted {
+                    epoch: Some(claim_epoch),
+                    history,
+                }
+            }
+            Ok(Ok((
+                central::ClaimOutcome::HeldElsewhere {
+                    held_by,
+                    held_by_packer,
+                    since: t,
+                },
+                _,
+            ))) => {
+                heard.up = true;
+                let h = Holder {
+                    station_id: held_by,
+                    packer_id: held_by_packer,
+                    since: since(Some(t)),
+                };
+                heard.held_elsewhere.insert(order_no.to_string(), h.clone());
+                ClaimOutcome::Held(h)
+            }
+            Ok(Ok((central::ClaimOutcome::Packed { packed_by, at }, _))) => {
+                heard.up = true;
+                ClaimOutcome::Packed(Holder {
+                    station_id: packed_by.unwrap_or_default(),
+                    packer_id: None,
+                    since: since(at),
+                })
+            }
+            Ok(Err(e)) => self.offline_rule(&mut heard, order_no, e.to_string()),
+            Err(_) => self.offline_rule(
+                &mut heard,
+                order_no,
+                format!("no answer within {} ms", self.timeout.as_millis()),
+            ),
+        }
+    }
+}
+
+impl CentralClaims {
+    /// No answer: `finish` refuses; `open` opens an order no other bench held when the centre
+    /// last said, unclaimed (the centre raises a conflict if another bench packs it too).
+    fn offline_rule(&self, heard: &mut Heard, order_no: &str, why: String) -> ClaimOutcome {
+        heard.up = false;
+        tracing::warn!(order = order_no, "claim not answered: {why}");
+        match self.offline {
+            Offline::Finish => ClaimOutcome::Unreachable(why),
+            Offline::Open => match heard.held_elsewhere.get(order_no) {
+                Some(h) => ClaimOutcome::Held(h.clone()),
+                None => ClaimOutcome::Granted {
+                    epoch: None,
+                    history: Vec::new(),
+                },
+            },
+        }
+    }
+}
+
+/// Jittered exponential backoff, 100 ms up to 5 s, so 200 benches coming back after an
+/// outage do not knock on the centre in step.
+struct Backoff(u32);
+
+impl Backoff {
+    fn next(&mut self) -> Duration {
+        self.0 = (self.0 + 1).min(6);
+        let base = 100u64 << self.0.min(6);
+        let cap = base.min(5_000);
+        let jitter = rand_u64() % (cap / 2 + 1);
+        Duration::from_millis(cap / 2 + jitter)
+    }
+    fn reset(&mut self) {
+        self.0 = 0;
+    }
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.finish()
+}
+
+/// The link's state as `device` events: said when it changes, with the backlog.
+struct LinkState {
+    said: Option<&'static str>,
+    tx: std::sync::mpsc::Sender<Msg>,
+}
+
+impl LinkState {
+    fn say(&mut self, state: &'static str, detail: String) {
+        if self.said != Some(state) {
+            self.said = Some(state);
+            tracing::info!(state, "central link: {detail}");
+            let _ = self.tx.send(Msg::Device {
+                device: "central".into(),
+                state: state.into(),
+                detail,
+            });
+        }
+    }
+}
+
+/// The claim epoch each order's events are made under: the last `order_claimed` of it.
+fn epochs_of(store: &SqliteStore) -> store::Result<HashMap<String, i64>> {
+    let mut m = HashMap::new();
+    store.scan_events(
+        &EventFilter {
+            types: vec![EventType::OrderClaimed.as_str()],
+            ..Default::default()
+        },
+        &mut |e| {
+            if let (Some(o), Some(ep)) = (&e.order_no, e.data.get("claim_epoch").and_then(|v| v.as_i64())) {
+                m.insert(o.clone(), ep);
+            }
+            true
+        },
+    )?;
+    Ok(m)
+}
+
+/// Ships the bench's log in order. The centre keeps each bench's head and skips what it
+/// has, so after any failure the shipper simply sends from the last head it was told.
+async fn ship_loop(
+    central: Central,
+    station: String,
+    db: PathBuf,
+    heard: Arc<Mutex<Heard>>,
+    wake: Arc<Notify>,
+    tx: std::sync::mpsc::Sender<Msg>,
+) {
+    let store = match store::open(&db) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("central link: cannot read the outbox: {e:#}");
+            return;
+        }
+    };
+    let mut epochs = epochs_of(&store).unwrap_or_default();
+    let mut link = LinkState { said: None, tx };
+    let mut backoff = Backoff(0);
+    // Where the centre's copy of this bench's log ends, as far as we know: re-sends of
+    // known events are harmless, so 0 is a safe start.
+    let mut central_head = 0i64;
+    loop {
+        let local_head = store.head().ok().flatten().map(|h| h.0).unwrap_or(0);
+        let backlog = (local_head - central_head).max(0);
+        heard.lock().expect("heard").report.backlog = backlog;
+        if backlog == 0 && link.said.is_some() {
+            // Nothing to send: wait for the next append, or look again in a while.
+            let _ = tokio::time::timeout(Duration::from_millis(500), wake.notified()).await;
+            continue;
+        }
+        let mut rows = Vec::new();
+        let _ = store.scan_chain(central_head, &mut |r| {
+            rows.push(r);
+            rows.len() < BATCH
+        });
+        let batch: Vec<ShipEvent> = rows
+            .into_iter()
+            .filter(|r| r.station_id == station)
+            .map(|r| {
+                let epoch = match (&r.order_no, r.kind.as_str()) {
+                    (Some(o), "order_claimed") => {
+                        let ep = serde_json::from_str::<serde_json::Value>(&r.data)
+                            .ok()
+                            .and_then(|d| d.get("claim_epoch").and_then(|v| v.as_i64()));
+                        match ep {
+                            Some(ep) => {
+                                epochs.insert(o.clone(), ep);
+                            }
+                            None => {
+                                epochs.remove(o);
+                            }
+                        }
+                        ep
+                    }
+                    (Some(o), _) => epochs.get(o).copied(),
+                    _ => None,
+                };
+                ShipEvent {
+                    seq: r.seq,
+                    at: r.at,
+                    kind: r.kind,
+                    actor: r.actor,
+                    station_id: r.station_id,
+                    order_no: r.order_no,
+                    data: r.data,
+                    prev_hash: r.prev_hash,
+                    hash: r.hash,
+                    claim_epoch: epoch,
+                }
+            })
+            .collect();
+        if batch.is_empty() {
+            // Nothing of this station's (an imported log): nothing to ship.
+            link.say("connected", format!("backlog {backlog}"));
+            let _ = tokio::time::timeout(Duration::from_millis(500), wake.notified()).await;
+            continue;
+        }
+        let last = batch.last().map(|e| e.seq).unwrap_or(0);
+        match central.ship(&batch).await {
+            Ok(out) => {
+                backoff.reset();
+                heard.lock().expect("heard").up = true;
+                let progressed = out.head_seq > central_head;
+                central_head = out.head_seq;
+                tracing::debug!(shipped_to = out.head_seq, sent_to = last, "central sync");
+                if let Some(r) = out.refused {
+                    // A fork or a broken chain: retrying cannot fix it; the centre raised an
+                    // alarm for a supervisor. Say it and try again slowly.
+                    link.say(
+                        "error",
+                        format!(
+                            "backlog {}; the centre refused event {}: {} ({})",
+                            (local_head - central_head).max(0),
+                            r.seq,
+                            r.message,
+                            r.kind
+                        ),
+                    );
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    continue;
+                }
+                if !out.flagged.is_empty() {
+                    tracing::warn!(seqs = ?out.flagged, "the centre flagged events with a claim conflict");
+                }
+                let left = (local_head - central_head).max(0);
+                link.say("connected", format!("backlog {left}"));
+                if !progressed && left > 0 {
+                    tokio::time::sleep(backoff.next()).await;
+                }
+            }
+            Err(e) => {
+                heard.lock().expect("heard").up = false;
+                link.say("disconnected", format!("backlog {backlog}; {e}"));
+                tokio::time::sleep(backoff.next()).await;
+            }
+        }
+    }
+}
+
+/// Keeps the local copy of master data current: catches up at start, then on every
+/// notification and periodically (the listener does both).
+async fn follow_loop(central: Central, db: PathBuf, tx: std::sync::mpsc::Sender<Msg>) {
+    let _ = tx;
+    let mut store = match store::open(&db) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("central link: cannot write the local copy: {e:#}");
+            return;
+        }
+    };
+    let mut applied = store.central_change_id().unwrap_or(0);
+    let mut listener = central.listener(applied);
+    let mut backoff = Backoff(0);
+    while let Some(ev) = listener.recv().await {
+        match ev {
+            ListenerEvent::Changed { upto } if upto > applied => loop {
+                match central.changes_since(applied, 5_000).await {
+                    Ok(ch) => {
+                        backoff.reset();
+                        let n = ch.skus.len() + ch.orders.len() + ch.employees.len() + ch.packaging.len();
+                        if let Err(e) = apply(&mut store, &ch) {
+                            tracing::error!("central link: local copy not updated: {e}");
+                            break;
+                        }
+                        applied = ch.upto;
+                        tracing::debug!(rows = n, upto = applied, "local copy of master data updated");
+                        if !ch.more {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!("central link: master data not read: {e}");
+                        tokio::time::sleep(backoff.next()).await;
+                        break;
+                    }
+                }
+            },
+            ListenerEvent::Disconnected { error } => {
+                tracing::warn!("central link: change feed lost: {error}")
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Writes central rows into the local copy in one transaction, with the change id.
+fn apply(store: &mut SqliteStore, ch: &central::MasterChanges) -> store::Result<()> {
+    let mut puts: Vec<Put> = Vec::new();
+    puts.extend(ch.skus.iter().cloned().map(Put::Sku));
+    puts.extend(ch.employees.iter().cloned().map(Put::Employee));
+    puts.extend(ch.packaging.iter().cloned().map(Put::Packaging));
+    puts.extend(ch.orders.iter().cloned().map(|o| {
+        Put::Order(OrderRow {
+            version: o.version(),
+            order: o,
+        })
+    }));
+    let upto = ch.upto;
+    store.import_with_change_id(upto, &mut |_| {
+        Ok(Changes {
+            puts: puts.clone(),
+            events: Vec::new(),
+        })
+    })?;
+    Ok(())
+}
+
+/// Tells the centre every 2 s that the bench is alive, who is signed in, the order it holds
+/// and its backlog; and learns which orders other benches hold (for `offline = "open"`).
+async fn heartbeat_loop(central: Central, station: String, heard: Arc<Mutex<Heard>>) {
+    loop {
+        let report = heard.lock().expect("heard").report.clone();
+        match central.heartbeat(&station, &report).await {
+            Ok(()) => {
+                if let Ok(benches) = central.status(Duration::from_secs(10)).await {
+                    let mut h = heard.lock().expect("heard");
+                    h.up = true;
+                    h.held_elsewhere = benches
+                        .into_iter()
+                        .filter(|b| b.station_id != station)
+                        .filter_map(|b| {
+                            Some((
+                                b.held_order?,
+                                Holder {
+                                    station_id: b.station_id,
+                                    packer_id: b.packer_id,
+                                    since: since(b.held_since),
+                                },
+                            ))
+                        })
+                        .collect();
+                }
+            }
+            Err(e) => {
+                heard.lock().expect("heard").up = false;
+                tracing::debug!("central heartbeat failed: {e}");
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
