@@ -459,6 +459,12 @@ BEGIN
              WHERE order_no = p_order[i] AND station_id = p_station AND ended_at IS NULL;
         END IF;
 
+        -- Held, or signed out with the order open: the holder's claim ends as the event
+        -- arrives, so ending a claim never waits on the network at the bench.
+        IF p_type[i] IN ('order_held', 'order_released') AND p_order[i] IS NOT NULL THEN
+            PERFORM pb_release_unchecked(p_station, p_order[i], p_station, p_type[i], 'holder');
+        END IF;
+
         INSERT INTO events (station_id, seq, at, at_ts, type, actor, order_no, data, prev_hash, hash,
                             claim_epoch, flagged)
         VALUES (p_station, p_seq[i], p_at[i], v_ts, p_type[i], p_actor[i], p_order[i], p_data[i], p_prev[i],

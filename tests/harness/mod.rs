@@ -170,8 +170,31 @@ pub struct Rig {
     pub orders: Vec<GenOrder>,
 }
 
+/// Where a rig's bench gets its master data.
+pub enum Setup<'a> {
+    /// Imported into its own database (a bench alone).
+    Alone,
+    /// From a central database: nothing imported locally; the station's config names it.
+    Central {
+        station_id: &'a str,
+        url: &'a str,
+        /// `finish` or `open`.
+        offline: &'a str,
+        claim_timeout_ms: u64,
+    },
+}
+
 impl Rig {
     pub fn new(n_orders: usize, seed: u64, scale_period: Duration) -> Rig {
+        Rig::with(n_orders, seed, scale_period, Setup::Alone)
+    }
+
+    /// `orders.csv` in the rig's folder: the generated orders, for a central import.
+    pub fn orders_csv(&self) -> PathBuf {
+        self.dir.path().join("orders.csv")
+    }
+
+    pub fn with(n_orders: usize, seed: u64, scale_period: Duration, setup: Setup) -> Rig {
         let mut rng = Rng::new(seed);
         let items = items();
         let orders = generate(n_orders, &mut rng, &items);
@@ -182,16 +205,17 @@ impl Rig {
             .unwrap()
             .with_ymd_and_hms(2026, 11, 22, 8, 0, 0)
             .unwrap();
-        let mut store = SqliteStore::open(dir.path().join("bench.db")).unwrap();
-        for (kind, file) in [
-            (Kind::Catalog, fixtures().join("catalog.csv")),
-            (Kind::Employees, fixtures().join("employees.csv")),
-            (Kind::Packaging, fixtures().join("packaging.csv")),
-            (Kind::Orders, csv),
-        ] {
-            import_file(&mut store, kind, &file, "RIG", at, &mut |_| {}).unwrap();
+        if let Setup::Alone = setup {
+            let mut store = SqliteStore::open(dir.path().join("bench.db")).unwrap();
+            for (kind, file) in [
+                (Kind::Catalog, fixtures().join("catalog.csv")),
+                (Kind::Employees, fixtures().join("employees.csv")),
+                (Kind::Packaging, fixtures().join("packaging.csv")),
+                (Kind::Orders, csv),
+            ] {
+                import_file(&mut store, kind, &file, "RIG", at, &mut |_| {}).unwrap();
+            }
         }
-        drop(store);
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -211,14 +235,29 @@ impl Rig {
         rt.spawn(async move {
             let _ = sim.serve(port).await;
         });
+        let (station, central) = match setup {
+            Setup::Alone => ("BENCH-R".to_string(), String::new()),
+            Setup::Central {
+                station_id,
+                url,
+                offline,
+                claim_timeout_ms,
+            } => (
+                station_id.to_string(),
+                format!(
+                    "[central]\nurl = \"{url}\"\noffline = \"{offline}\"\n\
+                     claim_timeout_ms = {claim_timeout_ms}\n"
+                ),
+            ),
+        };
         std::fs::write(
             dir.path().join("station.toml"),
             format!(
-                "station_id = \"BENCH-R\"\ndatabase = \"bench.db\"\n\
+                "station_id = \"{station}\"\ndatabase = \"bench.db\"\n\
                  [[scanner]]\nport = \"stdin\"\n\
                  [scale]\nport = \"{scale_path}\"\nprotocol = \"toledo-continuous\"\n\
                  [printer]\ntarget = \"file://{}\"\n\
-                 [sound]\nalerts = false\n",
+                 [sound]\nalerts = false\n{central}",
                 dir.path().join("labels.bin").display()
             ),
         )
@@ -421,4 +460,49 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
         .nth(1)?
         .parse()
         .ok()
+}
+
+/// Scans an order at a bench and packs it: every unit still to scan, the right weight, then
+/// the parcel lifted. Returns the `order_loaded` line (its counts include other benches').
+pub fn pack(rig: &Rig, st: &mut Station, order: &GenOrder, wait: Duration) -> Value {
+    let loaded = open(st, &order.order_no, wait);
+    assert_eq!(loaded["event"], "order_loaded", "{loaded}");
+    scan_rest(rig, st, &loaded, wait);
+    rig.place(order.expected_g);
+    let p = st
+        .until(wait, |v| v["event"] == "order_packed")
+        .unwrap_or_else(|| panic!("{} not packed; seen: {:#?}", order.order_no, st.seen));
+    assert_eq!(p.1["order_no"], order.order_no.as_str());
+    rig.place(0.0);
+    loaded
+}
+
+/// Scans an order number: the `order_loaded` or `scan_rejected` answer.
+pub fn open(st: &mut Station, order_no: &str, wait: Duration) -> Value {
+    st.scan(order_no);
+    st.until(wait, |v| {
+        (v["event"] == "order_loaded" || v["event"] == "scan_rejected")
+            && v["order_no"] == order_no
+    })
+    .unwrap_or_else(|| panic!("no answer to {order_no}; seen: {:#?}", st.seen))
+    .1
+}
+
+/// Scans the units an `order_loaded` line says are still missing.
+pub fn scan_rest(rig: &Rig, st: &mut Station, loaded: &Value, wait: Duration) {
+    for l in loaded["lines"].as_array().unwrap() {
+        let sku = l["sku"].as_str().unwrap();
+        let left = l["qty"].as_u64().unwrap() - l["scanned"].as_u64().unwrap();
+        let code = &rig.items.iter().find(|i| i.sku == sku).unwrap().barcode;
+        for _ in 0..left {
+            st.scan(code);
+            let a = st
+                .until(wait, |v| {
+                    v["event"] == "item_accepted" || v["event"] == "scan_rejected"
+                })
+                .unwrap_or_else(|| panic!("no answer to {code}; seen: {:#?}", st.seen))
+                .1;
+            assert_eq!(a["event"], "item_accepted", "{a}");
+        }
+    }
 }
