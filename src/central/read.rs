@@ -681,7 +681,7 @@ impl Central {
         let stream = tx
             .query_raw(
                 "SELECT station_id, seq, at, type, actor, order_no, data, prev_hash, hash
-                 FROM events ORDER BY station_id COLLATE \"C\", seq",
+                 FROM events ORDER BY station_id, seq",
                 slice_iter(&[]),
             )
             .await

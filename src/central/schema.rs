@@ -665,9 +665,15 @@ END $f$;
 
 -- Least privilege: nothing for PUBLIC; benches get the master data to read and the bench
 -- functions to call.
-REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC;
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM PUBLIC;
-REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA public FROM PUBLIC;
+-- (Only packbench's own functions: the database may hold other things.)
+DO $$
+DECLARE f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
+             WHERE p.pronamespace = 'public'::regnamespace AND p.proname LIKE 'pb\_%' LOOP
+        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
+    END LOOP;
+END $$;
 GRANT SELECT ON skus, orders, employees, packaging TO packbench_bench;
 GRANT EXECUTE ON FUNCTION
     pb_ingest(text, bigint[], text[], text[], text[], text[], text[], text[], text[], bigint[]),
