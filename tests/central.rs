@@ -1194,6 +1194,7 @@ async fn verify_and_checkpoints_catch_rewritten_and_removed_events() {
     let file = dir.path().join("cp.json");
     cp.write(&file).unwrap();
     let cp = central::CentralCheckpoint::read(&file).unwrap();
+    assert_eq!(c.verify_checkpoint_file(&file).await.unwrap().error, None);
     // More events and a second checkpoint, chained to the first.
     let more = chain_of("B2", 4, &cp.heads[1].hash, 2);
     c.ship(&more).await.unwrap();
