@@ -386,9 +386,19 @@ BEGIN
             v_msg := format('station %s event %s does not match its hash: forged or altered', p_station, p_seq[i]);
             EXIT;
         END IF;
+        -- RFC 3339 only: PostgreSQL would also take 'yesterday' or 'infinity'.
+        IF p_at[i] !~ '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$' THEN
+            v_kind := 'bad_event'; v_bad := p_seq[i];
+            v_msg := format('station %s event %s: its time %s is not an RFC 3339 time', p_station, p_seq[i],
+                            quote_literal(p_at[i]));
+            EXIT;
+        END IF;
         BEGIN
             v_ts := p_at[i]::timestamptz;
-            PERFORM p_data[i]::jsonb;
+            IF jsonb_typeof(p_data[i]::jsonb) <> 'object' THEN
+                v_kind := 'bad_event'; v_bad := p_seq[i];
+                v_msg := format('station %s event %s: its data is not a JSON object', p_station, p_seq[i]);
+            END IF;
         EXCEPTION WHEN data_exception THEN
             v_kind := 'bad_event'; v_bad := p_seq[i];
             v_msg := format('station %s event %s has an unreadable time or data: %s', p_station, p_seq[i], SQLERRM);
