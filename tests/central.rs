@@ -366,6 +366,33 @@ async fn forged_hash_wrong_prev_and_rewritten_events_are_refused_with_alarms() {
     let bad = ev("B1", 3, &evs[1].hash, "device", None, "not json", None);
     let r = c.ship(&[bad]).await.unwrap().refused.unwrap();
     assert_eq!((r.seq, r.kind.as_str()), (3, "bad_event"));
+    for (at, data) in [
+        ("yesterday", "{}"),
+        ("2026-13-01T00:00:00.000+08:00", "{}"),
+        ("2026-11-22T10:00:00.000+08:00", "[1]"),
+    ] {
+        let mut e = ev("B1", 3, &evs[1].hash, "device", None, data, None);
+        e.at = at.into();
+        e.hash = hex::encode(chain::event_hash(
+            &chain::parse_hash(&evs[1].hash).unwrap(),
+            &EventFields {
+                seq: 3,
+                at,
+                kind: "device",
+                actor: Some("E003"),
+                station_id: "B1",
+                order_no: None,
+                data,
+            },
+        ));
+        let r = c.ship(&[e]).await.unwrap().refused.unwrap();
+        assert_eq!(
+            (r.seq, r.kind.as_str()),
+            (3, "bad_event"),
+            "{at} {data}: {}",
+            r.message
+        );
+    }
 
     let mut kinds: Vec<String> = c
         .alarms(false)
@@ -1194,6 +1221,7 @@ async fn verify_and_checkpoints_catch_rewritten_and_removed_events() {
     let file = dir.path().join("cp.json");
     cp.write(&file).unwrap();
     let cp = central::CentralCheckpoint::read(&file).unwrap();
+    assert_eq!(c.verify_checkpoint_file(&file).await.unwrap().error, None);
     // More events and a second checkpoint, chained to the first.
     let more = chain_of("B2", 4, &cp.heads[1].hash, 2);
     c.ship(&more).await.unwrap();

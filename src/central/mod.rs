@@ -31,14 +31,24 @@
 //!   up after every reconnect and periodically.
 //!
 //! # Supervisor and audit
-//! - [`Central::supervisor_release`], [`Central::status`], [`Central::order_events`],
-//!   [`Central::events`], [`Central::alarms`], [`Central::verify`], [`Central::checkpoint`],
-//!   [`CentralCheckpoint`] (the `--checkpoint` file, JSON).
+//! - [`Central::supervisor_release`] (`central release`; `by` must be a supervisor),
+//!   [`Central::status`] (`central status`), [`Central::alarms`] /
+//!   [`Central::acknowledge_alarm`], [`Central::head`] of one station.
+//! - [`Central::order_events`] (order number or waybill), [`Central::events`] /
+//!   [`Central::scan_events`] with a [`crate::store::EventFilter`]: every bench's events (and
+//!   the centre's), ordered by time, then station and seq, as [`CentralEvent`] (the type as
+//!   text; [`CentralEvent::stored`] gives a [`crate::domain::event::StoredEvent`] when this
+//!   build knows the type: `order_claimed`, `claim_released` and `claim_conflict` need their
+//!   `EventType` variants).
+//! - [`Central::verify`] (every chain rehashed with [`crate::store::chain::event_hash`],
+//!   heads, stored checkpoints; the first bad station and seq), [`Central::checkpoint`] →
+//!   [`CentralCheckpoint`] (JSON, `write`/`read`), [`Central::verify_checkpoint_file`].
 //! - Central imports: [`Central::import_catalog`] / `_orders` / `_employees` / `_packaging`
-//!   take rows already parsed by [`crate::import`] and follow the SQLite importer's rules;
-//!   [`import_file`] is the whole `packbench import KIND FILE --central URL`. Their events
-//!   (`imported`, `order_changed`, `order_cancelled`) are on the chain of the pseudo-station
-//!   [`CENTRAL_STATION`], as are supervisor releases and claim conflicts.
+//!   take rows already parsed by [`crate::import`] and follow the SQLite importer's rules
+//!   (same [`crate::store::ImportReport`]); [`import_file`] is the whole
+//!   `packbench import KIND FILE --central URL`; [`Central::load_catalog`] for checks. Their
+//!   events (`imported`, `order_changed`, `order_cancelled`) are on the chain of the
+//!   pseudo-station [`CENTRAL_STATION`], as are supervisor releases and claim conflicts.
 //!
 //! Errors are [`CentralError`] values naming the database (`user@host:port/dbname`, never the
 //! password) and what failed; a database that is down is an error, never a panic.

@@ -525,6 +525,13 @@ impl Central {
         Ok(cp)
     }
 
+    /// `packbench central verify --checkpoint FILE`: [`Central::verify`] against a
+    /// checkpoint file written by [`CentralCheckpoint::write`].
+    pub async fn verify_checkpoint_file(&self, path: &Path) -> Result<CentralVerifyReport> {
+        let cp = CentralCheckpoint::read(path)?;
+        self.verify(Some(&cp)).await
+    }
+
     /// Walks every bench chain recomputing each hash, checks each chain ends at the head the
     /// centre recorded, checks the stored checkpoints chain, and, given a checkpoint (kept
     /// off the server), proves nothing up to it was removed or rewritten. Reports the first
@@ -681,7 +688,7 @@ impl Central {
         let stream = tx
             .query_raw(
                 "SELECT station_id, seq, at, type, actor, order_no, data, prev_hash, hash
-                 FROM events ORDER BY station_id COLLATE \"C\", seq",
+                 FROM events ORDER BY station_id, seq",
                 slice_iter(&[]),
             )
             .await

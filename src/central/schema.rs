@@ -386,9 +386,19 @@ BEGIN
             v_msg := format('station %s event %s does not match its hash: forged or altered', p_station, p_seq[i]);
             EXIT;
         END IF;
+        -- RFC 3339 only: PostgreSQL would also take 'yesterday' or 'infinity'.
+        IF p_at[i] !~ '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$' THEN
+            v_kind := 'bad_event'; v_bad := p_seq[i];
+            v_msg := format('station %s event %s: its time %s is not an RFC 3339 time', p_station, p_seq[i],
+                            quote_literal(p_at[i]));
+            EXIT;
+        END IF;
         BEGIN
             v_ts := p_at[i]::timestamptz;
-            PERFORM p_data[i]::jsonb;
+            IF jsonb_typeof(p_data[i]::jsonb) <> 'object' THEN
+                v_kind := 'bad_event'; v_bad := p_seq[i];
+                v_msg := format('station %s event %s: its data is not a JSON object', p_station, p_seq[i]);
+            END IF;
         EXCEPTION WHEN data_exception THEN
             v_kind := 'bad_event'; v_bad := p_seq[i];
             v_msg := format('station %s event %s has an unreadable time or data: %s', p_station, p_seq[i], SQLERRM);
@@ -671,9 +681,15 @@ END $f$;
 
 -- Least privilege: nothing for PUBLIC; benches get the master data to read and the bench
 -- functions to call.
-REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC;
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM PUBLIC;
-REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA public FROM PUBLIC;
+-- (Only packbench's own functions: the database may hold other things.)
+DO $$
+DECLARE f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
+             WHERE p.pronamespace = 'public'::regnamespace AND p.proname LIKE 'pb\_%' LOOP
+        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
+    END LOOP;
+END $$;
 GRANT SELECT ON skus, orders, employees, packaging TO packbench_bench;
 GRANT EXECUTE ON FUNCTION
     pb_ingest(text, bigint[], text[], text[], text[], text[], text[], text[], text[], bigint[]),

@@ -168,6 +168,81 @@ fn clean_stale(tag: &str) {
 pub struct Options {
     /// Also listen on 127.0.0.1 (a free port); otherwise only the unix socket.
     pub tcp: bool,
+    /// TLS on TCP, with a certificate for `localhost` from a test CA ([`Cluster::ca_cert`]).
+    pub ssl: bool,
+}
+
+/// A throwaway certificate authority in `dir`: `NAME.crt` and `NAME.key` (EC P-256).
+pub fn make_ca(dir: &Path, name: &str) -> PathBuf {
+    let crt = dir.join(format!("{name}.crt"));
+    let mut c = openssl();
+    c.args([
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ])
+    .arg("-keyout")
+    .arg(dir.join(format!("{name}.key")))
+    .arg("-out")
+    .arg(&crt)
+    .args(["-days", "2", "-subj", &format!("/CN={name}")])
+    .args(["-addext", "basicConstraints=critical,CA:TRUE"])
+    .args(["-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+    run(c, "openssl (test CA)");
+    crt
+}
+
+fn openssl() -> Command {
+    if Command::new("openssl").arg("version").output().is_err() {
+        panic!("openssl not found (the TLS tests make their certificates with it): install it with `apt-get install openssl`");
+    }
+    Command::new("openssl")
+}
+
+/// A server certificate for `localhost` signed by the CA `ca` in `dir`.
+fn make_server_cert(dir: &Path, ca: &str) -> (PathBuf, PathBuf) {
+    let key = dir.join("server.key");
+    let csr = dir.join("server.csr");
+    let crt = dir.join("server.crt");
+    let ext = dir.join("server.ext");
+    let mut c = openssl();
+    c.args([
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ])
+    .arg("-keyout")
+    .arg(&key)
+    .arg("-out")
+    .arg(&csr)
+    .args(["-subj", "/CN=localhost"]);
+    run(c, "openssl (server key)");
+    std::fs::write(
+        &ext,
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    let mut c = openssl();
+    c.args(["x509", "-req", "-days", "2", "-CAcreateserial"])
+        .arg("-in")
+        .arg(&csr)
+        .arg("-CA")
+        .arg(dir.join(format!("{ca}.crt")))
+        .arg("-CAkey")
+        .arg(dir.join(format!("{ca}.key")))
+        .arg("-out")
+        .arg(&crt)
+        .arg("-extfile")
+        .arg(&ext);
+    run(c, "openssl (server certificate)");
+    (crt, key)
 }
 
 /// A running throwaway cluster.
@@ -176,6 +251,7 @@ pub struct Cluster {
     pub data: PathBuf,
     pub port: u16,
     pub tcp: bool,
+    pub ssl: bool,
     pub password: String,
     template_ready: AtomicBool,
     next_db: AtomicU32,
@@ -238,11 +314,26 @@ impl Cluster {
         } else {
             5432
         };
+        if opts.ssl {
+            assert!(opts.tcp, "TLS needs TCP");
+            let tls = base.join("tls");
+            std::fs::create_dir_all(&tls).unwrap();
+            make_ca(&tls, "ca");
+            make_server_cert(&tls, "ca");
+            chown_postgres(&tls);
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(
+                tls.join("server.key"),
+                std::fs::Permissions::from_mode(0o600),
+            )
+            .unwrap();
+        }
         let cluster = Cluster {
             base,
             data,
             port,
             tcp: opts.tcp,
+            ssl: opts.ssl,
             password,
             template_ready: AtomicBool::new(false),
             next_db: AtomicU32::new(1),
@@ -253,12 +344,20 @@ impl Cluster {
 
     fn start_server(&self) {
         let listen = if self.tcp { "127.0.0.1" } else { "" };
-        let opts = format!(
+        let mut opts = format!(
             "-k {} -c listen_addresses='{listen}' -p {} -c fsync=off -c synchronous_commit=off \
              -c full_page_writes=off -c max_connections=300 -c shared_buffers=32MB",
             self.base.display(),
             self.port
         );
+        if self.ssl {
+            let tls = self.base.join("tls");
+            opts.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                tls.join("server.crt").display(),
+                tls.join("server.key").display()
+            ));
+        }
         let mut c = pg_cmd("pg_ctl");
         c.arg("-D")
             .arg(&self.data)
@@ -303,6 +402,11 @@ impl Cluster {
             "postgres://postgres:{}@127.0.0.1:{}/{db}?sslmode=disable",
             self.password, self.port
         )
+    }
+
+    /// The test CA's certificate (with `Options { ssl: true }`).
+    pub fn ca_cert(&self) -> PathBuf {
+        self.base.join("tls").join("ca.crt")
     }
 
     /// Creates the template database with the central schema (once).
