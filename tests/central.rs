@@ -15,7 +15,7 @@ use packbench::domain::event::{EventType, NewEvent};
 use packbench::domain::Packaging;
 use packbench::import::{self, Kind};
 use packbench::store::chain::{self, EventFields, GENESIS};
-use packbench::store::{EventFilter, ImportMeta, SqliteStore, Store, VerifyError};
+use packbench::store::{EventFilter, EventLog, ImportMeta, SqliteStore, VerifyError};
 use proptest::prelude::*;
 
 fn t0() -> chrono::DateTime<FixedOffset> {
