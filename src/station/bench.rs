@@ -3,7 +3,9 @@ use chrono::{DateTime, FixedOffset};
 use crate::domain::barcode;
 use crate::domain::catalog::Catalog;
 use crate::domain::commands::{parse_command, Command};
-use crate::domain::event::{EventType, StoredEvent};
+use crate::domain::event::{
+    DispatchStarted, EventType, OrderDispatched, PackerSignedIn, StoredEvent,
+};
 use crate::domain::progress::OrderProgress;
 use crate::domain::session::{
     Dispatch, Engine, EngineConfig, Input, LineInfo, OpenOrder, OpenOrderNow, OrderView, Resolved,
@@ -125,6 +127,24 @@ impl<S: Store> Bench<S> {
                 code,
                 resolved,
                 scanner: scanner.map(str::to_string),
+            })),
+            now,
+        )
+    }
+
+    /// A code offered to open the supervisor view: the engine decides, and the log says who.
+    pub fn supervisor_view(
+        &mut self,
+        raw: &str,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Vec<StoredEvent>, BenchError> {
+        let code = barcode::parse(raw);
+        let resolved = self.resolve(&code)?;
+        self.handle(
+            Input::SupervisorView(Box::new(Scan {
+                code,
+                resolved,
+                scanner: None,
             })),
             now,
         )
@@ -257,11 +277,13 @@ impl<S: Store> Bench<S> {
                 owed.observe(&e);
                 match e.kind {
                     EventType::PackerSignedIn => {
-                        state.packer = e.str("packer_id").map(|id| crate::domain::Employee {
-                            id: id.to_string(),
-                            name: e.str("name").unwrap_or_default().to_string(),
-                            roles: Default::default(),
-                            badge: String::new(),
+                        state.packer = e.payload_as::<PackerSignedIn>().map(|p| {
+                            crate::domain::Employee {
+                                id: p.packer_id,
+                                name: p.name,
+                                roles: Default::default(),
+                                badge: String::new(),
+                            }
                         });
                     }
                     EventType::PackerSignedOut => {
@@ -281,15 +303,19 @@ impl<S: Store> Bench<S> {
                     }
                     EventType::DispatchStarted => {
                         state.dispatch = Some(Dispatch {
-                            batch_id: e.str("batch_id").unwrap_or_default().to_string(),
+                            batch_id: e
+                                .payload_as::<DispatchStarted>()
+                                .map(|d| d.batch_id)
+                                .unwrap_or_default(),
                             carrier: None,
                             count: 0,
                         });
                     }
                     EventType::OrderDispatched => {
                         if let Some(d) = state.dispatch.as_mut() {
-                            d.carrier = e.str("carrier").map(str::to_string);
-                            d.count = e.u64("count").unwrap_or(0) as u32;
+                            let od = e.payload_as::<OrderDispatched>();
+                            d.carrier = od.as_ref().map(|o| o.carrier.clone());
+                            d.count = od.map_or(0, |o| o.count);
                         }
                     }
                     EventType::DispatchClosed => state.dispatch = None,

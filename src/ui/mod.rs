@@ -52,8 +52,8 @@ pub fn run_window(cfg: Option<Config>, db: Option<PathBuf>) -> Result<()> {
         }
         None => {
             let d = demo::prepare(&demo::default_dir())?;
-            eprintln!(
-                "packbench: demo station: data in {}, labels printed to {}",
+            tracing::info!(
+                "demo station: data in {}, labels printed to {}",
                 d.dir.display(),
                 d.labels.display()
             );
@@ -84,8 +84,8 @@ pub fn run_window(cfg: Option<Config>, db: Option<PathBuf>) -> Result<()> {
         api.invoke_set_fullscreen(true);
     }
     if std::env::var_os("PACKBENCH_TIMING").is_some() {
-        eprintln!(
-            "packbench: window built {} ms after start",
+        tracing::info!(
+            "window built {} ms after start",
             started.elapsed().as_millis()
         );
     }
