@@ -974,7 +974,13 @@ fn event_log_is_byte_for_byte_what_the_station_always_wrote() {
             .try_payload()
             .unwrap_or_else(|err| panic!("event {} ({}) does not read: {err}", e.seq, e.kind));
         assert_eq!(typed.kind(), e.kind);
-        assert_eq!(typed.to_map(), e.data, "event {} ({}) reads back otherwise", e.seq, e.kind);
+        assert_eq!(
+            typed.to_map(),
+            e.data,
+            "event {} ({}) reads back otherwise",
+            e.seq,
+            e.kind
+        );
     }
     // The run does reach every event type and every refusal.
     let kinds: std::collections::BTreeSet<&str> = events.iter().map(|e| e.kind.as_str()).collect();
@@ -1020,5 +1026,9 @@ fn event_log_is_byte_for_byte_what_the_station_always_wrote() {
     for (i, (want, got)) in expected.lines().zip(log.lines()).enumerate() {
         assert_eq!(got, want, "event line {} differs", i + 1);
     }
-    assert_eq!(log.lines().count(), expected.lines().count(), "number of events");
+    assert_eq!(
+        log.lines().count(),
+        expected.lines().count(),
+        "number of events"
+    );
 }

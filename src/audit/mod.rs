@@ -8,9 +8,7 @@ use chrono::{DateTime, FixedOffset, Local, NaiveDate, TimeZone};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::domain::event::{
-    EventData, EventType, OrderPacked, StoredEvent, WeightChecked,
-};
+use crate::domain::event::{EventData, EventType, OrderPacked, StoredEvent, WeightChecked};
 use crate::domain::progress::OrderProgress;
 use crate::store::{EventFilter, Store, StoreError};
 

@@ -99,7 +99,10 @@ mod tests {
             assert_eq!(parse_command(code), Some(*c), "{code}");
             assert_eq!(parse_command(&code.to_lowercase()), Some(*c), "{code}");
         }
-        assert_eq!(parse_command(" pb-hold-short "), Some(Command::Hold(HoldReason::Short)));
+        assert_eq!(
+            parse_command(" pb-hold-short "),
+            Some(Command::Hold(HoldReason::Short))
+        );
         assert_eq!(parse_command("PB-NOPE"), None);
         assert_eq!(parse_command("6901234567892"), None);
     }

@@ -683,14 +683,21 @@ mod tests {
             tare_g: 18.0,
         })
         .to_map();
-        assert_eq!(serde_json::to_string(&m).unwrap(), r#"{"packaging":"PKG-BAG-M","tare_g":18.0}"#);
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            r#"{"packaging":"PKG-BAG-M","tare_g":18.0}"#
+        );
         let m = EventData::from(OrderReleased {}).to_map();
         assert_eq!(serde_json::to_string(&m).unwrap(), "{}");
     }
 
     #[test]
     fn reject_reasons_are_their_contract_names() {
-        for r in [RejectReason::NoPacker, RejectReason::OrderAlreadyPacked, RejectReason::NotRecorded] {
+        for r in [
+            RejectReason::NoPacker,
+            RejectReason::OrderAlreadyPacked,
+            RejectReason::NotRecorded,
+        ] {
             assert_eq!(serde_json::to_value(r).unwrap(), json!(r.as_str()));
         }
     }

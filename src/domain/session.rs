@@ -12,9 +12,9 @@ use super::catalog::ItemMatch;
 use super::commands::Command;
 use super::event::{
     DispatchClosed, DispatchStarted, EventData, Gs1Fields, ItemAccepted, LoadedLine, NewEvent,
-    OrderDispatched, OrderHeld, OrderLoaded, OrderPacked, OrderReleased, Override,
-    OverrideReason, PackagingSet, PackerSignedIn, PackerSignedOut, PickerSet, RejectReason,
-    ReprintRequested, ScanRejected, ScanUndone, SupervisorViewOpened, VersionChange,
+    OrderDispatched, OrderHeld, OrderLoaded, OrderPacked, OrderReleased, Override, OverrideReason,
+    PackagingSet, PackerSignedIn, PackerSignedOut, PickerSet, RejectReason, ReprintRequested,
+    ScanRejected, ScanUndone, SupervisorViewOpened, VersionChange,
     WeightChecked as WeightCheckedEvent,
 };
 use super::order::{Employee, Order, Packaging};
@@ -935,7 +935,7 @@ impl Engine {
                 };
                 out.ev(
                     OrderHeld {
-                        reason: reason.clone(),
+                        reason: *reason,
                         scanned_units: open.units_scanned(),
                         ordered_units: open.units_ordered(),
                     },

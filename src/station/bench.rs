@@ -277,14 +277,14 @@ impl<S: Store> Bench<S> {
                 owed.observe(&e);
                 match e.kind {
                     EventType::PackerSignedIn => {
-                        state.packer = e.payload_as::<PackerSignedIn>().map(|p| {
-                            crate::domain::Employee {
-                                id: p.packer_id,
-                                name: p.name,
-                                roles: Default::default(),
-                                badge: String::new(),
-                            }
-                        });
+                        state.packer =
+                            e.payload_as::<PackerSignedIn>()
+                                .map(|p| crate::domain::Employee {
+                                    id: p.packer_id,
+                                    name: p.name,
+                                    roles: Default::default(),
+                                    badge: String::new(),
+                                });
                     }
                     EventType::PackerSignedOut => {
                         state.packer = None;

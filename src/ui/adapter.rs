@@ -576,7 +576,10 @@ mod tests {
         );
         v.scale_g = None;
         let s = UiState::from_view(&v);
-        assert_eq!((s.scale_zone, s.scale_text.as_str()), (ScaleZone::None, "—"));
+        assert_eq!(
+            (s.scale_zone, s.scale_text.as_str()),
+            (ScaleZone::None, "—")
+        );
     }
 
     #[test]
@@ -655,7 +658,10 @@ mod tests {
         let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["scanner", "scale", "printer", "scanner2"]);
         assert_eq!(rows[0].state, "unknown");
-        assert_eq!((rows[2].level, rows[3].level), (Severity::Error, Severity::Ok));
+        assert_eq!(
+            (rows[2].level, rows[3].level),
+            (Severity::Error, Severity::Ok)
+        );
     }
 
     #[test]

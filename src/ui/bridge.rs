@@ -26,8 +26,7 @@ use crate::station::view::{StationView, SupervisorOutcome};
 use super::adapter::{self, clean_scan, model, plain, UiState};
 use super::lookup::{Query, Reply, Words};
 use super::{
-    Api, AppWindow, CodeButton, KeyValue, Language, Page, SimWeight, StationCommand,
-    SupervisorTab,
+    Api, AppWindow, CodeButton, KeyValue, Language, Page, SimWeight, StationCommand, SupervisorTab,
 };
 
 /// Sends to the station loop.
@@ -473,7 +472,11 @@ fn drain(w: &AppWindow, inbox: &Inbox, state: &RefCell<ScreenState>) {
             st.keypad_message = None;
         }
         // The station's answer to a badge offered at the supervisor view, once.
-        if let Some(a) = v.supervisor.as_ref().filter(|a| a.number > st.supervisor_answer) {
+        if let Some(a) = v
+            .supervisor
+            .as_ref()
+            .filter(|a| a.number > st.supervisor_answer)
+        {
             st.supervisor_answer = a.number;
             match &a.outcome {
                 SupervisorOutcome::Opened {
@@ -592,7 +595,13 @@ mod probe {
         /// Waits until the station has answered `sent` messages (it posts one view at start
         /// and one per message) and `queries` lookups, then until nothing new arrived for
         /// `quiet`. False on timeout.
-        pub fn wait_for(&self, sent: u64, queries: u64, quiet: Duration, timeout: Duration) -> bool {
+        pub fn wait_for(
+            &self,
+            sent: u64,
+            queries: u64,
+            quiet: Duration,
+            timeout: Duration,
+        ) -> bool {
             let deadline = Instant::now() + timeout;
             let mut s = self.seen.lock().expect("probe lock");
             loop {
