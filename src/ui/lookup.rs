@@ -550,6 +550,57 @@ mod tests {
         assert_eq!(rows[1].per_hour, "0.0");
     }
 
+    fn staff(csv: &str) -> SqliteStore {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("employees.csv");
+        std::fs::write(&p, csv).unwrap();
+        let mut store = SqliteStore::open_in_memory().unwrap();
+        crate::import::import_file(
+            &mut store,
+            crate::import::Kind::Employees,
+            &p,
+            "T",
+            at(0),
+            &mut |_| {},
+        )
+        .unwrap();
+        store
+    }
+
+    fn badge(r: Reply) -> Result<String, String> {
+        match r {
+            Reply::Keypad(Ok(b)) => Ok(b),
+            Reply::Keypad(Err(w)) => Err(w.en),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn keypad_numbers_are_the_numbers_in_the_staff_ids() {
+        let s = staff(
+            "id,name,roles,badge\n\
+             E003,张伟,packer,BADGE-E003\n\
+             W12,Ann,packer,B-W12\n\
+             X7,Bo,packer,B-X7\n\
+             Y007,Cy,packer,B-Y007\n",
+        );
+        let find = |typed: &str| badge(keypad_employee(&s, typed).unwrap());
+        assert_eq!(find("3"), Ok("BADGE-E003".into()));
+        assert_eq!(find("003"), Ok("BADGE-E003".into()));
+        assert_eq!(find("E003"), Ok("BADGE-E003".into()), "the id itself");
+        // No fixed prefix or width: whatever the ids look like.
+        assert_eq!(find("12"), Ok("B-W12".into()));
+        assert_eq!(find("4"), Err("No employee number 4".into()));
+        assert_eq!(find("E00"), Err("No employee number E00".into()));
+        // Two people numbered 7: not guessed between.
+        assert_eq!(
+            find("7"),
+            Err("Employee number 7 is X7, Y007: scan your badge".into())
+        );
+        assert_eq!(employee_number("E003"), Some(3));
+        assert_eq!(employee_number("BOSS"), None);
+    }
+
     #[test]
     fn day_start_is_the_stations_midnight() {
         let d = day_start(at(125));

@@ -4,7 +4,7 @@
 //! - `adapter`: StationView → the `Api` global (pure, unit-tested).
 //! - `bridge`: intents → `Msg`s to the station loop; views and lookup replies → the UI
 //!   thread through one coalescing inbox.
-//! - `lookup`: read-only questions (keypad badge, supervisor check, reports) on a worker
+//! - `lookup`: read-only questions (keypad badge, reports) on a worker
 //!   thread with its own database connection.
 //! - `launch`: starts the loop, devices and worker for a window; `demo`: the demo station.
 //!
