@@ -13,7 +13,7 @@ use std::sync::mpsc;
 
 use serde::Deserialize;
 
-use crate::domain::event::{Device, EventType, StoredEvent, WeightChecked};
+use crate::domain::event::{Device, EventType, ScanRejected, StoredEvent, WeightChecked};
 use crate::station::runtime::{EventSink, Outcome};
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -63,7 +63,11 @@ impl Cue {
 /// The cue for one input's events, if any. An alert wins over a chime.
 pub fn cue_for(events: &[StoredEvent]) -> Option<Cue> {
     let alert = events.iter().any(|e| match e.kind {
-        EventType::ScanRejected | EventType::PrintFailed => true,
+        // A code refused at the supervisor view is answered in its dialog, silently as ever.
+        EventType::ScanRejected => e
+            .payload_as::<ScanRejected>()
+            .is_none_or(|r| !r.supervisor_view),
+        EventType::PrintFailed => true,
         EventType::WeightChecked => e.payload_as::<WeightChecked>().is_some_and(|w| !w.ok),
         EventType::Device => e
             .payload_as::<Device>()
@@ -356,6 +360,14 @@ mod tests {
     fn refusals_mismatches_failed_labels_and_lost_devices_are_alerts() {
         let alert = Some(Cue::Alert);
         assert_eq!(cue_for(&[ev(EventType::ScanRejected)]), alert);
+        let mut r = ScanRejected::new(
+            "BADGE-E003",
+            crate::domain::event::RejectReason::NotAllowed,
+            String::new(),
+        );
+        assert_eq!(cue_for(&[with(r.clone())]), alert);
+        r.supervisor_view = true;
+        assert_eq!(cue_for(&[with(r)]), None, "answered in the dialog");
         assert_eq!(cue_for(&[ev(EventType::PrintFailed)]), alert);
         let w = |ok| {
             with(WeightChecked {
