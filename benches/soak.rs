@@ -162,7 +162,7 @@ fn main() {
         .output()
         .unwrap();
     assert!(out.status.success(), "audit verify after the soak");
-    let events = packbench::store::Store::events(
+    let events = packbench::store::EventLog::events(
         &packbench::store::SqliteStore::open(rig.db()).unwrap(),
         &Default::default(),
     )

@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use packbench_drivers::serial::{DataBits, FlowControl, Parity, SerialSettings, StopBits};
+use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
 use crate::domain::session::EngineConfig;
@@ -21,7 +23,9 @@ pub struct Config {
     pub scale: Option<ScaleConfig>,
     pub printer: Option<PrinterConfig>,
     #[serde(default)]
-    pub sound: crate::station::sound::SoundConfig,
+    pub sound: SoundConfig,
+    /// One of many benches on a central PostgreSQL; `None`: the bench works alone.
+    pub central: Option<CentralConfig>,
     /// Folder of the config file: relative paths in it are relative to this.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -69,16 +73,25 @@ impl Default for WeightConfig {
     }
 }
 
+/// A misspelt setting is an error, not a silently ignored line: every device section denies
+/// unknown keys, and its errors start with its name.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct ScannerConfig {
     pub port: String,
     #[serde(default = "d9600")]
     pub baud: u32,
     #[serde(flatten)]
-    pub extra: toml::Table,
+    pub line: SerialLine,
+    /// `cr`, `lf`, `crlf`, `tab`, `any` (the default) or `none`.
+    pub suffix: Option<String>,
+    /// Identical scans within this many milliseconds count once. Off by default: two
+    /// identical units are two scans.
+    pub debounce_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct ScaleConfig {
     pub port: String,
     #[serde(default = "d9600")]
@@ -86,10 +99,17 @@ pub struct ScaleConfig {
     pub protocol: String,
     pub unit: Option<String>,
     #[serde(flatten)]
-    pub extra: toml::Table,
+    pub line: SerialLine,
+    /// Whether Toledo continuous frames end with a checksum byte (default true).
+    pub checksum: Option<bool>,
+    /// Seconds a demand for a weight may go without a readable reading.
+    pub no_reading_alarm_s: Option<f64>,
+    /// Seconds a load may keep moving.
+    pub unsettled_alarm_s: Option<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct PrinterConfig {
     pub target: String,
     #[serde(default)]
@@ -99,8 +119,59 @@ pub struct PrinterConfig {
     pub paper_mm: u32,
     /// Caption language on the label: "zh" or "en" (default "zh" with `chinese`, else "en").
     pub language: Option<String>,
-    #[serde(flatten)]
-    pub extra: toml::Table,
+}
+
+/// The serial framing of a device section (8N1 without flow control unless set).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SerialLine {
+    pub data_bits: DataBits,
+    pub parity: Parity,
+    pub stop_bits: StopBits,
+    pub flow_control: FlowControl,
+}
+
+impl SerialLine {
+    pub fn settings(&self, port: &str, baud: u32) -> SerialSettings {
+        SerialSettings {
+            path: port.into(),
+            baud,
+            data_bits: self.data_bits,
+            parity: self.parity,
+            stop_bits: self.stop_bits,
+            flow_control: self.flow_control,
+        }
+    }
+}
+
+// The derived `deserialize` (serde's `remote = "Self"`), with the section named in errors.
+impl<'de> Deserialize<'de> for ScannerConfig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        ScannerConfig::deserialize(d).map_err(|e| section_error("scanner", &e))
+    }
+}
+
+impl<'de> Deserialize<'de> for ScaleConfig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        ScaleConfig::deserialize(d).map_err(|e| section_error("scale", &e))
+    }
+}
+
+impl<'de> Deserialize<'de> for PrinterConfig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        PrinterConfig::deserialize(d).map_err(|e| section_error("printer", &e))
+    }
+}
+
+/// `scale: unknown setting `x``: the section first, and settings rather than serde's fields.
+/// The TOML error names a bad value's key on a line of its own: kept, on the same line.
+fn section_error<E: de::Error>(section: &str, e: &E) -> E {
+    let msg = e.to_string().lines().collect::<Vec<_>>().join(" ");
+    let msg = match msg.strip_prefix("unknown field") {
+        Some(rest) => format!("unknown setting{rest}"),
+        None => msg,
+    };
+    E::custom(format!("{section}: {msg}"))
 }
 
 fn d80() -> u32 {
@@ -139,31 +210,6 @@ impl Config {
         }
     }
 
-    /// The label set-up of the configured printer (defaults when there is none).
-    pub fn label_setup(&self) -> Result<crate::station::label::LabelSetup, String> {
-        use packbench_drivers::label::{CaptionLanguage, PaperWidth};
-        let Some(p) = &self.printer else {
-            return Ok(Default::default());
-        };
-        let paper = match p.paper_mm {
-            58 => PaperWidth::Mm58,
-            80 => PaperWidth::Mm80,
-            other => return Err(format!("printer paper_mm must be 58 or 80, not {other}")),
-        };
-        let language = match p.language.as_deref() {
-            None if p.chinese => CaptionLanguage::SimplifiedChinese,
-            None => CaptionLanguage::English,
-            Some("zh") | Some("zh-CN") => CaptionLanguage::SimplifiedChinese,
-            Some("en") => CaptionLanguage::English,
-            Some(other) => return Err(format!("printer language must be zh or en, not {other:?}")),
-        };
-        Ok(crate::station::label::LabelSetup {
-            paper,
-            chinese: p.chinese,
-            language,
-        })
-    }
-
     pub fn engine_config(&self) -> EngineConfig {
         EngineConfig {
             station_id: self.station_id.clone(),
@@ -174,5 +220,78 @@ impl Config {
             min_weight_g: self.weight.min_weight_g,
             default_packaging: None,
         }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SoundConfig {
+    /// A cue for every refusal: wrong, extra or unknown item, weight mismatch, failed label,
+    /// a device lost, a scan that could not be recorded.
+    #[serde(default = "yes")]
+    pub alerts: bool,
+    /// A short chime when an order is packed.
+    #[serde(default)]
+    pub packed: bool,
+    /// The player and its arguments; the sound file's path is added as the last argument.
+    /// Unset: the first of paplay, pw-play, aplay found on PATH, if the machine has sound.
+    pub command: Option<Vec<String>>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for SoundConfig {
+    fn default() -> Self {
+        SoundConfig {
+            alerts: true,
+            packed: false,
+            command: None,
+        }
+    }
+}
+
+/// `[central]`: the warehouse's central database.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CentralConfig {
+    /// A libpq URL (`postgres://bench01@db.lan/packbench?sslmode=verify-full`) or a
+    /// key=value string.
+    pub url: String,
+    /// The password, read from this file; else PGPASSWORD or ~/.pgpass.
+    pub password_file: Option<PathBuf>,
+    #[serde(default)]
+    pub offline: Offline,
+    /// How long an order scan waits for the central claim before `offline` applies.
+    #[serde(default = "d2000")]
+    pub claim_timeout_ms: u64,
+}
+
+/// What a bench may do while the central database is unreachable.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Offline {
+    /// Finish the orders it holds; refuse to open others.
+    #[default]
+    Finish,
+    /// Also open orders that were unclaimed when it last heard from the centre.
+    Open,
+}
+
+fn d2000() -> u64 {
+    2000
+}
+
+impl Config {
+    /// The central password file, relative paths taken from the config file's folder.
+    pub fn central_password_file(&self) -> Option<PathBuf> {
+        let c = self.central.as_ref()?;
+        let p = c.password_file.as_ref()?;
+        Some(if p.is_absolute() {
+            p.clone()
+        } else {
+            self.base_dir.join(p)
+        })
     }
 }

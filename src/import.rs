@@ -8,7 +8,11 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::domain::catalog::{parse_attributes, parse_barcodes, Catalog};
+use crate::domain::event::{EventType, NewEvent};
 use crate::domain::{Employee, Order, OrderLine, Packaging, Roles, Sku};
+use crate::store::{
+    Changes, ImportMeta, ImportReport, OrderRow, Put, ReferenceData, ReferenceRead, StoreError,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{file}: {where_}: {message}")]
@@ -489,14 +493,14 @@ pub enum Phase {
 }
 
 /// Reads, checks and stores one file: nothing is written unless every row is good.
-pub fn import_file<S: crate::store::Store + ?Sized>(
+pub fn import_file<S: ReferenceData + ?Sized>(
     store: &mut S,
     kind: Kind,
     path: &Path,
     station_id: &str,
     at: chrono::DateTime<chrono::FixedOffset>,
     on_progress: &mut dyn FnMut(Phase),
-) -> Result<crate::store::ImportReport, ImportFileError> {
+) -> Result<ImportReport, ImportFileError> {
     let required = match kind {
         Kind::Catalog => CATALOG_COLUMNS,
         Kind::Orders => ORDER_COLUMNS,
@@ -505,7 +509,7 @@ pub fn import_file<S: crate::store::Store + ?Sized>(
     };
     on_progress(Phase::Reading);
     let rows = read_rows(path, required)?;
-    let meta = crate::store::ImportMeta {
+    let meta = ImportMeta {
         file: path
             .file_name()
             .map(|f| f.to_string_lossy().into_owned())
@@ -516,28 +520,195 @@ pub fn import_file<S: crate::store::Store + ?Sized>(
     };
     let total = rows.rows.len();
     on_progress(Phase::Checking(total));
-    Ok(match kind {
-        Kind::Catalog => {
-            let existing = store.load_catalog()?;
-            let skus = parse_catalog(&rows, &existing)?;
-            store.import_catalog(&skus, &meta, &mut |n| {
-                on_progress(Phase::Writing(n, skus.len()))
-            })?
-        }
+    let parsed = match kind {
+        Kind::Catalog => Parsed::Catalog(parse_catalog(&rows, &store.load_catalog()?)?),
         Kind::Orders => {
             let skus = store.load_catalog()?.into_iter().map(|s| s.sku).collect();
-            let orders = parse_orders(&rows, &skus)?;
-            store.import_orders(&orders, &meta, &mut |n| {
-                on_progress(Phase::Writing(n, orders.len()))
-            })?
+            Parsed::Orders(parse_orders(&rows, &skus)?)
         }
-        Kind::Employees => {
-            let e = parse_employees(&rows)?;
-            store.import_employees(&e, &meta, &mut |n| on_progress(Phase::Writing(n, e.len())))?
+        Kind::Employees => Parsed::Employees(parse_employees(&rows)?),
+        Kind::Packaging => Parsed::Packaging(parse_packaging(&rows)?),
+    };
+    Ok(write(store, &parsed, &meta, &mut |done, total| {
+        on_progress(Phase::Writing(done, total))
+    })?)
+}
+
+/// Checked rows of one file, ready to write.
+#[derive(Debug, Clone)]
+pub enum Parsed {
+    Catalog(Vec<Sku>),
+    Orders(Vec<Order>),
+    Employees(Vec<Employee>),
+    Packaging(Vec<Packaging>),
+}
+
+impl Parsed {
+    fn kind(&self) -> &'static str {
+        match self {
+            Parsed::Catalog(_) => "catalog",
+            Parsed::Orders(_) => "orders",
+            Parsed::Employees(_) => "employees",
+            Parsed::Packaging(_) => "packaging",
         }
-        Kind::Packaging => {
-            let p = parse_packaging(&rows)?;
-            store.import_packaging(&p, &meta, &mut |n| on_progress(Phase::Writing(n, p.len())))?
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Parsed::Catalog(x) => x.len(),
+            Parsed::Orders(x) => x.len(),
+            Parsed::Employees(x) => x.len(),
+            Parsed::Packaging(x) => x.len(),
         }
-    })
+    }
+}
+
+/// Writes checked rows by the import rules, in one transaction of the store: a row equal to
+/// the stored one is left alone; a changed order gets a new version and `order_changed`; a
+/// cancellation sticks; an `imported` event records the file unless nothing changed (so a
+/// re-import changes nothing, not even the log).
+pub fn write<S: ReferenceData + ?Sized>(
+    store: &mut S,
+    parsed: &Parsed,
+    meta: &ImportMeta,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<ImportReport, StoreError> {
+    let mut report = ImportReport::default();
+    store.import(&mut |read| {
+        let (changes, r) = plan(read, parsed, meta, progress)?;
+        report = r;
+        Ok(changes)
+    })?;
+    Ok(report)
+}
+
+/// The rule part of [`write`]: what to write given what is stored.
+pub fn plan(
+    read: &dyn ReferenceRead,
+    parsed: &Parsed,
+    meta: &ImportMeta,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<(Changes, ImportReport), StoreError> {
+    let total = parsed.len();
+    let mut report = ImportReport {
+        rows: total,
+        ..Default::default()
+    };
+    let mut changes = Changes::default();
+    let tally = |report: &mut ImportReport, existed: bool| {
+        if existed {
+            report.changed += 1
+        } else {
+            report.added += 1
+        }
+    };
+    for n in 0..total {
+        if n % 1000 == 0 {
+            progress(n, total);
+        }
+        match parsed {
+            Parsed::Catalog(v) => {
+                let s = &v[n];
+                let old = read.sku(&s.sku)?;
+                if old.as_ref() == Some(s) {
+                    report.unchanged += 1;
+                    continue;
+                }
+                tally(&mut report, old.is_some());
+                changes.puts.push(Put::Sku(s.clone()));
+            }
+            Parsed::Employees(v) => {
+                let e = &v[n];
+                let old = read.employee(&e.id)?;
+                if old.as_ref() == Some(e) {
+                    report.unchanged += 1;
+                    continue;
+                }
+                tally(&mut report, old.is_some());
+                changes.puts.push(Put::Employee(e.clone()));
+            }
+            Parsed::Packaging(v) => {
+                let x = &v[n];
+                let old = read.packaging(&x.code)?;
+                if old.as_ref() == Some(x) {
+                    report.unchanged += 1;
+                    continue;
+                }
+                tally(&mut report, old.is_some());
+                changes.puts.push(Put::Packaging(x.clone()));
+            }
+            Parsed::Orders(v) => {
+                let o = &v[n];
+                let version = o.version();
+                let old = read.order_row(&o.order_no)?;
+                // A cancellation sticks: an older export without the status column must not
+                // bring a cancelled order back to the bench.
+                let cancelled = o.cancelled || old.as_ref().is_some_and(|x| x.order.cancelled);
+                match &old {
+                    Some(x)
+                        if x.version == version
+                            && x.order.cancelled == cancelled
+                            && x.order.picker_id == o.picker_id =>
+                    {
+                        report.unchanged += 1;
+                        continue;
+                    }
+                    Some(x) => {
+                        if x.version != version {
+                            report.changed += 1;
+                            changes.events.push(
+                                NewEvent::new(EventType::OrderChanged, meta.at, &meta.station_id)
+                                    .actor(Some("import"))
+                                    .order(&o.order_no)
+                                    .with("old_version", x.version.as_str())
+                                    .with("version", version.as_str())
+                                    .with("file", meta.file.as_str()),
+                            );
+                        } else if !x.order.cancelled && !cancelled {
+                            // Only the imported picker changed.
+                            report.changed += 1;
+                        }
+                        if cancelled && !x.order.cancelled {
+                            report.cancelled += 1;
+                            changes.events.push(
+                                NewEvent::new(EventType::OrderCancelled, meta.at, &meta.station_id)
+                                    .actor(Some("import"))
+                                    .order(&o.order_no)
+                                    .with("file", meta.file.as_str()),
+                            );
+                        }
+                    }
+                    None => {
+                        report.added += 1;
+                        if cancelled {
+                            report.cancelled += 1;
+                        }
+                    }
+                }
+                changes.puts.push(Put::Order(OrderRow {
+                    order: Order {
+                        cancelled,
+                        ..o.clone()
+                    },
+                    version,
+                }));
+            }
+        }
+    }
+    // Re-importing the same file changes nothing, not even the log.
+    if report.added + report.changed + report.cancelled > 0 {
+        changes.events.push(
+            NewEvent::new(EventType::Imported, meta.at, &meta.station_id)
+                .actor(Some("import"))
+                .with("kind", parsed.kind())
+                .with("file", meta.file.as_str())
+                .with("sha256", meta.sha256.as_str())
+                .with("rows", report.rows)
+                .with("added", report.added)
+                .with("changed", report.changed)
+                .with("unchanged", report.unchanged)
+                .with("cancelled", report.cancelled),
+        );
+    }
+    Ok((changes, report))
 }

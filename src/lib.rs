@@ -5,6 +5,7 @@ pub mod audit;
 pub mod config;
 pub mod domain;
 pub mod import;
+pub mod logging;
 pub mod simulate;
 pub mod station;
 pub mod store;

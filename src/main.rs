@@ -12,7 +12,8 @@ use packbench::audit::{self, table, ExportFormat};
 use packbench::config::Config;
 use packbench::domain::commands::COMMANDS;
 use packbench::import;
-use packbench::store::{Checkpoint, ImportReport, SqliteStore, Store};
+use packbench::logging::{self, LogFormat};
+use packbench::store::{self, Checkpoint, EventLog, ImportReport, SqliteStore};
 
 #[derive(Parser)]
 #[command(
@@ -25,6 +26,9 @@ struct Cli {
     /// Station config (default: station.toml in the working directory, when present)
     #[arg(long, global = true)]
     config: Option<PathBuf>,
+    /// Diagnostics on stderr: text for people, json for a service's log collector
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -205,7 +209,7 @@ fn open_store(db: Option<&Path>, cfg: Option<&Config>, must_exist: bool) -> Resu
             path.display()
         );
     }
-    SqliteStore::open(&path).with_context(|| format!("cannot open database {}", path.display()))
+    store::open(&path)
 }
 
 fn bound(s: &Option<String>, end: bool) -> Result<Option<DateTime<FixedOffset>>> {
@@ -615,6 +619,7 @@ fn audit_cmd(what: AuditCmd, cfg: Option<&Config>) -> Result<ExitCode> {
 /// A short one-line view of an event's data for tables.
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    logging::init(cli.log_format);
     match run(cli) {
         Ok(code) => code,
         Err(e) => {

@@ -274,8 +274,8 @@ fn verify_and_checkpoint_through_the_binary() {
         dir.path(),
         &["audit", "verify", "--checkpoint", cp.to_str().unwrap()],
     ));
-    let s = SqliteStore::open(dir.path().join("packbench.db")).unwrap();
-    s.connection()
+    let s = rusqlite::Connection::open(dir.path().join("packbench.db")).unwrap();
+    s
         .execute_batch("DROP TRIGGER events_no_delete; DELETE FROM events WHERE seq = (SELECT max(seq) FROM events);")
         .unwrap();
     drop(s);
@@ -291,11 +291,8 @@ fn verify_and_checkpoint_through_the_binary() {
         err.contains("event log NOT intact: the log ends at event"),
         "{err}"
     );
-    let s = SqliteStore::open(dir.path().join("packbench.db")).unwrap();
-    s.connection()
-        .execute_batch(
-            "DROP TRIGGER events_no_update; UPDATE events SET actor = 'X' WHERE seq = 5;",
-        )
+    let s = rusqlite::Connection::open(dir.path().join("packbench.db")).unwrap();
+    s.execute_batch("DROP TRIGGER events_no_update; UPDATE events SET actor = 'X' WHERE seq = 5;")
         .unwrap();
     drop(s);
     let out = pb(dir.path(), &["audit", "verify"]);

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use harness::*;
 use packbench::domain::event::{EventData, EventType};
-use packbench::store::{SqliteStore, Store};
+use packbench::store::{EventLog, SqliteStore};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(20);

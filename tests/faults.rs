@@ -186,7 +186,8 @@ impl Bench {
         .unwrap();
         let stderr = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
         let bin = Path::new(env!("CARGO_BIN_EXE_packbench"));
-        let st = spawn_station(bin, dir.path(), stderr, &[]);
+        // Debug diagnostics on: the garbage test reads the codec's resync lines.
+        let st = spawn_station(bin, dir.path(), stderr, &[("RUST_LOG", "debug".into())]);
         let mut b = Bench {
             rt,
             dir,
@@ -276,10 +277,12 @@ impl Bench {
         assert_eq!(code, Some(0));
         let store = packbench::store::SqliteStore::open(db).unwrap();
         assert_eq!(
-            packbench::store::Store::verify(&store, None).unwrap().error,
+            packbench::store::EventLog::verify(&store, None)
+                .unwrap()
+                .error,
             None
         );
-        let logged = packbench::store::Store::events(&store, &Default::default()).unwrap();
+        let logged = packbench::store::EventLog::events(&store, &Default::default()).unwrap();
         for l in &lines {
             let seq = l["seq"].as_i64().unwrap();
             assert!(
@@ -405,7 +408,18 @@ fn scale_garbage_is_skipped_and_a_scale_sending_only_garbage_is_said() {
     );
     b.packed_at_266();
     let db = b.db();
+    let err = b.stderr();
     let lines = b.stop(&db);
+    // Skipped bytes are not silent: `RUST_LOG=debug` shows each resync and how much it skipped.
+    let resync = err
+        .lines()
+        .find(|l| l.contains("resync: skipped"))
+        .unwrap_or_else(|| panic!("no resync line in the station's log:\n{err}"));
+    assert!(
+        resync.contains("DEBUG") && resync.contains("packbench::scale"),
+        "{resync}"
+    );
+    eprintln!("the resync as logged: {resync}");
     // No reading from the garbage ever counted as a weight.
     for l in lines.iter().filter(|l| l["event"] == "weight_checked") {
         assert_eq!(l["measured_g"], 266.0, "{l}");

@@ -146,7 +146,7 @@ fn stdin_scanner_lines_and_sigterm_exit_zero() {
     let rec = packbench::audit::order_record(&s, ORDER1).unwrap().unwrap();
     assert_eq!(rec.lines[0].scanned, 1);
     assert_eq!(
-        packbench::store::Store::verify(&s, None).unwrap().error,
+        packbench::store::EventLog::verify(&s, None).unwrap().error,
         None
     );
     // Restarted, the station is where it was: the packer is signed in, the order open.

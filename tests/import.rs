@@ -6,7 +6,7 @@ use std::path::Path;
 
 use common::*;
 use packbench::import::{import_file, ImportFileError, Kind};
-use packbench::store::{SqliteStore, Store};
+use packbench::store::{EventLog, ReferenceData, SqliteStore};
 
 fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     let p = dir.join(name);

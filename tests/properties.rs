@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use packbench::domain::event::EventType;
 use packbench::domain::progress::{OrderProgress, OrderStatus};
-use packbench::store::{EventFilter, Store};
+use packbench::store::{EventFilter, EventLog, ReferenceData};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]

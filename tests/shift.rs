@@ -249,9 +249,9 @@ fn a_whole_shift_with_a_wrong_item_a_mismatch_and_an_override() {
     let (all, dir) = s.stop();
     // Every line printed was durable: its event is in the log, and the log verifies.
     let store = packbench::store::SqliteStore::open(dir.path().join("bench.db")).unwrap();
-    let report = packbench::store::Store::verify(&store, None).unwrap();
+    let report = packbench::store::EventLog::verify(&store, None).unwrap();
     assert_eq!(report.error, None);
-    let logged = packbench::store::Store::events(&store, &Default::default()).unwrap();
+    let logged = packbench::store::EventLog::events(&store, &Default::default()).unwrap();
     for l in &all {
         let seq = l["seq"].as_i64().expect("seq on every line");
         let e = logged

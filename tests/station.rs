@@ -357,107 +357,14 @@ fn labels_owed_from_before_a_crash_print_or_wait_after_the_restart() {
     assert_eq!(st.queued_labels(), 0);
 }
 
-/// A store whose writes fail while `full` is set, as a full disk makes them fail.
-struct FullDisk {
-    inner: packbench::store::SqliteStore,
-    full: Arc<std::sync::atomic::AtomicBool>,
-}
-
-mod full_disk {
-    use super::FullDisk;
-    use chrono::{DateTime, FixedOffset};
-    use packbench::domain::event::{NewEvent, StoredEvent};
-    use packbench::domain::{Employee, Order, Packaging, Sku};
-    use packbench::store::*;
-    use std::sync::atomic::Ordering;
-
-    impl Store for FullDisk {
-        fn append(&mut self, events: &[NewEvent]) -> Result<Vec<StoredEvent>> {
-            if self.full.load(Ordering::SeqCst) {
-                let e = rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
-                    Some("database or disk is full".into()),
-                );
-                return Err(StoreError::from(e));
-            }
-            self.inner.append(events)
-        }
-        fn load_catalog(&self) -> Result<Vec<Sku>> {
-            self.inner.load_catalog()
-        }
-        fn find_order(&self, code: &str) -> Result<Option<Order>> {
-            self.inner.find_order(code)
-        }
-        fn order_now(&self, order_no: &str) -> Result<Option<OrderNow>> {
-            self.inner.order_now(order_no)
-        }
-        fn employee_by_badge(&self, badge: &str) -> Result<Option<Employee>> {
-            self.inner.employee_by_badge(badge)
-        }
-        fn employee(&self, id: &str) -> Result<Option<Employee>> {
-            self.inner.employee(id)
-        }
-        fn packaging(&self, code: &str) -> Result<Option<Packaging>> {
-            self.inner.packaging(code)
-        }
-        fn scan_events(
-            &self,
-            filter: &EventFilter,
-            f: &mut dyn FnMut(StoredEvent) -> bool,
-        ) -> Result<()> {
-            self.inner.scan_events(filter, f)
-        }
-        fn import_catalog(
-            &mut self,
-            s: &[Sku],
-            m: &ImportMeta,
-            p: Progress,
-        ) -> Result<ImportReport> {
-            self.inner.import_catalog(s, m, p)
-        }
-        fn import_orders(
-            &mut self,
-            o: &[Order],
-            m: &ImportMeta,
-            p: Progress,
-        ) -> Result<ImportReport> {
-            self.inner.import_orders(o, m, p)
-        }
-        fn import_employees(
-            &mut self,
-            e: &[Employee],
-            m: &ImportMeta,
-            p: Progress,
-        ) -> Result<ImportReport> {
-            self.inner.import_employees(e, m, p)
-        }
-        fn import_packaging(
-            &mut self,
-            k: &[Packaging],
-            m: &ImportMeta,
-            p: Progress,
-        ) -> Result<ImportReport> {
-            self.inner.import_packaging(k, m, p)
-        }
-        fn verify(&self, c: Option<&Checkpoint>) -> Result<VerifyReport> {
-            self.inner.verify(c)
-        }
-        fn checkpoint(&self, now: DateTime<FixedOffset>) -> Result<Option<Checkpoint>> {
-            self.inner.checkpoint(now)
-        }
-    }
-}
-
 #[test]
 fn a_scan_that_cannot_be_recorded_is_an_alert_and_changes_nothing() {
-    let full = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let store = FullDisk {
-        inner: store_with_fixtures(),
-        full: full.clone(),
-    };
+    // The memory store's writes fail while `full` is set, as a full disk makes them fail.
+    let store = common::memory::MemoryStore::default();
+    let full = store.full.clone();
     let heard = Arc::new(Mutex::new(Vec::new()));
     let h = heard.clone();
-    let bench = packbench::station::Bench::open(store, cfg()).unwrap();
+    let bench = bench_on(store);
     let mut st = StationLoop::new(bench, LabelSetup::default(), None, Lines::default())
         .with_clock(Box::new(|| t(0)))
         .on_events(Box::new(move |o| {
@@ -466,7 +373,7 @@ fn a_scan_that_cannot_be_recorded_is_an_alert_and_changes_nothing() {
                 packbench::station::runtime::Outcome::NotRecorded
             ))
         }));
-    let scan = |st: &mut StationLoop<FullDisk, Lines>, c: &str| {
+    let scan = |st: &mut StationLoop<common::memory::MemoryStore, Lines>, c: &str| {
         st.handle(Msg::Scan {
             code: c.into(),
             scanner: "s".into(),

@@ -205,7 +205,7 @@ fn the_supervisor_view_refuses_a_packer_and_opens_for_a_supervisor() {
     assert!(!b.has("supervisor badge"));
     // The log says who tried and who opened it.
     let store = SqliteStore::open(&b.db).unwrap();
-    let events = packbench::store::Store::events(&store, &Default::default()).unwrap();
+    let events = packbench::store::EventLog::events(&store, &Default::default()).unwrap();
     let tried: Vec<_> = events
         .iter()
         .filter_map(|e| match e.payload() {

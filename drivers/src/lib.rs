@@ -7,3 +7,4 @@ pub mod scale;
 pub mod scanner;
 pub mod serial;
 pub mod sim;
+pub mod text;

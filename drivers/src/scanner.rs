@@ -4,17 +4,17 @@
 //! - Frames end on CR, LF, CRLF or TAB; which ones is configurable, default any of them.
 //!   With no suffix configured, frames end only on an idle gap ([`frame_with_timeout`]) or
 //!   at end of stream.
-//! - An AIM symbology identifier (`]` + symbology letter + modifier, e.g. `]C1` GS1-128,
-//!   `]E0` EAN-13, `]d2` GS1 DataMatrix, `]Q3` GS1 QR) at the start of a frame is stripped
-//!   from the code and reported in [`ScanFrame::aim`].
+//! - An AIM symbology identifier (`]C1`, `]E0`, …) stays at the front of the code, as sent:
+//!   the app's barcode parser is the one place that takes it apart.
 //! - GS (0x1D) stays in the code: it is the GS1 field separator. RS (0x1E) and EOT (0x04)
 //!   stay too, as ISO/IEC 15434 envelopes in 2D codes use them. Every other control byte
 //!   (NUL, stray CR, DEL, …) is line noise and removed.
-//! - A frame with no printable content left (empty, noise only, a lone AIM prefix) is dropped.
+//! - A frame with no printable content left (empty, noise only) is dropped.
 //! - Invalid UTF-8 is decoded lossily (U+FFFD): the operator then sees a code that matches
 //!   nothing and rescans, instead of a scan that silently vanished.
 //! - A frame longer than `max_frame_len` is dropped whole, up to its suffix: a truncated code
 //!   would be a different, wrong code.
+//! - Dropped frames and removed noise are logged (target `packbench::scanner`, debug level).
 //!
 //! Debouncing identical scans is a separate [`ScanDebouncer`] with explicit timestamps.
 
@@ -105,10 +105,9 @@ impl Default for ScannerConfig {
 /// One scan.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ScanFrame {
-    /// The code without AIM prefix and suffix; GS separators kept.
+    /// The code as sent, without suffix and noise: an AIM prefix (`]C1`, …) and GS
+    /// separators kept.
     pub code: String,
-    /// The AIM symbology identifier (`]C1`, `]E0`, …) if the scanner sent one.
-    pub aim: Option<String>,
 }
 
 /// Splits a scanner byte stream into [`ScanFrame`]s.
@@ -121,6 +120,8 @@ pub struct ScannerCodec {
     max_frame_len: usize,
     /// Inside an over-long frame: drop bytes until its terminator.
     discarding: bool,
+    /// Bytes of the over-long frame dropped so far.
+    discarded: usize,
     /// Bytes at the front of the buffer already searched for a terminator.
     scanned: usize,
 }
@@ -141,6 +142,7 @@ impl ScannerCodec {
             tab: has(Suffix::Tab),
             max_frame_len: config.max_frame_len.max(1),
             discarding: false,
+            discarded: 0,
             scanned: 0,
         }
     }
@@ -150,11 +152,22 @@ impl ScannerCodec {
     pub fn flush(&mut self, src: &mut BytesMut) -> Option<ScanFrame> {
         self.scanned = 0;
         if std::mem::take(&mut self.discarding) || src.len() > self.max_frame_len {
+            self.dropped_overlong(src.len());
             src.clear();
             return None;
         }
         let bytes = src.split();
         make_frame(&bytes)
+    }
+
+    fn dropped_overlong(&mut self, tail: usize) {
+        let n = std::mem::take(&mut self.discarded) + tail;
+        tracing::debug!(
+            target: "packbench::scanner",
+            bytes = n,
+            "dropped a frame of {n} bytes, longer than max_frame_len {}",
+            self.max_frame_len
+        );
     }
 
     /// Whether bytes of an unfinished frame are waiting (what an idle timer should watch).
@@ -199,6 +212,7 @@ impl Decoder for ScannerCodec {
                     let frame = src.split_to(start);
                     src.advance(len);
                     if too_long {
+                        self.dropped_overlong(frame.len());
                         continue;
                     }
                     if let Some(frame) = make_frame(&frame) {
@@ -210,6 +224,7 @@ impl Decoder for ScannerCodec {
                         // Keep memory bounded: forget the over-long frame's bytes but remember
                         // to drop the rest of it up to its terminator.
                         self.discarding = true;
+                        self.discarded += resume;
                         src.advance(resume);
                         self.scanned = 0;
                     } else {
@@ -235,32 +250,30 @@ fn is_kept_control(b: u8) -> bool {
 
 /// Cleans one raw frame (without terminator) into a scan, or `None` if it is only noise.
 fn make_frame(raw: &[u8]) -> Option<ScanFrame> {
-    let cleaned: Vec<u8> = raw
+    let code: Vec<u8> = raw
         .iter()
         .copied()
         .filter(|&b| !(b < 0x20 || b == 0x7f) || is_kept_control(b))
         .collect();
-    let (aim, code) = split_aim(&cleaned);
     // Only printable content makes a scan; separators alone are noise.
     if !code.iter().any(|&b| !is_kept_control(b)) {
+        if !raw.is_empty() {
+            tracing::debug!(
+                target: "packbench::scanner",
+                bytes = raw.len(),
+                "dropped a frame of {} bytes with nothing printable",
+                raw.len()
+            );
+        }
         return None;
     }
-    Some(ScanFrame {
-        code: String::from_utf8_lossy(code).into_owned(),
-        aim: aim.map(|a| String::from_utf8_lossy(a).into_owned()),
-    })
-}
-
-/// `]` + symbology letter + modifier character.
-fn split_aim(frame: &[u8]) -> (Option<&[u8]>, &[u8]) {
-    match frame {
-        [b']', sym, modifier, ..]
-            if sym.is_ascii_alphabetic() && modifier.is_ascii_alphanumeric() =>
-        {
-            (Some(&frame[..3]), &frame[3..])
-        }
-        _ => (None, frame),
+    let noise = raw.len() - code.len();
+    if noise > 0 {
+        tracing::debug!(target: "packbench::scanner", noise, "removed {noise} control bytes from a scan");
     }
+    Some(ScanFrame {
+        code: String::from_utf8_lossy(&code).into_owned(),
+    })
 }
 
 /// Reads the next frame, taking a partial frame as complete once no byte arrived for `idle`
@@ -394,26 +407,22 @@ mod tests {
     }
 
     #[test]
-    fn aim_prefix_is_split_off_and_gs_kept() {
+    fn aim_prefix_and_gs_kept() {
         let mut c = ScannerCodec::default();
         let got = decode_all(
             &mut c,
             b"]C1010950123456789017\x1d10ABC\r]E04006381333931\r",
         );
-        assert_eq!(got[0].aim.as_deref(), Some("]C1"));
-        assert_eq!(got[0].code, "010950123456789017\u{1d}10ABC");
-        assert_eq!(got[1].aim.as_deref(), Some("]E0"));
-        assert_eq!(got[1].code, "4006381333931");
-        // Not an AIM id: `]` followed by a digit.
-        let got = decode_all(&mut c, b"]12AB\r");
-        assert_eq!(got[0].aim, None);
-        assert_eq!(got[0].code, "]12AB");
+        assert_eq!(
+            codes(&got),
+            ["]C1010950123456789017\u{1d}10ABC", "]E04006381333931"]
+        );
     }
 
     #[test]
     fn noise_and_empty_frames_dropped() {
         let mut c = ScannerCodec::default();
-        let got = decode_all(&mut c, b"\r\n\r\n\x00\x00\r\x1d\r]C1\r\x07\x1b\rA\x00B\r");
+        let got = decode_all(&mut c, b"\r\n\r\n\x00\x00\r\x1d\r\x07\x1b\rA\x00B\r");
         assert_eq!(codes(&got), ["AB"]);
     }
 

@@ -40,10 +40,10 @@ fn decode_chunked(config: &ScannerConfig, bytes: &[u8], cuts: &[usize]) -> Vec<S
     out
 }
 
+/// The frame of a scan: the AIM prefix stays in front of the code, as sent.
 fn frame(code: &str, aim: Option<&str>) -> ScanFrame {
     ScanFrame {
-        code: code.to_string(),
-        aim: aim.map(str::to_string),
+        code: format!("{}{code}", aim.unwrap_or("")),
     }
 }
 

@@ -87,10 +87,7 @@ async fn assert_quiet<T: std::fmt::Debug>(link: &mut SerialLink<T>, quiet: Durat
 }
 
 fn scan(code: &str) -> ScanFrame {
-    ScanFrame {
-        code: code.into(),
-        aim: None,
-    }
+    ScanFrame { code: code.into() }
 }
 
 #[tokio::test]
@@ -112,11 +109,13 @@ async fn scanner_frame_arrives_decoded() {
     .await
     .unwrap();
     let f = next_frame(&mut link).await;
-    assert_eq!(f.code, gs1, "GS separator kept");
-    assert_eq!(f.aim.as_deref(), Some("]C1"));
+    assert_eq!(
+        f.code,
+        format!("]C1{gs1}"),
+        "AIM prefix and GS separator kept"
+    );
     let f = next_frame(&mut link).await;
-    assert_eq!(f.code, "4006381333931");
-    assert_eq!(f.aim.as_deref(), Some("]E0"));
+    assert_eq!(f.code, "]E04006381333931");
     assert_eq!(link.status().state, LinkState::Connected);
     link.shutdown().await;
 }

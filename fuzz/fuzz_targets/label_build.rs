@@ -13,16 +13,17 @@
 //!   them within the paper width; the QR holds the sanitized order number when 1..=512 bytes;
 //! - every preview text line fits the paper's columns;
 //! - sanitizing every string before building changes nothing (data can only influence the
-//!   label through what `text::sanitize` lets through).
+//!   label through what `text::for_printer` lets through).
 #![no_main]
 
 use encoding_rs::GB18030;
 use libfuzzer_sys::fuzz_target;
 use packbench_drivers::label::code128::decode_data;
 use packbench_drivers::label::{
-    build_label, label_to_text, text, tokenize, CaptionLanguage, Code128, LabelData, LabelLine,
+    build_label, label_to_text, tokenize, CaptionLanguage, Code128, LabelData, LabelLine,
     PaperWidth, Token,
 };
+use packbench_drivers::text;
 
 /// Input layout (readable seeds): `[flags] [weight: u32 LE] [reprint: u8]` then text fields
 /// separated by 0xFF, a byte that never occurs in UTF-8 (fields are decoded lossily):
@@ -91,9 +92,9 @@ fn label(data: &[u8]) -> LabelData {
     }
 }
 
-/// Every string field passed through `text::sanitize`.
+/// Every string field passed through `text::for_printer`.
 fn sanitized(d: &LabelData) -> LabelData {
-    let s = |x: &str| text::sanitize(x);
+    let s = |x: &str| text::for_printer(x);
     LabelData {
         order_no: s(&d.order_no),
         waybill_no: s(&d.waybill_no),
@@ -136,7 +137,7 @@ fn allowed_command(c: &[u8]) -> bool {
 }
 
 fn barcode_expected(value: &str, dots: usize) -> Option<String> {
-    let clean = text::sanitize(value);
+    let clean = text::for_printer(value);
     let code = Code128::encode(&clean).ok()?;
     code.module_width_for(dots)?;
     Some(clean)
@@ -216,7 +217,7 @@ fuzz_target!(|data: &[u8]| {
         .filter_map(|v| barcode_expected(v, dots))
         .collect();
     assert_eq!(barcodes, want, "barcode contents");
-    let qr_text = text::sanitize(&d.order_no);
+    let qr_text = text::for_printer(&d.order_no);
     if !qr_text.is_empty() && qr_text.len() <= 512 {
         assert_eq!(qr, vec![qr_text.into_bytes()], "QR contents");
         assert_eq!(qr_prints, 1);

@@ -3,18 +3,9 @@
 use unicode_width::UnicodeWidthStr;
 
 /// Makes text safe for a terminal: control characters (an ESC in a buyer note could
-/// otherwise drive the operator's terminal) become visible escapes.
-pub fn clean(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
-}
+/// otherwise drive the operator's terminal), bidi and zero-width characters become visible
+/// escapes.
+pub use packbench_drivers::text::for_terminal as clean;
 
 pub fn render(headers: &[&str], rows: &[Vec<String>]) -> String {
     let rows: Vec<Vec<String>> = rows

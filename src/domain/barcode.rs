@@ -100,6 +100,15 @@ fn has_valid_check_digit(code: &str) -> bool {
     gtin_check_digit(data) == Some(check.as_bytes()[0] - b'0')
 }
 
+/// Whether a scanned code holds nothing but an AIM prefix and separators (GS, RS, EOT):
+/// line noise a serial scanner can send, never a scan.
+pub fn is_blank(code: &str) -> bool {
+    split_aim(code)
+        .1
+        .chars()
+        .all(|c| matches!(c, GS | '\u{1e}' | '\u{04}'))
+}
+
 /// Splits off an AIM symbology identifier: `]`, one letter, one alphanumeric modifier.
 fn split_aim(s: &str) -> (Option<&str>, &str) {
     let b = s.as_bytes();
@@ -506,6 +515,16 @@ mod tests {
             assert_eq!(p.aim, None, "{input}");
             assert_eq!(p.text, input);
             assert_eq!(p.key, input);
+        }
+    }
+
+    #[test]
+    fn a_lone_aim_prefix_is_blank() {
+        for code in ["]C1", "]C1\x1d", "]E0\x1e\x04", ""] {
+            assert!(is_blank(code), "{code:?}");
+        }
+        for code in ["]C1X", "]12", "]C", " ]C1", "A"] {
+            assert!(!is_blank(code), "{code:?}");
         }
     }
 

@@ -98,6 +98,9 @@ event_types! {
     OrderChanged => "order_changed",
     OrderCancelled => "order_cancelled",
     SupervisorViewOpened => "supervisor_view_opened",
+    OrderClaimed => "order_claimed",
+    ClaimReleased => "claim_released",
+    ClaimConflict => "claim_conflict",
 }
 
 impl std::fmt::Display for EventType {
@@ -152,6 +155,10 @@ pub enum RejectReason {
     OrderHeld,
     NotPacked,
     WrongCarrier,
+    /// Another bench holds the order (central claims).
+    OrderClaimedElsewhere,
+    /// The central database did not answer and the offline rule does not allow opening.
+    CentralUnreachable,
     /// Never in the log: the screen's word for a scan the store could not save.
     NotRecorded,
 }
@@ -177,6 +184,8 @@ impl RejectReason {
             RejectReason::OrderHeld => "order_held",
             RejectReason::NotPacked => "not_packed",
             RejectReason::WrongCarrier => "wrong_carrier",
+            RejectReason::OrderClaimedElsewhere => "order_claimed_elsewhere",
+            RejectReason::CentralUnreachable => "central_unreachable",
             RejectReason::NotRecorded => "not_recorded",
         }
     }
@@ -298,9 +307,21 @@ pub struct ItemAccepted {
     pub complete: bool,
 }
 
+/// Which bench holds (or packed) an order, by the central claims.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimHolder {
+    pub held_by: String,
+    // Required though it may be null, so a refusal without a holder reads as `None`.
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub held_by_packer: Option<String>,
+    pub since: String,
+}
+
 /// A refusal. Besides `code`, `reason` and `detail`, some reasons say more: `not_in_order`
 /// and `over_quantity` the `sku` (with the counts for the latter), `order_already_packed`
-/// who packed it where and when, and a badge refused at the supervisor view whose it is.
+/// who packed it where and when (or, by the central claims, the holder's fields), and
+/// `order_claimed_elsewhere` the bench holding it; a badge refused at the supervisor view
+/// says whose it is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScanRejected {
     /// What was scanned; empty for a refused weight.
@@ -321,6 +342,8 @@ pub struct ScanRejected {
     pub packed_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub packed_station: Option<String>,
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<ClaimHolder>,
     /// The code was offered to open the supervisor view (not as a scan at the bench).
     #[serde(default, skip_serializing_if = "is_false")]
     pub supervisor_view: bool,
@@ -344,6 +367,7 @@ impl ScanRejected {
             packed_by: None,
             packed_at: None,
             packed_station: None,
+            holder: None,
             supervisor_view: false,
             employee_id: None,
             name: None,
@@ -506,6 +530,28 @@ pub struct OrderChanged {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderCancelled {
     pub file: String,
+}
+
+/// This bench opened the order and holds it (central claims).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderClaimed {
+    /// The central claim's epoch; `null` when opened offline, unclaimed.
+    pub claim_epoch: Option<i64>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub offline: bool,
+}
+
+/// A claim ended by someone other than the bench's own flow (a supervisor).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimReleased {
+    pub by: String,
+    pub reason: String,
+}
+
+/// An order packed at two benches while they were offline: for a supervisor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimConflict {
+    pub stations: Vec<String>,
 }
 
 /// A supervisor's badge opened the supervisor view (reports) at this bench.
@@ -689,6 +735,54 @@ mod tests {
         );
         let m = EventData::from(OrderReleased {}).to_map();
         assert_eq!(serde_json::to_string(&m).unwrap(), "{}");
+    }
+
+    /// The claim events as the bench wrote them field by field before they were typed.
+    #[test]
+    fn claims_store_what_they_always_stored() {
+        let at = DateTime::parse_from_rfc3339("2026-11-22T10:00:00+08:00").unwrap();
+        for epoch in [Some(7_i64), None] {
+            let mut old =
+                NewEvent::new(EventType::OrderClaimed, at, "B").with("claim_epoch", epoch);
+            if epoch.is_none() {
+                old = old.with("offline", true);
+            }
+            let new = NewEvent::of(
+                OrderClaimed {
+                    claim_epoch: epoch,
+                    offline: epoch.is_none(),
+                },
+                at,
+                "B",
+            );
+            assert_eq!(new, old);
+        }
+        for packer in [Some("E003".to_string()), None] {
+            let old = NewEvent::new(EventType::ScanRejected, at, "B")
+                .with("code", "TB1")
+                .with("reason", "order_claimed_elsewhere")
+                .with("detail", "d")
+                .with("held_by", "B2")
+                .with("held_by_packer", packer.clone())
+                .with("since", "t");
+            let mut r = ScanRejected::new("TB1", RejectReason::OrderClaimedElsewhere, "d".into());
+            r.holder = Some(ClaimHolder {
+                held_by: "B2".into(),
+                held_by_packer: packer,
+                since: "t".into(),
+            });
+            let new = NewEvent::of(r.clone(), at, "B");
+            assert_eq!(new, old);
+            let back = EventData::decode(EventType::ScanRejected, &new.data).unwrap();
+            assert_eq!(back, EventData::ScanRejected(r));
+        }
+        let plain = ScanRejected::new("X", RejectReason::CentralUnreachable, "d".into());
+        let m = EventData::from(plain.clone()).to_map();
+        assert_eq!(
+            EventData::decode(EventType::ScanRejected, &m).unwrap(),
+            EventData::ScanRejected(plain),
+            "no holder reads back as none"
+        );
     }
 
     #[test]

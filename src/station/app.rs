@@ -1,21 +1,27 @@
-//! `packbench run`: builds the station from its config and runs it until SIGTERM/SIGINT.
+//! The one way a station is built from its config: config check, store, bench, device
+//! runtime, printer, devices and sound. The headless station, the window, the demo and the
+//! tests all start here; each front end only adds what is its own (stdout lines and signals,
+//! or a screen and its lookup worker).
 
+use std::path::PathBuf;
 use std::sync::mpsc;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 use packbench_drivers::printer::PrinterTarget;
 
 use super::bench::Bench;
 use super::devices;
-use super::runtime::{Msg, PrinterSink, StationLoop};
-use super::sound;
+use super::label::LabelSetup;
+use super::runtime::{Msg, PrinterSink, StationLoop, StepSink};
+use super::sound::{self, Machine, Output, Sounder};
 use crate::config::Config;
-use crate::store::{SqliteStore, Store};
+use crate::store::{self, ReferenceData, SqliteStore};
 
 /// Everything a config names, checked before any device is touched, so a typo is one clear
 /// error instead of a half-started station.
 pub struct Checked {
     pub printer: Option<PrinterTarget>,
+    pub setup: LabelSetup,
 }
 
 pub fn check(cfg: &Config) -> Result<Checked> {
@@ -26,55 +32,96 @@ pub fn check(cfg: &Config) -> Result<Checked> {
         ),
         None => None,
     };
-    cfg.label_setup().map_err(|e| anyhow!(e))?;
+    let setup = LabelSetup::from_config(cfg).map_err(|e| anyhow!(e))?;
     devices::check_devices(cfg)?;
-    Ok(Checked { printer })
+    Ok(Checked { printer, setup })
 }
 
-pub fn run_headless(cfg: Config, db: Option<std::path::PathBuf>) -> Result<()> {
-    let checked = check(&cfg)?;
-    let db = db.unwrap_or_else(|| cfg.database_path());
-    let store =
-        SqliteStore::open(&db).with_context(|| format!("cannot open database {}", db.display()))?;
-    let mut engine_cfg = cfg.engine_config();
-    if !cfg.weight.default_packaging.is_empty() {
-        engine_cfg.default_packaging = Some(
-            store
-                .packaging(&cfg.weight.default_packaging)?
-                .ok_or_else(|| {
-                    anyhow!(
-                        "default_packaging {:?} is not in the packaging list (import it first)",
-                        cfg.weight.default_packaging
-                    )
-                })?,
-        );
+/// A built station, not yet running: its loop's parts and the device runtime they use.
+pub struct Station {
+    pub bench: Bench<SqliteStore>,
+    pub setup: LabelSetup,
+    pub printer: PrinterSink,
+    pub on_step: StepSink,
+    /// How cues will sound, or why not (the settings screen shows it).
+    pub sound: Output,
+    pub db: PathBuf,
+    /// Device and printer tasks run here; dropping it stops them.
+    pub rt: tokio::runtime::Runtime,
+}
+
+impl Station {
+    /// Checks the config, opens the store and the bench, starts the printer and device
+    /// tasks, which report to `tx`.
+    pub fn build(cfg: &Config, db: Option<PathBuf>, tx: mpsc::Sender<Msg>) -> Result<Station> {
+        let checked = check(cfg)?;
+        let db = db.unwrap_or_else(|| cfg.database_path());
+        let store = store::open(&db)?;
+        let mut engine_cfg = cfg.engine_config();
+        if !cfg.weight.default_packaging.is_empty() {
+            engine_cfg.default_packaging = Some(
+                store
+                    .packaging(&cfg.weight.default_packaging)?
+                    .ok_or_else(|| {
+                        anyhow!(
+                            "default_packaging {:?} is not in the packaging list (import it first)",
+                            cfg.weight.default_packaging
+                        )
+                    })?,
+            );
+        }
+        let bench = Bench::open(store, engine_cfg)?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("packbench-devices")
+            .enable_all()
+            .build()?;
+        let printer: PrinterSink = checked
+            .printer
+            .map(|target| devices::spawn_printer(&rt, target, tx.clone()));
+        let on_step = devices::spawn_devices(&rt, cfg, tx)?;
+        let sound = sound::detect(&cfg.sound, &Machine::this());
+        tracing::info!(station = %cfg.station_id, db = %db.display(), "station built");
+        Ok(Station {
+            bench,
+            setup: checked.setup,
+            printer,
+            on_step,
+            sound,
+            db,
+            rt,
+        })
     }
-    let bench = Bench::open(store, engine_cfg)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+
+    /// The station loop over this station's parts, writing event lines to `out`; the
+    /// runtime is handed back to be kept alive while the loop runs.
+    pub fn into_loop<W: std::io::Write>(
+        self,
+        out: W,
+    ) -> (StationLoop<SqliteStore, W>, tokio::runtime::Runtime) {
+        let mut station =
+            StationLoop::new(self.bench, self.setup, self.printer, out).on_step(self.on_step);
+        if let Some(s) = Sounder::start(&self.sound) {
+            station = station.on_events(s.into_sink());
+        }
+        (station, self.rt)
+    }
+}
+
+pub fn run_headless(cfg: Config, db: Option<PathBuf>) -> Result<()> {
     let (tx, rx) = mpsc::channel::<Msg>();
-
-    let printer: PrinterSink = checked
-        .printer
-        .map(|target| devices::spawn_printer(&rt, target, tx.clone()));
-    let on_step = devices::spawn_devices(&rt, &cfg, tx.clone())?;
-
+    let station = Station::build(&cfg, db, tx.clone())?;
+    // Said at start for the person starting the bench: a bench without cues is worth a warning.
+    match &station.sound {
+        Output::Silent { .. } => tracing::warn!("sound: {}", station.sound.describe()),
+        _ => tracing::info!("sound: {}", station.sound.describe()),
+    }
+    let (station, rt) = station.into_loop(std::io::stdout());
     // SIGTERM/SIGINT: the loop finishes the input it is deciding, then stops.
-    {
-        let tx = tx.clone();
-        rt.spawn(async move {
-            wait_for_signal().await;
-            let _ = tx.send(Msg::Shutdown);
-        });
-    }
-    drop(tx);
-    let setup = cfg.label_setup().map_err(|e| anyhow!(e))?;
-    let mut station = StationLoop::new(bench, setup, printer, std::io::stdout()).on_step(on_step);
-    if let Some(sink) = sound::start(&cfg) {
-        station = station.on_events(sink);
-    }
+    rt.spawn(async move {
+        wait_for_signal().await;
+        let _ = tx.send(Msg::Shutdown);
+    });
     station.run(rx);
     rt.shutdown_timeout(std::time::Duration::from_millis(500));
     Ok(())

@@ -4,15 +4,18 @@ use crate::domain::barcode;
 use crate::domain::catalog::Catalog;
 use crate::domain::commands::{parse_command, Command};
 use crate::domain::event::{
-    DispatchStarted, EventType, OrderDispatched, PackerSignedIn, StoredEvent,
+    ClaimHolder, DispatchStarted, EventType, NewEvent, OrderClaimed, OrderDispatched,
+    PackerSignedIn, RejectReason, ScanRejected, StoredEvent,
 };
 use crate::domain::progress::OrderProgress;
 use crate::domain::session::{
-    Dispatch, Engine, EngineConfig, Input, LineInfo, OpenOrder, OpenOrderNow, OrderView, Resolved,
-    Scan, State,
+    Decision, Dispatch, Engine, EngineConfig, Input, LineInfo, OpenOrder, OpenOrderNow, OrderView,
+    Resolved, Scan, State,
 };
-use crate::domain::Order;
-use crate::store::{EventFilter, Store, StoreError};
+use std::collections::HashMap;
+
+use crate::domain::{Employee, Order, Packaging};
+use crate::store::{ClaimOutcome, Claims, EventFilter, Holder, OrderNow, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
@@ -25,7 +28,18 @@ pub enum BenchError {
 pub struct Bench<S: Store> {
     store: S,
     engine: Engine,
+    /// Reference data held in memory, so a scan is resolved without reading the store;
+    /// re-read when the store's reference version moves (an import while the bench runs).
     catalog: Catalog,
+    badges: HashMap<String, Employee>,
+    packagings: HashMap<String, Packaging>,
+    reference_version: i64,
+    /// The open order's version and cancellation as last read, for the stale-order check.
+    open_now: Option<(String, Option<OrderNow>)>,
+    /// The central claims; `None` for a bench alone, which holds every order it opens.
+    claims: Option<Box<dyn Claims>>,
+    /// Other benches' events of the order this bench claimed last, from the claim.
+    history: Option<(String, Vec<StoredEvent>)>,
     /// Labels owed from before the restart, found by the restoring scan; the station loop
     /// takes them once.
     owed_labels: Vec<(String, bool)>,
@@ -69,17 +83,29 @@ impl<S: Store> Bench<S> {
     /// Opens a bench on a store and restores where this station was: the signed-in packer,
     /// the open order with its exact counts, a dispatch in progress, the last packed order.
     pub fn open(store: S, cfg: EngineConfig) -> Result<Self, BenchError> {
-        let catalog = Catalog::new(store.load_catalog()?).map_err(BenchError::Catalog)?;
         let mut bench = Bench {
             store,
             engine: Engine::new(cfg),
-            catalog,
+            catalog: Catalog::default(),
+            badges: HashMap::new(),
+            packagings: HashMap::new(),
+            reference_version: 0,
+            open_now: None,
+            claims: None,
+            history: None,
             owed_labels: Vec::new(),
         };
+        bench.reload()?;
         let (state, owed) = bench.restore()?;
         bench.engine.commit(state);
         bench.owed_labels = owed.into_list();
         Ok(bench)
+    }
+
+    /// Claims orders through `claims` (the central database) instead of alone.
+    pub fn with_claims(mut self, claims: Box<dyn Claims>) -> Self {
+        self.claims = Some(claims);
+        self
     }
 
     /// Orders of this station whose label was owed when it last stopped (oldest first, with
@@ -108,9 +134,27 @@ impl<S: Store> Bench<S> {
         self.engine.config()
     }
 
-    /// Re-reads the catalog after an import while the station runs.
-    pub fn reload_catalog(&mut self) -> Result<(), BenchError> {
+    /// Re-reads the reference data the bench holds in memory.
+    fn reload(&mut self) -> Result<(), BenchError> {
+        self.reference_version = self.store.reference_version()?;
         self.catalog = Catalog::new(self.store.load_catalog()?).map_err(BenchError::Catalog)?;
+        self.badges = (self.store.employees()?.into_iter())
+            .map(|e| (e.badge.clone(), e))
+            .collect();
+        self.packagings = (self.store.packagings()?.into_iter())
+            .map(|p| (p.code.clone(), p))
+            .collect();
+        self.open_now = None;
+        Ok(())
+    }
+
+    /// Catches up with an import made while the bench runs (one small read when nothing
+    /// changed).
+    fn refresh(&mut self) -> Result<(), BenchError> {
+        if self.store.reference_version()? != self.reference_version {
+            tracing::info!("reference data changed: reloading catalog, badges and packaging");
+            self.reload()?;
+        }
         Ok(())
     }
 
@@ -121,6 +165,7 @@ impl<S: Store> Bench<S> {
         now: DateTime<FixedOffset>,
     ) -> Result<Vec<StoredEvent>, BenchError> {
         let code = barcode::parse(raw);
+        self.refresh()?;
         let resolved = self.resolve(&code)?;
         self.handle(
             Input::Scan(Box::new(Scan {
@@ -156,6 +201,7 @@ impl<S: Store> Bench<S> {
         stable: bool,
         now: DateTime<FixedOffset>,
     ) -> Result<Vec<StoredEvent>, BenchError> {
+        self.refresh()?;
         self.handle(Input::Weight { grams, stable }, now)
     }
 
@@ -164,6 +210,7 @@ impl<S: Store> Bench<S> {
         c: Command,
         now: DateTime<FixedOffset>,
     ) -> Result<Vec<StoredEvent>, BenchError> {
+        self.refresh()?;
         self.handle(Input::Command(c), now)
     }
 
@@ -181,20 +228,134 @@ impl<S: Store> Bench<S> {
         now: DateTime<FixedOffset>,
     ) -> Result<Vec<StoredEvent>, BenchError> {
         let open_now = match &self.engine.state().open {
-            Some(o) => self
-                .store
-                .order_now(&o.order.order_no)?
-                .map(|n| OpenOrderNow {
+            Some(o) => {
+                let no = &o.order.order_no;
+                let cached = self.open_now.as_ref().filter(|(n, _)| n == no);
+                let now = match cached {
+                    Some((_, now)) => now.clone(),
+                    None => {
+                        let now = self.store.order_now(no)?;
+                        self.open_now = Some((no.clone(), now.clone()));
+                        now
+                    }
+                };
+                now.map(|n| OpenOrderNow {
                     version: n.version,
                     cancelled: n.cancelled,
-                }),
+                })
+            }
             None => None,
         };
-        let decision = self.engine.decide(&input, open_now.as_ref(), now);
+        let mut decision = self.engine.decide(&input, open_now.as_ref(), now);
+        if let Some(order_no) = self
+            .newly_opened(&decision)
+            .filter(|_| self.claims.is_some())
+        {
+            decision = self.claim(&input, decision, &order_no, open_now.as_ref(), now)?;
+        }
         // Durable first; the engine moves on only once the log has the events.
         let stored = self.store.append(&decision.events)?;
         self.engine.commit(decision.next);
         Ok(stored)
+    }
+
+    /// The order a decision opens that this bench did not have open before.
+    fn newly_opened(&self, d: &Decision) -> Option<String> {
+        let opened = &d.next.open.as_ref()?.order.order_no;
+        let before = self.engine.state().open.as_ref().map(|o| &o.order.order_no);
+        (before != Some(opened)).then(|| opened.clone())
+    }
+
+    /// Opening an order claims it: granted, the claim is recorded before the order is
+    /// loaded; held elsewhere, packed elsewhere or no answer, the scan is refused and the
+    /// bench stays as it was. The one network round trip a scan may make.
+    fn claim(
+        &mut self,
+        input: &Input,
+        decision: Decision,
+        order_no: &str,
+        open_now: Option<&OpenOrderNow>,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Decision, BenchError> {
+        let packer = decision.next.packer.as_ref().map(|p| p.id.clone());
+        let Some(claims) = self.claims.as_mut() else {
+            return Ok(decision);
+        };
+        let outcome = claims.claim(order_no, packer.as_deref().unwrap_or_default());
+        let station = self.engine.config().station_id.clone();
+        let refuse = |reason: RejectReason, detail: String, holder: Option<&Holder>| {
+            let code = match input {
+                Input::Scan(s) => s.code.text.as_str(),
+                _ => order_no,
+            };
+            let mut r = ScanRejected::new(code, reason, detail);
+            r.holder = holder.map(|h| ClaimHolder {
+                held_by: h.station_id.clone(),
+                held_by_packer: h.packer_id.clone(),
+                since: h.since.clone(),
+            });
+            Decision {
+                events: vec![NewEvent::of(r, now, &station)
+                    .actor(packer.as_deref())
+                    .order(order_no)],
+                next: self.engine.state().clone(),
+            }
+        };
+        Ok(match outcome {
+            ClaimOutcome::Held(h) => refuse(
+                RejectReason::OrderClaimedElsewhere,
+                format!(
+                    "order {order_no} is open at {} ({}) since {}",
+                    h.station_id,
+                    h.packer_id.as_deref().unwrap_or("?"),
+                    h.since
+                ),
+                Some(&h),
+            ),
+            ClaimOutcome::Packed(h) => refuse(
+                RejectReason::OrderAlreadyPacked,
+                format!(
+                    "order {order_no} was packed at {} at {}",
+                    h.station_id, h.since
+                ),
+                Some(&h),
+            ),
+            ClaimOutcome::Unreachable(why) => refuse(
+                RejectReason::CentralUnreachable,
+                format!("the central database did not answer: {why}"),
+                None,
+            ),
+            ClaimOutcome::Granted { epoch, history } => {
+                let mut decision = decision;
+                if !history.is_empty() {
+                    // Units scanned at other benches count here too: decide again on the
+                    // order's whole history.
+                    self.history = Some((order_no.to_string(), history));
+                    if let Input::Scan(s) = input {
+                        let resolved = self.resolve(&s.code)?;
+                        let again = Input::Scan(Box::new(Scan {
+                            resolved,
+                            ..(**s).clone()
+                        }));
+                        decision = self.engine.decide(&again, open_now, now);
+                    }
+                } else {
+                    self.history = None;
+                }
+                let claimed = NewEvent::of(
+                    OrderClaimed {
+                        claim_epoch: epoch,
+                        offline: epoch.is_none(),
+                    },
+                    now,
+                    &station,
+                )
+                .actor(packer.as_deref())
+                .order(order_no);
+                decision.events.insert(0, claimed);
+                decision
+            }
+        })
     }
 
     /// Resolution order: command sheet, badge, packaging, order/waybill, product.
@@ -203,11 +364,11 @@ impl<S: Store> Bench<S> {
         if let Some(c) = parse_command(text) {
             return Ok(Resolved::Command(c));
         }
-        if let Some(e) = self.store.employee_by_badge(text)? {
-            return Ok(Resolved::Badge(e));
+        if let Some(e) = self.badges.get(text) {
+            return Ok(Resolved::Badge(e.clone()));
         }
-        if let Some(p) = self.store.packaging(text)? {
-            return Ok(Resolved::Packaging(p));
+        if let Some(p) = self.packagings.get(text) {
+            return Ok(Resolved::Packaging(p.clone()));
         }
         if let Some(order) = self.store.find_order(text)? {
             return Ok(Resolved::Order(Box::new(self.view(order)?)));
@@ -220,10 +381,17 @@ impl<S: Store> Bench<S> {
 
     /// An order with its catalog details and the progress its events add up to.
     pub fn view(&self, order: Order) -> Result<OrderView, BenchError> {
-        let events = self.store.events(&EventFilter {
+        let mut events = self.store.events(&EventFilter {
             order_no: Some(order.order_no.clone()),
             ..Default::default()
         })?;
+        if let Some((no, remote)) = &self.history {
+            if *no == order.order_no {
+                // Other benches' events of this order, in time order with this bench's own.
+                events.extend(remote.iter().cloned());
+                events.sort_by_key(|e| e.at);
+            }
+        }
         let progress = OrderProgress::derive(&order, &events);
         let lines = order
             .lines

@@ -18,6 +18,7 @@ use packbench_drivers::serial::{
 };
 
 use super::runtime::{Msg, PrintFailure, PrintJob};
+use crate::domain::barcode;
 use crate::domain::session::NextStep;
 
 /// Sends each label job to the printer, one at a time, and reports what the printer said.
@@ -85,37 +86,23 @@ pub async fn stdin_scanner(tx: Sender<Msg>) {
     }
 }
 
-/// A device section of the config as serial settings: `port`, `baud` and the optional
-/// `data_bits`, `parity`, `stop_bits`, `flow_control` keys.
+/// A device section's serial settings, checked (port named, baud in range).
 fn serial_settings(
     what: &str,
     port: &str,
     baud: u32,
-    extra: &toml::Table,
+    line: &crate::config::SerialLine,
 ) -> anyhow::Result<SerialSettings> {
-    let mut t = toml::Table::new();
-    t.insert("port".into(), port.into());
-    t.insert("baud".into(), (baud as i64).into());
-    for k in ["data_bits", "parity", "stop_bits", "flow_control"] {
-        if let Some(v) = extra.get(k) {
-            t.insert(k.into(), v.clone());
-        }
-    }
-    let s: SerialSettings = t
-        .try_into()
-        .map_err(|e: toml::de::Error| anyhow::anyhow!("{what} {port}: {}", e.message()))?;
+    let s = line.settings(port, baud);
     s.validate()
         .map_err(|e| anyhow::anyhow!("{what} {port}: {e}"))?;
     Ok(s)
 }
 
-fn scanner_config(extra: &toml::Table) -> anyhow::Result<ScannerConfig> {
+fn scanner_config(cfg: &crate::config::ScannerConfig) -> anyhow::Result<ScannerConfig> {
     let mut c = ScannerConfig::default();
-    if let Some(v) = extra.get("suffix") {
-        let v = v
-            .as_str()
-            .ok_or_else(|| anyhow::anyhow!("scanner suffix must be a string"))?;
-        c.suffixes = match v {
+    if let Some(v) = &cfg.suffix {
+        c.suffixes = match v.as_str() {
             "any" => Suffix::ALL.to_vec(),
             "none" => Vec::new(),
             one => vec![one
@@ -126,18 +113,11 @@ fn scanner_config(extra: &toml::Table) -> anyhow::Result<ScannerConfig> {
     Ok(c)
 }
 
-/// `debounce_ms`: identical scans within this window count once. Off by default: two
-/// identical units are two scans.
-fn debounce_window(extra: &toml::Table) -> anyhow::Result<Option<std::time::Duration>> {
-    match extra.get("debounce_ms") {
-        None => Ok(None),
-        Some(v) => match v.as_integer() {
-            Some(ms) if ms >= 0 => {
-                Ok((ms > 0).then(|| std::time::Duration::from_millis(ms as u64)))
-            }
-            _ => anyhow::bail!("scanner debounce_ms must be a whole number of milliseconds"),
-        },
-    }
+/// `debounce_ms`: identical scans within this window count once; 0 or unset is off.
+fn debounce_window(cfg: &crate::config::ScannerConfig) -> Option<Duration> {
+    cfg.debounce_ms
+        .filter(|ms| *ms > 0)
+        .map(Duration::from_millis)
 }
 
 fn scale_config(cfg: &crate::config::ScaleConfig) -> anyhow::Result<ScaleConfig> {
@@ -153,28 +133,26 @@ fn scale_config(cfg: &crate::config::ScaleConfig) -> anyhow::Result<ScaleConfig>
     } else if protocol == ScaleProtocol::Toledo8213 {
         anyhow::bail!("scale protocol toledo-8213 sends no unit: set unit = \"kg\" or \"lb\"");
     }
-    if let Some(c) = cfg.extra.get("checksum") {
-        sc.toledo_checksum = c
-            .as_bool()
-            .ok_or_else(|| anyhow::anyhow!("scale checksum must be true or false"))?;
+    if let Some(c) = cfg.checksum {
+        sc.toledo_checksum = c;
     }
     Ok(sc)
 }
 
-fn scale_alarms(extra: &toml::Table) -> anyhow::Result<ScaleAlarms> {
+fn scale_alarms(cfg: &crate::config::ScaleConfig) -> anyhow::Result<ScaleAlarms> {
     let mut a = ScaleAlarms::default();
-    for (key, slot) in [
-        ("no_reading_alarm_s", &mut a.no_reading),
-        ("unsettled_alarm_s", &mut a.unsettled),
+    for (key, value, slot) in [
+        (
+            "no_reading_alarm_s",
+            cfg.no_reading_alarm_s,
+            &mut a.no_reading,
+        ),
+        ("unsettled_alarm_s", cfg.unsettled_alarm_s, &mut a.unsettled),
     ] {
-        if let Some(v) = extra.get(key) {
-            let secs = v
-                .as_float()
-                .or_else(|| v.as_integer().map(|i| i as f64))
-                .filter(|s| *s > 0.0 && *s <= 3600.0)
-                .ok_or_else(|| {
-                    anyhow::anyhow!("scale {key} must be a number of seconds (0 < s <= 3600)")
-                })?;
+        if let Some(secs) = value {
+            if !(secs > 0.0 && secs <= 3600.0) {
+                anyhow::bail!("scale {key} must be a number of seconds (0 < s <= 3600)");
+            }
             *slot = Duration::from_secs_f64(secs);
         }
     }
@@ -186,50 +164,26 @@ fn is_stdin(port: &str) -> bool {
 }
 
 /// Checks every device section of the config (ports named, protocols known, settings valid)
-/// without opening anything.
+/// without opening anything. Unknown keys were refused when the config was read.
 pub fn check_devices(cfg: &crate::config::Config) -> anyhow::Result<()> {
-    const SERIAL: [&str; 4] = ["data_bits", "parity", "stop_bits", "flow_control"];
     for (i, s) in cfg.scanner.iter().enumerate() {
         if s.port.trim().is_empty() {
             anyhow::bail!("scanner {} has no port", i + 1);
         }
-        known_keys(
-            "scanner",
-            &s.extra,
-            &[&SERIAL[..], &["suffix", "debounce_ms"]].concat(),
-        )?;
-        scanner_config(&s.extra)?;
-        debounce_window(&s.extra)?;
+        scanner_config(s)?;
         if !is_stdin(&s.port) {
-            serial_settings("scanner", &s.port, s.baud, &s.extra)?;
+            serial_settings("scanner", &s.port, s.baud, &s.line)?;
         }
     }
     if let Some(scale) = &cfg.scale {
         if scale.port.trim().is_empty() {
             anyhow::bail!("the scale has no port");
         }
-        let scale_keys = ["checksum", "no_reading_alarm_s", "unsettled_alarm_s"];
-        known_keys("scale", &scale.extra, &[&SERIAL[..], &scale_keys].concat())?;
         scale_config(scale)?;
-        scale_alarms(&scale.extra)?;
-        serial_settings("scale", &scale.port, scale.baud, &scale.extra)?;
-    }
-    if let Some(p) = &cfg.printer {
-        known_keys("printer", &p.extra, &[])?;
+        scale_alarms(scale)?;
+        serial_settings("scale", &scale.port, scale.baud, &scale.line)?;
     }
     Ok(())
-}
-
-/// A misspelt setting is an error, not a silently ignored line.
-fn known_keys(what: &str, extra: &toml::Table, known: &[&str]) -> anyhow::Result<()> {
-    match extra.keys().find(|k| !known.contains(&k.as_str())) {
-        Some(k) if known.is_empty() => anyhow::bail!("{what}: unknown setting `{k}`"),
-        Some(k) => anyhow::bail!(
-            "{what}: unknown setting `{k}` (known here: {})",
-            known.join(", ")
-        ),
-        None => Ok(()),
-    }
 }
 
 fn device_msg(device: &str, state: &str, detail: String) -> Msg {
@@ -268,10 +222,11 @@ async fn scanner_task(
 ) {
     while let Some(ev) = link.recv().await {
         let msg = match &ev {
+            // A lone AIM prefix is line noise, not a scan.
+            LinkEvent::Frame(f) if barcode::is_blank(&f.code) => continue,
             LinkEvent::Frame(f) if !debounce.accept(&f.code, std::time::Instant::now()) => continue,
             LinkEvent::Frame(f) => Msg::Scan {
-                // The engine takes the AIM identifier apart again (GS1 detection needs it).
-                code: format!("{}{}", f.aim.as_deref().unwrap_or(""), f.code),
+                code: f.code.clone(),
                 scanner: name.clone(),
             },
             other => match link_msg("scanner", &name, other) {
@@ -484,9 +439,9 @@ pub fn spawn_devices(
             rt.spawn(stdin_scanner(tx.clone()));
             continue;
         }
-        let settings = serial_settings("scanner", &s.port, s.baud, &s.extra)?;
-        let link = scanner_link(settings, &scanner_config(&s.extra)?, LinkOptions::default());
-        let debounce = ScanDebouncer::new(debounce_window(&s.extra)?);
+        let settings = serial_settings("scanner", &s.port, s.baud, &s.line)?;
+        let link = scanner_link(settings, &scanner_config(s)?, LinkOptions::default());
+        let debounce = ScanDebouncer::new(debounce_window(s));
         let name = if cfg.scanner.len() > 1 {
             format!("scanner {} ({})", i + 1, s.port)
         } else {
@@ -497,7 +452,7 @@ pub fn spawn_devices(
     let Some(scale) = &cfg.scale else {
         return Ok(Box::new(|_| {}));
     };
-    let settings = serial_settings("scale", &scale.port, scale.baud, &scale.extra)?;
+    let settings = serial_settings("scale", &scale.port, scale.baud, &scale.line)?;
     let (link, poller) = scale_link(settings, &scale_config(scale)?, LinkOptions::default());
     let awaiting = Arc::new(AtomicBool::new(false));
     rt.spawn(scale_task(
@@ -505,7 +460,7 @@ pub fn spawn_devices(
         format!("scale ({})", scale.port),
         tx,
         awaiting.clone(),
-        scale_alarms(&scale.extra)?,
+        scale_alarms(scale)?,
     ));
     Ok(Box::new(move |step| {
         // Polled while an order is open; watched for silence and motion only while a weight

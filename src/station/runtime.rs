@@ -207,7 +207,7 @@ impl<S: Store, W: Write> StationLoop<S, W> {
                     Msg::Printed { job, .. } => format!("print result for {}", job.order_no),
                     Msg::Shutdown => "shutdown".into(),
                 };
-                eprintln!("packbench: {what} not recorded: {e}");
+                tracing::error!("{what} not recorded: {e}");
                 // The screen and the speaker say it too: the packer must not take silence for
                 // a count.
                 if let Msg::Scan { code, .. } = &msg {
@@ -239,7 +239,7 @@ impl<S: Store, W: Write> StationLoop<S, W> {
         for e in events {
             let line = e.to_line();
             if let Err(err) = writeln!(self.out, "{line}").and_then(|_| self.out.flush()) {
-                eprintln!("packbench: cannot write event line: {err}");
+                tracing::error!("cannot write event line: {err}");
             }
         }
         if let Some(f) = &self.on_events {
@@ -258,7 +258,7 @@ impl<S: Store, W: Write> StationLoop<S, W> {
             match self.job(&order_no, now) {
                 Ok(job) if failed_before => self.queue.push(job),
                 Ok(job) => self.send(job, now),
-                Err(e) => eprintln!("packbench: label for {order_no} not built: {e}"),
+                Err(e) => tracing::error!("label for {order_no} not built: {e}"),
             }
         }
     }
@@ -288,7 +288,7 @@ impl<S: Store, W: Write> StationLoop<S, W> {
     fn print(&mut self, order_no: &str, now: DateTime<FixedOffset>) {
         match self.job(order_no, now) {
             Ok(job) => self.send(job, now),
-            Err(e) => eprintln!("packbench: label for {order_no} not built: {e}"),
+            Err(e) => tracing::error!("label for {order_no} not built: {e}"),
         }
     }
 

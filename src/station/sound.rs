@@ -11,39 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 
-use serde::Deserialize;
-
+pub use crate::config::SoundConfig;
 use crate::domain::event::{Device, EventType, ScanRejected, StoredEvent, WeightChecked};
 use crate::station::runtime::{EventSink, Outcome};
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SoundConfig {
-    /// A cue for every refusal: wrong, extra or unknown item, weight mismatch, failed label,
-    /// a device lost, a scan that could not be recorded.
-    #[serde(default = "yes")]
-    pub alerts: bool,
-    /// A short chime when an order is packed.
-    #[serde(default)]
-    pub packed: bool,
-    /// The player and its arguments; the sound file's path is added as the last argument.
-    /// Unset: the first of paplay, pw-play, aplay found on PATH, if the machine has sound.
-    pub command: Option<Vec<String>>,
-}
-
-fn yes() -> bool {
-    true
-}
-
-impl Default for SoundConfig {
-    fn default() -> Self {
-        SoundConfig {
-            alerts: true,
-            packed: false,
-            command: None,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cue {
@@ -291,13 +261,6 @@ impl Sounder {
     }
 }
 
-/// The station's cue sink from its config, saying on stderr how cues will sound (or why not).
-pub fn start(cfg: &crate::config::Config) -> Option<EventSink> {
-    let output = detect(&cfg.sound, &Machine::this());
-    eprintln!("packbench: sound: {}", output.describe());
-    Sounder::start(&output).map(Sounder::into_sink)
-}
-
 fn play_loop(argv: &[String], rx: mpsc::Receiver<Cue>) {
     let mut complained = false;
     // Each cue's file is written (or found) once, not rebuilt and hashed for every cue.
@@ -324,7 +287,7 @@ fn play_loop(argv: &[String], rx: mpsc::Receiver<Cue>) {
         // Said once: a missing sound must not flood the log the packer's supervisor reads.
         if let Some(p) = problem {
             if !complained {
-                eprintln!("packbench: sound cue not played: {p}");
+                tracing::warn!("sound cue not played: {p}");
                 complained = true;
             }
         }

@@ -1,20 +1,30 @@
-//! Persistence. `Store` is the interface every backend implements (SQLite today; a shared
-//! PostgreSQL for many benches later), so the station and the audit code never name SQLite.
+//! Persistence, split by the roles a backend plays: the append-only [`EventLog`], the
+//! [`ReferenceData`] (catalog, employees, packaging, orders) and the order [`Claims`]. A
+//! backend only stores and loads: the rules of an import live in `crate::import`, the chain
+//! check in [`chain`], so a second backend (the central PostgreSQL, a test's memory store)
+//! implements storage and nothing else.
 
 pub mod chain;
 pub mod sqlite;
+
+use std::path::Path;
 
 use chrono::{DateTime, FixedOffset};
 
 use crate::domain::event::{NewEvent, StoredEvent};
 use crate::domain::{Employee, Order, Packaging, Sku};
 
+pub use chain::{Checkpoint, VerifyError, VerifyReport};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The backend failed (I/O, a locked or corrupt file, a lost connection).
     #[error("database error: {0}")]
-    Db(#[from] rusqlite::Error),
+    Db(Box<dyn std::error::Error + Send + Sync>),
+    /// A write that would break a uniqueness rule (two employees with one badge).
+    #[error("{0}")]
+    Conflict(String),
     #[error("{0}")]
     Invalid(String),
 }
@@ -30,6 +40,21 @@ pub struct EventFilter {
     pub types: Vec<&'static str>,
     pub station_id: Option<String>,
     pub after_seq: Option<i64>,
+}
+
+impl EventFilter {
+    /// Whether an event passes the filter (for backends that filter in memory, and the
+    /// time bounds, which compare instants rather than strings).
+    pub fn admits(&self, e: &StoredEvent) -> bool {
+        self.order_no
+            .as_ref()
+            .is_none_or(|o| e.order_no.as_ref() == Some(o))
+            && self.station_id.as_ref().is_none_or(|s| &e.station_id == s)
+            && self.after_seq.is_none_or(|a| e.seq > a)
+            && (self.types.is_empty() || self.types.contains(&e.kind.as_str()))
+            && self.from.is_none_or(|from| e.at >= from)
+            && self.to.is_none_or(|to| e.at <= to)
+    }
 }
 
 /// What an import changed.
@@ -49,69 +74,42 @@ pub struct OrderNow {
     pub cancelled: bool,
 }
 
-/// The head of the event log: what a checkpoint records.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Checkpoint {
-    pub seq: i64,
-    pub hash: String,
-    pub created_at: String,
+/// An order as stored: the imported order, its version fingerprint and whether it is
+/// cancelled (a cancellation sticks across re-imports, so it is the store's, not the file's).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderRow {
+    pub order: Order,
+    pub version: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VerifyError {
-    /// An event's stored hash does not match its contents.
-    Changed { seq: i64 },
-    /// A sequence number is missing.
-    Missing { seq: i64 },
-    /// The event does not chain onto the one before it (reordered or spliced).
-    Broken { seq: i64 },
-    /// The log ends before the checkpoint's sequence number.
-    Truncated { have: i64, checkpoint: i64 },
-    /// The checkpoint's event is there but is not the one the checkpoint saw.
-    CheckpointMismatch { seq: i64 },
+/// One row an import writes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Put {
+    Sku(Sku),
+    Order(OrderRow),
+    Employee(Employee),
+    Packaging(Packaging),
 }
 
-impl std::fmt::Display for VerifyError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            VerifyError::Changed { seq } => {
-                write!(f, "event {seq} was changed: its contents no longer match its hash")
-            }
-            VerifyError::Missing { seq } => write!(f, "event {seq} is missing from the log"),
-            VerifyError::Broken { seq } => write!(
-                f,
-                "event {seq} does not follow the event before it: events were removed, inserted or reordered"
-            ),
-            VerifyError::Truncated { have, checkpoint } => write!(
-                f,
-                "the log ends at event {have} but the checkpoint saw event {checkpoint}: events after {have} were removed"
-            ),
-            VerifyError::CheckpointMismatch { seq } => write!(
-                f,
-                "event {seq} is not the event the checkpoint recorded: the log was rewritten"
-            ),
-        }
-    }
+/// What an import writes, in one transaction: the rows and the events that record them.
+#[derive(Debug, Clone, Default)]
+pub struct Changes {
+    pub puts: Vec<Put>,
+    pub events: Vec<NewEvent>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifyReport {
-    pub events: i64,
-    pub head: Option<Checkpoint>,
-    pub error: Option<VerifyError>,
-}
-
-pub trait Store {
-    /// Appends events durably, in order, in one transaction; returns them as stored.
-    fn append(&mut self, events: &[NewEvent]) -> Result<Vec<StoredEvent>>;
-
-    fn load_catalog(&self) -> Result<Vec<Sku>>;
-    /// An order by order number or waybill number.
-    fn find_order(&self, code: &str) -> Result<Option<Order>>;
-    fn order_now(&self, order_no: &str) -> Result<Option<OrderNow>>;
-    fn employee_by_badge(&self, badge: &str) -> Result<Option<Employee>>;
+/// Row lookups by key, as an import's rules need them (inside the import's transaction).
+pub trait ReferenceRead {
+    fn sku(&self, sku: &str) -> Result<Option<Sku>>;
+    fn order_row(&self, order_no: &str) -> Result<Option<OrderRow>>;
     fn employee(&self, id: &str) -> Result<Option<Employee>>;
     fn packaging(&self, code: &str) -> Result<Option<Packaging>>;
+}
+
+/// The append-only, hash-chained event log.
+pub trait EventLog {
+    /// Appends events durably, in order, in one transaction; returns them as stored.
+    fn append(&mut self, events: &[NewEvent]) -> Result<Vec<StoredEvent>>;
 
     /// Events in sequence order; `f` may stop the walk by returning false.
     fn scan_events(
@@ -119,6 +117,13 @@ pub trait Store {
         filter: &EventFilter,
         f: &mut dyn FnMut(StoredEvent) -> bool,
     ) -> Result<()>;
+
+    /// The rows after `after_seq` as stored, in sequence order, for the chain check and
+    /// for shipping to a central log: the text that was hashed, not a re-serialisation.
+    fn scan_chain(&self, after_seq: i64, f: &mut dyn FnMut(chain::ChainRow) -> bool) -> Result<()>;
+
+    /// The last event's sequence number and hash, `None` for an empty log.
+    fn head(&self) -> Result<Option<(i64, String)>>;
 
     fn events(&self, filter: &EventFilter) -> Result<Vec<StoredEvent>> {
         let mut out = Vec::new();
@@ -129,38 +134,86 @@ pub trait Store {
         Ok(out)
     }
 
-    fn import_catalog(
-        &mut self,
-        skus: &[Sku],
-        meta: &ImportMeta,
-        progress: Progress,
-    ) -> Result<ImportReport>;
-    fn import_orders(
-        &mut self,
-        orders: &[Order],
-        meta: &ImportMeta,
-        progress: Progress,
-    ) -> Result<ImportReport>;
-    fn import_employees(
-        &mut self,
-        emps: &[Employee],
-        meta: &ImportMeta,
-        progress: Progress,
-    ) -> Result<ImportReport>;
-    fn import_packaging(
-        &mut self,
-        p: &[Packaging],
-        meta: &ImportMeta,
-        progress: Progress,
-    ) -> Result<ImportReport>;
+    /// Checks the whole chain, and the checkpoint when one is given ([`chain::verify`]).
+    fn verify(&self, checkpoint: Option<&Checkpoint>) -> Result<VerifyReport> {
+        chain::verify(self, checkpoint)
+    }
 
-    /// Checks the whole chain, and the checkpoint when one is given.
-    fn verify(&self, checkpoint: Option<&Checkpoint>) -> Result<VerifyReport>;
-    fn checkpoint(&self, now: DateTime<FixedOffset>) -> Result<Option<Checkpoint>>;
+    /// The head as a checkpoint to keep elsewhere ([`chain::checkpoint`]).
+    fn checkpoint(&self, now: DateTime<FixedOffset>) -> Result<Option<Checkpoint>> {
+        chain::checkpoint(self, now)
+    }
 }
 
-/// Called with the number of rows written so far, for a progress bar.
-pub type Progress<'a> = &'a mut dyn FnMut(usize);
+/// Catalog, employees, packaging and orders: read by the bench, written by imports.
+pub trait ReferenceData {
+    fn load_catalog(&self) -> Result<Vec<Sku>>;
+    /// An order by order number or waybill number.
+    fn find_order(&self, code: &str) -> Result<Option<Order>>;
+    fn order_now(&self, order_no: &str) -> Result<Option<OrderNow>>;
+    fn employee_by_badge(&self, badge: &str) -> Result<Option<Employee>>;
+    fn employee(&self, id: &str) -> Result<Option<Employee>>;
+    fn packaging(&self, code: &str) -> Result<Option<Packaging>>;
+    /// Every employee and packaging type (small tables a bench keeps in memory).
+    fn employees(&self) -> Result<Vec<Employee>>;
+    fn packagings(&self) -> Result<Vec<Packaging>>;
+
+    /// A number that changes whenever the reference data changed since it was last read
+    /// (an import by another process, a central update): a running bench compares it
+    /// instead of re-reading what it holds in memory.
+    fn reference_version(&self) -> Result<i64>;
+
+    /// One import: `plan` reads the current rows and returns what to write; the rows and
+    /// the events are written in one transaction, or nothing is.
+    fn import(
+        &mut self,
+        plan: &mut dyn FnMut(&dyn ReferenceRead) -> Result<Changes>,
+    ) -> Result<Vec<StoredEvent>>;
+}
+
+/// Everything a bench and the audit read and write. A backend implements the roles;
+/// this is only their sum.
+pub trait Store: EventLog + ReferenceData {}
+impl<T: EventLog + ReferenceData> Store for T {}
+
+/// Who holds an order, when a claim is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub station_id: String,
+    pub packer_id: Option<String>,
+    pub since: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClaimOutcome {
+    /// This bench holds the order. `epoch` is the central claim's (`None`: opened offline,
+    /// unclaimed); `history` is the order's events from other benches, so their counts show.
+    Granted {
+        epoch: Option<i64>,
+        history: Vec<StoredEvent>,
+    },
+    /// Another bench holds it.
+    Held(Holder),
+    /// Packed already, at another bench (`since` is when).
+    Packed(Holder),
+    /// No answer in time and the offline rule does not allow opening it.
+    Unreachable(String),
+}
+
+/// Order claims: two benches never pack one order. A bench alone holds every order it
+/// opens without asking; with a central database the claim is one round trip there. A
+/// claim ends through the bench's own events (packed, held, released), which the centre
+/// reads as they arrive, so ending one never waits on the network.
+pub trait Claims: Send {
+    fn claim(&mut self, order_no: &str, packer_id: &str) -> ClaimOutcome;
+}
+
+/// Opens (creating and migrating) the bench's database; the one way every front end and
+/// command gets a store, with the error naming the file.
+pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
+    use anyhow::Context;
+    SqliteStore::open(path).with_context(|| format!("cannot open database {}", path.display()))
+}
 
 /// Who and what an import event records.
 #[derive(Debug, Clone)]

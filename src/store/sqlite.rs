@@ -4,14 +4,14 @@
 
 use std::path::Path;
 
-use chrono::{DateTime, FixedOffset, SecondsFormat};
+use chrono::{DateTime, FixedOffset};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use serde_json::{Map, Value};
 
-use super::chain::{self, EventFields, GENESIS};
+use super::chain::{self, ChainRow, GENESIS};
 use super::{
-    Checkpoint, EventFilter, ImportMeta, ImportReport, OrderNow, Progress, Result, Store,
-    StoreError, VerifyError, VerifyReport,
+    Changes, EventFilter, EventLog, OrderNow, OrderRow, Put, ReferenceData, ReferenceRead, Result,
+    StoreError,
 };
 use crate::domain::catalog::BarcodeEntry;
 use crate::domain::event::{EventType, NewEvent, StoredEvent};
@@ -72,20 +72,27 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER events_no_delete BEFORE DELETE ON events
         BEGIN SELECT RAISE(ABORT, 'the event log is append-only: DELETE refused'); END;
     "#,
+    // 2: a counter every reference-data write bumps, so a running bench sees an import
+    r#"
+    CREATE TABLE reference_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+    INSERT INTO reference_version (id, version) VALUES (1, 0);
+    "#,
 ];
 
 pub struct SqliteStore {
     conn: Connection,
 }
 
-fn fmt_at(t: &DateTime<FixedOffset>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, false)
-}
-
 fn parse_at(s: &str) -> rusqlite::Result<DateTime<FixedOffset>> {
     DateTime::parse_from_rfc3339(s).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
     })
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Db(Box::new(e))
+    }
 }
 
 fn json_err(e: serde_json::Error) -> rusqlite::Error {
@@ -114,11 +121,6 @@ impl SqliteStore {
         Ok(store)
     }
 
-    /// Direct access for tests and tools that must act as an attacker would.
-    pub fn connection(&self) -> &Connection {
-        &self.conn
-    }
-
     fn migrate(&mut self) -> Result<()> {
         let tx = self
             .conn
@@ -138,7 +140,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    fn head(tx: &Connection) -> Result<(i64, [u8; 32])> {
+    fn head_in(tx: &Connection) -> Result<(i64, [u8; 32])> {
         let row: Option<(i64, String)> = tx
             .query_row(
                 "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
@@ -160,7 +162,7 @@ impl SqliteStore {
     }
 
     fn append_tx(tx: &Transaction, events: &[NewEvent]) -> Result<Vec<StoredEvent>> {
-        let (mut seq, mut prev) = Self::head(tx)?;
+        let (mut seq, mut prev) = Self::head_in(tx)?;
         let mut stmt = tx.prepare_cached(
             "INSERT INTO events (seq, at, type, actor, station_id, order_no, data, prev_hash, hash)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -168,43 +170,21 @@ impl SqliteStore {
         let mut out = Vec::with_capacity(events.len());
         for e in events {
             seq += 1;
-            let at = fmt_at(&e.at);
-            let data = serde_json::to_string(&e.data).expect("a JSON map always serialises");
-            let hash = chain::event_hash(
-                &prev,
-                &EventFields {
-                    seq,
-                    at: &at,
-                    kind: e.kind.as_str(),
-                    actor: e.actor.as_deref(),
-                    station_id: &e.station_id,
-                    order_no: e.order_no.as_deref(),
-                    data: &data,
-                },
-            );
-            let hash_hex = hex::encode(hash);
+            let s = chain::seal(&prev, seq, e);
+            let r = &s.row;
             stmt.execute(params![
-                seq,
-                at,
-                e.kind.as_str(),
-                e.actor,
-                e.station_id,
-                e.order_no,
-                data,
-                hex::encode(prev),
-                hash_hex
+                r.seq,
+                r.at,
+                r.kind,
+                r.actor,
+                r.station_id,
+                r.order_no,
+                r.data,
+                r.prev_hash,
+                r.hash
             ])?;
-            out.push(StoredEvent {
-                seq,
-                at: parse_at(&at)?,
-                kind: e.kind,
-                actor: e.actor.clone(),
-                station_id: e.station_id.clone(),
-                order_no: e.order_no.clone(),
-                data: e.data.clone(),
-                hash: hash_hex,
-            });
-            prev = hash;
+            out.push(s.event);
+            prev = s.hash;
         }
         Ok(out)
     }
@@ -258,49 +238,160 @@ impl SqliteStore {
         })
     }
 
-    fn import_event(
-        tx: &Transaction,
-        kind: &str,
-        meta: &ImportMeta,
-        report: &ImportReport,
-        extra: Vec<NewEvent>,
-    ) -> Result<()> {
-        // Re-importing the same file changes nothing, not even the log.
-        if report.added == 0 && report.changed == 0 && report.cancelled == 0 {
-            return Ok(());
+    fn row_to_sku(r: &Row) -> rusqlite::Result<Sku> {
+        let barcodes: String = r.get("barcodes")?;
+        let attributes: String = r.get("attributes")?;
+        Ok(Sku {
+            sku: r.get("sku")?,
+            name: r.get("name")?,
+            barcodes: serde_json::from_str::<Vec<BarcodeEntry>>(&barcodes).map_err(json_err)?,
+            unit_weight_g: r.get("unit_weight_g")?,
+            weight_tolerance_g: r.get("weight_tolerance_g")?,
+            attributes: serde_json::from_str(&attributes).map_err(json_err)?,
+        })
+    }
+
+    fn row_to_packaging(r: &Row) -> rusqlite::Result<Packaging> {
+        Ok(Packaging {
+            code: r.get("code")?,
+            name: r.get("name")?,
+            tare_g: r.get("tare_g")?,
+        })
+    }
+
+    fn one<T>(
+        conn: &Connection,
+        sql: &str,
+        key: &str,
+        map: fn(&Row) -> rusqlite::Result<T>,
+    ) -> Result<Option<T>> {
+        let mut stmt = conn.prepare_cached(sql)?;
+        Ok(stmt.query_row([key], map).optional()?)
+    }
+
+    fn all<T>(
+        conn: &Connection,
+        sql: &str,
+        map: fn(&Row) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut stmt = conn.prepare_cached(sql)?;
+        let rows = stmt.query_map([], map)?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn put(tx: &Transaction, p: &Put) -> Result<()> {
+        match p {
+            Put::Sku(s) => {
+                tx.prepare_cached(
+                    "INSERT INTO skus (sku, name, barcodes, unit_weight_g, weight_tolerance_g, attributes)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT(sku) DO UPDATE SET name=excluded.name, barcodes=excluded.barcodes,
+                       unit_weight_g=excluded.unit_weight_g, weight_tolerance_g=excluded.weight_tolerance_g,
+                       attributes=excluded.attributes",
+                )?
+                .execute(params![
+                    s.sku,
+                    s.name,
+                    serde_json::to_string(&s.barcodes).expect("serialisable"),
+                    s.unit_weight_g,
+                    s.weight_tolerance_g,
+                    serde_json::to_string(&s.attributes).expect("serialisable"),
+                ])?;
+            }
+            Put::Order(row) => {
+                let o = &row.order;
+                tx.prepare_cached(
+                    "INSERT INTO orders (order_no, waybill_no, carrier, recipient, country, address,
+                       buyer_note, lines, picker_id, cancelled, version)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                     ON CONFLICT(order_no) DO UPDATE SET waybill_no=excluded.waybill_no,
+                       carrier=excluded.carrier, recipient=excluded.recipient, country=excluded.country,
+                       address=excluded.address, buyer_note=excluded.buyer_note, lines=excluded.lines,
+                       picker_id=excluded.picker_id, cancelled=excluded.cancelled,
+                       version=excluded.version",
+                )?
+                .execute(params![
+                    o.order_no,
+                    o.waybill_no,
+                    o.carrier,
+                    o.recipient,
+                    o.country,
+                    o.address,
+                    o.buyer_note,
+                    serde_json::to_string(&o.lines).expect("serialisable"),
+                    o.picker_id,
+                    o.cancelled as i64,
+                    row.version
+                ])?;
+            }
+            Put::Employee(e) => {
+                tx.prepare_cached(
+                    "INSERT INTO employees (id, name, roles, badge) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT(id) DO UPDATE SET name=excluded.name, roles=excluded.roles,
+                       badge=excluded.badge",
+                )?
+                .execute(params![e.id, e.name, e.roles.to_field(), e.badge])
+                .map_err(|err| match err {
+                    rusqlite::Error::SqliteFailure(f, _)
+                        if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                    {
+                        StoreError::Conflict(format!(
+                            "badge {} of {} is already the badge of another employee",
+                            e.badge, e.id
+                        ))
+                    }
+                    other => other.into(),
+                })?;
+            }
+            Put::Packaging(x) => {
+                tx.prepare_cached(
+                    "INSERT INTO packaging (code, name, tare_g) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(code) DO UPDATE SET name=excluded.name, tare_g=excluded.tare_g",
+                )?
+                .execute(params![x.code, x.name, x.tare_g])?;
+            }
         }
-        let mut events = extra;
-        events.push(
-            NewEvent::new(EventType::Imported, meta.at, &meta.station_id)
-                .actor(Some("import"))
-                .with("kind", kind)
-                .with("file", meta.file.as_str())
-                .with("sha256", meta.sha256.as_str())
-                .with("rows", report.rows)
-                .with("added", report.added)
-                .with("changed", report.changed)
-                .with("unchanged", report.unchanged)
-                .with("cancelled", report.cancelled),
-        );
-        Self::append_tx(tx, &events)?;
         Ok(())
-    }
-
-    /// An immediate write transaction, for bulk tools and benchmarks that build large data
-    /// sets in one go (with [`Self::append_in`]).
-    pub fn tx(&mut self) -> Result<Transaction<'_>> {
-        Ok(self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?)
-    }
-
-    /// Appends within a caller's transaction (benchmarks and bulk tools).
-    pub fn append_in(tx: &Transaction, events: &[NewEvent]) -> Result<Vec<StoredEvent>> {
-        Self::append_tx(tx, events)
     }
 }
 
-impl Store for SqliteStore {
+const SELECT_ORDER: &str = "SELECT * FROM orders WHERE order_no = ?1";
+const SELECT_EMPLOYEE: &str = "SELECT * FROM employees WHERE id = ?1";
+const SELECT_SKU: &str = "SELECT * FROM skus WHERE sku = ?1";
+const SELECT_PACKAGING: &str = "SELECT code, name, tare_g FROM packaging WHERE code = ?1";
+
+/// Reads inside an import's transaction.
+struct TxRead<'a>(&'a Transaction<'a>);
+
+impl ReferenceRead for TxRead<'_> {
+    fn sku(&self, sku: &str) -> Result<Option<Sku>> {
+        SqliteStore::one(self.0, SELECT_SKU, sku, SqliteStore::row_to_sku)
+    }
+
+    fn order_row(&self, order_no: &str) -> Result<Option<OrderRow>> {
+        SqliteStore::one(self.0, SELECT_ORDER, order_no, |r| {
+            Ok(OrderRow {
+                order: SqliteStore::row_to_order(r)?,
+                version: r.get("version")?,
+            })
+        })
+    }
+
+    fn employee(&self, id: &str) -> Result<Option<Employee>> {
+        SqliteStore::one(self.0, SELECT_EMPLOYEE, id, SqliteStore::row_to_employee)
+    }
+
+    fn packaging(&self, code: &str) -> Result<Option<Packaging>> {
+        SqliteStore::one(
+            self.0,
+            SELECT_PACKAGING,
+            code,
+            SqliteStore::row_to_packaging,
+        )
+    }
+}
+
+impl EventLog for SqliteStore {
     fn append(&mut self, events: &[NewEvent]) -> Result<Vec<StoredEvent>> {
         if events.is_empty() {
             return Ok(Vec::new());
@@ -312,76 +403,6 @@ impl Store for SqliteStore {
         crash_point();
         tx.commit()?;
         Ok(out)
-    }
-
-    fn load_catalog(&self) -> Result<Vec<Sku>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT sku, name, barcodes, unit_weight_g, weight_tolerance_g, attributes FROM skus",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            let barcodes: String = r.get(2)?;
-            let attributes: String = r.get(5)?;
-            Ok(Sku {
-                sku: r.get(0)?,
-                name: r.get(1)?,
-                barcodes: serde_json::from_str::<Vec<BarcodeEntry>>(&barcodes).map_err(json_err)?,
-                unit_weight_g: r.get(3)?,
-                weight_tolerance_g: r.get(4)?,
-                attributes: serde_json::from_str(&attributes).map_err(json_err)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-    }
-
-    fn find_order(&self, code: &str) -> Result<Option<Order>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT * FROM orders WHERE order_no = ?1
-             UNION ALL SELECT * FROM orders WHERE waybill_no = ?1 AND order_no <> ?1 LIMIT 1",
-        )?;
-        Ok(stmt.query_row([code], Self::row_to_order).optional()?)
-    }
-
-    fn order_now(&self, order_no: &str) -> Result<Option<OrderNow>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT version, cancelled FROM orders WHERE order_no = ?1")?;
-        Ok(stmt
-            .query_row([order_no], |r| {
-                Ok(OrderNow {
-                    version: r.get(0)?,
-                    cancelled: r.get::<_, i64>(1)? != 0,
-                })
-            })
-            .optional()?)
-    }
-
-    fn employee_by_badge(&self, badge: &str) -> Result<Option<Employee>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT * FROM employees WHERE badge = ?1")?;
-        Ok(stmt.query_row([badge], Self::row_to_employee).optional()?)
-    }
-
-    fn employee(&self, id: &str) -> Result<Option<Employee>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT * FROM employees WHERE id = ?1")?;
-        Ok(stmt.query_row([id], Self::row_to_employee).optional()?)
-    }
-
-    fn packaging(&self, code: &str) -> Result<Option<Packaging>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT code, name, tare_g FROM packaging WHERE code = ?1")?;
-        Ok(stmt
-            .query_row([code], |r| {
-                Ok(Packaging {
-                    code: r.get(0)?,
-                    name: r.get(1)?,
-                    tare_g: r.get(2)?,
-                })
-            })
-            .optional()?)
     }
 
     fn scan_events(
@@ -417,9 +438,8 @@ impl Store for SqliteStore {
         let mut rows = stmt.query(params.as_slice())?;
         while let Some(r) = rows.next()? {
             let e = Self::row_to_event(r)?;
-            // Times carry their own offsets: compare instants, not strings.
-            if filter.from.is_some_and(|from| e.at < from) || filter.to.is_some_and(|to| e.at > to)
-            {
+            // Times carry their own offsets: the filter compares instants, not strings.
+            if !filter.admits(&e) {
                 continue;
             }
             if !f(e) {
@@ -429,358 +449,119 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn import_catalog(
-        &mut self,
-        skus: &[Sku],
-        meta: &ImportMeta,
-        progress: Progress,
-    ) -> Result<ImportReport> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut report = ImportReport {
-            rows: skus.len(),
-            ..Default::default()
-        };
-        {
-            let mut get = tx.prepare("SELECT name, barcodes, unit_weight_g, weight_tolerance_g, attributes FROM skus WHERE sku = ?1")?;
-            let mut put = tx.prepare(
-                "INSERT INTO skus (sku, name, barcodes, unit_weight_g, weight_tolerance_g, attributes)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT(sku) DO UPDATE SET name=excluded.name, barcodes=excluded.barcodes,
-                   unit_weight_g=excluded.unit_weight_g, weight_tolerance_g=excluded.weight_tolerance_g,
-                   attributes=excluded.attributes",
-            )?;
-            for (n, s) in skus.iter().enumerate() {
-                if n % 1000 == 0 {
-                    progress(n);
-                }
-                let barcodes = serde_json::to_string(&s.barcodes).expect("serialisable");
-                let attributes = serde_json::to_string(&s.attributes).expect("serialisable");
-                let old: Option<(String, String, f64, Option<f64>, String)> = get
-                    .query_row([&s.sku], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                    })
-                    .optional()?;
-                let new = (
-                    s.name.clone(),
-                    barcodes.clone(),
-                    s.unit_weight_g,
-                    s.weight_tolerance_g,
-                    attributes.clone(),
-                );
-                match old {
-                    Some(o) if o == new => {
-                        report.unchanged += 1;
-                        continue;
-                    }
-                    Some(_) => report.changed += 1,
-                    None => report.added += 1,
-                }
-                put.execute(params![
-                    s.sku,
-                    s.name,
-                    barcodes,
-                    s.unit_weight_g,
-                    s.weight_tolerance_g,
-                    attributes
-                ])?;
-            }
-        }
-        Self::import_event(&tx, "catalog", meta, &report, Vec::new())?;
-        tx.commit()?;
-        Ok(report)
-    }
-
-    fn import_orders(
-        &mut self,
-        orders: &[Order],
-        meta: &ImportMeta,
-        progress: Progress,
-    ) -> Result<ImportReport> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut report = ImportReport {
-            rows: orders.len(),
-            ..Default::default()
-        };
-        let mut events = Vec::new();
-        {
-            let mut get =
-                tx.prepare("SELECT version, cancelled, picker_id FROM orders WHERE order_no = ?1")?;
-            let mut put = tx.prepare(
-                "INSERT INTO orders (order_no, waybill_no, carrier, recipient, country, address,
-                   buyer_note, lines, picker_id, cancelled, version)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-                 ON CONFLICT(order_no) DO UPDATE SET waybill_no=excluded.waybill_no,
-                   carrier=excluded.carrier, recipient=excluded.recipient, country=excluded.country,
-                   address=excluded.address, buyer_note=excluded.buyer_note, lines=excluded.lines,
-                   picker_id=excluded.picker_id, cancelled=excluded.cancelled,
-                   version=excluded.version",
-            )?;
-            for (n, o) in orders.iter().enumerate() {
-                if n % 1000 == 0 {
-                    progress(n);
-                }
-                let version = o.version();
-                let old: Option<(String, bool, Option<String>)> = get
-                    .query_row([&o.order_no], |r| {
-                        Ok((r.get(0)?, r.get::<_, i64>(1)? != 0, r.get(2)?))
-                    })
-                    .optional()?;
-                // A cancellation sticks: an older export without the status column must not
-                // bring a cancelled order back to the bench.
-                let cancelled = o.cancelled || old.as_ref().is_some_and(|x| x.1);
-                match &old {
-                    Some((v, c, p)) if *v == version && *c == cancelled && *p == o.picker_id => {
-                        report.unchanged += 1;
-                        continue;
-                    }
-                    Some((v, c, _)) => {
-                        if *v != version {
-                            report.changed += 1;
-                            events.push(
-                                NewEvent::new(EventType::OrderChanged, meta.at, &meta.station_id)
-                                    .actor(Some("import"))
-                                    .order(&o.order_no)
-                                    .with("old_version", v.as_str())
-                                    .with("version", version.as_str())
-                                    .with("file", meta.file.as_str()),
-                            );
-                        } else if !*c && !cancelled {
-                            // Only the imported picker changed.
-                            report.changed += 1;
-                        }
-                        if cancelled && !*c {
-                            report.cancelled += 1;
-                            events.push(
-                                NewEvent::new(EventType::OrderCancelled, meta.at, &meta.station_id)
-                                    .actor(Some("import"))
-                                    .order(&o.order_no)
-                                    .with("file", meta.file.as_str()),
-                            );
-                        }
-                    }
-                    None => {
-                        report.added += 1;
-                        if cancelled {
-                            report.cancelled += 1;
-                        }
-                    }
-                }
-                put.execute(params![
-                    o.order_no,
-                    o.waybill_no,
-                    o.carrier,
-                    o.recipient,
-                    o.country,
-                    o.address,
-                    o.buyer_note,
-                    serde_json::to_string(&o.lines).expect("serialisable"),
-                    o.picker_id,
-                    cancelled as i64,
-                    version
-                ])?;
-            }
-        }
-        Self::import_event(&tx, "orders", meta, &report, events)?;
-        tx.commit()?;
-        Ok(report)
-    }
-
-    fn import_employees(
-        &mut self,
-        emps: &[Employee],
-        meta: &ImportMeta,
-        progress: Progress,
-    ) -> Result<ImportReport> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut report = ImportReport {
-            rows: emps.len(),
-            ..Default::default()
-        };
-        {
-            let mut get = tx.prepare("SELECT name, roles, badge FROM employees WHERE id = ?1")?;
-            let mut put = tx.prepare(
-                "INSERT INTO employees (id, name, roles, badge) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(id) DO UPDATE SET name=excluded.name, roles=excluded.roles,
-                   badge=excluded.badge",
-            )?;
-            for (n, e) in emps.iter().enumerate() {
-                if n % 1000 == 0 {
-                    progress(n);
-                }
-                let roles = e.roles.to_field();
-                let old: Option<(String, String, String)> = get
-                    .query_row([&e.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                    .optional()?;
-                match old {
-                    Some(o) if o == (e.name.clone(), roles.clone(), e.badge.clone()) => {
-                        report.unchanged += 1;
-                        continue;
-                    }
-                    Some(_) => report.changed += 1,
-                    None => report.added += 1,
-                }
-                put.execute(params![e.id, e.name, roles, e.badge])
-                    .map_err(|err| match err {
-                        rusqlite::Error::SqliteFailure(f, _)
-                            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-                        {
-                            StoreError::Invalid(format!(
-                                "badge {} of {} is already the badge of another employee",
-                                e.badge, e.id
-                            ))
-                        }
-                        other => other.into(),
-                    })?;
-            }
-        }
-        Self::import_event(&tx, "employees", meta, &report, Vec::new())?;
-        tx.commit()?;
-        Ok(report)
-    }
-
-    fn import_packaging(
-        &mut self,
-        p: &[Packaging],
-        meta: &ImportMeta,
-        progress: Progress,
-    ) -> Result<ImportReport> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut report = ImportReport {
-            rows: p.len(),
-            ..Default::default()
-        };
-        {
-            let mut get = tx.prepare("SELECT name, tare_g FROM packaging WHERE code = ?1")?;
-            let mut put = tx.prepare(
-                "INSERT INTO packaging (code, name, tare_g) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(code) DO UPDATE SET name=excluded.name, tare_g=excluded.tare_g",
-            )?;
-            for (n, x) in p.iter().enumerate() {
-                if n % 1000 == 0 {
-                    progress(n);
-                }
-                let old: Option<(String, f64)> = get
-                    .query_row([&x.code], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()?;
-                match old {
-                    Some(o) if o == (x.name.clone(), x.tare_g) => {
-                        report.unchanged += 1;
-                        continue;
-                    }
-                    Some(_) => report.changed += 1,
-                    None => report.added += 1,
-                }
-                put.execute(params![x.code, x.name, x.tare_g])?;
-            }
-        }
-        Self::import_event(&tx, "packaging", meta, &report, Vec::new())?;
-        tx.commit()?;
-        Ok(report)
-    }
-
-    fn verify(&self, checkpoint: Option<&Checkpoint>) -> Result<VerifyReport> {
-        let mut stmt = self.conn.prepare(
+    fn scan_chain(&self, after_seq: i64, f: &mut dyn FnMut(ChainRow) -> bool) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
             "SELECT seq, at, type, actor, station_id, order_no, data, prev_hash, hash
-             FROM events ORDER BY seq",
+             FROM events WHERE seq > ?1 ORDER BY seq",
         )?;
-        let mut rows = stmt.query([])?;
-        let mut prev = GENESIS;
-        let mut expect_seq = 1i64;
-        let mut count = 0i64;
-        let mut last: Option<(i64, String)> = None;
-        let mut error = None;
-        let mut at_checkpoint: Option<String> = None;
+        let mut rows = stmt.query([after_seq])?;
         while let Some(r) = rows.next()? {
-            let seq: i64 = r.get(0)?;
-            let at: String = r.get(1)?;
-            let kind: String = r.get(2)?;
-            let actor: Option<String> = r.get(3)?;
-            let station: String = r.get(4)?;
-            let order_no: Option<String> = r.get(5)?;
-            let data: String = r.get(6)?;
-            let prev_hash: String = r.get(7)?;
-            let hash: String = r.get(8)?;
-            if seq != expect_seq {
-                error = Some(VerifyError::Missing { seq: expect_seq });
+            let row = ChainRow {
+                seq: r.get(0)?,
+                at: r.get(1)?,
+                kind: r.get(2)?,
+                actor: r.get(3)?,
+                station_id: r.get(4)?,
+                order_no: r.get(5)?,
+                data: r.get(6)?,
+                prev_hash: r.get(7)?,
+                hash: r.get(8)?,
+            };
+            if !f(row) {
                 break;
             }
-            let computed = chain::event_hash(
-                &prev,
-                &EventFields {
-                    seq,
-                    at: &at,
-                    kind: &kind,
-                    actor: actor.as_deref(),
-                    station_id: &station,
-                    order_no: order_no.as_deref(),
-                    data: &data,
-                },
-            );
-            if hex::encode(computed) != hash {
-                // The row's own link tells a moved event from an edited one.
-                let moved = prev_hash != hex::encode(prev);
-                error = Some(if moved {
-                    VerifyError::Broken { seq }
-                } else {
-                    VerifyError::Changed { seq }
-                });
-                break;
-            }
-            if let Some(cp) = checkpoint {
-                if cp.seq == seq {
-                    at_checkpoint = Some(hash.clone());
-                }
-            }
-            prev = computed;
-            expect_seq += 1;
-            count += 1;
-            last = Some((seq, hash));
         }
-        if error.is_none() {
-            if let Some(cp) = checkpoint {
-                match at_checkpoint {
-                    None => {
-                        error = Some(VerifyError::Truncated {
-                            have: last.as_ref().map(|l| l.0).unwrap_or(0),
-                            checkpoint: cp.seq,
-                        })
-                    }
-                    Some(h) if h != cp.hash => {
-                        error = Some(VerifyError::CheckpointMismatch { seq: cp.seq })
-                    }
-                    Some(_) => {}
-                }
-            }
-        }
-        Ok(VerifyReport {
-            events: count,
-            head: last.map(|(seq, hash)| Checkpoint {
-                seq,
-                hash,
-                created_at: String::new(),
-            }),
-            error,
-        })
+        Ok(())
     }
 
-    fn checkpoint(&self, now: DateTime<FixedOffset>) -> Result<Option<Checkpoint>> {
-        let (seq, hash) = Self::head(&self.conn)?;
-        if seq == 0 {
-            return Ok(None);
+    fn head(&self) -> Result<Option<(i64, String)>> {
+        let (seq, hash) = Self::head_in(&self.conn)?;
+        Ok((seq > 0).then(|| (seq, hex::encode(hash))))
+    }
+}
+
+impl ReferenceData for SqliteStore {
+    fn load_catalog(&self) -> Result<Vec<Sku>> {
+        Self::all(&self.conn, "SELECT * FROM skus", Self::row_to_sku)
+    }
+
+    fn find_order(&self, code: &str) -> Result<Option<Order>> {
+        Self::one(
+            &self.conn,
+            "SELECT * FROM orders WHERE order_no = ?1
+             UNION ALL SELECT * FROM orders WHERE waybill_no = ?1 AND order_no <> ?1 LIMIT 1",
+            code,
+            Self::row_to_order,
+        )
+    }
+
+    fn order_now(&self, order_no: &str) -> Result<Option<OrderNow>> {
+        Self::one(
+            &self.conn,
+            "SELECT version, cancelled FROM orders WHERE order_no = ?1",
+            order_no,
+            |r| {
+                Ok(OrderNow {
+                    version: r.get(0)?,
+                    cancelled: r.get::<_, i64>(1)? != 0,
+                })
+            },
+        )
+    }
+
+    fn employee_by_badge(&self, badge: &str) -> Result<Option<Employee>> {
+        Self::one(
+            &self.conn,
+            "SELECT * FROM employees WHERE badge = ?1",
+            badge,
+            Self::row_to_employee,
+        )
+    }
+
+    fn employee(&self, id: &str) -> Result<Option<Employee>> {
+        Self::one(&self.conn, SELECT_EMPLOYEE, id, Self::row_to_employee)
+    }
+
+    fn packaging(&self, code: &str) -> Result<Option<Packaging>> {
+        Self::one(&self.conn, SELECT_PACKAGING, code, Self::row_to_packaging)
+    }
+
+    fn employees(&self) -> Result<Vec<Employee>> {
+        Self::all(&self.conn, "SELECT * FROM employees", Self::row_to_employee)
+    }
+
+    fn packagings(&self) -> Result<Vec<Packaging>> {
+        Self::all(
+            &self.conn,
+            "SELECT code, name, tare_g FROM packaging",
+            Self::row_to_packaging,
+        )
+    }
+
+    fn reference_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT version FROM reference_version")?
+            .query_row([], |r| r.get(0))?)
+    }
+
+    fn import(
+        &mut self,
+        plan: &mut dyn FnMut(&dyn ReferenceRead) -> Result<Changes>,
+    ) -> Result<Vec<StoredEvent>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let changes = plan(&TxRead(&tx))?;
+        for p in &changes.puts {
+            Self::put(&tx, p)?;
         }
-        Ok(Some(Checkpoint {
-            seq,
-            hash: hex::encode(hash),
-            created_at: fmt_at(&now),
-        }))
+        if !changes.puts.is_empty() {
+            tx.execute("UPDATE reference_version SET version = version + 1", [])?;
+        }
+        let stored = Self::append_tx(&tx, &changes.events)?;
+        tx.commit()?;
+        Ok(stored)
     }
 }
 
@@ -805,5 +586,25 @@ fn crash_point() {
                 libc::kill(libc::getpid(), libc::SIGKILL);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_store_writes_wal_with_full_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(dir.path().join("x.db")).unwrap();
+        let mode: String = s
+            .conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        let sync: i64 = s
+            .conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap();
+        assert_eq!((mode.as_str(), sync), ("wal", 2));
     }
 }

@@ -86,27 +86,9 @@ pub fn step_of(step: &NextStep) -> (Step, i32) {
     }
 }
 
-/// Shop data (notes, names, addresses) is untrusted. Slint's Text never interprets markup,
-/// so `<b>` stays literal; what is left to neutralise are characters that would hide or
-/// reorder text: control characters and bidirectional overrides are shown as `\u{..}`.
-pub fn plain(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\n' | '\r' | '\t' => out.push(' '),
-            c if c.is_control()
-                || ('\u{202A}'..='\u{202E}').contains(&c)
-                || ('\u{2066}'..='\u{2069}').contains(&c)
-                || c == '\u{200E}'
-                || c == '\u{200F}' =>
-            {
-                out.push_str(&format!("\\u{{{:04X}}}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Shop data (notes, names, addresses) is untrusted: characters that would hide or reorder
+/// text are shown as `\u{..}`.
+pub use packbench_drivers::text::for_screen as plain;
 
 /// What a wedge scanner typed, without the keys that are not part of a code (control keys,
 /// and the private-use characters Slint uses for arrows and function keys).
@@ -162,6 +144,14 @@ pub fn reason_words(reason: RejectReason) -> (&'static str, &'static str) {
         RejectReason::WrongCarrier => (
             "Another carrier: not for this courier",
             "快递公司不符:不属于本次交接",
+        ),
+        RejectReason::OrderClaimedElsewhere => (
+            "Open at another bench: not here",
+            "此订单正在其他工作台处理",
+        ),
+        RejectReason::CentralUnreachable => (
+            "No answer from the central database: finish the open orders first",
+            "中央数据库无响应:请先完成已打开的订单",
         ),
     }
 }

@@ -10,7 +10,7 @@ use chrono::Local;
 use crate::config::Config;
 use crate::domain::commands::COMMANDS;
 use crate::import::{import_file, Kind};
-use crate::store::{SqliteStore, Store};
+use crate::store::Store;
 
 use super::bridge::SimCodes;
 use super::CodeButton;
@@ -58,8 +58,7 @@ pub fn prepare(dir: &Path) -> Result<Demo> {
     let db = dir.join("demo.db");
     // The file printer wants an absolute path.
     let labels = std::path::absolute(dir.join("labels.bin"))?;
-    let mut store = SqliteStore::open(&db)
-        .with_context(|| format!("cannot open the demo database {}", db.display()))?;
+    let mut store = crate::store::open(&db).context("the demo database")?;
     for (kind, name, text) in FIXTURES {
         let path = dir.join("fixtures").join(name);
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
@@ -166,7 +165,8 @@ mod tests {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         let d = prepare(&dir).unwrap();
-        let store = SqliteStore::open(&d.db).unwrap();
+        use crate::store::ReferenceData;
+        let store = crate::store::open(&d.db).unwrap();
         assert!(store.find_order("TB20261122001").unwrap().is_some());
         assert!(store.employee_by_badge("BADGE-E005").unwrap().is_some());
         let target = &d.cfg.printer.as_ref().unwrap().target;

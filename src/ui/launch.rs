@@ -8,16 +8,14 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::Result;
 use chrono::{DateTime, FixedOffset, Local};
 
 use crate::config::Config;
-use crate::station::app;
-use crate::station::devices;
-use crate::station::runtime::{Msg, PrinterSink, StationLoop};
-use crate::station::sound::{self, Machine, Output, Sounder};
-use crate::station::Bench;
-use crate::store::{SqliteStore, Store};
+use crate::station::app::Station;
+use crate::station::runtime::Msg;
+use crate::station::sound::Output;
+use crate::store;
 
 use super::bridge::{Inbox, Screen, SimCodes, StationTx};
 use super::lookup;
@@ -135,32 +133,6 @@ pub fn settings_rows(cfg: &Config, db: &Path, demo: bool, sound: &Output) -> Vec
 /// Opens the store, starts the devices, the station loop and the lookup worker, and wires
 /// the window to them.
 pub fn start(window: AppWindow, l: Launch) -> Result<Running> {
-    let checked = app::check(&l.cfg)?;
-    let store = SqliteStore::open(&l.db)
-        .with_context(|| format!("cannot open database {}", l.db.display()))?;
-    let mut engine_cfg = l.cfg.engine_config();
-    if !l.cfg.weight.default_packaging.is_empty() {
-        engine_cfg.default_packaging = Some(
-            store
-                .packaging(&l.cfg.weight.default_packaging)?
-                .ok_or_else(|| {
-                    anyhow!(
-                        "default_packaging {:?} is not in the packaging list (import it first)",
-                        l.cfg.weight.default_packaging
-                    )
-                })?,
-        );
-    }
-    let bench = Bench::open(store, engine_cfg)?;
-    // A second connection for the screen's read-only questions.
-    let reader = SqliteStore::open(&l.db)
-        .with_context(|| format!("cannot open database {}", l.db.display()))?;
-    let setup = l.cfg.label_setup().map_err(|e| anyhow!(e))?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("packbench-devices")
-        .enable_all()
-        .build()?;
     let (tx, rx) = mpsc::channel::<Msg>();
     let station = StationTx::new(tx);
     // Device tasks and the printer report through a forwarder that counts every message
@@ -176,12 +148,9 @@ pub fn start(window: AppWindow, l: Launch) -> Result<Running> {
                 }
             })?;
     }
-    let tx = dev_tx;
-    let printer: PrinterSink = checked
-        .printer
-        .map(|target| devices::spawn_printer(&rt, target, tx.clone()));
-    let on_step = devices::spawn_devices(&rt, &l.cfg, tx.clone())?;
-    drop(tx);
+    let built = Station::build(&l.cfg, Some(l.db.clone()), dev_tx)?;
+    // A second connection for the screen's read-only questions.
+    let reader = store::open(&built.db)?;
     let inbox = Inbox::new();
     let clock: SharedClock = l
         .clock
@@ -206,8 +175,7 @@ pub fn start(window: AppWindow, l: Launch) -> Result<Running> {
     }
 
     let demo = l.sim.is_some();
-    let sound = sound::detect(&l.cfg.sound, &Machine::this());
-    let settings = settings_rows(&l.cfg, &l.db, demo, &sound);
+    let settings = settings_rows(&l.cfg, &built.db, demo, &built.sound);
     let screen = Screen::new(window, inbox.clone(), station.clone(), qtx, l.sim, settings);
     if l.wake_event_loop {
         inbox.set_wake(screen.event_loop_wake());
@@ -215,14 +183,10 @@ pub fn start(window: AppWindow, l: Launch) -> Result<Running> {
 
     let view_inbox = inbox.clone();
     let loop_clock = clock.clone();
-    let station_loop = StationLoop::new(bench, setup, printer, l.events_out)
+    let (station_loop, rt) = built.into_loop(l.events_out);
+    let station_loop = station_loop
         .with_clock(Box::new(move || loop_clock()))
-        .on_step(on_step)
         .on_view(Box::new(move |v| view_inbox.post_view(v.clone())));
-    let station_loop = match Sounder::start(&sound) {
-        Some(s) => station_loop.on_events(s.into_sink()),
-        None => station_loop,
-    };
     let station_thread = std::thread::Builder::new()
         .name("packbench-station".into())
         .spawn(move || {

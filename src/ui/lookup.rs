@@ -13,7 +13,8 @@ use serde::Deserialize;
 use crate::audit;
 use crate::domain::event::{EventType, OrderPacked, StoredEvent, WeightChecked};
 use crate::domain::weight;
-use crate::store::{EventFilter, SqliteStore, Store, StoreError};
+use crate::domain::Employee;
+use crate::store::{EventFilter, Store, StoreError};
 
 use super::adapter::plain;
 use super::{HitKind, Language, MismatchRow, PackerRow, SearchHit, Severity, TimelineRow};
@@ -72,24 +73,6 @@ pub enum Reply {
 
 pub type Clock = Box<dyn Fn() -> DateTime<FixedOffset> + Send>;
 
-/// Everyone on the staff list, for the keypad's employee numbers. The `Store` trait has no
-/// such question yet; it belongs there once the store offers it.
-pub trait Staff {
-    fn staff_ids(&self) -> Result<Vec<String>, StoreError>;
-}
-
-impl Staff for SqliteStore {
-    fn staff_ids(&self) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self
-            .connection()
-            .prepare_cached("SELECT id FROM employees ORDER BY id")?;
-        let ids = stmt
-            .query_map([], |r| r.get::<_, String>(0))?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(ids)
-    }
-}
-
 /// The number of an employee id, as typed on a keypad: its digits read as a number
 /// ("E003" is 3). `None` for an id without digits.
 pub fn employee_number(id: &str) -> Option<u64> {
@@ -98,7 +81,7 @@ pub fn employee_number(id: &str) -> Option<u64> {
 }
 
 /// Answers queries until the sender is dropped. `scan` hands a found badge to the station.
-pub fn serve<S: Store + Staff>(
+pub fn serve<S: Store>(
     store: S,
     clock: Clock,
     rx: Receiver<Query>,
@@ -128,7 +111,7 @@ pub fn day_start(now: DateTime<FixedOffset>) -> DateTime<FixedOffset> {
 /// The employee a keypad number means: the one whose id it is, or else the one whose id
 /// carries that number ("3" and "003" find E003). Two people with the same number are not
 /// guessed between.
-fn keypad_employee<S: Store + Staff>(store: &S, typed: &str) -> Result<Reply, StoreError> {
+fn keypad_employee<S: Store>(store: &S, typed: &str) -> Result<Reply, StoreError> {
     let no_one = || {
         Reply::Keypad(Err(Words::new(
             format!("No employee number {}", plain(typed)),
@@ -146,19 +129,20 @@ fn keypad_employee<S: Store + Staff>(store: &S, typed: &str) -> Result<Reply, St
     else {
         return Ok(no_one());
     };
-    let ids: Vec<String> = store
-        .staff_ids()?
+    let found: Vec<Employee> = store
+        .employees()?
         .into_iter()
-        .filter(|id| employee_number(id) == Some(n))
+        .filter(|e| employee_number(&e.id) == Some(n))
         .collect();
-    Ok(match ids.as_slice() {
-        [id] => match store.employee(id)? {
-            Some(e) => Reply::Keypad(Ok(e.badge)),
-            None => no_one(),
-        },
+    Ok(match found.as_slice() {
+        [e] => Reply::Keypad(Ok(e.badge.clone())),
         [] => no_one(),
         several => {
-            let list = several.join(", ");
+            let list = several
+                .iter()
+                .map(|e| e.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
             Reply::Keypad(Err(Words::new(
                 format!("Employee number {n} is {list}: scan your badge"),
                 format!("工号 {n} 对应 {list},请扫描工牌"),
@@ -167,7 +151,7 @@ fn keypad_employee<S: Store + Staff>(store: &S, typed: &str) -> Result<Reply, St
     })
 }
 
-fn answer<S: Store + Staff>(
+fn answer<S: Store>(
     store: &S,
     clock: &Clock,
     q: Query,
@@ -466,6 +450,7 @@ pub fn packer_stats(events: &[StoredEvent]) -> Vec<PackerRow> {
 mod tests {
     use super::*;
     use crate::domain::event::EventData;
+    use crate::store::SqliteStore;
     use chrono::Duration;
 
     fn at(min: i64) -> DateTime<FixedOffset> {

@@ -10,6 +10,8 @@ use packbench::import::{import_file, Kind};
 use packbench::station::Bench;
 use packbench::store::{SqliteStore, Store};
 
+pub mod memory;
+
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
@@ -50,6 +52,12 @@ pub fn store_with_fixtures() -> SqliteStore {
 
 pub fn bench() -> Bench<SqliteStore> {
     Bench::open(store_with_fixtures(), cfg()).unwrap()
+}
+
+/// A bench on any backend, with the fixtures imported through it.
+pub fn bench_on<S: Store>(mut store: S) -> Bench<S> {
+    import_fixtures(&mut store);
+    Bench::open(store, cfg()).unwrap()
 }
 
 pub fn cfg() -> EngineConfig {
@@ -135,7 +143,7 @@ pub const PKG_BAG_M: &str = "PKG-BAG-M"; // 18 g
 pub const CANDLE_UPC: &str = "812376045185";
 
 /// Signs in the packer and opens ORDER1 with all its items scanned.
-pub fn order1_complete(b: &mut Bench<SqliteStore>) {
+pub fn order1_complete<S: Store>(b: &mut Bench<S>) {
     b.scan(PACKER, None, t(1)).unwrap();
     b.scan(ORDER1, None, t(2)).unwrap();
     b.scan(T_BLU_L, None, t(3)).unwrap();

@@ -9,7 +9,8 @@
 //! crate through an in-memory driver. It has no CODE128 (`GS k 73`), no barcode height / width
 //! / HRI setters outside its own barcode builders, and never sends `FS &`, so those few bytes
 //! are written here. Text never goes through escpos's encoder: every outside string is
-//! sanitized, mapped to printable characters and encoded by [`text`].
+//! made harmless by [`crate::text::for_printer`], mapped to printable characters and encoded
+//! by [`text`].
 //!
 //! Chinese: with `chinese = true` every line holding non-ASCII text is sent as GB18030 between
 //! `FS &` and `FS .`, so the printer is back in single-byte mode at each line end whatever
@@ -225,7 +226,7 @@ struct Layout {
 impl Layout {
     /// Sanitizes, maps, wraps and prints outside text, continuation lines indented.
     fn para(&mut self, text: &str, width: usize, indent: usize) -> EscResult<()> {
-        let printable = text::to_printable(&text::sanitize(text), self.chinese);
+        let printable = text::to_printable(&crate::text::for_printer(text), self.chinese);
         for line in text::wrap(&printable, width, indent) {
             let mut bytes = Vec::with_capacity(line.len() + 5);
             text::encode_line(&line, self.chinese, &mut bytes);
@@ -251,7 +252,7 @@ impl Layout {
     /// Caption line, then a centred CODE128 with HRI below; the bars get the widest module
     /// that fits the paper. Data that cannot be a barcode is printed as text.
     fn barcode(&mut self, caption: &str, value: &str) -> EscResult<()> {
-        let clean = text::sanitize(value);
+        let clean = crate::text::for_printer(value);
         let cols = self.cols;
         self.para(caption, cols, 0)?;
         let code = Code128::encode(&clean).ok().and_then(|c| {
@@ -296,7 +297,7 @@ fn build(data: &LabelData) -> EscResult<Vec<u8>> {
         l.p.reset_size()?.bold(false)?;
     }
     // Judged on the sanitized text: a field of only control or invisible characters is empty.
-    if !text::sanitize(&data.carrier).trim().is_empty() {
+    if !crate::text::for_printer(&data.carrier).trim().is_empty() {
         l.p.bold(true)?.size(2, 2)?;
         l.para(&data.carrier, cols / 2, 0)?;
         l.p.reset_size()?.bold(false)?;
@@ -329,8 +330,8 @@ fn build(data: &LabelData) -> EscResult<Vec<u8>> {
         let row = format!(
             "{:>3} x {} {}{gift}",
             line.qty,
-            text::sanitize(&line.sku),
-            text::sanitize(&line.name)
+            crate::text::for_printer(&line.sku),
+            crate::text::for_printer(&line.name)
         );
         if line.gift {
             l.p.bold(true)?;
@@ -342,7 +343,7 @@ fn build(data: &LabelData) -> EscResult<Vec<u8>> {
     }
     l.rule()?;
 
-    if !text::sanitize(&data.buyer_note).trim().is_empty() {
+    if !crate::text::for_printer(&data.buyer_note).trim().is_empty() {
         l.field(cap.buyer_note, &data.buyer_note)?;
         l.rule()?;
     }
@@ -356,7 +357,7 @@ fn build(data: &LabelData) -> EscResult<Vec<u8>> {
     l.field(cap.bench, &data.bench)?;
     l.field(cap.time, &data.time)?;
 
-    let qr = text::sanitize(&data.order_no);
+    let qr = crate::text::for_printer(&data.order_no);
     if !qr.is_empty() && qr.len() <= MAX_QR_BYTES {
         l.p.feeds(1)?.justify(JustifyMode::CENTER)?;
         // Module size in dots: 6 on 80 mm, 5 on 58 mm; a typical order number is QR version

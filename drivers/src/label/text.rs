@@ -1,5 +1,6 @@
-//! Text hygiene for the printer: strip anything it could read as a command, map characters to
-//! what it can print, measure and wrap by printed width, and encode lines for the wire.
+//! Text for the printer: map characters to what it can print, measure and wrap by printed
+//! width, and encode lines for the wire. Outside text is first made harmless by
+//! [`crate::text::for_printer`].
 
 use encoding_rs::GB18030;
 
@@ -7,40 +8,6 @@ use encoding_rs::GB18030;
 pub const CHINESE_ON: [u8; 2] = [0x1C, b'&'];
 /// `FS .`: cancel Chinese character mode.
 pub const CHINESE_OFF: [u8; 2] = [0x1C, b'.'];
-
-/// Removes every control character (C0 including ESC, GS, FS and DLE; DEL; C1) and invisible
-/// format characters from text that came from outside, so nothing in it can act as a printer
-/// command. Line breaks and tabs become spaces: the label wraps text itself, and a buyer note
-/// that spans lines should still read as words, not run together.
-pub fn sanitize(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\t' | '\n' | '\r' | '\u{0B}' | '\u{0C}' | '\u{85}' | '\u{2028}' | '\u{2029}' => {
-                out.push(' ')
-            }
-            c if c.is_control() || is_invisible_format(c) => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Zero-width, bidirectional and other format characters: invisible on screen, but they would
-/// reach the printer as `?` or odd glyphs and can hide text in a preview.
-fn is_invisible_format(c: char) -> bool {
-    matches!(c,
-        '\u{00AD}'
-        | '\u{061C}'
-        | '\u{180E}'
-        | '\u{200B}'..='\u{200F}'
-        | '\u{202A}'..='\u{202E}'
-        | '\u{2060}'..='\u{2064}'
-        | '\u{2066}'..='\u{2069}'
-        | '\u{FE00}'..='\u{FE0F}'
-        | '\u{FEFF}'
-        | '\u{FFF9}'..='\u{FFFB}')
-}
 
 /// Printed width in font A columns. Any non-ASCII character we let through is only printed in
 /// Chinese mode, where every double-byte code is a full-width glyph (two columns), whatever its
@@ -58,7 +25,7 @@ pub fn text_width(s: &str) -> usize {
     s.chars().map(char_width).sum()
 }
 
-/// Maps sanitized text to characters the printer can show.
+/// Maps text passed through [`crate::text::for_printer`] to characters the printer can show.
 ///
 /// * `chinese = true`: ASCII stays; a character with a two-byte GB18030 (GBK-compatible) code
 ///   stays. Characters that need a four-byte GB18030 code (emoji, rare ideographs, many Latin
@@ -259,14 +226,6 @@ pub fn encode_line(line: &str, chinese: bool, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sanitize_drops_controls_and_keeps_text() {
-        assert_eq!(sanitize("a\x1b@b\x1dVc\x7f\u{9b}d"), "a@bVcd");
-        assert_eq!(sanitize("line1\nline2\tx"), "line1 line2 x");
-        assert_eq!(sanitize("zero\u{200B}width"), "zerowidth");
-        assert_eq!(sanitize("订单"), "订单");
-    }
 
     #[test]
     fn printable_fallbacks() {

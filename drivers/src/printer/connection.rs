@@ -249,6 +249,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PrinterConnection<S> {
     /// Prints one job: status check, send, status check. `Ok` only when the printer was ready
     /// before, took every byte, and is still fine after.
     pub async fn print(&mut self, job: &[u8]) -> Result<PrintReceipt, PrintError> {
+        let result = self.checked_print(job).await;
+        match &result {
+            Err(e) => tracing::warn!(
+                target: "packbench::printer",
+                printer = %self.name,
+                kind = e.kind(),
+                "label not printed: {e}"
+            ),
+            Ok(receipt) => {
+                if let Some(warning) = receipt.warning() {
+                    tracing::warn!(target: "packbench::printer", printer = %self.name, "{warning}");
+                }
+            }
+        }
+        result
+    }
+
+    async fn checked_print(&mut self, job: &[u8]) -> Result<PrintReceipt, PrintError> {
         let before = self.status().await?;
         if let Some(err) = PrintError::from_status(before, false) {
             return Err(err);

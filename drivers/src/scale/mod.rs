@@ -7,8 +7,10 @@
 //!
 //! Decoders never fail on bad bytes: garbage and partial frames are skipped, a bad frame drops
 //! one byte and the stream resynchronises on the next frame start, and the buffer is kept
-//! bounded. The only decoder error is an I/O error from the transport.
+//! bounded ([`frame`], shared by all four). The only decoder error is an I/O error from the
+//! transport.
 
+pub mod frame;
 pub mod mtsics;
 pub mod sma;
 pub mod toledo8213;
@@ -243,6 +245,9 @@ pub enum ScaleError {
         protocol: ScaleProtocol,
         command: ScaleCommand,
     },
+    /// A command could not be written to the scale's port.
+    #[error(transparent)]
+    Write(#[from] crate::serial::WriteError),
 }
 
 /// The scale protocols packbench speaks.
@@ -341,17 +346,12 @@ impl ScaleProtocol {
         self.command_bytes(ScaleCommand::Tare)
     }
 
-    pub(crate) fn encode_command(
-        self,
-        command: ScaleCommand,
-        dst: &mut BytesMut,
-    ) -> Result<(), ScaleError> {
-        let bytes = self.command_bytes(command).ok_or(ScaleError::Unsupported {
+    /// [`Self::command_bytes`], with [`ScaleError::Unsupported`] where the protocol lacks it.
+    pub fn try_command_bytes(self, command: ScaleCommand) -> Result<&'static [u8], ScaleError> {
+        self.command_bytes(command).ok_or(ScaleError::Unsupported {
             protocol: self,
             command,
-        })?;
-        dst.extend_from_slice(bytes);
-        Ok(())
+        })
     }
 }
 
@@ -454,7 +454,8 @@ impl Encoder<ScaleCommand> for ScaleCodec {
     type Error = ScaleError;
 
     fn encode(&mut self, item: ScaleCommand, dst: &mut BytesMut) -> Result<(), ScaleError> {
-        self.protocol().encode_command(item, dst)
+        dst.extend_from_slice(self.protocol().try_command_bytes(item)?);
+        Ok(())
     }
 }
 

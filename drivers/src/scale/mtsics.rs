@@ -17,84 +17,50 @@
 //!
 //! Lines end with CR LF; a bare CR or LF also ends a line so that balances set to another
 //! line end still work. A line that does not parse is retried without its first byte
-//! (drop one byte, resynchronise), so garbage glued to the front of a reply does not lose it.
+//! (drop one byte, resynchronise; see [`super::frame`]), so garbage glued to the front of a
+//! reply does not lose it.
 
-use bytes::{Buf, BytesMut};
-use tokio_util::codec::{Decoder, Encoder};
-
+use super::frame::{End, FrameFormat, FramedCodec, Framing, Start};
 use super::{
-    parse_decimal, Reading, ReadingKind, ScaleCommand, ScaleError, ScaleEvent, ScaleProtocol,
-    WeightUnit,
+    parse_decimal, Reading, ReadingKind, ScaleCommand, ScaleEvent, ScaleProtocol, WeightUnit,
 };
 
-/// The longest reply line worth keeping; real replies are under 40 bytes.
+/// The longest line considered, line end included; real replies are under 40 bytes. A longer
+/// run without a line end is garbage, dropped a byte at a time so a reply after it survives.
 pub const MAX_LINE: usize = 128;
-/// When no line end comes, only this tail of the buffer is kept: longer than any reply, so a
-/// reply that follows a long run of garbage survives.
-const KEEP_TAIL: usize = 64;
+
+/// MT-SICS replies, one per line.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MtSics;
 
 /// Decoder of MT-SICS replies and encoder of host commands.
-#[derive(Debug, Clone, Default)]
-pub struct MtSicsCodec {
-    /// Bytes at the front of the buffer already known to hold no line end.
-    scanned: usize,
-}
+pub type MtSicsCodec = FramedCodec<MtSics>;
 
 impl MtSicsCodec {
     pub fn new() -> Self {
-        MtSicsCodec::default()
+        FramedCodec::with_format(MtSics)
     }
 }
 
-impl Decoder for MtSicsCodec {
-    type Item = ScaleEvent;
-    type Error = ScaleError;
+impl FrameFormat for MtSics {
+    const PROTOCOL: ScaleProtocol = ScaleProtocol::MtSics;
 
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<ScaleEvent>, ScaleError> {
-        loop {
-            let start = self.scanned.min(src.len());
-            match src[start..].iter().position(|&b| b == b'\r' || b == b'\n') {
-                Some(offset) => {
-                    let end = start + offset;
-                    let line = src.split_to(end);
-                    src.advance(1);
-                    self.scanned = 0;
-                    if let Some(event) = parse_line(&line) {
-                        return Ok(Some(event));
-                    }
-                }
-                None => {
-                    if src.len() > MAX_LINE {
-                        src.advance(src.len() - KEEP_TAIL);
-                    }
-                    self.scanned = src.len();
-                    return Ok(None);
-                }
-            }
+    fn framing(&self) -> Framing {
+        Framing {
+            start: Start::Line,
+            end: End::Byte {
+                any_of: b"\r\n",
+                max: MAX_LINE,
+            },
+            mask: 0xff,
         }
     }
 
-    /// At end of stream a partial frame is garbage, not an error.
-    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<ScaleEvent>, ScaleError> {
-        let event = self.decode(src)?;
-        if event.is_none() {
-            src.clear();
-        }
-        Ok(event)
+    /// The line without its end; garbage in front of a reply is dropped by the framing, a
+    /// byte at a time.
+    fn parse(&self, frame: &[u8]) -> Option<ScaleEvent> {
+        parse_reply(&frame[..frame.len() - 1])
     }
-}
-
-impl Encoder<ScaleCommand> for MtSicsCodec {
-    type Error = ScaleError;
-
-    fn encode(&mut self, item: ScaleCommand, dst: &mut BytesMut) -> Result<(), ScaleError> {
-        ScaleProtocol::MtSics.encode_command(item, dst)
-    }
-}
-
-/// Parses a line, dropping leading bytes one at a time until a reply parses.
-pub(crate) fn parse_line(line: &[u8]) -> Option<ScaleEvent> {
-    (0..line.len()).find_map(|start| parse_reply(&line[start..]))
 }
 
 /// Parses exactly one reply (no line end), strictly: every token must be accounted for.
@@ -174,6 +140,8 @@ fn parse_quoted(rest: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::BytesMut;
+    use tokio_util::codec::{Decoder, Encoder};
 
     fn decode_all(bytes: &[u8]) -> Vec<ScaleEvent> {
         let mut codec = MtSicsCodec::new();

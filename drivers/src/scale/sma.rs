@@ -17,12 +17,9 @@
 //! An unknown command is answered with `LF ? CR`; information replies look like
 //! `LF SMA:2/1.0 CR` (three-letter field, colon, up to 25 characters).
 
-use bytes::{Buf, BytesMut};
-use tokio_util::codec::{Decoder, Encoder};
-
+use super::frame::{End, FrameFormat, FramedCodec, Framing, Start};
 use super::{
-    parse_decimal, Reading, ReadingKind, ScaleCommand, ScaleError, ScaleEvent, ScaleProtocol,
-    WeighMode, WeightUnit,
+    parse_decimal, Reading, ReadingKind, ScaleEvent, ScaleProtocol, WeighMode, WeightUnit,
 };
 
 pub const LF: u8 = b'\n';
@@ -32,61 +29,34 @@ pub const FRAME_LEN: usize = 20;
 /// Longest line considered: an information reply (LF + 3 + ':' + 25 + CR).
 pub const MAX_LINE: usize = 31;
 
-#[derive(Debug, Clone, Default)]
-pub struct SmaCodec;
+/// SMA replies, `LF … CR`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sma;
+
+pub type SmaCodec = FramedCodec<Sma>;
 
 impl SmaCodec {
     pub fn new() -> Self {
-        SmaCodec
+        FramedCodec::with_format(Sma)
     }
 }
 
-impl Decoder for SmaCodec {
-    type Item = ScaleEvent;
-    type Error = ScaleError;
+impl FrameFormat for Sma {
+    const PROTOCOL: ScaleProtocol = ScaleProtocol::Sma;
 
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<ScaleEvent>, ScaleError> {
-        loop {
-            match src.iter().position(|&b| b == LF) {
-                Some(i) => src.advance(i),
-                None => {
-                    src.clear();
-                    return Ok(None);
-                }
-            }
-            let limit = src.len().min(MAX_LINE);
-            match src[1..limit].iter().position(|&b| b == CR) {
-                Some(p) => {
-                    let end = p + 2;
-                    match parse_line(&src[..end]) {
-                        Some(event) => {
-                            src.advance(end);
-                            return Ok(Some(event));
-                        }
-                        None => src.advance(1),
-                    }
-                }
-                None if src.len() >= MAX_LINE => src.advance(1),
-                None => return Ok(None),
-            }
+    fn framing(&self) -> Framing {
+        Framing {
+            start: Start::Byte(LF),
+            end: End::Byte {
+                any_of: &[CR],
+                max: MAX_LINE,
+            },
+            mask: 0xff,
         }
     }
 
-    /// At end of stream a partial frame is garbage, not an error.
-    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<ScaleEvent>, ScaleError> {
-        let event = self.decode(src)?;
-        if event.is_none() {
-            src.clear();
-        }
-        Ok(event)
-    }
-}
-
-impl Encoder<ScaleCommand> for SmaCodec {
-    type Error = ScaleError;
-
-    fn encode(&mut self, item: ScaleCommand, dst: &mut BytesMut) -> Result<(), ScaleError> {
-        ScaleProtocol::Sma.encode_command(item, dst)
+    fn parse(&self, frame: &[u8]) -> Option<ScaleEvent> {
+        parse_line(frame)
     }
 }
 
@@ -188,6 +158,10 @@ fn parse_info(body: &[u8]) -> Option<ScaleEvent> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::BytesMut;
+    use tokio_util::codec::{Decoder, Encoder};
+
+    use crate::scale::ScaleCommand;
 
     fn decode_all(bytes: &[u8]) -> Vec<ScaleEvent> {
         let mut codec = SmaCodec::new();

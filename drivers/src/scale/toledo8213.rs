@@ -10,12 +10,9 @@
 //!
 //! Bit 7 of every byte is masked (the port is often 7E1, see `toledo_continuous`).
 
-use bytes::{Buf, BytesMut};
-use tokio_util::codec::{Decoder, Encoder};
-
+use super::frame::{End, FrameFormat, FramedCodec, Framing, Start};
 use super::{
-    parse_decimal, trim_spaces, Reading, ReadingKind, ScaleCommand, ScaleError, ScaleEvent,
-    ScaleProtocol, WeightUnit,
+    parse_decimal, trim_spaces, Reading, ReadingKind, ScaleEvent, ScaleProtocol, WeightUnit,
 };
 
 pub const STX: u8 = 0x02;
@@ -29,65 +26,40 @@ pub const STATUS_UNDER_ZERO: u8 = 0x04;
 pub const STATUS_OUTSIDE_ZERO_CAPTURE: u8 = 0x08;
 pub const STATUS_CENTER_OF_ZERO: u8 = 0x10;
 
-#[derive(Debug, Clone)]
-pub struct Toledo8213Codec {
-    unit: WeightUnit,
+/// Toledo 8213 replies, `STX … CR`, in a unit the replies do not name.
+#[derive(Debug, Clone, Copy)]
+pub struct Toledo8213 {
+    /// What the scale is set to weigh in.
+    pub unit: WeightUnit,
 }
+
+pub type Toledo8213Codec = FramedCodec<Toledo8213>;
 
 impl Toledo8213Codec {
     /// `unit`: what the scale is set to weigh in; the replies do not say.
     pub fn new(unit: WeightUnit) -> Self {
-        Toledo8213Codec { unit }
+        FramedCodec::with_format(Toledo8213 { unit })
     }
 }
 
-impl Decoder for Toledo8213Codec {
-    type Item = ScaleEvent;
-    type Error = ScaleError;
+impl FrameFormat for Toledo8213 {
+    const PROTOCOL: ScaleProtocol = ScaleProtocol::Toledo8213;
 
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<ScaleEvent>, ScaleError> {
-        loop {
-            match src.iter().position(|&b| b & 0x7f == STX) {
-                Some(i) => src.advance(i),
-                None => {
-                    src.clear();
-                    return Ok(None);
-                }
-            }
-            let limit = src.len().min(MAX_PAYLOAD + 2);
-            match src[1..limit].iter().position(|&b| b & 0x7f == CR) {
-                Some(p) => {
-                    let payload: Vec<u8> = src[1..1 + p].iter().map(|b| b & 0x7f).collect();
-                    match parse_payload(&payload, self.unit) {
-                        Some(reading) => {
-                            src.advance(p + 2);
-                            return Ok(Some(ScaleEvent::Reading(reading)));
-                        }
-                        // Drop only the STX: a real frame may start inside this one.
-                        None => src.advance(1),
-                    }
-                }
-                None if src.len() >= MAX_PAYLOAD + 2 => src.advance(1),
-                None => return Ok(None),
-            }
+    fn framing(&self) -> Framing {
+        Framing {
+            start: Start::Byte(STX),
+            end: End::Byte {
+                any_of: &[CR],
+                max: MAX_PAYLOAD + 2,
+            },
+            mask: 0x7f,
         }
     }
 
-    /// At end of stream a partial frame is garbage, not an error.
-    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<ScaleEvent>, ScaleError> {
-        let event = self.decode(src)?;
-        if event.is_none() {
-            src.clear();
-        }
-        Ok(event)
-    }
-}
-
-impl Encoder<ScaleCommand> for Toledo8213Codec {
-    type Error = ScaleError;
-
-    fn encode(&mut self, item: ScaleCommand, dst: &mut BytesMut) -> Result<(), ScaleError> {
-        ScaleProtocol::Toledo8213.encode_command(item, dst)
+    /// A bad frame drops only its STX: a real frame may start inside it.
+    fn parse(&self, frame: &[u8]) -> Option<ScaleEvent> {
+        let payload: Vec<u8> = frame[1..frame.len() - 1].iter().map(|b| b & 0x7f).collect();
+        parse_payload(&payload, self.unit).map(ScaleEvent::Reading)
     }
 }
 
@@ -135,6 +107,8 @@ pub fn status_reading(status: u8) -> Reading {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::BytesMut;
+    use tokio_util::codec::Decoder;
 
     fn decode_all(bytes: &[u8], unit: WeightUnit) -> Vec<Reading> {
         let mut codec = Toledo8213Codec::new(unit);

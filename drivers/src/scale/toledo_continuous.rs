@@ -26,13 +26,8 @@
 //! STX never appears inside a frame except possibly as the checksum byte, so resync drops
 //! one byte and skips to the next STX.
 
-use bytes::{Buf, BytesMut};
-use tokio_util::codec::{Decoder, Encoder};
-
-use super::{
-    Decimal, Reading, ReadingKind, ScaleCommand, ScaleError, ScaleEvent, ScaleProtocol, WeighMode,
-    WeightUnit,
-};
+use super::frame::{End, FrameFormat, FramedCodec, Framing, Start};
+use super::{Decimal, Reading, ReadingKind, ScaleEvent, ScaleProtocol, WeighMode, WeightUnit};
 
 pub const STX: u8 = 0x02;
 pub const CR: u8 = 0x0d;
@@ -50,72 +45,42 @@ pub const STATUS_ALWAYS: u8 = 0x20;
 
 const GRAMS_PER_TONNE: f64 = 1_000_000.0;
 
-/// Decoder of Toledo continuous frames. Encoding sends zero/tare for terminals that accept
-/// them (see [`ScaleProtocol::command_bytes`]).
-#[derive(Debug, Clone)]
-pub struct ToledoContinuousCodec {
-    checksum: bool,
+/// Toledo continuous frames. Encoding sends zero/tare for terminals that accept them (see
+/// [`ScaleProtocol::command_bytes`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ToledoContinuous {
+    /// Whether each frame ends with the CHK byte after CR.
+    pub checksum: bool,
 }
+
+impl Default for ToledoContinuous {
+    fn default() -> Self {
+        ToledoContinuous { checksum: true }
+    }
+}
+
+pub type ToledoContinuousCodec = FramedCodec<ToledoContinuous>;
 
 impl ToledoContinuousCodec {
     /// `checksum`: whether each frame ends with the CHK byte after CR.
     pub fn new(checksum: bool) -> Self {
-        ToledoContinuousCodec { checksum }
-    }
-
-    fn frame_len(&self) -> usize {
-        FRAME_LEN + usize::from(self.checksum)
+        FramedCodec::with_format(ToledoContinuous { checksum })
     }
 }
 
-impl Default for ToledoContinuousCodec {
-    fn default() -> Self {
-        ToledoContinuousCodec::new(true)
-    }
-}
+impl FrameFormat for ToledoContinuous {
+    const PROTOCOL: ScaleProtocol = ScaleProtocol::ToledoContinuous;
 
-impl Decoder for ToledoContinuousCodec {
-    type Item = ScaleEvent;
-    type Error = ScaleError;
-
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<ScaleEvent>, ScaleError> {
-        let len = self.frame_len();
-        loop {
-            match src.iter().position(|&b| b & 0x7f == STX) {
-                Some(i) => src.advance(i),
-                None => {
-                    src.clear();
-                    return Ok(None);
-                }
-            }
-            if src.len() < len {
-                return Ok(None);
-            }
-            match parse_frame(&src[..len], self.checksum) {
-                Some(reading) => {
-                    src.advance(len);
-                    return Ok(Some(ScaleEvent::Reading(reading)));
-                }
-                None => src.advance(1),
-            }
+    fn framing(&self) -> Framing {
+        Framing {
+            start: Start::Byte(STX),
+            end: End::Len(FRAME_LEN + usize::from(self.checksum)),
+            mask: 0x7f,
         }
     }
 
-    /// At end of stream a partial frame is garbage, not an error.
-    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<ScaleEvent>, ScaleError> {
-        let event = self.decode(src)?;
-        if event.is_none() {
-            src.clear();
-        }
-        Ok(event)
-    }
-}
-
-impl Encoder<ScaleCommand> for ToledoContinuousCodec {
-    type Error = ScaleError;
-
-    fn encode(&mut self, item: ScaleCommand, dst: &mut BytesMut) -> Result<(), ScaleError> {
-        ScaleProtocol::ToledoContinuous.encode_command(item, dst)
+    fn parse(&self, frame: &[u8]) -> Option<ScaleEvent> {
+        parse_frame(frame, self.checksum).map(ScaleEvent::Reading)
     }
 }
 
@@ -196,6 +161,8 @@ fn six_digits(field: &[u8]) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::BytesMut;
+    use tokio_util::codec::Decoder;
 
     fn frame(swa: u8, swb: u8, swc: u8, weight: &[u8; 6], tare: &[u8; 6], chk: bool) -> Vec<u8> {
         let mut f = vec![STX, swa, swb, swc];

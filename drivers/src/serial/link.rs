@@ -329,6 +329,13 @@ where
                         s.connects += 1;
                     });
                     let device = resolve_device(&self.settings.path);
+                    tracing::info!(
+                        target: "packbench::serial",
+                        port = %self.port,
+                        device = %device.display(),
+                        connects = self.status.borrow().connects,
+                        "serial port open"
+                    );
                     if self.emit(LinkEvent::Connected { device }).await == Flow::Stop {
                         break;
                     }
@@ -344,6 +351,12 @@ where
                         s.state = LinkState::Down;
                         s.last_error = Some(ended.reason.clone());
                     });
+                    tracing::warn!(
+                        target: "packbench::serial",
+                        port = %self.port,
+                        "serial port lost: {}; reconnecting",
+                        ended.reason
+                    );
                     let event = LinkEvent::Disconnected {
                         reason: ended.reason,
                     };
@@ -359,6 +372,11 @@ where
                         s.last_error = Some(reason.clone());
                     });
                     if reported.as_deref() != Some(reason.as_str()) {
+                        tracing::warn!(
+                            target: "packbench::serial",
+                            port = %self.port,
+                            "cannot open serial port: {reason}; retrying"
+                        );
                         reported = Some(reason.clone());
                         let event = LinkEvent::Error {
                             kind: e.kind,

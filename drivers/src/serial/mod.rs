@@ -26,7 +26,7 @@ pub use link::{LinkEvent, LinkOptions, LinkState, LinkStatus, LinkWriter, Serial
 pub use open::{open, resolve_device, OpenError, OpenErrorKind};
 pub use printer::print_serial;
 pub use pty::VirtualPort;
-pub use scale::{scale_link, ScaleCommandError, ScalePoller, MAX_POLL_INTERVAL};
+pub use scale::{scale_link, ScalePoller, MAX_POLL_INTERVAL};
 pub use settings::{
     parse_baud, DataBits, FlowControl, Parity, SerialSettings, SettingsError, StopBits,
     DEFAULT_BAUD, MAX_BAUD, MIN_BAUD,

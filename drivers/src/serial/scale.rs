@@ -11,22 +11,11 @@ use tokio::time::MissedTickBehavior;
 
 use super::link::{LinkOptions, LinkWriter, SerialLink, WriteError};
 use super::settings::SerialSettings;
-use crate::scale::{ScaleCodec, ScaleCommand, ScaleConfig, ScaleEvent, ScaleProtocol};
+use crate::scale::{ScaleCodec, ScaleCommand, ScaleConfig, ScaleError, ScaleEvent, ScaleProtocol};
 
 /// The slowest poll allowed: a station waiting for a weight needs at least 10 readings a
 /// second to react to the parcel settling without a noticeable pause.
 pub const MAX_POLL_INTERVAL: Duration = Duration::from_millis(100);
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ScaleCommandError {
-    #[error("the {protocol} protocol has no {command:?} command")]
-    Unsupported {
-        protocol: ScaleProtocol,
-        command: ScaleCommand,
-    },
-    #[error(transparent)]
-    Write(#[from] WriteError),
-}
 
 /// Sends a scale's commands through its link.
 ///
@@ -91,23 +80,17 @@ impl ScalePoller {
         self.polls.load(Ordering::Relaxed)
     }
 
-    pub async fn zero(&self) -> Result<(), ScaleCommandError> {
+    pub async fn zero(&self) -> Result<(), ScaleError> {
         self.command(ScaleCommand::Zero).await
     }
 
-    pub async fn tare(&self) -> Result<(), ScaleCommandError> {
+    pub async fn tare(&self) -> Result<(), ScaleError> {
         self.command(ScaleCommand::Tare).await
     }
 
     /// Sends one command in this protocol's bytes.
-    pub async fn command(&self, command: ScaleCommand) -> Result<(), ScaleCommandError> {
-        let bytes = self
-            .protocol
-            .command_bytes(command)
-            .ok_or(ScaleCommandError::Unsupported {
-                protocol: self.protocol,
-                command,
-            })?;
+    pub async fn command(&self, command: ScaleCommand) -> Result<(), ScaleError> {
+        let bytes = self.protocol.try_command_bytes(command)?;
         self.writer.write(bytes).await?;
         Ok(())
     }
