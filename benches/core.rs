@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, TimeZone};
 use packbench::domain::barcode;
-use packbench::domain::event::{EventType, NewEvent};
+use packbench::domain::event::{
+    EventData, EventType, ItemAccepted, LabelPrinted, LoadedLine, NewEvent, OrderDispatched,
+    OrderLoaded, OrderPacked, RejectReason, ScanRejected, ScanUndone, WeightChecked,
+};
 use packbench::domain::session::{Engine, EngineConfig, Input, OpenOrderNow, Resolved, Scan};
 use packbench::import::{import_file, Kind};
 use packbench::station::Bench;
@@ -105,20 +108,105 @@ fn bench_engine(dir: &Path) {
     );
 }
 
+/// Plausible fields of an event of `kind` on a two-unit T-BLU-L order, as the station
+/// writes them (the kinds the generated logs use).
+fn payload(kind: EventType) -> EventData {
+    match kind {
+        EventType::OrderLoaded => OrderLoaded {
+            lines: vec![LoadedLine {
+                sku: "T-BLU-L".into(),
+                name: "纯棉T恤 蓝色 Cotton T-shirt".into(),
+                qty: 2,
+                scanned: 0,
+                gift: false,
+            }],
+            version: "v1".into(),
+            waybill_no: "WB".into(),
+            picker_id: Some("E001".into()),
+            packaging: None,
+            expected_g: 370.0,
+            repeat: false,
+            change: None,
+        }
+        .into(),
+        EventType::ItemAccepted => ItemAccepted {
+            sku: "T-BLU-L".into(),
+            units: 1,
+            scanned: 1,
+            qty: 2,
+            code: "6975432100137".into(),
+            aim: None,
+            gs1: None,
+            scanner: None,
+            version: "v1".into(),
+            alloc: vec![(0, 1)],
+            complete: false,
+        }
+        .into(),
+        EventType::ScanRejected => ScanRejected::new(
+            "6921568310025",
+            RejectReason::NotInOrder,
+            "LIP-R02 is not in this order: take it out".into(),
+        )
+        .into(),
+        EventType::ScanUndone => ScanUndone {
+            sku: "T-BLU-L".into(),
+            units: 1,
+            scanned: 1,
+            qty: 2,
+            version: "v1".into(),
+            alloc: vec![(0, 1)],
+        }
+        .into(),
+        EventType::WeightChecked => WeightChecked {
+            measured_g: 372.0,
+            expected_g: 370.0,
+            tolerance_g: 15.0,
+            ok: true,
+            packaging: None,
+            hint: None,
+            hint_detail: None,
+        }
+        .into(),
+        EventType::OrderPacked => OrderPacked {
+            picker_id: Some("E001".into()),
+            packer_id: Some("E003".into()),
+            measured_g: 372.0,
+            expected_g: 370.0,
+            tolerance_g: 15.0,
+            weight_ok: true,
+            override_by: None,
+            packaging: None,
+            version: "v1".into(),
+        }
+        .into(),
+        EventType::LabelPrinted => LabelPrinted {
+            copy: 1,
+            bytes: 1200,
+            reprint: false,
+            warning: None,
+        }
+        .into(),
+        EventType::OrderDispatched => OrderDispatched {
+            batch_id: "BENCH-01-20261122080000".into(),
+            carrier: "顺丰速运".into(),
+            waybill_no: "WB".into(),
+            count: 1,
+        }
+        .into(),
+        other => unreachable!("the generated logs have no {other}"),
+    }
+}
+
 fn bench_append(dir: &Path) {
     let n = env("PB_BENCH_APPENDS", 2_000);
     let mut s = SqliteStore::open(dir.join("append.db")).unwrap();
     let mut lat = Vec::with_capacity(n);
     let start = Instant::now();
     for i in 0..n {
-        let e = NewEvent::new(EventType::ItemAccepted, t0(), "BENCH-01")
+        let e = NewEvent::of(payload(EventType::ItemAccepted), t0(), "BENCH-01")
             .actor(Some("E003"))
-            .order(&format!("ORD{:07}", i / 8))
-            .with("sku", "T-BLU-L")
-            .with("units", 1)
-            .with("scanned", 1)
-            .with("qty", 2)
-            .with("code", "6975432100137");
+            .order(&format!("ORD{:07}", i / 8));
         let st = Instant::now();
         s.append(&[e]).unwrap();
         lat.push(st.elapsed());
@@ -219,17 +307,13 @@ fn bench_big_log(dir: &Path) {
         for i in 0..n {
             let o = i / per_order;
             batch.push(
-                NewEvent::new(
-                    kinds[i % per_order],
+                NewEvent::of(
+                    payload(kinds[i % per_order]),
                     t0() + chrono::Duration::milliseconds(i as i64 * 50),
                     "BENCH-01",
                 )
                 .actor(Some("E003"))
-                .order(&format!("ORD{o:08}"))
-                .with("sku", "T-BLU-L")
-                .with("units", 1)
-                .with("version", "v1")
-                .with("code", "6975432100137"),
+                .order(&format!("ORD{o:08}")),
             );
             if batch.len() == chunk {
                 s.append(&batch).unwrap();

@@ -102,7 +102,7 @@ fn shift_of_2000_orders_memory_and_scale_frame_time() {
         scan(&b, SOCK_BLK);
         reading(&b, 266.0, true);
         settle_fast(&b);
-        assert_eq!(b.step(), "scan_order", "order {i}");
+        assert_eq!(b.step(), Step::ScanOrder, "order {i}");
         let f = Instant::now();
         let _ = b.snapshot();
         frame_ms.push(f.elapsed().as_secs_f64() * 1000.0);

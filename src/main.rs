@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use packbench::audit::{self, table, ExportFormat};
 use packbench::config::Config;
-use packbench::domain::commands::COMMAND_CODES;
+use packbench::domain::commands::COMMANDS;
 use packbench::import;
 use packbench::logging::{self, LogFormat};
 use packbench::store::{self, Checkpoint, EventLog, ImportReport, SqliteStore};
@@ -242,9 +242,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Commands => {
-            let rows: Vec<Vec<String>> = COMMAND_CODES
+            let rows: Vec<Vec<String>> = COMMANDS
                 .iter()
-                .map(|(c, d)| vec![c.to_string(), d.to_string()])
+                .map(|(c, d)| vec![c.code().to_string(), d.to_string()])
                 .collect();
             print!("{}", table::render(&["barcode", "meaning"], &rows));
             Ok(ExitCode::SUCCESS)
@@ -409,7 +409,7 @@ fn audit_cmd(what: AuditCmd, cfg: Option<&Config>) -> Result<ExitCode> {
                         e.kind.clone(),
                         e.actor.clone().unwrap_or_default(),
                         e.station_id.clone(),
-                        summarize(&e.data),
+                        audit::event_summary(&e.data, &[], " "),
                     ]
                 })
                 .collect();
@@ -617,21 +617,6 @@ fn audit_cmd(what: AuditCmd, cfg: Option<&Config>) -> Result<ExitCode> {
 }
 
 /// A short one-line view of an event's data for tables.
-fn summarize(v: &serde_json::Value) -> String {
-    let Some(m) = v.as_object() else {
-        return String::new();
-    };
-    m.iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "lines" | "alloc" | "hint_detail" | "version"))
-        .filter(|(_, v)| !v.is_null())
-        .map(|(k, v)| match v {
-            serde_json::Value::String(s) => format!("{k}={s}"),
-            other => format!("{k}={other}"),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.log_format);

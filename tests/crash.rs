@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use harness::*;
-use packbench::domain::event::EventType;
+use packbench::domain::event::{EventData, EventType};
 use packbench::store::{EventLog, SqliteStore};
 use serde_json::Value;
 
@@ -222,14 +222,12 @@ fn units_in_log(
     let mut per_order = HashMap::new();
     let mut per_sku: HashMap<String, HashMap<String, u32>> = HashMap::new();
     for e in store.events(&Default::default()).unwrap() {
-        let sign: i64 = match e.kind {
-            EventType::ItemAccepted => 1,
-            EventType::ScanUndone => -1,
+        let (sku, units) = match e.payload() {
+            Some(EventData::ItemAccepted(a)) => (a.sku, a.units as i64),
+            Some(EventData::ScanUndone(u)) => (u.sku, -(u.units as i64)),
             _ => continue,
         };
         let o = e.order_no.clone().unwrap();
-        let units = e.data["units"].as_i64().unwrap() * sign;
-        let sku = e.str("sku").unwrap().to_string();
         let t = per_order.entry(o.clone()).or_insert(0u32);
         *t = (*t as i64 + units) as u32;
         let s = per_sku.entry(o).or_default().entry(sku).or_insert(0u32);

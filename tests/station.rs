@@ -229,7 +229,7 @@ fn view_shows_lines_alerts_and_clears_them_on_a_good_scan() {
         scanner: "s".into(),
     });
     let a = st.view().alert.expect("wrong item alert");
-    assert_eq!(a.reason, "not_in_order");
+    assert_eq!(a.reason.as_str(), "not_in_order");
     st.handle(Msg::Weight {
         grams: 50.0,
         stable: true,
@@ -263,7 +263,7 @@ fn closing_a_handover_clears_its_last_refusal() {
         });
     }
     assert_eq!(
-        st.view().alert.map(|a| a.reason).as_deref(),
+        st.view().alert.map(|a| a.reason.as_str()),
         Some("not_packed")
     );
     st.handle(Msg::Scan {

@@ -77,7 +77,7 @@ fn tour(lang: &str) {
             stable: false,
         });
     b.settle();
-    assert_eq!(b.step(), "weigh");
+    assert_eq!(b.step(), Step::Weigh);
     shot(&b, "04-weigh", lang);
 
     b.weigh(225.0); // one sock short
@@ -90,10 +90,10 @@ fn tour(lang: &str) {
         b.wedge(c);
     }
     b.weigh(107.0);
-    assert_eq!(b.step(), "scan_picker");
+    assert_eq!(b.step(), Step::ScanPicker);
     shot(&b, "06-scan-picker", lang);
     b.wedge(PICKER);
-    assert_eq!(b.step(), "scan_order");
+    assert_eq!(b.step(), Step::ScanOrder);
     shot(&b, "07-packed-label", lang);
 
     b.wedge("TB20261122004");
@@ -105,7 +105,7 @@ fn tour(lang: &str) {
     b.tap_id("ActionBar::dispatch");
     b.wedge(ORDER1_WAYBILL);
     b.wedge("7577354684874"); // ORDER2's waybill: another carrier
-    assert_eq!(b.step(), "dispatch");
+    assert_eq!(b.step(), Step::Dispatch);
     shot(&b, "09-dispatch", lang);
     b.tap_id("DispatchScreen::end");
 

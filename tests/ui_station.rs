@@ -7,6 +7,7 @@ mod ui_harness;
 use std::time::{Duration, Instant};
 
 use packbench::audit;
+use packbench::domain::event::EventData;
 use packbench::store::SqliteStore;
 use slint::ComponentHandle;
 use ui_harness::*;
@@ -24,26 +25,26 @@ fn line(b: &TestBench, sku: &str) -> String {
 
 fn sign_in_and_fill_order1(b: &TestBench) {
     b.wedge(PACKER);
-    assert_eq!(b.step(), "scan_order");
+    assert_eq!(b.step(), Step::ScanOrder);
     b.wedge(ORDER1);
     for code in [T_BLU_L, SOCK_BLK, SOCK_BLK] {
         b.wedge(code);
     }
-    assert_eq!(b.step(), "weigh");
+    assert_eq!(b.step(), Step::Weigh);
 }
 
 #[test]
 fn a_whole_order_through_the_screen() {
     let b = TestBench::new();
     // Sign-in screen: the banner, the keypad.
-    assert_eq!(b.step(), "sign_in");
+    assert_eq!(b.step(), Step::SignIn);
     assert!(b.has("Scan your badge to sign in"));
     b.find("key ok");
     // Employee number 3 on the keypad: Rust finds E003's badge and scans it.
     b.tap("key 3");
     assert_eq!(b.value("typed employee number"), "3");
     b.tap("key ok");
-    assert_eq!(b.step(), "scan_order");
+    assert_eq!(b.step(), Step::ScanOrder);
     assert_eq!(b.value("packer"), "张伟 (E003)");
     assert!(!b.has("key ok"), "the keypad is gone after sign-in");
 
@@ -54,7 +55,7 @@ fn a_whole_order_through_the_screen() {
     assert!(b.has("顺丰速运"));
     assert_eq!(line(&b, "T-BLU-L"), "0/1");
     assert_eq!(line(&b, "SOCK-BLK"), "0/2");
-    assert_eq!(b.value("next step"), "scan_items");
+    assert_eq!(b.value("next step"), "Scan the items: 3 to go");
     assert!(b.has("Scan the items: 3 to go"));
 
     b.wedge(T_BLU_L);
@@ -72,12 +73,12 @@ fn a_whole_order_through_the_screen() {
     assert!(!b.has("alert"), "a good scan clears the alert");
     b.tap(&format!("sim {SOCK_BLK}"));
     assert_eq!(line(&b, "SOCK-BLK"), "2/2 done");
-    assert_eq!(b.step(), "weigh");
+    assert_eq!(b.step(), Step::Weigh);
     assert!(b.has("Put the parcel on the scale"));
 
     // The right parcel on the simulated scale: weight OK, packed, label printed.
     b.tap("sim scale right");
-    assert_eq!(b.step(), "scan_order");
+    assert_eq!(b.step(), Step::ScanOrder);
     assert_eq!(b.api().get_last_packed(), ORDER1);
     assert!(b.has("Packed: TB20261122001"));
     let preview = b.value("label preview");
@@ -110,7 +111,7 @@ fn a_weight_mismatch_is_resolved_by_a_supervisor_override() {
     sign_in_and_fill_order1(&b);
     // One sock short on the scale.
     b.tap("sim scale wrong");
-    assert_eq!(b.step(), "resolve_mismatch");
+    assert_eq!(b.step(), Step::ResolveMismatch);
     b.find("weight mismatch");
     assert!(b.has("Weight does not match"));
     assert!(b.has("225 g"), "measured");
@@ -125,10 +126,10 @@ fn a_weight_mismatch_is_resolved_by_a_supervisor_override() {
 
     // A packer's badge does nothing for it; the supervisor's badge packs it.
     b.wedge(PACKER2);
-    assert_eq!(b.step(), "resolve_mismatch");
+    assert_eq!(b.step(), Step::ResolveMismatch);
     assert_eq!(b.value("alert"), "not_allowed");
     b.wedge(SUPERVISOR);
-    assert_eq!(b.step(), "scan_order");
+    assert_eq!(b.step(), Step::ScanOrder);
     assert_eq!(b.api().get_last_packed(), ORDER1);
     let r = record(&b, ORDER1);
     assert_eq!(r.status, "packed");
@@ -141,7 +142,7 @@ fn a_mismatch_can_be_weighed_again_or_undone() {
     let b = TestBench::new();
     sign_in_and_fill_order1(&b);
     b.tap("sim scale heavy");
-    assert_eq!(b.step(), "resolve_mismatch");
+    assert_eq!(b.step(), Step::ResolveMismatch);
     assert!(b.has("185 g over"), "diff shown");
     // Undo from the mismatch panel takes the last sock out again.
     b.tap_id("MismatchPanel::mm-undo");
@@ -150,17 +151,17 @@ fn a_mismatch_can_be_weighed_again_or_undone() {
     // Re-weigh: the right parcel now.
     b.tap("sim scale lift");
     b.tap("sim scale right");
-    assert_eq!(b.step(), "scan_order");
+    assert_eq!(b.step(), Step::ScanOrder);
     assert_eq!(record(&b, ORDER1).override_by, None);
 }
 
 #[test]
 fn language_switches_at_run_time() {
     let b = TestBench::new();
-    assert_eq!(b.api().get_language(), "en");
+    assert_eq!(b.api().get_language(), Language::En);
     assert!(b.has("Scan your badge to sign in"));
     b.tap("language");
-    assert_eq!(b.api().get_language(), "zh");
+    assert_eq!(b.api().get_language(), Language::Zh);
     assert!(b.has("请扫描工牌签到"), "the banner in Chinese");
     assert!(b.has("工号"), "the keypad caption in Chinese");
     assert!(!b.has("Scan your badge to sign in"));
@@ -171,7 +172,7 @@ fn language_switches_at_run_time() {
     assert!(b.has("错货:此商品不在本订单中"));
     assert!(b.has("撤销"), "the action bar in Chinese");
     b.tap("language");
-    assert_eq!(b.api().get_language(), "en");
+    assert_eq!(b.api().get_language(), Language::En);
     assert!(b.has("Undo"));
     assert!(!b.has("撤销"));
 }
@@ -181,12 +182,17 @@ fn the_supervisor_view_refuses_a_packer_and_opens_for_a_supervisor() {
     let b = TestBench::new();
     b.tap_id("TopBar::supervisor");
     b.find("supervisor badge");
-    // A packer's badge: refused with a message, and not passed to the station either.
+    // A packer's badge: refused with a message (the station decides and logs it), and not
+    // taken for a sign-in, nor shown as a refused scan at the bench.
     b.wedge(PACKER);
     let msg = b.value("supervisor message");
-    assert!(msg.contains("not a supervisor"), "{msg}");
+    assert_eq!(
+        msg,
+        "张伟 (E003) is not a supervisor: the supervisor view stays closed"
+    );
     assert!(!b.has("supervisor view"));
-    assert_eq!(b.step(), "sign_in", "the packer was not signed in by it");
+    assert_eq!(b.step(), Step::SignIn, "the packer was not signed in by it");
+    assert!(!b.has("alert"), "no refusal banner at the bench");
     // Unknown codes are refused too.
     b.wedge("NOT-A-BADGE");
     assert!(b.value("supervisor message").contains("not a badge"));
@@ -197,6 +203,27 @@ fn the_supervisor_view_refuses_a_packer_and_opens_for_a_supervisor() {
     b.tap_id("SupervisorScreen::close");
     assert!(!b.has("supervisor view"));
     assert!(!b.has("supervisor badge"));
+    // The log says who tried and who opened it.
+    let store = SqliteStore::open(&b.db).unwrap();
+    let events = packbench::store::EventLog::events(&store, &Default::default()).unwrap();
+    let tried: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e.payload() {
+            Some(EventData::ScanRejected(r)) if r.supervisor_view => {
+                Some((r.reason.as_str(), r.employee_id))
+            }
+            Some(EventData::SupervisorViewOpened(o)) => Some(("opened", Some(o.supervisor_id))),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        tried,
+        [
+            ("not_allowed", Some("E003".to_string())),
+            ("unknown_barcode", None),
+            ("opened", Some("E005".to_string())),
+        ]
+    );
 }
 
 #[test]
@@ -206,7 +233,7 @@ fn the_supervisor_view_searches_orders_and_shows_todays_figures() {
     sign_in_and_fill_order1(&b);
     b.tap("sim scale wrong");
     b.wedge(SUPERVISOR);
-    assert_eq!(b.step(), "scan_order");
+    assert_eq!(b.step(), Step::ScanOrder);
 
     b.tap_id("TopBar::supervisor");
     b.wedge(SUPERVISOR);
@@ -252,7 +279,7 @@ fn hold_with_a_reason_reprint_and_courier_handover() {
     let b = TestBench::new();
     sign_in_and_fill_order1(&b);
     b.tap("sim scale right");
-    assert_eq!(b.step(), "scan_order");
+    assert_eq!(b.step(), Step::ScanOrder);
 
     // Reprint the last label.
     b.tap_id("ActionBar::reprint");
@@ -269,7 +296,7 @@ fn hold_with_a_reason_reprint_and_courier_handover() {
     assert!(!b.has("hold dialog"));
     assert_eq!(
         b.step(),
-        "scan_order",
+        Step::ScanOrder,
         "alert {} {}",
         b.api().get_alert_reason(),
         b.api().get_alert_detail()
@@ -280,7 +307,7 @@ fn hold_with_a_reason_reprint_and_courier_handover() {
 
     // Courier handover: the packed parcel counts, the held one is refused.
     b.tap_id("ActionBar::dispatch");
-    assert_eq!(b.step(), "dispatch");
+    assert_eq!(b.step(), Step::Dispatch);
     assert!(b.has("Courier handover"));
     b.wedge(ORDER1_WAYBILL);
     assert_eq!(b.value("parcels counted"), "1");
@@ -289,7 +316,7 @@ fn hold_with_a_reason_reprint_and_courier_handover() {
     assert_eq!(b.value("alert"), "order_held");
     assert_eq!(b.value("parcels counted"), "1");
     b.tap_id("DispatchScreen::end");
-    assert_eq!(b.step(), "scan_order");
+    assert_eq!(b.step(), Step::ScanOrder);
     assert_eq!(record(&b, ORDER1).status, "dispatched");
 }
 
@@ -330,7 +357,7 @@ fn wedge_codes_need_no_focused_field_and_stray_keys_do_not_stick() {
         text: slint::platform::Key::Escape.into(),
     });
     b.wedge(PACKER);
-    assert_eq!(b.step(), "scan_order", "the badge alone was scanned");
+    assert_eq!(b.step(), Step::ScanOrder, "the badge alone was scanned");
     assert_eq!(b.value("packer"), "张伟 (E003)");
 }
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, FixedOffset, Local, NaiveDate, TimeZone};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::domain::event::{EventType, StoredEvent};
+use crate::domain::event::{EventData, EventType, OrderPacked, StoredEvent, WeightChecked};
 use crate::domain::progress::OrderProgress;
 use crate::store::{EventFilter, Store, StoreError};
 
@@ -29,6 +29,12 @@ pub fn parse_bound(s: &str, end_of_day: bool) -> Result<DateTime<FixedOffset>, S
         .earliest()
         .map(|t| t.fixed_offset())
         .ok_or_else(|| format!("{s:?} does not exist in the local time zone"))
+}
+
+/// A stored weight as the reports show it: a reading that was not a number (stored as
+/// `null`) is no weight.
+fn grams(g: f64) -> Option<f64> {
+    (!g.is_nan()).then_some(g)
 }
 
 #[derive(Debug, Serialize)]
@@ -53,6 +59,27 @@ impl From<&StoredEvent> for EventRow {
             data: Value::Object(e.data.clone()),
         }
     }
+}
+
+/// One line of an event's own fields, `key=value` joined by `separator`: nulls and the bulky
+/// fields (order lines, allocations, the hint's parts, the version hash) and any in
+/// `leave_out` are left out. Shared by `audit order` and the supervisor view's timeline.
+pub fn event_summary(data: &Value, leave_out: &[&str], separator: &str) -> String {
+    let Some(data) = data.as_object() else {
+        return String::new();
+    };
+    data.iter()
+        .filter(|(k, v)| {
+            !v.is_null()
+                && !matches!(k.as_str(), "lines" | "alloc" | "hint_detail" | "version")
+                && !leave_out.contains(&k.as_str())
+        })
+        .map(|(k, v)| match v {
+            Value::String(s) => format!("{k}={s}"),
+            other => format!("{k}={other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(separator)
 }
 
 #[derive(Debug, Serialize)]
@@ -200,12 +227,15 @@ pub fn packer_report<S: Store + ?Sized>(
         &mut |e| {
             match e.kind {
                 EventType::OrderPacked => {
-                    let packed = e.str("packer_id") == Some(id);
-                    let picked = e.str("picker_id") == Some(id);
+                    let Some(p) = e.payload_as::<OrderPacked>() else {
+                        return true;
+                    };
+                    let packed = p.packer_id.as_deref() == Some(id);
+                    let picked = p.picker_id.as_deref() == Some(id);
                     if packed || picked {
                         r.packed += packed as usize;
                         r.picked += picked as usize;
-                        if packed && e.str("override_by").is_some() {
+                        if packed && p.override_by.is_some() {
                             r.overrides += 1;
                         }
                         let role = match (picked, packed) {
@@ -218,15 +248,16 @@ pub fn packer_report<S: Store + ?Sized>(
                             role: role.into(),
                             at: e.at.to_rfc3339(),
                             station_id: e.station_id.clone(),
-                            measured_g: e.f64("measured_g"),
-                            expected_g: e.f64("expected_g"),
-                            weight_ok: e.bool("weight_ok"),
-                            override_by: e.str("override_by").map(str::to_string),
+                            measured_g: grams(p.measured_g),
+                            expected_g: grams(p.expected_g),
+                            weight_ok: Some(p.weight_ok),
+                            override_by: p.override_by,
                         });
                     }
                 }
                 EventType::WeightChecked
-                    if e.actor.as_deref() == Some(id) && e.bool("ok") == Some(false) =>
+                    if e.actor.as_deref() == Some(id)
+                        && e.payload_as::<WeightChecked>().is_some_and(|w| !w.ok) =>
                 {
                     r.mismatches += 1;
                     r.mismatch_events.push(EventRow::from(&e));
@@ -278,12 +309,19 @@ pub fn mismatches<S: Store + ?Sized>(
             ..Default::default()
         },
         &mut |e| {
-            let is_override = e.kind == EventType::Override;
-            if !is_override && e.bool("ok") != Some(false) {
-                return true;
-            }
-            let m = e.f64("measured_g");
-            let x = e.f64("expected_g");
+            let (m, x, tolerance, why) = match e.payload() {
+                Some(EventData::WeightChecked(w)) if !w.ok => {
+                    (w.measured_g, w.expected_g, w.tolerance_g, w.hint)
+                }
+                Some(EventData::Override(o)) => (
+                    o.measured_g,
+                    o.expected_g,
+                    o.tolerance_g,
+                    Some(o.reason.as_str().to_string()),
+                ),
+                _ => return true,
+            };
+            let (m, x) = (grams(m), grams(x));
             out.push(MismatchRow {
                 seq: e.seq,
                 at: e.at.to_rfc3339(),
@@ -293,13 +331,9 @@ pub fn mismatches<S: Store + ?Sized>(
                 who: e.actor.clone(),
                 measured_g: m,
                 expected_g: x,
-                tolerance_g: e.f64("tolerance_g"),
+                tolerance_g: grams(tolerance),
                 diff_g: m.zip(x).map(|(m, x)| crate::domain::weight::round2(m - x)),
-                why: if is_override {
-                    e.str("reason").map(str::to_string)
-                } else {
-                    e.str("hint").map(str::to_string)
-                },
+                why,
             });
             true
         },
@@ -390,5 +424,17 @@ pub fn export<S: Store + ?Sized>(
     match err {
         Some(e) => Err(e),
         None => Ok(n),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_leaves_out_nulls_and_bulky_fields() {
+        let m = json!({"sku": "A", "lines": [1], "aim": null, "units": 2, "name": "x"});
+        assert_eq!(event_summary(&m, &[], " "), "name=x sku=A units=2");
+        assert_eq!(event_summary(&m, &["name"], "  "), "sku=A  units=2");
     }
 }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HoldReason {
     /// Goods short in stock or missing from the basket.
@@ -24,7 +24,7 @@ impl HoldReason {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
     UndoLastScan,
     Hold(HoldReason),
@@ -34,37 +34,58 @@ pub enum Command {
     DispatchEnd,
 }
 
-/// Every command barcode, its meaning and its label for the printable sheet.
-pub const COMMAND_CODES: &[(&str, &str)] = &[
-    ("PB-UNDO", "Undo last scan / 撤销上一次扫描"),
-    ("PB-HOLD", "Hold order (other reason) / 挂起订单(其他原因)"),
-    ("PB-HOLD-SHORT", "Hold: goods short / 挂起:缺货"),
-    ("PB-HOLD-DAMAGED", "Hold: goods damaged / 挂起:货品损坏"),
-    ("PB-HOLD-QUERY", "Hold: order query / 挂起:订单待确认"),
-    ("PB-REPRINT", "Reprint last label / 补打上一张面单"),
-    ("PB-SIGNOUT", "Sign out / 签退"),
+impl Command {
+    /// The barcode of this command on the sheet (the screen's buttons scan it too).
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Command::UndoLastScan => "PB-UNDO",
+            Command::Hold(HoldReason::Other) => "PB-HOLD",
+            Command::Hold(HoldReason::Short) => "PB-HOLD-SHORT",
+            Command::Hold(HoldReason::Damaged) => "PB-HOLD-DAMAGED",
+            Command::Hold(HoldReason::OrderQuery) => "PB-HOLD-QUERY",
+            Command::Reprint => "PB-REPRINT",
+            Command::SignOut => "PB-SIGNOUT",
+            Command::DispatchStart => "PB-DISPATCH",
+            Command::DispatchEnd => "PB-DISPATCH-END",
+        }
+    }
+}
+
+/// Every command in the order of the printable sheet, with its label there.
+pub const COMMANDS: &[(Command, &str)] = &[
+    (Command::UndoLastScan, "Undo last scan / 撤销上一次扫描"),
     (
-        "PB-DISPATCH",
+        Command::Hold(HoldReason::Other),
+        "Hold order (other reason) / 挂起订单(其他原因)",
+    ),
+    (
+        Command::Hold(HoldReason::Short),
+        "Hold: goods short / 挂起:缺货",
+    ),
+    (
+        Command::Hold(HoldReason::Damaged),
+        "Hold: goods damaged / 挂起:货品损坏",
+    ),
+    (
+        Command::Hold(HoldReason::OrderQuery),
+        "Hold: order query / 挂起:订单待确认",
+    ),
+    (Command::Reprint, "Reprint last label / 补打上一张面单"),
+    (Command::SignOut, "Sign out / 签退"),
+    (
+        Command::DispatchStart,
         "Start dispatch (courier handover) / 开始发货交接",
     ),
-    ("PB-DISPATCH-END", "End dispatch / 结束发货交接"),
+    (Command::DispatchEnd, "End dispatch / 结束发货交接"),
 ];
 
 /// The command a scanned code stands for, if it is one (case-insensitive).
 pub fn parse_command(code: &str) -> Option<Command> {
-    let c = code.trim().to_ascii_uppercase();
-    Some(match c.as_str() {
-        "PB-UNDO" => Command::UndoLastScan,
-        "PB-HOLD" => Command::Hold(HoldReason::Other),
-        "PB-HOLD-SHORT" => Command::Hold(HoldReason::Short),
-        "PB-HOLD-DAMAGED" => Command::Hold(HoldReason::Damaged),
-        "PB-HOLD-QUERY" => Command::Hold(HoldReason::OrderQuery),
-        "PB-REPRINT" => Command::Reprint,
-        "PB-SIGNOUT" => Command::SignOut,
-        "PB-DISPATCH" => Command::DispatchStart,
-        "PB-DISPATCH-END" => Command::DispatchEnd,
-        _ => return None,
-    })
+    let code = code.trim();
+    COMMANDS
+        .iter()
+        .map(|(c, _)| *c)
+        .find(|c| c.code().eq_ignore_ascii_case(code))
 }
 
 #[cfg(test)]
@@ -73,10 +94,15 @@ mod tests {
 
     #[test]
     fn every_listed_code_parses() {
-        for (code, _) in COMMAND_CODES {
-            assert!(parse_command(code).is_some(), "{code}");
-            assert!(parse_command(&code.to_lowercase()).is_some(), "{code}");
+        for (c, _) in COMMANDS {
+            let code = c.code();
+            assert_eq!(parse_command(code), Some(*c), "{code}");
+            assert_eq!(parse_command(&code.to_lowercase()), Some(*c), "{code}");
         }
+        assert_eq!(
+            parse_command(" pb-hold-short "),
+            Some(Command::Hold(HoldReason::Short))
+        );
         assert_eq!(parse_command("PB-NOPE"), None);
         assert_eq!(parse_command("6901234567892"), None);
     }

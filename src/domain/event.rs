@@ -1,8 +1,23 @@
 //! Station events: the one vocabulary shared by the log, the headless JSON lines and audit.
+//!
+//! Every event type has its fields as a Rust struct of the same name (`ItemAccepted`,
+//! `ScanRejected`, ...), and [`EventData`] holds one of them: the engine writes events only
+//! through these types and every reader gets them back (`StoredEvent::payload`), so a renamed
+//! or retyped field is a compile error rather than a blank on a screen.
+//!
+//! The log stores (and hashes) each event's fields as the JSON object its struct serialises
+//! to, so the structs are the storage format too: keys are sorted (serde_json's map), a field
+//! that may be unknown is written as `null`, a field only some events of a type have is left
+//! out when absent (`skip_serializing_if`), integers stay integers and grams stay floats.
+//! `tests/engine.rs` pins the bytes against the log written before these types existed.
 
 use chrono::{DateTime, FixedOffset};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+
+use super::commands::HoldReason;
+use super::weight::Hint;
 
 macro_rules! event_types {
     ($($variant:ident => $name:literal),* $(,)?) => {
@@ -21,6 +36,40 @@ macro_rules! event_types {
                 match s { $($name => Some(EventType::$variant),)* _ => None }
             }
         }
+
+        /// One event's own fields, as the type of its event type.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum EventData { $( $variant($variant) ),* }
+
+        impl EventData {
+            pub fn kind(&self) -> EventType {
+                match self { $(EventData::$variant(_) => EventType::$variant),* }
+            }
+
+            /// The JSON object the log stores for these fields.
+            pub fn to_map(&self) -> Map<String, Value> {
+                match self { $(EventData::$variant(d) => object(d)),* }
+            }
+
+            /// Reads the stored fields of an event of type `kind`.
+            pub fn decode(kind: EventType, data: &Map<String, Value>) -> Result<EventData, serde_json::Error> {
+                Ok(match kind {
+                    $(EventType::$variant => EventData::$variant($variant::deserialize(data)?)),*
+                })
+            }
+        }
+
+        $(
+            impl Payload for $variant {
+                const KIND: EventType = EventType::$variant;
+            }
+
+            impl From<$variant> for EventData {
+                fn from(d: $variant) -> EventData {
+                    EventData::$variant(d)
+                }
+            }
+        )*
     };
 }
 
@@ -48,6 +97,7 @@ event_types! {
     Imported => "imported",
     OrderChanged => "order_changed",
     OrderCancelled => "order_cancelled",
+    SupervisorViewOpened => "supervisor_view_opened",
     OrderClaimed => "order_claimed",
     ClaimReleased => "claim_released",
     ClaimConflict => "claim_conflict",
@@ -59,7 +109,459 @@ impl std::fmt::Display for EventType {
     }
 }
 
-/// An event decided but not yet stored. `data` is a JSON object of the type's own fields.
+/// The fields of one event type: ties the struct to its type name.
+pub trait Payload: Serialize + DeserializeOwned + Into<EventData> {
+    const KIND: EventType;
+}
+
+fn object<T: Serialize>(d: &T) -> Map<String, Value> {
+    match serde_json::to_value(d) {
+        Ok(Value::Object(m)) => m,
+        // Every payload is a struct with named fields: always an object.
+        other => unreachable!("an event payload serialised to {other:?}"),
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// Grams as stored: a reading that was not a number (NaN) is stored as `null` by serde_json,
+/// and reads back as NaN rather than making the whole event unreadable.
+fn grams<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
+/// Why a scan (or a weight, or a command) was refused. The names are the contract's
+/// `reason` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    NoPacker,
+    UnknownBarcode,
+    BadCheckDigit,
+    NotAllowed,
+    PickerFromImport,
+    NoOrder,
+    OrderChanged,
+    OrderCancelled,
+    NotInOrder,
+    OverQuantity,
+    NothingToUndo,
+    NothingToReprint,
+    OrderInProgress,
+    OrderAlreadyPacked,
+    AlreadyDispatched,
+    OrderHeld,
+    NotPacked,
+    WrongCarrier,
+    /// Another bench holds the order (central claims).
+    OrderClaimedElsewhere,
+    /// The central database did not answer and the offline rule does not allow opening.
+    CentralUnreachable,
+    /// Never in the log: the screen's word for a scan the store could not save.
+    NotRecorded,
+}
+
+impl RejectReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::NoPacker => "no_packer",
+            RejectReason::UnknownBarcode => "unknown_barcode",
+            RejectReason::BadCheckDigit => "bad_check_digit",
+            RejectReason::NotAllowed => "not_allowed",
+            RejectReason::PickerFromImport => "picker_from_import",
+            RejectReason::NoOrder => "no_order",
+            RejectReason::OrderChanged => "order_changed",
+            RejectReason::OrderCancelled => "order_cancelled",
+            RejectReason::NotInOrder => "not_in_order",
+            RejectReason::OverQuantity => "over_quantity",
+            RejectReason::NothingToUndo => "nothing_to_undo",
+            RejectReason::NothingToReprint => "nothing_to_reprint",
+            RejectReason::OrderInProgress => "order_in_progress",
+            RejectReason::OrderAlreadyPacked => "order_already_packed",
+            RejectReason::AlreadyDispatched => "already_dispatched",
+            RejectReason::OrderHeld => "order_held",
+            RejectReason::NotPacked => "not_packed",
+            RejectReason::WrongCarrier => "wrong_carrier",
+            RejectReason::OrderClaimedElsewhere => "order_claimed_elsewhere",
+            RejectReason::CentralUnreachable => "central_unreachable",
+            RejectReason::NotRecorded => "not_recorded",
+        }
+    }
+}
+
+impl std::fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a supervisor's badge accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OverrideReason {
+    /// The parcel was weighed out of tolerance.
+    WeightMismatch,
+    /// The weight is right but nobody can say who picked the order.
+    PickerUnknown,
+}
+
+impl OverrideReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OverrideReason::WeightMismatch => "weight_mismatch",
+            OverrideReason::PickerUnknown => "picker_unknown",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PackerSignedIn {
+    pub packer_id: String,
+    pub name: String,
+    /// The signed-in packer's badge again: a re-sync, nothing changes.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub repeat: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PackerSignedOut {
+    pub packer_id: String,
+    /// The order left open at the bench, if any.
+    pub open_order: Option<String>,
+}
+
+/// One line of an opened order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadedLine {
+    pub sku: String,
+    pub name: String,
+    pub qty: u32,
+    /// Units already scanned (after a restart, or a re-scan of the open order).
+    pub scanned: u32,
+    pub gift: bool,
+}
+
+/// Set when an order was opened again after it changed: its older scans no longer count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionChange {
+    /// Always true; the key marks the event.
+    pub changed: bool,
+    pub previous_version: Option<String>,
+    pub discarded_units: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderLoaded {
+    pub lines: Vec<LoadedLine>,
+    pub version: String,
+    pub waybill_no: String,
+    pub picker_id: Option<String>,
+    pub packaging: Option<String>,
+    #[serde(deserialize_with = "grams")]
+    pub expected_g: f64,
+    /// The open order scanned again: its state repeated for a re-sync.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub repeat: bool,
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<VersionChange>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OrderReleased {}
+
+/// GS1 data of a scanned code (present as a whole, each part `null` when the code lacked it).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Gs1Fields {
+    // `Option::deserialize` makes each key required (though it may be null), so an event
+    // without GS1 data reads back as `gs1: None`, not as four nulls.
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub gtin: Option<String>,
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub lot: Option<String>,
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub serial: Option<String>,
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub expiry: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemAccepted {
+    pub sku: String,
+    /// Units this scan counted (a case code counts several).
+    pub units: u32,
+    /// Units of this SKU scanned so far, over all its lines.
+    pub scanned: u32,
+    pub qty: u32,
+    pub code: String,
+    /// The scanner's AIM symbology prefix, when it sent one.
+    pub aim: Option<String>,
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub gs1: Option<Gs1Fields>,
+    pub scanner: Option<String>,
+    /// The order version the scan counts for.
+    pub version: String,
+    /// (line index, units) pairs.
+    pub alloc: Vec<(usize, u32)>,
+    pub complete: bool,
+}
+
+/// Which bench holds (or packed) an order, by the central claims.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimHolder {
+    pub held_by: String,
+    // Required though it may be null, so a refusal without a holder reads as `None`.
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub held_by_packer: Option<String>,
+    pub since: String,
+}
+
+/// A refusal. Besides `code`, `reason` and `detail`, some reasons say more: `not_in_order`
+/// and `over_quantity` the `sku` (with the counts for the latter), `order_already_packed`
+/// who packed it where and when (or, by the central claims, the holder's fields), and
+/// `order_claimed_elsewhere` the bench holding it; a badge refused at the supervisor view
+/// says whose it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanRejected {
+    /// What was scanned; empty for a refused weight.
+    pub code: String,
+    pub reason: RejectReason,
+    pub detail: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scanned: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qty: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub units: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packed_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packed_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packed_station: Option<String>,
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<ClaimHolder>,
+    /// The code was offered to open the supervisor view (not as a scan at the bench).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub supervisor_view: bool,
+    /// Whose badge it was, when it was a badge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employee_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl ScanRejected {
+    pub fn new(code: &str, reason: RejectReason, detail: String) -> ScanRejected {
+        ScanRejected {
+            code: code.to_string(),
+            reason,
+            detail,
+            sku: None,
+            scanned: None,
+            qty: None,
+            units: None,
+            packed_by: None,
+            packed_at: None,
+            packed_station: None,
+            holder: None,
+            supervisor_view: false,
+            employee_id: None,
+            name: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanUndone {
+    pub sku: String,
+    pub units: u32,
+    pub scanned: u32,
+    pub qty: u32,
+    pub version: String,
+    pub alloc: Vec<(usize, u32)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PickerSet {
+    pub picker_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PackagingSet {
+    pub packaging: String,
+    #[serde(deserialize_with = "grams")]
+    pub tare_g: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WeightChecked {
+    #[serde(deserialize_with = "grams")]
+    pub measured_g: f64,
+    #[serde(deserialize_with = "grams")]
+    pub expected_g: f64,
+    #[serde(deserialize_with = "grams")]
+    pub tolerance_g: f64,
+    pub ok: bool,
+    pub packaging: Option<String>,
+    /// On a mismatch: what might explain it, in words and in parts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint_detail: Option<Hint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Override {
+    pub supervisor_id: String,
+    pub reason: OverrideReason,
+    #[serde(deserialize_with = "grams")]
+    pub measured_g: f64,
+    #[serde(deserialize_with = "grams")]
+    pub expected_g: f64,
+    #[serde(deserialize_with = "grams")]
+    pub tolerance_g: f64,
+    pub picker_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderPacked {
+    pub picker_id: Option<String>,
+    pub packer_id: Option<String>,
+    #[serde(deserialize_with = "grams")]
+    pub measured_g: f64,
+    #[serde(deserialize_with = "grams")]
+    pub expected_g: f64,
+    #[serde(deserialize_with = "grams")]
+    pub tolerance_g: f64,
+    pub weight_ok: bool,
+    pub override_by: Option<String>,
+    pub packaging: Option<String>,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderHeld {
+    pub reason: HoldReason,
+    pub scanned_units: u32,
+    pub ordered_units: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReprintRequested {}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabelPrinted {
+    /// 1 for the first label of an order, 2 for its first reprint, ...
+    pub copy: u32,
+    pub bytes: usize,
+    pub reprint: bool,
+    /// What the printer said while taking the label (paper low, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrintFailed {
+    pub reason: String,
+    /// The driver's kind of failure (`paper_out`, `no_printer`, ...).
+    pub kind: String,
+    pub copy: u32,
+    /// Labels now waiting for a reprint.
+    pub queued: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DispatchStarted {
+    pub batch_id: String,
+    /// Dispatch mode was on already: the same batch goes on.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub repeat: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderDispatched {
+    pub batch_id: String,
+    pub carrier: String,
+    pub waybill_no: String,
+    /// Parcels in the batch so far.
+    pub count: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DispatchClosed {
+    pub batch_id: String,
+    pub carrier: Option<String>,
+    pub count: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Device {
+    /// `scanner`, `scale`, `printer`, ...
+    pub device: String,
+    /// `connected`, `disconnected`, `error`, `simulated`.
+    pub state: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Imported {
+    /// `catalog`, `orders`, `employees` or `packaging`.
+    pub kind: String,
+    pub file: String,
+    pub sha256: String,
+    pub rows: usize,
+    pub added: usize,
+    pub changed: usize,
+    pub unchanged: usize,
+    pub cancelled: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderChanged {
+    pub old_version: String,
+    pub version: String,
+    pub file: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderCancelled {
+    pub file: String,
+}
+
+/// This bench opened the order and holds it (central claims).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderClaimed {
+    /// The central claim's epoch; `null` when opened offline, unclaimed.
+    pub claim_epoch: Option<i64>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub offline: bool,
+}
+
+/// A claim ended by someone other than the bench's own flow (a supervisor).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimReleased {
+    pub by: String,
+    pub reason: String,
+}
+
+/// An order packed at two benches while they were offline: for a supervisor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimConflict {
+    pub stations: Vec<String>,
+}
+
+/// A supervisor's badge opened the supervisor view (reports) at this bench.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SupervisorViewOpened {
+    pub supervisor_id: String,
+    pub name: String,
+}
+
+/// An event decided but not yet stored. `data` is the JSON object of its payload.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
     pub at: DateTime<FixedOffset>,
@@ -71,6 +573,21 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
+    /// An event of `data`'s type with `data` as its fields.
+    pub fn of(data: impl Into<EventData>, at: DateTime<FixedOffset>, station_id: &str) -> Self {
+        let data = data.into();
+        NewEvent {
+            at,
+            kind: data.kind(),
+            actor: None,
+            station_id: station_id.to_string(),
+            order_no: None,
+            data: data.to_map(),
+        }
+    }
+
+    /// An event with no fields yet, filled with [`NewEvent::with`]. Only the store's import
+    /// events are still built this way; everything else uses [`NewEvent::of`].
     pub fn new(kind: EventType, at: DateTime<FixedOffset>, station_id: &str) -> Self {
         NewEvent {
             at,
@@ -96,13 +613,10 @@ impl NewEvent {
         self.data.insert(key.to_string(), value.into());
         self
     }
-
-    pub fn str(&self, key: &str) -> Option<&str> {
-        self.data.get(key).and_then(Value::as_str)
-    }
 }
 
-/// An event as the log holds it.
+/// An event as the log holds it. `data` is the stored object exactly (it is hashed); read
+/// its fields through [`StoredEvent::payload`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StoredEvent {
     pub seq: i64,
@@ -117,20 +631,35 @@ pub struct StoredEvent {
 }
 
 impl StoredEvent {
-    pub fn str(&self, key: &str) -> Option<&str> {
-        self.data.get(key).and_then(Value::as_str)
+    /// The event's fields as its type's struct.
+    pub fn try_payload(&self) -> Result<EventData, serde_json::Error> {
+        EventData::decode(self.kind, &self.data)
     }
 
-    pub fn f64(&self, key: &str) -> Option<f64> {
-        self.data.get(key).and_then(Value::as_f64)
+    /// The event's fields, or `None` (said in the log) for a stored object that does not
+    /// read as its type: its fields are then ignored, as a missing field always was.
+    pub fn payload(&self) -> Option<EventData> {
+        match self.try_payload() {
+            Ok(d) => Some(d),
+            Err(err) => {
+                tracing::warn!(seq = self.seq, kind = %self.kind, %err, "event data does not read as its type");
+                None
+            }
+        }
     }
 
-    pub fn u64(&self, key: &str) -> Option<u64> {
-        self.data.get(key).and_then(Value::as_u64)
-    }
-
-    pub fn bool(&self, key: &str) -> Option<bool> {
-        self.data.get(key).and_then(Value::as_bool)
+    /// The fields of an event known to be of type `P`; `None` for any other type.
+    pub fn payload_as<P: Payload>(&self) -> Option<P> {
+        if self.kind != P::KIND {
+            return None;
+        }
+        match P::deserialize(&self.data) {
+            Ok(p) => Some(p),
+            Err(err) => {
+                tracing::warn!(seq = self.seq, kind = %self.kind, %err, "event data does not read as its type");
+                None
+            }
+        }
     }
 
     /// The headless JSON line of this event: `event`, `at`, `order_no` where there is one,
@@ -151,5 +680,135 @@ impl StoredEvent {
             m.entry(k.clone()).or_insert_with(|| v.clone());
         }
         Value::Object(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn optional_parts_are_absent_or_null_as_the_log_has_them() {
+        let e = ItemAccepted {
+            sku: "T-BLU-L".into(),
+            units: 1,
+            scanned: 1,
+            qty: 1,
+            code: "6975432100137".into(),
+            aim: None,
+            gs1: None,
+            scanner: None,
+            version: "v".into(),
+            alloc: vec![(0, 1)],
+            complete: false,
+        };
+        let m = EventData::from(e.clone()).to_map();
+        assert_eq!(m["aim"], Value::Null);
+        assert!(!m.contains_key("gtin"), "no GS1 data, no GS1 keys");
+        assert_eq!(m["alloc"], json!([[0, 1]]));
+        assert!(m["units"].is_u64());
+        let back = EventData::decode(EventType::ItemAccepted, &m).unwrap();
+        assert_eq!(back, EventData::ItemAccepted(e));
+
+        let r = ScanRejected::new("X", RejectReason::UnknownBarcode, "d".into());
+        assert_eq!(
+            EventData::from(r).to_map(),
+            map(json!({"code": "X", "reason": "unknown_barcode", "detail": "d"}))
+        );
+    }
+
+    #[test]
+    fn grams_stay_floats_and_counts_integers() {
+        let m = EventData::from(PackagingSet {
+            packaging: "PKG-BAG-M".into(),
+            tare_g: 18.0,
+        })
+        .to_map();
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            r#"{"packaging":"PKG-BAG-M","tare_g":18.0}"#
+        );
+        let m = EventData::from(OrderReleased {}).to_map();
+        assert_eq!(serde_json::to_string(&m).unwrap(), "{}");
+    }
+
+    /// The claim events as the bench wrote them field by field before they were typed.
+    #[test]
+    fn claims_store_what_they_always_stored() {
+        let at = DateTime::parse_from_rfc3339("2026-11-22T10:00:00+08:00").unwrap();
+        for epoch in [Some(7_i64), None] {
+            let mut old =
+                NewEvent::new(EventType::OrderClaimed, at, "B").with("claim_epoch", epoch);
+            if epoch.is_none() {
+                old = old.with("offline", true);
+            }
+            let new = NewEvent::of(
+                OrderClaimed {
+                    claim_epoch: epoch,
+                    offline: epoch.is_none(),
+                },
+                at,
+                "B",
+            );
+            assert_eq!(new, old);
+        }
+        for packer in [Some("E003".to_string()), None] {
+            let old = NewEvent::new(EventType::ScanRejected, at, "B")
+                .with("code", "TB1")
+                .with("reason", "order_claimed_elsewhere")
+                .with("detail", "d")
+                .with("held_by", "B2")
+                .with("held_by_packer", packer.clone())
+                .with("since", "t");
+            let mut r = ScanRejected::new("TB1", RejectReason::OrderClaimedElsewhere, "d".into());
+            r.holder = Some(ClaimHolder {
+                held_by: "B2".into(),
+                held_by_packer: packer,
+                since: "t".into(),
+            });
+            let new = NewEvent::of(r.clone(), at, "B");
+            assert_eq!(new, old);
+            let back = EventData::decode(EventType::ScanRejected, &new.data).unwrap();
+            assert_eq!(back, EventData::ScanRejected(r));
+        }
+        let plain = ScanRejected::new("X", RejectReason::CentralUnreachable, "d".into());
+        let m = EventData::from(plain.clone()).to_map();
+        assert_eq!(
+            EventData::decode(EventType::ScanRejected, &m).unwrap(),
+            EventData::ScanRejected(plain),
+            "no holder reads back as none"
+        );
+    }
+
+    #[test]
+    fn reject_reasons_are_their_contract_names() {
+        for r in [
+            RejectReason::NoPacker,
+            RejectReason::OrderAlreadyPacked,
+            RejectReason::NotRecorded,
+        ] {
+            assert_eq!(serde_json::to_value(r).unwrap(), json!(r.as_str()));
+        }
+    }
+
+    #[test]
+    fn a_stored_object_of_the_wrong_shape_reads_as_nothing() {
+        let e = StoredEvent {
+            seq: 1,
+            at: DateTime::parse_from_rfc3339("2026-11-22T10:00:00+08:00").unwrap(),
+            kind: EventType::PickerSet,
+            actor: None,
+            station_id: "B".into(),
+            order_no: None,
+            data: map(json!({"picker_id": 7})),
+            hash: String::new(),
+        };
+        assert!(e.payload().is_none());
+        assert!(e.payload_as::<PackerSignedIn>().is_none());
     }
 }

@@ -3,9 +3,8 @@
 
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
-use serde_json::Value;
 
-use super::event::{EventType, StoredEvent};
+use super::event::{EventData, StoredEvent};
 use super::order::Order;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -67,21 +66,6 @@ pub struct OrderProgress {
     pub labels_printed: u32,
 }
 
-fn alloc_of(e: &StoredEvent) -> Vec<(usize, u32)> {
-    e.data
-        .get("alloc")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|p| {
-                    let p = p.as_array()?;
-                    Some((p.first()?.as_u64()? as usize, p.get(1)?.as_u64()? as u32))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 impl OrderProgress {
     /// Folds an order's events (oldest first) into its state.
     pub fn derive(order: &Order, events: &[StoredEvent]) -> OrderProgress {
@@ -107,40 +91,42 @@ impl OrderProgress {
             held_reason: None,
             labels_printed: 0,
         };
+        // Events of an older version of the order (before a re-import changed it) no longer
+        // count; an event that names no version counts.
+        let current = |v: &str| v.is_empty() || v == version;
         for e in events {
-            let current = e.str("version").map(|v| v == version).unwrap_or(true);
-            match e.kind {
-                EventType::OrderLoaded => {
+            let Some(data) = e.payload() else { continue };
+            match data {
+                EventData::OrderLoaded(l) => {
                     if matches!(
                         p.status,
                         OrderStatus::Pending | OrderStatus::Held | OrderStatus::Packing
                     ) {
                         p.status = OrderStatus::Packing;
                     }
-                    p.loaded_version = e.str("version").map(str::to_string);
+                    p.loaded_version = Some(l.version);
                     p.station_id = Some(e.station_id.clone());
                 }
-                EventType::OrderReleased if p.status == OrderStatus::Packing => {
+                EventData::OrderReleased(_) if p.status == OrderStatus::Packing => {
                     p.status = OrderStatus::Pending;
                 }
-                EventType::ItemAccepted => {
-                    if !current {
-                        p.stale_scans += e.u64("units").unwrap_or(0) as u32;
+                EventData::ItemAccepted(a) => {
+                    if !current(&a.version) {
+                        p.stale_scans += a.units;
                         continue;
                     }
-                    let alloc = alloc_of(e);
-                    for &(line, units) in &alloc {
+                    for &(line, units) in &a.alloc {
                         if let Some(s) = p.scanned.get_mut(line) {
                             *s += units;
                         }
                     }
                     p.stack.push(Accepted {
-                        sku: e.str("sku").unwrap_or_default().to_string(),
-                        alloc,
+                        sku: a.sku,
+                        alloc: a.alloc,
                     });
                 }
-                EventType::ScanUndone => {
-                    if !current {
+                EventData::ScanUndone(u) => {
+                    if !current(&u.version) {
                         continue;
                     }
                     if let Some(last) = p.stack.pop() {
@@ -151,45 +137,39 @@ impl OrderProgress {
                         }
                     }
                 }
-                EventType::PickerSet => {
-                    p.picker_id = e.str("picker_id").map(str::to_string);
+                EventData::PickerSet(ps) => p.picker_id = Some(ps.picker_id),
+                EventData::PackagingSet(ps) => {
+                    p.packaging = Some(ps.packaging);
+                    p.tare_g = Some(ps.tare_g);
                 }
-                EventType::PackagingSet => {
-                    p.packaging = e.str("packaging").map(str::to_string);
-                    p.tare_g = e.f64("tare_g");
+                EventData::WeightChecked(w) => {
+                    p.measured_weight_g = Some(w.measured_g);
+                    p.expected_weight_g = Some(w.expected_g);
+                    p.tolerance_g = Some(w.tolerance_g);
+                    p.weight_ok = Some(w.ok);
                 }
-                EventType::WeightChecked => {
-                    p.measured_weight_g = e.f64("measured_g");
-                    p.expected_weight_g = e.f64("expected_g");
-                    p.tolerance_g = e.f64("tolerance_g");
-                    p.weight_ok = e.bool("ok");
-                }
-                EventType::Override => {
-                    p.override_by = e.str("supervisor_id").map(str::to_string);
-                }
-                EventType::OrderPacked => {
+                EventData::Override(o) => p.override_by = Some(o.supervisor_id),
+                EventData::OrderPacked(pk) => {
                     p.status = OrderStatus::Packed;
                     p.packed_at = Some(e.at);
-                    p.packer_id = e.str("packer_id").map(str::to_string);
-                    if let Some(pk) = e.str("picker_id") {
-                        p.picker_id = Some(pk.to_string());
+                    p.packer_id = pk.packer_id;
+                    if let Some(picker) = pk.picker_id {
+                        p.picker_id = Some(picker);
                     }
                     p.station_id = Some(e.station_id.clone());
-                    if let Some(m) = e.f64("measured_g") {
-                        p.measured_weight_g = Some(m);
-                    }
+                    p.measured_weight_g = Some(pk.measured_g);
                 }
-                EventType::OrderHeld
+                EventData::OrderHeld(h)
                     if matches!(p.status, OrderStatus::Packing | OrderStatus::Pending) =>
                 {
                     p.status = OrderStatus::Held;
-                    p.held_reason = e.str("reason").map(str::to_string);
+                    p.held_reason = Some(h.reason.as_str().to_string());
                 }
-                EventType::OrderDispatched => {
+                EventData::OrderDispatched(_) => {
                     p.status = OrderStatus::Dispatched;
                     p.dispatched_at = Some(e.at);
                 }
-                EventType::LabelPrinted => p.labels_printed += 1,
+                EventData::LabelPrinted(_) => p.labels_printed += 1,
                 _ => {}
             }
         }

@@ -6,12 +6,17 @@
 
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
-use serde_json::{json, Value};
 
 use super::barcode::ParsedCode;
 use super::catalog::ItemMatch;
 use super::commands::Command;
-use super::event::{EventType, NewEvent};
+use super::event::{
+    DispatchClosed, DispatchStarted, EventData, Gs1Fields, ItemAccepted, LoadedLine, NewEvent,
+    OrderDispatched, OrderHeld, OrderLoaded, OrderPacked, OrderReleased, Override, OverrideReason,
+    PackagingSet, PackerSignedIn, PackerSignedOut, PickerSet, RejectReason, ReprintRequested,
+    ScanRejected, ScanUndone, SupervisorViewOpened, VersionChange,
+    WeightChecked as WeightCheckedEvent,
+};
 use super::order::{Employee, Order, Packaging};
 use super::progress::{Accepted, OrderProgress, OrderStatus};
 use super::weight::{self, LineWeight, ToleranceRule};
@@ -86,8 +91,13 @@ pub struct Scan {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     Scan(Box<Scan>),
-    Weight { grams: f64, stable: bool },
+    Weight {
+        grams: f64,
+        stable: bool,
+    },
     Command(Command),
+    /// A code offered to open the supervisor view (reports): only a supervisor's badge does.
+    SupervisorView(Box<Scan>),
 }
 
 /// The store's current word on the order open at this bench, read fresh for each input so a
@@ -276,39 +286,36 @@ struct Out<'a> {
 }
 
 impl Out<'_> {
-    fn ev(&mut self, kind: EventType, actor: Option<&str>, order: Option<&str>) -> &mut NewEvent {
-        let mut e = NewEvent::new(kind, self.now, &self.cfg.station_id).actor(actor);
+    fn ev(&mut self, data: impl Into<EventData>, actor: Option<&str>, order: Option<&str>) {
+        let mut e = NewEvent::of(data, self.now, &self.cfg.station_id).actor(actor);
         e.order_no = order.map(str::to_string);
         self.events.push(e);
-        self.events.last_mut().expect("just pushed")
     }
 
+    /// A refusal of `code`, about `order` or else the open order.
     fn reject(
         &mut self,
         s: &State,
         code: &str,
-        reason: &str,
+        reason: RejectReason,
         detail: String,
         order: Option<&str>,
-    ) -> &mut NewEvent {
+    ) {
+        self.refuse(s, ScanRejected::new(code, reason, detail), order)
+    }
+
+    /// A refusal with more to say than its detail.
+    fn refuse(&mut self, s: &State, r: ScanRejected, order: Option<&str>) {
         let actor = s.packer.as_ref().map(|p| p.id.clone());
         let order = order
             .map(str::to_string)
             .or_else(|| s.open.as_ref().map(|o| o.order.order_no.clone()));
-        let e = self.ev(EventType::ScanRejected, actor.as_deref(), order.as_deref());
-        e.data.insert("code".into(), code.into());
-        e.data.insert("reason".into(), reason.into());
-        e.data.insert("detail".into(), detail.into());
-        e
+        self.ev(r, actor.as_deref(), order.as_deref());
     }
 }
 
-fn put(e: &mut NewEvent, key: &str, v: impl Into<Value>) {
-    e.data.insert(key.into(), v.into());
-}
-
-fn opt(v: Option<&str>) -> Value {
-    v.map(Value::from).unwrap_or(Value::Null)
+fn owned(v: Option<&str>) -> Option<String> {
+    v.map(str::to_string)
 }
 
 impl Engine {
@@ -351,6 +358,7 @@ impl Engine {
             Input::Weight { grams, stable } => {
                 self.weight(&mut s, &mut out, *grams, *stable, open_now)
             }
+            Input::SupervisorView(scan) => self.supervisor_view(&s, &mut out, scan),
         }
         Decision {
             events: out.events,
@@ -369,7 +377,7 @@ impl Engine {
             out.reject(
                 s,
                 code,
-                "no_packer",
+                RejectReason::NoPacker,
                 "sign in with your badge first".into(),
                 None,
             );
@@ -388,12 +396,12 @@ impl Engine {
             Resolved::Unknown => {
                 let (reason, detail) = if scan.code.check_digit_error {
                     (
-                        "bad_check_digit",
+                        RejectReason::BadCheckDigit,
                         format!("{code} has a wrong check digit: rescan or key it in"),
                     )
                 } else {
                     (
-                        "unknown_barcode",
+                        RejectReason::UnknownBarcode,
                         format!("{code} is not a product, order, badge or packaging code"),
                     )
                 };
@@ -406,15 +414,21 @@ impl Engine {
     fn badge(&self, s: &mut State, out: &mut Out, emp: &Employee, code: &str) {
         let Some(packer) = s.packer.clone() else {
             if emp.roles.packer {
-                let e = out.ev(EventType::PackerSignedIn, Some(&emp.id), None);
-                put(e, "packer_id", emp.id.as_str());
-                put(e, "name", emp.name.as_str());
+                out.ev(
+                    PackerSignedIn {
+                        packer_id: emp.id.clone(),
+                        name: emp.name.clone(),
+                        repeat: false,
+                    },
+                    Some(&emp.id),
+                    None,
+                );
                 s.packer = Some(emp.clone());
             } else {
                 out.reject(
                     s,
                     code,
-                    "not_allowed",
+                    RejectReason::NotAllowed,
                     format!("{} has no packer role and cannot sign in", emp.id),
                     None,
                 );
@@ -434,7 +448,7 @@ impl Engine {
                             out.reject(
                                 s,
                                 code,
-                                "picker_from_import",
+                                RejectReason::PickerFromImport,
                                 format!("{order_no} was picked by {imported} per the order import"),
                                 None,
                             );
@@ -443,8 +457,13 @@ impl Engine {
                     }
                     let open = s.open.as_mut().expect("checked above");
                     open.picker_id = Some(emp.id.clone());
-                    let e = out.ev(EventType::PickerSet, Some(&packer.id), Some(&order_no));
-                    put(e, "picker_id", emp.id.as_str());
+                    out.ev(
+                        PickerSet {
+                            picker_id: emp.id.clone(),
+                        },
+                        Some(&packer.id),
+                        Some(&order_no),
+                    );
                     if open.complete() && open.last_check.as_ref().is_some_and(|c| c.ok) {
                         self.pack(s, out, None);
                     }
@@ -453,10 +472,15 @@ impl Engine {
             }
         }
         if emp.id == packer.id {
-            let e = out.ev(EventType::PackerSignedIn, Some(&emp.id), None);
-            put(e, "packer_id", emp.id.as_str());
-            put(e, "name", emp.name.as_str());
-            put(e, "repeat", true);
+            out.ev(
+                PackerSignedIn {
+                    packer_id: emp.id.clone(),
+                    name: emp.name.clone(),
+                    repeat: true,
+                },
+                Some(&emp.id),
+                None,
+            );
             return;
         }
         let detail = if emp.roles.supervisor && s.open.is_some() {
@@ -467,25 +491,70 @@ impl Engine {
                 packer.id
             )
         };
-        out.reject(s, code, "not_allowed", detail, None);
+        out.reject(s, code, RejectReason::NotAllowed, detail, None);
+    }
+
+    /// The supervisor view opens for a supervisor's badge only. Nothing at the bench changes
+    /// either way; the refusal says whose badge it was, and is not a refused bench scan.
+    fn supervisor_view(&self, s: &State, out: &mut Out, scan: &Scan) {
+        let code = scan.code.text.as_str();
+        let actor = s.packer.as_ref().map(|p| p.id.clone());
+        let mut r = match &scan.resolved {
+            Resolved::Badge(emp) if emp.roles.supervisor => {
+                out.ev(
+                    SupervisorViewOpened {
+                        supervisor_id: emp.id.clone(),
+                        name: emp.name.clone(),
+                    },
+                    Some(&emp.id),
+                    None,
+                );
+                return;
+            }
+            Resolved::Badge(emp) => {
+                let mut r = ScanRejected::new(
+                    code,
+                    RejectReason::NotAllowed,
+                    format!(
+                        "{} is not a supervisor: the supervisor view stays closed",
+                        emp.id
+                    ),
+                );
+                r.employee_id = Some(emp.id.clone());
+                r.name = Some(emp.name.clone());
+                r
+            }
+            _ => ScanRejected::new(
+                code,
+                RejectReason::UnknownBarcode,
+                format!("{code} is not a badge"),
+            ),
+        };
+        r.supervisor_view = true;
+        out.ev(r, actor.as_deref(), None);
     }
 
     fn override_pack(&self, s: &mut State, out: &mut Out, sup: &Employee) {
         let open = s.open.as_ref().expect("override needs an open order");
         let check = open.last_check.clone().expect("override needs a check");
         let reason = if !check.ok {
-            "weight_mismatch"
+            OverrideReason::WeightMismatch
         } else {
-            "picker_unknown"
+            OverrideReason::PickerUnknown
         };
         let order_no = open.order.order_no.clone();
-        let e = out.ev(EventType::Override, Some(&sup.id), Some(&order_no));
-        put(e, "supervisor_id", sup.id.as_str());
-        put(e, "reason", reason);
-        put(e, "measured_g", check.measured_g);
-        put(e, "expected_g", check.expected_g);
-        put(e, "tolerance_g", check.tolerance_g);
-        put(e, "picker_id", opt(open.picker_id.as_deref()));
+        out.ev(
+            Override {
+                supervisor_id: sup.id.clone(),
+                reason,
+                measured_g: check.measured_g,
+                expected_g: check.expected_g,
+                tolerance_g: check.tolerance_g,
+                picker_id: open.picker_id.clone(),
+            },
+            Some(&sup.id),
+            Some(&order_no),
+        );
         self.pack(s, out, Some(&sup.id));
     }
 
@@ -493,24 +562,21 @@ impl Engine {
         let open = s.open.take().expect("pack needs an open order");
         let packer = s.packer.as_ref().map(|p| p.id.clone());
         let check = open.last_check.clone().expect("pack needs a weight check");
-        let e = out.ev(
-            EventType::OrderPacked,
+        out.ev(
+            OrderPacked {
+                picker_id: open.picker_id.clone(),
+                packer_id: packer.clone(),
+                measured_g: check.measured_g,
+                expected_g: check.expected_g,
+                tolerance_g: check.tolerance_g,
+                weight_ok: check.ok,
+                override_by: owned(override_by),
+                packaging: open.packaging.as_ref().map(|p| p.code.clone()),
+                version: open.version.clone(),
+            },
             packer.as_deref(),
             Some(&open.order.order_no),
         );
-        put(e, "picker_id", opt(open.picker_id.as_deref()));
-        put(e, "packer_id", opt(packer.as_deref()));
-        put(e, "measured_g", check.measured_g);
-        put(e, "expected_g", check.expected_g);
-        put(e, "tolerance_g", check.tolerance_g);
-        put(e, "weight_ok", check.ok);
-        put(e, "override_by", opt(override_by));
-        put(
-            e,
-            "packaging",
-            opt(open.packaging.as_ref().map(|p| p.code.as_str())),
-        );
-        put(e, "version", open.version.as_str());
         s.last_packed = Some(open.order.order_no);
     }
 
@@ -520,7 +586,7 @@ impl Engine {
             out.reject(
                 s,
                 code,
-                "no_order",
+                RejectReason::NoOrder,
                 "scan an order before its packaging".into(),
                 None,
             );
@@ -529,13 +595,14 @@ impl Engine {
         open.packaging = Some(p.clone());
         open.last_check = None;
         open.armed = open.complete();
-        let e = out.ev(
-            EventType::PackagingSet,
+        out.ev(
+            PackagingSet {
+                packaging: p.code.clone(),
+                tare_g: p.tare_g,
+            },
             packer.as_deref(),
             Some(&open.order.order_no),
         );
-        put(e, "packaging", p.code.as_str());
-        put(e, "tare_g", p.tare_g);
     }
 
     fn open_order(&self, s: &mut State, out: &mut Out, view: &OrderView, code: &str) {
@@ -546,12 +613,9 @@ impl Engine {
             if open.order.order_no == order.order_no {
                 if open.version == version && !order.cancelled {
                     // Re-sync: the same order scanned again repeats its state.
-                    let e = out.ev(
-                        EventType::OrderLoaded,
-                        packer.as_deref(),
-                        Some(&order.order_no),
-                    );
-                    fill_loaded(e, open, true);
+                    let mut loaded = order_loaded(open);
+                    loaded.repeat = true;
+                    out.ev(loaded, packer.as_deref(), Some(&order.order_no));
                     return;
                 }
                 // Changed or cancelled since opened: fall through and load it afresh.
@@ -560,14 +624,14 @@ impl Engine {
                 out.reject(
                     s,
                     code,
-                    "order_in_progress",
+                    RejectReason::OrderInProgress,
                     format!("finish or hold {o} before opening another order"),
                     Some(&order.order_no),
                 );
                 return;
             } else {
                 let o = open.order.order_no.clone();
-                out.ev(EventType::OrderReleased, packer.as_deref(), Some(&o));
+                out.ev(OrderReleased {}, packer.as_deref(), Some(&o));
                 s.open = None;
             }
         }
@@ -577,7 +641,7 @@ impl Engine {
             out.reject(
                 s,
                 code,
-                "order_cancelled",
+                RejectReason::OrderCancelled,
                 format!("{} was cancelled: do not pack it", order.order_no),
                 Some(&order.order_no),
             );
@@ -587,34 +651,31 @@ impl Engine {
             let by = p.packer_id.clone().unwrap_or_default();
             let at = p.packed_at.map(|t| t.to_rfc3339()).unwrap_or_default();
             let station = p.station_id.clone().unwrap_or_default();
-            let e = out.reject(
-                s,
+            let mut r = ScanRejected::new(
                 code,
-                "order_already_packed",
+                RejectReason::OrderAlreadyPacked,
                 format!(
                     "{} was already packed by {by} at {station} on {at}",
                     order.order_no
                 ),
-                Some(&order.order_no),
             );
-            put(e, "packed_by", by);
-            put(e, "packed_at", at);
-            put(e, "packed_station", station);
+            r.packed_by = Some(by);
+            r.packed_at = Some(at);
+            r.packed_station = Some(station);
+            out.refuse(s, r, Some(&order.order_no));
             return;
         }
         let current = p.loaded_version.as_deref() == Some(version.as_str());
         let open = OpenOrder::from_view(view, self.cfg.default_packaging.as_ref());
-        let e = out.ev(
-            EventType::OrderLoaded,
-            packer.as_deref(),
-            Some(&order.order_no),
-        );
-        fill_loaded(e, &open, false);
+        let mut loaded = order_loaded(&open);
         if !current && p.stale_scans > 0 {
-            put(e, "changed", true);
-            put(e, "previous_version", opt(p.loaded_version.as_deref()));
-            put(e, "discarded_units", p.stale_scans);
+            loaded.change = Some(VersionChange {
+                changed: true,
+                previous_version: p.loaded_version.clone(),
+                discarded_units: p.stale_scans,
+            });
         }
+        out.ev(loaded, packer.as_deref(), Some(&order.order_no));
         s.open = Some(open);
     }
 
@@ -631,7 +692,7 @@ impl Engine {
             out.reject(
                 s,
                 code,
-                "not_allowed",
+                RejectReason::NotAllowed,
                 "dispatch mode: scan packed parcels, not items".into(),
                 None,
             );
@@ -641,7 +702,7 @@ impl Engine {
             out.reject(
                 s,
                 code,
-                "no_order",
+                RejectReason::NoOrder,
                 "scan the order or waybill first".into(),
                 None,
             );
@@ -654,14 +715,13 @@ impl Engine {
         }
         let (scanned, qty) = open.totals(&m.sku);
         if qty == 0 {
-            let e = out.reject(
-                s,
+            let mut r = ScanRejected::new(
                 code,
-                "not_in_order",
+                RejectReason::NotInOrder,
                 format!("{} is not in this order: take it out", m.sku),
-                None,
             );
-            put(e, "sku", m.sku.as_str());
+            r.sku = Some(m.sku.clone());
+            out.refuse(s, r, None);
             return;
         }
         if scanned + m.units > qty {
@@ -678,11 +738,12 @@ impl Engine {
                     m.sku
                 )
             };
-            let e = out.reject(s, code, "over_quantity", detail, None);
-            put(e, "sku", m.sku.as_str());
-            put(e, "scanned", scanned);
-            put(e, "qty", qty);
-            put(e, "units", m.units);
+            let mut r = ScanRejected::new(code, RejectReason::OverQuantity, detail);
+            r.sku = Some(m.sku.clone());
+            r.scanned = Some(scanned);
+            r.qty = Some(qty);
+            r.units = Some(m.units);
+            out.refuse(s, r, None);
             return;
         }
         let packer = s.packer.as_ref().map(|p| p.id.clone());
@@ -712,23 +773,28 @@ impl Engine {
         open.armed = complete;
         let order_no = open.order.order_no.clone();
         let version = open.version.clone();
-        let e = out.ev(EventType::ItemAccepted, packer.as_deref(), Some(&order_no));
-        put(e, "sku", m.sku.as_str());
-        put(e, "units", m.units);
-        put(e, "scanned", scanned + m.units);
-        put(e, "qty", qty);
-        put(e, "code", code);
-        put(e, "aim", opt(scan.code.aim.as_deref()));
-        if let Some(g) = &scan.code.gs1 {
-            put(e, "gtin", opt(g.gtin.as_deref()));
-            put(e, "lot", opt(g.lot.as_deref()));
-            put(e, "serial", opt(g.serial.as_deref()));
-            put(e, "expiry", opt(g.expiry.as_deref()));
-        }
-        put(e, "scanner", opt(scan.scanner.as_deref()));
-        put(e, "version", version);
-        put(e, "alloc", json!(alloc));
-        put(e, "complete", complete);
+        out.ev(
+            ItemAccepted {
+                sku: m.sku.clone(),
+                units: m.units,
+                scanned: scanned + m.units,
+                qty,
+                code: code.to_string(),
+                aim: scan.code.aim.clone(),
+                gs1: scan.code.gs1.as_ref().map(|g| Gs1Fields {
+                    gtin: g.gtin.clone(),
+                    lot: g.lot.clone(),
+                    serial: g.serial.clone(),
+                    expiry: g.expiry.clone(),
+                }),
+                scanner: scan.scanner.clone(),
+                version,
+                alloc,
+                complete,
+            },
+            packer.as_deref(),
+            Some(&order_no),
+        );
     }
 
     fn weight(
@@ -776,24 +842,19 @@ impl Engine {
         let ok = weight::within(measured, expected, tolerance);
         let hint = (!ok).then(|| weight::hint(measured - expected, &lines, tolerance));
         let order_no = open.order.order_no.clone();
-        let e = out.ev(EventType::WeightChecked, packer.as_deref(), Some(&order_no));
-        put(e, "measured_g", measured);
-        put(e, "expected_g", expected);
-        put(e, "tolerance_g", tolerance);
-        put(e, "ok", ok);
-        put(
-            e,
-            "packaging",
-            opt(open.packaging.as_ref().map(|p| p.code.as_str())),
+        out.ev(
+            WeightCheckedEvent {
+                measured_g: measured,
+                expected_g: expected,
+                tolerance_g: tolerance,
+                ok,
+                packaging: open.packaging.as_ref().map(|p| p.code.clone()),
+                hint: hint.as_ref().map(|h| h.text.clone()),
+                hint_detail: hint.clone(),
+            },
+            packer.as_deref(),
+            Some(&order_no),
         );
-        if let Some(h) = &hint {
-            put(e, "hint", h.text.as_str());
-            put(
-                e,
-                "hint_detail",
-                serde_json::to_value(h).unwrap_or(Value::Null),
-            );
-        }
         open.last_check = Some(WeightCheck {
             measured_g: measured,
             expected_g: expected,
@@ -818,7 +879,7 @@ impl Engine {
             out.reject(
                 s,
                 code,
-                "no_packer",
+                RejectReason::NoPacker,
                 "sign in with your badge first".into(),
                 None,
             );
@@ -831,7 +892,7 @@ impl Engine {
                     out.reject(
                         s,
                         code,
-                        "nothing_to_undo",
+                        RejectReason::NothingToUndo,
                         "no accepted scan to undo".into(),
                         None,
                     );
@@ -848,56 +909,78 @@ impl Engine {
                 let (scanned, qty) = open.totals(&last.sku);
                 let order_no = open.order.order_no.clone();
                 let version = open.version.clone();
-                let e = out.ev(EventType::ScanUndone, actor, Some(&order_no));
-                put(e, "sku", last.sku.as_str());
-                put(e, "units", units);
-                put(e, "scanned", scanned);
-                put(e, "qty", qty);
-                put(e, "version", version);
-                put(e, "alloc", json!(last.alloc));
+                out.ev(
+                    ScanUndone {
+                        sku: last.sku,
+                        units,
+                        scanned,
+                        qty,
+                        version,
+                        alloc: last.alloc,
+                    },
+                    actor,
+                    Some(&order_no),
+                );
             }
             Command::Hold(reason) => {
                 let Some(open) = s.open.take() else {
-                    out.reject(s, code, "no_order", "no open order to hold".into(), None);
+                    out.reject(
+                        s,
+                        code,
+                        RejectReason::NoOrder,
+                        "no open order to hold".into(),
+                        None,
+                    );
                     return;
                 };
-                let e = out.ev(EventType::OrderHeld, actor, Some(&open.order.order_no));
-                put(e, "reason", reason.as_str());
-                put(e, "scanned_units", open.units_scanned());
-                put(e, "ordered_units", open.units_ordered());
+                out.ev(
+                    OrderHeld {
+                        reason: *reason,
+                        scanned_units: open.units_scanned(),
+                        ordered_units: open.units_ordered(),
+                    },
+                    actor,
+                    Some(&open.order.order_no),
+                );
             }
             Command::Reprint => {
                 let Some(last) = s.last_packed.clone() else {
                     out.reject(
                         s,
                         code,
-                        "nothing_to_reprint",
+                        RejectReason::NothingToReprint,
                         "no order packed at this bench yet".into(),
                         None,
                     );
                     return;
                 };
-                out.ev(EventType::ReprintRequested, actor, Some(&last));
+                out.ev(ReprintRequested {}, actor, Some(&last));
             }
             Command::SignOut => {
                 if let Some(d) = s.dispatch.take() {
                     close_dispatch(out, actor, &d);
                 }
                 let open = s.open.take();
-                let e = out.ev(EventType::PackerSignedOut, actor, None);
-                put(e, "packer_id", packer.as_str());
-                put(
-                    e,
-                    "open_order",
-                    opt(open.as_ref().map(|o| o.order.order_no.as_str())),
+                out.ev(
+                    PackerSignedOut {
+                        packer_id: packer.clone(),
+                        open_order: open.map(|o| o.order.order_no),
+                    },
+                    actor,
+                    None,
                 );
                 s.packer = None;
             }
             Command::DispatchStart => {
                 if let Some(d) = &s.dispatch {
-                    let e = out.ev(EventType::DispatchStarted, actor, None);
-                    put(e, "batch_id", d.batch_id.as_str());
-                    put(e, "repeat", true);
+                    out.ev(
+                        DispatchStarted {
+                            batch_id: d.batch_id.clone(),
+                            repeat: true,
+                        },
+                        actor,
+                        None,
+                    );
                     return;
                 }
                 if let Some(open) = &s.open {
@@ -906,18 +989,24 @@ impl Engine {
                         out.reject(
                             s,
                             code,
-                            "order_in_progress",
+                            RejectReason::OrderInProgress,
                             format!("finish or hold {o} before dispatch"),
                             None,
                         );
                         return;
                     }
-                    out.ev(EventType::OrderReleased, actor, Some(&o));
+                    out.ev(OrderReleased {}, actor, Some(&o));
                     s.open = None;
                 }
                 let batch_id = format!("{}-{}", self.cfg.station_id, now.format("%Y%m%d%H%M%S"));
-                let e = out.ev(EventType::DispatchStarted, actor, None);
-                put(e, "batch_id", batch_id.as_str());
+                out.ev(
+                    DispatchStarted {
+                        batch_id: batch_id.clone(),
+                        repeat: false,
+                    },
+                    actor,
+                    None,
+                );
                 s.dispatch = Some(Dispatch {
                     batch_id,
                     carrier: None,
@@ -926,7 +1015,13 @@ impl Engine {
             }
             Command::DispatchEnd => {
                 let Some(d) = s.dispatch.take() else {
-                    out.reject(s, code, "not_allowed", "not in dispatch mode".into(), None);
+                    out.reject(
+                        s,
+                        code,
+                        RejectReason::NotAllowed,
+                        "not in dispatch mode".into(),
+                        None,
+                    );
                     return;
                 };
                 close_dispatch(out, actor, &d);
@@ -938,14 +1033,14 @@ impl Engine {
         let order = &view.order;
         let p = &view.progress;
         let o = order.order_no.as_str();
-        let refuse = |s: &State, out: &mut Out, reason: &str, detail: String| {
+        let refuse = |s: &State, out: &mut Out, reason: RejectReason, detail: String| {
             out.reject(s, code, reason, detail, Some(o));
         };
         if order.cancelled {
             return refuse(
                 s,
                 out,
-                "order_cancelled",
+                RejectReason::OrderCancelled,
                 format!("{o} was cancelled: keep the parcel back"),
             );
         }
@@ -956,7 +1051,7 @@ impl Engine {
                 return refuse(
                     s,
                     out,
-                    "already_dispatched",
+                    RejectReason::AlreadyDispatched,
                     format!("{o} was already handed over on {at}"),
                 );
             }
@@ -964,7 +1059,7 @@ impl Engine {
                 return refuse(
                     s,
                     out,
-                    "order_held",
+                    RejectReason::OrderHeld,
                     format!("{o} is on hold: keep it back"),
                 )
             }
@@ -972,7 +1067,7 @@ impl Engine {
                 return refuse(
                     s,
                     out,
-                    "not_packed",
+                    RejectReason::NotPacked,
                     format!("{o} has not been packed: keep it back"),
                 )
             }
@@ -984,7 +1079,7 @@ impl Engine {
                 return refuse(
                     s,
                     out,
-                    "wrong_carrier",
+                    RejectReason::WrongCarrier,
                     format!("{o} goes with {}, this handover is {c}", order.carrier),
                 );
             }
@@ -993,64 +1088,69 @@ impl Engine {
         d.count += 1;
         let (batch, count) = (d.batch_id.clone(), d.count);
         let actor = s.packer.as_ref().map(|p| p.id.clone());
-        let e = out.ev(EventType::OrderDispatched, actor.as_deref(), Some(o));
-        put(e, "batch_id", batch);
-        put(e, "carrier", order.carrier.as_str());
-        put(e, "waybill_no", order.waybill_no.as_str());
-        put(e, "count", count);
+        out.ev(
+            OrderDispatched {
+                batch_id: batch,
+                carrier: order.carrier.clone(),
+                waybill_no: order.waybill_no.clone(),
+                count,
+            },
+            actor.as_deref(),
+            Some(o),
+        );
     }
 }
 
 fn close_dispatch(out: &mut Out, actor: Option<&str>, d: &Dispatch) {
-    let e = out.ev(EventType::DispatchClosed, actor, None);
-    put(e, "batch_id", d.batch_id.as_str());
-    put(e, "carrier", opt(d.carrier.as_deref()));
-    put(e, "count", d.count);
+    out.ev(
+        DispatchClosed {
+            batch_id: d.batch_id.clone(),
+            carrier: d.carrier.clone(),
+            count: d.count,
+        },
+        actor,
+        None,
+    );
 }
 
-fn stale(open: &OpenOrder, now: Option<&OpenOrderNow>) -> Option<&'static str> {
+fn stale(open: &OpenOrder, now: Option<&OpenOrderNow>) -> Option<RejectReason> {
     match now {
-        None => Some("order_changed"),
-        Some(n) if n.cancelled => Some("order_cancelled"),
-        Some(n) if n.version != open.version => Some("order_changed"),
+        None => Some(RejectReason::OrderChanged),
+        Some(n) if n.cancelled => Some(RejectReason::OrderCancelled),
+        Some(n) if n.version != open.version => Some(RejectReason::OrderChanged),
         Some(_) => None,
     }
 }
 
-fn stale_detail(reason: &str, order_no: &str) -> String {
-    if reason == "order_cancelled" {
+fn stale_detail(reason: RejectReason, order_no: &str) -> String {
+    if reason == RejectReason::OrderCancelled {
         format!("{order_no} was cancelled after it was opened: do not pack it")
     } else {
         format!("{order_no} changed after it was opened: scan the order again and recheck")
     }
 }
 
-fn fill_loaded(e: &mut NewEvent, open: &OpenOrder, repeat: bool) {
-    let lines: Vec<Value> = open
-        .lines
-        .iter()
-        .zip(&open.scanned)
-        .map(|(l, s)| {
-            json!({
-                "sku": l.sku,
-                "name": l.name,
-                "qty": l.qty,
-                "scanned": s,
-                "gift": l.gift,
+/// The `order_loaded` of an open order: its lines with their counts so far.
+fn order_loaded(open: &OpenOrder) -> OrderLoaded {
+    OrderLoaded {
+        lines: open
+            .lines
+            .iter()
+            .zip(&open.scanned)
+            .map(|(l, s)| LoadedLine {
+                sku: l.sku.clone(),
+                name: l.name.clone(),
+                qty: l.qty,
+                scanned: *s,
+                gift: l.gift,
             })
-        })
-        .collect();
-    put(e, "lines", Value::Array(lines));
-    put(e, "version", open.version.as_str());
-    put(e, "waybill_no", open.order.waybill_no.as_str());
-    put(e, "picker_id", opt(open.picker_id.as_deref()));
-    put(
-        e,
-        "packaging",
-        opt(open.packaging.as_ref().map(|p| p.code.as_str())),
-    );
-    put(e, "expected_g", open.expected_g());
-    if repeat {
-        put(e, "repeat", true);
+            .collect(),
+        version: open.version.clone(),
+        waybill_no: open.order.waybill_no.clone(),
+        picker_id: open.picker_id.clone(),
+        packaging: open.packaging.as_ref().map(|p| p.code.clone()),
+        expected_g: open.expected_g(),
+        repeat: false,
+        change: None,
     }
 }

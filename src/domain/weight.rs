@@ -1,6 +1,6 @@
 //! Expected weight, tolerance and the mismatch hint.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One order line as the weight check sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,14 +48,14 @@ pub fn round2(x: f64) -> f64 {
 }
 
 /// One term of a hint: `units` of `sku`, negative when missing, positive when extra.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HintTerm {
     pub sku: String,
     pub units: i32,
     pub weight_g: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hint {
     /// Best explanation; empty when nothing explains the difference.
     pub terms: Vec<HintTerm>,

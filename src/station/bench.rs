@@ -3,7 +3,10 @@ use chrono::{DateTime, FixedOffset};
 use crate::domain::barcode;
 use crate::domain::catalog::Catalog;
 use crate::domain::commands::{parse_command, Command};
-use crate::domain::event::{EventType, StoredEvent};
+use crate::domain::event::{
+    ClaimHolder, DispatchStarted, EventType, NewEvent, OrderClaimed, OrderDispatched,
+    PackerSignedIn, RejectReason, ScanRejected, StoredEvent,
+};
 use crate::domain::progress::OrderProgress;
 use crate::domain::session::{
     Decision, Dispatch, Engine, EngineConfig, Input, LineInfo, OpenOrder, OpenOrderNow, OrderView,
@@ -11,10 +14,8 @@ use crate::domain::session::{
 };
 use std::collections::HashMap;
 
-use crate::domain::event::NewEvent;
 use crate::domain::{Employee, Order, Packaging};
 use crate::store::{ClaimOutcome, Claims, EventFilter, Holder, OrderNow, Store, StoreError};
-use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
@@ -176,6 +177,24 @@ impl<S: Store> Bench<S> {
         )
     }
 
+    /// A code offered to open the supervisor view: the engine decides, and the log says who.
+    pub fn supervisor_view(
+        &mut self,
+        raw: &str,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Vec<StoredEvent>, BenchError> {
+        let code = barcode::parse(raw);
+        let resolved = self.resolve(&code)?;
+        self.handle(
+            Input::SupervisorView(Box::new(Scan {
+                code,
+                resolved,
+                scanner: None,
+            })),
+            now,
+        )
+    }
+
     pub fn weight(
         &mut self,
         grams: f64,
@@ -264,55 +283,47 @@ impl<S: Store> Bench<S> {
         };
         let outcome = claims.claim(order_no, packer.as_deref().unwrap_or_default());
         let station = self.engine.config().station_id.clone();
-        let refuse = |reason: &str, detail: String, extra: Vec<(&str, Value)>| {
+        let refuse = |reason: RejectReason, detail: String, holder: Option<&Holder>| {
             let code = match input {
-                Input::Scan(s) => s.code.text.clone(),
-                _ => order_no.to_string(),
+                Input::Scan(s) => s.code.text.as_str(),
+                _ => order_no,
             };
-            let mut e = NewEvent::new(EventType::ScanRejected, now, &station)
-                .actor(packer.as_deref())
-                .order(order_no)
-                .with("code", code)
-                .with("reason", reason)
-                .with("detail", detail);
-            for (k, v) in extra {
-                e = e.with(k, v);
-            }
+            let mut r = ScanRejected::new(code, reason, detail);
+            r.holder = holder.map(|h| ClaimHolder {
+                held_by: h.station_id.clone(),
+                held_by_packer: h.packer_id.clone(),
+                since: h.since.clone(),
+            });
             Decision {
-                events: vec![e],
+                events: vec![NewEvent::of(r, now, &station)
+                    .actor(packer.as_deref())
+                    .order(order_no)],
                 next: self.engine.state().clone(),
             }
         };
-        let holder = |h: &Holder| {
-            vec![
-                ("held_by", Value::from(h.station_id.clone())),
-                ("held_by_packer", h.packer_id.clone().into()),
-                ("since", Value::from(h.since.clone())),
-            ]
-        };
         Ok(match outcome {
             ClaimOutcome::Held(h) => refuse(
-                "order_claimed_elsewhere",
+                RejectReason::OrderClaimedElsewhere,
                 format!(
                     "order {order_no} is open at {} ({}) since {}",
                     h.station_id,
                     h.packer_id.as_deref().unwrap_or("?"),
                     h.since
                 ),
-                holder(&h),
+                Some(&h),
             ),
             ClaimOutcome::Packed(h) => refuse(
-                "order_already_packed",
+                RejectReason::OrderAlreadyPacked,
                 format!(
                     "order {order_no} was packed at {} at {}",
                     h.station_id, h.since
                 ),
-                holder(&h),
+                Some(&h),
             ),
             ClaimOutcome::Unreachable(why) => refuse(
-                "central_unreachable",
+                RejectReason::CentralUnreachable,
                 format!("the central database did not answer: {why}"),
-                Vec::new(),
+                None,
             ),
             ClaimOutcome::Granted { epoch, history } => {
                 let mut decision = decision;
@@ -331,13 +342,16 @@ impl<S: Store> Bench<S> {
                 } else {
                     self.history = None;
                 }
-                let mut claimed = NewEvent::new(EventType::OrderClaimed, now, &station)
-                    .actor(packer.as_deref())
-                    .order(order_no)
-                    .with("claim_epoch", epoch);
-                if epoch.is_none() {
-                    claimed = claimed.with("offline", true);
-                }
+                let claimed = NewEvent::of(
+                    OrderClaimed {
+                        claim_epoch: epoch,
+                        offline: epoch.is_none(),
+                    },
+                    now,
+                    &station,
+                )
+                .actor(packer.as_deref())
+                .order(order_no);
                 decision.events.insert(0, claimed);
                 decision
             }
@@ -375,7 +389,7 @@ impl<S: Store> Bench<S> {
             if *no == order.order_no {
                 // Other benches' events of this order, in time order with this bench's own.
                 events.extend(remote.iter().cloned());
-                events.sort_by(|a, b| a.at.cmp(&b.at));
+                events.sort_by_key(|e| e.at);
             }
         }
         let progress = OrderProgress::derive(&order, &events);
@@ -431,12 +445,14 @@ impl<S: Store> Bench<S> {
                 owed.observe(&e);
                 match e.kind {
                     EventType::PackerSignedIn => {
-                        state.packer = e.str("packer_id").map(|id| crate::domain::Employee {
-                            id: id.to_string(),
-                            name: e.str("name").unwrap_or_default().to_string(),
-                            roles: Default::default(),
-                            badge: String::new(),
-                        });
+                        state.packer =
+                            e.payload_as::<PackerSignedIn>()
+                                .map(|p| crate::domain::Employee {
+                                    id: p.packer_id,
+                                    name: p.name,
+                                    roles: Default::default(),
+                                    badge: String::new(),
+                                });
                     }
                     EventType::PackerSignedOut => {
                         state.packer = None;
@@ -455,15 +471,19 @@ impl<S: Store> Bench<S> {
                     }
                     EventType::DispatchStarted => {
                         state.dispatch = Some(Dispatch {
-                            batch_id: e.str("batch_id").unwrap_or_default().to_string(),
+                            batch_id: e
+                                .payload_as::<DispatchStarted>()
+                                .map(|d| d.batch_id)
+                                .unwrap_or_default(),
                             carrier: None,
                             count: 0,
                         });
                     }
                     EventType::OrderDispatched => {
                         if let Some(d) = state.dispatch.as_mut() {
-                            d.carrier = e.str("carrier").map(str::to_string);
-                            d.count = e.u64("count").unwrap_or(0) as u32;
+                            let od = e.payload_as::<OrderDispatched>();
+                            d.carrier = od.as_ref().map(|o| o.carrier.clone());
+                            d.count = od.map_or(0, |o| o.count);
                         }
                     }
                     EventType::DispatchClosed => state.dispatch = None,

@@ -11,7 +11,9 @@ use packbench_drivers::label::{build_label, label_to_text};
 use super::bench::{Bench, BenchError};
 use super::label::{label_for, person, LabelSetup};
 use super::view::{self, StationView, ViewMemory};
-use crate::domain::event::{EventType, NewEvent, StoredEvent};
+use crate::domain::event::{
+    Device, EventType, LabelPrinted, NewEvent, PrintFailed, RejectReason, StoredEvent,
+};
 use crate::domain::session::NextStep;
 use crate::store::Store;
 
@@ -21,6 +23,10 @@ pub enum Msg {
     Scan {
         code: String,
         scanner: String,
+    },
+    /// A code offered at the screen to open the supervisor view.
+    SupervisorBadge {
+        code: String,
     },
     /// A scale reading; `stable = false` for motion and for non-weights (overload, ...).
     Weight {
@@ -172,6 +178,7 @@ impl<S: Store, W: Write> StationLoop<S, W> {
         let now = (self.clock)();
         let result = match &msg {
             Msg::Scan { code, scanner } => self.bench.scan(code, Some(scanner), now),
+            Msg::SupervisorBadge { code } => self.bench.supervisor_view(code, now),
             Msg::Weight { grams, stable } => self.bench.weight(*grams, *stable, now),
             Msg::Device {
                 device,
@@ -195,6 +202,7 @@ impl<S: Store, W: Write> StationLoop<S, W> {
             Err(e) => {
                 let what = match &msg {
                     Msg::Scan { code, .. } => format!("scan {code:?}"),
+                    Msg::SupervisorBadge { code } => format!("supervisor badge {code:?}"),
                     Msg::Weight { grams, .. } => format!("weight {grams} g"),
                     Msg::Device { device, .. } => format!("{device} state"),
                     Msg::Printed { job, .. } => format!("print result for {}", job.order_no),
@@ -208,10 +216,19 @@ impl<S: Store, W: Write> StationLoop<S, W> {
                         f(Outcome::NotRecorded);
                     }
                     self.memory.alert = Some(view::Alert {
-                        reason: "not_recorded".into(),
+                        reason: RejectReason::NotRecorded,
                         code: code.clone(),
                         detail: format!("{what} not recorded: {e}"),
                     });
+                }
+                if let Msg::SupervisorBadge { code } = &msg {
+                    self.memory
+                        .answer_supervisor(view::SupervisorOutcome::Refused {
+                            code: code.clone(),
+                            reason: RejectReason::NotRecorded,
+                            employee_id: None,
+                            name: None,
+                        });
                 }
             }
         }
@@ -349,25 +366,30 @@ impl<S: Store, W: Write> StationLoop<S, W> {
         }
         self.printer_ok = Some(ok);
         let e = match result {
-            Ok(warning) => {
-                let mut e = NewEvent::new(EventType::LabelPrinted, now, &station)
-                    .order(&job.order_no)
-                    .with("copy", job.copy)
-                    .with("bytes", job.bytes.len())
-                    .with("reprint", job.copy > 1);
-                if let Some(w) = warning {
-                    e = e.with("warning", w.as_str());
-                }
-                e
-            }
+            Ok(warning) => NewEvent::of(
+                LabelPrinted {
+                    copy: job.copy,
+                    bytes: job.bytes.len(),
+                    reprint: job.copy > 1,
+                    warning: warning.clone(),
+                },
+                now,
+                &station,
+            )
+            .order(&job.order_no),
             Err(f) => {
                 self.queue.push(job.clone());
-                NewEvent::new(EventType::PrintFailed, now, &station)
-                    .order(&job.order_no)
-                    .with("reason", f.reason.as_str())
-                    .with("kind", f.kind.as_str())
-                    .with("copy", job.copy)
-                    .with("queued", self.queue.len())
+                NewEvent::of(
+                    PrintFailed {
+                        reason: f.reason.clone(),
+                        kind: f.kind.clone(),
+                        copy: job.copy,
+                        queued: self.queue.len(),
+                    },
+                    now,
+                    &station,
+                )
+                .order(&job.order_no)
             }
         };
         let actor = self.bench.state().packer.as_ref().map(|p| p.id.clone());
@@ -383,9 +405,14 @@ pub fn device_event(
     state: &str,
     detail: &str,
 ) -> NewEvent {
-    NewEvent::new(EventType::Device, at, station)
-        .actor(Some("system"))
-        .with("device", device)
-        .with("state", state)
-        .with("detail", detail)
+    NewEvent::of(
+        Device {
+            device: device.to_string(),
+            state: state.to_string(),
+            detail: detail.to_string(),
+        },
+        at,
+        station,
+    )
+    .actor(Some("system"))
 }

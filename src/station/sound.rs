@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 
 pub use crate::config::SoundConfig;
-use crate::domain::event::{EventType, StoredEvent};
+use crate::domain::event::{Device, EventType, ScanRejected, StoredEvent, WeightChecked};
 use crate::station::runtime::{EventSink, Outcome};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,12 +33,15 @@ impl Cue {
 /// The cue for one input's events, if any. An alert wins over a chime.
 pub fn cue_for(events: &[StoredEvent]) -> Option<Cue> {
     let alert = events.iter().any(|e| match e.kind {
-        EventType::ScanRejected | EventType::PrintFailed => true,
-        EventType::WeightChecked => e.data.get("ok").and_then(|v| v.as_bool()) == Some(false),
-        EventType::Device => matches!(
-            e.data.get("state").and_then(|v| v.as_str()),
-            Some("disconnected" | "error")
-        ),
+        // A code refused at the supervisor view is answered in its dialog, silently as ever.
+        EventType::ScanRejected => e
+            .payload_as::<ScanRejected>()
+            .is_none_or(|r| !r.supervisor_view),
+        EventType::PrintFailed => true,
+        EventType::WeightChecked => e.payload_as::<WeightChecked>().is_some_and(|w| !w.ok),
+        EventType::Device => e
+            .payload_as::<Device>()
+            .is_some_and(|d| matches!(d.state.as_str(), "disconnected" | "error")),
         _ => false,
     });
     if alert {
@@ -295,7 +298,7 @@ fn play_loop(argv: &[String], rx: mpsc::Receiver<Cue>) {
 mod tests {
     use super::*;
 
-    fn ev(kind: EventType, data: &[(&str, serde_json::Value)]) -> StoredEvent {
+    fn ev(kind: EventType) -> StoredEvent {
         StoredEvent {
             seq: 1,
             at: chrono::DateTime::parse_from_rfc3339("2026-11-22T10:00:00+08:00").unwrap(),
@@ -303,30 +306,58 @@ mod tests {
             actor: None,
             station_id: "B".into(),
             order_no: None,
-            data: data
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect(),
+            data: Default::default(),
             hash: String::new(),
+        }
+    }
+
+    fn with(data: impl Into<crate::domain::event::EventData>) -> StoredEvent {
+        let data = data.into();
+        StoredEvent {
+            data: data.to_map(),
+            ..ev(data.kind())
         }
     }
 
     #[test]
     fn refusals_mismatches_failed_labels_and_lost_devices_are_alerts() {
-        use serde_json::json;
         let alert = Some(Cue::Alert);
-        assert_eq!(cue_for(&[ev(EventType::ScanRejected, &[])]), alert);
-        assert_eq!(cue_for(&[ev(EventType::PrintFailed, &[])]), alert);
-        let w = |ok| ev(EventType::WeightChecked, &[("ok", json!(ok))]);
+        assert_eq!(cue_for(&[ev(EventType::ScanRejected)]), alert);
+        let mut r = ScanRejected::new(
+            "BADGE-E003",
+            crate::domain::event::RejectReason::NotAllowed,
+            String::new(),
+        );
+        assert_eq!(cue_for(&[with(r.clone())]), alert);
+        r.supervisor_view = true;
+        assert_eq!(cue_for(&[with(r)]), None, "answered in the dialog");
+        assert_eq!(cue_for(&[ev(EventType::PrintFailed)]), alert);
+        let w = |ok| {
+            with(WeightChecked {
+                measured_g: 225.0,
+                expected_g: 265.0,
+                tolerance_g: 15.0,
+                ok,
+                packaging: None,
+                hint: None,
+                hint_detail: None,
+            })
+        };
         assert_eq!(cue_for(&[w(false)]), alert);
         assert_eq!(cue_for(&[w(true)]), None);
-        let d = |s: &str| ev(EventType::Device, &[("state", json!(s))]);
+        let d = |s: &str| {
+            with(Device {
+                device: "scale".into(),
+                state: s.into(),
+                detail: String::new(),
+            })
+        };
         assert_eq!(cue_for(&[d("disconnected")]), alert);
         assert_eq!(cue_for(&[d("error")]), alert);
         assert_eq!(cue_for(&[d("connected")]), None);
-        assert_eq!(cue_for(&[ev(EventType::ItemAccepted, &[])]), None);
+        assert_eq!(cue_for(&[ev(EventType::ItemAccepted)]), None);
         assert_eq!(cue_for(&[]), None);
-        let packed = ev(EventType::OrderPacked, &[]);
+        let packed = ev(EventType::OrderPacked);
         assert_eq!(cue_for(std::slice::from_ref(&packed)), Some(Cue::Packed));
         assert_eq!(cue_for(&[w(true), packed.clone(), d("error")]), alert);
     }
@@ -411,8 +442,8 @@ mod tests {
             packed: false,
         };
         let sink = Sounder::start(&output).unwrap().into_sink();
-        sink(Outcome::Stored(&[ev(EventType::ItemAccepted, &[])]));
-        sink(Outcome::Stored(&[ev(EventType::OrderPacked, &[])]));
+        sink(Outcome::Stored(&[ev(EventType::ItemAccepted)]));
+        sink(Outcome::Stored(&[ev(EventType::OrderPacked)]));
         sink(Outcome::NotRecorded);
         let mut lines = Vec::new();
         for _ in 0..200 {

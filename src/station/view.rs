@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::domain::event::{EventType, StoredEvent};
+use crate::domain::event::{
+    Device, EventType, RejectReason, ScanRejected, StoredEvent, SupervisorViewOpened,
+};
 use crate::domain::session::{NextStep, State, WeightCheck};
 use crate::domain::weight;
 
@@ -41,7 +43,7 @@ pub struct OrderPanel {
 /// The red banner: the last refusal, until the next good scan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alert {
-    pub reason: String,
+    pub reason: RejectReason,
     pub code: String,
     pub detail: String,
 }
@@ -50,6 +52,30 @@ pub struct Alert {
 pub struct DeviceState {
     pub state: String,
     pub detail: String,
+}
+
+/// The station's answer to the last code offered at the supervisor view. `number` counts
+/// the answers, so a screen can tell a new one from one it has acted on already.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SupervisorAnswer {
+    pub number: u64,
+    pub outcome: SupervisorOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum SupervisorOutcome {
+    Opened {
+        supervisor_id: String,
+        name: String,
+    },
+    Refused {
+        code: String,
+        reason: RejectReason,
+        /// Whose badge it was, when it was one.
+        employee_id: Option<String>,
+        name: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -76,6 +102,7 @@ pub struct StationView {
     pub queued_labels: usize,
     /// Text preview of the last label sent to the printer.
     pub label_preview: Option<String>,
+    pub supervisor: Option<SupervisorAnswer>,
 }
 
 /// What the view remembers from events (the engine's state does not hold these).
@@ -84,27 +111,55 @@ pub struct ViewMemory {
     pub alert: Option<Alert>,
     pub devices: BTreeMap<String, DeviceState>,
     pub label_preview: Option<String>,
+    pub supervisor: Option<SupervisorAnswer>,
 }
 
 impl ViewMemory {
+    /// Answers the supervisor view's last request.
+    pub fn answer_supervisor(&mut self, outcome: SupervisorOutcome) {
+        let number = self.supervisor.as_ref().map_or(1, |a| a.number + 1);
+        self.supervisor = Some(SupervisorAnswer { number, outcome });
+    }
+
     /// Follows the events of one input: a refusal raises the alert, a good scan clears it.
+    /// A code refused at the supervisor view is answered there, not on the bench's banner.
     pub fn observe(&mut self, events: &[StoredEvent]) {
         for e in events {
             match e.kind {
                 EventType::ScanRejected => {
-                    self.alert = Some(Alert {
-                        reason: e.str("reason").unwrap_or_default().to_string(),
-                        code: e.str("code").unwrap_or_default().to_string(),
-                        detail: e.str("detail").unwrap_or_default().to_string(),
-                    })
+                    let Some(r) = e.payload_as::<ScanRejected>() else {
+                        continue;
+                    };
+                    if r.supervisor_view {
+                        self.answer_supervisor(SupervisorOutcome::Refused {
+                            code: r.code,
+                            reason: r.reason,
+                            employee_id: r.employee_id,
+                            name: r.name,
+                        });
+                    } else {
+                        self.alert = Some(Alert {
+                            reason: r.reason,
+                            code: r.code,
+                            detail: r.detail,
+                        });
+                    }
+                }
+                EventType::SupervisorViewOpened => {
+                    if let Some(o) = e.payload_as::<SupervisorViewOpened>() {
+                        self.answer_supervisor(SupervisorOutcome::Opened {
+                            supervisor_id: o.supervisor_id,
+                            name: o.name,
+                        });
+                    }
                 }
                 EventType::Device => {
-                    if let Some(d) = e.str("device") {
+                    if let Some(d) = e.payload_as::<Device>() {
                         self.devices.insert(
-                            d.to_string(),
+                            d.device,
                             DeviceState {
-                                state: e.str("state").unwrap_or_default().to_string(),
-                                detail: e.str("detail").unwrap_or_default().to_string(),
+                                state: d.state,
+                                detail: d.detail,
                             },
                         );
                     }
@@ -199,5 +254,6 @@ pub fn build(
         last_packed: state.last_packed.clone(),
         queued_labels,
         label_preview: memory.label_preview.clone(),
+        supervisor: memory.supervisor.clone(),
     }
 }

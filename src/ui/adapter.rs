@@ -6,17 +6,18 @@ use std::collections::BTreeMap;
 
 use slint::{ModelRc, SharedString, VecModel};
 
+use crate::domain::event::RejectReason;
 use crate::domain::session::{NextStep, WeightCheck};
 use crate::domain::weight::{self, Hint};
 use crate::station::view::{DeviceState, StationView};
 
-use super::{Api, CodeButton, DeviceRow, LineRow};
+use super::{Api, CodeButton, DeviceRow, LineRow, ScaleZone, Severity, Step};
 
 /// Everything the station part of the screen shows, ready for the Slint globals.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UiState {
     pub station_id: String,
-    pub step: &'static str,
+    pub step: Step,
     pub remaining: i32,
     pub packer_id: String,
     pub packer_name: String,
@@ -43,7 +44,7 @@ pub struct UiState {
     pub expected_text: String,
     pub tolerance_text: String,
     pub band_text: String,
-    pub scale_zone: i32,
+    pub scale_zone: ScaleZone,
     pub gauge_value: f32,
     pub gauge_low: f32,
     pub gauge_high: f32,
@@ -72,16 +73,16 @@ pub struct UiState {
     pub dispatch_count: i32,
 }
 
-/// The step names the .slint files compare against.
-pub fn step_name(step: &NextStep) -> (&'static str, i32) {
+/// The screen's step, and the units still to scan.
+pub fn step_of(step: &NextStep) -> (Step, i32) {
     match step {
-        NextStep::SignIn => ("sign_in", 0),
-        NextStep::ScanOrder => ("scan_order", 0),
-        NextStep::ScanItems { remaining } => ("scan_items", *remaining as i32),
-        NextStep::Weigh => ("weigh", 0),
-        NextStep::ScanPicker => ("scan_picker", 0),
-        NextStep::ResolveMismatch => ("resolve_mismatch", 0),
-        NextStep::Dispatch => ("dispatch", 0),
+        NextStep::SignIn => (Step::SignIn, 0),
+        NextStep::ScanOrder => (Step::ScanOrder, 0),
+        NextStep::ScanItems { remaining } => (Step::ScanItems, *remaining as i32),
+        NextStep::Weigh => (Step::Weigh, 0),
+        NextStep::ScanPicker => (Step::ScanPicker, 0),
+        NextStep::ResolveMismatch => (Step::ResolveMismatch, 0),
+        NextStep::Dispatch => (Step::Dispatch, 0),
     }
 }
 
@@ -105,46 +106,53 @@ pub fn grams(g: f64) -> String {
 }
 
 /// A refusal reason in words, English and Chinese (the banner shows both).
-pub fn reason_words(reason: &str) -> (&'static str, &'static str) {
+pub fn reason_words(reason: RejectReason) -> (&'static str, &'static str) {
     match reason {
-        "unknown_barcode" => ("Unknown barcode", "无法识别的条码"),
-        "bad_check_digit" => (
+        RejectReason::UnknownBarcode => ("Unknown barcode", "无法识别的条码"),
+        RejectReason::BadCheckDigit => (
             "Misread barcode (bad check digit): scan it again",
             "条码误读(校验位错误),请重新扫描",
         ),
-        "not_in_order" => ("Wrong item: not in this order", "错货:此商品不在本订单中"),
-        "over_quantity" => (
+        RejectReason::NotInOrder => ("Wrong item: not in this order", "错货:此商品不在本订单中"),
+        RejectReason::OverQuantity => (
             "Too many: this item is already complete",
             "数量超出:此商品已扫够",
         ),
-        "order_already_packed" => ("This order is already packed", "此订单已打包"),
-        "order_cancelled" => ("Order cancelled: do not ship it", "订单已取消,请勿发货"),
-        "order_changed" => (
+        RejectReason::OrderAlreadyPacked => ("This order is already packed", "此订单已打包"),
+        RejectReason::OrderCancelled => ("Order cancelled: do not ship it", "订单已取消,请勿发货"),
+        RejectReason::OrderChanged => (
             "The order changed: scan the order again",
             "订单已变更,请重新扫描订单",
         ),
-        "no_packer" => ("Nobody signed in: scan your badge", "未签到:请先扫描工牌"),
-        "not_allowed" => ("Not allowed", "不允许此操作"),
-        "not_recorded" => (
+        RejectReason::NoPacker => ("Nobody signed in: scan your badge", "未签到:请先扫描工牌"),
+        RejectReason::NotAllowed => ("Not allowed", "不允许此操作"),
+        RejectReason::NotRecorded => (
             "Not recorded: the station cannot save (disk full?). Call a supervisor",
             "未记录:工作站无法保存(磁盘已满?),请联系主管",
         ),
-        "picker_from_import" => ("This order already has its picker", "此订单已有拣货员"),
-        "order_in_progress" => (
+        RejectReason::PickerFromImport => ("This order already has its picker", "此订单已有拣货员"),
+        RejectReason::OrderInProgress => (
             "Finish or hold the open order first",
             "请先完成或挂起当前订单",
         ),
-        "no_order" => ("Scan an order first", "请先扫描订单"),
-        "nothing_to_undo" => ("Nothing to undo", "没有可撤销的扫描"),
-        "nothing_to_reprint" => ("Nothing to reprint", "没有可补打的面单"),
-        "not_packed" => ("Not packed: this parcel cannot go", "未打包:此包裹不能交接"),
-        "order_held" => ("On hold: this parcel cannot go", "已挂起:此包裹不能交接"),
-        "already_dispatched" => ("Already handed over", "此包裹已交接"),
-        "wrong_carrier" => (
+        RejectReason::NoOrder => ("Scan an order first", "请先扫描订单"),
+        RejectReason::NothingToUndo => ("Nothing to undo", "没有可撤销的扫描"),
+        RejectReason::NothingToReprint => ("Nothing to reprint", "没有可补打的面单"),
+        RejectReason::NotPacked => ("Not packed: this parcel cannot go", "未打包:此包裹不能交接"),
+        RejectReason::OrderHeld => ("On hold: this parcel cannot go", "已挂起:此包裹不能交接"),
+        RejectReason::AlreadyDispatched => ("Already handed over", "此包裹已交接"),
+        RejectReason::WrongCarrier => (
             "Another carrier: not for this courier",
             "快递公司不符:不属于本次交接",
         ),
-        _ => ("Refused", "已拒绝"),
+        RejectReason::OrderClaimedElsewhere => (
+            "Open at another bench: not here",
+            "此订单正在其他工作台处理",
+        ),
+        RejectReason::CentralUnreachable => (
+            "No answer from the central database: finish the open orders first",
+            "中央数据库无响应:请先完成已打开的订单",
+        ),
     }
 }
 
@@ -204,11 +212,11 @@ pub fn hint_words(hint: Option<&Hint>) -> (String, String) {
     (plain(&h.text), zh)
 }
 
-fn device_level(state: &str) -> i32 {
+fn device_level(state: &str) -> Severity {
     match state {
-        "connected" | "ok" | "ready" | "simulated" => 0,
-        "unknown" | "connecting" | "waiting" => 1,
-        _ => 2,
+        "connected" | "ok" | "ready" | "simulated" => Severity::Ok,
+        "unknown" | "connecting" | "waiting" => Severity::Warning,
+        _ => Severity::Error,
     }
 }
 
@@ -252,7 +260,7 @@ pub fn gauge(reading: Option<f64>, expected: f64, tolerance: f64) -> (f32, f32, 
 
 impl UiState {
     pub fn from_view(v: &StationView) -> UiState {
-        let (step, remaining) = step_name(&v.step);
+        let (step, remaining) = step_of(&v.step);
         let mut s = UiState {
             station_id: plain(&v.station_id),
             step,
@@ -265,7 +273,7 @@ impl UiState {
             scale_has: v.scale_g.is_some(),
             scale_stable: v.scale_stable,
             scale_text: v.scale_g.map(grams).unwrap_or_else(|| "—".into()),
-            scale_zone: 2,
+            scale_zone: ScaleZone::None,
             devices: device_rows(&v.devices),
             ..Default::default()
         };
@@ -305,10 +313,10 @@ impl UiState {
             (s.gauge_value, s.gauge_low, s.gauge_high) = (value, low, high);
             // The colour of the live number only; the engine's check is what counts.
             s.scale_zone = match v.scale_g {
-                Some(g) if weight::within(g, o.expected_g, o.tolerance_g) => 0,
-                Some(g) if g < o.expected_g => -1,
-                Some(_) => 1,
-                None => 2,
+                Some(g) if weight::within(g, o.expected_g, o.tolerance_g) => ScaleZone::Inside,
+                Some(g) if g < o.expected_g => ScaleZone::Below,
+                Some(_) => ScaleZone::Above,
+                None => ScaleZone::None,
             };
         }
         if let Some(c) = &v.last_check {
@@ -321,9 +329,9 @@ impl UiState {
             (s.check_hint_en, s.check_hint_zh) = hint_words(c.hint.as_ref());
         }
         if let Some(a) = &v.alert {
-            let (en, zh) = reason_words(&a.reason);
+            let (en, zh) = reason_words(a.reason);
             s.alert_shown = true;
-            s.alert_reason = a.reason.clone();
+            s.alert_reason = a.reason.as_str().to_string();
             s.alert_en = en.into();
             s.alert_zh = zh.into();
             s.alert_detail = plain(&a.detail);
@@ -343,7 +351,7 @@ impl UiState {
     pub fn apply(&self, api: &Api, previous: Option<&UiState>) {
         let str_ = |s: &str| SharedString::from(s);
         api.set_station_id(str_(&self.station_id));
-        api.set_step(str_(self.step));
+        api.set_step(self.step);
         api.set_remaining(self.remaining);
         api.set_packer_id(str_(&self.packer_id));
         api.set_packer_name(str_(&self.packer_name));
@@ -511,13 +519,14 @@ mod tests {
             last_packed: None,
             queued_labels: 0,
             label_preview: None,
+            supervisor: None,
         }
     }
 
     #[test]
     fn order_lines_and_weights_map_to_rows() {
         let s = UiState::from_view(&view());
-        assert_eq!((s.step, s.remaining), ("scan_items", 2));
+        assert_eq!((s.step, s.remaining), (Step::ScanItems, 2));
         assert!(s.has_order);
         assert_eq!(s.lines.len(), 2);
         assert!(s.lines[0].done && !s.lines[1].done);
@@ -527,7 +536,7 @@ mod tests {
         assert_eq!(s.tolerance_text, "± 15 g");
         assert_eq!(s.band_text, "250 – 280 g");
         assert_eq!(s.scale_text, "266 g");
-        assert_eq!(s.scale_zone, 0);
+        assert_eq!(s.scale_zone, ScaleZone::Inside);
         assert!(s.gauge_low < s.gauge_value && s.gauge_value < s.gauge_high);
         assert_eq!((s.units_scanned, s.units_ordered), (1, 3));
         assert_eq!(s.packer_name, "张伟");
@@ -546,21 +555,28 @@ mod tests {
     fn readings_outside_the_band_are_coloured_by_side() {
         let mut v = view();
         v.scale_g = Some(225.0);
-        assert_eq!(UiState::from_view(&v).scale_zone, -1);
+        assert_eq!(UiState::from_view(&v).scale_zone, ScaleZone::Below);
         v.scale_g = Some(281.0);
-        assert_eq!(UiState::from_view(&v).scale_zone, 1);
+        assert_eq!(UiState::from_view(&v).scale_zone, ScaleZone::Above);
         v.scale_g = Some(280.0);
-        assert_eq!(UiState::from_view(&v).scale_zone, 0, "the bound is inside");
+        assert_eq!(
+            UiState::from_view(&v).scale_zone,
+            ScaleZone::Inside,
+            "the bound is inside"
+        );
         v.scale_g = None;
         let s = UiState::from_view(&v);
-        assert_eq!((s.scale_zone, s.scale_text.as_str()), (2, "—"));
+        assert_eq!(
+            (s.scale_zone, s.scale_text.as_str()),
+            (ScaleZone::None, "—")
+        );
     }
 
     #[test]
     fn alerts_carry_both_languages_and_the_engine_detail() {
         let mut v = view();
         v.alert = Some(Alert {
-            reason: "not_in_order".into(),
+            reason: RejectReason::NotInOrder,
             code: "6921568310025".into(),
             detail: "LIP-R02 is not in TB20261122001".into(),
         });
@@ -569,28 +585,7 @@ mod tests {
         assert_eq!(s.alert_en, "Wrong item: not in this order");
         assert_eq!(s.alert_zh, "错货:此商品不在本订单中");
         assert_eq!(s.alert_code, "6921568310025");
-        for r in [
-            "unknown_barcode",
-            "bad_check_digit",
-            "over_quantity",
-            "order_already_packed",
-            "order_cancelled",
-            "order_changed",
-            "no_packer",
-            "not_allowed",
-            "picker_from_import",
-            "order_in_progress",
-            "no_order",
-            "nothing_to_undo",
-            "nothing_to_reprint",
-            "not_packed",
-            "order_held",
-            "already_dispatched",
-            "wrong_carrier",
-            "not_recorded",
-        ] {
-            assert_ne!(reason_words(r).0, "Refused", "{r} has words");
-        }
+        assert_eq!(s.alert_reason, "not_in_order");
     }
 
     #[test]
@@ -615,7 +610,7 @@ mod tests {
             }),
         });
         let s = UiState::from_view(&v);
-        assert_eq!(s.step, "resolve_mismatch");
+        assert_eq!(s.step, Step::ResolveMismatch);
         assert!(s.check_has && !s.check_ok);
         assert_eq!(s.check_measured, "225 g");
         assert_eq!(s.check_diff_en, "40 g under");
@@ -653,7 +648,10 @@ mod tests {
         let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["scanner", "scale", "printer", "scanner2"]);
         assert_eq!(rows[0].state, "unknown");
-        assert_eq!((rows[2].level, rows[3].level), (2, 0));
+        assert_eq!(
+            (rows[2].level, rows[3].level),
+            (Severity::Error, Severity::Ok)
+        );
     }
 
     #[test]
@@ -667,14 +665,14 @@ mod tests {
             count: 3,
         });
         let s = UiState::from_view(&v);
-        assert_eq!(s.step, "dispatch");
+        assert_eq!(s.step, Step::Dispatch);
         assert!(s.dispatch_active && !s.has_order);
         assert_eq!(
             (s.dispatch_count, s.dispatch_carrier.as_str()),
             (3, "顺丰速运")
         );
         v.step = NextStep::SignIn;
-        assert_eq!(UiState::from_view(&v).step, "sign_in");
+        assert_eq!(UiState::from_view(&v).step, Step::SignIn);
     }
 
     #[test]

@@ -5,41 +5,47 @@
 //! workers post the newest view (older ones are dropped, so a scale streaming at 20 Hz can
 //! never queue work for the UI) and lookup replies, then wake the UI thread once. In the
 //! window the wake is `slint::invoke_from_event_loop`; tests drain the inbox themselves.
+//!
+//! Tests and measurements also need to know when the screen has caught up with everything
+//! sent (`Screen::settle`). What that takes is counted by `probe`, which is empty in the
+//! station: it counts only with the `testing` feature, which this crate's own tests and
+//! benches turn on.
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
 
 use slint::{ComponentHandle, SharedString};
 
+use crate::domain::commands::{Command, HoldReason};
+use crate::domain::event::RejectReason;
 use crate::station::runtime::Msg;
-use crate::station::view::StationView;
+use crate::station::view::{StationView, SupervisorOutcome};
 
-use super::adapter::{self, clean_scan, model, UiState};
+use super::adapter::{self, clean_scan, model, plain, UiState};
 use super::lookup::{Query, Reply, Words};
-use super::{Api, AppWindow, CodeButton, KeyValue};
+use super::{
+    Api, AppWindow, CodeButton, KeyValue, Language, Page, SimWeight, StationCommand, SupervisorTab,
+};
 
-/// Sends to the station loop and counts what was sent, so `settle` knows when the screen
-/// has caught up.
+/// Sends to the station loop.
 #[derive(Clone)]
 pub struct StationTx {
     tx: Sender<Msg>,
-    sent: Arc<AtomicU64>,
+    sent: probe::Counter,
 }
 
 impl StationTx {
     pub fn new(tx: Sender<Msg>) -> StationTx {
         StationTx {
             tx,
-            sent: Arc::new(AtomicU64::new(0)),
+            sent: probe::Counter::new(),
         }
     }
 
     pub fn send(&self, msg: Msg) {
-        self.sent.fetch_add(1, Ordering::SeqCst);
+        self.sent.add();
         // A closed loop (shutting down) has nothing left to tell.
         let _ = self.tx.send(msg);
     }
@@ -50,20 +56,13 @@ impl StationTx {
             scanner: scanner.into(),
         });
     }
-
-    pub fn sent(&self) -> u64 {
-        self.sent.load(Ordering::SeqCst)
-    }
 }
 
 #[derive(Default)]
 struct Pending {
     view: Option<StationView>,
     replies: Vec<Reply>,
-    views_posted: u64,
-    replies_posted: u64,
     wake_pending: bool,
-    last_post: Option<Instant>,
 }
 
 pub type Wake = Box<dyn Fn() + Send + Sync>;
@@ -72,7 +71,7 @@ pub type Wake = Box<dyn Fn() + Send + Sync>;
 #[derive(Default)]
 pub struct Inbox {
     pending: Mutex<Pending>,
-    changed: Condvar,
+    posted: probe::Posted,
     wake: Mutex<Option<Wake>>,
 }
 
@@ -89,10 +88,8 @@ impl Inbox {
         let wake_now = {
             let mut p = self.pending.lock().expect("inbox lock");
             f(&mut p);
-            p.last_post = Some(Instant::now());
             !std::mem::replace(&mut p.wake_pending, true)
         };
-        self.changed.notify_all();
         if wake_now {
             if let Some(w) = self.wake.lock().expect("inbox lock").as_ref() {
                 w();
@@ -101,48 +98,19 @@ impl Inbox {
     }
 
     pub fn post_view(&self, v: StationView) {
-        self.post(|p| {
-            p.view = Some(v);
-            p.views_posted += 1;
-        });
+        self.post(|p| p.view = Some(v));
+        self.posted.view();
     }
 
     pub fn post_reply(&self, r: Reply) {
-        self.post(|p| {
-            p.replies.push(r);
-            p.replies_posted += 1;
-        });
+        self.post(|p| p.replies.push(r));
+        self.posted.reply();
     }
 
     fn take(&self) -> (Option<StationView>, Vec<Reply>) {
         let mut p = self.pending.lock().expect("inbox lock");
         p.wake_pending = false;
         (p.view.take(), std::mem::take(&mut p.replies))
-    }
-
-    /// Waits until the station has answered `sent` messages (it posts one view at start and
-    /// one per message) and `queries` lookups, then until nothing new arrived for `quiet`.
-    /// False on timeout.
-    pub fn wait_for(&self, sent: u64, queries: u64, quiet: Duration, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        let mut p = self.pending.lock().expect("inbox lock");
-        loop {
-            let caught_up = p.views_posted > sent && p.replies_posted >= queries;
-            let calm = p.last_post.is_none_or(|t| t.elapsed() >= quiet);
-            if caught_up && calm {
-                return true;
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return false;
-            }
-            let step = if caught_up { quiet } else { deadline - now };
-            p = self
-                .changed
-                .wait_timeout(p, step.min(deadline - now))
-                .expect("inbox lock")
-                .0;
-        }
     }
 }
 
@@ -164,7 +132,8 @@ pub struct Screen {
     state: Rc<RefCell<ScreenState>>,
     station: StationTx,
     lookup: Sender<Query>,
-    queries: Arc<AtomicU64>,
+    #[cfg(any(test, feature = "testing"))]
+    queries: probe::Counter,
 }
 
 #[derive(Default)]
@@ -173,6 +142,8 @@ struct ScreenState {
     view: Option<StationView>,
     sim: Option<SimCodes>,
     sim_items: Vec<CodeButton>,
+    /// The station's last answer to the supervisor view acted on.
+    supervisor_answer: u64,
     // Messages in both languages, kept to re-show them after a language switch.
     keypad_message: Option<Words>,
     supervisor_message: Option<Words>,
@@ -180,7 +151,7 @@ struct ScreenState {
 }
 
 /// The language to start in, from LC_ALL, LC_MESSAGES or LANG (the POSIX order).
-pub fn system_language() -> &'static str {
+pub fn system_language() -> Language {
     let var = ["LC_ALL", "LC_MESSAGES", "LANG"]
         .iter()
         .filter_map(|k| std::env::var(k).ok())
@@ -189,22 +160,57 @@ pub fn system_language() -> &'static str {
     language_of(&var)
 }
 
-pub fn language_of(locale: &str) -> &'static str {
+pub fn language_of(locale: &str) -> Language {
     if locale.to_ascii_lowercase().starts_with("zh") {
-        "zh"
+        Language::Zh
     } else {
-        "en"
+        Language::En
     }
 }
 
 /// Switches the bundled translation and the screen's own bilingual texts.
-pub fn set_language(window: &AppWindow, language: &str) {
-    let lang = if language == "zh" { "zh" } else { "en" };
+pub fn set_language(window: &AppWindow, language: Language) {
     // "zh_CN" is the folder name under ui/lang; "" is the English in the .slint files.
-    if let Err(e) = slint::select_bundled_translation(if lang == "zh" { "zh_CN" } else { "" }) {
-        eprintln!("packbench: cannot switch the screen to {lang}: {e}");
+    let bundle = match language {
+        Language::Zh => "zh_CN",
+        Language::En => "",
+    };
+    if let Err(e) = slint::select_bundled_translation(bundle) {
+        tracing::warn!("cannot switch the screen to {language:?}: {e}");
     }
-    window.global::<Api>().set_language(lang.into());
+    window.global::<Api>().set_language(language);
+}
+
+/// The command a screen button stands for.
+pub fn command_of(c: StationCommand) -> Command {
+    match c {
+        StationCommand::Undo => Command::UndoLastScan,
+        StationCommand::HoldShort => Command::Hold(HoldReason::Short),
+        StationCommand::HoldDamaged => Command::Hold(HoldReason::Damaged),
+        StationCommand::HoldQuery => Command::Hold(HoldReason::OrderQuery),
+        StationCommand::HoldOther => Command::Hold(HoldReason::Other),
+        StationCommand::Reprint => Command::Reprint,
+        StationCommand::SignOut => Command::SignOut,
+        StationCommand::DispatchStart => Command::DispatchStart,
+        StationCommand::DispatchEnd => Command::DispatchEnd,
+    }
+}
+
+/// The supervisor view's refusal in both languages.
+fn refusal_words(code: &str, employee_id: Option<&str>, name: Option<&str>) -> Words {
+    match employee_id {
+        Some(id) => {
+            let name = plain(name.unwrap_or_default());
+            Words {
+                en: format!("{name} ({id}) is not a supervisor: the supervisor view stays closed"),
+                zh: format!("{name}({id})不是主管,不能打开主管视图"),
+            }
+        }
+        None => Words {
+            en: format!("{} is not a badge", plain(code)),
+            zh: format!("{} 不是工牌", plain(code)),
+        },
+    }
 }
 
 impl Screen {
@@ -221,7 +227,7 @@ impl Screen {
             sim: sim.clone(),
             ..Default::default()
         }));
-        let queries = Arc::new(AtomicU64::new(0));
+        let queries = probe::Counter::new();
         let api = window.global::<Api>();
         api.set_settings(model(settings));
         if let Some(sim) = &sim {
@@ -235,7 +241,7 @@ impl Screen {
             let lookup = lookup.clone();
             let queries = queries.clone();
             move |q: Query| {
-                queries.fetch_add(1, Ordering::SeqCst);
+                queries.add();
                 let _ = lookup.send(q);
             }
         };
@@ -247,6 +253,11 @@ impl Screen {
                     station.scan(code, "screen");
                 }
             });
+        }
+        {
+            // A button is its command's code scanned on the screen.
+            let station = station.clone();
+            api.on_command(move |c| station.scan(command_of(c).code().into(), "screen"));
         }
         {
             let ask = ask.clone();
@@ -261,10 +272,10 @@ impl Screen {
             });
         }
         {
-            let ask = ask.clone();
+            let station = station.clone();
             api.on_supervisor_badge(move |code| {
                 if let Some(code) = clean_scan(&code) {
-                    ask(Query::SupervisorBadge(code));
+                    station.send(Msg::SupervisorBadge { code });
                 }
             });
         }
@@ -281,10 +292,10 @@ impl Screen {
             let weak = window.as_weak();
             api.on_supervisor_refresh(move || {
                 let Some(w) = weak.upgrade() else { return };
-                match w.global::<Api>().get_supervisor_tab().as_str() {
-                    "mismatches" => ask(Query::Mismatches),
-                    "packers" => ask(Query::Packers),
-                    _ => {}
+                match w.global::<Api>().get_supervisor_tab() {
+                    SupervisorTab::Mismatches => ask(Query::Mismatches),
+                    SupervisorTab::Packers => ask(Query::Packers),
+                    SupervisorTab::Search => {}
                 }
             });
         }
@@ -295,7 +306,7 @@ impl Screen {
                 let Some(w) = weak.upgrade() else { return };
                 let api = w.global::<Api>();
                 // Nothing of the reports stays on the bench screen.
-                api.set_page("station".into());
+                api.set_page(Page::Station);
                 api.set_supervisor_id(SharedString::new());
                 api.set_supervisor_name(SharedString::new());
                 api.set_search_hits(model(vec![]));
@@ -305,7 +316,7 @@ impl Screen {
                 api.set_mismatches(model(vec![]));
                 api.set_packers(model(vec![]));
                 api.set_search_message(SharedString::new());
-                api.set_supervisor_tab("search".into());
+                api.set_supervisor_tab(SupervisorTab::Search);
                 st.borrow_mut().search_message = None;
                 w.invoke_refocus();
             });
@@ -315,7 +326,7 @@ impl Screen {
             let st = state.clone();
             api.on_set_language(move |lang| {
                 let Some(w) = weak.upgrade() else { return };
-                set_language(&w, &lang);
+                set_language(&w, lang);
                 show_messages(&w, &st.borrow());
             });
         }
@@ -349,7 +360,7 @@ impl Screen {
                     .and_then(|v| v.order.as_ref())
                     .map(|o| o.expected_g)
                     .unwrap_or(250.0);
-                for msg in sim_readings(&kind, expected) {
+                for msg in sim_readings(kind, expected) {
                     station.send(msg);
                 }
             });
@@ -360,6 +371,7 @@ impl Screen {
             state,
             station,
             lookup,
+            #[cfg(any(test, feature = "testing"))]
             queries,
         }
     }
@@ -384,20 +396,24 @@ impl Screen {
             let _ = weak.upgrade_in_event_loop(|w| w.global::<Api>().invoke_drain_inbox());
         })
     }
+}
 
-    /// Waits (off the event loop: tests and measurements) until the station and the lookup
-    /// worker have answered everything sent so far, then shows it.
+/// Waiting for the screen to catch up: for tests and measurements only.
+#[cfg(any(test, feature = "testing"))]
+impl Screen {
+    /// Waits (off the event loop) until the station and the lookup worker have answered
+    /// everything sent so far, then shows it.
     pub fn settle(&self) -> bool {
-        self.settle_quiet(Duration::from_millis(30))
+        self.settle_quiet(std::time::Duration::from_millis(30))
     }
 
     /// `settle`, waiting `quiet` after the last post for late device reports (printer).
-    pub fn settle_quiet(&self, quiet: Duration) -> bool {
-        let ok = self.inbox.wait_for(
-            self.station.sent(),
-            self.queries.load(Ordering::SeqCst),
+    pub fn settle_quiet(&self, quiet: std::time::Duration) -> bool {
+        let ok = self.inbox.posted.wait_for(
+            self.station.sent.get(),
+            self.queries.get(),
             quiet,
-            Duration::from_secs(20),
+            std::time::Duration::from_secs(20),
         );
         self.drain();
         ok
@@ -405,12 +421,12 @@ impl Screen {
 }
 
 /// The demo scale: a couple of readings while the parcel settles, then a stable one.
-pub fn sim_readings(kind: &str, expected_g: f64) -> Vec<Msg> {
+pub fn sim_readings(kind: SimWeight, expected_g: f64) -> Vec<Msg> {
     let target = match kind {
-        "right" => expected_g + 1.0,
-        "wrong" => (expected_g - 40.0).max(6.0),
-        "heavy" => expected_g + 185.0,
-        _ => 0.0,
+        SimWeight::Right => expected_g + 1.0,
+        SimWeight::Wrong => (expected_g - 40.0).max(6.0),
+        SimWeight::Heavy => expected_g + 185.0,
+        SimWeight::Lift => 0.0,
     };
     let mut out = Vec::new();
     if target > 0.0 {
@@ -430,7 +446,7 @@ fn show_messages(w: &AppWindow, st: &ScreenState) {
     let api = w.global::<Api>();
     let lang = api.get_language();
     let pick = |m: &Option<Words>| -> SharedString {
-        m.as_ref().map(|m| m.pick(&lang).into()).unwrap_or_default()
+        m.as_ref().map(|m| m.pick(lang).into()).unwrap_or_default()
     };
     api.set_keypad_message(pick(&st.keypad_message));
     api.set_supervisor_message(pick(&st.supervisor_message));
@@ -455,6 +471,42 @@ fn drain(w: &AppWindow, inbox: &Inbox, state: &RefCell<ScreenState>) {
         if !ui.packer_id.is_empty() && st.keypad_message.is_some() {
             st.keypad_message = None;
         }
+        // The station's answer to a badge offered at the supervisor view, once.
+        if let Some(a) = v
+            .supervisor
+            .as_ref()
+            .filter(|a| a.number > st.supervisor_answer)
+        {
+            st.supervisor_answer = a.number;
+            match &a.outcome {
+                SupervisorOutcome::Opened {
+                    supervisor_id,
+                    name,
+                } => {
+                    st.supervisor_message = None;
+                    api.set_supervisor_id(supervisor_id.as_str().into());
+                    api.set_supervisor_name(plain(name).into());
+                    api.set_supervisor_tab(SupervisorTab::Search);
+                    api.set_page(Page::Supervisor);
+                }
+                SupervisorOutcome::Refused {
+                    code,
+                    reason,
+                    employee_id,
+                    name,
+                } => {
+                    st.supervisor_message = Some(if *reason == RejectReason::NotRecorded {
+                        let (en, zh) = adapter::reason_words(*reason);
+                        Words {
+                            en: en.into(),
+                            zh: zh.into(),
+                        }
+                    } else {
+                        refusal_words(code, employee_id.as_deref(), name.as_deref())
+                    });
+                }
+            }
+        }
         st.shown = Some(ui);
         st.view = Some(v);
     }
@@ -462,14 +514,6 @@ fn drain(w: &AppWindow, inbox: &Inbox, state: &RefCell<ScreenState>) {
         match r {
             Reply::Keypad(Ok(_)) => st.keypad_message = None,
             Reply::Keypad(Err(m)) => st.keypad_message = Some(m),
-            Reply::SupervisorOk { id, name } => {
-                st.supervisor_message = None;
-                api.set_supervisor_id(id.into());
-                api.set_supervisor_name(name.into());
-                api.set_supervisor_tab("search".into());
-                api.set_page("supervisor".into());
-            }
-            Reply::SupervisorRefused(m) => st.supervisor_message = Some(m),
             Reply::Hits { hits, message } => {
                 api.set_search_hits(model(hits));
                 st.search_message = Some(message);
@@ -487,7 +531,7 @@ fn drain(w: &AppWindow, inbox: &Inbox, state: &RefCell<ScreenState>) {
             Reply::Mismatches(rows) => api.set_mismatches(model(rows)),
             Reply::Packers(rows) => api.set_packers(model(rows)),
             Reply::Failed(m) => {
-                if api.get_page() == "supervisor" {
+                if api.get_page() == Page::Supervisor {
                     st.search_message = Some(m);
                 } else {
                     st.supervisor_message = Some(m);
@@ -498,22 +542,131 @@ fn drain(w: &AppWindow, inbox: &Inbox, state: &RefCell<ScreenState>) {
     show_messages(w, &st);
 }
 
+/// Counts for `Screen::settle`: messages sent, views and replies posted. With the `testing`
+/// feature (and in unit tests) it counts; in the station it is empty and does nothing.
+#[cfg(any(test, feature = "testing"))]
+mod probe {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Condvar, Mutex};
+    use std::time::{Duration, Instant};
+
+    #[derive(Clone, Default)]
+    pub struct Counter(Arc<AtomicU64>);
+
+    impl Counter {
+        pub fn new() -> Counter {
+            Counter::default()
+        }
+
+        pub fn add(&self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+
+        pub fn get(&self) -> u64 {
+            self.0.load(Ordering::SeqCst)
+        }
+    }
+
+    #[derive(Default)]
+    struct Seen {
+        views: u64,
+        replies: u64,
+        last: Option<Instant>,
+    }
+
+    #[derive(Default)]
+    pub struct Posted {
+        seen: Mutex<Seen>,
+        changed: Condvar,
+    }
+
+    impl Posted {
+        fn note(&self, f: impl FnOnce(&mut Seen)) {
+            let mut s = self.seen.lock().expect("probe lock");
+            f(&mut s);
+            s.last = Some(Instant::now());
+            self.changed.notify_all();
+        }
+
+        pub fn view(&self) {
+            self.note(|s| s.views += 1);
+        }
+
+        pub fn reply(&self) {
+            self.note(|s| s.replies += 1);
+        }
+
+        /// Waits until the station has answered `sent` messages (it posts one view at start
+        /// and one per message) and `queries` lookups, then until nothing new arrived for
+        /// `quiet`. False on timeout.
+        pub fn wait_for(
+            &self,
+            sent: u64,
+            queries: u64,
+            quiet: Duration,
+            timeout: Duration,
+        ) -> bool {
+            let deadline = Instant::now() + timeout;
+            let mut s = self.seen.lock().expect("probe lock");
+            loop {
+                let caught_up = s.views > sent && s.replies >= queries;
+                let calm = s.last.is_none_or(|t| t.elapsed() >= quiet);
+                if caught_up && calm {
+                    return true;
+                }
+                let now = Instant::now();
+                if now >= deadline {
+                    return false;
+                }
+                let step = if caught_up { quiet } else { deadline - now };
+                s = self
+                    .changed
+                    .wait_timeout(s, step.min(deadline - now))
+                    .expect("probe lock")
+                    .0;
+            }
+        }
+    }
+}
+
+#[cfg(not(any(test, feature = "testing")))]
+mod probe {
+    #[derive(Clone)]
+    pub struct Counter;
+
+    impl Counter {
+        pub fn new() -> Counter {
+            Counter
+        }
+
+        pub fn add(&self) {}
+    }
+
+    #[derive(Default)]
+    pub struct Posted;
+
+    impl Posted {
+        pub fn view(&self) {}
+        pub fn reply(&self) {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn locale_picks_the_language() {
-        assert_eq!(language_of("zh_CN.UTF-8"), "zh");
-        assert_eq!(language_of("zh_TW"), "zh");
-        assert_eq!(language_of("en_US.UTF-8"), "en");
-        assert_eq!(language_of("C"), "en");
-        assert_eq!(language_of(""), "en");
+        assert_eq!(language_of("zh_CN.UTF-8"), Language::Zh);
+        assert_eq!(language_of("zh_TW"), Language::Zh);
+        assert_eq!(language_of("en_US.UTF-8"), Language::En);
+        assert_eq!(language_of("C"), Language::En);
+        assert_eq!(language_of(""), Language::En);
     }
 
     #[test]
     fn demo_scale_settles_on_the_parcel() {
-        let m = sim_readings("right", 265.0);
+        let m = sim_readings(SimWeight::Right, 265.0);
         assert_eq!(
             m.last(),
             Some(&Msg::Weight {
@@ -523,14 +676,14 @@ mod tests {
         );
         assert!(matches!(m[0], Msg::Weight { stable: false, .. }));
         assert_eq!(
-            sim_readings("lift", 265.0),
+            sim_readings(SimWeight::Lift, 265.0),
             vec![Msg::Weight {
                 grams: 0.0,
                 stable: true
             }]
         );
         assert_eq!(
-            sim_readings("wrong", 265.0).last(),
+            sim_readings(SimWeight::Wrong, 265.0).last(),
             Some(&Msg::Weight {
                 grams: 225.0,
                 stable: true
@@ -540,6 +693,8 @@ mod tests {
 
     #[test]
     fn inbox_keeps_only_the_newest_view_and_wakes_once() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use std::time::Duration;
         let inbox = Inbox::new();
         let wakes = Arc::new(AtomicU64::new(0));
         {
@@ -563,6 +718,7 @@ mod tests {
             last_packed: None,
             queued_labels: 0,
             label_preview: None,
+            supervisor: None,
         };
         inbox.post_view(v("a"));
         inbox.post_view(v("b"));
@@ -573,7 +729,8 @@ mod tests {
         assert_eq!(replies.len(), 1);
         inbox.post_view(v("c"));
         assert_eq!(wakes.load(Ordering::SeqCst), 2);
-        assert!(inbox.wait_for(2, 1, Duration::ZERO, Duration::from_millis(100)));
-        assert!(!inbox.wait_for(5, 1, Duration::ZERO, Duration::from_millis(20)));
+        let posted = &inbox.posted;
+        assert!(posted.wait_for(2, 1, Duration::ZERO, Duration::from_millis(100)));
+        assert!(!posted.wait_for(5, 1, Duration::ZERO, Duration::from_millis(20)));
     }
 }

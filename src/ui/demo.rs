@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use chrono::Local;
 
 use crate::config::Config;
-use crate::domain::commands::COMMAND_CODES;
+use crate::domain::commands::COMMANDS;
 use crate::import::{import_file, Kind};
 use crate::store::Store;
 
@@ -127,9 +127,9 @@ pub fn sim_codes<S: Store>(store: &S, labels: &Path) -> Result<SimCodes> {
         };
         orders.push(button(label, &no));
     }
-    let commands = COMMAND_CODES
+    let commands = COMMANDS
         .iter()
-        .map(|(code, meaning)| button(meaning.to_string(), code))
+        .map(|(c, meaning)| button(meaning.to_string(), c.code()))
         .collect();
     let catalog = store
         .load_catalog()?

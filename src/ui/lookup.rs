@@ -1,27 +1,28 @@
 //! Read-only questions the screen asks of the database, answered on a worker thread with its
 //! own connection (SQLite in WAL mode lets it read while the station loop writes), so the UI
-//! thread never waits on the disk. Nothing here writes: a keypad sign-in only finds the badge
-//! and hands it to the station loop as an ordinary scan, where the engine decides.
+//! thread never waits on the disk. Nothing here writes or decides: a keypad sign-in only
+//! finds the badge and hands it to the station loop as an ordinary scan, where the engine
+//! decides (as it does for a badge offered to open the supervisor view).
 
 use std::collections::BTreeMap;
 use std::sync::mpsc::Receiver;
 
 use chrono::{DateTime, FixedOffset, TimeZone};
+use serde::Deserialize;
 
 use crate::audit;
-use crate::domain::event::{EventType, StoredEvent};
+use crate::domain::event::{EventType, OrderPacked, StoredEvent, WeightChecked};
 use crate::domain::weight;
+use crate::domain::Employee;
 use crate::store::{EventFilter, Store, StoreError};
 
 use super::adapter::plain;
-use super::{MismatchRow, PackerRow, SearchHit, TimelineRow};
+use super::{HitKind, Language, MismatchRow, PackerRow, SearchHit, Severity, TimelineRow};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Query {
     /// The keypad's employee number: find the badge and scan it.
     EmployeeNumber(String),
-    /// A badge offered to open the supervisor view.
-    SupervisorBadge(String),
     Search(String),
     /// "order:NO" or "person:ID", from a search hit.
     Open(String),
@@ -44,11 +45,10 @@ impl Words {
         }
     }
 
-    pub fn pick(&self, language: &str) -> &str {
-        if language == "zh" {
-            &self.zh
-        } else {
-            &self.en
+    pub fn pick(&self, language: Language) -> &str {
+        match language {
+            Language::Zh => &self.zh,
+            Language::En => &self.en,
         }
     }
 }
@@ -57,11 +57,6 @@ impl Words {
 pub enum Reply {
     /// The keypad number was found and its badge sent to the station (or not: why).
     Keypad(Result<String, Words>),
-    SupervisorOk {
-        id: String,
-        name: String,
-    },
-    SupervisorRefused(Words),
     Hits {
         hits: Vec<SearchHit>,
         message: Words,
@@ -77,6 +72,13 @@ pub enum Reply {
 }
 
 pub type Clock = Box<dyn Fn() -> DateTime<FixedOffset> + Send>;
+
+/// The number of an employee id, as typed on a keypad: its digits read as a number
+/// ("E003" is 3). `None` for an id without digits.
+pub fn employee_number(id: &str) -> Option<u64> {
+    let digits: String = id.chars().filter(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
 
 /// Answers queries until the sender is dropped. `scan` hands a found badge to the station.
 pub fn serve<S: Store>(
@@ -106,6 +108,49 @@ pub fn day_start(now: DateTime<FixedOffset>) -> DateTime<FixedOffset> {
         .unwrap_or(now)
 }
 
+/// The employee a keypad number means: the one whose id it is, or else the one whose id
+/// carries that number ("3" and "003" find E003). Two people with the same number are not
+/// guessed between.
+fn keypad_employee<S: Store>(store: &S, typed: &str) -> Result<Reply, StoreError> {
+    let no_one = || {
+        Reply::Keypad(Err(Words::new(
+            format!("No employee number {}", plain(typed)),
+            format!("没有工号 {}", plain(typed)),
+        )))
+    };
+    if let Some(e) = store.employee(typed)? {
+        return Ok(Reply::Keypad(Ok(e.badge)));
+    }
+    let Some(n) = typed
+        .chars()
+        .all(|c| c.is_ascii_digit())
+        .then(|| typed.parse::<u64>().ok())
+        .flatten()
+    else {
+        return Ok(no_one());
+    };
+    let found: Vec<Employee> = store
+        .employees()?
+        .into_iter()
+        .filter(|e| employee_number(&e.id) == Some(n))
+        .collect();
+    Ok(match found.as_slice() {
+        [e] => Reply::Keypad(Ok(e.badge.clone())),
+        [] => no_one(),
+        several => {
+            let list = several
+                .iter()
+                .map(|e| e.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            Reply::Keypad(Err(Words::new(
+                format!("Employee number {n} is {list}: scan your badge"),
+                format!("工号 {n} 对应 {list},请扫描工牌"),
+            )))
+        }
+    })
+}
+
 fn answer<S: Store>(
     store: &S,
     clock: &Clock,
@@ -114,48 +159,12 @@ fn answer<S: Store>(
 ) -> Result<Reply, StoreError> {
     Ok(match q {
         Query::EmployeeNumber(typed) => {
-            let typed = typed.trim().to_string();
-            // "3", "003" and "E003" all mean employee E003 on the fixture's numbering.
-            let mut candidates = vec![typed.clone(), format!("E{typed}")];
-            if let Ok(n) = typed.parse::<u32>() {
-                candidates.push(format!("E{n:03}"));
+            let reply = keypad_employee(store, typed.trim())?;
+            if let Reply::Keypad(Ok(badge)) = &reply {
+                scan(badge.clone());
             }
-            let mut found = None;
-            for c in candidates {
-                if let Some(e) = store.employee(&c)? {
-                    found = Some(e);
-                    break;
-                }
-            }
-            match found {
-                Some(e) => {
-                    scan(e.badge.clone());
-                    Reply::Keypad(Ok(e.badge))
-                }
-                None => Reply::Keypad(Err(Words::new(
-                    format!("No employee number {typed}"),
-                    format!("没有工号 {typed}"),
-                ))),
-            }
+            reply
         }
-        Query::SupervisorBadge(code) => match store.employee_by_badge(code.trim())? {
-            Some(e) if e.roles.supervisor => Reply::SupervisorOk {
-                id: e.id,
-                name: plain(&e.name),
-            },
-            Some(e) => Reply::SupervisorRefused(Words::new(
-                format!(
-                    "{} ({}) is not a supervisor: the supervisor view stays closed",
-                    plain(&e.name),
-                    e.id
-                ),
-                format!("{}({})不是主管,不能打开主管视图", plain(&e.name), e.id),
-            )),
-            None => Reply::SupervisorRefused(Words::new(
-                format!("{} is not a badge", plain(code.trim())),
-                format!("{} 不是工牌", plain(code.trim())),
-            )),
-        },
         Query::Search(text) => search(store, text.trim())?,
         Query::Open(key) => match key.split_once(':') {
             Some(("order", no)) => timeline(store, no)?,
@@ -199,7 +208,7 @@ fn search<S: Store>(store: &S, text: &str) -> Result<Reply, StoreError> {
     let mut hits = Vec::new();
     if let Some(o) = store.find_order(text)? {
         hits.push(SearchHit {
-            kind: "order".into(),
+            kind: HitKind::Order,
             key: format!("order:{}", o.order_no).into(),
             title: format!("{} · {}", o.order_no, plain(&o.carrier)).into(),
             detail: format!("{} · {}", o.waybill_no, plain(&o.recipient)).into(),
@@ -211,7 +220,7 @@ fn search<S: Store>(store: &S, text: &str) -> Result<Reply, StoreError> {
     };
     if let Some(e) = person {
         hits.push(SearchHit {
-            kind: "person".into(),
+            kind: HitKind::Person,
             key: format!("person:{}", e.id).into(),
             title: format!("{} · {}", e.id, plain(&e.name)).into(),
             detail: e.roles.to_field().into(),
@@ -243,40 +252,31 @@ fn clock_time(at: &str) -> String {
     at.get(11..19).unwrap_or(at).to_string()
 }
 
-/// One event of an order's record: its own fields on one line, bulky ones left out.
+/// One event of an order's record: its own fields on one line, bulky ones and names left
+/// out.
 fn event_row(e: &audit::EventRow) -> TimelineRow {
-    let detail = e
-        .data
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .filter(|(k, v)| {
-                    !v.is_null()
-                        && !matches!(
-                            k.as_str(),
-                            "lines" | "alloc" | "hint_detail" | "version" | "name" | "bytes"
-                        )
-                })
-                .map(|(k, v)| match v {
-                    serde_json::Value::String(s) => format!("{k}={}", plain(s)),
-                    other => format!("{k}={other}"),
-                })
-                .collect::<Vec<_>>()
-                .join("  ")
-        })
-        .unwrap_or_default();
-    let failed_check = e.data.get("ok") == Some(&serde_json::Value::Bool(false));
+    let detail = audit::event_summary(&e.data, &["name", "bytes"], "  ");
     TimelineRow {
         at: clock_time(&e.at).into(),
         event: e.kind.clone().into(),
         actor: e.actor.clone().unwrap_or_default().into(),
-        detail: detail.into(),
-        level: match e.kind.as_str() {
-            "scan_rejected" | "print_failed" => 2,
-            "weight_checked" if failed_check => 2,
-            "override" | "reprint_requested" | "order_held" | "order_changed"
-            | "order_cancelled" => 1,
-            _ => 0,
+        // Shop data in the fields (names, notes) is untrusted.
+        detail: plain(&detail).into(),
+        level: match EventType::parse(&e.kind) {
+            Some(EventType::ScanRejected | EventType::PrintFailed) => Severity::Error,
+            Some(EventType::WeightChecked)
+                if WeightChecked::deserialize(&e.data).is_ok_and(|w| !w.ok) =>
+            {
+                Severity::Error
+            }
+            Some(
+                EventType::Override
+                | EventType::ReprintRequested
+                | EventType::OrderHeld
+                | EventType::OrderChanged
+                | EventType::OrderCancelled,
+            ) => Severity::Warning,
+            _ => Severity::Ok,
         },
     }
 }
@@ -340,7 +340,11 @@ fn person<S: Store>(store: &S, id: &str, from: DateTime<FixedOffset>) -> Result<
                     .unwrap_or_default()
             )
             .into(),
-            level: if o.override_by.is_some() { 1 } else { 0 },
+            level: if o.override_by.is_some() {
+                Severity::Warning
+            } else {
+                Severity::Ok
+            },
         })
         .collect();
     Ok(Reply::Timeline {
@@ -373,7 +377,7 @@ fn mismatch_rows<S: Store>(
                 .unwrap_or_default()
                 .into(),
             why: plain(m.why.as_deref().unwrap_or_default()).into(),
-            is_override: m.kind == "override",
+            is_override: m.kind == EventType::Override.as_str(),
         })
         .collect())
 }
@@ -398,7 +402,7 @@ pub fn packer_stats(events: &[StoredEvent]) -> Vec<PackerRow> {
     let mut by: BTreeMap<String, Acc> = BTreeMap::new();
     for e in events {
         let who = match e.kind {
-            EventType::OrderPacked => e.str("packer_id").map(str::to_string),
+            EventType::OrderPacked => e.payload_as::<OrderPacked>().and_then(|p| p.packer_id),
             _ => e.actor.clone(),
         };
         let Some(who) = who else { continue };
@@ -411,7 +415,9 @@ pub fn packer_stats(events: &[StoredEvent]) -> Vec<PackerRow> {
             }
             EventType::ItemAccepted => a.accepted += 1,
             EventType::ScanRejected => a.rejected += 1,
-            EventType::WeightChecked if e.bool("ok") == Some(false) => a.mismatches += 1,
+            EventType::WeightChecked if e.payload_as::<WeightChecked>().is_some_and(|w| !w.ok) => {
+                a.mismatches += 1
+            }
             _ => {}
         }
     }
@@ -443,8 +449,9 @@ pub fn packer_stats(events: &[StoredEvent]) -> Vec<PackerRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::event::EventData;
+    use crate::store::SqliteStore;
     use chrono::Duration;
-    use serde_json::{json, Map, Value};
 
     fn at(min: i64) -> DateTime<FixedOffset> {
         FixedOffset::east_opt(8 * 3600)
@@ -454,8 +461,8 @@ mod tests {
             + Duration::minutes(min)
     }
 
-    fn ev(kind: EventType, min: i64, actor: &str, data: Value) -> StoredEvent {
-        let data: Map<String, Value> = data.as_object().cloned().unwrap_or_default();
+    /// An event whose fields do not matter here.
+    fn ev(kind: EventType, min: i64, actor: &str) -> StoredEvent {
         StoredEvent {
             seq: min,
             at: at(min),
@@ -463,32 +470,58 @@ mod tests {
             actor: Some(actor.into()),
             station_id: "B".into(),
             order_no: None,
-            data,
+            data: Default::default(),
             hash: String::new(),
         }
     }
 
+    fn with(data: impl Into<EventData>, min: i64, actor: &str) -> StoredEvent {
+        let data = data.into();
+        StoredEvent {
+            data: data.to_map(),
+            ..ev(data.kind(), min, actor)
+        }
+    }
+
+    fn packed(by: &str, min: i64) -> StoredEvent {
+        with(
+            OrderPacked {
+                picker_id: None,
+                packer_id: Some(by.into()),
+                measured_g: 266.0,
+                expected_g: 265.0,
+                tolerance_g: 15.0,
+                weight_ok: true,
+                override_by: None,
+                packaging: None,
+                version: "v".into(),
+            },
+            min,
+            by,
+        )
+    }
+
     #[test]
     fn packer_stats_count_rates_per_person() {
-        let mut events = vec![ev(EventType::PackerSignedIn, 0, "E003", json!({}))];
+        let mut events = vec![ev(EventType::PackerSignedIn, 0, "E003")];
         for i in 0..6 {
-            events.push(ev(EventType::ItemAccepted, 10 * i + 1, "E003", json!({})));
-            events.push(ev(
-                EventType::OrderPacked,
-                10 * i + 5,
-                "E003",
-                json!({"packer_id": "E003"}),
-            ));
+            events.push(ev(EventType::ItemAccepted, 10 * i + 1, "E003"));
+            events.push(packed("E003", 10 * i + 5));
         }
-        events.push(ev(EventType::ScanRejected, 20, "E003", json!({})));
-        events.push(ev(EventType::ScanRejected, 21, "E003", json!({})));
-        events.push(ev(
-            EventType::WeightChecked,
-            22,
-            "E003",
-            json!({"ok": false}),
-        ));
-        events.push(ev(EventType::ItemAccepted, 3, "E004", json!({})));
+        events.push(ev(EventType::ScanRejected, 20, "E003"));
+        events.push(ev(EventType::ScanRejected, 21, "E003"));
+        let check = |ok| WeightChecked {
+            measured_g: 225.0,
+            expected_g: 265.0,
+            tolerance_g: 15.0,
+            ok,
+            packaging: None,
+            hint: None,
+            hint_detail: None,
+        };
+        events.push(with(check(false), 22, "E003"));
+        events.push(with(check(true), 23, "E003"));
+        events.push(ev(EventType::ItemAccepted, 3, "E004"));
         let rows = packer_stats(&events);
         assert_eq!(rows.len(), 2);
         let r = &rows[0];
@@ -500,6 +533,57 @@ mod tests {
         assert_eq!(r.error_rate, "25.0 %");
         assert_eq!((rows[1].id.as_str(), rows[1].packed), ("E004", 0));
         assert_eq!(rows[1].per_hour, "0.0");
+    }
+
+    fn staff(csv: &str) -> SqliteStore {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("employees.csv");
+        std::fs::write(&p, csv).unwrap();
+        let mut store = SqliteStore::open_in_memory().unwrap();
+        crate::import::import_file(
+            &mut store,
+            crate::import::Kind::Employees,
+            &p,
+            "T",
+            at(0),
+            &mut |_| {},
+        )
+        .unwrap();
+        store
+    }
+
+    fn badge(r: Reply) -> Result<String, String> {
+        match r {
+            Reply::Keypad(Ok(b)) => Ok(b),
+            Reply::Keypad(Err(w)) => Err(w.en),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn keypad_numbers_are_the_numbers_in_the_staff_ids() {
+        let s = staff(
+            "id,name,roles,badge\n\
+             E003,张伟,packer,BADGE-E003\n\
+             W12,Ann,packer,B-W12\n\
+             X7,Bo,packer,B-X7\n\
+             Y007,Cy,packer,B-Y007\n",
+        );
+        let find = |typed: &str| badge(keypad_employee(&s, typed).unwrap());
+        assert_eq!(find("3"), Ok("BADGE-E003".into()));
+        assert_eq!(find("003"), Ok("BADGE-E003".into()));
+        assert_eq!(find("E003"), Ok("BADGE-E003".into()), "the id itself");
+        // No fixed prefix or width: whatever the ids look like.
+        assert_eq!(find("12"), Ok("B-W12".into()));
+        assert_eq!(find("4"), Err("No employee number 4".into()));
+        assert_eq!(find("E00"), Err("No employee number E00".into()));
+        // Two people numbered 7: not guessed between.
+        assert_eq!(
+            find("7"),
+            Err("Employee number 7 is X7, Y007: scan your badge".into())
+        );
+        assert_eq!(employee_number("E003"), Some(3));
+        assert_eq!(employee_number("BOSS"), None);
     }
 
     #[test]

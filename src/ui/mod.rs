@@ -4,7 +4,7 @@
 //! - `adapter`: StationView → the `Api` global (pure, unit-tested).
 //! - `bridge`: intents → `Msg`s to the station loop; views and lookup replies → the UI
 //!   thread through one coalescing inbox.
-//! - `lookup`: read-only questions (keypad badge, supervisor check, reports) on a worker
+//! - `lookup`: read-only questions (keypad badge, reports) on a worker
 //!   thread with its own database connection.
 //! - `launch`: starts the loop, devices and worker for a window; `demo`: the demo station.
 //!
@@ -52,8 +52,8 @@ pub fn run_window(cfg: Option<Config>, db: Option<PathBuf>) -> Result<()> {
         }
         None => {
             let d = demo::prepare(&demo::default_dir())?;
-            eprintln!(
-                "packbench: demo station: data in {}, labels printed to {}",
+            tracing::info!(
+                "demo station: data in {}, labels printed to {}",
                 d.dir.display(),
                 d.labels.display()
             );
@@ -84,8 +84,8 @@ pub fn run_window(cfg: Option<Config>, db: Option<PathBuf>) -> Result<()> {
         api.invoke_set_fullscreen(true);
     }
     if std::env::var_os("PACKBENCH_TIMING").is_some() {
-        eprintln!(
-            "packbench: window built {} ms after start",
+        tracing::info!(
+            "window built {} ms after start",
             started.elapsed().as_millis()
         );
     }

@@ -67,6 +67,33 @@ pub fn cfg() -> EngineConfig {
     }
 }
 
+/// An event's stored fields by name: the tests assert on the log as written (the station
+/// itself reads them through `StoredEvent::payload`).
+pub trait Fields {
+    fn str(&self, key: &str) -> Option<&str>;
+    fn f64(&self, key: &str) -> Option<f64>;
+    fn u64(&self, key: &str) -> Option<u64>;
+    fn bool(&self, key: &str) -> Option<bool>;
+}
+
+impl Fields for StoredEvent {
+    fn str(&self, key: &str) -> Option<&str> {
+        self.data.get(key).and_then(serde_json::Value::as_str)
+    }
+
+    fn f64(&self, key: &str) -> Option<f64> {
+        self.data.get(key).and_then(serde_json::Value::as_f64)
+    }
+
+    fn u64(&self, key: &str) -> Option<u64> {
+        self.data.get(key).and_then(serde_json::Value::as_u64)
+    }
+
+    fn bool(&self, key: &str) -> Option<bool> {
+        self.data.get(key).and_then(serde_json::Value::as_bool)
+    }
+}
+
 /// The single event of one kind among `events`, failing loudly otherwise.
 pub fn only(events: &[StoredEvent], kind: EventType) -> StoredEvent {
     let found: Vec<_> = events.iter().filter(|e| e.kind == kind).collect();

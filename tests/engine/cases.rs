@@ -671,3 +671,32 @@ fn hostile_text_is_stored_as_given() {
     // The orders table survived the note.
     assert!(b.store().find_order(ORDER1).unwrap().is_some());
 }
+
+#[test]
+fn the_supervisor_view_opens_for_a_supervisor_badge_only() {
+    let mut b = bench();
+    // Refused, and logged with whose badge it was; the bench is not signed in by it.
+    let e = rejected(&b.supervisor_view(PACKER, t(1)).unwrap(), "not_allowed");
+    assert_eq!(e.bool("supervisor_view"), Some(true));
+    assert_eq!(e.str("employee_id"), Some("E003"));
+    assert_eq!(e.str("name"), Some("张伟"));
+    assert_eq!(b.state().next_step(), NextStep::SignIn);
+    let e = rejected(
+        &b.supervisor_view("NOT-A-BADGE", t(2)).unwrap(),
+        "unknown_barcode",
+    );
+    assert_eq!(e.str("employee_id"), None);
+    // A supervisor's badge opens it, whatever the bench is doing, and changes nothing there.
+    b.scan(PACKER, None, t(3)).unwrap();
+    b.scan(ORDER1, None, t(4)).unwrap();
+    let before = b.state().clone();
+    let ev = b.supervisor_view(SUPERVISOR, t(5)).unwrap();
+    let o = only(&ev, EventType::SupervisorViewOpened);
+    assert_eq!(o.str("supervisor_id"), Some("E005"));
+    assert_eq!(o.actor.as_deref(), Some("E005"));
+    assert_eq!(o.order_no, None);
+    assert_eq!(b.state(), &before);
+    let e = rejected(&b.supervisor_view(PACKER2, t(6)).unwrap(), "not_allowed");
+    assert_eq!(e.actor.as_deref(), Some("E003"), "the signed-in packer");
+    assert_eq!(e.order_no, None, "not about the open order");
+}

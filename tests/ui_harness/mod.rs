@@ -13,6 +13,7 @@ use std::time::Instant;
 use chrono::{DateTime, Duration, FixedOffset, TimeZone};
 use i_slint_backend_testing::{ElementHandle, TestingBackend, TestingBackendOptions};
 use packbench::ui::{demo, launch, Api, AppWindow, Launch, Running};
+pub use packbench::ui::{Language, Step};
 use slint::platform::{Key, WindowEvent};
 use slint::{ComponentHandle, LogicalSize};
 
@@ -69,7 +70,7 @@ impl TestBench {
         let d = demo::prepare(&dir).expect("demo data");
         let app = AppWindow::new().expect("window");
         app.window().set_size(LogicalSize::new(w, h));
-        packbench::ui::bridge::set_language(&app, "en");
+        packbench::ui::bridge::set_language(&app, Language::En);
         let start = Instant::now();
         let clock: launch::SharedClock = Arc::new(move || {
             base_time() + Duration::milliseconds(start.elapsed().as_millis() as i64)
@@ -206,8 +207,8 @@ impl TestBench {
             .unwrap_or_default()
     }
 
-    pub fn step(&self) -> String {
-        self.api().get_step().to_string()
+    pub fn step(&self) -> Step {
+        self.api().get_step()
     }
 
     /// Renders the window with the software renderer.
