@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 use super::runtime::{EventSink, Msg, Outcome};
 use crate::central::{self, BenchReport, Central, ListenerEvent, ShipEvent};
 use crate::config::{CentralConfig, Offline};
-use crate::domain::event::{EventType, StoredEvent};
+use crate::domain::event::{EventType, OrderClaimed, PackerSignedIn, StoredEvent};
 use crate::store::{
     self, ClaimOutcome, Claims, Changes, EventFilter, EventLog, Holder, OrderRow, Put,
     SqliteStore,
@@ -92,7 +92,7 @@ fn observe(h: &mut Heard, events: &[StoredEvent]) {
     for e in events {
         match e.kind {
             EventType::PackerSignedIn => {
-                h.report.packer_id = e.str("packer_id").map(str::to_string)
+                h.report.packer_id = e.payload_as::<PackerSignedIn>().map(|p| p.packer_id)
             }
             EventType::PackerSignedOut => {
                 h.report.packer_id = None;
@@ -267,7 +267,8 @@ fn epochs_of(store: &SqliteStore) -> store::Result<HashMap<String, i64>> {
             ..Default::default()
         },
         &mut |e| {
-            if let (Some(o), Some(ep)) = (&e.order_no, e.data.get("claim_epoch").and_then(|v| v.as_i64())) {
+            let epoch = e.payload_as::<OrderClaimed>().and_then(|c| c.claim_epoch);
+            if let (Some(o), Some(ep)) = (&e.order_no, epoch) {
                 m.insert(o.clone(), ep);
             }
             true
@@ -319,9 +320,9 @@ async fn ship_loop(
             .map(|r| {
                 let epoch = match (&r.order_no, r.kind.as_str()) {
                     (Some(o), "order_claimed") => {
-                        let ep = serde_json::from_str::<serde_json::Value>(&r.data)
+                        let ep = serde_json::from_str::<OrderClaimed>(&r.data)
                             .ok()
-                            .and_then(|d| d.get("claim_epoch").and_then(|v| v.as_i64()));
+                            .and_then(|c| c.claim_epoch);
                         match ep {
                             Some(ep) => {
                                 epochs.insert(o.clone(), ep);
