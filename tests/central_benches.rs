@@ -72,7 +72,13 @@ impl Floor {
             (Kind::Orders, orders_csv.to_path_buf()),
         ] {
             self.rt
-                .block_on(central::import_file(&self.central, kind, &file, at, &mut |_| {}))
+                .block_on(central::import_file(
+                    &self.central,
+                    kind,
+                    &file,
+                    at,
+                    &mut |_| {},
+                ))
                 .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         }
     }
@@ -128,6 +134,7 @@ fn sign_in(st: &mut Station, badge: &str) {
 #[test]
 fn two_benches_share_one_pool_and_never_hold_one_order_together() {
     let floor = Floor::new();
+    // Roles are the cluster's, shared by every test's database: names of this test's own.
     let rig_a = floor.bench("BENCH-A", 11, "finish");
     let rig_b = floor.bench("BENCH-B", 11, "finish");
     floor.import(&rig_a.orders_csv());
@@ -160,7 +167,8 @@ fn two_benches_share_one_pool_and_never_hold_one_order_together() {
     // Both pack.
     scan_rest(&rig_a, &mut a, &loaded, WAIT);
     rig_a.place(o0.expected_g);
-    a.until(WAIT, |v| v["event"] == "order_packed").expect("A packs o0");
+    a.until(WAIT, |v| v["event"] == "order_packed")
+        .expect("A packs o0");
     rig_a.place(0.0);
     pack(&rig_b, &mut b, &o1, WAIT);
 
@@ -172,11 +180,17 @@ fn two_benches_share_one_pool_and_never_hold_one_order_together() {
 
     floor.drained("BENCH-B", &rig_b);
     // The central record of each order names its bench; the whole log verifies.
-    let events = floor.rt.block_on(floor.central.order_events(&o0.order_no)).unwrap();
+    let events = floor
+        .rt
+        .block_on(floor.central.order_events(&o0.order_no))
+        .unwrap();
     let packed: Vec<_> = events.iter().filter(|e| e.kind == "order_packed").collect();
     assert_eq!(packed.len(), 1, "{events:#?}");
     assert_eq!(packed[0].station_id, "BENCH-A");
-    let events = floor.rt.block_on(floor.central.order_events(&o1.order_no)).unwrap();
+    let events = floor
+        .rt
+        .block_on(floor.central.order_events(&o1.order_no))
+        .unwrap();
     assert!(events
         .iter()
         .any(|e| e.kind == "order_packed" && e.station_id == "BENCH-B"));
@@ -216,8 +230,8 @@ fn two_benches_share_one_pool_and_never_hold_one_order_together() {
 #[test]
 fn an_order_released_at_one_bench_opens_at_another_with_its_counts() {
     let floor = Floor::new();
-    let rig_a = floor.bench("BENCH-A", 23, "finish");
-    let rig_b = floor.bench("BENCH-B", 23, "finish");
+    let rig_a = floor.bench("BENCH-C", 23, "finish");
+    let rig_b = floor.bench("BENCH-D", 23, "finish");
     floor.import(&rig_a.orders_csv());
     // An order of at least two units.
     let o = rig_a
@@ -237,12 +251,19 @@ fn an_order_released_at_one_bench_opens_at_another_with_its_counts() {
     // One unit at A, then A signs out with the order open: the claim ends.
     let first = &loaded["lines"][0];
     let sku = first["sku"].as_str().unwrap();
-    let code = rig_a.items.iter().find(|i| i.sku == sku).unwrap().barcode.clone();
+    let code = rig_a
+        .items
+        .iter()
+        .find(|i| i.sku == sku)
+        .unwrap()
+        .barcode
+        .clone();
     a.scan(&code);
     a.until(WAIT, |v| v["event"] == "item_accepted").unwrap();
     a.scan("PB-SIGNOUT");
-    a.until(WAIT, |v| v["event"] == "packer_signed_out").unwrap();
-    floor.drained("BENCH-A", &rig_a);
+    a.until(WAIT, |v| v["event"] == "packer_signed_out")
+        .unwrap();
+    floor.drained("BENCH-C", &rig_a);
 
     // B opens it with A's unit counted, and packs the rest.
     let at_b = pack(&rig_b, &mut b, &o, WAIT);
@@ -254,8 +275,11 @@ fn an_order_released_at_one_bench_opens_at_another_with_its_counts() {
         .unwrap()
         .clone();
     assert_eq!(line["scanned"], 1, "A's unit counts at B: {at_b}");
-    floor.drained("BENCH-B", &rig_b);
-    let events = floor.rt.block_on(floor.central.order_events(&o.order_no)).unwrap();
+    floor.drained("BENCH-D", &rig_b);
+    let events = floor
+        .rt
+        .block_on(floor.central.order_events(&o.order_no))
+        .unwrap();
     let accepted: u64 = events
         .iter()
         .filter(|e| e.kind == "item_accepted")
@@ -264,7 +288,7 @@ fn an_order_released_at_one_bench_opens_at_another_with_its_counts() {
     assert_eq!(accepted as u32, o.units(), "{events:#?}");
     assert!(events
         .iter()
-        .any(|e| e.kind == "order_packed" && e.station_id == "BENCH-B"));
+        .any(|e| e.kind == "order_packed" && e.station_id == "BENCH-D"));
     a.term();
     b.term();
 }

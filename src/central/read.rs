@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use tokio_postgres::types::ToSql;
 
 use super::schema::CENTRAL_STATION;
-use super::{fmt_at, Central, CentralError, Result};
+use super::{fmt_at, with_client, Central, CentralError, Result};
 use crate::domain::event::{EventType, StoredEvent};
 use crate::store::chain::{self, EventFields, GENESIS};
 use crate::store::{EventFilter, VerifyError};
@@ -291,6 +291,42 @@ impl Central {
             station_id,
             seq,
         })
+    }
+
+    /// Other benches' events of an order this station holds (a bench's read at claim time).
+    pub async fn order_history(&self, station: &str, order_no: &str) -> Result<Vec<CentralEvent>> {
+        let what = "reading the order's history";
+        let rows = with_client!(self, what, |c| async {
+            let stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {EVENT_COLUMNS} FROM pb_order_history($1, $2)"
+                ))
+                .await
+                .map_err(|e| self.query_err(what, e))?;
+            c.query(&stmt, &[&station, &order_no])
+                .await
+                .map_err(|e| self.query_err(what, e))
+        })?;
+        rows.iter().map(|r| self.row_to_event(r)).collect()
+    }
+
+    /// Orders other benches hold now: (order, station, packer, since).
+    pub async fn held_orders(
+        &self,
+    ) -> Result<Vec<(String, String, Option<String>, Option<DateTime<Utc>>)>> {
+        let what = "reading held orders";
+        let rows = with_client!(self, what, |c| async {
+            c.query(
+                "SELECT order_no, station_id, packer_id, since FROM pb_held_orders()",
+                &[],
+            )
+            .await
+            .map_err(|e| self.query_err(what, e))
+        })?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+            .collect())
     }
 
     /// Every bench (and every station that ever sent an event), sorted by station.

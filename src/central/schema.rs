@@ -474,6 +474,10 @@ BEGIN
         IF p_type[i] IN ('order_held', 'order_released') AND p_order[i] IS NOT NULL THEN
             PERFORM pb_release_unchecked(p_station, p_order[i], p_station, p_type[i], 'holder');
         END IF;
+        IF p_type[i] = 'packer_signed_out' AND (p_data[i]::jsonb)->>'open_order' IS NOT NULL THEN
+            PERFORM pb_release_unchecked(p_station, (p_data[i]::jsonb)->>'open_order', p_station,
+                                         'packer_signed_out', 'holder');
+        END IF;
 
         INSERT INTO events (station_id, seq, at, at_ts, type, actor, order_no, data, prev_hash, hash,
                             claim_epoch, flagged)
@@ -679,6 +683,32 @@ BEGIN
     RETURN p_station;
 END $f$;
 
+-- A bench that has just claimed an order reads what other benches did with it, so their
+-- counts show; only for an order it holds, never the rest of the log.
+CREATE FUNCTION pb_order_history(p_station text, p_order text)
+RETURNS TABLE (station_id text, seq bigint, at text, type text, actor text, order_no text, data text,
+               hash text, claim_epoch bigint, flagged boolean, received_at timestamptz)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $f$
+BEGIN
+    PERFORM pb_check_station(p_station);
+    IF NOT EXISTS (SELECT 1 FROM claims c WHERE c.order_no = p_order AND c.station_id = p_station
+                   AND NOT c.released) THEN
+        RAISE EXCEPTION 'station % does not hold order %', p_station, p_order
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN QUERY SELECT e.station_id, e.seq, e.at, e.type, e.actor, e.order_no, e.data, e.hash,
+                        e.claim_epoch, e.flagged, e.received_at
+                   FROM events e WHERE e.order_no = p_order AND e.station_id <> p_station
+                  ORDER BY e.at_ts, e.station_id, e.seq;
+END $f$;
+
+-- Orders held by benches now: a bench keeps this to decide offline (`offline = "open"`).
+CREATE FUNCTION pb_held_orders()
+RETURNS TABLE (order_no text, station_id text, packer_id text, since timestamptz)
+LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $f$
+    SELECT c.order_no, c.station_id, c.packer_id, c.since FROM claims c WHERE NOT c.released
+$f$;
+
 -- Least privilege: nothing for PUBLIC; benches get the master data to read and the bench
 -- functions to call.
 -- (Only packbench's own functions: the database may hold other things.)
@@ -697,7 +727,9 @@ GRANT EXECUTE ON FUNCTION
     pb_release(text, text, text, text),
     pb_heartbeat(text, text, text, bigint),
     pb_master_head(),
-    pb_my_station()
+    pb_my_station(),
+    pb_order_history(text, text),
+    pb_held_orders()
 TO packbench_bench;
 "#,
 ];

@@ -17,8 +17,7 @@ use crate::central::{self, BenchReport, Central, ListenerEvent, ShipEvent};
 use crate::config::{CentralConfig, Offline};
 use crate::domain::event::{EventType, OrderClaimed, PackerSignedIn, StoredEvent};
 use crate::store::{
-    self, ClaimOutcome, Claims, Changes, EventFilter, EventLog, Holder, OrderRow, Put,
-    SqliteStore,
+    self, Changes, ClaimOutcome, Claims, EventFilter, EventLog, Holder, OrderRow, Put, SqliteStore,
 };
 
 /// Events shipped in one transaction at most.
@@ -66,7 +65,11 @@ pub fn start(
         tx.clone(),
     ));
     rt.spawn(follow_loop(central.clone(), db, tx));
-    rt.spawn(heartbeat_loop(central.clone(), station.clone(), heard.clone()));
+    rt.spawn(heartbeat_loop(
+        central.clone(),
+        station.clone(),
+        heard.clone(),
+    ));
     let claims = CentralClaims {
         rt: rt.handle().clone(),
         central,
@@ -133,14 +136,18 @@ impl Claims for CentralClaims {
         );
         let ask = async move {
             let outcome = central
-                .claim(&station, &order, Some(&packer).filter(|p| !p.is_empty()).map(|p| p.as_str()), None)
+                .claim(
+                    &station,
+                    &order,
+                    Some(&packer).filter(|p| !p.is_empty()).map(|p| p.as_str()),
+                    None,
+                )
                 .await?;
             let history = match outcome {
                 central::ClaimOutcome::Granted { .. } => central
-                    .order_events(&order)
+                    .order_history(&station, &order)
                     .await?
                     .into_iter()
-                    .filter(|e| e.station_id != station)
                     .filter_map(|e| e.stored())
                     .collect(),
                 _ => Vec::new(),
@@ -234,7 +241,12 @@ impl Backoff {
 fn rand_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
     h.finish()
 }
 
@@ -418,13 +430,20 @@ async fn follow_loop(central: Central, db: PathBuf, tx: std::sync::mpsc::Sender<
                 match central.changes_since(applied, 5_000).await {
                     Ok(ch) => {
                         backoff.reset();
-                        let n = ch.skus.len() + ch.orders.len() + ch.employees.len() + ch.packaging.len();
+                        let n = ch.skus.len()
+                            + ch.orders.len()
+                            + ch.employees.len()
+                            + ch.packaging.len();
                         if let Err(e) = apply(&mut store, &ch) {
                             tracing::error!("central link: local copy not updated: {e}");
                             break;
                         }
                         applied = ch.upto;
-                        tracing::debug!(rows = n, upto = applied, "local copy of master data updated");
+                        tracing::debug!(
+                            rows = n,
+                            upto = applied,
+                            "local copy of master data updated"
+                        );
                         if !ch.more {
                             break;
                         }
@@ -472,26 +491,27 @@ async fn heartbeat_loop(central: Central, station: String, heard: Arc<Mutex<Hear
     loop {
         let report = heard.lock().expect("heard").report.clone();
         match central.heartbeat(&station, &report).await {
-            Ok(()) => {
-                if let Ok(benches) = central.status(Duration::from_secs(10)).await {
+            Ok(()) => match central.held_orders().await {
+                Ok(held) => {
                     let mut h = heard.lock().expect("heard");
                     h.up = true;
-                    h.held_elsewhere = benches
+                    h.held_elsewhere = held
                         .into_iter()
-                        .filter(|b| b.station_id != station)
-                        .filter_map(|b| {
-                            Some((
-                                b.held_order?,
+                        .filter(|(_, s, _, _)| *s != station)
+                        .map(|(order, station_id, packer_id, t)| {
+                            (
+                                order,
                                 Holder {
-                                    station_id: b.station_id,
-                                    packer_id: b.packer_id,
-                                    since: since(b.held_since),
+                                    station_id,
+                                    packer_id,
+                                    since: since(t),
                                 },
-                            ))
+                            )
                         })
                         .collect();
                 }
-            }
+                Err(e) => tracing::warn!("central link: held orders not read: {e}"),
+            },
             Err(e) => {
                 heard.lock().expect("heard").up = false;
                 tracing::debug!("central heartbeat failed: {e}");

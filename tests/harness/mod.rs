@@ -481,8 +481,7 @@ pub fn pack(rig: &Rig, st: &mut Station, order: &GenOrder, wait: Duration) -> Va
 pub fn open(st: &mut Station, order_no: &str, wait: Duration) -> Value {
     st.scan(order_no);
     st.until(wait, |v| {
-        (v["event"] == "order_loaded" || v["event"] == "scan_rejected")
-            && v["order_no"] == order_no
+        (v["event"] == "order_loaded" || v["event"] == "scan_rejected") && v["order_no"] == order_no
     })
     .unwrap_or_else(|| panic!("no answer to {order_no}; seen: {:#?}", st.seen))
     .1
