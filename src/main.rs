@@ -13,7 +13,7 @@ use packbench::config::Config;
 use packbench::domain::commands::COMMANDS;
 use packbench::import;
 use packbench::logging::{self, LogFormat};
-use packbench::store::{self, Checkpoint, EventLog, ImportReport, SqliteStore};
+use packbench::store::{self, Checkpoint, EventLog, ImportReport, SqliteStore, Store};
 
 #[derive(Parser)]
 #[command(
@@ -59,6 +59,11 @@ enum Cmd {
     Audit {
         #[command(subcommand)]
         what: AuditCmd,
+    },
+    /// The warehouse's central PostgreSQL: schema, bench roles, status, claims, proofs
+    Central {
+        #[command(subcommand)]
+        what: CentralCmd,
     },
     /// List the command barcodes for the bench's command sheet
     Commands,
@@ -106,6 +111,76 @@ enum ImportKind {
     Packaging,
 }
 
+/// The central database to use: `--url`, else the config's `[central]`.
+#[derive(clap::Args)]
+struct CentralUrl {
+    /// A libpq URL or key=value string (an administrator's, except for `status`)
+    #[arg(long)]
+    url: Option<String>,
+    /// Read the password from this file (else PGPASSWORD or ~/.pgpass)
+    #[arg(long)]
+    password_file: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum CentralCmd {
+    /// Create or migrate the central schema (idempotent: safe on every deploy)
+    Init {
+        #[command(flatten)]
+        db: CentralUrl,
+    },
+    /// Create a bench's own database role and print its connection URL (once)
+    AddBench {
+        station_id: String,
+        #[command(flatten)]
+        db: CentralUrl,
+    },
+    /// Every bench: online or not, last seen, backlog, who is signed in, the order it holds
+    Status {
+        #[command(flatten)]
+        db: CentralUrl,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Free an order held by a bench that is gone (recorded with who and why)
+    Release {
+        order_no: String,
+        #[arg(long)]
+        by: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        db: CentralUrl,
+    },
+    /// Check every bench's chain as received and the central checkpoints
+    Verify {
+        #[command(flatten)]
+        db: CentralUrl,
+        /// A checkpoint file from `central checkpoint`
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the central head (each bench's head and a root over them) to keep off the server
+    Checkpoint {
+        #[command(flatten)]
+        db: CentralUrl,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// Where a report reads: a bench's database, or the central one (every bench).
+#[derive(clap::Args)]
+struct Source {
+    #[arg(long, conflicts_with = "central")]
+    db: Option<PathBuf>,
+    /// The central database (a libpq URL): the report spans every bench
+    #[arg(long)]
+    central: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum AuditCmd {
     /// The full record of one order (order number or waybill)
@@ -113,8 +188,8 @@ enum AuditCmd {
         order_no: String,
         #[arg(long)]
         json: bool,
-        #[arg(long)]
-        db: Option<PathBuf>,
+        #[command(flatten)]
+        src: Source,
     },
     /// What one person picked and packed
     Packer {
@@ -125,8 +200,8 @@ enum AuditCmd {
         to: Option<String>,
         #[arg(long)]
         json: bool,
-        #[arg(long)]
-        db: Option<PathBuf>,
+        #[command(flatten)]
+        src: Source,
     },
     /// Every weight mismatch and every override
     Mismatches {
@@ -136,8 +211,8 @@ enum AuditCmd {
         to: Option<String>,
         #[arg(long)]
         json: bool,
-        #[arg(long)]
-        db: Option<PathBuf>,
+        #[command(flatten)]
+        src: Source,
     },
     /// The raw event log
     Export {
@@ -150,8 +225,8 @@ enum AuditCmd {
         /// Write to this file instead of stdout
         #[arg(long)]
         out: Option<PathBuf>,
-        #[arg(long)]
-        db: Option<PathBuf>,
+        #[command(flatten)]
+        src: Source,
     },
     /// Check the whole event log (and a checkpoint kept elsewhere)
     Verify {
@@ -210,6 +285,23 @@ fn open_store(db: Option<&Path>, cfg: Option<&Config>, must_exist: bool) -> Resu
         );
     }
     store::open(&path)
+}
+
+/// A report's store: `--central` (or a config with `[central]` and no `--db`) reads the
+/// central database across every bench; otherwise the bench's own file, read as it is.
+fn open_reader(src: &Source, cfg: Option<&Config>) -> Result<Box<dyn Store>> {
+    let central = match (&src.central, &src.db, cfg.and_then(|c| c.central.as_ref())) {
+        (Some(url), _, _) => Some((url.clone(), cfg.and_then(|c| c.central_password_file()))),
+        (None, None, Some(c)) => Some((c.url.clone(), cfg.and_then(|c| c.central_password_file()))),
+        _ => None,
+    };
+    match central {
+        Some((url, password_file)) => {
+            let c = packbench::central::Central::connect(&url, password_file.as_deref())?;
+            Ok(Box::new(packbench::central::CentralReader::new(c)?))
+        }
+        None => Ok(Box::new(open_store(src.db.as_deref(), cfg, true)?)),
+    }
 }
 
 fn bound(s: &Option<String>, end: bool) -> Result<Option<DateTime<FixedOffset>>> {
@@ -277,6 +369,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Audit { what } => audit_cmd(what, cfg.as_ref()),
+        Cmd::Central { what } => central_cmd(what, cfg.as_ref()),
         Cmd::Simulate { device } => {
             match device {
                 SimCmd::Printer { mode } => packbench::simulate::printer(&mode)?,
@@ -343,11 +436,171 @@ fn progress_bar(file: &Path) -> indicatif::ProgressBar {
     bar
 }
 
+fn central_url(db: &CentralUrl, cfg: Option<&Config>) -> Result<(String, Option<PathBuf>)> {
+    match (&db.url, cfg.and_then(|c| c.central.as_ref())) {
+        (Some(u), _) => Ok((u.clone(), db.password_file.clone())),
+        (None, Some(c)) => Ok((
+            c.url.clone(),
+            db.password_file
+                .clone()
+                .or_else(|| cfg.and_then(|c| c.central_password_file())),
+        )),
+        (None, None) => bail!("give --url (or a config with a [central] section)"),
+    }
+}
+
+fn central_cmd(what: CentralCmd, cfg: Option<&Config>) -> Result<ExitCode> {
+    use packbench::central::{self, Central, CentralCheckpoint};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let connect = |db: &CentralUrl| -> Result<Central> {
+        let (url, pw) = central_url(db, cfg)?;
+        Ok(Central::connect(&url, pw.as_deref())?)
+    };
+    match what {
+        CentralCmd::Init { db } => {
+            let (url, pw) = central_url(&db, cfg)?;
+            let v = rt.block_on(central::init(&url, pw.as_deref()))?;
+            println!("central schema at version {v}");
+        }
+        CentralCmd::AddBench { station_id, db } => {
+            let (url, pw) = central_url(&db, cfg)?;
+            let added = rt.block_on(central::add_bench(&url, pw.as_deref(), &station_id))?;
+            // Shown once: the password is not stored in clear anywhere.
+            eprintln!(
+                "bench {} added; its connection URL (keep it in the bench's password_file or config):",
+                added.station_id
+            );
+            println!("{}", added.url);
+        }
+        CentralCmd::Status { db, json } => {
+            let c = connect(&db)?;
+            let benches = rt.block_on(c.status(std::time::Duration::from_secs(10)))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&benches)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let rows: Vec<Vec<String>> = benches
+                .iter()
+                .map(|b| {
+                    vec![
+                        b.station_id.clone(),
+                        if b.online { "online" } else { "offline" }.into(),
+                        b.last_seen
+                            .map(|t| {
+                                t.with_timezone(&Local)
+                                    .format("%Y-%m-%d %H:%M:%S")
+                                    .to_string()
+                            })
+                            .unwrap_or_default(),
+                        b.backlog.map(|n| n.to_string()).unwrap_or_default(),
+                        b.head_seq.to_string(),
+                        b.packer_id.clone().unwrap_or_default(),
+                        b.held_order.clone().unwrap_or_default(),
+                        b.open_alarms.to_string(),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                table::render(
+                    &[
+                        "bench",
+                        "link",
+                        "last seen",
+                        "backlog",
+                        "central seq",
+                        "packer",
+                        "holds",
+                        "alarms"
+                    ],
+                    &rows
+                )
+            );
+        }
+        CentralCmd::Release {
+            order_no,
+            by,
+            reason,
+            db,
+        } => {
+            let c = connect(&db)?;
+            let r = rt.block_on(c.supervisor_release(&order_no, &by, &reason))?;
+            if !r.released {
+                bail!("order {order_no} is not held by any bench");
+            }
+            println!(
+                "order {order_no} released from {} ({}) by {by}: {reason}",
+                r.held_by.unwrap_or_default(),
+                r.held_by_packer.unwrap_or_default()
+            );
+        }
+        CentralCmd::Verify {
+            db,
+            checkpoint,
+            json,
+        } => {
+            let c = connect(&db)?;
+            let cp = checkpoint
+                .as_deref()
+                .map(CentralCheckpoint::read)
+                .transpose()?;
+            let r = rt.block_on(c.verify(cp.as_ref()))?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "ok": r.error.is_none(),
+                        "events": r.events,
+                        "stations": r.stations,
+                        "checkpoints": r.checkpoints,
+                        "error": r.error.as_ref().map(|e| e.to_string()),
+                        "station_id": r.error.as_ref().and_then(|e| e.station_seq()).map(|s| s.0.to_string()),
+                        "seq": r.error.as_ref().and_then(|e| e.station_seq()).map(|s| s.1),
+                    })
+                );
+            }
+            match r.error {
+                None => {
+                    if !json {
+                        println!(
+                            "central log intact: {} events from {} stations, {} checkpoints",
+                            r.events,
+                            r.stations.len(),
+                            r.checkpoints
+                        );
+                    }
+                }
+                Some(e) => {
+                    eprintln!("central log NOT intact: {e}");
+                    return Ok(ExitCode::from(3));
+                }
+            }
+        }
+        CentralCmd::Checkpoint { db, out } => {
+            let c = connect(&db)?;
+            let cp = rt.block_on(c.checkpoint())?;
+            cp.write(&out)?;
+            eprintln!(
+                "central checkpoint of {} benches written to {}",
+                cp.heads.len(),
+                out.display()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn audit_cmd(what: AuditCmd, cfg: Option<&Config>) -> Result<ExitCode> {
     match what {
-        AuditCmd::Order { order_no, json, db } => {
-            let store = open_store(db.as_deref(), cfg, true)?;
-            let Some(rec) = audit::order_record(&store, &order_no)? else {
+        AuditCmd::Order {
+            order_no,
+            json,
+            src,
+        } => {
+            let store = open_reader(&src, cfg)?;
+            let Some(rec) = audit::order_record(store.as_ref(), &order_no)? else {
                 bail!("no order or waybill {order_no:?} in the database");
             };
             if json {
@@ -424,10 +677,11 @@ fn audit_cmd(what: AuditCmd, cfg: Option<&Config>) -> Result<ExitCode> {
             from,
             to,
             json,
-            db,
+            src,
         } => {
-            let store = open_store(db.as_deref(), cfg, true)?;
-            let r = audit::packer_report(&store, &id, bound(&from, false)?, bound(&to, true)?)?;
+            let store = open_reader(&src, cfg)?;
+            let r =
+                audit::packer_report(store.as_ref(), &id, bound(&from, false)?, bound(&to, true)?)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
                 return Ok(ExitCode::SUCCESS);
@@ -476,9 +730,14 @@ fn audit_cmd(what: AuditCmd, cfg: Option<&Config>) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        AuditCmd::Mismatches { from, to, json, db } => {
-            let store = open_store(db.as_deref(), cfg, true)?;
-            let rows = audit::mismatches(&store, bound(&from, false)?, bound(&to, true)?)?;
+        AuditCmd::Mismatches {
+            from,
+            to,
+            json,
+            src,
+        } => {
+            let store = open_reader(&src, cfg)?;
+            let rows = audit::mismatches(store.as_ref(), bound(&from, false)?, bound(&to, true)?)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
                 return Ok(ExitCode::SUCCESS);
@@ -523,9 +782,9 @@ fn audit_cmd(what: AuditCmd, cfg: Option<&Config>) -> Result<ExitCode> {
             from,
             to,
             out,
-            db,
+            src,
         } => {
-            let store = open_store(db.as_deref(), cfg, true)?;
+            let store = open_reader(&src, cfg)?;
             let fmt = match format {
                 Format::Csv => ExportFormat::Csv,
                 Format::Jsonl => ExportFormat::Jsonl,
@@ -536,14 +795,14 @@ fn audit_cmd(what: AuditCmd, cfg: Option<&Config>) -> Result<ExitCode> {
                     let f = std::fs::File::create(&p)
                         .with_context(|| format!("cannot write {}", p.display()))?;
                     let mut w = std::io::BufWriter::new(f);
-                    let n = audit::export(&store, fmt, from, to, &mut w)?;
+                    let n = audit::export(store.as_ref(), fmt, from, to, &mut w)?;
                     w.flush()?;
                     eprintln!("{n} events written to {}", p.display());
                 }
                 None => {
                     let stdout = std::io::stdout();
                     let mut w = std::io::BufWriter::new(stdout.lock());
-                    audit::export(&store, fmt, from, to, &mut w)?;
+                    audit::export(store.as_ref(), fmt, from, to, &mut w)?;
                     w.flush()?;
                 }
             }

@@ -225,6 +225,61 @@ fn two_benches_share_one_pool_and_never_hold_one_order_together() {
     assert_eq!(code, Some(0));
     let (code, _) = b.term();
     assert_eq!(code, Some(0));
+
+    // The same through the command line, as a supervisor would ask.
+    let rec = pb(&[
+        "audit",
+        "order",
+        &o0.order_no,
+        "--json",
+        "--central",
+        &floor.db.url,
+    ]);
+    let rec: Value = serde_json::from_str(&rec).unwrap();
+    assert_eq!(rec["status"], "packed", "{rec}");
+    assert_eq!(rec["station_id"], "BENCH-A", "{rec}");
+    assert_eq!(rec["packer_id"], "E003", "{rec}");
+    let stations: std::collections::BTreeSet<&str> = rec["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["station_id"].as_str())
+        .collect();
+    assert!(stations.contains("BENCH-A"), "{stations:?}");
+    let out = pb(&["central", "verify", "--url", &floor.db.url]);
+    assert!(out.starts_with("central log intact"), "{out}");
+    let status: Value = serde_json::from_str(&pb(&[
+        "central",
+        "status",
+        "--json",
+        "--url",
+        &floor.db.url,
+    ]))
+    .unwrap();
+    let names: Vec<&str> = status
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| b["station_id"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"BENCH-A") && names.contains(&"BENCH-B"),
+        "{status}"
+    );
+}
+
+/// Runs the binary; its stdout when it succeeded.
+fn pb(args: &[&str]) -> String {
+    let out = std::process::Command::new(bin())
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "packbench {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 #[test]

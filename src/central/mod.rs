@@ -59,6 +59,7 @@ mod ingest;
 mod listen;
 mod master;
 mod read;
+mod reader;
 mod roles;
 pub mod schema;
 
@@ -77,6 +78,7 @@ pub use read::{
     Alarm, BenchState, CentralCheckpoint, CentralEvent, CentralVerifyError, CentralVerifyReport,
     CheckpointHead, StationSummary,
 };
+pub use reader::CentralReader;
 pub use roles::{add_bench, AddedBench};
 pub use schema::{init, CENTRAL_STATION};
 
