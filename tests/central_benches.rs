@@ -29,34 +29,76 @@ struct Floor {
 }
 
 impl Floor {
+    /// On the test binary's shared cluster.
     fn new() -> Floor {
+        Floor::on(pg::shared())
+    }
+
+    /// On a cluster of the test's own (one it may crash).
+    fn on(cluster: &pg::Cluster) -> Floor {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .unwrap();
-        let db = rt.block_on(pg::fresh_db());
+        let db = rt.block_on(cluster.fresh_db());
         let central = Central::connect(&db.url, None).unwrap();
         Floor { rt, db, central }
     }
 
     /// A bench role and a rig whose station uses it.
     fn bench(&self, station: &str, seed: u64, offline: &str) -> Rig {
+        self.bench_via(station, seed, offline, None)
+    }
+
+    /// The same, its link to the centre through `proxy`.
+    fn bench_via(&self, station: &str, seed: u64, offline: &str, proxy: Option<&pg::Proxy>) -> Rig {
         let added = self
             .rt
             .block_on(central::add_bench(&self.db.url, None, station))
             .unwrap();
+        let url = match proxy {
+            Some(p) => p.url(&added.role, &added.password, &self.db.name),
+            None => added.url,
+        };
         Rig::with(
             8,
             seed,
             Duration::from_millis(50),
             Setup::Central {
                 station_id: station,
-                url: &added.url,
+                url: &url,
                 offline,
-                claim_timeout_ms: 2000,
+                claim_timeout_ms: 1000,
             },
         )
+    }
+
+    /// Every event of the bench's own log is central exactly once, hash for hash, and the
+    /// whole central log verifies.
+    fn exactly_once(&self, station: &str, rig: &Rig) {
+        let local = SqliteStore::open(rig.db())
+            .unwrap()
+            .events(&Default::default())
+            .unwrap();
+        let want: Vec<Value> = local
+            .iter()
+            .filter(|e| e.station_id == station)
+            .map(|e| serde_json::json!([e.seq, e.hash]))
+            .collect();
+        let central: Vec<Value> = self
+            .rt
+            .block_on(self.central.events(&packbench::store::EventFilter {
+                station_id: Some(station.into()),
+                ..Default::default()
+            }))
+            .unwrap()
+            .into_iter()
+            .map(|e| serde_json::json!([e.seq, e.hash]))
+            .collect();
+        assert_eq!(central, want, "{station}");
+        let report = self.rt.block_on(self.central.verify(None)).unwrap();
+        assert!(report.error.is_none(), "{:?}", report.error);
     }
 
     /// The fixtures' catalog, staff and packaging, and the rig's generated orders.
@@ -199,28 +241,8 @@ fn two_benches_share_one_pool_and_never_hold_one_order_together() {
     assert!(report.events > 20, "{report:?}");
 
     // Exactly once: the centre holds each bench's log event for event.
-    for (station, rig) in [("BENCH-A", &rig_a), ("BENCH-B", &rig_b)] {
-        let local = SqliteStore::open(rig.db())
-            .unwrap()
-            .events(&Default::default())
-            .unwrap();
-        let mine: Vec<_> = local.iter().filter(|e| e.station_id == station).collect();
-        let central: Vec<Value> = floor
-            .rt
-            .block_on(floor.central.events(&packbench::store::EventFilter {
-                station_id: Some(station.into()),
-                ..Default::default()
-            }))
-            .unwrap()
-            .into_iter()
-            .map(|e| serde_json::json!([e.seq, e.hash]))
-            .collect();
-        let want: Vec<Value> = mine
-            .iter()
-            .map(|e| serde_json::json!([e.seq, e.hash]))
-            .collect();
-        assert_eq!(central, want, "{station}");
-    }
+    floor.exactly_once("BENCH-A", &rig_a);
+    floor.exactly_once("BENCH-B", &rig_b);
     let (code, _) = a.term();
     assert_eq!(code, Some(0));
     let (code, _) = b.term();
@@ -346,4 +368,177 @@ fn an_order_released_at_one_bench_opens_at_another_with_its_counts() {
         .any(|e| e.kind == "order_packed" && e.station_id == "BENCH-D"));
     a.term();
     b.term();
+}
+
+/// The first `device` line for the central link in `state` among the lines from `from` on
+/// (already read, or still to come).
+fn link(st: &mut Station, state: &str, from: usize) -> Value {
+    let is = |v: &Value| v["event"] == "device" && v["device"] == "central" && v["state"] == state;
+    if let Some(v) = st.seen.iter().skip(from).find(|v| is(v)) {
+        return v.clone();
+    }
+    st.until(WAIT, is)
+        .unwrap_or_else(|| panic!("no central {state}; seen {:#?}", st.seen))
+        .1
+}
+
+#[test]
+fn the_centre_down_mid_shift_and_back_loses_nothing() {
+    let cluster = pg::Cluster::start(pg::Options::default());
+    let floor = Floor::on(&cluster);
+    let rig = floor.bench("BENCH-E", 31, "finish");
+    floor.import(&rig.orders_csv());
+    let o = rig.orders.clone();
+    let mut st = rig.spawn(bin());
+    copied(&rig, &o[3].order_no);
+    sign_in(&mut st, PACKER);
+    pack(&rig, &mut st, &o[0], WAIT);
+    let loaded = open(&mut st, &o[1].order_no, WAIT);
+    assert_eq!(loaded["event"], "order_loaded", "{loaded}");
+
+    // The server crashes mid-shift.
+    let crash = st.seen.len();
+    cluster.stop_immediate();
+    // The bench finishes the order it holds: no scan waits on the network.
+    scan_rest(&rig, &mut st, &loaded, WAIT);
+    rig.place(o[1].expected_g);
+    st.until(WAIT, |v| v["event"] == "order_packed")
+        .expect("packed while the centre is down");
+    rig.place(0.0);
+    // It says the link is down, with what it owes.
+    let down = link(&mut st, "disconnected", crash);
+    assert!(
+        down["detail"].as_str().unwrap().starts_with("backlog "),
+        "{down}"
+    );
+    // `offline = "finish"`: no new order while the centre cannot say who holds it.
+    let refused = open(&mut st, &o[2].order_no, WAIT);
+    assert_eq!(refused["reason"], "central_unreachable", "{refused}");
+
+    let back = st.seen.len();
+    cluster.start_again();
+    link(&mut st, "connected", back);
+    floor.drained("BENCH-E", &rig);
+    // Back: the order opens now, and everything is central exactly once.
+    pack(&rig, &mut st, &o[2], WAIT);
+    floor.drained("BENCH-E", &rig);
+    floor.exactly_once("BENCH-E", &rig);
+    let (code, _) = st.term();
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn a_double_pack_across_a_partition_is_a_claim_conflict_never_a_merge() {
+    let cluster = pg::Cluster::start(pg::Options::default());
+    let floor = Floor::on(&cluster);
+    let proxy = floor.rt.block_on(pg::Proxy::start(cluster.socket_path()));
+    // F reaches the centre through a link the test can stall; G directly.
+    let rig_f = floor.bench_via("BENCH-F", 37, "open", Some(&proxy));
+    let rig_g = floor.bench("BENCH-G", 37, "open");
+    floor.import(&rig_f.orders_csv());
+    let o0 = rig_f.orders[0].clone();
+    let mut f = rig_f.spawn(bin());
+    let mut g = rig_g.spawn(bin());
+    copied(&rig_f, &o0.order_no);
+    copied(&rig_g, &o0.order_no);
+    sign_in(&mut f, PACKER);
+    sign_in(&mut g, "BADGE-E004");
+    link(&mut f, "connected", 0);
+
+    // The network between F and the centre stalls: F may still open an order nobody held
+    // when it last heard from the centre (offline = "open"), unclaimed.
+    proxy.stall();
+    let at_f = pack(&rig_f, &mut f, &o0, WAIT);
+    assert_eq!(at_f["event"], "order_loaded");
+    let claimed = f
+        .seen
+        .iter()
+        .find(|v| v["event"] == "order_claimed")
+        .expect("order_claimed")
+        .clone();
+    assert_eq!(claimed["offline"], true, "{claimed}");
+    assert!(claimed["claim_epoch"].is_null(), "{claimed}");
+    // G, with the centre, claims and packs the same order.
+    pack(&rig_g, &mut g, &o0, WAIT);
+    floor.drained("BENCH-G", &rig_g);
+
+    // The link heals: F's backlog drains, and the double pack is a conflict for a
+    // supervisor, naming both benches.
+    proxy.heal();
+    floor.drained("BENCH-F", &rig_f);
+    let events = floor
+        .rt
+        .block_on(floor.central.order_events(&o0.order_no))
+        .unwrap();
+    let conflict = events
+        .iter()
+        .find(|e| e.kind == "claim_conflict")
+        .unwrap_or_else(|| panic!("no claim_conflict: {events:#?}"));
+    assert_eq!(
+        conflict.data["stations"],
+        serde_json::json!(["BENCH-F", "BENCH-G"]),
+        "{conflict:?}"
+    );
+    let packed: Vec<&str> = events
+        .iter()
+        .filter(|e| e.kind == "order_packed")
+        .map(|e| e.station_id.as_str())
+        .collect();
+    assert_eq!(
+        packed.len(),
+        2,
+        "both packs are kept as they happened: {packed:?}"
+    );
+    let alarms = floor.rt.block_on(floor.central.alarms(true)).unwrap();
+    assert!(
+        alarms.iter().any(|a| a.kind == "claim_conflict"),
+        "{alarms:#?}"
+    );
+    floor.exactly_once("BENCH-F", &rig_f);
+    floor.exactly_once("BENCH-G", &rig_g);
+    f.term();
+    g.term();
+}
+
+#[test]
+fn killed_benches_and_a_crashed_server_lose_nothing_and_double_nothing() {
+    let cluster = pg::Cluster::start(pg::Options::default());
+    let floor = Floor::on(&cluster);
+    let rig = floor.bench("BENCH-H", 41, "finish");
+    floor.import(&rig.orders_csv());
+    let o = rig.orders.clone();
+    let mut st = rig.spawn(bin());
+    copied(&rig, &o[5].order_no);
+    sign_in(&mut st, PACKER);
+    // SIGKILL right after a parcel is packed, while its events are being shipped.
+    for order in &o[0..3] {
+        pack(&rig, &mut st, order, WAIT);
+        st.kill();
+        st = rig.spawn(bin());
+        // The restarted bench has its packer back; the centre has whatever arrived.
+        sign_in(&mut st, PACKER);
+    }
+    // A backlog, then the server killed while it takes it in.
+    cluster.stop_immediate();
+    make_backlog(&mut st);
+    cluster.start_again();
+    std::thread::sleep(Duration::from_millis(150));
+    cluster.stop_immediate();
+    cluster.start_again();
+    floor.drained("BENCH-H", &rig);
+    floor.exactly_once("BENCH-H", &rig);
+    pack(&rig, &mut st, &o[4], WAIT);
+    floor.drained("BENCH-H", &rig);
+    floor.exactly_once("BENCH-H", &rig);
+    st.term();
+}
+
+/// Events while the centre is down (sign-out and sign-in, 40 of them): a backlog to ship.
+fn make_backlog(st: &mut Station) {
+    for _ in 0..20 {
+        st.scan("PB-SIGNOUT");
+        st.until(WAIT, |v| v["event"] == "packer_signed_out")
+            .unwrap();
+        sign_in(st, PACKER);
+    }
 }
