@@ -149,8 +149,19 @@ pub fn start(window: AppWindow, l: Launch) -> Result<Running> {
             })?;
     }
     let built = Station::build(&l.cfg, Some(l.db.clone()), dev_tx)?;
-    // A second connection for the screen's read-only questions.
+    // A second connection for the screen's read-only questions; the supervisor's go to the
+    // central database when the bench has one.
     let reader = store::open(&built.db)?;
+    let wide: Option<Box<dyn store::Store + Send>> = match &l.cfg.central {
+        Some(c) => {
+            let central = crate::central::Central::connect(
+                &c.url,
+                l.cfg.central_password_file().as_deref(),
+            )?;
+            Some(Box::new(crate::central::CentralReader::new(central)?))
+        }
+        None => None,
+    };
     let inbox = Inbox::new();
     let clock: SharedClock = l
         .clock
@@ -166,6 +177,7 @@ pub fn start(window: AppWindow, l: Launch) -> Result<Running> {
             .spawn(move || {
                 lookup::serve(
                     reader,
+                    wide,
                     Box::new(move || clock()),
                     qrx,
                     |badge| station.scan(badge, "keypad"),

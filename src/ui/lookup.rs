@@ -81,15 +81,24 @@ pub fn employee_number(id: &str) -> Option<u64> {
 }
 
 /// Answers queries until the sender is dropped. `scan` hands a found badge to the station.
+/// Answers the screen's questions: the keypad from the bench's own copy (sign-in never waits
+/// on the network), the supervisor's from `wide` — the central database when the bench has
+/// one, so the view spans every bench.
 pub fn serve<S: Store>(
     store: S,
+    wide: Option<Box<dyn Store + Send>>,
     clock: Clock,
     rx: Receiver<Query>,
     scan: impl Fn(String),
     reply: impl Fn(Reply),
 ) {
     while let Ok(q) = rx.recv() {
-        let r = answer(&store, &clock, q, &scan).unwrap_or_else(|e| {
+        let keypad = matches!(q, Query::EmployeeNumber(_));
+        let r = match &wide {
+            Some(w) if !keypad => answer(w.as_ref(), &clock, q, &scan),
+            _ => answer(&store, &clock, q, &scan),
+        };
+        let r = r.unwrap_or_else(|e| {
             Reply::Failed(Words::new(
                 format!("database error: {e}"),
                 format!("数据库错误:{e}"),
@@ -111,7 +120,7 @@ pub fn day_start(now: DateTime<FixedOffset>) -> DateTime<FixedOffset> {
 /// The employee a keypad number means: the one whose id it is, or else the one whose id
 /// carries that number ("3" and "003" find E003). Two people with the same number are not
 /// guessed between.
-fn keypad_employee<S: Store>(store: &S, typed: &str) -> Result<Reply, StoreError> {
+fn keypad_employee<S: Store + ?Sized>(store: &S, typed: &str) -> Result<Reply, StoreError> {
     let no_one = || {
         Reply::Keypad(Err(Words::new(
             format!("No employee number {}", plain(typed)),
@@ -151,7 +160,7 @@ fn keypad_employee<S: Store>(store: &S, typed: &str) -> Result<Reply, StoreError
     })
 }
 
-fn answer<S: Store>(
+fn answer<S: Store + ?Sized>(
     store: &S,
     clock: &Clock,
     q: Query,
@@ -195,7 +204,7 @@ fn answer<S: Store>(
     })
 }
 
-fn search<S: Store>(store: &S, text: &str) -> Result<Reply, StoreError> {
+fn search<S: Store + ?Sized>(store: &S, text: &str) -> Result<Reply, StoreError> {
     if text.is_empty() {
         return Ok(Reply::Hits {
             hits: vec![],
@@ -282,7 +291,7 @@ fn event_row(e: &audit::EventRow) -> TimelineRow {
 }
 
 /// An order's record: who, weights, overrides and reprints, every event in order.
-fn timeline<S: Store>(store: &S, code: &str) -> Result<Reply, StoreError> {
+fn timeline<S: Store + ?Sized>(store: &S, code: &str) -> Result<Reply, StoreError> {
     let Some(r) = audit::order_record(store, code)? else {
         return Ok(Reply::Hits {
             hits: vec![],
@@ -320,7 +329,7 @@ fn timeline<S: Store>(store: &S, code: &str) -> Result<Reply, StoreError> {
 }
 
 /// What one person picked and packed today, as timeline rows.
-fn person<S: Store>(store: &S, id: &str, from: DateTime<FixedOffset>) -> Result<Reply, StoreError> {
+fn person<S: Store + ?Sized>(store: &S, id: &str, from: DateTime<FixedOffset>) -> Result<Reply, StoreError> {
     let r = audit::packer_report(store, id, Some(from), None)?;
     let g = |x: Option<f64>| x.map(weight::fmt_g).unwrap_or_else(|| "—".into());
     let rows = r
@@ -357,7 +366,7 @@ fn person<S: Store>(store: &S, id: &str, from: DateTime<FixedOffset>) -> Result<
     })
 }
 
-fn mismatch_rows<S: Store>(
+fn mismatch_rows<S: Store + ?Sized>(
     store: &S,
     from: DateTime<FixedOffset>,
 ) -> Result<Vec<MismatchRow>, StoreError> {
