@@ -11,11 +11,9 @@ use crate::domain::session::{
 };
 use std::collections::HashMap;
 
-use crate::domain::{Employee, Order, Packaging};
 use crate::domain::event::NewEvent;
-use crate::store::{
-    ClaimOutcome, Claims, EventFilter, Holder, OrderNow, Store, StoreError,
-};
+use crate::domain::{Employee, Order, Packaging};
+use crate::store::{ClaimOutcome, Claims, EventFilter, Holder, OrderNow, Store, StoreError};
 use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
@@ -230,7 +228,10 @@ impl<S: Store> Bench<S> {
             None => None,
         };
         let mut decision = self.engine.decide(&input, open_now.as_ref(), now);
-        if let Some(order_no) = self.newly_opened(&decision).filter(|_| self.claims.is_some()) {
+        if let Some(order_no) = self
+            .newly_opened(&decision)
+            .filter(|_| self.claims.is_some())
+        {
             decision = self.claim(&input, decision, &order_no, open_now.as_ref(), now)?;
         }
         // Durable first; the engine moves on only once the log has the events.
@@ -302,7 +303,10 @@ impl<S: Store> Bench<S> {
             ),
             ClaimOutcome::Packed(h) => refuse(
                 "order_already_packed",
-                format!("order {order_no} was packed at {} at {}", h.station_id, h.since),
+                format!(
+                    "order {order_no} was packed at {} at {}",
+                    h.station_id, h.since
+                ),
                 holder(&h),
             ),
             ClaimOutcome::Unreachable(why) => refuse(

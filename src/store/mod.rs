@@ -208,7 +208,6 @@ pub trait Claims: Send {
     fn claim(&mut self, order_no: &str, packer_id: &str) -> ClaimOutcome;
 }
 
-
 /// Opens (creating and migrating) the bench's database; the one way every front end and
 /// command gets a store, with the error naming the file.
 pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
