@@ -1044,10 +1044,11 @@ pub fn parse_orders(rows: &Rows, skus: &HashSet<String>) -> Result<Vec<Order>, I
         };
         let status = row.get("status").trim().to_ascii_lowercase();
         let cancelled = match status.as_str() {
-            "" | "active" | "pending" | "待发货" | "等待卖家发货" | "买家已付款" | "已付款" => {
-                false
-            }
-            "cancelled" | "canceled" | "已取消" | "取消" | "交易关闭" | "已关闭" => {
+            // Shop systems' words for an order still to ship (Shopify's financial status
+            // "paid", WooCommerce's "processing", Taobao's 等待卖家发货) or a cancelled one.
+            "" | "active" | "pending" | "paid" | "processing" | "待发货" | "等待卖家发货"
+            | "买家已付款" | "已付款" => false,
+            "cancelled" | "canceled" | "voided" | "已取消" | "取消" | "交易关闭" | "已关闭" => {
                 true
             }
             _ => {
