@@ -265,7 +265,7 @@ fn resolve(
     for h in headers {
         let key = header_key(h);
         let pick = match user.get(&key) {
-            Some(c) if c.is_empty() => None,
+            Some(&"") => None,
             Some(c) => Some((
                 kind.column(c).ok_or_else(|| {
                     format!(
@@ -483,7 +483,7 @@ pub struct Rows {
     pub source: String,
     /// Each of the file's columns and the contract column it holds (`None`: extra, not
     /// imported). For JSON, the first record's keys.
-    pub columns: Vec<(String, Option<&'static str>)>,
+    pub columns: Columns,
     pub rows: Vec<Row>,
 }
 
@@ -527,7 +527,11 @@ impl Rows {
 /// Spreadsheet files, by extension.
 const SHEET_EXTENSIONS: &[&str] = &["xlsx", "xlsm", "xls", "xlsb", "ods"];
 
-type Read = (String, Vec<(String, Option<&'static str>)>, Vec<Row>);
+/// The file's columns, each with the contract column it holds.
+pub type Columns = Vec<(String, Option<&'static str>)>;
+
+/// Where in the file, and what is wrong.
+type Failure = (String, String);
 
 /// Reads a CSV, JSON (by extension) or spreadsheet file into rows of `kind`'s columns,
 /// checking the required columns are there.
@@ -645,7 +649,7 @@ fn csv_rows(
     text: &str,
     kind: Kind,
     map: &HashMap<String, String>,
-) -> Result<(Vec<(String, Option<&'static str>)>, Vec<Row>), (String, String)> {
+) -> Result<(Columns, Vec<Row>), Failure> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
@@ -712,7 +716,7 @@ fn json_rows(
     text: &str,
     kind: Kind,
     map: &HashMap<String, String>,
-) -> Result<(Vec<(String, Option<&'static str>)>, Vec<Row>), (String, String)> {
+) -> Result<(Columns, Vec<Row>), Failure> {
     let v: Value = serde_json::from_str(text).map_err(|e| {
         (
             format!("line {}", e.line()),
@@ -780,7 +784,7 @@ fn sheet_rows(
     ext: &str,
     kind: Kind,
     opts: &ReadOptions,
-) -> Result<Read, (String, String)> {
+) -> Result<(String, Columns, Vec<Row>), Failure> {
     let unreadable = |e: String| {
         (
             "file".to_string(),
