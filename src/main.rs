@@ -305,9 +305,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .unwrap_or_else(|| "CLI".into());
             let (report, source) = import_file(&mut store, kind, &file, &opts, &station)?;
             if json {
-                let mut v = serde_json::to_value(&report)?;
-                v["source"] = source.into();
-                println!("{}", serde_json::to_string(&v)?);
+                // The report's fields in their order, then what was read.
+                #[derive(serde::Serialize)]
+                struct Out<'a> {
+                    #[serde(flatten)]
+                    report: &'a ImportReport,
+                    source: &'a str,
+                }
+                let out = Out {
+                    report: &report,
+                    source: &source,
+                };
+                println!("{}", serde_json::to_string(&out)?);
             } else {
                 println!(
                     "{} ({source}): {} rows, {} added, {} changed, {} unchanged, {} cancelled",
