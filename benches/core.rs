@@ -13,7 +13,7 @@ use packbench::domain::event::{
     OrderLoaded, OrderPacked, RejectReason, ScanRejected, ScanUndone, WeightChecked,
 };
 use packbench::domain::session::{Engine, EngineConfig, Input, OpenOrderNow, Resolved, Scan};
-use packbench::import::{import_file, Kind};
+use packbench::import::{import_file, Kind, ReadOptions};
 use packbench::station::Bench;
 use packbench::store::{EventLog, ReferenceData, SqliteStore};
 
@@ -47,7 +47,16 @@ fn fixture_store(path: &Path) -> SqliteStore {
         (Kind::Packaging, "packaging.csv"),
         (Kind::Orders, "orders.csv"),
     ] {
-        import_file(&mut s, k, &fixtures().join(f), "BENCH", t0(), &mut |_| {}).unwrap();
+        import_file(
+            &mut s,
+            k,
+            &fixtures().join(f),
+            &ReadOptions::default(),
+            "BENCH",
+            t0(),
+            &mut |_| {},
+        )
+        .unwrap();
     }
     s
 }
@@ -251,7 +260,16 @@ fn bench_import(dir: &Path) {
     let size = std::fs::metadata(&path).unwrap().len();
     let mut s = s;
     let st = Instant::now();
-    let r = import_file(&mut s, Kind::Orders, &path, "BENCH", t0(), &mut |_| {}).unwrap();
+    let r = import_file(
+        &mut s,
+        Kind::Orders,
+        &path,
+        &ReadOptions::default(),
+        "BENCH",
+        t0(),
+        &mut |_| {},
+    )
+    .unwrap();
     let el = st.elapsed();
     assert_eq!(r.added, orders);
     println!(
@@ -261,7 +279,16 @@ fn bench_import(dir: &Path) {
         lines as f64 / el.as_secs_f64()
     );
     let st = Instant::now();
-    let r = import_file(&mut s, Kind::Orders, &path, "BENCH", t0(), &mut |_| {}).unwrap();
+    let r = import_file(
+        &mut s,
+        Kind::Orders,
+        &path,
+        &ReadOptions::default(),
+        "BENCH",
+        t0(),
+        &mut |_| {},
+    )
+    .unwrap();
     assert_eq!(r.unchanged, orders);
     println!(
         "re-import of the same file (nothing changes): {:.2} s",

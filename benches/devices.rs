@@ -8,7 +8,7 @@ mod harness;
 use std::time::{Duration, Instant};
 
 use chrono::TimeZone;
-use packbench::import::{import_file, Kind};
+use packbench::import::{import_file, Kind, ReadOptions};
 use packbench_drivers::label::{build_label, CaptionLanguage, LabelData, LabelLine, PaperWidth};
 use packbench_drivers::printer::PrinterSimulator;
 use packbench_drivers::scale::{ScaleProtocol, WeightUnit};
@@ -44,7 +44,16 @@ impl Station {
             (Kind::Packaging, "packaging.csv"),
             (Kind::Orders, "orders.csv"),
         ] {
-            import_file(&mut s, k, &fx.join(f), "B", at, &mut |_| {}).unwrap();
+            import_file(
+                &mut s,
+                k,
+                &fx.join(f),
+                &ReadOptions::default(),
+                "B",
+                at,
+                &mut |_| {},
+            )
+            .unwrap();
         }
         drop(s);
         let (scanner, scale_port, printer) = rt.block_on(async {

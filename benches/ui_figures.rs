@@ -13,7 +13,7 @@ mod ui_harness;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use packbench::import::{import_file, Kind};
+use packbench::import::{import_file, Kind, ReadOptions};
 use packbench::station::runtime::Msg;
 use packbench::store::SqliteStore;
 use ui_harness::*;
@@ -84,6 +84,7 @@ fn shift_of_2000_orders_memory_and_scale_frame_time() {
         &mut store,
         Kind::Orders,
         &csv,
+        &ReadOptions::default(),
         "FIG",
         base_time(),
         &mut |_| {},

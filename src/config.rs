@@ -1,5 +1,6 @@
 //! Station configuration (`station.toml`), per the operator contract.
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use packbench_drivers::serial::{DataBits, FlowControl, Parity, SerialSettings, StopBits};
@@ -26,6 +27,10 @@ pub struct Config {
     pub sound: SoundConfig,
     /// One of many benches on a central PostgreSQL; `None`: the bench works alone.
     pub central: Option<CentralConfig>,
+    /// `[import.<kind>]`: the shop's column names → the contract's, per kind (catalog,
+    /// orders, employees, packaging); `""` leaves a column out.
+    #[serde(default)]
+    pub import: BTreeMap<String, HashMap<String, String>>,
     /// Folder of the config file: relative paths in it are relative to this.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -198,6 +203,16 @@ impl Config {
                 path.display()
             ));
         }
+        for (kind, map) in &cfg.import {
+            let k = crate::import::Kind::from_name(kind).ok_or_else(|| {
+                format!(
+                    "config {}: [import.{kind}]: {kind:?} is not a kind of import (catalog, orders, employees, packaging)",
+                    path.display()
+                )
+            })?;
+            crate::import::check_map(k, map)
+                .map_err(|e| format!("config {}: [import.{kind}]: {e}", path.display()))?;
+        }
         Ok(cfg)
     }
 
@@ -208,6 +223,11 @@ impl Config {
         } else {
             self.base_dir.join(&self.database)
         }
+    }
+
+    /// The `[import.<kind>]` column map (empty when there is none).
+    pub fn import_map(&self, kind: crate::import::Kind) -> HashMap<String, String> {
+        self.import.get(kind.name()).cloned().unwrap_or_default()
     }
 
     pub fn engine_config(&self) -> EngineConfig {

@@ -44,7 +44,7 @@ enum Cmd {
         #[arg(long)]
         db: Option<PathBuf>,
     },
-    /// Import CSV or JSON from the shop system (all or nothing)
+    /// Import CSV, JSON or .xlsx/.xls from the shop system (all or nothing)
     Import {
         #[arg(value_enum)]
         kind: ImportKind,
@@ -54,6 +54,25 @@ enum Cmd {
         /// Print the import report as JSON
         #[arg(long)]
         json: bool,
+        /// Text encoding of a CSV or JSON file (default: UTF-8, else GB18030 when the file
+        /// reads cleanly as that)
+        #[arg(long, value_enum)]
+        encoding: Option<EncodingArg>,
+        /// Sheet of an .xlsx/.xls file (default: the first)
+        #[arg(long)]
+        sheet: Option<String>,
+        /// TOML file of `"Column in the file" = "column"` pairs, on top of the config's
+        /// [import.KIND]
+        #[arg(long)]
+        map: Option<PathBuf>,
+        /// Read and check only: show the encoding or sheet, the column mapping and the first
+        /// rows as they would be imported; write nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Import into the central database (every bench follows it); a config with
+        /// [central] does this unless --db names a local file
+        #[arg(long, conflicts_with = "db")]
+        central: Option<String>,
     },
     /// Reports and proofs from the event log
     Audit {
@@ -109,6 +128,25 @@ enum ImportKind {
     Orders,
     Employees,
     Packaging,
+}
+
+impl ImportKind {
+    fn kind(self) -> import::Kind {
+        match self {
+            ImportKind::Catalog => import::Kind::Catalog,
+            ImportKind::Orders => import::Kind::Orders,
+            ImportKind::Employees => import::Kind::Employees,
+            ImportKind::Packaging => import::Kind::Packaging,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum EncodingArg {
+    #[value(name = "utf-8", alias = "utf8")]
+    Utf8,
+    #[value(name = "gb18030", alias = "gbk")]
+    Gb18030,
 }
 
 /// The central database to use: `--url`, else the config's `[central]`.
@@ -346,18 +384,66 @@ fn run(cli: Cli) -> Result<ExitCode> {
             file,
             db,
             json,
+            encoding,
+            sheet,
+            map,
+            dry_run,
+            central,
         } => {
-            let mut store = open_store(db.as_deref(), cfg.as_ref(), false)?;
-            let station = cfg
-                .as_ref()
-                .map(|c| c.station_id.clone())
-                .unwrap_or_else(|| "CLI".into());
-            let report = import_file(&mut store, kind, &file, &station)?;
+            let kind = kind.kind();
+            let opts = read_options(kind, cfg.as_ref(), encoding, sheet, map.as_deref())?;
+            if dry_run {
+                return dry_run_import(kind, &file, &opts, db.as_deref(), cfg.as_ref(), json);
+            }
+            let central = match (central, &db, cfg.as_ref().and_then(|c| c.central.as_ref())) {
+                (Some(url), _, _) => Some(url),
+                (None, None, Some(c)) => Some(c.url.clone()),
+                _ => None,
+            };
+            let (report, source) = match central {
+                Some(url) => {
+                    let pw = cfg.as_ref().and_then(|c| c.central_password_file());
+                    let c = packbench::central::Central::connect(&url, pw.as_deref())?;
+                    let bar = progress_bar(&file);
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()?;
+                    let report = rt.block_on(packbench::central::import_file(
+                        &c,
+                        kind,
+                        &file,
+                        &opts,
+                        now(),
+                        &mut |phase| show_phase(&bar, phase),
+                    ))?;
+                    bar.finish_and_clear();
+                    (report, format!("into {}", c.database()))
+                }
+                None => {
+                    let mut store = open_store(db.as_deref(), cfg.as_ref(), false)?;
+                    let station = cfg
+                        .as_ref()
+                        .map(|c| c.station_id.clone())
+                        .unwrap_or_else(|| "CLI".into());
+                    import_file(&mut store, kind, &file, &opts, &station)?
+                }
+            };
             if json {
-                println!("{}", serde_json::to_string(&report)?);
+                // The report's fields in their order, then what was read.
+                #[derive(serde::Serialize)]
+                struct Out<'a> {
+                    #[serde(flatten)]
+                    report: &'a ImportReport,
+                    source: &'a str,
+                }
+                let out = Out {
+                    report: &report,
+                    source: &source,
+                };
+                println!("{}", serde_json::to_string(&out)?);
             } else {
                 println!(
-                    "{}: {} rows, {} added, {} changed, {} unchanged, {} cancelled",
+                    "{} ({source}): {} rows, {} added, {} changed, {} unchanged, {} cancelled",
                     file.display(),
                     report.rows,
                     report.added,
@@ -387,37 +473,152 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// The options for one import: the config's `[import.KIND]` map, then `--map`, then the flags.
+fn read_options(
+    kind: import::Kind,
+    cfg: Option<&Config>,
+    encoding: Option<EncodingArg>,
+    sheet: Option<String>,
+    map: Option<&Path>,
+) -> Result<import::ReadOptions> {
+    let mut opts = import::ReadOptions {
+        encoding: encoding.map(|e| match e {
+            EncodingArg::Utf8 => import::TextEncoding::Utf8,
+            EncodingArg::Gb18030 => import::TextEncoding::Gb18030,
+        }),
+        sheet,
+        map: cfg.map(|c| c.import_map(kind)).unwrap_or_default(),
+    };
+    if let Some(path) = map {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the column map {}", path.display()))?;
+        let table: toml::Table = toml::from_str(&text).map_err(|e| {
+            anyhow!(
+                "column map {} is not valid: {}",
+                path.display(),
+                e.message()
+            )
+        })?;
+        let mut entries = std::collections::HashMap::new();
+        for (header, column) in table {
+            let Some(column) = column.as_str() else {
+                bail!(
+                    "column map {}: {header:?} must be given a column name in quotes, e.g. {header:?} = \"sku\"",
+                    path.display()
+                );
+            };
+            entries.insert(header, column.to_string());
+        }
+        import::check_map(kind, &entries)
+            .map_err(|e| anyhow!("column map {}: {e}", path.display()))?;
+        for (header, column) in &entries {
+            opts.map_column(header, column);
+        }
+    }
+    Ok(opts)
+}
+
 fn import_file(
     store: &mut SqliteStore,
-    kind: ImportKind,
+    kind: import::Kind,
     file: &Path,
+    opts: &import::ReadOptions,
     station: &str,
-) -> Result<ImportReport> {
-    let kind = match kind {
-        ImportKind::Catalog => import::Kind::Catalog,
-        ImportKind::Orders => import::Kind::Orders,
-        ImportKind::Employees => import::Kind::Employees,
-        ImportKind::Packaging => import::Kind::Packaging,
-    };
+) -> Result<(ImportReport, String)> {
     let bar = progress_bar(file);
-    let report = import::import_file(
+    let mut progress = |phase| show_phase(&bar, phase);
+    let checked = import::check_file(&*store, kind, file, opts, &mut progress)?;
+    let report = import::write(
         store,
-        kind,
-        file,
-        station,
-        now(),
-        &mut |phase| match phase {
-            import::Phase::Reading => bar.set_message("reading"),
-            import::Phase::Checking(n) => bar.set_message(format!("checking {n} rows")),
-            import::Phase::Writing(done, total) => {
-                bar.set_length(total as u64);
-                bar.set_position(done as u64);
-                bar.set_message("writing");
-            }
-        },
+        &checked.parsed,
+        &checked.meta(station, now()),
+        &mut |done, total| progress(import::Phase::Writing(done, total)),
     )?;
     bar.finish_and_clear();
-    Ok(report)
+    Ok((report, checked.rows.source))
+}
+
+/// An import's phase on its progress bar.
+fn show_phase(bar: &indicatif::ProgressBar, phase: import::Phase) {
+    match phase {
+        import::Phase::Reading => bar.set_message("reading"),
+        import::Phase::Checking(n) => bar.set_message(format!("checking {n} rows")),
+        import::Phase::Writing(done, total) => {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+            bar.set_message("writing");
+        }
+    }
+}
+
+/// Rows shown by `import --dry-run`.
+const DRY_RUN_ROWS: usize = 5;
+
+/// `import --dry-run`: read and check against the database (or an empty one when there is
+/// none yet), print what would be imported, write nothing.
+fn dry_run_import(
+    kind: import::Kind,
+    file: &Path,
+    opts: &import::ReadOptions,
+    db: Option<&Path>,
+    cfg: Option<&Config>,
+    json: bool,
+) -> Result<ExitCode> {
+    let path = db_path(db, cfg);
+    // Opening a missing database would create it: check against an empty one instead.
+    let store = if path.exists() {
+        store::open(&path)?
+    } else {
+        SqliteStore::open_in_memory()?
+    };
+    let checked = import::check_file(&store, kind, file, opts, &mut |_| {})?;
+    let rows = &checked.rows;
+    let (headers, sample) = checked.parsed.preview(DRY_RUN_ROWS);
+    let records = checked.parsed.len();
+    if json {
+        let v = serde_json::json!({
+            "dry_run": true,
+            "file": file.display().to_string(),
+            "source": rows.source,
+            "columns": rows.columns.iter().map(|(h, c)| serde_json::json!({"header": h, "column": c})).collect::<Vec<_>>(),
+            "rows": rows.rows.len(),
+            "records": records,
+            "preview": {"columns": headers, "rows": sample},
+        });
+        println!("{}", serde_json::to_string(&v)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let noun = match kind {
+        import::Kind::Catalog => "SKUs",
+        import::Kind::Orders => "orders",
+        import::Kind::Employees => "employees",
+        import::Kind::Packaging => "packaging types",
+    };
+    println!(
+        "{} ({}): {} rows, {records} {noun}, all good; dry run, nothing written",
+        file.display(),
+        rows.source,
+        rows.rows.len()
+    );
+    println!();
+    let mapping: Vec<Vec<String>> = rows
+        .columns
+        .iter()
+        .map(|(h, c)| {
+            vec![
+                h.clone(),
+                c.map_or("extra, not imported".to_string(), str::to_string),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table::render(&["column in the file", "imported as"], &mapping)
+    );
+    println!();
+    println!("first {} rows as they would be imported:", sample.len());
+    print!("{}", table::render(&headers, &sample));
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A spinner on stderr for large imports; invisible when stderr is not a terminal.

@@ -2,6 +2,8 @@
 
 mod pg;
 
+use packbench::import::ReadOptions;
+
 use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
@@ -675,9 +677,16 @@ async fn import_fixtures(c: &Central) {
         (Kind::Packaging, "packaging.csv"),
         (Kind::Orders, "orders.csv"),
     ] {
-        central::import_file(c, kind, &fixtures().join(file), t0(), &mut |_| {})
-            .await
-            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        central::import_file(
+            c,
+            kind,
+            &fixtures().join(file),
+            &ReadOptions::default(),
+            t0(),
+            &mut |_| {},
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{file}: {e}"));
     }
 }
 
@@ -695,8 +704,17 @@ async fn central_imports_follow_the_bench_importer_rules() {
         (Kind::Orders, "orders.json"),
     ] {
         let path = fixtures().join(file);
-        let want = import::import_file(&mut local, kind, &path, "B1", t0(), &mut |_| {}).unwrap();
-        let got = central::import_file(&c, kind, &path, t0(), &mut |_| {})
+        let want = import::import_file(
+            &mut local,
+            kind,
+            &path,
+            &ReadOptions::default(),
+            "B1",
+            t0(),
+            &mut |_| {},
+        )
+        .unwrap();
+        let got = central::import_file(&c, kind, &path, &ReadOptions::default(), t0(), &mut |_| {})
             .await
             .unwrap();
         assert_eq!(got, want, "{file}");
@@ -708,6 +726,7 @@ async fn central_imports_follow_the_bench_importer_rules() {
         &c,
         Kind::Orders,
         &fixtures().join("orders.csv"),
+        &ReadOptions::default(),
         t0(),
         &mut |_| {},
     )
@@ -733,11 +752,26 @@ async fn central_imports_follow_the_bench_importer_rules() {
     assert_ne!(changed, text);
     let path = dir.path().join("orders-2.csv");
     std::fs::write(&path, changed).unwrap();
-    let want =
-        import::import_file(&mut local, Kind::Orders, &path, "B1", t0(), &mut |_| {}).unwrap();
-    let got = central::import_file(&c, Kind::Orders, &path, t0(), &mut |_| {})
-        .await
-        .unwrap();
+    let want = import::import_file(
+        &mut local,
+        Kind::Orders,
+        &path,
+        &ReadOptions::default(),
+        "B1",
+        t0(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let got = central::import_file(
+        &c,
+        Kind::Orders,
+        &path,
+        &ReadOptions::default(),
+        t0(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
     assert_eq!(got, want);
     assert_eq!((got.changed, got.cancelled), (1, 1));
     let kinds: Vec<EventType> = c
@@ -757,6 +791,7 @@ async fn central_imports_follow_the_bench_importer_rules() {
         &c,
         Kind::Orders,
         &fixtures().join("orders.csv"),
+        &ReadOptions::default(),
         t0(),
         &mut |_| {},
     )
@@ -784,9 +819,16 @@ async fn a_bad_file_or_a_clashing_badge_writes_nothing() {
     let mut text = std::fs::read_to_string(fixtures().join("orders.csv")).unwrap();
     text.push_str("TB-NEW,SF-NEW,顺丰速运,X,CN,addr,,NO-SUCH-SKU,1,,,\n");
     std::fs::write(&bad, text).unwrap();
-    let err = central::import_file(&c, Kind::Orders, &bad, t0(), &mut |_| {})
-        .await
-        .unwrap_err();
+    let err = central::import_file(
+        &c,
+        Kind::Orders,
+        &bad,
+        &ReadOptions::default(),
+        t0(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
     assert!(
         err.to_string()
             .contains("NO-SUCH-SKU is not in the catalog"),
@@ -799,9 +841,16 @@ async fn a_bad_file_or_a_clashing_badge_writes_nothing() {
         "id,name,roles,badge\nE100,New One,packer,BADGE-E100\nE101,Clash,packer,BADGE-E003\n",
     )
     .unwrap();
-    let err = central::import_file(&c, Kind::Employees, &emp, t0(), &mut |_| {})
-        .await
-        .unwrap_err();
+    let err = central::import_file(
+        &c,
+        Kind::Employees,
+        &emp,
+        &ReadOptions::default(),
+        t0(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
     assert!(
         err.to_string()
             .contains("badge BADGE-E003 of E101 is already the badge"),

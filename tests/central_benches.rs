@@ -8,10 +8,8 @@ mod pg;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use chrono::TimeZone;
 use harness::*;
 use packbench::central::{self, Central};
-use packbench::import::Kind;
 use packbench::store::{EventLog, ReferenceData, SqliteStore};
 use serde_json::Value;
 
@@ -101,27 +99,24 @@ impl Floor {
         assert!(report.error.is_none(), "{:?}", report.error);
     }
 
-    /// The fixtures' catalog, staff and packaging, and the rig's generated orders.
+    /// The fixtures' catalog, staff and packaging, and the rig's generated orders, imported
+    /// once for every bench the way an operator does it (`packbench import KIND FILE
+    /// --central URL`).
     fn import(&self, orders_csv: &Path) {
-        let at = chrono::FixedOffset::east_opt(8 * 3600)
-            .unwrap()
-            .with_ymd_and_hms(2026, 11, 22, 8, 0, 0)
-            .unwrap();
         for (kind, file) in [
-            (Kind::Catalog, fixtures().join("catalog.csv")),
-            (Kind::Employees, fixtures().join("employees.csv")),
-            (Kind::Packaging, fixtures().join("packaging.csv")),
-            (Kind::Orders, orders_csv.to_path_buf()),
+            ("catalog", fixtures().join("catalog.csv")),
+            ("employees", fixtures().join("employees.csv")),
+            ("packaging", fixtures().join("packaging.csv")),
+            ("orders", orders_csv.to_path_buf()),
         ] {
-            self.rt
-                .block_on(central::import_file(
-                    &self.central,
-                    kind,
-                    &file,
-                    at,
-                    &mut |_| {},
-                ))
-                .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            let out = pb(&[
+                "import",
+                kind,
+                file.to_str().unwrap(),
+                "--central",
+                &self.db.url,
+            ]);
+            assert!(out.contains("added"), "{out}");
         }
     }
 

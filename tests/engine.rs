@@ -129,6 +129,7 @@ fn event_log_is_byte_for_byte_what_the_station_always_wrote() {
             &mut SqliteStore::open(&db).unwrap(),
             packbench::import::Kind::Orders,
             &p,
+            &Default::default(),
             "TEST",
             t(at),
             &mut |_| {},

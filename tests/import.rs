@@ -5,7 +5,7 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use packbench::import::{import_file, ImportFileError, Kind};
+use packbench::import::{import_file, ImportFileError, Kind, ReadOptions};
 use packbench::store::{EventLog, ReferenceData, SqliteStore};
 
 fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
@@ -19,7 +19,16 @@ fn import(
     kind: Kind,
     p: &Path,
 ) -> Result<packbench::store::ImportReport, String> {
-    import_file(s, kind, p, "TEST", t(0), &mut |_| {}).map_err(|e| e.to_string())
+    import_file(
+        s,
+        kind,
+        p,
+        &ReadOptions::default(),
+        "TEST",
+        t(0),
+        &mut |_| {},
+    )
+    .map_err(|e| e.to_string())
 }
 
 fn event_count(s: &SqliteStore) -> i64 {
@@ -353,17 +362,39 @@ fn json_errors_name_the_record() {
 }
 
 #[test]
-fn not_utf8_is_a_clear_error() {
+fn neither_utf8_nor_gb18030_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = SqliteStore::open_in_memory().unwrap();
-    let p = dir.path().join("gbk.csv");
-    // "纯棉" in GBK, as an old Excel would save it.
+    let p = dir.path().join("binary.csv");
+    // 0xFF starts no character in UTF-8 or in GB18030. (GBK text, as an old Excel saves
+    // it, is read as GB18030: tests/import_shops.rs.)
     let mut bytes = CAT_HEAD.as_bytes().to_vec();
-    bytes.extend_from_slice(b"A,\xb4\xbf\xc3\xde,,1,,\n");
+    bytes.extend_from_slice(b"A,\xb4\xbf\xc3\xde,,1,,\nB,\xff\xfe,,1,,\n");
     std::fs::write(&p, bytes).unwrap();
-    let e = import_file(&mut s, Kind::Catalog, &p, "T", t(0), &mut |_| {}).unwrap_err();
+    let e = import_file(
+        &mut s,
+        Kind::Catalog,
+        &p,
+        &ReadOptions::default(),
+        "T",
+        t(0),
+        &mut |_| {},
+    )
+    .unwrap_err();
     assert!(matches!(e, ImportFileError::Row(_)));
+    assert!(
+        e.to_string()
+            .ends_with("binary.csv: line 3: is not UTF-8 text, nor GB18030 (save the file as UTF-8 / CSV UTF-8)"),
+        "{e}"
+    );
+    // Forced UTF-8 names the first line that is not.
+    let utf8 = ReadOptions {
+        encoding: Some(packbench::import::TextEncoding::Utf8),
+        ..Default::default()
+    };
+    let e = import_file(&mut s, Kind::Catalog, &p, &utf8, "T", t(0), &mut |_| {}).unwrap_err();
     assert!(e.to_string().contains("line 2: is not UTF-8 text"), "{e}");
+    assert!(s.load_catalog().unwrap().is_empty());
 }
 
 #[test]

@@ -8,8 +8,8 @@ use std::sync::OnceLock;
 
 use packbench::domain::{BarcodeEntry, Catalog, Sku};
 use packbench::import::{
-    parse_catalog, parse_employees, parse_orders, parse_packaging, read_rows, ImportError, Rows,
-    CATALOG_COLUMNS, EMPLOYEE_COLUMNS, ORDER_COLUMNS, PACKAGING_COLUMNS,
+    parse_catalog, parse_employees, parse_orders, parse_packaging, read_rows, ImportError, Kind,
+    ReadOptions, Rows,
 };
 use sha2::{Digest, Sha256};
 
@@ -103,7 +103,7 @@ pub fn run(data: &[u8], ext: &str) {
     let json = ext == "json";
 
     // Catalog.
-    match read_rows(&path, CATALOG_COLUMNS) {
+    match read_rows(&path, Kind::Catalog, &ReadOptions::default()) {
         Err(e) => check_error(&e, &file),
         Ok(rows) => {
             check_rows(&rows, &file, data, json);
@@ -140,7 +140,7 @@ pub fn run(data: &[u8], ext: &str) {
     }
 
     // Orders: once with every SKU the rows name known, once with none known.
-    match read_rows(&path, ORDER_COLUMNS) {
+    match read_rows(&path, Kind::Orders, &ReadOptions::default()) {
         Err(e) => check_error(&e, &file),
         Ok(rows) => {
             check_rows(&rows, &file, data, json);
@@ -176,7 +176,7 @@ pub fn run(data: &[u8], ext: &str) {
     }
 
     // Employees.
-    match read_rows(&path, EMPLOYEE_COLUMNS) {
+    match read_rows(&path, Kind::Employees, &ReadOptions::default()) {
         Err(e) => check_error(&e, &file),
         Ok(rows) => {
             check_rows(&rows, &file, data, json);
@@ -196,7 +196,7 @@ pub fn run(data: &[u8], ext: &str) {
     }
 
     // Packaging.
-    match read_rows(&path, PACKAGING_COLUMNS) {
+    match read_rows(&path, Kind::Packaging, &ReadOptions::default()) {
         Err(e) => check_error(&e, &file),
         Ok(rows) => {
             check_rows(&rows, &file, data, json);

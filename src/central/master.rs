@@ -783,18 +783,13 @@ pub async fn import_file(
     central: &Central,
     kind: crate::import::Kind,
     path: &Path,
+    opts: &crate::import::ReadOptions,
     at: DateTime<FixedOffset>,
     on_progress: &mut (dyn FnMut(crate::import::Phase) + Send),
 ) -> Result<ImportReport> {
     use crate::import::{self as imp, Kind, Phase};
-    let required = match kind {
-        Kind::Catalog => imp::CATALOG_COLUMNS,
-        Kind::Orders => imp::ORDER_COLUMNS,
-        Kind::Employees => imp::EMPLOYEE_COLUMNS,
-        Kind::Packaging => imp::PACKAGING_COLUMNS,
-    };
     on_progress(Phase::Reading);
-    let rows = imp::read_rows(path, required)?;
+    let rows = imp::read_rows(path, kind, opts)?;
     let meta = ImportMeta {
         file: path
             .file_name()

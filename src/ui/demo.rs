@@ -9,7 +9,7 @@ use chrono::Local;
 
 use crate::config::Config;
 use crate::domain::commands::COMMANDS;
-use crate::import::{import_file, Kind};
+use crate::import::{import_file, Kind, ReadOptions};
 use crate::store::Store;
 
 use super::bridge::SimCodes;
@@ -66,6 +66,7 @@ pub fn prepare(dir: &Path) -> Result<Demo> {
             &mut store,
             *kind,
             &path,
+            &ReadOptions::default(),
             "DEMO-01",
             Local::now().fixed_offset(),
             &mut |_| {},

@@ -154,10 +154,8 @@ pub fn start(window: AppWindow, l: Launch) -> Result<Running> {
     let reader = store::open(&built.db)?;
     let wide: Option<Box<dyn store::Store + Send>> = match &l.cfg.central {
         Some(c) => {
-            let central = crate::central::Central::connect(
-                &c.url,
-                l.cfg.central_password_file().as_deref(),
-            )?;
+            let central =
+                crate::central::Central::connect(&c.url, l.cfg.central_password_file().as_deref())?;
             Some(Box::new(crate::central::CentralReader::new(central)?))
         }
         None => None,

@@ -329,7 +329,11 @@ fn timeline<S: Store + ?Sized>(store: &S, code: &str) -> Result<Reply, StoreErro
 }
 
 /// What one person picked and packed today, as timeline rows.
-fn person<S: Store + ?Sized>(store: &S, id: &str, from: DateTime<FixedOffset>) -> Result<Reply, StoreError> {
+fn person<S: Store + ?Sized>(
+    store: &S,
+    id: &str,
+    from: DateTime<FixedOffset>,
+) -> Result<Reply, StoreError> {
     let r = audit::packer_report(store, id, Some(from), None)?;
     let g = |x: Option<f64>| x.map(weight::fmt_g).unwrap_or_else(|| "—".into());
     let rows = r
@@ -553,6 +557,7 @@ mod tests {
             &mut store,
             crate::import::Kind::Employees,
             &p,
+            &Default::default(),
             "T",
             at(0),
             &mut |_| {},

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Duration, FixedOffset, TimeZone};
 use packbench::domain::event::{EventType, StoredEvent};
 use packbench::domain::session::EngineConfig;
-use packbench::import::{import_file, Kind};
+use packbench::import::{import_file, Kind, ReadOptions};
 use packbench::station::Bench;
 use packbench::store::{SqliteStore, Store};
 
@@ -36,6 +36,7 @@ pub fn import_fixtures<S: Store>(store: &mut S) {
             store,
             kind,
             &fixtures().join(file),
+            &ReadOptions::default(),
             "TEST",
             t(0),
             &mut |_| {},

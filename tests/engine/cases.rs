@@ -132,6 +132,7 @@ fn reimport_order1(b: &mut Bench<TestStore>, qty_socks: u32, status: &str) {
         b.store_mut(),
         packbench::import::Kind::Orders,
         &p,
+        &packbench::import::ReadOptions::default(),
         "TEST",
         t(100),
         &mut |_| {},

@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use chrono::TimeZone;
-use packbench::import::{import_file, Kind};
+use packbench::import::{import_file, Kind, ReadOptions};
 use packbench::store::SqliteStore;
 use packbench_drivers::scale::{ScaleProtocol, WeightUnit};
 use packbench_drivers::serial::VirtualPort;
@@ -213,7 +213,16 @@ impl Rig {
                 (Kind::Packaging, fixtures().join("packaging.csv")),
                 (Kind::Orders, csv),
             ] {
-                import_file(&mut store, kind, &file, "RIG", at, &mut |_| {}).unwrap();
+                import_file(
+                    &mut store,
+                    kind,
+                    &file,
+                    &ReadOptions::default(),
+                    "RIG",
+                    at,
+                    &mut |_| {},
+                )
+                .unwrap();
             }
         }
         let rt = tokio::runtime::Builder::new_multi_thread()

@@ -1,0 +1,961 @@
+//! Imports the way shops export: a GB18030 CSV with CRLF and Chinese column names (Excel's
+//! "CSV" on a Chinese Windows PC), an .xlsx written by a spreadsheet library with codes and
+//! quantities stored as numbers, and an English shop export read through a column map. The
+//! same rows from each give the same database.
+//!
+//! The files in fixtures/shop-exports/ are made by the generators here: run with
+//! `PACKBENCH_BLESS=1` to write them again after changing the data.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use calamine::Reader;
+use common::*;
+use packbench::import::{import_file, Kind, ReadOptions, TextEncoding};
+use packbench::store::{EventLog, ReferenceData, SqliteStore};
+
+/// One kind of data in the contract's columns, and the names a Chinese shop's files give them.
+struct Table {
+    kind: Kind,
+    /// The contract's column, its name in the GB18030 CSV, its name in the workbook.
+    columns: &'static [(&'static str, &'static str, &'static str)],
+    rows: &'static [&'static [&'static str]],
+    /// A column the shop system adds that is not imported: CSV name, workbook name, value.
+    extra: (&'static str, &'static str, &'static str),
+    sheet: &'static str,
+    csv: &'static str,
+}
+
+#[rustfmt::skip]
+const CATALOG: Table = Table {
+    kind: Kind::Catalog,
+    columns: &[
+        ("sku", "商家编码", "商品编码"),
+        ("name", "商品名称", "名称"),
+        ("barcodes", "条形码", "条码"),
+        // Full-width brackets, as a Chinese input method types them.
+        ("unit_weight_g", "单品重量（g）", "重量(g)"),
+        ("weight_tolerance_g", "允差（g）", "允差"),
+        ("attributes", "属性", "规格"),
+    ],
+    rows: &[
+        &["T-BLU-L", "纯棉T恤 蓝色 Cotton T-shirt", "6975432100137|6975432002134", "185", "", "colour=蓝;size=L"],
+        &["SOCK-BLK", "精梳棉中筒袜 黑色 Cotton socks", "6975432201018", "40", "", "colour=黑;size=均码"],
+        &["HOOD-GRY-L", "加绒连帽卫衣 Fleece hoodie", "6975432300537", "620", "", "colour=灰;size=L"],
+        &["SCARF-RED", "羊毛围巾 Wool scarf", "6975432402101", "150", "", "colour=红"],
+        &["TEA-LJ-250", "西湖龙井 散装 Longjing green tea 250g", "6958620002505", "262", "5", ""],
+        &["LATIAO-106", "麻辣辣条 Spicy gluten strips 106g", "6924187710603|16924187710600*12", "112", "", "flavour=麻辣"],
+        &["LIP-R01", "哑光口红 #01 豆沙色 Matte lipstick", "6921568310018", "22.5", "", "colour=豆沙色"],
+        &["STICKER-LOGO", "品牌贴纸 Logo sticker", "INT-0042", "5", "", ""],
+    ],
+    extra: ("库存", "可用库存", "100"),
+    sheet: "商品",
+    csv: "catalog-gb18030.csv",
+};
+
+#[rustfmt::skip]
+const ORDERS: Table = Table {
+    kind: Kind::Orders,
+    columns: &[
+        ("order_no", "订单编号", "订单号"),
+        ("waybill_no", "物流单号", "运单号"),
+        ("carrier", "物流公司", "快递公司"),
+        ("recipient", "收货人姓名", "收件人"),
+        ("country", "国家", "国家"),
+        ("address", "收货地址", "收货地址"),
+        ("buyer_note", "买家留言", "订单备注"),
+        ("sku", "商家编码", "商品编码"),
+        ("qty", "购买数量", "数量"),
+        ("picker_id", "拣货员", "拣货员"),
+        ("gift", "赠品", "是否赠品"),
+        ("status", "订单状态", "订单状态"),
+    ],
+    rows: &[
+        &["TB20261122001", "SF1498369006026", "顺丰速运", "李娜", "CN", "浙江省杭州市西湖区文三路398号东信大厦12楼", "", "T-BLU-L", "1", "E001", "", ""],
+        &["TB20261122001", "SF1498369006026", "顺丰速运", "李娜", "CN", "浙江省杭州市西湖区文三路398号东信大厦12楼", "", "SOCK-BLK", "2", "E001", "", ""],
+        &["TB20261122003", "YT8837396401757", "圆通速递", "张晓燕", "CN", "上海市浦东新区张江镇祖冲之路887弄72号602室", "送人的请包装好看点", "TEA-LJ-250", "1", "", "", ""],
+        &["TB20261122003", "YT8837396401757", "圆通速递", "张晓燕", "CN", "上海市浦东新区张江镇祖冲之路887弄72号602室", "送人的请包装好看点", "STICKER-LOGO", "1", "", "1", ""],
+        &["TB20261122005", "7555606362246", "中通快递", "刘芳", "CN", "四川省成都市武侯区天府大道北段1700号环球中心E1区", "", "HOOD-GRY-L", "1", "", "", "cancelled"],
+        &["TB20261122005", "7555606362246", "中通快递", "刘芳", "CN", "四川省成都市武侯区天府大道北段1700号环球中心E1区", "", "SCARF-RED", "1", "", "", "cancelled"],
+        &["TB20261122007", "SF1497359296037", "顺丰速运", "孙浩", "CN", "湖南省长沙市岳麓区麓山南路932号湖南大学南校区", "", "LATIAO-106", "12", "E008", "", ""],
+        &["AE8012345736", "LP00773038795076", "菜鸟 Cainiao", "Michael O'Brien", "US", "88 Harbor St, Unit 5, Boston, MA 02110, United States", "Color: blue please, not black", "SOCK-BLK", "2", "E007", "", ""],
+        &["AE8012345736", "LP00773038795076", "菜鸟 Cainiao", "Michael O'Brien", "US", "88 Harbor St, Unit 5, Boston, MA 02110, United States", "Color: blue please, not black", "LIP-R01", "1", "E007", "", ""],
+    ],
+    extra: ("买家会员名", "买家昵称", "tb_buyer"),
+    sheet: "订单",
+    csv: "orders-gb18030.csv",
+};
+
+#[rustfmt::skip]
+const EMPLOYEES: Table = Table {
+    kind: Kind::Employees,
+    columns: &[
+        ("id", "工号", "员工编号"),
+        ("name", "姓名", "员工姓名"),
+        ("roles", "角色", "岗位"),
+        ("badge", "工牌", "工牌号"),
+    ],
+    rows: &[
+        &["E001", "王芳", "picker", "BADGE-E001"],
+        &["E002", "李强", "picker|packer", "BADGE-E002"],
+        &["E004", "Lucy Chen", "packer", "BADGE-E004"],
+        &["E005", "刘洋", "supervisor", "BADGE-E005"],
+        &["E006", "陈静", "packer|supervisor", "BADGE-E006"],
+        &["E007", "Tom Zhao", "picker", "BADGE-E007"],
+        &["E008", "赵磊", "picker|packer", "BADGE-E008"],
+    ],
+    extra: ("部门", "部门", "仓库"),
+    sheet: "员工",
+    csv: "employees-gb18030.csv",
+};
+
+#[rustfmt::skip]
+const PACKAGING: Table = Table {
+    kind: Kind::Packaging,
+    columns: &[
+        ("code", "包材编码", "包材条码"),
+        ("name", "包材名称", "名称"),
+        ("tare_g", "皮重(g)", "皮重"),
+    ],
+    rows: &[
+        &["PKG-BAG-M", "快递袋 中号 Poly mailer M", "18"],
+        &["PKG-ENV-B", "气泡信封 Bubble envelope", "22"],
+        &["PKG-BOX-S", "小号纸箱 Small carton", "120"],
+    ],
+    extra: ("单价", "单价", "0.35"),
+    sheet: "包材",
+    csv: "packaging-gb18030.csv",
+};
+
+const TABLES: [&Table; 4] = [&CATALOG, &ORDERS, &EMPLOYEES, &PACKAGING];
+
+fn shop_dir() -> PathBuf {
+    fixtures().join("shop-exports")
+}
+
+/// Records of a table as an import report counts them: orders, not order lines.
+fn records(t: &Table) -> usize {
+    let mut keys: Vec<&str> = t.rows.iter().map(|r| r[0]).collect();
+    keys.dedup();
+    keys.len()
+}
+
+fn col(t: &Table, name: &str) -> usize {
+    t.columns.iter().position(|c| c.0 == name).unwrap()
+}
+
+/// The contract's own CSV: UTF-8, contract column names, LF.
+fn contract_csv(t: &Table) -> String {
+    let mut w = csv::Writer::from_writer(vec![]);
+    w.write_record(t.columns.iter().map(|c| c.0)).unwrap();
+    for r in t.rows {
+        w.write_record(*r).unwrap();
+    }
+    String::from_utf8(w.into_inner().unwrap()).unwrap()
+}
+
+/// A value as a Chinese shop's CSV writes it.
+fn zh_value(column: &str, v: &str) -> String {
+    match (column, v) {
+        ("gift", "1") => "是".into(),
+        ("gift", "") => "否".into(),
+        ("status", "cancelled") => "已取消".into(),
+        ("status", "") => "等待卖家发货".into(),
+        ("roles", roles) => roles
+            .split('|')
+            .map(|r| match r {
+                "picker" => "拣货员",
+                "packer" => "打包员",
+                _ => "主管",
+            })
+            .collect::<Vec<_>>()
+            .join("、"),
+        ("attributes", a) => a.replace('=', ":"),
+        _ => v.into(),
+    }
+}
+
+/// Excel's "CSV (逗号分隔)" on a Chinese Windows PC: GB18030 (GBK), CRLF, no BOM.
+fn gb18030_csv(t: &Table) -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(vec![]);
+    let mut header: Vec<&str> = t.columns.iter().map(|c| c.1).collect();
+    header.insert(1, t.extra.0);
+    w.write_record(&header).unwrap();
+    for r in t.rows {
+        let mut rec: Vec<String> = t
+            .columns
+            .iter()
+            .zip(r.iter())
+            .map(|(c, v)| zh_value(c.0, v))
+            .collect();
+        rec.insert(1, t.extra.2.into());
+        w.write_record(&rec).unwrap();
+    }
+    let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+    let (bytes, _, unmappable) = encoding_rs::GB18030.encode(&text);
+    assert!(!unmappable);
+    assert!(
+        std::str::from_utf8(&bytes).is_err(),
+        "{} must not be UTF-8",
+        t.csv
+    );
+    bytes.into_owned()
+}
+
+/// Columns a spreadsheet holds as numbers, the way Excel stores a typed code or quantity.
+fn numeric(column: &str, v: &str) -> Option<f64> {
+    let code = matches!(column, "barcodes" | "waybill_no");
+    let number = matches!(
+        column,
+        "qty" | "unit_weight_g" | "weight_tolerance_g" | "tare_g"
+    );
+    if (code && !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit())) || (number && !v.is_empty())
+    {
+        Some(v.parse().unwrap())
+    } else {
+        None
+    }
+}
+
+/// A workbook with one sheet per table, written by a spreadsheet library: barcodes, waybills
+/// and quantities as numbers, gift as TRUE, Chinese status and role names.
+fn write_workbook(path: &Path, tables: &[&Table]) {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    for t in tables {
+        let sheet = book.add_worksheet();
+        sheet.set_name(t.sheet).unwrap();
+        for (j, c) in t.columns.iter().enumerate() {
+            sheet.write_string(0, j as u16, c.2).unwrap();
+        }
+        let extra_col = t.columns.len() as u16;
+        sheet.write_string(0, extra_col, t.extra.1).unwrap();
+        for (i, r) in t.rows.iter().enumerate() {
+            let row = i as u32 + 1;
+            for (j, (c, v)) in t.columns.iter().zip(r.iter()).enumerate() {
+                let j = j as u16;
+                match (c.0, *v) {
+                    (_, "") => {}
+                    ("gift", "1") => {
+                        sheet.write_boolean(row, j, true).unwrap();
+                    }
+                    ("status", "cancelled") => {
+                        sheet.write_string(row, j, "交易关闭").unwrap();
+                    }
+                    ("roles", roles) => {
+                        sheet
+                            .write_string(row, j, zh_value("roles", roles).replace('、', "|"))
+                            .unwrap();
+                    }
+                    (name, v) => match numeric(name, v) {
+                        Some(x) => {
+                            sheet.write_number(row, j, x).unwrap();
+                        }
+                        None => {
+                            sheet.write_string(row, j, v).unwrap();
+                        }
+                    },
+                }
+            }
+            sheet.write_string(row, extra_col, t.extra.2).unwrap();
+        }
+    }
+    book.save(path).unwrap();
+}
+
+/// An English shop export (Shopify's order export columns, plus the tracking, picker and
+/// gift columns a fulfilment app adds); order-level columns on every line.
+fn shopify_csv() -> String {
+    let mut w = csv::Writer::from_writer(vec![]);
+    w.write_record([
+        "Name",
+        "Email",
+        "Financial Status",
+        "Lineitem quantity",
+        "Lineitem name",
+        "Lineitem sku",
+        "Shipping Name",
+        "Shipping Street",
+        "Shipping Country",
+        "Notes",
+        "Tracking Number",
+        "Tracking Company",
+        "Picked By",
+        "Gift Item",
+    ])
+    .unwrap();
+    let c = |r: &[&str], name: &str| r[col(&ORDERS, name)].to_string();
+    for r in ORDERS.rows {
+        let sku = c(r, "sku");
+        let name = CATALOG
+            .rows
+            .iter()
+            .find(|s| s[0] == sku)
+            .map(|s| s[1])
+            .unwrap();
+        w.write_record([
+            c(r, "order_no"),
+            format!("{}@example.com", c(r, "order_no").to_lowercase()),
+            if c(r, "status") == "cancelled" {
+                "voided"
+            } else {
+                "paid"
+            }
+            .into(),
+            c(r, "qty"),
+            name.into(),
+            sku,
+            c(r, "recipient"),
+            c(r, "address"),
+            c(r, "country"),
+            c(r, "buyer_note"),
+            c(r, "waybill_no"),
+            c(r, "carrier"),
+            c(r, "picker_id"),
+            if c(r, "gift") == "1" { "yes" } else { "" }.into(),
+        ])
+        .unwrap();
+    }
+    String::from_utf8(w.into_inner().unwrap()).unwrap()
+}
+
+const SHOPIFY_MAP: &str = r#"# Shopify-style order export -> packbench orders (packbench import orders FILE --map THIS)
+"Name" = "order_no"
+"Tracking Number" = "waybill_no"
+"Tracking Company" = "carrier"
+"Shipping Name" = "recipient"
+"Shipping Country" = "country"
+"Shipping Street" = "address"
+"Notes" = "buyer_note"
+"Lineitem sku" = "sku"
+"Lineitem quantity" = "qty"
+"Picked By" = "picker_id"
+"Gift Item" = "gift"
+"Financial Status" = "status"
+"#;
+
+fn bless() -> bool {
+    std::env::var_os("PACKBENCH_BLESS").is_some()
+}
+
+/// Every cell of every sheet, as text.
+fn sheets(path: &Path) -> Vec<(String, Vec<Vec<String>>)> {
+    let mut book = calamine::open_workbook_auto(path).unwrap();
+    book.worksheets()
+        .into_iter()
+        .map(|(name, range)| {
+            let cells = range
+                .rows()
+                .map(|r| r.iter().map(|c| format!("{c:?}")).collect())
+                .collect();
+            (name, cells)
+        })
+        .collect()
+}
+
+#[test]
+fn fixtures_are_made_as_described() {
+    let dir = shop_dir();
+    let mut files: Vec<(String, Vec<u8>)> = TABLES
+        .iter()
+        .map(|t| (t.csv.to_string(), gb18030_csv(t)))
+        .collect();
+    files.push(("shopify-orders.csv".into(), shopify_csv().into_bytes()));
+    files.push(("shopify-orders-map.toml".into(), SHOPIFY_MAP.into()));
+    let tmp = tempfile::tempdir().unwrap();
+    let xlsx = tmp.path().join("shop-export.xlsx");
+    write_workbook(&xlsx, &TABLES);
+    if bless() {
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, bytes) in &files {
+            std::fs::write(dir.join(name), bytes).unwrap();
+        }
+        std::fs::copy(&xlsx, dir.join("shop-export.xlsx")).unwrap();
+    }
+    for (name, bytes) in &files {
+        let on_disk = std::fs::read(dir.join(name)).unwrap();
+        assert!(
+            on_disk == *bytes,
+            "{name} differs from what tests/import_shops.rs makes (PACKBENCH_BLESS=1 writes it)"
+        );
+    }
+    // A workbook's bytes carry a timestamp: compare what is in its cells.
+    assert_eq!(sheets(&dir.join("shop-export.xlsx")), sheets(&xlsx));
+    let gb = std::fs::read(dir.join("orders-gb18030.csv")).unwrap();
+    assert!(gb.windows(2).any(|w| w == b"\r\n"), "CRLF line ends");
+}
+
+fn pb(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_packbench"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn failed(out: &Output) -> String {
+    assert!(!out.status.success(), "should fail: {out:?}");
+    let err = String::from_utf8(out.stderr.clone()).unwrap();
+    assert_eq!(err.lines().count(), 1, "one sentence: {err}");
+    err
+}
+
+/// What a database holds for the bench: catalog, staff, packaging and every order of ORDERS.
+fn snapshot(db: &Path) -> String {
+    let s = SqliteStore::open(db).unwrap();
+    let mut catalog = s.load_catalog().unwrap();
+    catalog.sort_by(|a, b| a.sku.cmp(&b.sku));
+    let mut employees = s.employees().unwrap();
+    employees.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut packaging = s.packagings().unwrap();
+    packaging.sort_by(|a, b| a.code.cmp(&b.code));
+    let mut out = format!("{catalog:#?}\n{employees:#?}\n{packaging:#?}\n");
+    let mut order_nos: Vec<&str> = ORDERS.rows.iter().map(|r| r[0]).collect();
+    order_nos.dedup();
+    for no in order_nos {
+        let order = s.find_order(no).unwrap();
+        let now = s.order_now(no).unwrap();
+        assert!(order.is_some(), "{no} imported");
+        out.push_str(&format!("{order:#?}\n{now:#?}\n"));
+    }
+    out
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// The contract's own CSVs of TABLES, in `dir`.
+fn write_contract_files(dir: &Path) -> Vec<PathBuf> {
+    TABLES
+        .iter()
+        .map(|t| {
+            let p = dir.join(format!("{}.csv", t.kind.name()));
+            std::fs::write(&p, contract_csv(t)).unwrap();
+            p
+        })
+        .collect()
+}
+
+#[test]
+fn every_shop_export_gives_the_same_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let contract = write_contract_files(dir);
+    let shop = shop_dir();
+    let kinds = ["catalog", "orders", "employees", "packaging"];
+
+    // The contract's CSVs: the reference.
+    let db = dir.join("contract.db");
+    for (k, p) in kinds.iter().zip(&contract) {
+        ok(&pb(dir, &["import", k, s(p), "--db", s(&db)]));
+    }
+    let want = snapshot(&db);
+
+    // GB18030 CSVs with CRLF and Chinese names: found without being told.
+    let db = dir.join("gb18030.db");
+    for (k, t) in kinds.iter().zip(TABLES) {
+        let out = ok(&pb(
+            dir,
+            &["import", k, s(&shop.join(t.csv)), "--db", s(&db)],
+        ));
+        assert!(
+            out.starts_with(&format!(
+                "{} (GB18030 CSV): {} rows, ",
+                s(&shop.join(t.csv)),
+                records(t)
+            )),
+            "{out}"
+        );
+    }
+    assert_eq!(snapshot(&db), want, "GB18030 CSVs");
+
+    // The workbook: the first sheet unless told, numbers read back as the codes they were.
+    let db = dir.join("xlsx.db");
+    let xlsx = shop.join("shop-export.xlsx");
+    ok(&pb(dir, &["import", "catalog", s(&xlsx), "--db", s(&db)]));
+    for (k, t) in kinds.iter().zip(TABLES).skip(1) {
+        let out = ok(&pb(
+            dir,
+            &[
+                "import",
+                k,
+                s(&xlsx),
+                "--sheet",
+                t.sheet,
+                "--db",
+                s(&db),
+                "--json",
+            ],
+        ));
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["source"], format!("XLSX, sheet {}", t.sheet));
+        assert_eq!(v["rows"], records(t));
+    }
+    assert_eq!(snapshot(&db), want, "workbook");
+
+    // The English shop export through --map, the rest from the contract's files.
+    let db = dir.join("map.db");
+    for (k, p) in kinds.iter().zip(&contract) {
+        if *k != "orders" {
+            ok(&pb(dir, &["import", k, s(p), "--db", s(&db)]));
+        }
+    }
+    let out = ok(&pb(
+        dir,
+        &[
+            "import",
+            "orders",
+            s(&shop.join("shopify-orders.csv")),
+            "--map",
+            s(&shop.join("shopify-orders-map.toml")),
+            "--db",
+            s(&db),
+            "--json",
+        ],
+    ));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (
+            v["source"].as_str(),
+            v["added"].as_u64(),
+            v["cancelled"].as_u64()
+        ),
+        (Some("UTF-8 CSV"), Some(5), Some(1))
+    );
+    assert_eq!(snapshot(&db), want, "English export with --map");
+
+    // The same map as [import.orders] in the station's config.
+    let station = dir.join("station.toml");
+    let mut cfg =
+        "station_id = \"BENCH-07\"\ndatabase = \"config.db\"\n\n[import.orders]\n".to_string();
+    cfg.push_str(
+        SHOPIFY_MAP
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .as_str(),
+    );
+    std::fs::write(&station, cfg).unwrap();
+    for (k, p) in kinds.iter().zip(&contract) {
+        let file = if *k == "orders" {
+            shop.join("shopify-orders.csv")
+        } else {
+            p.clone()
+        };
+        ok(&pb(dir, &["--config", s(&station), "import", k, s(&file)]));
+    }
+    assert_eq!(
+        snapshot(&dir.join("config.db")),
+        want,
+        "[import.orders] in the config"
+    );
+
+    // Re-importing a shop export changes nothing, as any import.
+    let out = ok(&pb(
+        dir,
+        &[
+            "--config",
+            s(&station),
+            "import",
+            "orders",
+            s(&shop.join("shopify-orders.csv")),
+            "--json",
+        ],
+    ));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (v["added"].as_u64(), v["unchanged"].as_u64()),
+        (Some(0), Some(5))
+    );
+}
+
+fn read_opts(encoding: Option<TextEncoding>, sheet: Option<&str>) -> ReadOptions {
+    ReadOptions {
+        encoding,
+        sheet: sheet.map(str::to_string),
+        ..Default::default()
+    }
+}
+
+fn import_with(
+    s: &mut SqliteStore,
+    kind: Kind,
+    p: &Path,
+    opts: &ReadOptions,
+) -> Result<packbench::store::ImportReport, String> {
+    import_file(s, kind, p, opts, "TEST", t(0), &mut |_| {}).map_err(|e| e.to_string())
+}
+
+#[test]
+fn forced_encoding() {
+    let mut st = SqliteStore::open_in_memory().unwrap();
+    let p = shop_dir().join(CATALOG.csv);
+    // The Chinese header is on line 1.
+    let e = import_with(
+        &mut st,
+        Kind::Catalog,
+        &p,
+        &read_opts(Some(TextEncoding::Utf8), None),
+    )
+    .unwrap_err();
+    assert!(
+        e.ends_with(
+            "catalog-gb18030.csv: line 1: is not UTF-8 text (save the file as UTF-8 / CSV UTF-8)"
+        ),
+        "{e}"
+    );
+    let r = import_with(
+        &mut st,
+        Kind::Catalog,
+        &p,
+        &read_opts(Some(TextEncoding::Gb18030), None),
+    )
+    .unwrap();
+    assert_eq!(r.added, CATALOG.rows.len());
+    let tea = st
+        .load_catalog()
+        .unwrap()
+        .into_iter()
+        .find(|x| x.sku == "TEA-LJ-250")
+        .unwrap();
+    assert_eq!(tea.name, "西湖龙井 散装 Longjing green tea 250g");
+    assert_eq!(tea.weight_tolerance_g, Some(5.0));
+    // A spreadsheet has no text encoding, a CSV no sheets.
+    let xlsx = shop_dir().join("shop-export.xlsx");
+    let e = import_with(
+        &mut st,
+        Kind::Catalog,
+        &xlsx,
+        &read_opts(Some(TextEncoding::Utf8), None),
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("shop-export.xlsx: file: is a spreadsheet"),
+        "{e}"
+    );
+    let e = import_with(&mut st, Kind::Catalog, &p, &read_opts(None, Some("商品"))).unwrap_err();
+    assert!(
+        e.contains("catalog-gb18030.csv: file: is not a spreadsheet"),
+        "{e}"
+    );
+    let e = import_with(
+        &mut st,
+        Kind::Orders,
+        &xlsx,
+        &read_opts(None, Some("Orders")),
+    )
+    .unwrap_err();
+    assert!(
+        e.ends_with(
+            "shop-export.xlsx: file: has no sheet \"Orders\" (its sheets: 商品, 订单, 员工, 包材)"
+        ),
+        "{e}"
+    );
+}
+
+/// A one-sheet workbook of catalog rows in the contract's names: `number` puts a barcode in
+/// as a number.
+fn catalog_workbook(path: &Path, rows: &[(&str, Option<f64>, &str)]) {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name("商品").unwrap();
+    for (j, h) in ["sku", "name", "barcodes", "unit_weight_g"]
+        .iter()
+        .enumerate()
+    {
+        sheet.write_string(0, j as u16, *h).unwrap();
+    }
+    for (i, (sku, barcode, weight)) in rows.iter().enumerate() {
+        let r = i as u32 + 1;
+        sheet.write_string(r, 0, *sku).unwrap();
+        sheet.write_string(r, 1, format!("item {sku}")).unwrap();
+        if let Some(b) = barcode {
+            sheet.write_number(r, 2, *b).unwrap();
+        }
+        sheet.write_string(r, 3, *weight).unwrap();
+    }
+    book.save(path).unwrap();
+}
+
+#[test]
+fn numbers_that_lost_digits_are_refused_naming_the_cell() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut st = SqliteStore::open_in_memory().unwrap();
+    let p = tmp.path().join("cat.xlsx");
+    // Row 4: a 17-digit code typed into Excel keeps 15 digits.
+    catalog_workbook(
+        &p,
+        &[
+            ("A", Some(6975432100137.0), "10"),
+            ("B", Some(6975432201018.0), "20"),
+            ("C", Some(69754322010181234.0), "30"),
+        ],
+    );
+    let e = import_with(&mut st, Kind::Catalog, &p, &ReadOptions::default()).unwrap_err();
+    assert!(
+        e.contains("cat.xlsx: sheet 商品, cell C4, column barcodes: the number 6.975432201018123e16 has lost digits"),
+        "{e}"
+    );
+    assert!(e.contains("format the column as Text"), "{e}");
+    assert!(st.load_catalog().unwrap().is_empty(), "all or nothing");
+    assert_eq!(st.verify(None).unwrap().events, 0);
+
+    // Other bad cells are named the same way.
+    catalog_workbook(
+        &p,
+        &[("A", Some(6975432100137.0), "10"), ("B", None, "heavy")],
+    );
+    let e = import_with(&mut st, Kind::Catalog, &p, &ReadOptions::default()).unwrap_err();
+    assert!(
+        e.ends_with("cat.xlsx: sheet 商品, cell D3, column unit_weight_g: \"heavy\" is not a weight in grams (a number of 0 or more)"),
+        "{e}"
+    );
+    catalog_workbook(&p, &[("A", Some(6975432100137.0), "10"), ("A", None, "1")]);
+    let e = import_with(&mut st, Kind::Catalog, &p, &ReadOptions::default()).unwrap_err();
+    assert!(
+        e.ends_with("sheet 商品, cell A3, column sku: A already appears on row 2"),
+        "{e}"
+    );
+
+    // Good numbers read back as typed: 6975432100137.0 is the barcode 6975432100137.
+    catalog_workbook(&p, &[("A", Some(6975432100137.0), "10")]);
+    import_with(&mut st, Kind::Catalog, &p, &ReadOptions::default()).unwrap();
+    assert_eq!(
+        st.load_catalog().unwrap()[0].barcodes[0].code,
+        "6975432100137"
+    );
+
+    // A CSV Excel saved with a code column shown as 6.97543E+12: the digits are gone.
+    let csv = tmp.path().join("excel.csv");
+    let text = "商家编码,商品名称,条形码,重量\r\nB,b,6975432201018,1\r\nC,c,6.97543E+12,1\r\n";
+    std::fs::write(&csv, encoding_rs::GB18030.encode(text).0).unwrap();
+    let e = import_with(&mut st, Kind::Catalog, &csv, &ReadOptions::default()).unwrap_err();
+    assert!(
+        e.contains("excel.csv: line 3, column barcodes: \"6.97543E+12\" lost its digits: Excel wrote the number in scientific notation"),
+        "{e}"
+    );
+    assert_eq!(st.load_catalog().unwrap().len(), 1, "nothing more written");
+}
+
+#[test]
+fn orders_sheet_errors_name_the_cell() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut st = store_with_fixtures();
+    let p = tmp.path().join("orders.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name("订单").unwrap();
+    let head = [
+        "订单号",
+        "运单号",
+        "快递公司",
+        "收件人",
+        "国家",
+        "收货地址",
+        "订单备注",
+        "商品编码",
+        "数量",
+    ];
+    for (j, h) in head.iter().enumerate() {
+        sheet.write_string(0, j as u16, *h).unwrap();
+    }
+    for (r, qty) in [(1u32, 1.0), (2, 2.5)] {
+        sheet.write_string(r, 0, "N1").unwrap();
+        // A 13-digit waybill typed as a number: read back as its digits.
+        sheet.write_number(r, 1, 7555606362246.0).unwrap();
+        for j in 2..7 {
+            sheet.write_string(r, j, "x").unwrap();
+        }
+        sheet
+            .write_string(r, 7, if r == 1 { "T-BLU-L" } else { "SOCK-BLK" })
+            .unwrap();
+        sheet.write_number(r, 8, qty).unwrap();
+    }
+    book.save(&p).unwrap();
+    let e = import_with(&mut st, Kind::Orders, &p, &ReadOptions::default()).unwrap_err();
+    assert!(
+        e.ends_with("orders.xlsx: sheet 订单, cell I3, column qty: \"2.5\" is not a whole number of at least 1"),
+        "{e}"
+    );
+    assert!(st.find_order("N1").unwrap().is_none());
+}
+
+#[test]
+fn dry_run_shows_the_reading_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let db = dir.join("bench.db");
+    let contract = write_contract_files(dir);
+    ok(&pb(
+        dir,
+        &["import", "catalog", s(&contract[0]), "--db", s(&db)],
+    ));
+    let events = |db: &Path| SqliteStore::open(db).unwrap().verify(None).unwrap().events;
+    let before = events(&db);
+    let file = shop_dir().join(ORDERS.csv);
+    let out = ok(&pb(
+        dir,
+        &["import", "orders", s(&file), "--dry-run", "--db", s(&db)],
+    ));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!(
+            "{} (GB18030 CSV): 9 rows, 5 orders, all good; dry run, nothing written",
+            s(&file)
+        )
+    );
+    let row = |want: &[&str]| {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.split_whitespace().collect::<Vec<_>>() == want),
+            "no line {want:?} in:\n{out}"
+        )
+    };
+    row(&["column", "in", "the", "file", "imported", "as"]);
+    row(&["订单编号", "order_no"]);
+    row(&["买家会员名", "extra,", "not", "imported"]);
+    row(&["收货人姓名", "recipient"]);
+    row(&["赠品", "gift"]);
+    assert!(
+        lines.contains(&"first 5 rows as they would be imported:"),
+        "{out}"
+    );
+    // Rows after parsing: Chinese values in the contract's form.
+    let first = lines
+        .iter()
+        .position(|l| l.starts_with("order_no"))
+        .unwrap();
+    let table: Vec<Vec<&str>> = lines[first + 1..]
+        .iter()
+        .filter(|l| !l.starts_with('-'))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(table.len(), 5, "{out}");
+    assert_eq!(table[0][0], "TB20261122001");
+    assert_eq!(table[3][0], "TB20261122003");
+    assert!(
+        table[3].ends_with(&["STICKER-LOGO", "1", "1"]),
+        "gift 是 → 1: {:?}",
+        table[3]
+    );
+    assert!(
+        table[4].ends_with(&["HOOD-GRY-L", "1", "cancelled"]),
+        "已取消: {:?}",
+        table[4]
+    );
+    assert_eq!(events(&db), before, "a dry run writes nothing");
+    assert!(SqliteStore::open(&db)
+        .unwrap()
+        .find_order("TB20261122001")
+        .unwrap()
+        .is_none());
+
+    // The JSON form, and no database is created for a dry run.
+    let fresh = dir.join("none.db");
+    let xlsx = shop_dir().join("shop-export.xlsx");
+    let out = ok(&pb(
+        dir,
+        &[
+            "import",
+            "catalog",
+            s(&xlsx),
+            "--dry-run",
+            "--json",
+            "--db",
+            s(&fresh),
+        ],
+    ));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["source"], "XLSX, sheet 商品");
+    assert_eq!(v["records"], CATALOG.rows.len());
+    assert_eq!(
+        v["columns"][6],
+        serde_json::json!({"header": "可用库存", "column": null})
+    );
+    assert_eq!(
+        v["preview"]["rows"][1][2], "6975432201018",
+        "a number cell read as its barcode"
+    );
+    assert!(!fresh.exists());
+
+    // A bad row is the same error as without --dry-run.
+    let bad = dir.join("bad.csv");
+    std::fs::write(
+        &bad,
+        contract_csv(&ORDERS).replace(",LATIAO-106,12,", ",LATIAO-106,zwölf,"),
+    )
+    .unwrap();
+    let e1 = failed(&pb(
+        dir,
+        &["import", "orders", s(&bad), "--dry-run", "--db", s(&db)],
+    ));
+    let e2 = failed(&pb(dir, &["import", "orders", s(&bad), "--db", s(&db)]));
+    assert_eq!(e1, e2);
+    assert!(
+        e1.contains("bad.csv: line 8, column qty: \"zwölf\" is not a whole number"),
+        "{e1}"
+    );
+}
+
+#[test]
+fn column_maps_are_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let station = dir.join("station.toml");
+    let orders = shop_dir().join("shopify-orders.csv");
+    std::fs::write(&station, "[import.order]\n\"Name\" = \"order_no\"\n").unwrap();
+    let e = failed(&pb(
+        dir,
+        &["--config", s(&station), "import", "orders", s(&orders)],
+    ));
+    assert!(
+        e.contains("[import.order]: \"order\" is not a kind of import"),
+        "{e}"
+    );
+    std::fs::write(&station, "[import.orders]\n\"Name\" = \"order_number\"\n").unwrap();
+    let e = failed(&pb(
+        dir,
+        &["--config", s(&station), "import", "orders", s(&orders)],
+    ));
+    assert!(
+        e.contains("[import.orders]: \"Name\" = \"order_number\": \"order_number\" is not a column of orders"),
+        "{e}"
+    );
+    // station.toml in the working folder is the config even without --config.
+    std::fs::remove_file(&station).unwrap();
+    let map = dir.join("map.toml");
+    std::fs::write(&map, "\"Lineitem quantity\" = 3\n").unwrap();
+    let e = failed(&pb(
+        dir,
+        &["import", "orders", s(&orders), "--map", s(&map)],
+    ));
+    assert!(
+        e.contains("\"Lineitem quantity\" must be given a column name in quotes"),
+        "{e}"
+    );
+    // Without a map the English export names what is missing, and how to map it.
+    let e = failed(&pb(dir, &["import", "orders", s(&orders)]));
+    assert!(
+        e.contains("shopify-orders.csv: line 1: required column \"order_no\" is missing (found: Name,Email,"),
+        "{e}"
+    );
+    assert!(e.contains("[import.orders]"), "{e}");
+}
