@@ -25,6 +25,22 @@ pub struct ShipEvent {
 }
 
 impl ShipEvent {
+    /// From a row of the bench's log as stored: exactly the texts that were hashed.
+    pub fn from_row(r: crate::store::chain::ChainRow, claim_epoch: Option<i64>) -> ShipEvent {
+        ShipEvent {
+            seq: r.seq,
+            at: r.at,
+            kind: r.kind,
+            actor: r.actor,
+            station_id: r.station_id,
+            order_no: r.order_no,
+            data: r.data,
+            prev_hash: r.prev_hash,
+            hash: r.hash,
+            claim_epoch,
+        }
+    }
+
     /// From an event as the bench's log returned it. `prev_hash` is the hash of the event
     /// before it (all zeros for seq 1). The texts are rebuilt exactly as the SQLite store
     /// hashed them (`at` with milliseconds, `data` as serde_json writes the map).

@@ -342,6 +342,4 @@ macro_rules! with_client {
 pub(crate) use with_client;
 
 /// Formats an event time as the bench does before hashing it (RFC 3339, milliseconds).
-pub(crate) fn fmt_at(t: &chrono::DateTime<chrono::FixedOffset>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
-}
+pub(crate) use crate::store::chain::format_at as fmt_at;

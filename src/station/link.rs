@@ -348,18 +348,7 @@ async fn ship_loop(
                     (Some(o), _) => epochs.get(o).copied(),
                     _ => None,
                 };
-                ShipEvent {
-                    seq: r.seq,
-                    at: r.at,
-                    kind: r.kind,
-                    actor: r.actor,
-                    station_id: r.station_id,
-                    order_no: r.order_no,
-                    data: r.data,
-                    prev_hash: r.prev_hash,
-                    hash: r.hash,
-                    claim_epoch: epoch,
-                }
+                ShipEvent::from_row(r, epoch)
             })
             .collect();
         if batch.is_empty() {
