@@ -16,7 +16,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::domain::catalog::{parse_attributes, parse_barcodes, Catalog};
-use crate::domain::event::{EventType, NewEvent};
+use crate::domain::event::{Imported, NewEvent, OrderCancelled, OrderChanged};
 use crate::domain::weight::fmt_g;
 use crate::domain::{Employee, Order, OrderLine, Packaging, Roles, Sku};
 use crate::store::{
@@ -1443,13 +1443,15 @@ pub fn plan(
                     Some(x) => {
                         if x.version != version {
                             report.changed += 1;
+                            let changed = OrderChanged {
+                                old_version: x.version.clone(),
+                                version: version.clone(),
+                                file: meta.file.clone(),
+                            };
                             changes.events.push(
-                                NewEvent::new(EventType::OrderChanged, meta.at, &meta.station_id)
+                                NewEvent::of(changed, meta.at, &meta.station_id)
                                     .actor(Some("import"))
-                                    .order(&o.order_no)
-                                    .with("old_version", x.version.as_str())
-                                    .with("version", version.as_str())
-                                    .with("file", meta.file.as_str()),
+                                    .order(&o.order_no),
                             );
                         } else if !x.order.cancelled && !cancelled {
                             // Only the imported picker changed.
@@ -1457,11 +1459,13 @@ pub fn plan(
                         }
                         if cancelled && !x.order.cancelled {
                             report.cancelled += 1;
+                            let cancelled = OrderCancelled {
+                                file: meta.file.clone(),
+                            };
                             changes.events.push(
-                                NewEvent::new(EventType::OrderCancelled, meta.at, &meta.station_id)
+                                NewEvent::of(cancelled, meta.at, &meta.station_id)
                                     .actor(Some("import"))
-                                    .order(&o.order_no)
-                                    .with("file", meta.file.as_str()),
+                                    .order(&o.order_no),
                             );
                         }
                     }
@@ -1484,18 +1488,19 @@ pub fn plan(
     }
     // Re-importing the same file changes nothing, not even the log.
     if report.added + report.changed + report.cancelled > 0 {
-        changes.events.push(
-            NewEvent::new(EventType::Imported, meta.at, &meta.station_id)
-                .actor(Some("import"))
-                .with("kind", parsed.kind())
-                .with("file", meta.file.as_str())
-                .with("sha256", meta.sha256.as_str())
-                .with("rows", report.rows)
-                .with("added", report.added)
-                .with("changed", report.changed)
-                .with("unchanged", report.unchanged)
-                .with("cancelled", report.cancelled),
-        );
+        let imported = Imported {
+            kind: parsed.kind().to_string(),
+            file: meta.file.clone(),
+            sha256: meta.sha256.clone(),
+            rows: report.rows,
+            added: report.added,
+            changed: report.changed,
+            unchanged: report.unchanged,
+            cancelled: report.cancelled,
+        };
+        changes
+            .events
+            .push(NewEvent::of(imported, meta.at, &meta.station_id).actor(Some("import")));
     }
     Ok((changes, report))
 }

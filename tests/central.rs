@@ -895,7 +895,11 @@ async fn a_hundred_thousand_orders_import_in_seconds() {
     let mut calls = 0;
     let start = std::time::Instant::now();
     let r = c
-        .import_orders(&orders, &meta, &mut |_| calls += 1)
+        .import_parsed(
+            &import::Parsed::Orders(orders.clone()),
+            &meta,
+            &mut |_, _| calls += 1,
+        )
         .await
         .unwrap();
     let took = start.elapsed();
@@ -906,7 +910,10 @@ async fn a_hundred_thousand_orders_import_in_seconds() {
         "100,000 orders took {took:?}"
     );
     let start = std::time::Instant::now();
-    let r = c.import_orders(&orders, &meta, &mut |_| {}).await.unwrap();
+    let r = c
+        .import_parsed(&import::Parsed::Orders(orders), &meta, &mut |_, _| {})
+        .await
+        .unwrap();
     assert_eq!(r.unchanged, 100_000);
     assert!(start.elapsed() < Duration::from_secs(30));
     println!(
@@ -1110,7 +1117,9 @@ async fn changes_since_pages_through_master_data() {
         name: "礼品盒 Gift box".into(),
         tare_g: 161.0,
     }];
-    c.import_packaging(&p, &meta, &mut |_| {}).await.unwrap();
+    c.import_parsed(&import::Parsed::Packaging(p.clone()), &meta, &mut |_, _| {})
+        .await
+        .unwrap();
     let ch = c.changes_since(head, 100).await.unwrap();
     assert_eq!(ch.packaging, p);
     assert!(ch.skus.is_empty() && ch.orders.is_empty() && ch.employees.is_empty());
@@ -1183,7 +1192,11 @@ async fn the_listener_hears_changes_and_catches_up_after_a_partition() {
     let mut l = bench.listener(0);
     next_connected(&mut l, Duration::from_secs(5)).await;
     admin
-        .import_packaging(&one_packaging(1.0), &meta(), &mut |_| {})
+        .import_parsed(
+            &import::Parsed::Packaging(one_packaging(1.0)),
+            &meta(),
+            &mut |_, _| {},
+        )
         .await
         .unwrap();
     let head = admin.master_head().await.unwrap();
@@ -1204,7 +1217,11 @@ async fn the_listener_hears_changes_and_catches_up_after_a_partition() {
         }
     }
     admin
-        .import_packaging(&one_packaging(2.0), &meta(), &mut |_| {})
+        .import_parsed(
+            &import::Parsed::Packaging(one_packaging(2.0)),
+            &meta(),
+            &mut |_, _| {},
+        )
         .await
         .unwrap();
     let head2 = admin.master_head().await.unwrap();
@@ -1247,9 +1264,13 @@ async fn the_listener_survives_a_server_crash() {
     assert!(err.to_string().contains(&db.name), "{err}");
     cluster.start_again();
     next_connected(&mut l, Duration::from_secs(10)).await;
-    c.import_packaging(&one_packaging(3.0), &meta(), &mut |_| {})
-        .await
-        .unwrap();
+    c.import_parsed(
+        &import::Parsed::Packaging(one_packaging(3.0)),
+        &meta(),
+        &mut |_, _| {},
+    )
+    .await
+    .unwrap();
     let head = c.master_head().await.unwrap();
     assert_eq!(next_change(&mut l, Duration::from_secs(2)).await, head);
 }

@@ -1,7 +1,7 @@
-//! Master data in the centre: imports (the SQLite importer's rules, written in bulk with
-//! COPY) and the benches' catch-up by change id.
+//! Master data in the centre: imports (the bench's import rules, [`crate::import::plan`],
+//! written in bulk with COPY) and the benches' catch-up by change id.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use chrono::{DateTime, FixedOffset};
@@ -13,13 +13,14 @@ use tokio_postgres::Transaction;
 use super::schema::{CENTRAL_STATION, MASTER_LOCK};
 use super::{fmt_at, with_client, Central, CentralError, Result};
 use crate::domain::catalog::BarcodeEntry;
-use crate::domain::event::{EventType, NewEvent};
+use crate::domain::event::NewEvent;
 use crate::domain::{Employee, Order, OrderLine, Packaging, Roles, Sku};
+use crate::import::Parsed;
 use crate::store::chain::{self, EventFields};
-use crate::store::{ImportMeta, ImportReport};
+use crate::store::{self, ImportMeta, ImportReport, OrderRow, Put, ReferenceRead};
 
-/// Called with the number of records written so far, for a progress bar.
-pub type Progress<'a> = &'a mut (dyn FnMut(usize) + Send);
+/// Called with the rows written so far and the rows to write, for a progress bar.
+pub type Progress<'a> = &'a mut (dyn FnMut(usize, usize) + Send);
 
 /// Master data changed after a change id, for a bench's local copy.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -121,25 +122,7 @@ impl Central {
                 .await
                 .map_err(err)?
             {
-                let lines: String = r.get(7);
-                let lines: Vec<OrderLine> = serde_json::from_str(&lines).map_err(|e| {
-                    self.data_err(format!(
-                        "order {} has unreadable lines: {e}",
-                        r.get::<_, String>(0)
-                    ))
-                })?;
-                out.orders.push(Order {
-                    order_no: r.get(0),
-                    waybill_no: r.get(1),
-                    carrier: r.get(2),
-                    recipient: r.get(3),
-                    country: r.get(4),
-                    address: r.get(5),
-                    buyer_note: r.get(6),
-                    lines,
-                    picker_id: r.get(8),
-                    cancelled: r.get(9),
-                });
+                out.orders.push(self.row_to_order(&r)?);
             }
             for r in tx
                 .query(
@@ -150,13 +133,7 @@ impl Central {
                 .await
                 .map_err(err)?
             {
-                let roles: String = r.get(2);
-                out.employees.push(Employee {
-                    id: r.get(0),
-                    name: r.get(1),
-                    roles: Roles::parse(&roles).unwrap_or_default(),
-                    badge: r.get(3),
-                });
+                out.employees.push(row_to_employee(&r));
             }
             for r in tx
                 .query(
@@ -167,11 +144,7 @@ impl Central {
                 .await
                 .map_err(err)?
             {
-                out.packaging.push(Packaging {
-                    code: r.get(0),
-                    name: r.get(1),
-                    tare_g: r.get(2),
-                });
+                out.packaging.push(row_to_packaging(&r));
             }
             tx.commit().await.map_err(err)?;
             Ok(out)
@@ -194,6 +167,30 @@ impl Central {
         })
     }
 
+    /// An order from its columns `order_no, waybill_no, carrier, recipient, country, address,
+    /// buyer_note, lines, picker_id, cancelled`.
+    fn row_to_order(&self, r: &tokio_postgres::Row) -> Result<Order> {
+        let lines: String = r.get(7);
+        let lines: Vec<OrderLine> = serde_json::from_str(&lines).map_err(|e| {
+            self.data_err(format!(
+                "order {} has unreadable lines: {e}",
+                r.get::<_, String>(0)
+            ))
+        })?;
+        Ok(Order {
+            order_no: r.get(0),
+            waybill_no: r.get(1),
+            carrier: r.get(2),
+            recipient: r.get(3),
+            country: r.get(4),
+            address: r.get(5),
+            buyer_note: r.get(6),
+            lines,
+            picker_id: r.get(8),
+            cancelled: r.get(9),
+        })
+    }
+
     /// The whole central catalog (for checking a catalog or orders file before import).
     pub async fn load_catalog(&self) -> Result<Vec<Sku>> {
         let rows = with_client!(self, "reading the catalog", |c| async {
@@ -207,476 +204,351 @@ impl Central {
         rows.iter().map(|r| self.row_to_sku(r)).collect()
     }
 
-    /// Imports checked catalog rows: all or nothing, unchanged rows untouched.
-    pub async fn import_catalog(
+    /// Imports checked rows by the import rules ([`crate::import::plan`], the bench's), all or
+    /// nothing: under the master lock, the stored rows the file names are read in one query,
+    /// the rules decide, and what they change is written in bulk with its events on the
+    /// centre's chain.
+    pub async fn import_parsed(
         &self,
-        skus: &[Sku],
+        parsed: &Parsed,
         meta: &ImportMeta,
         progress: Progress<'_>,
     ) -> Result<ImportReport> {
-        let what = "importing the catalog";
-        let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(|e| self.query_err(what, e))?;
-        let err = |e| self.query_err(what, e);
-        begin_import(
-            &tx,
-            "CREATE TEMP TABLE imp (ord integer, sku text, name text, barcodes text,
-                 unit_weight_g double precision, weight_tolerance_g double precision,
-                 attributes text) ON COMMIT DROP",
-        )
-        .await
-        .map_err(err)?;
-        {
-            let sink = tx
-                .copy_in("COPY imp FROM STDIN BINARY")
-                .await
-                .map_err(err)?;
-            let w = BinaryCopyInWriter::new(
-                sink,
-                &[
-                    Type::INT4,
-                    Type::TEXT,
-                    Type::TEXT,
-                    Type::TEXT,
-                    Type::FLOAT8,
-                    Type::FLOAT8,
-                    Type::TEXT,
-                ],
-            );
-            pin_mut!(w);
-            for (n, s) in skus.iter().enumerate() {
-                if n % 1000 == 0 {
-                    progress(n);
-                }
-                let ord = n as i32;
-                let barcodes = json_text(&s.barcodes);
-                let attributes = json_text(&s.attributes);
-                w.as_mut()
-                    .write(&[
-                        &ord,
-                        &s.sku,
-                        &s.name,
-                        &barcodes,
-                        &s.unit_weight_g,
-                        &s.weight_tolerance_g,
-                        &attributes,
-                    ])
-                    .await
-                    .map_err(err)?;
-            }
-            w.finish().await.map_err(err)?;
-        }
-        let row = tx
-            .query_one(
-                "SELECT count(*) FILTER (WHERE s.sku IS NULL),
-                        count(*) FILTER (WHERE s.sku IS NOT NULL
-                            AND (s.name, s.barcodes, s.unit_weight_g, s.weight_tolerance_g, s.attributes)
-                                IS DISTINCT FROM (i.name, i.barcodes, i.unit_weight_g, i.weight_tolerance_g, i.attributes))
-                 FROM imp i LEFT JOIN skus s USING (sku)",
-                &[],
-            )
-            .await
-            .map_err(err)?;
-        let mut report = ImportReport {
-            rows: skus.len(),
-            added: row.get::<_, i64>(0) as usize,
-            changed: row.get::<_, i64>(1) as usize,
-            ..Default::default()
+        let (kind, what) = match parsed {
+            Parsed::Catalog(_) => ("catalog", "importing the catalog"),
+            Parsed::Orders(_) => ("orders", "importing orders"),
+            Parsed::Employees(_) => ("employees", "importing employees"),
+            Parsed::Packaging(_) => ("packaging", "importing packaging"),
         };
-        report.unchanged = report.rows - report.added - report.changed;
-        if report.added + report.changed > 0 {
-            tx.execute(
-                "INSERT INTO skus (sku, name, barcodes, unit_weight_g, weight_tolerance_g, attributes)
-                 SELECT i.sku, i.name, i.barcodes, i.unit_weight_g, i.weight_tolerance_g, i.attributes
-                 FROM imp i LEFT JOIN skus s USING (sku)
-                 WHERE s.sku IS NULL
-                    OR (s.name, s.barcodes, s.unit_weight_g, s.weight_tolerance_g, s.attributes)
-                       IS DISTINCT FROM (i.name, i.barcodes, i.unit_weight_g, i.weight_tolerance_g, i.attributes)
-                 ORDER BY i.ord
-                 ON CONFLICT (sku) DO UPDATE SET name = excluded.name, barcodes = excluded.barcodes,
-                    unit_weight_g = excluded.unit_weight_g, weight_tolerance_g = excluded.weight_tolerance_g,
-                    attributes = excluded.attributes",
-                &[],
-            )
+        let err = |e| self.query_err(what, e);
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(err)?;
+        // Master writers take the master lock first: change ids then follow commit order.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MASTER_LOCK])
             .await
             .map_err(err)?;
+        let stored = self.read_stored(&tx, parsed, what).await?;
+        // The centre's events are on its own chain, whoever asked.
+        let meta = ImportMeta {
+            station_id: CENTRAL_STATION.to_string(),
+            ..meta.clone()
+        };
+        let (changes, report) = crate::import::plan(&stored, parsed, &meta, &mut |_, _| {})
+            .map_err(|e| self.data_err(e.to_string()))?;
+        drop(stored);
+        self.write_puts(&tx, &changes.puts, what, progress).await?;
+        // Empty when nothing changed: a re-import writes nothing, not even the log.
+        if !changes.events.is_empty() {
+            append_central(self, &tx, &changes.events).await?;
         }
-        progress(skus.len());
-        finish_import(self, tx, "catalog", meta, &report, Vec::new()).await?;
+        tx.commit()
+            .await
+            .map_err(|e| self.query_err("committing the import", e))?;
+        tracing::info!(db = %self.database(), kind, rows = report.rows, added = report.added,
+            changed = report.changed, cancelled = report.cancelled, "central import");
         Ok(report)
     }
 
-    /// Imports checked orders: a cancellation sticks, a new version is an `order_changed`
-    /// event, a new cancellation an `order_cancelled`, an unchanged re-import writes nothing.
-    pub async fn import_orders(
+    /// The stored rows of the file's keys, in one query.
+    async fn read_stored(
         &self,
-        orders: &[Order],
-        meta: &ImportMeta,
-        progress: Progress<'_>,
-    ) -> Result<ImportReport> {
-        let what = "importing orders";
-        let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(|e| self.query_err(what, e))?;
+        tx: &Transaction<'_>,
+        parsed: &Parsed,
+        what: &'static str,
+    ) -> Result<Stored> {
         let err = |e| self.query_err(what, e);
-        begin_import(
-            &tx,
-            "CREATE TEMP TABLE imp (ord integer, order_no text, waybill_no text,
-                 carrier text, recipient text, country text, address text, buyer_note text,
-                 lines text, picker_id text, cancelled boolean, version text) ON COMMIT DROP",
-        )
-        .await
-        .map_err(err)?;
-        {
-            let sink = tx
-                .copy_in("COPY imp FROM STDIN BINARY")
-                .await
-                .map_err(err)?;
-            let w = BinaryCopyInWriter::new(
-                sink,
-                &[
-                    Type::INT4,
-                    Type::TEXT,
-                    Type::TEXT,
-                    Type::TEXT,
-                    Type::TEXT,
-                    Type::TEXT,
-                    Type::TEXT,
-                    Type::TEXT,
-                    Type::TEXT,
-                    Type::TEXT,
-                    Type::BOOL,
-                    Type::TEXT,
-                ],
-            );
-            pin_mut!(w);
-            for (n, o) in orders.iter().enumerate() {
-                if n % 1000 == 0 {
-                    progress(n);
-                }
-                let ord = n as i32;
-                let lines = json_text(&o.lines);
-                let version = o.version();
-                w.as_mut()
-                    .write(&[
-                        &ord,
-                        &o.order_no,
-                        &o.waybill_no,
-                        &o.carrier,
-                        &o.recipient,
-                        &o.country,
-                        &o.address,
-                        &o.buyer_note,
-                        &lines,
-                        &o.picker_id,
-                        &o.cancelled,
-                        &version,
-                    ])
+        let mut s = Stored::default();
+        match parsed {
+            Parsed::Catalog(v) => {
+                let keys: Vec<&str> = v.iter().map(|x| x.sku.as_str()).collect();
+                for r in tx
+                    .query(
+                        "SELECT sku, name, barcodes, unit_weight_g, weight_tolerance_g, attributes
+                         FROM skus WHERE sku = ANY($1)",
+                        &[&keys],
+                    )
                     .await
-                    .map_err(err)?;
-            }
-            w.finish().await.map_err(err)?;
-        }
-        // Only the rows the SQLite importer would write: new, new version, newly cancelled
-        // or another picker.
-        const CHANGED: &str = "o.order_no IS NULL OR o.version <> i.version
-            OR (i.cancelled AND NOT o.cancelled) OR o.picker_id IS DISTINCT FROM i.picker_id";
-        let rows = tx
-            .query(
-                &format!(
-                    "SELECT i.order_no, o.version, i.version, o.cancelled, i.cancelled OR coalesce(o.cancelled, false)
-                     FROM imp i LEFT JOIN orders o USING (order_no)
-                     WHERE {CHANGED} ORDER BY i.ord"
-                ),
-                &[],
-            )
-            .await
-            .map_err(err)?;
-        let mut report = ImportReport {
-            rows: orders.len(),
-            ..Default::default()
-        };
-        report.unchanged = orders.len() - rows.len();
-        let mut events = Vec::new();
-        for r in &rows {
-            let order_no: String = r.get(0);
-            let old_version: Option<String> = r.get(1);
-            let version: String = r.get(2);
-            let old_cancelled: Option<bool> = r.get(3);
-            let cancelled: bool = r.get(4);
-            match (old_version, old_cancelled) {
-                (Some(v), Some(c)) => {
-                    if v != version {
-                        report.changed += 1;
-                        events.push(
-                            NewEvent::new(EventType::OrderChanged, meta.at, CENTRAL_STATION)
-                                .actor(Some("import"))
-                                .order(&order_no)
-                                .with("old_version", v.as_str())
-                                .with("version", version.as_str())
-                                .with("file", meta.file.as_str()),
-                        );
-                    } else if !c && !cancelled {
-                        // Only the imported picker changed.
-                        report.changed += 1;
-                    }
-                    if cancelled && !c {
-                        report.cancelled += 1;
-                        events.push(
-                            NewEvent::new(EventType::OrderCancelled, meta.at, CENTRAL_STATION)
-                                .actor(Some("import"))
-                                .order(&order_no)
-                                .with("file", meta.file.as_str()),
-                        );
-                    }
+                    .map_err(err)?
+                {
+                    let x = self.row_to_sku(&r)?;
+                    s.skus.insert(x.sku.clone(), x);
                 }
-                _ => {
-                    report.added += 1;
-                    if cancelled {
-                        report.cancelled += 1;
-                    }
+            }
+            Parsed::Orders(v) => {
+                let keys: Vec<&str> = v.iter().map(|x| x.order_no.as_str()).collect();
+                for r in tx
+                    .query(
+                        "SELECT order_no, waybill_no, carrier, recipient, country, address,
+                                buyer_note, lines, picker_id, cancelled, version
+                         FROM orders WHERE order_no = ANY($1)",
+                        &[&keys],
+                    )
+                    .await
+                    .map_err(err)?
+                {
+                    let order = self.row_to_order(&r)?;
+                    let version = r.get(10);
+                    s.orders
+                        .insert(order.order_no.clone(), OrderRow { order, version });
+                }
+            }
+            Parsed::Employees(v) => {
+                let keys: Vec<&str> = v.iter().map(|x| x.id.as_str()).collect();
+                for r in tx
+                    .query(
+                        "SELECT id, name, roles, badge FROM employees WHERE id = ANY($1)",
+                        &[&keys],
+                    )
+                    .await
+                    .map_err(err)?
+                {
+                    let x = row_to_employee(&r);
+                    s.employees.insert(x.id.clone(), x);
+                }
+            }
+            Parsed::Packaging(v) => {
+                let keys: Vec<&str> = v.iter().map(|x| x.code.as_str()).collect();
+                for r in tx
+                    .query(
+                        "SELECT code, name, tare_g FROM packaging WHERE code = ANY($1)",
+                        &[&keys],
+                    )
+                    .await
+                    .map_err(err)?
+                {
+                    let x = row_to_packaging(&r);
+                    s.packaging.insert(x.code.clone(), x);
                 }
             }
         }
-        if !rows.is_empty() {
-            // The constant above is the only text spliced in: no values are.
-            tx.execute(
-                &format!(
-                    "INSERT INTO orders (order_no, waybill_no, carrier, recipient, country, address,
-                        buyer_note, lines, picker_id, cancelled, version)
-                     SELECT i.order_no, i.waybill_no, i.carrier, i.recipient, i.country, i.address,
-                        i.buyer_note, i.lines, i.picker_id, i.cancelled OR coalesce(o.cancelled, false), i.version
-                     FROM imp i LEFT JOIN orders o USING (order_no)
-                     WHERE {CHANGED} ORDER BY i.ord
-                     ON CONFLICT (order_no) DO UPDATE SET waybill_no = excluded.waybill_no,
-                        carrier = excluded.carrier, recipient = excluded.recipient,
-                        country = excluded.country, address = excluded.address,
-                        buyer_note = excluded.buyer_note, lines = excluded.lines,
-                        picker_id = excluded.picker_id, cancelled = excluded.cancelled,
-                        version = excluded.version"
-                ),
-                &[],
-            )
-            .await
-            .map_err(err)?;
-        }
-        progress(orders.len());
-        finish_import(self, tx, "orders", meta, &report, events).await?;
-        Ok(report)
+        Ok(s)
     }
 
-    /// Imports checked employees; a badge already given to another employee is refused.
-    pub async fn import_employees(
+    /// Writes the rows the rules chose: COPY into a temporary table, then one upsert in the
+    /// file's order (so change ids follow it).
+    async fn write_puts(
         &self,
-        emps: &[Employee],
-        meta: &ImportMeta,
+        tx: &Transaction<'_>,
+        puts: &[Put],
+        what: &'static str,
         progress: Progress<'_>,
-    ) -> Result<ImportReport> {
-        let what = "importing employees";
-        let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(|e| self.query_err(what, e))?;
+    ) -> Result<()> {
         let err = |e| self.query_err(what, e);
-        begin_import(
-            &tx,
-            "CREATE TEMP TABLE imp (ord integer, id text, name text, roles text,
-                 badge text) ON COMMIT DROP",
-        )
-        .await
-        .map_err(err)?;
-        {
-            let sink = tx
-                .copy_in("COPY imp FROM STDIN BINARY")
-                .await
-                .map_err(err)?;
-            let w = BinaryCopyInWriter::new(
-                sink,
-                &[Type::INT4, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT],
-            );
-            pin_mut!(w);
-            for (n, e) in emps.iter().enumerate() {
-                if n % 1000 == 0 {
-                    progress(n);
-                }
-                let ord = n as i32;
-                let roles = e.roles.to_field();
-                w.as_mut()
-                    .write(&[&ord, &e.id, &e.name, &roles, &e.badge])
+        let total = puts.len();
+        let mut done = 0;
+        for (slot, bulk) in BULK.iter().enumerate() {
+            let rows: Vec<&Put> = puts.iter().filter(|p| bulk_slot(p) == slot).collect();
+            if rows.is_empty() {
+                continue;
+            }
+            tx.batch_execute(bulk.create).await.map_err(err)?;
+            {
+                let sink = tx
+                    .copy_in(&format!("COPY {} FROM STDIN BINARY", bulk.temp))
                     .await
                     .map_err(err)?;
-            }
-            w.finish().await.map_err(err)?;
-        }
-        if let Some(r) = tx
-            .query_opt(
-                "SELECT i.id, i.badge FROM imp i JOIN employees e ON e.badge = i.badge AND e.id <> i.id
-                 ORDER BY i.ord LIMIT 1",
-                &[],
-            )
-            .await
-            .map_err(err)?
-        {
-            return Err(self.data_err(format!(
-                "badge {} of {} is already the badge of another employee",
-                r.get::<_, String>(1),
-                r.get::<_, String>(0)
-            )));
-        }
-        const CHANGED: &str = "e.id IS NULL OR (e.name, e.roles, e.badge) IS DISTINCT FROM (i.name, i.roles, i.badge)";
-        let row = tx
-            .query_one(
-                &format!(
-                    "SELECT count(*) FILTER (WHERE e.id IS NULL), count(*) FILTER (WHERE {CHANGED})
-                     FROM imp i LEFT JOIN employees e USING (id)"
-                ),
-                &[],
-            )
-            .await
-            .map_err(err)?;
-        let added = row.get::<_, i64>(0) as usize;
-        let touched = row.get::<_, i64>(1) as usize;
-        let report = ImportReport {
-            rows: emps.len(),
-            added,
-            changed: touched - added,
-            unchanged: emps.len() - touched,
-            cancelled: 0,
-        };
-        if touched > 0 {
-            tx.execute(
-                &format!(
-                    "INSERT INTO employees (id, name, roles, badge)
-                     SELECT i.id, i.name, i.roles, i.badge FROM imp i LEFT JOIN employees e USING (id)
-                     WHERE {CHANGED} ORDER BY i.ord
-                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, roles = excluded.roles,
-                        badge = excluded.badge"
-                ),
-                &[],
-            )
-            .await
-            .map_err(err)?;
-        }
-        progress(emps.len());
-        finish_import(self, tx, "employees", meta, &report, Vec::new()).await?;
-        Ok(report)
-    }
-
-    /// Imports checked packaging types.
-    pub async fn import_packaging(
-        &self,
-        p: &[Packaging],
-        meta: &ImportMeta,
-        progress: Progress<'_>,
-    ) -> Result<ImportReport> {
-        let what = "importing packaging";
-        let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(|e| self.query_err(what, e))?;
-        let err = |e| self.query_err(what, e);
-        begin_import(
-            &tx,
-            "CREATE TEMP TABLE imp (ord integer, code text, name text, tare_g double precision) ON COMMIT DROP",
-        )
-        .await
-        .map_err(err)?;
-        {
-            let sink = tx
-                .copy_in("COPY imp FROM STDIN BINARY")
-                .await
-                .map_err(err)?;
-            let w =
-                BinaryCopyInWriter::new(sink, &[Type::INT4, Type::TEXT, Type::TEXT, Type::FLOAT8]);
-            pin_mut!(w);
-            for (n, x) in p.iter().enumerate() {
-                if n % 1000 == 0 {
-                    progress(n);
-                }
-                let ord = n as i32;
-                w.as_mut()
-                    .write(&[&ord, &x.code, &x.name, &x.tare_g])
-                    .await
+                let w = BinaryCopyInWriter::new(sink, bulk.types);
+                pin_mut!(w);
+                for (n, put) in rows.iter().enumerate() {
+                    if done % 1000 == 0 {
+                        progress(done, total);
+                    }
+                    done += 1;
+                    let ord = n as i32;
+                    match put {
+                        Put::Sku(s) => {
+                            w.as_mut()
+                                .write(&[
+                                    &ord,
+                                    &s.sku,
+                                    &s.name,
+                                    &json_text(&s.barcodes),
+                                    &s.unit_weight_g,
+                                    &s.weight_tolerance_g,
+                                    &json_text(&s.attributes),
+                                ])
+                                .await
+                        }
+                        Put::Order(r) => {
+                            let o = &r.order;
+                            w.as_mut()
+                                .write(&[
+                                    &ord,
+                                    &o.order_no,
+                                    &o.waybill_no,
+                                    &o.carrier,
+                                    &o.recipient,
+                                    &o.country,
+                                    &o.address,
+                                    &o.buyer_note,
+                                    &json_text(&o.lines),
+                                    &o.picker_id,
+                                    &o.cancelled,
+                                    &r.version,
+                                ])
+                                .await
+                        }
+                        Put::Employee(e) => {
+                            w.as_mut()
+                                .write(&[&ord, &e.id, &e.name, &e.roles.to_field(), &e.badge])
+                                .await
+                        }
+                        Put::Packaging(x) => {
+                            w.as_mut().write(&[&ord, &x.code, &x.name, &x.tare_g]).await
+                        }
+                    }
                     .map_err(err)?;
+                }
+                w.finish().await.map_err(err)?;
             }
-            w.finish().await.map_err(err)?;
+            if let Some(taken) = bulk.refuse {
+                // A badge of another employee: refused by name, before the unique index
+                // refuses it with less to say.
+                if let Some(r) = tx.query_opt(taken, &[]).await.map_err(err)? {
+                    return Err(self.data_err(format!(
+                        "badge {} of {} is already the badge of another employee",
+                        r.get::<_, String>(1),
+                        r.get::<_, String>(0)
+                    )));
+                }
+            }
+            tx.execute(bulk.upsert, &[]).await.map_err(err)?;
         }
-        const CHANGED: &str =
-            "k.code IS NULL OR (k.name, k.tare_g) IS DISTINCT FROM (i.name, i.tare_g)";
-        let row = tx
-            .query_one(
-                &format!(
-                    "SELECT count(*) FILTER (WHERE k.code IS NULL), count(*) FILTER (WHERE {CHANGED})
-                     FROM imp i LEFT JOIN packaging k USING (code)"
-                ),
-                &[],
-            )
-            .await
-            .map_err(err)?;
-        let added = row.get::<_, i64>(0) as usize;
-        let touched = row.get::<_, i64>(1) as usize;
-        let report = ImportReport {
-            rows: p.len(),
-            added,
-            changed: touched - added,
-            unchanged: p.len() - touched,
-            cancelled: 0,
-        };
-        if touched > 0 {
-            tx.execute(
-                &format!(
-                    "INSERT INTO packaging (code, name, tare_g)
-                     SELECT i.code, i.name, i.tare_g FROM imp i LEFT JOIN packaging k USING (code)
-                     WHERE {CHANGED} ORDER BY i.ord
-                     ON CONFLICT (code) DO UPDATE SET name = excluded.name, tare_g = excluded.tare_g"
-                ),
-                &[],
-            )
-            .await
-            .map_err(err)?;
-        }
-        progress(p.len());
-        finish_import(self, tx, "packaging", meta, &report, Vec::new()).await?;
-        Ok(report)
+        progress(total, total);
+        Ok(())
     }
 }
 
-/// Master writers take the master lock first: change ids then follow commit order.
-async fn begin_import(
-    tx: &Transaction<'_>,
-    create_temp: &str,
-) -> std::result::Result<(), tokio_postgres::Error> {
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MASTER_LOCK])
-        .await?;
-    tx.batch_execute(create_temp).await
+/// The stored rows an import's file names, as [`crate::import::plan`] reads them.
+#[derive(Default)]
+struct Stored {
+    skus: HashMap<String, Sku>,
+    orders: HashMap<String, OrderRow>,
+    employees: HashMap<String, Employee>,
+    packaging: HashMap<String, Packaging>,
 }
 
-/// The import's events on the centre's chain, then commit. An import that changed nothing
-/// writes nothing, not even the log (as on a bench).
-async fn finish_import(
-    central: &Central,
-    tx: deadpool_postgres::Transaction<'_>,
-    kind: &str,
-    meta: &ImportMeta,
-    report: &ImportReport,
-    mut events: Vec<NewEvent>,
-) -> Result<()> {
-    if report.added + report.changed + report.cancelled > 0 {
-        events.push(
-            NewEvent::new(EventType::Imported, meta.at, CENTRAL_STATION)
-                .actor(Some("import"))
-                .with("kind", kind)
-                .with("file", meta.file.as_str())
-                .with("sha256", meta.sha256.as_str())
-                .with("rows", report.rows)
-                .with("added", report.added)
-                .with("changed", report.changed)
-                .with("unchanged", report.unchanged)
-                .with("cancelled", report.cancelled),
-        );
-        append_central(central, &tx, &events).await?;
+impl ReferenceRead for Stored {
+    fn sku(&self, sku: &str) -> store::Result<Option<Sku>> {
+        Ok(self.skus.get(sku).cloned())
     }
-    tx.commit()
-        .await
-        .map_err(|e| central.query_err("committing the import", e))?;
-    tracing::info!(db = %central.database(), kind, rows = report.rows, added = report.added,
-        changed = report.changed, cancelled = report.cancelled, "central import");
-    Ok(())
+
+    fn order_row(&self, order_no: &str) -> store::Result<Option<OrderRow>> {
+        Ok(self.orders.get(order_no).cloned())
+    }
+
+    fn employee(&self, id: &str) -> store::Result<Option<Employee>> {
+        Ok(self.employees.get(id).cloned())
+    }
+
+    fn packaging(&self, code: &str) -> store::Result<Option<Packaging>> {
+        Ok(self.packaging.get(code).cloned())
+    }
+}
+
+/// How one kind of row is written in bulk.
+struct Bulk {
+    temp: &'static str,
+    /// The temporary table (its `ord` keeps the file's order).
+    create: &'static str,
+    types: &'static [Type],
+    /// A query naming the first row that must be refused (employee id, badge).
+    refuse: Option<&'static str>,
+    upsert: &'static str,
+}
+
+/// One per [`Put`] variant, in [`bulk_slot`] order.
+const BULK: [Bulk; 4] = [
+    Bulk {
+        temp: "imp_skus",
+        create: "CREATE TEMP TABLE imp_skus (ord integer, sku text, name text, barcodes text,
+             unit_weight_g double precision, weight_tolerance_g double precision,
+             attributes text) ON COMMIT DROP",
+        types: &[
+            Type::INT4,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::FLOAT8,
+            Type::FLOAT8,
+            Type::TEXT,
+        ],
+        refuse: None,
+        upsert:
+            "INSERT INTO skus (sku, name, barcodes, unit_weight_g, weight_tolerance_g, attributes)
+             SELECT sku, name, barcodes, unit_weight_g, weight_tolerance_g, attributes
+             FROM imp_skus ORDER BY ord
+             ON CONFLICT (sku) DO UPDATE SET name = excluded.name, barcodes = excluded.barcodes,
+                unit_weight_g = excluded.unit_weight_g,
+                weight_tolerance_g = excluded.weight_tolerance_g,
+                attributes = excluded.attributes",
+    },
+    Bulk {
+        temp: "imp_orders",
+        create: "CREATE TEMP TABLE imp_orders (ord integer, order_no text, waybill_no text,
+             carrier text, recipient text, country text, address text, buyer_note text,
+             lines text, picker_id text, cancelled boolean, version text) ON COMMIT DROP",
+        types: &[
+            Type::INT4,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::BOOL,
+            Type::TEXT,
+        ],
+        refuse: None,
+        upsert: "INSERT INTO orders (order_no, waybill_no, carrier, recipient, country, address,
+                buyer_note, lines, picker_id, cancelled, version)
+             SELECT order_no, waybill_no, carrier, recipient, country, address, buyer_note,
+                lines, picker_id, cancelled, version
+             FROM imp_orders ORDER BY ord
+             ON CONFLICT (order_no) DO UPDATE SET waybill_no = excluded.waybill_no,
+                carrier = excluded.carrier, recipient = excluded.recipient,
+                country = excluded.country, address = excluded.address,
+                buyer_note = excluded.buyer_note, lines = excluded.lines,
+                picker_id = excluded.picker_id, cancelled = excluded.cancelled,
+                version = excluded.version",
+    },
+    Bulk {
+        temp: "imp_employees",
+        create: "CREATE TEMP TABLE imp_employees (ord integer, id text, name text, roles text,
+             badge text) ON COMMIT DROP",
+        types: &[Type::INT4, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT],
+        refuse: Some(
+            "SELECT i.id, i.badge FROM imp_employees i
+             JOIN employees e ON e.badge = i.badge AND e.id <> i.id
+             ORDER BY i.ord LIMIT 1",
+        ),
+        upsert: "INSERT INTO employees (id, name, roles, badge)
+             SELECT id, name, roles, badge FROM imp_employees ORDER BY ord
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, roles = excluded.roles,
+                badge = excluded.badge",
+    },
+    Bulk {
+        temp: "imp_packaging",
+        create: "CREATE TEMP TABLE imp_packaging (ord integer, code text, name text,
+             tare_g double precision) ON COMMIT DROP",
+        types: &[Type::INT4, Type::TEXT, Type::TEXT, Type::FLOAT8],
+        refuse: None,
+        upsert: "INSERT INTO packaging (code, name, tare_g)
+             SELECT code, name, tare_g FROM imp_packaging ORDER BY ord
+             ON CONFLICT (code) DO UPDATE SET name = excluded.name, tare_g = excluded.tare_g",
+    },
+];
+
+fn bulk_slot(put: &Put) -> usize {
+    match put {
+        Put::Sku(_) => 0,
+        Put::Order(_) => 1,
+        Put::Employee(_) => 2,
+        Put::Packaging(_) => 3,
+    }
 }
 
 /// Appends events to the chain of the pseudo-station `central`, hashed as a bench hashes
@@ -799,16 +671,10 @@ pub async fn import_file(
         station_id: CENTRAL_STATION.to_string(),
         at,
     };
-    let total = rows.rows.len();
-    on_progress(Phase::Checking(total));
-    Ok(match kind {
+    on_progress(Phase::Checking(rows.rows.len()));
+    let parsed = match kind {
         Kind::Catalog => {
-            let existing = central.load_catalog().await?;
-            let skus = imp::parse_catalog(&rows, &existing)?;
-            let n = skus.len();
-            central
-                .import_catalog(&skus, &meta, &mut |k| on_progress(Phase::Writing(k, n)))
-                .await?
+            Parsed::Catalog(imp::parse_catalog(&rows, &central.load_catalog().await?)?)
         }
         Kind::Orders => {
             let skus: HashSet<String> = central
@@ -817,27 +683,36 @@ pub async fn import_file(
                 .into_iter()
                 .map(|s| s.sku)
                 .collect();
-            let orders = imp::parse_orders(&rows, &skus)?;
-            let n = orders.len();
-            central
-                .import_orders(&orders, &meta, &mut |k| on_progress(Phase::Writing(k, n)))
-                .await?
+            Parsed::Orders(imp::parse_orders(&rows, &skus)?)
         }
-        Kind::Employees => {
-            let e = imp::parse_employees(&rows)?;
-            let n = e.len();
-            central
-                .import_employees(&e, &meta, &mut |k| on_progress(Phase::Writing(k, n)))
-                .await?
-        }
-        Kind::Packaging => {
-            let p = imp::parse_packaging(&rows)?;
-            let n = p.len();
-            central
-                .import_packaging(&p, &meta, &mut |k| on_progress(Phase::Writing(k, n)))
-                .await?
-        }
-    })
+        Kind::Employees => Parsed::Employees(imp::parse_employees(&rows)?),
+        Kind::Packaging => Parsed::Packaging(imp::parse_packaging(&rows)?),
+    };
+    central
+        .import_parsed(&parsed, &meta, &mut |done, total| {
+            on_progress(Phase::Writing(done, total))
+        })
+        .await
+}
+
+/// An employee from its columns `id, name, roles, badge`.
+fn row_to_employee(r: &tokio_postgres::Row) -> Employee {
+    let roles: String = r.get(2);
+    Employee {
+        id: r.get(0),
+        name: r.get(1),
+        roles: Roles::parse(&roles).unwrap_or_default(),
+        badge: r.get(3),
+    }
+}
+
+/// A packaging type from its columns `code, name, tare_g`.
+fn row_to_packaging(r: &tokio_postgres::Row) -> Packaging {
+    Packaging {
+        code: r.get(0),
+        name: r.get(1),
+        tare_g: r.get(2),
+    }
 }
 
 impl From<crate::import::ImportError> for CentralError {
