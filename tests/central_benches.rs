@@ -513,12 +513,39 @@ fn killed_benches_and_a_crashed_server_lose_nothing_and_double_nothing() {
         // The restarted bench has its packer back; the centre has whatever arrived.
         sign_in(&mut st, PACKER);
     }
-    // A backlog, then the server killed while it takes it in.
+    // A backlog of more than one batch, then the server killed while it takes it in: after
+    // a batch of it is central and before the last.
+    floor.drained("BENCH-H", &rig);
+    let pre = floor.head("BENCH-H");
     cluster.stop_immediate();
-    make_backlog(&mut st);
+    make_backlog(&mut st, 400);
+    let local = SqliteStore::open(rig.db())
+        .unwrap()
+        .head()
+        .unwrap()
+        .unwrap()
+        .0;
+    assert!(
+        local > pre + 500,
+        "more than one batch owed: {pre} central, {local} local"
+    );
     cluster.start_again();
-    std::thread::sleep(Duration::from_millis(150));
-    cluster.stop_immediate();
+    let end = Instant::now() + WAIT;
+    let mut caught = None;
+    while Instant::now() < end && caught.is_none() {
+        // A new connection each time: the pool's old ones died with the server.
+        let c = Central::connect(&floor.db.url, None).unwrap();
+        if let Ok((h, _)) = floor.rt.block_on(c.head("BENCH-H")) {
+            if h > pre && h < local {
+                cluster.stop_immediate();
+                caught = Some(h);
+            } else if h >= local {
+                break;
+            }
+        }
+    }
+    let caught = caught.expect("the server was killed while the backlog was going in");
+    assert!(caught < local, "killed mid-ingest at {caught} of {local}");
     cluster.start_again();
     floor.drained("BENCH-H", &rig);
     floor.exactly_once("BENCH-H", &rig);
@@ -528,9 +555,9 @@ fn killed_benches_and_a_crashed_server_lose_nothing_and_double_nothing() {
     st.term();
 }
 
-/// Events while the centre is down (sign-out and sign-in, 40 of them): a backlog to ship.
-fn make_backlog(st: &mut Station) {
-    for _ in 0..20 {
+/// Events while the centre is down (sign-outs and sign-ins, two per round): a backlog.
+fn make_backlog(st: &mut Station, rounds: usize) {
+    for _ in 0..rounds {
         st.scan("PB-SIGNOUT");
         st.until(WAIT, |v| v["event"] == "packer_signed_out")
             .unwrap();
