@@ -38,14 +38,12 @@
 //!   [`Central::scan_events`] with a [`crate::store::EventFilter`]: every bench's events (and
 //!   the centre's), ordered by time, then station and seq, as [`CentralEvent`] (the type as
 //!   text; [`CentralEvent::stored`] gives a [`crate::domain::event::StoredEvent`] when this
-//!   build knows the type: `order_claimed`, `claim_released` and `claim_conflict` need their
-//!   `EventType` variants).
+//!   build knows the type).
 //! - [`Central::verify`] (every chain rehashed with [`crate::store::chain::event_hash`],
 //!   heads, stored checkpoints; the first bad station and seq), [`Central::checkpoint`] →
 //!   [`CentralCheckpoint`] (JSON, `write`/`read`), [`Central::verify_checkpoint_file`].
-//! - Central imports: [`Central::import_catalog`] / `_orders` / `_employees` / `_packaging`
-//!   take rows already parsed by [`crate::import`] and follow the SQLite importer's rules
-//!   (same [`crate::store::ImportReport`]); [`import_file`] is the whole
+//! - Central imports: [`Central::import_parsed`] takes rows already parsed by
+//!   [`crate::import`] and applies the same rules as every store ([`crate::import::plan`]); [`import_file`] is the whole
 //!   `packbench import KIND FILE --central URL`; [`Central::load_catalog`] for checks. Their
 //!   events (`imported`, `order_changed`, `order_cancelled`) are on the chain of the
 //!   pseudo-station [`CENTRAL_STATION`], as are supervisor releases and claim conflicts.

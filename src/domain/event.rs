@@ -586,8 +586,9 @@ impl NewEvent {
         }
     }
 
-    /// An event with no fields yet, filled with [`NewEvent::with`]. Only the store's import
-    /// events are still built this way; everything else uses [`NewEvent::of`].
+    /// An event with no fields yet, filled with [`NewEvent::with`]: for tests and tools that
+    /// write raw events (a tampered log, a synthetic one). The station and the imports build
+    /// every event from its typed payload with [`NewEvent::of`].
     pub fn new(kind: EventType, at: DateTime<FixedOffset>, station_id: &str) -> Self {
         NewEvent {
             at,
