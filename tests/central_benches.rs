@@ -564,3 +564,66 @@ fn make_backlog(st: &mut Station, rounds: usize) {
         sign_in(st, PACKER);
     }
 }
+
+#[test]
+fn a_supervisor_frees_an_order_held_by_a_bench_that_is_gone() {
+    let floor = Floor::new();
+    let rig_a = floor.bench("BENCH-J", 43, "finish");
+    let rig_b = floor.bench("BENCH-K", 43, "finish");
+    floor.import(&rig_a.orders_csv());
+    let o = rig_a.orders[0].clone();
+    let mut a = rig_a.spawn(bin());
+    let mut b = rig_b.spawn(bin());
+    copied(&rig_a, &o.order_no);
+    copied(&rig_b, &o.order_no);
+    sign_in(&mut a, PACKER);
+    sign_in(&mut b, "BADGE-E004");
+    assert_eq!(open(&mut a, &o.order_no, WAIT)["event"], "order_loaded");
+    // The bench dies holding the order.
+    a.kill();
+    assert_eq!(
+        open(&mut b, &o.order_no, WAIT)["reason"],
+        "order_claimed_elsewhere"
+    );
+    // A packer may not release it; a supervisor may, with a reason, on the record.
+    let refused = std::process::Command::new(bin())
+        .args([
+            "central",
+            "release",
+            &o.order_no,
+            "--by",
+            "E003",
+            "--reason",
+            "bench dead",
+        ])
+        .args(["--url", &floor.db.url])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("not a supervisor"), "{err}");
+    let out = pb(&[
+        "central",
+        "release",
+        &o.order_no,
+        "--by",
+        "E005",
+        "--reason",
+        "bench J dead",
+        "--url",
+        &floor.db.url,
+    ]);
+    assert!(out.contains("released from BENCH-J"), "{out}");
+    pack(&rig_b, &mut b, &o, WAIT);
+    let events = floor
+        .rt
+        .block_on(floor.central.order_events(&o.order_no))
+        .unwrap();
+    let released = events
+        .iter()
+        .find(|e| e.kind == "claim_released")
+        .unwrap_or_else(|| panic!("no claim_released: {events:#?}"));
+    assert_eq!(released.data["by"], "E005");
+    assert_eq!(released.data["reason"], "bench J dead");
+    b.term();
+}
