@@ -18,6 +18,11 @@
 //!   `audit order --central` and `central verify` (`PB_CENTRAL_MAX_SECS` bounds the load).
 //! - `memory`: RSS of a headless station packing `PB_MEM_ORDERS` (1,000) with and without
 //!   `[central]`.
+//!
+//! `audit` stops loading while less than `PB_CENTRAL_MIN_FREE_GB` (2) of the disk is free.
+//! `PB_BIN` runs another station binary than the one cargo built (a copy a rebuild cannot
+//! replace mid-run). Each part prints who used the CPU meanwhile, as figures taken on a
+//! shared machine move with it.
 
 #[path = "../tests/harness/mod.rs"]
 mod harness;
@@ -1286,7 +1291,15 @@ fn audit() {
     let rt = runtime(2);
     let db = rt.block_on(cluster.fresh_db());
     let admin_url = cluster.tcp_url(&db.name);
-    let admin = Central::connect(&admin_url, None).unwrap();
+    let admin = Central::connect_with(
+        &admin_url,
+        None,
+        central::ConnectOptions {
+            op_timeout: Duration::from_secs(60),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let (tpl, tpl_orders) = template(3000);
     // The orders the events name, imported centrally first (as a warehouse would).
     let names: Vec<String> = (0..stations).map(|s| format!("AUDIT-{s:03}")).collect();
@@ -1349,7 +1362,27 @@ fn audit() {
                                 claim_epoch: None,
                             });
                         }
-                        let out = admin.ship(&evs).await.unwrap();
+                        // A stalled call is timed out by the pool and retried (a re-send
+                        // is skipped centrally): counted and reported, never hidden.
+                        let t = Instant::now();
+                        let mut tries = 0;
+                        let out = loop {
+                            tries += 1;
+                            match admin.ship(&evs).await {
+                                Ok(out) => break out,
+                                Err(e) if tries < 3 && e.is_unreachable() => {
+                                    println!("    ship of {station} failed, retrying: {e}");
+                                }
+                                Err(e) => panic!("ship of {station}: {e}"),
+                            }
+                        };
+                        let took = t.elapsed();
+                        if took > Duration::from_secs(2) {
+                            println!(
+                                "    a batch of {n} events took {:.1} s ({tries} tries)",
+                                took.as_secs_f64()
+                            );
+                        }
                         assert!(out.refused.is_none(), "{:?}", out.refused);
                         *done += n;
                         let before = shipped.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
