@@ -19,6 +19,7 @@ use crate::domain::event::{EventType, OrderClaimed, PackerSignedIn, StoredEvent}
 use crate::store::{
     self, Changes, ClaimOutcome, Claims, EventFilter, EventLog, Holder, OrderRow, Put, SqliteStore,
 };
+use packbench_drivers::serial::{Backoff, BackoffPolicy};
 
 /// Events shipped in one transaction at most.
 const BATCH: usize = 500;
@@ -26,8 +27,6 @@ const BATCH: usize = 500;
 /// What the bench last heard from the centre, shared by its tasks and its claims.
 #[derive(Default)]
 struct Heard {
-    /// The centre answered the last call.
-    up: bool,
     /// Orders another bench held when the centre last said so (order → holder).
     held_elsewhere: HashMap<String, Holder>,
     /// What the heartbeat reports.
@@ -64,7 +63,7 @@ pub fn start(
         wake.clone(),
         tx.clone(),
     ));
-    rt.spawn(follow_loop(central.clone(), db, tx));
+    rt.spawn(follow_loop(central.clone(), db));
     rt.spawn(heartbeat_loop(
         central.clone(),
         station.clone(),
@@ -160,7 +159,6 @@ impl Claims for CentralClaims {
         let mut heard = self.heard.lock().expect("heard");
         match answer {
             Ok(Ok((central::ClaimOutcome::Granted { claim_epoch, .. }, history))) => {
-                heard.up = true;
                 heard.held_elsewhere.remove(order_no);
                 ClaimOutcome::Granted {
                     epoch: Some(claim_epoch),
@@ -175,7 +173,6 @@ impl Claims for CentralClaims {
                 },
                 _,
             ))) => {
-                heard.up = true;
                 let h = Holder {
                     station_id: held_by,
                     packer_id: held_by_packer,
@@ -185,7 +182,6 @@ impl Claims for CentralClaims {
                 ClaimOutcome::Held(h)
             }
             Ok(Ok((central::ClaimOutcome::Packed { packed_by, at }, _))) => {
-                heard.up = true;
                 ClaimOutcome::Packed(Holder {
                     station_id: packed_by.unwrap_or_default(),
                     packer_id: None,
@@ -206,7 +202,6 @@ impl CentralClaims {
     /// No answer: `finish` refuses; `open` opens an order no other bench held when the centre
     /// last said, unclaimed (the centre raises a conflict if another bench packs it too).
     fn offline_rule(&self, heard: &mut Heard, order_no: &str, why: String) -> ClaimOutcome {
-        heard.up = false;
         tracing::warn!(order = order_no, "claim not answered: {why}");
         match self.offline {
             Offline::Finish => ClaimOutcome::Unreachable(why),
@@ -221,33 +216,14 @@ impl CentralClaims {
     }
 }
 
-/// Jittered exponential backoff, 100 ms up to 5 s, so 200 benches coming back after an
-/// outage do not knock on the centre in step.
-struct Backoff(u32);
-
-impl Backoff {
-    fn next(&mut self) -> Duration {
-        self.0 = (self.0 + 1).min(6);
-        let base = 100u64 << self.0.min(6);
-        let cap = base.min(5_000);
-        let jitter = rand_u64() % (cap / 2 + 1);
-        Duration::from_millis(cap / 2 + jitter)
-    }
-    fn reset(&mut self) {
-        self.0 = 0;
-    }
-}
-
-fn rand_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    h.finish()
+/// Jittered exponential backoff, 100 ms up to 5 s (the drivers' own, as for serial ports),
+/// so 200 benches coming back after an outage do not knock on the centre in step.
+fn backoff() -> Backoff {
+    Backoff::with_random_seed(BackoffPolicy {
+        initial: Duration::from_millis(100),
+        max: Duration::from_secs(5),
+        jitter: 0.5,
+    })
 }
 
 /// The link's state as `device` events: said when it changes, with the backlog.
@@ -308,7 +284,7 @@ async fn ship_loop(
     };
     let mut epochs = epochs_of(&store).unwrap_or_default();
     let mut link = LinkState { said: None, tx };
-    let mut backoff = Backoff(0);
+    let mut backoff = backoff();
     // Where the centre's copy of this bench's log ends, as far as we know: re-sends of
     // known events are harmless, so 0 is a safe start.
     let mut central_head = 0i64;
@@ -361,7 +337,6 @@ async fn ship_loop(
         match central.ship(&batch).await {
             Ok(out) => {
                 backoff.reset();
-                heard.lock().expect("heard").up = true;
                 let progressed = out.head_seq > central_head;
                 central_head = out.head_seq;
                 tracing::debug!(shipped_to = out.head_seq, sent_to = last, "central sync");
@@ -387,13 +362,12 @@ async fn ship_loop(
                 let left = (local_head - central_head).max(0);
                 link.say("connected", format!("backlog {left}"));
                 if !progressed && left > 0 {
-                    tokio::time::sleep(backoff.next()).await;
+                    tokio::time::sleep(backoff.next_delay()).await;
                 }
             }
             Err(e) => {
-                heard.lock().expect("heard").up = false;
                 link.say("disconnected", format!("backlog {backlog}; {e}"));
-                tokio::time::sleep(backoff.next()).await;
+                tokio::time::sleep(backoff.next_delay()).await;
             }
         }
     }
@@ -401,8 +375,7 @@ async fn ship_loop(
 
 /// Keeps the local copy of master data current: catches up at start, then on every
 /// notification and periodically (the listener does both).
-async fn follow_loop(central: Central, db: PathBuf, tx: std::sync::mpsc::Sender<Msg>) {
-    let _ = tx;
+async fn follow_loop(central: Central, db: PathBuf) {
     let mut store = match store::open(&db) {
         Ok(s) => s,
         Err(e) => {
@@ -412,7 +385,7 @@ async fn follow_loop(central: Central, db: PathBuf, tx: std::sync::mpsc::Sender<
     };
     let mut applied = store.central_change_id().unwrap_or(0);
     let mut listener = central.listener(applied);
-    let mut backoff = Backoff(0);
+    let mut backoff = backoff();
     while let Some(ev) = listener.recv().await {
         match ev {
             ListenerEvent::Changed { upto } if upto > applied => loop {
@@ -439,7 +412,7 @@ async fn follow_loop(central: Central, db: PathBuf, tx: std::sync::mpsc::Sender<
                     }
                     Err(e) => {
                         tracing::warn!("central link: master data not read: {e}");
-                        tokio::time::sleep(backoff.next()).await;
+                        tokio::time::sleep(backoff.next_delay()).await;
                         break;
                     }
                 }
@@ -483,7 +456,6 @@ async fn heartbeat_loop(central: Central, station: String, heard: Arc<Mutex<Hear
             Ok(()) => match central.held_orders().await {
                 Ok(held) => {
                     let mut h = heard.lock().expect("heard");
-                    h.up = true;
                     h.held_elsewhere = held
                         .into_iter()
                         .filter(|(_, s, _, _)| *s != station)
@@ -502,7 +474,6 @@ async fn heartbeat_loop(central: Central, station: String, heard: Arc<Mutex<Hear
                 Err(e) => tracing::warn!("central link: held orders not read: {e}"),
             },
             Err(e) => {
-                heard.lock().expect("heard").up = false;
                 tracing::debug!("central heartbeat failed: {e}");
             }
         }
