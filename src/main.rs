@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context, Result};
-use chrono::{DateTime, FixedOffset, Local};
+use chrono::{DateTime, FixedOffset, Local, TimeZone};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use packbench::audit::{self, table, ExportFormat};
@@ -276,6 +276,60 @@ enum AuditCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Every bench on the floor, worst trouble first (central database)
+    Board {
+        #[command(flatten)]
+        out: SheetOut,
+        #[command(flatten)]
+        src: CentralSource,
+    },
+    /// Orders, SKUs and employees by a part of their number, waybill or name (central)
+    Search {
+        text: String,
+        /// At most this many of each kind
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+        #[command(flatten)]
+        out: SheetOut,
+        #[command(flatten)]
+        src: CentralSource,
+    },
+    /// The review queue (mismatches, overrides, holds, lost devices, alarms); with ITEM,
+    /// mark that item reviewed (central database)
+    Review {
+        /// A queue item (`STATION:SEQ` or `alarm:ID`) to mark reviewed
+        item: Option<String>,
+        /// What the supervisor found (with ITEM)
+        #[arg(long, requires = "item")]
+        note: Option<String>,
+        /// The supervisor's employee id (with ITEM)
+        #[arg(long, requires = "item")]
+        by: Option<String>,
+        /// Since (date or RFC 3339 time; default: 7 days ago)
+        #[arg(long)]
+        from: Option<String>,
+        /// Reviewed items too
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        out: SheetOut,
+        #[command(flatten)]
+        src: CentralSource,
+    },
+    /// Orders, units, wrong items caught, mismatches, overrides and reprints per packer and
+    /// per bench (central database)
+    Report {
+        /// From (date or RFC 3339 time; default: today)
+        #[arg(long)]
+        from: Option<String>,
+        /// To, inclusive (date or RFC 3339 time; default: the end of today)
+        #[arg(long)]
+        to: Option<String>,
+        #[command(flatten)]
+        out: SheetOut,
+        #[command(flatten)]
+        src: CentralSource,
+    },
     /// Write the log's head (sequence and hash) to keep off the bench
     Checkpoint {
         #[arg(long)]
@@ -289,6 +343,92 @@ enum AuditCmd {
 enum Format {
     Csv,
     Jsonl,
+}
+
+/// How a list or report is written.
+#[derive(clap::Args)]
+struct SheetOut {
+    /// JSON (the same as --format json)
+    #[arg(long, conflicts_with = "format")]
+    json: bool,
+    #[arg(long, value_enum)]
+    format: Option<SheetFormat>,
+    /// Write to this file (needed for xlsx)
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SheetFormat {
+    Table,
+    Json,
+    Csv,
+    Xlsx,
+}
+
+/// The central database of the supervision commands.
+#[derive(clap::Args)]
+struct CentralSource {
+    /// The central database (a libpq URL; default: the config's [central])
+    #[arg(long)]
+    central: Option<String>,
+}
+
+impl CentralSource {
+    fn connect(&self, cfg: Option<&Config>) -> Result<packbench::central::Central> {
+        let pw = cfg.and_then(|c| c.central_password_file());
+        let url = match (&self.central, cfg.and_then(|c| c.central.as_ref())) {
+            (Some(u), _) => u.clone(),
+            (None, Some(c)) => c.url.clone(),
+            (None, None) => bail!(
+                "this needs the central database: give --central URL (or a config with a [central] section)"
+            ),
+        };
+        Ok(packbench::central::Central::connect(&url, pw.as_deref())?)
+    }
+}
+
+impl SheetOut {
+    /// Writes `value` as JSON, or `sheets` as a table, CSV or .xlsx.
+    fn write(&self, value: &impl serde::Serialize, sheets: &[&audit::sheet::Sheet]) -> Result<()> {
+        let format = match (self.json, self.format) {
+            (true, _) => SheetFormat::Json,
+            (false, Some(f)) => f,
+            (false, None) => SheetFormat::Table,
+        };
+        let mut buf: Vec<u8> = Vec::new();
+        match format {
+            SheetFormat::Json => {
+                serde_json::to_writer_pretty(&mut buf, value)?;
+                buf.push(b'\n');
+            }
+            SheetFormat::Table => {
+                for (i, sh) in sheets.iter().enumerate() {
+                    if sheets.len() > 1 {
+                        if i > 0 {
+                            buf.push(b'\n');
+                        }
+                        buf.extend_from_slice(format!("{}\n", sh.title).as_bytes());
+                    }
+                    buf.extend_from_slice(sh.table().as_bytes());
+                }
+            }
+            SheetFormat::Csv => audit::sheet::write_csv(sheets, &mut buf)?,
+            SheetFormat::Xlsx => {
+                let Some(path) = &self.out else {
+                    bail!("--format xlsx needs --out FILE.xlsx");
+                };
+                audit::sheet::write_xlsx(sheets, path)?;
+                return Ok(());
+            }
+        }
+        match &self.out {
+            Some(path) => std::fs::write(path, &buf)
+                .map_err(|e| anyhow!("cannot write {}: {e}", path.display()))?,
+            None => std::io::stdout().write_all(&buf)?,
+        }
+        Ok(())
+    }
 }
 
 fn now() -> DateTime<FixedOffset> {
@@ -648,6 +788,12 @@ fn central_url(db: &CentralUrl, cfg: Option<&Config>) -> Result<(String, Option<
         )),
         (None, None) => bail!("give --url (or a config with a [central] section)"),
     }
+}
+
+fn current_thread() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
 }
 
 fn central_cmd(what: CentralCmd, cfg: Option<&Config>) -> Result<ExitCode> {
@@ -1056,6 +1202,83 @@ fn audit_cmd(what: AuditCmd, cfg: Option<&Config>) -> Result<ExitCode> {
                     Ok(ExitCode::from(3))
                 }
             }
+        }
+        AuditCmd::Board { out, src } => {
+            let c = src.connect(cfg)?;
+            let rt = current_thread()?;
+            let start = Local::now()
+                .date_naive()
+                .and_hms_opt(0, 0, 0)
+                .and_then(|t| Local.from_local_datetime(&t).earliest())
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .unwrap_or_else(chrono::Utc::now);
+            let rows = rt.block_on(c.board(std::time::Duration::from_secs(10), start))?;
+            out.write(&rows, &[&audit::floor::board(&rows, chrono::Utc::now())])?;
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCmd::Search {
+            text,
+            limit,
+            out,
+            src,
+        } => {
+            let c = src.connect(cfg)?;
+            if text.trim().chars().count() < packbench::central::SEARCH_MIN_CHARS {
+                bail!(
+                    "type at least {} characters to search",
+                    packbench::central::SEARCH_MIN_CHARS
+                );
+            }
+            let hits = current_thread()?.block_on(c.search(&text, limit.clamp(1, 1000)))?;
+            out.write(&hits, &[&audit::floor::search(&hits)])?;
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCmd::Review {
+            item,
+            note,
+            by,
+            from,
+            all,
+            out,
+            src,
+        } => {
+            let c = src.connect(cfg)?;
+            let rt = current_thread()?;
+            if let Some(item) = item {
+                let (Some(note), Some(by)) = (note, by) else {
+                    bail!("marking {item} reviewed needs --note TEXT and --by SUPERVISOR_ID");
+                };
+                let seq = rt.block_on(c.review(&item, &by, &note))?;
+                println!("{item} reviewed by {by} (central event {seq})");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let since = match bound(&from, false)? {
+                Some(t) => t.with_timezone(&chrono::Utc),
+                None => chrono::Utc::now() - chrono::Duration::days(7),
+            };
+            let items = rt.block_on(c.review_queue(
+                since,
+                std::time::Duration::from_secs(300),
+                all,
+                10_000,
+            ))?;
+            out.write(&items, &[&audit::floor::review(&items)])?;
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCmd::Report { from, to, out, src } => {
+            let c = src.connect(cfg)?;
+            let today = Local::now().format("%Y-%m-%d").to_string();
+            let from = bound(&Some(from.unwrap_or_else(|| today.clone())), false)?
+                .expect("given")
+                .with_timezone(&chrono::Utc);
+            let to = bound(&Some(to.unwrap_or(today)), true)?
+                .expect("given")
+                .with_timezone(&chrono::Utc)
+                + chrono::Duration::milliseconds(1);
+            let report = current_thread()?.block_on(c.report(from, to))?;
+            let [a, b] = audit::floor::report(&report);
+            out.write(&report, &[&a, &b])?;
+            Ok(ExitCode::SUCCESS)
         }
         AuditCmd::Checkpoint { out, db } => {
             let store = open_store(db.as_deref(), cfg, true)?;

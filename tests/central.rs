@@ -112,21 +112,22 @@ async fn count(url: &str, sql: &str) -> i64 {
 #[tokio::test]
 async fn init_creates_the_schema_and_is_idempotent() {
     let db = pg::shared().empty_db().await;
-    assert_eq!(central::init(&db.url, None).await.unwrap(), 1);
-    assert_eq!(central::init(&db.url, None).await.unwrap(), 1);
+    let latest = central::schema::MIGRATIONS.len() as u32;
+    assert_eq!(central::init(&db.url, None).await.unwrap(), latest);
+    assert_eq!(central::init(&db.url, None).await.unwrap(), latest);
     assert_eq!(
         count(&db.url, "SELECT count(*) FROM schema_version").await,
-        1
+        latest as i64
     );
     let c = central_for(&db).await;
-    assert_eq!(c.schema_version().await.unwrap(), 1);
+    assert_eq!(c.schema_version().await.unwrap(), latest);
     // Two deploys at once: the advisory lock serialises them.
     let db2 = pg::shared().empty_db().await;
     let (a, b) = tokio::join!(central::init(&db2.url, None), central::init(&db2.url, None));
-    assert_eq!((a.unwrap(), b.unwrap()), (1, 1));
+    assert_eq!((a.unwrap(), b.unwrap()), (latest, latest));
     assert_eq!(
         count(&db2.url, "SELECT count(*) FROM schema_version").await,
-        1
+        latest as i64
     );
 }
 

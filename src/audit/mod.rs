@@ -1,5 +1,7 @@
 //! Audit: who picked and packed what, every weight mismatch, the raw log, and its proof.
 
+pub mod floor;
+pub mod sheet;
 pub mod table;
 
 use std::io::Write;

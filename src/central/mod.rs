@@ -60,6 +60,7 @@ mod read;
 mod reader;
 mod roles;
 pub mod schema;
+mod supervise;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -79,6 +80,9 @@ pub use read::{
 pub use reader::CentralReader;
 pub use roles::{add_bench, AddedBench};
 pub use schema::{init, CENTRAL_STATION};
+pub use supervise::{
+    BoardRow, HourlyRow, Report, ReportRow, ReviewItem, SearchHit, SEARCH_MIN_CHARS,
+};
 
 /// What went wrong, naming the database.
 #[derive(Debug, thiserror::Error)]

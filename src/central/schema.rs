@@ -732,6 +732,133 @@ GRANT EXECUTE ON FUNCTION
     pb_held_orders()
 TO packbench_bench;
 "#,
+    // 2: supervision (board, review queue, search)
+    r#"
+-- Search as you type on fragments of order numbers, waybills, recipients, SKUs and names.
+-- pg_trgm is a trusted extension (PostgreSQL 13+): the database owner may create it.
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE INDEX orders_no_trgm ON orders USING gin (order_no gin_trgm_ops);
+CREATE INDEX orders_waybill_trgm ON orders USING gin (waybill_no gin_trgm_ops);
+CREATE INDEX orders_recipient_trgm ON orders USING gin (recipient gin_trgm_ops);
+CREATE INDEX skus_sku_trgm ON skus USING gin (sku gin_trgm_ops);
+CREATE INDEX skus_name_trgm ON skus USING gin (name gin_trgm_ops);
+
+-- The board reads each bench's devices and last refusal from here, kept as events arrive,
+-- so that it costs one row per bench whatever the size of the log.
+CREATE TABLE bench_devices (
+    station_id text NOT NULL,
+    device text NOT NULL,
+    state text NOT NULL,
+    detail text NOT NULL,
+    seq bigint NOT NULL,
+    at_ts timestamptz NOT NULL,
+    PRIMARY KEY (station_id, device)
+);
+-- Who is signed in, from the sign-in events (the heartbeat says it too, less often).
+ALTER TABLE bench_heads ADD COLUMN last_refusal jsonb, ADD COLUMN signed_in text,
+    ADD COLUMN signed_in_at timestamptz;
+
+CREATE FUNCTION pb_board_track() RETURNS trigger LANGUAGE plpgsql AS $f$
+DECLARE d jsonb := NEW.data::jsonb;
+BEGIN
+    IF NEW.type = 'device' THEN
+        INSERT INTO bench_devices AS b (station_id, device, state, detail, seq, at_ts)
+        VALUES (NEW.station_id, coalesce(d->>'device', '?'), coalesce(d->>'state', '?'),
+                coalesce(d->>'detail', ''), NEW.seq, NEW.at_ts)
+        ON CONFLICT (station_id, device) DO UPDATE
+            SET state = excluded.state, detail = excluded.detail, seq = excluded.seq, at_ts = excluded.at_ts
+            WHERE b.seq < excluded.seq;
+    ELSIF NEW.type IN ('packer_signed_in', 'packer_signed_out') THEN
+        UPDATE bench_heads
+           SET signed_in = CASE WHEN NEW.type = 'packer_signed_in' THEN NEW.actor END,
+               signed_in_at = NEW.at_ts
+         WHERE station_id = NEW.station_id;
+    ELSE
+        UPDATE bench_heads SET last_refusal = jsonb_build_object(
+                'seq', NEW.seq, 'at', NEW.at, 'reason', d->>'reason', 'code', d->>'code',
+                'detail', d->>'detail')
+         WHERE station_id = NEW.station_id;
+    END IF;
+    RETURN NULL;
+END $f$;
+CREATE TRIGGER events_board AFTER INSERT ON events FOR EACH ROW
+    WHEN (NEW.type IN ('device', 'scan_rejected', 'packer_signed_in', 'packer_signed_out'))
+    EXECUTE FUNCTION pb_board_track();
+
+-- What the log already holds.
+INSERT INTO bench_devices (station_id, device, state, detail, seq, at_ts)
+SELECT DISTINCT ON (station_id, data::jsonb->>'device') station_id, coalesce(data::jsonb->>'device', '?'),
+       coalesce(data::jsonb->>'state', '?'), coalesce(data::jsonb->>'detail', ''), seq, at_ts
+  FROM events WHERE type = 'device'
+ ORDER BY station_id, data::jsonb->>'device', seq DESC;
+UPDATE bench_heads b SET last_refusal = r.j
+  FROM (SELECT DISTINCT ON (station_id) station_id,
+               jsonb_build_object('seq', seq, 'at', at, 'reason', data::jsonb->>'reason',
+                                  'code', data::jsonb->>'code', 'detail', data::jsonb->>'detail') j
+          FROM events WHERE type = 'scan_rejected' ORDER BY station_id, seq DESC) r
+ WHERE r.station_id = b.station_id;
+UPDATE bench_heads b SET signed_in = r.who, signed_in_at = r.at_ts
+  FROM (SELECT DISTINCT ON (station_id) station_id, at_ts,
+               CASE WHEN type = 'packer_signed_in' THEN actor END AS who
+          FROM events WHERE type IN ('packer_signed_in', 'packer_signed_out')
+         ORDER BY station_id, seq DESC) r
+ WHERE r.station_id = b.station_id;
+
+-- `packbench audit review ITEM --note TEXT --by ID` and the console: a supervisor marks a
+-- queue item reviewed; the mark is a `reviewed` event on the centre's chain, so every
+-- console shows the same queue. Items are `STATION:SEQ` (an event) or `alarm:ID`.
+CREATE FUNCTION pb_review(p_item text, p_by text, p_note text) RETURNS bigint
+LANGUAGE plpgsql AS $f$
+DECLARE
+    v_roles text; v_station text; v_seq bigint; v_order text; v_alarm bigint; v_done record;
+BEGIN
+    SELECT e.roles INTO v_roles FROM employees e WHERE e.id = p_by;
+    IF v_roles IS NULL THEN
+        RAISE EXCEPTION 'review of % refused: % is not an employee', p_item, p_by
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NOT 'supervisor' = ANY (string_to_array(v_roles, '|')) THEN
+        RAISE EXCEPTION 'review of % refused: % is not a supervisor', p_item, p_by
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF p_note IS NULL OR btrim(p_note) = '' OR char_length(p_note) > 500 THEN
+        RAISE EXCEPTION 'review of %: the note must be 1 to 500 characters', p_item
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_item ~ '^alarm:[0-9]{1,18}$' THEN
+        v_alarm := substr(p_item, 7)::bigint;
+        SELECT a.order_no INTO v_order FROM alarms a WHERE a.id = v_alarm;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'review: there is no alarm %', v_alarm USING ERRCODE = 'no_data_found';
+        END IF;
+    ELSIF p_item ~ '^[A-Za-z0-9_-]{1,63}:[0-9]{1,18}$' THEN
+        v_station := split_part(p_item, ':', 1);
+        v_seq := split_part(p_item, ':', 2)::bigint;
+        SELECT e.order_no INTO v_order FROM events e WHERE e.station_id = v_station AND e.seq = v_seq;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'review: the centre holds no event % of station %', v_seq, v_station
+                USING ERRCODE = 'no_data_found';
+        END IF;
+    ELSE
+        RAISE EXCEPTION 'review: % is not a queue item (STATION:SEQ or alarm:ID)', quote_literal(p_item)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- One review per item, taken in turn: two consoles marking at once cannot both win.
+    PERFORM pg_advisory_xact_lock(hashtextextended('pb_review:' || p_item, 0));
+    SELECT e.actor, e.at INTO v_done FROM events e
+     WHERE e.station_id = 'central' AND e.type = 'reviewed' AND e.data::jsonb->>'item' = p_item LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'review: % was already reviewed by % at %', p_item, v_done.actor, v_done.at
+            USING ERRCODE = 'unique_violation';
+    END IF;
+    IF v_alarm IS NOT NULL THEN
+        UPDATE alarms SET acknowledged = true WHERE id = v_alarm;
+    END IF;
+    RETURN pb_central_append('reviewed', p_by, v_order,
+                             jsonb_build_object('item', p_item, 'note', p_note));
+END $f$;
+REVOKE EXECUTE ON FUNCTION pb_review(text, text, text), pb_board_track() FROM PUBLIC;
+"#,
 ];
 
 /// Creates or migrates the central schema (`packbench central init`). Idempotent; returns

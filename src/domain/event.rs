@@ -101,6 +101,7 @@ event_types! {
     OrderClaimed => "order_claimed",
     ClaimReleased => "claim_released",
     ClaimConflict => "claim_conflict",
+    Reviewed => "reviewed",
 }
 
 impl std::fmt::Display for EventType {
@@ -552,6 +553,14 @@ pub struct ClaimReleased {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClaimConflict {
     pub stations: Vec<String>,
+}
+
+/// A supervisor marked a review-queue item (`STATION:SEQ` or `alarm:ID`) reviewed; on the
+/// centre's chain only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reviewed {
+    pub item: String,
+    pub note: String,
 }
 
 /// A supervisor's badge opened the supervisor view (reports) at this bench.

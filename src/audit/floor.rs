@@ -1,0 +1,169 @@
+//! The whole floor as sheets (board, review queue, search, reports), for the terminal, CSV
+//! and .xlsx alike: the CLI and the console export the same columns.
+
+use chrono::{DateTime, Local, Utc};
+
+use super::sheet::{Cell, Sheet};
+use crate::central::{BoardRow, Report, ReportRow, ReviewItem, SearchHit};
+
+fn local(t: Option<DateTime<Utc>>) -> Cell {
+    t.map(|t| {
+        t.with_timezone(&Local)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    })
+    .into()
+}
+
+/// Minutes from `t` to `now`, for "holds the order for …".
+fn minutes_since(t: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Cell {
+    t.map(|t| (now - t).num_minutes().max(0)).into()
+}
+
+pub fn board(rows: &[BoardRow], now: DateTime<Utc>) -> Sheet {
+    let mut s = Sheet::new(
+        "board",
+        &[
+            "bench",
+            "online",
+            "last seen",
+            "packer",
+            "name",
+            "order held",
+            "held min",
+            "orders today",
+            "units today",
+            "orders last hour",
+            "last refusal",
+            "open alarms",
+            "last alarm",
+            "devices",
+            "backlog",
+        ],
+    );
+    for r in rows {
+        let refusal = r.last_refusal.as_ref().map(|v| {
+            format!(
+                "{} {} {}",
+                v["at"].as_str().unwrap_or(""),
+                v["reason"].as_str().unwrap_or(""),
+                v["code"].as_str().unwrap_or("")
+            )
+            .trim()
+            .to_string()
+        });
+        let devices = r
+            .devices
+            .iter()
+            .map(|(d, s)| format!("{d} {s}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        s.push(vec![
+            r.station_id.as_str().into(),
+            if r.online { "yes" } else { "NO" }.into(),
+            local(r.last_seen),
+            r.packer_id.clone().into(),
+            r.packer_name.clone().into(),
+            r.held_order.clone().into(),
+            minutes_since(r.held_since, now),
+            r.orders_today.into(),
+            r.units_today.into(),
+            r.orders_last_hour.into(),
+            refusal.into(),
+            r.open_alarms.into(),
+            r.last_alarm.clone().into(),
+            devices.into(),
+            r.backlog.into(),
+        ]);
+    }
+    s
+}
+
+pub fn review(items: &[ReviewItem]) -> Sheet {
+    let mut s = Sheet::new(
+        "review",
+        &[
+            "item",
+            "kind",
+            "at",
+            "bench",
+            "order",
+            "who",
+            "detail",
+            "reviewed by",
+            "reviewed at",
+            "note",
+        ],
+    );
+    for i in items {
+        s.push(vec![
+            i.id.as_str().into(),
+            i.kind.as_str().into(),
+            local(Some(i.at)),
+            i.station_id.clone().into(),
+            i.order_no.clone().into(),
+            i.actor.clone().into(),
+            i.detail.as_str().into(),
+            i.reviewed_by.clone().into(),
+            local(i.reviewed_at),
+            i.note.clone().into(),
+        ]);
+    }
+    s
+}
+
+pub fn search(hits: &[SearchHit]) -> Sheet {
+    let mut s = Sheet::new("search", &["kind", "key", "what", "bench", "state"]);
+    for h in hits {
+        s.push(vec![
+            h.kind.as_str().into(),
+            h.key.as_str().into(),
+            h.label.as_str().into(),
+            h.station_id.clone().into(),
+            h.state.clone().into(),
+        ]);
+    }
+    s
+}
+
+fn report_rows(title: &str, first: &str, rows: &[ReportRow], named: bool) -> Sheet {
+    let mut headers = vec![first];
+    if named {
+        headers.push("name");
+    }
+    headers.extend([
+        "orders",
+        "units",
+        "wrong items caught",
+        "mismatches",
+        "overrides",
+        "reprints",
+        "errors after shipping",
+    ]);
+    let mut s = Sheet::new(title, &headers);
+    for r in rows {
+        let mut row: Vec<Cell> = vec![r.key.as_str().into()];
+        if named {
+            row.push(r.name.clone().into());
+        }
+        row.extend([
+            r.orders.into(),
+            r.units.into(),
+            r.wrong_items_caught.into(),
+            r.mismatches.into(),
+            r.overrides.into(),
+            r.reprints.into(),
+            r.errors_after_shipping.into(),
+        ]);
+        s.push(row);
+    }
+    s
+}
+
+/// Two sheets: per packer, then per bench.
+pub fn report(r: &Report) -> [Sheet; 2] {
+    [
+        report_rows("per packer", "packer", &r.per_packer, true),
+        report_rows("per bench", "bench", &r.per_bench, false),
+    ]
+}

@@ -1,0 +1,468 @@
+//! What supervisors read across the whole floor: the bench board, the review queue, search,
+//! and reports per packer and per bench (`packbench audit board|review|search|report
+//! --central URL`, and the console). Reads only, but for [`Central::review`], which records
+//! a supervisor's mark as a `reviewed` event on the centre's chain.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::schema::CENTRAL_STATION;
+use super::{with_client, Central, Result};
+
+/// One bench on the board.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BoardRow {
+    pub station_id: String,
+    pub online: bool,
+    pub last_seen: Option<DateTime<Utc>>,
+    pub packer_id: Option<String>,
+    pub packer_name: Option<String>,
+    /// The order it holds and since when.
+    pub held_order: Option<String>,
+    pub held_since: Option<DateTime<Utc>>,
+    pub orders_today: i64,
+    pub units_today: i64,
+    /// Orders packed in the last hour.
+    pub orders_last_hour: i64,
+    /// The last refusal: `{seq, at, reason, code, detail}`.
+    pub last_refusal: Option<Value>,
+    pub open_alarms: i64,
+    pub last_alarm: Option<String>,
+    /// Device → state (`connected`, `disconnected`, `error`, `simulated`).
+    pub devices: Vec<(String, String)>,
+    /// Events not yet central, as the bench last reported.
+    pub backlog: Option<i64>,
+    /// How much is wrong here: the board sorts by it, worst first.
+    pub trouble: i64,
+}
+
+impl BoardRow {
+    fn score(&mut self) {
+        let lost = self
+            .devices
+            .iter()
+            .filter(|(_, s)| s == "disconnected" || s == "error")
+            .count() as i64;
+        self.trouble = (!self.online) as i64 * 100
+            + self.open_alarms.min(9) * 20
+            + lost * 10
+            + (self.backlog.unwrap_or(0) > 100) as i64 * 5;
+    }
+}
+
+/// One thing a supervisor should look at.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReviewItem {
+    /// `STATION:SEQ` for an event, `alarm:ID` for an alarm: what `audit review` takes.
+    pub id: String,
+    /// `weight_mismatch`, `override`, `hold`, `device_lost`, or the alarm's kind
+    /// (`claim_conflict`, `fork`, `bad_chain`, `bad_hash`, `gap`, `bad_event`).
+    pub kind: String,
+    pub at: DateTime<Utc>,
+    pub station_id: Option<String>,
+    pub order_no: Option<String>,
+    /// Who: the packer, or the supervisor of an override.
+    pub actor: Option<String>,
+    pub detail: String,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at: Option<DateTime<Utc>>,
+    pub note: Option<String>,
+}
+
+/// What a search found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchHit {
+    /// `order`, `sku` or `employee`.
+    pub kind: String,
+    /// The order number, SKU or employee id.
+    pub key: String,
+    /// Waybill · recipient, the SKU's name, or the employee's name.
+    pub label: String,
+    /// Where the order is: the bench holding or having packed it.
+    pub station_id: Option<String>,
+    /// `packed`, `held`, `open` or `cancelled` for orders.
+    pub state: Option<String>,
+}
+
+/// One row of a report, per packer or per bench.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ReportRow {
+    /// The packer's id or the bench's station id.
+    pub key: String,
+    pub name: Option<String>,
+    pub orders: i64,
+    pub units: i64,
+    /// Wrong, extra and unknown items stopped at the bench.
+    pub wrong_items_caught: i64,
+    pub mismatches: i64,
+    pub overrides: i64,
+    pub reprints: i64,
+    /// Returns closed as a wrong or missing item that the check-in confirmed.
+    pub errors_after_shipping: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Report {
+    pub from: String,
+    pub to: String,
+    pub per_packer: Vec<ReportRow>,
+    pub per_bench: Vec<ReportRow>,
+}
+
+/// Orders packed per hour at one bench: `(hour start, orders)`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HourlyRow {
+    pub station_id: String,
+    pub hour: DateTime<Utc>,
+    pub orders: i64,
+}
+
+/// Fewer characters than this find nothing: a search that would read every order.
+pub const SEARCH_MIN_CHARS: usize = 2;
+
+/// Escapes `%`, `_` and `\` so that typed text is matched as text by LIKE.
+fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl Central {
+    /// Every bench, worst trouble first, then by station. `since` is the start of "today".
+    pub async fn board(
+        &self,
+        online_within: Duration,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<BoardRow>> {
+        let what = "reading the bench board";
+        let secs = online_within.as_secs_f64();
+        let rows = with_client!(self, what, |c| async {
+            c.query(
+                "WITH packed AS (
+                     SELECT e.station_id, count(*) AS orders,
+                            count(*) FILTER (WHERE e.at_ts > now() - interval '1 hour') AS last_hour,
+                            coalesce(sum((SELECT sum((l->>'qty')::bigint)
+                                            FROM orders o, jsonb_array_elements(o.lines::jsonb) l
+                                           WHERE o.order_no = e.order_no)), 0)::bigint AS units
+                       FROM events e
+                      WHERE e.type = 'order_packed' AND e.at_ts >= $3
+                      GROUP BY e.station_id)
+                 SELECT s.station_id,
+                        coalesce(h.last_seen > now() - make_interval(secs => $1), false),
+                        h.last_seen, w.who, emp.name, c.order_no, c.since,
+                        coalesce(p.orders, 0), coalesce(p.units, 0), coalesce(p.last_hour, 0),
+                        h.last_refusal,
+                        (SELECT count(*) FROM alarms a WHERE a.station_id = s.station_id AND NOT a.acknowledged),
+                        (SELECT a.kind || ': ' || a.message FROM alarms a WHERE a.station_id = s.station_id
+                          ORDER BY a.last_at DESC LIMIT 1),
+                        coalesce((SELECT array_agg(d.device || '=' || d.state ORDER BY d.device)
+                                    FROM bench_devices d WHERE d.station_id = s.station_id), '{}'),
+                        h.backlog
+                   FROM (SELECT station_id FROM bench_heads UNION SELECT station_id FROM bench_roles) s
+                   LEFT JOIN bench_heads h USING (station_id)
+                   -- The newer of the sign-in events and the heartbeat says who is on.
+                   LEFT JOIN LATERAL (SELECT CASE WHEN h.signed_in_at IS NULL
+                                                    OR h.reported_at > h.signed_in_at
+                                                  THEN h.packer_id ELSE h.signed_in END AS who) w ON true
+                   LEFT JOIN employees emp ON emp.id = w.who
+                   LEFT JOIN packed p USING (station_id)
+                   LEFT JOIN LATERAL (SELECT cl.order_no, cl.since FROM claims cl
+                                       WHERE cl.station_id = s.station_id AND NOT cl.released
+                                       ORDER BY cl.since DESC LIMIT 1) c ON true
+                  WHERE s.station_id <> $2",
+                &[&secs, &CENTRAL_STATION, &since],
+            )
+            .await
+            .map_err(|e| self.query_err(what, e))
+        })?;
+        let mut out: Vec<BoardRow> = rows
+            .iter()
+            .map(|r| {
+                let devices: Vec<String> = r.get(13);
+                let mut row = BoardRow {
+                    station_id: r.get(0),
+                    online: r.get(1),
+                    last_seen: r.get(2),
+                    packer_id: r.get(3),
+                    packer_name: r.get(4),
+                    held_order: r.get(5),
+                    held_since: r.get(6),
+                    orders_today: r.get(7),
+                    units_today: r.get(8),
+                    orders_last_hour: r.get(9),
+                    last_refusal: r.get(10),
+                    open_alarms: r.get(11),
+                    last_alarm: r.get(12),
+                    devices: devices
+                        .iter()
+                        .map(|d| match d.split_once('=') {
+                            Some((a, b)) => (a.to_string(), b.to_string()),
+                            None => (d.clone(), String::new()),
+                        })
+                        .collect(),
+                    backlog: r.get(14),
+                    trouble: 0,
+                };
+                row.score();
+                row
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.trouble
+                .cmp(&a.trouble)
+                .then_with(|| a.station_id.cmp(&b.station_id))
+        });
+        Ok(out)
+    }
+
+    /// The review queue since `since`, newest first: weight mismatches, overrides, holds,
+    /// devices lost for more than `device_lost_after`, and alarms (claim conflicts, chains).
+    /// Reviewed items only when `include_reviewed`.
+    pub async fn review_queue(
+        &self,
+        since: DateTime<Utc>,
+        device_lost_after: Duration,
+        include_reviewed: bool,
+        limit: i64,
+    ) -> Result<Vec<ReviewItem>> {
+        let what = "reading the review queue";
+        let lost_secs = device_lost_after.as_secs_f64();
+        let rows = with_client!(self, what, |c| async {
+            c.query(
+                "WITH ev AS (
+                     SELECT e.station_id, e.seq, e.at_ts, e.type, e.actor, e.order_no, e.data::jsonb AS d
+                       FROM events e
+                      WHERE e.at_ts >= $1 AND e.station_id <> $2
+                        AND e.type IN ('weight_checked', 'override', 'order_held', 'device')),
+                 dev AS (
+                     SELECT ev.*,
+                            d->>'state' NOT IN ('connected', 'simulated') AS down,
+                            lag(d->>'state') OVER w AS prev_state,
+                            min(at_ts) FILTER (WHERE d->>'state' IN ('connected', 'simulated'))
+                                OVER (w ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS back_at
+                       FROM ev WHERE type = 'device'
+                     WINDOW w AS (PARTITION BY station_id, d->>'device' ORDER BY seq)),
+                 items AS (
+                     SELECT station_id || ':' || seq AS id, 'weight_mismatch' AS kind, at_ts AS at,
+                            station_id, order_no, actor,
+                            format('measured %s g, expected %s g ± %s g', d->>'measured_g',
+                                   d->>'expected_g', d->>'tolerance_g') AS detail
+                       FROM ev WHERE type = 'weight_checked' AND (d->>'ok')::boolean IS FALSE
+                     UNION ALL
+                     SELECT station_id || ':' || seq, 'override', at_ts, station_id, order_no, actor,
+                            format('%s by %s: measured %s g, expected %s g', d->>'reason',
+                                   d->>'supervisor_id', d->>'measured_g', d->>'expected_g')
+                       FROM ev WHERE type = 'override'
+                     UNION ALL
+                     SELECT station_id || ':' || seq, 'hold', at_ts, station_id, order_no, actor,
+                            format('%s: %s of %s units scanned', d->>'reason', d->>'scanned_units',
+                                   d->>'ordered_units')
+                       FROM ev WHERE type = 'order_held'
+                     UNION ALL
+                     SELECT station_id || ':' || seq, 'device_lost', at_ts, station_id, NULL, actor,
+                            format('%s %s for %s min: %s', d->>'device', d->>'state',
+                                   round(extract(epoch FROM coalesce(back_at, now()) - at_ts) / 60),
+                                   d->>'detail')
+                       FROM dev
+                      WHERE down AND (prev_state IS NULL OR prev_state IN ('connected', 'simulated'))
+                        AND coalesce(back_at, now()) - at_ts > make_interval(secs => $3)
+                     UNION ALL
+                     SELECT 'alarm:' || a.id, a.kind, a.last_at, a.station_id, a.order_no, NULL,
+                            CASE WHEN a.count > 1 THEN format('%s (%s times)', a.message, a.count)
+                                 ELSE a.message END
+                       FROM alarms a WHERE a.last_at >= $1),
+                 done AS (
+                     SELECT DISTINCT ON (r.data::jsonb->>'item') r.data::jsonb->>'item' AS item,
+                            r.actor, r.at_ts, r.data::jsonb->>'note' AS note
+                       FROM events r WHERE r.station_id = $2 AND r.type = 'reviewed'
+                      ORDER BY r.data::jsonb->>'item', r.seq)
+                 SELECT i.id, i.kind, i.at, i.station_id, i.order_no, i.actor, i.detail,
+                        done.actor, done.at_ts, done.note
+                   FROM items i LEFT JOIN done ON done.item = i.id
+                  WHERE $4 OR done.item IS NULL
+                  ORDER BY i.at DESC, i.id
+                  LIMIT $5",
+                &[&since, &CENTRAL_STATION, &lost_secs, &include_reviewed, &limit],
+            )
+            .await
+            .map_err(|e| self.query_err(what, e))
+        })?;
+        Ok(rows
+            .iter()
+            .map(|r| ReviewItem {
+                id: r.get(0),
+                kind: r.get(1),
+                at: r.get(2),
+                station_id: r.get(3),
+                order_no: r.get(4),
+                actor: r.get(5),
+                detail: r.get::<_, Option<String>>(6).unwrap_or_default(),
+                reviewed_by: r.get(7),
+                reviewed_at: r.get(8),
+                note: r.get(9),
+            })
+            .collect())
+    }
+
+    /// Marks a queue item reviewed: a `reviewed` event on the centre's chain with who and
+    /// the note. `by` must be a supervisor; an item is reviewed once. Returns the event's seq.
+    pub async fn review(&self, item: &str, by: &str, note: &str) -> Result<i64> {
+        let what = "recording a review";
+        let row = with_client!(self, what, |c| async {
+            c.query_one("SELECT pb_review($1, $2, $3)", &[&item, &by, &note])
+                .await
+                .map_err(|e| self.query_err(what, e))
+        })?;
+        Ok(row.get(0))
+    }
+
+    /// Orders (by a part of the order number, waybill or recipient), SKUs (code or name)
+    /// and employees (id or name) matching `text`, at most `limit` of each kind; prefix
+    /// matches first. Text shorter than [`SEARCH_MIN_CHARS`] finds nothing.
+    pub async fn search(&self, text: &str, limit: i64) -> Result<Vec<SearchHit>> {
+        let text = text.trim();
+        if text.chars().count() < SEARCH_MIN_CHARS {
+            return Ok(Vec::new());
+        }
+        let what = "searching";
+        let inner = format!("%{}%", like_escape(text));
+        let prefix = format!("{}%", like_escape(text));
+        let rows = with_client!(self, what, |c| async {
+            c.query(
+                "(SELECT 'order', o.order_no, o.waybill_no || ' · ' || o.recipient, cl.station_id,
+                         CASE WHEN o.cancelled THEN 'cancelled' WHEN cl.packed THEN 'packed'
+                              WHEN cl.released IS FALSE THEN 'held' ELSE 'open' END
+                    FROM orders o LEFT JOIN claims cl USING (order_no)
+                   WHERE o.order_no ILIKE $1 OR o.waybill_no ILIKE $1 OR o.recipient ILIKE $1
+                   ORDER BY (o.order_no ILIKE $2 OR o.waybill_no ILIKE $2) DESC, o.order_no
+                   LIMIT $3)
+                 UNION ALL
+                 (SELECT 'sku', s.sku, s.name, NULL, NULL FROM skus s
+                   WHERE s.sku ILIKE $1 OR s.name ILIKE $1
+                   ORDER BY (s.sku ILIKE $2) DESC, s.sku LIMIT $3)
+                 UNION ALL
+                 (SELECT 'employee', e.id, e.name, NULL, NULL FROM employees e
+                   WHERE e.id ILIKE $1 OR e.name ILIKE $1
+                   ORDER BY (e.id ILIKE $2) DESC, e.id LIMIT $3)",
+                &[&inner, &prefix, &limit],
+            )
+            .await
+            .map_err(|e| self.query_err(what, e))
+        })?;
+        Ok(rows
+            .iter()
+            .map(|r| SearchHit {
+                kind: r.get(0),
+                key: r.get(1),
+                label: r.get(2),
+                station_id: r.get(3),
+                state: r.get(4),
+            })
+            .collect())
+    }
+
+    /// Per packer and per bench from `from` up to (not including) `to`.
+    pub async fn report(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Report> {
+        if to <= from {
+            return Err(self.data_err(format!(
+                "a report's end ({to}) must come after its start ({from})"
+            )));
+        }
+        let what = "making a report";
+        let rows = with_client!(self, what, |c| async {
+            c.query(
+                "WITH ev AS (
+                     SELECT e.station_id, e.type, e.order_no, e.data::jsonb AS d,
+                            CASE WHEN e.type = 'order_packed'
+                                 THEN coalesce(e.data::jsonb->>'packer_id', e.actor) ELSE e.actor END AS who
+                       FROM events e
+                      WHERE e.at_ts >= $1 AND e.at_ts < $2 AND e.station_id <> $3
+                        AND e.type IN ('order_packed', 'scan_rejected', 'weight_checked',
+                                       'reprint_requested', 'return_closed')),
+                 counted AS (
+                     SELECT ev.station_id, ev.who,
+                            (ev.type = 'order_packed')::int AS orders,
+                            CASE WHEN ev.type = 'order_packed' THEN
+                                 coalesce((SELECT sum((l->>'qty')::bigint)
+                                             FROM orders o, jsonb_array_elements(o.lines::jsonb) l
+                                            WHERE o.order_no = ev.order_no), 0) ELSE 0 END AS units,
+                            (ev.type = 'scan_rejected' AND d->>'reason' IN
+                                 ('not_in_order', 'over_quantity', 'unknown_barcode'))::int AS wrong,
+                            (ev.type = 'weight_checked' AND (d->>'ok')::boolean IS FALSE)::int AS mismatch,
+                            (ev.type = 'order_packed' AND d->>'override_by' IS NOT NULL)::int AS overrides,
+                            (ev.type = 'reprint_requested')::int AS reprints,
+                            (ev.type = 'return_closed' AND (d->>'confirmed')::boolean IS TRUE
+                                 AND d->>'reason' IN ('wrong_item_sent', 'missing_item'))::int AS after
+                       FROM ev)
+                 SELECT CASE WHEN grouping(station_id) = 0 THEN 'bench' ELSE 'packer' END,
+                        coalesce(station_id, who, ''),
+                        sum(orders)::bigint, sum(units)::bigint, sum(wrong)::bigint,
+                        sum(mismatch)::bigint, sum(overrides)::bigint, sum(reprints)::bigint,
+                        sum(after)::bigint,
+                        (SELECT name FROM employees WHERE id = who)
+                   FROM counted
+                  GROUP BY GROUPING SETS ((station_id), (who))
+                  ORDER BY 1, 2",
+                &[&from, &to, &CENTRAL_STATION],
+            )
+            .await
+            .map_err(|e| self.query_err(what, e))
+        })?;
+        let mut report = Report {
+            from: from.to_rfc3339(),
+            to: to.to_rfc3339(),
+            ..Default::default()
+        };
+        for r in &rows {
+            let by: String = r.get(0);
+            let row = ReportRow {
+                key: r.get(1),
+                orders: r.get(2),
+                units: r.get(3),
+                wrong_items_caught: r.get(4),
+                mismatches: r.get(5),
+                overrides: r.get(6),
+                reprints: r.get(7),
+                errors_after_shipping: r.get(8),
+                name: if by == "packer" { r.get(9) } else { None },
+            };
+            if by == "bench" {
+                report.per_bench.push(row);
+            } else if !row.key.is_empty() {
+                report.per_packer.push(row);
+            }
+        }
+        Ok(report)
+    }
+
+    /// Orders packed per hour per bench from `since` (the board's chart of today).
+    pub async fn hourly(&self, since: DateTime<Utc>) -> Result<Vec<HourlyRow>> {
+        let what = "counting orders per hour";
+        let rows = with_client!(self, what, |c| async {
+            c.query(
+                "SELECT station_id, date_trunc('hour', at_ts), count(*)
+                   FROM events WHERE type = 'order_packed' AND at_ts >= $1
+                  GROUP BY 1, 2 ORDER BY 1, 2",
+                &[&since],
+            )
+            .await
+            .map_err(|e| self.query_err(what, e))
+        })?;
+        Ok(rows
+            .iter()
+            .map(|r| HourlyRow {
+                station_id: r.get(0),
+                hour: r.get(1),
+                orders: r.get(2),
+            })
+            .collect())
+    }
+}
