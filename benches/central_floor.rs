@@ -1484,6 +1484,7 @@ fn audit() {
         "  `packbench audit order ORDER --central URL`, whole process, 20 random orders: {}",
         summary(&mut cli)
     );
+    supervision_figures(&rt, &admin, &mut pick, stations);
     let t = Instant::now();
     let out = Command::new(bin())
         .args(["central", "verify", "--url", &admin_url])
@@ -1502,6 +1503,86 @@ fn audit() {
     );
     drop(rt);
 }
+
+/// What a supervisor's console asks of the loaded log: the board, the review queue, search
+/// as you type, a day's report.
+fn supervision_figures(
+    rt: &tokio::runtime::Runtime,
+    admin: &Central,
+    pick: &mut dyn FnMut() -> String,
+    stations: usize,
+) {
+    // "Today" spans the whole replayed shift (every event is within a day of t0()).
+    let since = (t0() - chrono::Duration::hours(1)).with_timezone(&chrono::Utc);
+    let mut board = Vec::new();
+    let mut rows = 0;
+    for _ in 0..20 {
+        let t = Instant::now();
+        rows = rt
+            .block_on(admin.board(Duration::from_secs(10), since))
+            .unwrap()
+            .len();
+        board.push(ms(t.elapsed()));
+    }
+    println!(
+        "  board ({rows} benches of {stations} loaded, today's counts over the whole shift), 20 \
+         refreshes: {}",
+        summary(&mut board)
+    );
+    let mut queue = Vec::new();
+    let mut items = 0;
+    for _ in 0..5 {
+        let t = Instant::now();
+        items = rt
+            .block_on(admin.review_queue(since, Duration::from_secs(300), false, 500))
+            .unwrap()
+            .len();
+        queue.push(ms(t.elapsed()));
+    }
+    println!(
+        "  review queue (the newest 500 of the shift, {items} returned), 5 reads: {}",
+        summary(&mut queue)
+    );
+    // Typing an order number or a waybill fragment, one keystroke at a time.
+    let mut typed = Vec::new();
+    let mut hits = 0;
+    for _ in 0..30 {
+        let o = pick();
+        let waybill = format!("{o}-WB");
+        for text in [&o, &waybill] {
+            let chars: Vec<char> = text.chars().collect();
+            // Typed from the start for the order number, from the middle for the waybill
+            // (its tail "-WB" is the same on every order).
+            let start = if text == &o { 0 } else { chars.len() / 3 };
+            for n in start + SEARCH_FROM..=chars.len() {
+                let part: String = chars[start..n].iter().collect();
+                let t = Instant::now();
+                hits += rt.block_on(admin.search(&part, 20)).unwrap().len();
+                typed.push(ms(t.elapsed()));
+            }
+        }
+    }
+    println!(
+        "  search as you type ({} keystrokes: an order number from its start, a waybill from its \
+         middle, from {} characters on, 20 hits at most per kind; {hits} hits): {}",
+        typed.len(),
+        SEARCH_FROM,
+        summary(&mut typed)
+    );
+    let t = Instant::now();
+    let report = rt
+        .block_on(admin.report(since, since + chrono::Duration::days(1)))
+        .unwrap();
+    println!(
+        "  report of the day ({} packers, {} benches): {:.0} ms",
+        report.per_packer.len(),
+        report.per_bench.len(),
+        ms(t.elapsed())
+    );
+}
+
+/// Search starts answering from this many characters typed.
+const SEARCH_FROM: usize = 3;
 
 // ---------------------------------------------------------------------------------------
 // 5. Memory of a bench with the sync running.

@@ -754,6 +754,20 @@ CREATE TABLE bench_devices (
     at_ts timestamptz NOT NULL,
     PRIMARY KEY (station_id, device)
 );
+-- Orders and units packed per bench per clock hour: today's counts and the hourly chart
+-- without reading the log.
+CREATE TABLE bench_hours (
+    station_id text NOT NULL,
+    hour timestamptz NOT NULL,
+    orders bigint NOT NULL DEFAULT 0,
+    units bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (station_id, hour)
+);
+CREATE FUNCTION pb_order_units(p_order text) RETURNS bigint LANGUAGE sql STABLE AS $f$
+    SELECT coalesce(sum((l->>'qty')::bigint), 0)::bigint
+      FROM orders o, jsonb_array_elements(o.lines::jsonb) l WHERE o.order_no = p_order
+$f$;
+
 -- Who is signed in, from the sign-in events (the heartbeat says it too, less often).
 ALTER TABLE bench_heads ADD COLUMN last_refusal jsonb, ADD COLUMN signed_in text,
     ADD COLUMN signed_in_at timestamptz;
@@ -768,6 +782,11 @@ BEGIN
         ON CONFLICT (station_id, device) DO UPDATE
             SET state = excluded.state, detail = excluded.detail, seq = excluded.seq, at_ts = excluded.at_ts
             WHERE b.seq < excluded.seq;
+    ELSIF NEW.type = 'order_packed' THEN
+        INSERT INTO bench_hours AS b (station_id, hour, orders, units)
+        VALUES (NEW.station_id, date_trunc('hour', NEW.at_ts), 1, pb_order_units(NEW.order_no))
+        ON CONFLICT (station_id, hour) DO UPDATE
+            SET orders = b.orders + 1, units = b.units + excluded.units;
     ELSIF NEW.type IN ('packer_signed_in', 'packer_signed_out') THEN
         UPDATE bench_heads
            SET signed_in = CASE WHEN NEW.type = 'packer_signed_in' THEN NEW.actor END,
@@ -782,7 +801,8 @@ BEGIN
     RETURN NULL;
 END $f$;
 CREATE TRIGGER events_board AFTER INSERT ON events FOR EACH ROW
-    WHEN (NEW.type IN ('device', 'scan_rejected', 'packer_signed_in', 'packer_signed_out'))
+    WHEN (NEW.type IN ('device', 'scan_rejected', 'order_packed', 'packer_signed_in',
+                       'packer_signed_out'))
     EXECUTE FUNCTION pb_board_track();
 
 -- What the log already holds.
@@ -797,6 +817,9 @@ UPDATE bench_heads b SET last_refusal = r.j
                                   'code', data::jsonb->>'code', 'detail', data::jsonb->>'detail') j
           FROM events WHERE type = 'scan_rejected' ORDER BY station_id, seq DESC) r
  WHERE r.station_id = b.station_id;
+INSERT INTO bench_hours (station_id, hour, orders, units)
+SELECT station_id, date_trunc('hour', at_ts), count(*), sum(pb_order_units(order_no))
+  FROM events WHERE type = 'order_packed' GROUP BY 1, 2;
 UPDATE bench_heads b SET signed_in = r.who, signed_in_at = r.at_ts
   FROM (SELECT DISTINCT ON (station_id) station_id, at_ts,
                CASE WHEN type = 'packer_signed_in' THEN actor END AS who
@@ -857,7 +880,7 @@ BEGIN
     RETURN pb_central_append('reviewed', p_by, v_order,
                              jsonb_build_object('item', p_item, 'note', p_note));
 END $f$;
-REVOKE EXECUTE ON FUNCTION pb_review(text, text, text), pb_board_track() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION pb_review(text, text, text), pb_board_track(), pb_order_units(text) FROM PUBLIC;
 "#,
 ];
 

@@ -25,8 +25,8 @@ pub struct BoardRow {
     pub held_since: Option<DateTime<Utc>>,
     pub orders_today: i64,
     pub units_today: i64,
-    /// Orders packed in the last hour.
-    pub orders_last_hour: i64,
+    /// Orders packed in the current clock hour.
+    pub orders_this_hour: i64,
     /// The last refusal: `{seq, at, reason, code, detail}`.
     pub last_refusal: Option<Value>,
     pub open_alarms: i64,
@@ -147,14 +147,11 @@ impl Central {
         let rows = with_client!(self, what, |c| async {
             c.query(
                 "WITH packed AS (
-                     SELECT e.station_id, count(*) AS orders,
-                            count(*) FILTER (WHERE e.at_ts > now() - interval '1 hour') AS last_hour,
-                            coalesce(sum((SELECT sum((l->>'qty')::bigint)
-                                            FROM orders o, jsonb_array_elements(o.lines::jsonb) l
-                                           WHERE o.order_no = e.order_no)), 0)::bigint AS units
-                       FROM events e
-                      WHERE e.type = 'order_packed' AND e.at_ts >= $3
-                      GROUP BY e.station_id)
+                     SELECT station_id, sum(orders)::bigint AS orders, sum(units)::bigint AS units,
+                            (sum(orders) FILTER (WHERE hour = date_trunc('hour', now())))::bigint
+                                AS last_hour
+                       FROM bench_hours WHERE hour >= date_trunc('hour', $3::timestamptz)
+                      GROUP BY station_id)
                  SELECT s.station_id,
                         coalesce(h.last_seen > now() - make_interval(secs => $1), false),
                         h.last_seen, w.who, emp.name, c.order_no, c.since,
@@ -197,7 +194,7 @@ impl Central {
                     held_since: r.get(6),
                     orders_today: r.get(7),
                     units_today: r.get(8),
-                    orders_last_hour: r.get(9),
+                    orders_this_hour: r.get(9),
                     last_refusal: r.get(10),
                     open_alarms: r.get(11),
                     last_alarm: r.get(12),
@@ -448,9 +445,8 @@ impl Central {
         let what = "counting orders per hour";
         let rows = with_client!(self, what, |c| async {
             c.query(
-                "SELECT station_id, date_trunc('hour', at_ts), count(*)
-                   FROM events WHERE type = 'order_packed' AND at_ts >= $1
-                  GROUP BY 1, 2 ORDER BY 1, 2",
+                "SELECT station_id, hour, orders FROM bench_hours
+                  WHERE hour >= date_trunc('hour', $1::timestamptz) ORDER BY 1, 2",
                 &[&since],
             )
             .await
