@@ -462,3 +462,15 @@ impl Central {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::like_escape;
+
+    #[test]
+    fn typed_wildcards_are_matched_as_text() {
+        assert_eq!(like_escape("SO_1%"), "SO\\_1\\%");
+        assert_eq!(like_escape("a\\b"), "a\\\\b");
+        assert_eq!(like_escape("张伟"), "张伟");
+    }
+}

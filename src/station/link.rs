@@ -265,6 +265,9 @@ fn epochs_of(store: &SqliteStore) -> store::Result<HashMap<String, i64>> {
     Ok(m)
 }
 
+/// Page cache of each of the link's own SQLite connections.
+const LINK_CACHE_KIB: u32 = 256;
+
 /// Ships the bench's log in order. The centre keeps each bench's head and skips what it
 /// has, so after any failure the shipper simply sends from the last head it was told.
 async fn ship_loop(
@@ -282,6 +285,9 @@ async fn ship_loop(
             return;
         }
     };
+    if let Err(e) = store.limit_cache(LINK_CACHE_KIB) {
+        tracing::warn!("central link: page cache not bounded: {e}");
+    }
     let mut epochs = epochs_of(&store).unwrap_or_default();
     let mut link = LinkState { said: None, tx };
     let mut backoff = backoff();
@@ -383,6 +389,9 @@ async fn follow_loop(central: Central, db: PathBuf) {
             return;
         }
     };
+    if let Err(e) = store.limit_cache(LINK_CACHE_KIB) {
+        tracing::warn!("central link: page cache not bounded: {e}");
+    }
     let mut applied = store.central_change_id().unwrap_or(0);
     let mut listener = central.listener(applied);
     let mut backoff = backoff();

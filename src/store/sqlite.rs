@@ -398,6 +398,15 @@ impl ReferenceRead for TxRead<'_> {
 
 /// The bench's copy of the central master data.
 impl SqliteStore {
+    /// Bounds this connection's page cache (SQLite's default is 2 MiB per connection): the
+    /// central link's connections read the log once, front to back, and gain nothing from
+    /// keeping pages.
+    pub fn limit_cache(&self, kib: u32) -> Result<()> {
+        self.conn
+            .pragma_update(None, "cache_size", -i64::from(kib))?;
+        Ok(())
+    }
+
     /// The central change id the local copy holds (0: none yet).
     pub fn central_change_id(&self) -> Result<i64> {
         Ok(self
