@@ -865,7 +865,8 @@ async fn a_bad_file_or_a_clashing_badge_writes_nothing() {
 }
 
 #[tokio::test]
-async fn a_hundred_thousand_orders_import_in_seconds() {
+async fn a_hundred_thousand_orders_import_with_progress_and_again_change_nothing() {
+    // Times are printed, never asserted: the figure is central_floor's (BENCHMARKS.md).
     let db = pg::fresh_db().await;
     let c = central_for(&db).await;
     import_fixtures(&c).await;
@@ -906,17 +907,12 @@ async fn a_hundred_thousand_orders_import_in_seconds() {
     let took = start.elapsed();
     assert_eq!((r.added, r.rows), (100_000, 100_000));
     assert!(calls >= 100, "progress was reported {calls} times");
-    assert!(
-        took < Duration::from_secs(30),
-        "100,000 orders took {took:?}"
-    );
     let start = std::time::Instant::now();
     let r = c
         .import_parsed(&import::Parsed::Orders(orders), &meta, &mut |_, _| {})
         .await
         .unwrap();
     assert_eq!(r.unchanged, 100_000);
-    assert!(start.elapsed() < Duration::from_secs(30));
     println!(
         "100,000 orders: first import {took:?}, unchanged re-import {:?}",
         start.elapsed()
@@ -1236,10 +1232,13 @@ async fn the_listener_hears_changes_and_catches_up_after_a_partition() {
     // A stalled link: calls give up within the op timeout instead of hanging, and the pool
     // recovers once the link heals.
     proxy.stall();
-    let start = std::time::Instant::now();
     let err = bench.master_head().await.unwrap_err();
     assert!(err.is_unreachable(), "{err:?}");
-    assert!(start.elapsed() < Duration::from_secs(5));
+    // Given up by the op timeout, not by the link itself (which never answers).
+    assert!(
+        matches!(err, packbench::central::CentralError::Timeout { .. }),
+        "{err:?}"
+    );
     proxy.heal();
     assert_eq!(bench.master_head().await.unwrap(), head2);
 }

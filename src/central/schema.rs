@@ -737,11 +737,14 @@ TO packbench_bench;
 -- Search as you type on fragments of order numbers, waybills, recipients, SKUs and names.
 -- pg_trgm is a trusted extension (PostgreSQL 13+): the database owner may create it.
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
-CREATE INDEX orders_no_trgm ON orders USING gin (order_no gin_trgm_ops);
-CREATE INDEX orders_waybill_trgm ON orders USING gin (waybill_no gin_trgm_ops);
-CREATE INDEX orders_recipient_trgm ON orders USING gin (recipient gin_trgm_ops);
-CREATE INDEX skus_sku_trgm ON skus USING gin (sku gin_trgm_ops);
-CREATE INDEX skus_name_trgm ON skus USING gin (name gin_trgm_ops);
+-- One index per table over the searched columns together (pb_order_text): every index
+-- here slows central imports, and one GIN index answers a fragment of any of them.
+CREATE FUNCTION pb_order_text(o_no text, waybill text, recipient text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT o_no || ' ' || waybill || ' ' || recipient $f$;
+CREATE FUNCTION pb_sku_text(sku text, name text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT sku || ' ' || name $f$;
+CREATE INDEX orders_search ON orders USING gin (pb_order_text(order_no, waybill_no, recipient) gin_trgm_ops);
+CREATE INDEX skus_search ON skus USING gin (pb_sku_text(sku, name) gin_trgm_ops);
 
 -- The board reads each bench's devices and last refusal from here, kept as events arrive,
 -- so that it costs one row per bench whatever the size of the log.
@@ -880,7 +883,10 @@ BEGIN
     RETURN pb_central_append('reviewed', p_by, v_order,
                              jsonb_build_object('item', p_item, 'note', p_note));
 END $f$;
-REVOKE EXECUTE ON FUNCTION pb_review(text, text, text), pb_board_track(), pb_order_units(text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION pb_review(text, text, text), pb_board_track(), pb_order_units(text)
+    FROM PUBLIC;
+-- The searched text of orders and SKUs: benches read master data, these are part of it.
+GRANT EXECUTE ON FUNCTION pb_order_text(text, text, text), pb_sku_text(text, text) TO packbench_bench;
 "#,
 ];
 

@@ -338,12 +338,12 @@ impl Central {
                          CASE WHEN o.cancelled THEN 'cancelled' WHEN cl.packed THEN 'packed'
                               WHEN cl.released IS FALSE THEN 'held' ELSE 'open' END
                     FROM orders o LEFT JOIN claims cl USING (order_no)
-                   WHERE o.order_no ILIKE $1 OR o.waybill_no ILIKE $1 OR o.recipient ILIKE $1
+                   WHERE pb_order_text(o.order_no, o.waybill_no, o.recipient) ILIKE $1
                    ORDER BY (o.order_no ILIKE $2 OR o.waybill_no ILIKE $2) DESC, o.order_no
                    LIMIT $3)
                  UNION ALL
                  (SELECT 'sku', s.sku, s.name, NULL, NULL FROM skus s
-                   WHERE s.sku ILIKE $1 OR s.name ILIKE $1
+                   WHERE pb_sku_text(s.sku, s.name) ILIKE $1
                    ORDER BY (s.sku ILIKE $2) DESC, s.sku LIMIT $3)
                  UNION ALL
                  (SELECT 'employee', e.id, e.name, NULL, NULL FROM employees e
