@@ -7,6 +7,8 @@
 
 use thiserror::Error;
 
+use super::PaperWidth;
+
 /// Most data bytes one `GS k 73` command can carry (`n` is one byte).
 pub const MAX_DATA_BYTES: usize = 255;
 
@@ -78,12 +80,17 @@ impl Code128 {
         self.symbols * 11 + OVERHEAD_MODULES + 2 * QUIET_MODULES
     }
 
-    /// The widest module (`GS w`, dots per module, up to 3) that fits `dots`, or `None` when
-    /// even one dot per module is too wide. 1 is a last resort: many printers accept only 2–6
-    /// and scanners struggle with 0.125 mm bars.
-    pub fn module_width_for(&self, dots: usize) -> Option<u8> {
-        let m = self.modules();
-        (1..=3u8).rev().find(|&w| m * usize::from(w) <= dots)
+    /// The widest module (`GS w`, dots per module, up to 3) at which the bars fit the paper's
+    /// printable width and the quiet zones fit beside them, the paper's unprinted margins
+    /// counting as quiet zone; `None` when even one dot per module is too wide. 1 is a last
+    /// resort: many printers accept only 2–6 and scanners struggle with 0.125 mm bars.
+    pub fn module_width_for(&self, paper: PaperWidth) -> Option<u8> {
+        let all = self.modules();
+        let bars = all - 2 * QUIET_MODULES;
+        (1..=3u8).rev().find(|&w| {
+            let w = usize::from(w);
+            bars * w <= paper.dots() && all * w <= paper.dots() + 2 * paper.margin_dots()
+        })
     }
 }
 

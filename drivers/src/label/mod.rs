@@ -58,6 +58,15 @@ impl PaperWidth {
             PaperWidth::Mm80 => 576,
         }
     }
+
+    /// Paper outside the printable width, each side, in dots (58 mm paper is 464 dots wide,
+    /// 80 mm paper 640): blank, so it serves as a barcode's quiet zone.
+    pub fn margin_dots(self) -> usize {
+        match self {
+            PaperWidth::Mm58 => 40,
+            PaperWidth::Mm80 => 32,
+        }
+    }
 }
 
 /// Language of the fixed captions ("Order", "Gift", …).
@@ -220,7 +229,7 @@ impl Driver for MemoryDriver {
 struct Layout {
     p: Printer<MemoryDriver>,
     cols: usize,
-    dots: usize,
+    paper: PaperWidth,
     chinese: bool,
 }
 
@@ -257,7 +266,7 @@ impl Layout {
         let cols = self.cols;
         self.para(caption, cols, 0)?;
         let code = Code128::encode(&clean).ok().and_then(|c| {
-            let w = c.module_width_for(self.dots)?;
+            let w = c.module_width_for(self.paper)?;
             Some((c, w))
         });
         match code {
@@ -316,7 +325,7 @@ fn code_sheet(sheet: &CodeSheet) -> EscResult<Vec<u8>> {
     let mut l = Layout {
         p: Printer::new(MemoryDriver::default(), Protocol::default(), None),
         cols,
-        dots: sheet.paper.dots(),
+        paper: sheet.paper,
         chinese: sheet.chinese,
     };
     l.p.init()?;
@@ -345,7 +354,7 @@ fn build(data: &LabelData) -> EscResult<Vec<u8>> {
     let mut l = Layout {
         p: Printer::new(MemoryDriver::default(), Protocol::default(), None),
         cols,
-        dots: data.paper.dots(),
+        paper: data.paper,
         chinese: data.chinese,
     };
 

@@ -25,13 +25,6 @@ const CELL_W: usize = 12;
 const CELL_H: usize = 24;
 /// Default line spacing (`ESC 2`, 1/6 inch at 203 dpi).
 const LINE_SPACING: usize = 30;
-/// Paper outside the printable width, each side (58 mm: 464 dots of paper, 80 mm: 640).
-const fn side_margin(paper: PaperWidth) -> usize {
-    match paper {
-        PaperWidth::Mm58 => 40,
-        PaperWidth::Mm80 => 32,
-    }
-}
 const TOP_MARGIN: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
@@ -225,7 +218,7 @@ struct Printer<'f, 'a> {
 
 /// Renders ESC/POS bytes as the printer would print them on `paper`.
 pub fn render(bytes: &[u8], paper: PaperWidth, font: &mut PrinterFont<'_>) -> Raster {
-    let margin = side_margin(paper);
+    let margin = paper.margin_dots();
     let width = paper.dots() + 2 * margin;
     let mut p = Printer {
         font,
