@@ -508,9 +508,100 @@ impl Printer<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    // The station's bundled face; the drivers have no font of their own.
+    static FONT: &[u8] = include_bytes!("../../../assets/fonts/NotoSansCJKsc-Regular-subset.otf");
+
+    fn draw(bytes: &[u8]) -> Raster {
+        render(bytes, PaperWidth::Mm58, &mut PrinterFont::new(FONT).unwrap())
+    }
+
+    /// Leftmost and rightmost inked column and the inked rows' span.
+    fn ink_box(r: &Raster) -> Option<(usize, usize, usize, usize)> {
+        let mut b: Option<(usize, usize, usize, usize)> = None;
+        for y in 0..r.height {
+            for x in 0..r.width {
+                if r.is_ink(x, y) {
+                    let (x0, x1, y0, y1) = b.unwrap_or((x, x, y, y));
+                    b = Some((x0.min(x), x1.max(x), y0.min(y), y1.max(y)));
+                }
+            }
+        }
+        b
+    }
 
     #[test]
     fn bad_font_bytes_are_refused() {
         assert!(PrinterFont::new(b"not a font").is_err());
+    }
+
+    #[test]
+    fn text_lands_in_font_a_cells_and_follows_alignment() {
+        let left = ink_box(&draw(b"\x1b@HHHH\n")).unwrap();
+        // Four 12-dot cells from the left edge of the printable area.
+        assert!(left.0 >= 40 && left.1 < 40 + 48, "{left:?}");
+        assert!(left.3 - left.2 < 24, "one line of font A: {left:?}");
+        let centre = ink_box(&draw(b"\x1b@\x1ba\x01HHHH\n")).unwrap();
+        let mid = (centre.0 + centre.1) / 2;
+        assert!(mid.abs_diff(464 / 2) <= 2, "{centre:?}");
+        let right = ink_box(&draw(b"\x1b@\x1ba\x02HHHH\n")).unwrap();
+        assert!(right.1 < 40 + 384 && right.1 > 40 + 384 - 12, "{right:?}");
+    }
+
+    #[test]
+    fn size_and_emphasis_change_the_dots() {
+        let normal = draw(b"\x1b@HH\n");
+        let big = ink_box(&draw(b"\x1b@\x1d!\x11HH\n")).unwrap();
+        let small = ink_box(&normal).unwrap();
+        assert!(big.3 - big.2 > 2 * (small.3 - small.2) - 2, "{big:?} {small:?}");
+        assert!(big.1 - big.0 > 2 * (small.1 - small.0), "{big:?} {small:?}");
+        let count = |r: &Raster| r.pixels.iter().filter(|&&p| p < 128).count();
+        assert!(count(&draw(b"\x1b@\x1bE\x01HH\n")) > count(&normal));
+    }
+
+    #[test]
+    fn chinese_mode_decodes_gb18030_into_double_cells() {
+        // 中 in GB18030 is D6 D0: two characters in Chinese mode, two '?' cells outside it.
+        let zh = ink_box(&draw(b"\x1b@\x1c&\xd6\xd0\x1c.\n")).unwrap();
+        assert!(zh.1 - zh.0 > 12 && zh.1 < 40 + 24, "one 24-dot character: {zh:?}");
+        let plain = draw(b"\x1b@\xd6\xd0\n");
+        let question = draw(b"\x1b@??\n");
+        assert_eq!(plain, question);
+    }
+
+    #[test]
+    fn code128_is_drawn_with_its_module_width_and_height() {
+        let c = code128::Code128::encode("PB-UNDO").unwrap();
+        let mut job = vec![0x1B, b'@', 0x1D, b'h', 50, 0x1D, b'w', 2];
+        job.extend(c.command());
+        let b = ink_box(&draw(&job)).unwrap();
+        let bars = code128::bars(&c.data).unwrap();
+        assert_eq!(b.1 - b.0 + 1, bars.len() * 2);
+        assert_eq!(b.3 - b.2 + 1, 50);
+        // Data a printer refuses prints nothing.
+        let bad = [0x1B, b'@', 0x1D, b'k', 73, 3, b'A', b'B', b'C'];
+        assert_eq!(ink_box(&draw(&bad)), None);
+    }
+
+    #[test]
+    fn feeds_and_the_cut_lengthen_the_paper() {
+        let short = draw(b"\x1b@A\n");
+        let fed = draw(b"\x1b@A\n\x1bd\x05");
+        assert_eq!(fed.height - short.height, 5 * LINE_SPACING);
+        let cut = draw(b"\x1b@A\n\x1dVA\x00");
+        assert!(cut.height > short.height);
+        assert_eq!(cut.inked_rows(), short.inked_rows(), "the cut line is grey, not ink");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Whatever the bytes, the preview draws something the paper's width.
+        #[test]
+        fn any_bytes_render(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let r = draw(&bytes);
+            prop_assert_eq!(r.width, 464);
+            prop_assert_eq!(r.pixels.len(), r.width * r.height);
+        }
     }
 }
