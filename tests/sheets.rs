@@ -2,7 +2,9 @@
 //! sheet and badge PDFs rendered to images (poppler's `pdftoppm`), the printed command sheet
 //! and a Chinese label drawn from their ESC/POS bytes, and every barcode on them read back by
 //! an independent decoder (zbar's `zbarimg`). `.ci/run` installs both (Debian `poppler-utils`
-//! and `zbar-tools`); without them these tests fail, saying so.
+//! and `zbar-tools`); without them these tests fail, saying so. With
+//! `PACKBENCH_SCREENSHOTS=docs/screenshots` the printed command sheets are written to
+//! `docs/sheets/` for the README.
 
 mod common;
 mod zbar;
@@ -165,7 +167,15 @@ fn printed_command_sheet_scans_to_exactly_the_listed_commands_on_both_papers() {
         assert_eq!(img.width, if mm == 80 { 640 } else { 464 });
         let png = dir.path().join(format!("printed-{mm}.png"));
         save_png(&img, &png);
-        assert_eq!(decode(&[png]), code128(&listed), "{mm} mm");
+        assert_eq!(decode(&[png.clone()]), code128(&listed), "{mm} mm");
+        if let Some(d) = std::env::var_os("PACKBENCH_SCREENSHOTS") {
+            // The README shows the printed sheet next to the PDFs (docs/sheets/).
+            let d = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join(d)
+                .join("../sheets");
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::copy(&png, d.join(format!("printed-{mm}mm.png"))).unwrap();
+        }
     }
 }
 

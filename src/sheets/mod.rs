@@ -136,8 +136,8 @@ pub fn badges_pdf(employees: &[Employee]) -> Result<Vec<u8>> {
         badges.push(pdf::Badge {
             name: packbench_drivers::text::for_printer(&e.name),
             id: packbench_drivers::text::for_printer(&e.id),
-            roles_en: roles.iter().map(|r| r.0).collect::<Vec<_>>().join(" · "),
-            roles_zh: roles.iter().map(|r| r.1).collect::<Vec<_>>().join(" · "),
+            roles_en: roles.iter().map(|r| r.0).collect::<Vec<_>>().join(", "),
+            roles_zh: roles.iter().map(|r| r.1).collect::<Vec<_>>().join("、"),
             code: e.badge.clone(),
         });
     }

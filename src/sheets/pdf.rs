@@ -120,6 +120,9 @@ impl Type {
             Align::Left => x,
             Align::Center => x - w * size / 2.0,
         };
+        // Solid black glyphs whatever a frame or rule left set.
+        s.set_fill(Some(Fill::default()));
+        s.set_stroke(None);
         s.draw_glyphs(
             Point::from_xy(x, y),
             &glyphs,

@@ -514,7 +514,11 @@ mod tests {
     static FONT: &[u8] = include_bytes!("../../../assets/fonts/NotoSansCJKsc-Regular-subset.otf");
 
     fn draw(bytes: &[u8]) -> Raster {
-        render(bytes, PaperWidth::Mm58, &mut PrinterFont::new(FONT).unwrap())
+        render(
+            bytes,
+            PaperWidth::Mm58,
+            &mut PrinterFont::new(FONT).unwrap(),
+        )
     }
 
     /// Leftmost and rightmost inked column and the inked rows' span.
@@ -554,7 +558,10 @@ mod tests {
         let normal = draw(b"\x1b@HH\n");
         let big = ink_box(&draw(b"\x1b@\x1d!\x11HH\n")).unwrap();
         let small = ink_box(&normal).unwrap();
-        assert!(big.3 - big.2 > 2 * (small.3 - small.2) - 2, "{big:?} {small:?}");
+        assert!(
+            big.3 - big.2 > 2 * (small.3 - small.2) - 2,
+            "{big:?} {small:?}"
+        );
         assert!(big.1 - big.0 > 2 * (small.1 - small.0), "{big:?} {small:?}");
         let count = |r: &Raster| r.pixels.iter().filter(|&&p| p < 128).count();
         assert!(count(&draw(b"\x1b@\x1bE\x01HH\n")) > count(&normal));
@@ -564,7 +571,10 @@ mod tests {
     fn chinese_mode_decodes_gb18030_into_double_cells() {
         // 中 in GB18030 is D6 D0: two characters in Chinese mode, two '?' cells outside it.
         let zh = ink_box(&draw(b"\x1b@\x1c&\xd6\xd0\x1c.\n")).unwrap();
-        assert!(zh.1 - zh.0 > 12 && zh.1 < 40 + 24, "one 24-dot character: {zh:?}");
+        assert!(
+            zh.1 - zh.0 > 12 && zh.1 < 40 + 24,
+            "one 24-dot character: {zh:?}"
+        );
         let plain = draw(b"\x1b@\xd6\xd0\n");
         let question = draw(b"\x1b@??\n");
         assert_eq!(plain, question);
@@ -591,7 +601,11 @@ mod tests {
         assert_eq!(fed.height - short.height, 5 * LINE_SPACING);
         let cut = draw(b"\x1b@A\n\x1dVA\x00");
         assert!(cut.height > short.height);
-        assert_eq!(cut.inked_rows(), short.inked_rows(), "the cut line is grey, not ink");
+        assert_eq!(
+            cut.inked_rows(),
+            short.inked_rows(),
+            "the cut line is grey, not ink"
+        );
     }
 
     proptest! {
