@@ -9,6 +9,7 @@ mod zbar;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use packbench::ui::Page;
 use ui_harness::*;
 
 const WAYBILL2: &str = "7577354684874"; // ORDER2's waybill
@@ -85,11 +86,27 @@ fn check(paper_mm: u32, label_lang: &str, ui_lang: &str, caption: &str) {
         "the screen shows the printer's job"
     );
 
-    if let Some(d) = std::env::var_os("PACKBENCH_SCREENSHOTS") {
+    let shots = std::env::var_os("PACKBENCH_SCREENSHOTS").map(|d| {
         let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(d);
         std::fs::create_dir_all(&d).unwrap();
+        d
+    });
+    if let Some(d) = &shots {
         b.save_png(&d.join(format!("18-label-preview-{ui_lang}.png")));
     }
+
+    // A tap on the preview shows the whole label, one screen pixel per printer dot.
+    b.tap("label preview");
+    assert_eq!(b.api().get_page(), Page::Label);
+    let whole = b.find("whole label");
+    let size = whole.size();
+    assert_eq!(size.width.round() as u32, paper_dots, "one pixel per dot");
+    if let Some(d) = &shots {
+        b.save_png(&d.join(format!("19-label-whole-{ui_lang}.png")));
+    }
+    b.tap_id("LabelDialog::close");
+    assert_eq!(b.api().get_page(), Page::Station);
+    assert!(!b.has("whole label"));
 }
 
 #[test]
