@@ -15,7 +15,7 @@ use std::process::{Command, Output};
 use common::*;
 use packbench::domain::progress::OrderProgress;
 use packbench::station::label::{label_for, printed, LabelSetup};
-use packbench::store::{ReferenceData, Store};
+use packbench::store::ReferenceData;
 use packbench_drivers::label::raster::Raster;
 use packbench_drivers::label::{build_label, CaptionLanguage, PaperWidth};
 use zbar::{decode, tool};
@@ -167,7 +167,11 @@ fn printed_command_sheet_scans_to_exactly_the_listed_commands_on_both_papers() {
         assert_eq!(img.width, if mm == 80 { 640 } else { 464 });
         let png = dir.path().join(format!("printed-{mm}.png"));
         save_png(&img, &png);
-        assert_eq!(decode(&[png.clone()]), code128(&listed), "{mm} mm");
+        assert_eq!(
+            decode(std::slice::from_ref(&png)),
+            code128(&listed),
+            "{mm} mm"
+        );
         if let Some(d) = std::env::var_os("PACKBENCH_SCREENSHOTS") {
             // The README shows the printed sheet next to the PDFs (docs/sheets/).
             let d = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
