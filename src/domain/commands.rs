@@ -99,7 +99,8 @@ impl Command {
     }
 }
 
-/// Every command in the order of the printable sheet, with its label there.
+/// Every command in the order of the printable sheet, with its label there, written
+/// "English / 中文" (the sheet prints the halves on their own lines).
 pub const COMMANDS: &[(Command, &str)] = &[
     (Command::UndoLastScan, "Undo last scan / 撤销上一次扫描"),
     (

@@ -158,6 +158,20 @@ mod tests {
     }
 
     #[test]
+    fn every_command_has_an_english_and_a_chinese_meaning() {
+        // The sheet prints both halves; a command added with one language would show a gap.
+        for (c, m) in crate::domain::commands::COMMANDS {
+            let (en, zh) = meaning_parts(m);
+            assert!(!en.is_empty() && en.is_ascii(), "{}: {m:?}", c.code());
+            assert!(
+                zh.chars().any(|ch| ('\u{4e00}'..='\u{9fff}').contains(&ch)),
+                "{}: {m:?}",
+                c.code()
+            );
+        }
+    }
+
+    #[test]
     fn unknown_ids_are_named() {
         let e = |id: &str| Employee {
             id: id.into(),
