@@ -189,4 +189,30 @@ mod tests {
         assert_eq!(err.to_string(), "no employee with id E9, X");
         assert!(select_employees(vec![], &[]).is_err());
     }
+
+    #[test]
+    fn a_badge_that_cannot_be_a_barcode_is_named() {
+        let e = Employee {
+            id: "E9".into(),
+            name: "王芳".into(),
+            roles: Default::default(),
+            badge: "工牌9".into(),
+        };
+        let err = badges_pdf(&[e]).unwrap_err().to_string();
+        assert!(err.starts_with("employee E9: badge \"工牌9\""), "{err}");
+    }
+
+    #[test]
+    fn sheet_sections_follow_the_groups_in_order() {
+        let s = sections();
+        let groups: Vec<CommandGroup> = s.iter().map(|(g, _)| *g).collect();
+        let mut sorted = groups.clone();
+        sorted.sort();
+        assert_eq!(groups, sorted);
+        assert!(s
+            .iter()
+            .all(|(g, c)| c.iter().all(|(cmd, _)| cmd.group() == *g)));
+        let total: usize = s.iter().map(|(_, c)| c.len()).sum();
+        assert_eq!(total, crate::domain::commands::COMMANDS.len());
+    }
 }
