@@ -4,6 +4,7 @@
 use anyhow::{anyhow, Context, Result};
 use krilla::color::luma;
 use krilla::geom::{PathBuilder, Point, Rect};
+use krilla::metadata::Metadata;
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
 use krilla::surface::Surface;
@@ -183,6 +184,17 @@ fn line(s: &mut Surface<'_>, x0: f32, y0: f32, x1: f32, y1: f32, width: f32, gre
     }
 }
 
+/// A document titled for the PDF reader's window and file list.
+fn document(title: &str) -> Document {
+    let mut doc = Document::new();
+    doc.set_metadata(
+        Metadata::new()
+            .title(title.to_string())
+            .creator("packbench".to_string()),
+    );
+    doc
+}
+
 fn page(doc: &mut Document) -> Result<krilla::page::Page<'_>> {
     let settings = PageSettings::from_wh(A4.0, A4.1).ok_or_else(|| anyhow!("bad page size"))?;
     Ok(doc.start_page_with(settings))
@@ -269,7 +281,7 @@ pub fn command_sheet(title: (&str, &str), sections: &[Section]) -> Result<Vec<u8
         y += 4.0;
     }
 
-    let mut doc = Document::new();
+    let mut doc = document(&format!("{} / {}", title.0, title.1));
     let count = pages.len();
     for (pi, ops) in pages.into_iter().enumerate() {
         let mut page = page(&mut doc)?;
@@ -383,7 +395,7 @@ pub fn badges(badges: &[Badge]) -> Result<Vec<u8>> {
     let per_page = CARDS_ACROSS * CARDS_DOWN;
     let x0 = (210.0 - CARDS_ACROSS as f32 * CARD.0) / 2.0;
     let y0 = (297.0 - CARDS_DOWN as f32 * CARD.1) / 2.0;
-    let mut doc = Document::new();
+    let mut doc = document("Badges / 工牌");
     for chunk in badges.chunks(per_page) {
         let mut page = page(&mut doc)?;
         let mut s = page.surface();
