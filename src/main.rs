@@ -450,9 +450,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Commands { .. } => {
             let rows: Vec<Vec<String>> = COMMANDS
                 .iter()
-                .map(|(c, d)| vec![c.code().to_string(), d.to_string()])
+                .map(|(c, d)| {
+                    let (en, zh) = c.group().title();
+                    vec![c.code().to_string(), d.to_string(), format!("{en} / {zh}")]
+                })
                 .collect();
-            print!("{}", table::render(&["barcode", "meaning"], &rows));
+            print!(
+                "{}",
+                table::render(&["barcode", "meaning", "sheet group"], &rows)
+            );
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Import {
