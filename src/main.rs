@@ -333,8 +333,11 @@ fn write_new_file(path: &Path, bytes: &[u8]) -> Result<()> {
         .file_name()
         .ok_or_else(|| anyhow!("{} is not a file name", path.display()))?;
     let tmp = path.with_file_name(format!(".{}.part", name.to_string_lossy()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", path.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written.with_context(|| format!("writing {}", path.display()))
 }
 
 /// `--db`, else the config's database, else packbench.db here.
