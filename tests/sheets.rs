@@ -197,6 +197,20 @@ fn commands_print_without_a_printer_is_refused() {
     assert!(err.contains("no [printer]"), "{err}");
 }
 
+#[test]
+fn a_pdf_that_cannot_be_written_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("missing").join("sheet.pdf");
+    let out = pb(dir.path(), &["commands", "--pdf", target.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("writing {}", target.display())),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
 fn import_employees(dir: &Path) {
     let f = fixtures().join("employees.csv");
     ok(&pb(dir, &["import", "employees", f.to_str().unwrap()]));
