@@ -235,7 +235,34 @@ fn label_figures() {
             bytes as f64 * 10.0 / 9600.0 * 1e3,
             bytes as f64 * 8.0 / 100e6 * 1e3
         );
+        // The on-screen preview: the same bytes drawn as printed (font loaded per label, as
+        // the window does).
+        let job = build_label(&d);
+        let n = 50;
+        let t = Instant::now();
+        let mut size = (0, 0);
+        for _ in 0..n {
+            let r = packbench::station::label::printed(std::hint::black_box(&job), paper)
+                .expect("bundled font");
+            size = (r.width, r.height);
+        }
+        println!(
+            "label preview, {name}: {}x{} dots drawn in {:.2} ms",
+            size.0,
+            size.1,
+            t.elapsed().as_secs_f64() * 1e3 / n as f64
+        );
     }
+    let n = 20;
+    let t = Instant::now();
+    let mut bytes = 0;
+    for _ in 0..n {
+        bytes = packbench::sheets::command_sheet_pdf().expect("sheet").len();
+    }
+    println!(
+        "command sheet PDF: {bytes} bytes in {:.1} ms",
+        t.elapsed().as_secs_f64() * 1e3 / n as f64
+    );
 }
 
 fn main() {

@@ -7,6 +7,7 @@ pub mod config;
 pub mod domain;
 pub mod import;
 pub mod logging;
+pub mod sheets;
 pub mod simulate;
 pub mod station;
 pub mod store;

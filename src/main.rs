@@ -13,7 +13,9 @@ use packbench::config::Config;
 use packbench::domain::commands::COMMANDS;
 use packbench::import;
 use packbench::logging::{self, LogFormat};
-use packbench::store::{self, Checkpoint, EventLog, ImportReport, SqliteStore, Store};
+use packbench::store::{
+    self, Checkpoint, EventLog, ImportReport, ReferenceData, SqliteStore, Store,
+};
 
 #[derive(Parser)]
 #[command(
@@ -84,8 +86,27 @@ enum Cmd {
         #[command(subcommand)]
         what: CentralCmd,
     },
-    /// List the command barcodes for the bench's command sheet
-    Commands,
+    /// List the command barcodes for the bench's command sheet, or make the sheet itself
+    Commands {
+        /// Write the command sheet as an A4 PDF: both languages, every command as a CODE128
+        /// barcode with its meaning beneath, in the groups a packer uses them
+        #[arg(long, value_name = "FILE")]
+        pdf: Option<PathBuf>,
+        /// Print the command sheet on the configured printer (58 or 80 mm)
+        #[arg(long, conflicts_with = "pdf")]
+        print: bool,
+    },
+    /// Employee badges as an A4 PDF: credit-card size with cut marks; name, id, roles and the
+    /// badge barcode (never a PIN)
+    Badges {
+        #[arg(long, value_name = "FILE")]
+        pdf: PathBuf,
+        /// Only these employees, in this order (comma-separated or repeated)
+        #[arg(long, value_delimiter = ',', num_args = 1..)]
+        ids: Vec<String>,
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
     /// Simulated devices for trying a station without hardware
     Simulate {
         #[command(subcommand)]
@@ -445,6 +466,20 @@ fn load_config(explicit: Option<&Path>) -> Result<Option<Config>> {
     }
 }
 
+/// Writes a made file whole: into a temporary file beside it, then renamed over, so a failed
+/// write never leaves half a PDF under the name.
+fn write_new_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| anyhow!("{} is not a file name", path.display()))?;
+    let tmp = path.with_file_name(format!(".{}.part", name.to_string_lossy()));
+    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written.with_context(|| format!("writing {}", path.display()))
+}
+
 /// `--db`, else the config's database, else packbench.db here.
 fn db_path(db: Option<&Path>, cfg: Option<&Config>) -> PathBuf {
     match (db, cfg) {
@@ -511,12 +546,62 @@ fn run(cli: Cli) -> Result<ExitCode> {
             packbench::station::app::run_headless(cfg, db)?;
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Commands => {
+        Cmd::Commands {
+            pdf: Some(path), ..
+        } => {
+            let bytes = packbench::sheets::command_sheet_pdf()?;
+            write_new_file(&path, &bytes)?;
+            eprintln!("command sheet written to {}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Commands { print: true, .. } => {
+            let Some(cfg) = cfg else {
+                bail!("packbench commands --print needs a station config with [printer]: give --config FILE or put station.toml in the working directory");
+            };
+            let Some(printer) = &cfg.printer else {
+                bail!("the station config has no [printer] to print the command sheet on");
+            };
+            let target = packbench_drivers::printer::PrinterTarget::parse(&printer.target)
+                .map_err(|e| anyhow!("{e}"))?;
+            let setup =
+                packbench::station::label::LabelSetup::from_config(&cfg).map_err(|e| anyhow!(e))?;
+            let bytes = packbench::sheets::command_sheet_escpos(setup);
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let receipt = rt
+                .block_on(packbench::station::devices::send_job(
+                    &target,
+                    &bytes,
+                    Default::default(),
+                ))
+                .map_err(|e| anyhow!("printing the command sheet on {}: {e}", printer.target))?;
+            if let Some(w) = receipt.warning() {
+                eprintln!("printer: {w}");
+            }
+            eprintln!("command sheet sent to {}", printer.target);
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Badges { pdf, ids, db } => {
+            let store = open_store(db.as_deref(), cfg.as_ref(), true)?;
+            let employees = packbench::sheets::select_employees(store.employees()?, &ids)?;
+            let bytes = packbench::sheets::badges_pdf(&employees)?;
+            write_new_file(&pdf, &bytes)?;
+            eprintln!("{} badges written to {}", employees.len(), pdf.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Commands { .. } => {
             let rows: Vec<Vec<String>> = COMMANDS
                 .iter()
-                .map(|(c, d)| vec![c.code().to_string(), d.to_string()])
+                .map(|(c, d)| {
+                    let (en, zh) = c.group().title();
+                    vec![c.code().to_string(), d.to_string(), format!("{en} / {zh}")]
+                })
                 .collect();
-            print!("{}", table::render(&["barcode", "meaning"], &rows));
+            print!(
+                "{}",
+                table::render(&["barcode", "meaning", "sheet group"], &rows)
+            );
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Import {

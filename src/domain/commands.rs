@@ -51,7 +51,56 @@ impl Command {
     }
 }
 
-/// Every command in the order of the printable sheet, with its label there.
+/// The sheet's sections, in the order a packer meets them in a shift.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CommandGroup {
+    Packing,
+    Holds,
+    Approvals,
+    Returns,
+    Dispatch,
+}
+
+impl CommandGroup {
+    pub const ALL: [CommandGroup; 5] = [
+        CommandGroup::Packing,
+        CommandGroup::Holds,
+        CommandGroup::Approvals,
+        CommandGroup::Returns,
+        CommandGroup::Dispatch,
+    ];
+
+    /// The section heading: English, Chinese.
+    pub const fn title(self) -> (&'static str, &'static str) {
+        match self {
+            CommandGroup::Packing => ("Packing", "打包"),
+            CommandGroup::Holds => ("Holds", "挂起"),
+            CommandGroup::Approvals => ("Approvals and reasons", "主管批准与原因"),
+            CommandGroup::Returns => ("Returns", "退货"),
+            CommandGroup::Dispatch => ("Dispatch", "发货交接"),
+        }
+    }
+
+    /// The commands of this section, in table order.
+    pub fn commands(self) -> impl Iterator<Item = &'static (Command, &'static str)> {
+        COMMANDS.iter().filter(move |(c, _)| c.group() == self)
+    }
+}
+
+impl Command {
+    /// The sheet section this command is printed in. A match without a catch-all, so a new
+    /// command cannot be added without saying where the sheet shows it.
+    pub const fn group(&self) -> CommandGroup {
+        match self {
+            Command::UndoLastScan | Command::Reprint | Command::SignOut => CommandGroup::Packing,
+            Command::Hold(_) => CommandGroup::Holds,
+            Command::DispatchStart | Command::DispatchEnd => CommandGroup::Dispatch,
+        }
+    }
+}
+
+/// Every command in the order of the printable sheet, with its label there, written
+/// "English / 中文" (the sheet prints the halves on their own lines).
 pub const COMMANDS: &[(Command, &str)] = &[
     (Command::UndoLastScan, "Undo last scan / 撤销上一次扫描"),
     (
@@ -105,5 +154,23 @@ mod tests {
         );
         assert_eq!(parse_command("PB-NOPE"), None);
         assert_eq!(parse_command("6901234567892"), None);
+    }
+
+    #[test]
+    fn the_groups_hold_every_command_once() {
+        let grouped: Vec<&str> = CommandGroup::ALL
+            .iter()
+            .flat_map(|g| g.commands().map(|(c, _)| c.code()))
+            .collect();
+        let mut listed: Vec<&str> = COMMANDS.iter().map(|(c, _)| c.code()).collect();
+        let mut sorted = grouped.clone();
+        sorted.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(sorted, listed);
+        assert_eq!(
+            Command::Hold(HoldReason::Short).group(),
+            CommandGroup::Holds
+        );
+        assert_eq!(Command::DispatchEnd.group(), CommandGroup::Dispatch);
     }
 }

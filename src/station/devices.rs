@@ -5,7 +5,9 @@ use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use packbench_drivers::printer::{print_to_target, PrinterTarget, PrinterTimeouts};
+use packbench_drivers::printer::{
+    print_to_target, PrintError, PrintReceipt, PrinterTarget, PrinterTimeouts,
+};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -29,18 +31,7 @@ pub async fn printer_task(
     timeouts: PrinterTimeouts,
 ) {
     while let Some(job) = jobs.recv().await {
-        let sent = match &target {
-            // Serial printers go through the serial transport (by-id links, flush on open).
-            PrinterTarget::Serial { path, baud } => {
-                packbench_drivers::serial::print_serial(
-                    &SerialSettings::new(path.clone(), *baud),
-                    &job.bytes,
-                    timeouts,
-                )
-                .await
-            }
-            other => print_to_target(other, &job.bytes, timeouts).await,
-        };
+        let sent = send_job(&target, &job.bytes, timeouts).await;
         let result = sent
             .map(|receipt| receipt.warning())
             .map_err(|e| PrintFailure {
@@ -50,6 +41,27 @@ pub async fn printer_task(
         if tx.send(Msg::Printed { job, result }).is_err() {
             return;
         }
+    }
+}
+
+/// Sends one job to the printer, whatever the target (labels, and the command sheet of
+/// `packbench commands --print`).
+pub async fn send_job(
+    target: &PrinterTarget,
+    bytes: &[u8],
+    timeouts: PrinterTimeouts,
+) -> Result<PrintReceipt, PrintError> {
+    match target {
+        // Serial printers go through the serial transport (by-id links, flush on open).
+        PrinterTarget::Serial { path, baud } => {
+            packbench_drivers::serial::print_serial(
+                &SerialSettings::new(path.clone(), *baud),
+                bytes,
+                timeouts,
+            )
+            .await
+        }
+        other => print_to_target(other, bytes, timeouts).await,
     }
 }
 

@@ -2,6 +2,7 @@
 //! know bytes; this is the one place that maps the first onto the second.
 
 use crate::config::Config;
+use packbench_drivers::label::raster::{self, PrinterFont, Raster};
 use packbench_drivers::label::{CaptionLanguage, LabelData, LabelLine, PaperWidth};
 
 use crate::domain::catalog::Catalog;
@@ -51,6 +52,13 @@ impl Default for LabelSetup {
             language: CaptionLanguage::SimplifiedChinese,
         }
     }
+}
+
+/// The label as the printer prints it: the job's bytes through the drivers' ESC/POS
+/// interpreter, with the station's bundled font standing in for the printer's.
+pub fn printed(bytes: &[u8], paper: PaperWidth) -> anyhow::Result<Raster> {
+    let mut font = PrinterFont::new(crate::sheets::FONT)?;
+    Ok(raster::render(bytes, paper, &mut font))
 }
 
 /// Names for the label: "E003 张伟" reads better than a bare id.

@@ -295,6 +295,10 @@ impl<S: Store, W: Write> StationLoop<S, W> {
 
     fn send(&mut self, job: PrintJob, now: DateTime<FixedOffset>) {
         self.memory.label_preview = Some(label_to_text(&job.bytes));
+        self.memory.label_print = Some(super::view::LabelPrint {
+            bytes: job.bytes.as_slice().into(),
+            paper: self.setup.paper,
+        });
         match &self.printer {
             Some(p) => p(job),
             None => {

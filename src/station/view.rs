@@ -102,7 +102,17 @@ pub struct StationView {
     pub queued_labels: usize,
     /// Text preview of the last label sent to the printer.
     pub label_preview: Option<String>,
+    /// The last label's bytes as the printer got them, for the printed-image preview.
+    #[serde(skip)]
+    pub label_print: Option<LabelPrint>,
     pub supervisor: Option<SupervisorAnswer>,
+}
+
+/// A label job as sent: its ESC/POS bytes and the paper they were laid out for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelPrint {
+    pub bytes: std::sync::Arc<[u8]>,
+    pub paper: packbench_drivers::label::PaperWidth,
 }
 
 /// What the view remembers from events (the engine's state does not hold these).
@@ -111,6 +121,7 @@ pub struct ViewMemory {
     pub alert: Option<Alert>,
     pub devices: BTreeMap<String, DeviceState>,
     pub label_preview: Option<String>,
+    pub label_print: Option<LabelPrint>,
     pub supervisor: Option<SupervisorAnswer>,
 }
 
@@ -254,6 +265,7 @@ pub fn build(
         last_packed: state.last_packed.clone(),
         queued_labels,
         label_preview: memory.label_preview.clone(),
+        label_print: memory.label_print.clone(),
         supervisor: memory.supervisor.clone(),
     }
 }

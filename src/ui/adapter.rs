@@ -4,12 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use slint::{ModelRc, SharedString, VecModel};
+use slint::{ModelRc, Rgb8Pixel, SharedPixelBuffer, SharedString, VecModel};
 
 use crate::domain::event::RejectReason;
 use crate::domain::session::{NextStep, WeightCheck};
 use crate::domain::weight::{self, Hint};
-use crate::station::view::{DeviceState, StationView};
+use crate::station::view::{DeviceState, LabelPrint, StationView};
 
 use super::{Api, CodeButton, DeviceRow, LineRow, ScaleZone, Severity, Step};
 
@@ -24,6 +24,8 @@ pub struct UiState {
     pub last_packed: String,
     pub queued_labels: i32,
     pub label_preview: String,
+    /// The last label's bytes, drawn as printed when they change.
+    pub label_print: Option<LabelPrint>,
 
     pub has_order: bool,
     pub order_no: String,
@@ -270,6 +272,7 @@ impl UiState {
             last_packed: v.last_packed.clone().unwrap_or_default(),
             queued_labels: v.queued_labels as i32,
             label_preview: v.label_preview.clone().unwrap_or_default(),
+            label_print: v.label_print.clone(),
             scale_has: v.scale_g.is_some(),
             scale_stable: v.scale_stable,
             scale_text: v.scale_g.map(grams).unwrap_or_else(|| "—".into()),
@@ -358,6 +361,13 @@ impl UiState {
         api.set_last_packed(str_(&self.last_packed));
         api.set_queued_labels(self.queued_labels);
         api.set_label_preview(str_(&self.label_preview));
+        if previous.map(|p| &p.label_print) != Some(&self.label_print) {
+            api.set_label_image(
+                self.label_print
+                    .as_ref()
+                    .map_or_else(slint::Image::default, label_image),
+            );
+        }
         api.set_has_order(self.has_order);
         api.set_order_no(str_(&self.order_no));
         api.set_waybill(str_(&self.waybill));
@@ -404,6 +414,24 @@ impl UiState {
         api.set_dispatch_carrier(str_(&self.dispatch_carrier));
         api.set_dispatch_batch(str_(&self.dispatch_batch));
         api.set_dispatch_count(self.dispatch_count);
+    }
+}
+
+/// The label as the printer prints it, as a Slint image (an empty image if the bundled font
+/// could not be read, which the log then says).
+pub fn label_image(label: &LabelPrint) -> slint::Image {
+    match crate::station::label::printed(&label.bytes, label.paper) {
+        Ok(r) => {
+            let mut buf = SharedPixelBuffer::<Rgb8Pixel>::new(r.width as u32, r.height as u32);
+            for (px, &g) in buf.make_mut_slice().iter_mut().zip(&r.pixels) {
+                *px = Rgb8Pixel { r: g, g, b: g };
+            }
+            slint::Image::from_rgb8(buf)
+        }
+        Err(e) => {
+            tracing::error!("label preview not drawn: {e}");
+            slint::Image::default()
+        }
     }
 }
 
@@ -519,6 +547,7 @@ mod tests {
             last_packed: None,
             queued_labels: 0,
             label_preview: None,
+            label_print: None,
             supervisor: None,
         }
     }

@@ -718,6 +718,7 @@ mod tests {
             last_packed: None,
             queued_labels: 0,
             label_preview: None,
+            label_print: None,
             supervisor: None,
         };
         inbox.post_view(v("a"));

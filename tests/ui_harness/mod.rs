@@ -59,6 +59,15 @@ impl TestBench {
     }
 
     pub fn with_size(w: f32, h: f32) -> TestBench {
+        Self::with_printer_setup(w, h, |_| {})
+    }
+
+    /// A bench whose printer section is changed first (paper width, label language).
+    pub fn with_printer_setup(
+        w: f32,
+        h: f32,
+        tweak: impl FnOnce(&mut packbench::config::PrinterConfig),
+    ) -> TestBench {
         init_backend();
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
@@ -67,7 +76,8 @@ impl TestBench {
             NEXT.fetch_add(1, Ordering::SeqCst)
         ));
         let _ = std::fs::remove_dir_all(&dir);
-        let d = demo::prepare(&dir).expect("demo data");
+        let mut d = demo::prepare(&dir).expect("demo data");
+        tweak(d.cfg.printer.as_mut().expect("the demo has a printer"));
         let app = AppWindow::new().expect("window");
         app.window().set_size(LogicalSize::new(w, h));
         packbench::ui::bridge::set_language(&app, Language::En);

@@ -7,6 +7,8 @@
 
 use thiserror::Error;
 
+use super::PaperWidth;
+
 /// Most data bytes one `GS k 73` command can carry (`n` is one byte).
 pub const MAX_DATA_BYTES: usize = 255;
 
@@ -78,12 +80,17 @@ impl Code128 {
         self.symbols * 11 + OVERHEAD_MODULES + 2 * QUIET_MODULES
     }
 
-    /// The widest module (`GS w`, dots per module, up to 3) that fits `dots`, or `None` when
-    /// even one dot per module is too wide. 1 is a last resort: many printers accept only 2–6
-    /// and scanners struggle with 0.125 mm bars.
-    pub fn module_width_for(&self, dots: usize) -> Option<u8> {
-        let m = self.modules();
-        (1..=3u8).rev().find(|&w| m * usize::from(w) <= dots)
+    /// The widest module (`GS w`, dots per module, up to 3) at which the bars fit the paper's
+    /// printable width and the quiet zones fit beside them, the paper's unprinted margins
+    /// counting as quiet zone; `None` when even one dot per module is too wide. 1 is a last
+    /// resort: many printers accept only 2–6 and scanners struggle with 0.125 mm bars.
+    pub fn module_width_for(&self, paper: PaperWidth) -> Option<u8> {
+        let all = self.modules();
+        let bars = all - 2 * QUIET_MODULES;
+        (1..=3u8).rev().find(|&w| {
+            let w = usize::from(w);
+            bars * w <= paper.dots() && all * w <= paper.dots() + 2 * paper.margin_dots()
+        })
     }
 }
 
@@ -116,6 +123,192 @@ pub fn decode_data(data: &[u8]) -> String {
         i += 1;
     }
     out
+}
+
+/// Bar and space widths (in modules, bar first) of CODE128 symbol values 0–105; the stop
+/// pattern is [`STOP`]. Every symbol is 11 modules wide.
+const PATTERNS: [[u8; 6]; 106] = [
+    [2, 1, 2, 2, 2, 2],
+    [2, 2, 2, 1, 2, 2],
+    [2, 2, 2, 2, 2, 1],
+    [1, 2, 1, 2, 2, 3],
+    [1, 2, 1, 3, 2, 2],
+    [1, 3, 1, 2, 2, 2],
+    [1, 2, 2, 2, 1, 3],
+    [1, 2, 2, 3, 1, 2],
+    [1, 3, 2, 2, 1, 2],
+    [2, 2, 1, 2, 1, 3],
+    [2, 2, 1, 3, 1, 2],
+    [2, 3, 1, 2, 1, 2],
+    [1, 1, 2, 2, 3, 2],
+    [1, 2, 2, 1, 3, 2],
+    [1, 2, 2, 2, 3, 1],
+    [1, 1, 3, 2, 2, 2],
+    [1, 2, 3, 1, 2, 2],
+    [1, 2, 3, 2, 2, 1],
+    [2, 2, 3, 2, 1, 1],
+    [2, 2, 1, 1, 3, 2],
+    [2, 2, 1, 2, 3, 1],
+    [2, 1, 3, 2, 1, 2],
+    [2, 2, 3, 1, 1, 2],
+    [3, 1, 2, 1, 3, 1],
+    [3, 1, 1, 2, 2, 2],
+    [3, 2, 1, 1, 2, 2],
+    [3, 2, 1, 2, 2, 1],
+    [3, 1, 2, 2, 1, 2],
+    [3, 2, 2, 1, 1, 2],
+    [3, 2, 2, 2, 1, 1],
+    [2, 1, 2, 1, 2, 3],
+    [2, 1, 2, 3, 2, 1],
+    [2, 3, 2, 1, 2, 1],
+    [1, 1, 1, 3, 2, 3],
+    [1, 3, 1, 1, 2, 3],
+    [1, 3, 1, 3, 2, 1],
+    [1, 1, 2, 3, 1, 3],
+    [1, 3, 2, 1, 1, 3],
+    [1, 3, 2, 3, 1, 1],
+    [2, 1, 1, 3, 1, 3],
+    [2, 3, 1, 1, 1, 3],
+    [2, 3, 1, 3, 1, 1],
+    [1, 1, 2, 1, 3, 3],
+    [1, 1, 2, 3, 3, 1],
+    [1, 3, 2, 1, 3, 1],
+    [1, 1, 3, 1, 2, 3],
+    [1, 1, 3, 3, 2, 1],
+    [1, 3, 3, 1, 2, 1],
+    [3, 1, 3, 1, 2, 1],
+    [2, 1, 1, 3, 3, 1],
+    [2, 3, 1, 1, 3, 1],
+    [2, 1, 3, 1, 1, 3],
+    [2, 1, 3, 3, 1, 1],
+    [2, 1, 3, 1, 3, 1],
+    [3, 1, 1, 1, 2, 3],
+    [3, 1, 1, 3, 2, 1],
+    [3, 3, 1, 1, 2, 1],
+    [3, 1, 2, 1, 1, 3],
+    [3, 1, 2, 3, 1, 1],
+    [3, 3, 2, 1, 1, 1],
+    [3, 1, 4, 1, 1, 1],
+    [2, 2, 1, 4, 1, 1],
+    [4, 3, 1, 1, 1, 1],
+    [1, 1, 1, 2, 2, 4],
+    [1, 1, 1, 4, 2, 2],
+    [1, 2, 1, 1, 2, 4],
+    [1, 2, 1, 4, 2, 1],
+    [1, 4, 1, 1, 2, 2],
+    [1, 4, 1, 2, 2, 1],
+    [1, 1, 2, 2, 1, 4],
+    [1, 1, 2, 4, 1, 2],
+    [1, 2, 2, 1, 1, 4],
+    [1, 2, 2, 4, 1, 1],
+    [1, 4, 2, 1, 1, 2],
+    [1, 4, 2, 2, 1, 1],
+    [2, 4, 1, 2, 1, 1],
+    [2, 2, 1, 1, 1, 4],
+    [4, 1, 3, 1, 1, 1],
+    [2, 4, 1, 1, 1, 2],
+    [1, 3, 4, 1, 1, 1],
+    [1, 1, 1, 2, 4, 2],
+    [1, 2, 1, 1, 4, 2],
+    [1, 2, 1, 2, 4, 1],
+    [1, 1, 4, 2, 1, 2],
+    [1, 2, 4, 1, 1, 2],
+    [1, 2, 4, 2, 1, 1],
+    [4, 1, 1, 2, 1, 2],
+    [4, 2, 1, 1, 1, 2],
+    [4, 2, 1, 2, 1, 1],
+    [2, 1, 2, 1, 4, 1],
+    [2, 1, 4, 1, 2, 1],
+    [4, 1, 2, 1, 2, 1],
+    [1, 1, 1, 1, 4, 3],
+    [1, 1, 1, 3, 4, 1],
+    [1, 3, 1, 1, 4, 1],
+    [1, 1, 4, 1, 1, 3],
+    [1, 1, 4, 3, 1, 1],
+    [4, 1, 1, 1, 1, 3],
+    [4, 1, 1, 3, 1, 1],
+    [1, 1, 3, 1, 4, 1],
+    [1, 1, 4, 1, 3, 1],
+    [3, 1, 1, 1, 4, 1],
+    [4, 1, 1, 1, 3, 1],
+    [2, 1, 1, 4, 1, 2],
+    [2, 1, 1, 2, 1, 4],
+    [2, 1, 1, 2, 3, 2],
+];
+const STOP: [u8; 7] = [2, 3, 3, 1, 1, 1, 2];
+const START_A: u8 = 103;
+const START_B: u8 = 104;
+const START_C: u8 = 105;
+
+/// The bars a printer draws for `GS k 73` data, one `bool` per module (`true` is a bar):
+/// start, data, check character and stop, no quiet zone. This is the printer's side of
+/// [`Code128::command`], for the label preview; `None` for data a printer would reject (no
+/// code set selector first, a byte the set cannot hold).
+pub fn bars(data: &[u8]) -> Option<Vec<bool>> {
+    let mut values = Vec::with_capacity(data.len() + 2);
+    let mut set = None;
+    let mut i = 0;
+    while i < data.len() {
+        let b = data[i];
+        if b == b'{' {
+            let next = *data.get(i + 1)?;
+            i += 2;
+            let switch = |to: u8, from: Option<u8>| match from {
+                None => Some(match to {
+                    b'A' => START_A,
+                    b'B' => START_B,
+                    _ => START_C,
+                }),
+                Some(f) if f == to => None,
+                Some(_) => Some(match to {
+                    b'A' => 101,
+                    b'B' => 100,
+                    _ => 99,
+                }),
+            };
+            match next {
+                b'A' | b'B' | b'C' => {
+                    if let Some(v) = switch(next, set) {
+                        values.push(v);
+                    }
+                    set = Some(next);
+                }
+                b'{' if set == Some(b'B') => values.push(b'{' - 32),
+                b'1' if set.is_some() => values.push(102),
+                _ => return None,
+            }
+            continue;
+        }
+        i += 1;
+        values.push(match set? {
+            b'A' if b < 0x20 => b + 64,
+            b'A' if b < 0x60 => b - 32,
+            b'B' if (0x20..0x80).contains(&b) => b - 32,
+            b'C' if b < 100 => b,
+            _ => return None,
+        });
+    }
+    if values.len() < 2 {
+        return None;
+    }
+    let check = values
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| i.max(1) * usize::from(v))
+        .sum::<usize>()
+        % 103;
+    values.push(check as u8);
+    let mut out = Vec::with_capacity(values.len() * 11 + 13);
+    let widths = values
+        .iter()
+        .map(|&v| &PATTERNS[usize::from(v)][..])
+        .chain(std::iter::once(&STOP[..]));
+    for pattern in widths {
+        for (k, &w) in pattern.iter().enumerate() {
+            out.extend(std::iter::repeat_n(k % 2 == 0, usize::from(w)));
+        }
+    }
+    Some(out)
 }
 
 fn has_realtime_sequence(data: &[u8]) -> bool {
@@ -249,6 +442,38 @@ mod tests {
     fn realtime_bytes_avoided() {
         let c = Code128::encode("16041234").unwrap();
         assert_eq!(c.data, b"{B16041234".to_vec());
+    }
+
+    #[test]
+    fn every_pattern_is_eleven_modules_and_bars_frame_the_symbol() {
+        for (v, p) in PATTERNS.iter().enumerate() {
+            assert_eq!(p.iter().map(|&w| usize::from(w)).sum::<usize>(), 11, "{v}");
+        }
+        assert_eq!(STOP.iter().map(|&w| usize::from(w)).sum::<usize>(), 13);
+        let c = Code128::encode("PB-UNDO").unwrap();
+        let b = bars(&c.data).unwrap();
+        // Start, 7 data, check: 9 symbols of 11, then the 13-module stop.
+        assert_eq!(b.len(), 9 * 11 + 13);
+        assert_eq!(b.len(), c.modules() - 2 * QUIET_MODULES);
+        assert!(b[0] && b[b.len() - 1]);
+        // Start B is 2 1 1 2 1 4.
+        assert_eq!(
+            &b[..11],
+            &[true, true, false, true, false, false, true, false, false, false, false]
+        );
+        let digits = Code128::encode("SF123456789").unwrap();
+        assert_eq!(
+            bars(&digits.data).unwrap().len(),
+            digits.modules() - 2 * QUIET_MODULES
+        );
+    }
+
+    #[test]
+    fn bars_refuse_what_a_printer_refuses() {
+        assert_eq!(bars(b"PB-UNDO"), None); // no code set selector
+        assert_eq!(bars(b"{C"), None);
+        assert_eq!(bars(&[b'{', b'C', 120]), None);
+        assert_eq!(bars(&[b'{', b'B', 0xC3]), None);
     }
 
     #[test]

@@ -21,6 +21,7 @@
 
 pub mod code128;
 pub mod preview;
+pub mod raster;
 pub mod text;
 
 use escpos::driver::Driver;
@@ -55,6 +56,15 @@ impl PaperWidth {
         match self {
             PaperWidth::Mm58 => 384,
             PaperWidth::Mm80 => 576,
+        }
+    }
+
+    /// Paper outside the printable width, each side, in dots (58 mm paper is 464 dots wide,
+    /// 80 mm paper 640): blank, so it serves as a barcode's quiet zone.
+    pub fn margin_dots(self) -> usize {
+        match self {
+            PaperWidth::Mm58 => 40,
+            PaperWidth::Mm80 => 32,
         }
     }
 }
@@ -219,7 +229,7 @@ impl Driver for MemoryDriver {
 struct Layout {
     p: Printer<MemoryDriver>,
     cols: usize,
-    dots: usize,
+    paper: PaperWidth,
     chinese: bool,
 }
 
@@ -256,7 +266,7 @@ impl Layout {
         let cols = self.cols;
         self.para(caption, cols, 0)?;
         let code = Code128::encode(&clean).ok().and_then(|c| {
-            let w = c.module_width_for(self.dots)?;
+            let w = c.module_width_for(self.paper)?;
             Some((c, w))
         });
         match code {
@@ -279,13 +289,72 @@ impl Layout {
     }
 }
 
+/// A printed list of codes (the bench's command sheet): a title, then sections of codes, each
+/// with its meaning above its barcode. All text is untrusted like a label's.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CodeSheet {
+    pub title: String,
+    pub sections: Vec<CodeSection>,
+    pub paper: PaperWidth,
+    pub chinese: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CodeSection {
+    pub heading: String,
+    /// (code, meaning)
+    pub codes: Vec<(String, String)>,
+}
+
+/// The bytes of a code sheet, with the label's text handling and barcodes (a code too wide
+/// for the paper is printed as text).
+pub fn build_code_sheet(sheet: &CodeSheet) -> Vec<u8> {
+    match code_sheet(sheet) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            let mut out = vec![0x1B, b'@'];
+            text::encode_line(&format!("sheet build failed: {e}"), false, &mut out);
+            out.extend_from_slice(&[b'\n', 0x1D, b'V', b'A', 0]);
+            out
+        }
+    }
+}
+
+fn code_sheet(sheet: &CodeSheet) -> EscResult<Vec<u8>> {
+    let cols = sheet.paper.columns();
+    let mut l = Layout {
+        p: Printer::new(MemoryDriver::default(), Protocol::default(), None),
+        cols,
+        paper: sheet.paper,
+        chinese: sheet.chinese,
+    };
+    l.p.init()?;
+    l.p.justify(JustifyMode::CENTER)?;
+    l.p.bold(true)?.size(2, 2)?;
+    l.para(&sheet.title, cols / 2, 0)?;
+    l.p.reset_size()?.bold(false)?;
+    for section in &sheet.sections {
+        l.rule()?;
+        l.p.bold(true)?;
+        l.para(&section.heading, cols, 0)?;
+        l.p.bold(false)?;
+        l.p.feeds(1)?;
+        for (code, meaning) in &section.codes {
+            l.barcode(meaning, code)?;
+        }
+    }
+    l.p.feeds(3)?.cut()?.print()?;
+    let Layout { p, .. } = l;
+    Ok(p.driver().buf.into_inner())
+}
+
 fn build(data: &LabelData) -> EscResult<Vec<u8>> {
     let cap = Captions::for_label(data.language, data.chinese);
     let cols = data.paper.columns();
     let mut l = Layout {
         p: Printer::new(MemoryDriver::default(), Protocol::default(), None),
         cols,
-        dots: data.paper.dots(),
+        paper: data.paper,
         chinese: data.chinese,
     };
 
