@@ -11,9 +11,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 use packbench::audit::{self, table, ExportFormat};
 use packbench::config::Config;
 use packbench::domain::commands::COMMANDS;
+use packbench::domain::pin::Pin;
 use packbench::import;
 use packbench::logging::{self, LogFormat};
-use packbench::store::{self, Checkpoint, EventLog, ImportReport, SqliteStore, Store};
+use packbench::store::{self, Checkpoint, EventLog, ImportReport, ReferenceData, SqliteStore, Store};
 
 #[derive(Parser)]
 #[command(
@@ -84,12 +85,28 @@ enum Cmd {
         #[command(subcommand)]
         what: CentralCmd,
     },
+    /// Employees' PINs
+    Employee {
+        #[command(subcommand)]
+        what: EmployeeCmd,
+    },
     /// List the command barcodes for the bench's command sheet
     Commands,
     /// Simulated devices for trying a station without hardware
     Simulate {
         #[command(subcommand)]
         device: SimCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum EmployeeCmd {
+    /// Set an employee's PIN (4 to 8 digits), read without echo from the terminal, or one
+    /// line from standard input when that is not a terminal; stored only as an Argon2id hash
+    Pin {
+        id: String,
+        #[arg(long)]
+        db: Option<PathBuf>,
     },
 }
 
@@ -452,6 +469,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     report.cancelled
                 );
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Employee {
+            what: EmployeeCmd::Pin { id, db },
+        } => {
+            let mut store = open_store(db.as_deref(), cfg.as_ref(), true)?;
+            if store.employee(&id)?.is_none() {
+                bail!("no employee {id} (import employees first)");
+            }
+            let pin = Pin::valid(&read_secret(&format!("PIN for {id}: "))?)
+                .map_err(|e| anyhow!("{e}: the PIN was not changed"))?;
+            store.set_pin(&id, &pin.hash())?;
+            println!("PIN of {id} set");
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Audit { what } => audit_cmd(what, cfg.as_ref()),
@@ -1077,6 +1107,34 @@ fn audit_cmd(what: AuditCmd, cfg: Option<&Config>) -> Result<ExitCode> {
 }
 
 /// A short one-line view of an event's data for tables.
+/// One line from the terminal without echo, or from standard input when it is not one.
+fn read_secret(prompt: &str) -> Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    let stdin = std::io::stdin();
+    let mut line = String::new();
+    if !stdin.is_terminal() {
+        stdin.lock().read_line(&mut line)?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_string());
+    }
+    eprint!("{prompt}");
+    std::io::stderr().flush()?;
+    // SAFETY: termios calls on standard input's descriptor with a zeroed struct they fill.
+    let mut old: libc::termios = unsafe { std::mem::zeroed() };
+    let fd = libc::STDIN_FILENO;
+    let echo_off = unsafe { libc::tcgetattr(fd, &mut old) } == 0 && {
+        let mut quiet = old;
+        quiet.c_lflag &= !libc::ECHO;
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) == 0 }
+    };
+    let read = stdin.lock().read_line(&mut line);
+    if echo_off {
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &old) };
+        eprintln!();
+    }
+    read?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.log_format);

@@ -4,13 +4,19 @@ mod common;
 
 use common::*;
 use packbench::domain::commands::{Command, HoldReason};
+use packbench::domain::event::ApprovalReason;
+use packbench::domain::pin::Pin;
 use packbench::domain::event::EventType;
 use packbench::domain::progress::OrderStatus;
-use packbench::domain::session::NextStep;
+use packbench::domain::session::{NextStep, KEYPAD};
 use packbench::station::Bench;
 use packbench::store::{EventLog, ReferenceData, SqliteStore};
 
 type TestStore = SqliteStore;
+
+fn test_store_with_fixtures() -> TestStore {
+    store_with_fixtures()
+}
 
 include!("engine/cases.rs");
 
@@ -140,8 +146,6 @@ fn event_log_is_byte_for_byte_what_the_station_always_wrote() {
     const ORDER4: &str = "TB20261122004"; // 顺丰, held below
     const ORDER9: &str = "TB20261122009";
     const ORDER13: &str = "TB20261122013";
-    const NO_PICKER: &str = "AE8012345719"; // MASK-HA-10 + LIP-R02, no picker
-    const MASK: &str = "6903148120101";
 
     // Before anyone signs in.
     device(&mut st, "scanner", "connected");
@@ -189,7 +193,13 @@ fn event_log_is_byte_for_byte_what_the_station_always_wrote() {
     weigh(&mut st, 60.0);
     weigh(&mut st, 60.5);
     scan(&mut st, PICKER);
+    // The packer's own badge is no approval; the supervisor's is, with a PIN (one wrong
+    // first) and a reason by its command barcode.
+    scan(&mut st, PACKER);
     scan(&mut st, SUPERVISOR);
+    st.handle(Msg::Pin(Pin::new("0000")));
+    st.handle(Msg::Pin(Pin::new(SUPERVISOR_PIN)));
+    scan(&mut st, "PB-REASON-SCALE_DRIFT");
     printed(&mut st, Ok(Some("paper low".into())));
     scan(&mut st, "PB-REPRINT");
     printed(
@@ -212,6 +222,8 @@ fn event_log_is_byte_for_byte_what_the_station_always_wrote() {
     }
     weigh(&mut st, 308.0);
     scan(&mut st, SUPERVISOR);
+    st.handle(Msg::Pin(Pin::new(SUPERVISOR_PIN)));
+    st.handle(Msg::Reason(ApprovalReason::RecountedOk));
     printed(&mut st, Ok(None));
     // A case order changed, then cancelled, while open.
     for code in [CASE_ORDER, LATIAO_UNIT, LATIAO_CASE] {
@@ -250,6 +262,16 @@ fn event_log_is_byte_for_byte_what_the_station_always_wrote() {
         scan(&mut st, code);
     }
     device(&mut st, "scale", "disconnected");
+    // Five wrong PINs at the supervisor view lock the badge.
+    st.handle(Msg::SupervisorBadge {
+        code: "BADGE-E006".into(),
+    });
+    for _ in 0..5 {
+        st.handle(Msg::Pin(Pin::new("0000")));
+    }
+    st.handle(Msg::SupervisorBadge {
+        code: "BADGE-E006".into(),
+    });
 
     let events = st
         .bench()
@@ -295,6 +317,7 @@ fn event_log_is_byte_for_byte_what_the_station_always_wrote() {
                     // Newer than the golden log (supervisor view; claims of many benches,
                     // pinned in src/domain/event.rs's tests).
                     EventType::SupervisorViewOpened
+                        | EventType::LogAlarm
                         | EventType::OrderClaimed
                         | EventType::ClaimReleased
                         | EventType::ClaimConflict
@@ -312,6 +335,7 @@ fn event_log_is_byte_for_byte_what_the_station_always_wrote() {
         [
             "already_dispatched",
             "bad_check_digit",
+            "badge_locked",
             "no_order",
             "no_packer",
             "not_allowed",
@@ -326,6 +350,7 @@ fn event_log_is_byte_for_byte_what_the_station_always_wrote() {
             "order_in_progress",
             "over_quantity",
             "picker_from_import",
+            "self_approval",
             "unknown_barcode",
             "wrong_carrier",
         ]

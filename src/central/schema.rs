@@ -732,6 +732,11 @@ GRANT EXECUTE ON FUNCTION
     pb_held_orders()
 TO packbench_bench;
 "#,
+    // 2: employees' PINs (Argon2id hashes only) and whether the badge is still active
+    r#"
+ALTER TABLE employees ADD COLUMN pin_hash text;
+ALTER TABLE employees ADD COLUMN active boolean NOT NULL DEFAULT true;
+"#,
 ];
 
 /// Creates or migrates the central schema (`packbench central init`). Idempotent; returns

@@ -28,6 +28,12 @@ pub enum Msg {
     SupervisorBadge {
         code: String,
     },
+    /// A PIN from the screen's PIN pad or an `@pin` keypad line.
+    Pin(crate::domain::pin::Pin),
+    /// A supervisor's reason from the screen or an `@reason` keypad line.
+    Reason(crate::domain::event::ApprovalReason),
+    /// The PIN pad or the reason choice was closed.
+    CancelAuth,
     /// A scale reading; `stable = false` for motion and for non-weights (overload, ...).
     Weight {
         grams: f64,
@@ -180,6 +186,9 @@ impl<S: Store, W: Write> StationLoop<S, W> {
             Msg::Scan { code, scanner } => self.bench.scan(code, Some(scanner), now),
             Msg::SupervisorBadge { code } => self.bench.supervisor_view(code, now),
             Msg::Weight { grams, stable } => self.bench.weight(*grams, *stable, now),
+            Msg::Pin(p) => self.bench.pin(p, now),
+            Msg::Reason(r) => self.bench.reason(*r, now),
+            Msg::CancelAuth => self.bench.cancel_auth(now),
             Msg::Device {
                 device,
                 state,
@@ -204,6 +213,10 @@ impl<S: Store, W: Write> StationLoop<S, W> {
                     Msg::Scan { code, .. } => format!("scan {code:?}"),
                     Msg::SupervisorBadge { code } => format!("supervisor badge {code:?}"),
                     Msg::Weight { grams, .. } => format!("weight {grams} g"),
+                    // Never the PIN.
+                    Msg::Pin(_) => "PIN".into(),
+                    Msg::Reason(r) => format!("reason {}", r.as_str()),
+                    Msg::CancelAuth => "cancel".into(),
                     Msg::Device { device, .. } => format!("{device} state"),
                     Msg::Printed { job, .. } => format!("print result for {}", job.order_no),
                     Msg::Shutdown => "shutdown".into(),

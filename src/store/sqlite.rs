@@ -82,6 +82,26 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE central_copy (id INTEGER PRIMARY KEY CHECK (id = 1), change_id INTEGER NOT NULL);
     INSERT INTO central_copy (id, change_id) VALUES (1, 0);
     "#,
+    // 4: PINs (Argon2id hashes only) and inactive employees
+    r#"
+    ALTER TABLE employees ADD COLUMN pin_hash TEXT;
+    ALTER TABLE employees ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
+    "#,
+    // 5: `INSERT OR REPLACE` / `REPLACE INTO` deletes the old row without firing the delete
+    // trigger (no recursive triggers), so the log refuses any insert that is not a new seq
+    // after the head, whatever its conflict clause.
+    r#"
+    CREATE TRIGGER events_append_only BEFORE INSERT ON events
+        WHEN NEW.seq <= (SELECT coalesce(max(seq), 0) FROM events)
+        BEGIN SELECT RAISE(ABORT, 'the event log is append-only: REPLACE refused'); END;
+    "#,
+];
+
+/// The triggers that keep the log append-only; a bench checks they are there at start.
+pub const LOG_TRIGGERS: &[&str] = &[
+    "events_no_update",
+    "events_no_delete",
+    "events_append_only",
 ];
 
 pub struct SqliteStore {
@@ -240,6 +260,12 @@ impl SqliteStore {
             name: r.get("name")?,
             roles: Roles::parse(&roles).unwrap_or_default(),
             badge: r.get("badge")?,
+            // A value that is not an Argon2id hash counts as no PIN (and so no approval
+            // where one is needed), never as a PIN in clear.
+            pin_hash: r
+                .get::<_, Option<String>>("pin_hash")?
+                .and_then(|h| crate::domain::pin::PinHash::parse(&h).ok()),
+            active: r.get::<_, i64>("active")? != 0,
         })
     }
 
@@ -331,11 +357,19 @@ impl SqliteStore {
             }
             Put::Employee(e) => {
                 tx.prepare_cached(
-                    "INSERT INTO employees (id, name, roles, badge) VALUES (?1, ?2, ?3, ?4)
+                    "INSERT INTO employees (id, name, roles, badge, pin_hash, active)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                      ON CONFLICT(id) DO UPDATE SET name=excluded.name, roles=excluded.roles,
-                       badge=excluded.badge",
+                       badge=excluded.badge, pin_hash=excluded.pin_hash, active=excluded.active",
                 )?
-                .execute(params![e.id, e.name, e.roles.to_field(), e.badge])
+                .execute(params![
+                    e.id,
+                    e.name,
+                    e.roles.to_field(),
+                    e.badge,
+                    e.pin_hash.as_ref().map(|h| h.as_str()),
+                    e.active as i64
+                ])
                 .map_err(|err| match err {
                     rusqlite::Error::SqliteFailure(f, _)
                         if f.code == rusqlite::ErrorCode::ConstraintViolation =>
@@ -393,6 +427,25 @@ impl ReferenceRead for TxRead<'_> {
             code,
             SqliteStore::row_to_packaging,
         )
+    }
+}
+
+impl SqliteStore {
+    /// Sets an employee's PIN hash; false when there is no such employee. A running bench
+    /// sees it at its next input (the reference version moves).
+    pub fn set_pin(&mut self, id: &str, hash: &crate::domain::pin::PinHash) -> Result<bool> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = tx.execute(
+            "UPDATE employees SET pin_hash = ?1 WHERE id = ?2",
+            params![hash.as_str(), id],
+        )?;
+        if n > 0 {
+            tx.execute("UPDATE reference_version SET version = version + 1", [])?;
+        }
+        tx.commit()?;
+        Ok(n > 0)
     }
 }
 

@@ -83,6 +83,8 @@ pub fn step_of(step: &NextStep) -> (Step, i32) {
         NextStep::ScanPicker => (Step::ScanPicker, 0),
         NextStep::ResolveMismatch => (Step::ResolveMismatch, 0),
         NextStep::Dispatch => (Step::Dispatch, 0),
+        NextStep::EnterPin { .. } => (Step::EnterPin, 0),
+        NextStep::ChooseReason { .. } => (Step::ChooseReason, 0),
     }
 }
 
@@ -126,6 +128,22 @@ pub fn reason_words(reason: RejectReason) -> (&'static str, &'static str) {
         ),
         RejectReason::NoPacker => ("Nobody signed in: scan your badge", "未签到:请先扫描工牌"),
         RejectReason::NotAllowed => ("Not allowed", "不允许此操作"),
+        RejectReason::BadgeInactive => (
+            "This badge is no longer active",
+            "此工牌已停用",
+        ),
+        RejectReason::BadgeLocked => (
+            "Badge locked after 5 wrong PINs: wait 5 minutes",
+            "PIN 连续输错 5 次,工牌已锁定 5 分钟",
+        ),
+        RejectReason::SelfApproval => (
+            "Nobody approves their own parcel: call another supervisor",
+            "不能审批自己的包裹:请另一位主管处理",
+        ),
+        RejectReason::PinNotSet => (
+            "No PIN set for this badge: ask for one to be set",
+            "此工牌尚未设置 PIN,请联系管理员设置",
+        ),
         RejectReason::NotRecorded => (
             "Not recorded: the station cannot save (disk full?). Call a supervisor",
             "未记录:工作站无法保存(磁盘已满?),请联系主管",
