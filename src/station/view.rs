@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::domain::event::{
-    Device, EventType, RejectReason, ScanRejected, StoredEvent, SupervisorViewOpened,
+    AuthPurpose, Device, EventType, PinFailed, RejectReason, ScanRejected, StoredEvent,
+    SupervisorViewOpened,
 };
 use crate::domain::session::{NextStep, State, WeightCheck};
 use crate::domain::weight;
@@ -103,6 +104,18 @@ pub struct StationView {
     /// Text preview of the last label sent to the printer.
     pub label_preview: Option<String>,
     pub supervisor: Option<SupervisorAnswer>,
+    /// The badge waiting for its PIN or reason: who, and how many tries are left after a
+    /// wrong PIN (never the PIN or its length).
+    pub auth: Option<AuthPanel>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuthPanel {
+    pub employee_id: String,
+    pub name: String,
+    pub purpose: AuthPurpose,
+    /// Tries left after the last wrong PIN, if one was wrong.
+    pub remaining: Option<u32>,
 }
 
 /// What the view remembers from events (the engine's state does not hold these).
@@ -112,6 +125,8 @@ pub struct ViewMemory {
     pub devices: BTreeMap<String, DeviceState>,
     pub label_preview: Option<String>,
     pub supervisor: Option<SupervisorAnswer>,
+    /// Tries left after the last wrong PIN of the badge now asked for.
+    pub pin_remaining: Option<u32>,
 }
 
 impl ViewMemory {
@@ -126,6 +141,20 @@ impl ViewMemory {
     pub fn observe(&mut self, events: &[StoredEvent]) {
         for e in events {
             match e.kind {
+                EventType::PinFailed => {
+                    self.pin_remaining = e.payload_as::<PinFailed>().map(|f| f.remaining);
+                }
+                EventType::PinRequired => self.pin_remaining = None,
+                // The pad closes on a lock: the banner says why.
+                EventType::BadgeLocked => {
+                    if let Some(l) = e.payload_as::<crate::domain::event::BadgeLocked>() {
+                        self.alert = Some(Alert {
+                            reason: RejectReason::BadgeLocked,
+                            code: String::new(),
+                            detail: format!("{} is locked until {}", l.employee_id, l.until),
+                        });
+                    }
+                }
                 EventType::ScanRejected => {
                     let Some(r) = e.payload_as::<ScanRejected>() else {
                         continue;
@@ -255,5 +284,11 @@ pub fn build(
         queued_labels,
         label_preview: memory.label_preview.clone(),
         supervisor: memory.supervisor.clone(),
+        auth: state.auth.as_ref().map(|a| AuthPanel {
+            employee_id: a.employee.id.clone(),
+            name: a.employee.name.clone(),
+            purpose: a.purpose,
+            remaining: memory.pin_remaining.filter(|_| !a.pin_ok),
+        }),
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use slint::{ModelRc, SharedString, VecModel};
 
-use crate::domain::event::RejectReason;
+use crate::domain::event::{AuthPurpose, RejectReason};
 use crate::domain::session::{NextStep, WeightCheck};
 use crate::domain::weight::{self, Hint};
 use crate::station::view::{DeviceState, StationView};
@@ -56,6 +56,11 @@ pub struct UiState {
     pub check_tolerance: String,
     pub check_diff_en: String,
     pub check_diff_zh: String,
+    pub auth_who: String,
+    pub auth_purpose_en: String,
+    pub auth_purpose_zh: String,
+    pub pin_message_en: String,
+    pub pin_message_zh: String,
     pub check_hint_en: String,
     pub check_hint_zh: String,
 
@@ -355,6 +360,19 @@ impl UiState {
             s.alert_detail = plain(&a.detail);
             s.alert_code = plain(&a.code);
         }
+        if let Some(a) = &v.auth {
+            s.auth_who = format!("{} {}", plain(&a.employee_id), plain(&a.name));
+            let (en, zh) = match a.purpose {
+                AuthPurpose::SignIn => ("sign in", "签到"),
+                AuthPurpose::Approval => ("approve this parcel", "审批此包裹"),
+                AuthPurpose::SupervisorView => ("supervisor view", "主管视图"),
+            };
+            (s.auth_purpose_en, s.auth_purpose_zh) = (en.into(), zh.into());
+            if let Some(n) = a.remaining {
+                s.pin_message_en = format!("Wrong PIN: {n} tries left");
+                s.pin_message_zh = format!("PIN 错误:还可尝试 {n} 次");
+            }
+        }
         if let Some(d) = &v.dispatch {
             s.dispatch_active = true;
             s.dispatch_carrier = plain(d.carrier.as_deref().unwrap_or_default());
@@ -407,6 +425,11 @@ impl UiState {
         api.set_check_tolerance(str_(&self.check_tolerance));
         api.set_check_diff_en(str_(&self.check_diff_en));
         api.set_check_diff_zh(str_(&self.check_diff_zh));
+        api.set_auth_who(str_(&self.auth_who));
+        api.set_auth_purpose_en(str_(&self.auth_purpose_en));
+        api.set_auth_purpose_zh(str_(&self.auth_purpose_zh));
+        api.set_pin_message_en(str_(&self.pin_message_en));
+        api.set_pin_message_zh(str_(&self.pin_message_zh));
         api.set_check_hint_en(str_(&self.check_hint_en));
         api.set_check_hint_zh(str_(&self.check_hint_zh));
         api.set_alert_shown(self.alert_shown);
