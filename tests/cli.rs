@@ -6,6 +6,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use common::*;
+use packbench::domain::event::ApprovalReason;
+use packbench::domain::pin::Pin;
 use packbench::station::Bench;
 use packbench::store::SqliteStore;
 
@@ -47,6 +49,8 @@ fn pack_with_override(dir: &Path) {
     order1_complete(&mut b);
     b.weight(225.0, true, t(10)).unwrap();
     b.scan(SUPERVISOR, None, t(11)).unwrap();
+    b.pin(&Pin::new(SUPERVISOR_PIN), t(11)).unwrap();
+    b.reason(ApprovalReason::ScaleDrift, t(11)).unwrap();
 }
 
 #[test]

@@ -561,6 +561,7 @@ mod tests {
             queued_labels: 0,
             label_preview: None,
             supervisor: None,
+            auth: None,
         }
     }
 

@@ -737,6 +737,7 @@ mod tests {
             queued_labels: 0,
             label_preview: None,
             supervisor: None,
+            auth: None,
         };
         inbox.post_view(v("a"));
         inbox.post_view(v("b"));
