@@ -287,6 +287,9 @@ enum AuditCmd {
     Verify {
         #[arg(long)]
         db: Option<PathBuf>,
+        /// Check an exported log (`audit export --format jsonl`) instead of a database
+        #[arg(long, conflicts_with = "db")]
+        file: Option<PathBuf>,
         /// A checkpoint file from `audit checkpoint`
         #[arg(long)]
         checkpoint: Option<PathBuf>,
@@ -355,7 +358,10 @@ fn open_reader(src: &Source, cfg: Option<&Config>) -> Result<Box<dyn Store>> {
             let c = packbench::central::Central::connect(&url, password_file.as_deref())?;
             Ok(Box::new(packbench::central::CentralReader::new(c)?))
         }
-        None => Ok(Box::new(open_store(src.db.as_deref(), cfg, true)?)),
+        None => Ok(Box::new(store::open_read_only(&db_path(
+            src.db.as_deref(),
+            cfg,
+        ))?)),
     }
 }
 
@@ -1041,10 +1047,10 @@ fn audit_cmd(what: AuditCmd, cfg: Option<&Config>) -> Result<ExitCode> {
         }
         AuditCmd::Verify {
             db,
+            file,
             checkpoint,
             json,
         } => {
-            let store = open_store(db.as_deref(), cfg, true)?;
             let cp: Option<Checkpoint> = match &checkpoint {
                 Some(p) => {
                     let text = std::fs::read_to_string(p)
@@ -1055,7 +1061,15 @@ fn audit_cmd(what: AuditCmd, cfg: Option<&Config>) -> Result<ExitCode> {
                 }
                 None => None,
             };
-            let r = store.verify(cp.as_ref())?;
+            let r = match &file {
+                Some(f) => {
+                    let text = std::fs::read_to_string(f)
+                        .with_context(|| format!("cannot read {}", f.display()))?;
+                    packbench::store::chain::verify_export(&text, cp.as_ref())
+                        .map_err(|e| anyhow!("{}: {e}", f.display()))?
+                }
+                None => store::open_read_only(&db_path(db.as_deref(), cfg))?.verify(cp.as_ref())?,
+            };
             if json {
                 println!(
                     "{}",
@@ -1088,7 +1102,7 @@ fn audit_cmd(what: AuditCmd, cfg: Option<&Config>) -> Result<ExitCode> {
             }
         }
         AuditCmd::Checkpoint { out, db } => {
-            let store = open_store(db.as_deref(), cfg, true)?;
+            let store = store::open_read_only(&db_path(db.as_deref(), cfg))?;
             let Some(cp) = store.checkpoint(now())? else {
                 bail!("the event log is empty: nothing to checkpoint");
             };

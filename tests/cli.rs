@@ -149,6 +149,8 @@ fn audit_order_json_has_the_contract_fields() {
             "item_accepted",
             "item_accepted",
             "weight_checked",
+            "pin_required",
+            "reason_required",
             "override",
             "order_packed"
         ]
@@ -359,4 +361,150 @@ fn command_sheet_lists_every_command() {
     for (c, _) in packbench::domain::commands::COMMANDS {
         assert!(out.contains(c.code()), "{}", c.code());
     }
+}
+
+/// `pb` on a write-protected copy, as someone who cannot write it: as root (who writes
+/// anything) the command runs as `nobody`, so the permissions really hold.
+fn pb_unprivileged(dir: &Path, args: &[&str]) -> Output {
+    use std::os::unix::process::CommandExt;
+    let mut c = Command::new(env!("CARGO_BIN_EXE_packbench"));
+    c.current_dir(dir).args(args);
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc::getuid() } == 0 {
+        c.uid(65534).gid(65534);
+    }
+    c.output().unwrap()
+}
+
+#[test]
+fn audit_reads_a_write_protected_copy_and_never_writes_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    import_all(dir.path());
+    pack_with_override(dir.path());
+    // The supervisor's USB stick: the file alone (checkpointed, no WAL beside it), 444, in a
+    // 555 folder.
+    let stick = dir.path().join("stick");
+    std::fs::create_dir(&stick).unwrap();
+    {
+        let c = rusqlite::Connection::open(dir.path().join("packbench.db")).unwrap();
+        c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+    }
+    std::fs::copy(dir.path().join("packbench.db"), stick.join("copy.db")).unwrap();
+    let before = std::fs::read(stick.join("copy.db")).unwrap();
+    std::fs::set_permissions(stick.join("copy.db"), std::fs::Permissions::from_mode(0o444))
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&stick, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let db = ["--db", "copy.db"];
+    let run = |args: &[&str]| {
+        let out = pb_unprivileged(&stick, &[args, &db].concat());
+        ok(&out)
+    };
+    let v: serde_json::Value =
+        serde_json::from_str(&run(&["audit", "order", ORDER1, "--json"])).unwrap();
+    assert_eq!(v["override_by"], "E005");
+    assert!(run(&["audit", "verify"]).contains("event log intact"));
+    assert!(run(&["audit", "mismatches"]).contains("E005"));
+    assert!(run(&["audit", "export", "--format", "jsonl"]).contains("\"override\""));
+    run(&["audit", "packer", "E003"]);
+    // Nothing was written or made beside it.
+    assert_eq!(std::fs::read(stick.join("copy.db")).unwrap(), before);
+    let files: Vec<_> = std::fs::read_dir(&stick)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(files, ["copy.db"]);
+    std::fs::set_permissions(&stick, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn audit_never_creates_or_migrates_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = pb(dir.path(), &["audit", "verify", "--db", "none.db"]);
+    assert!(!out.status.success());
+    assert!(!dir.path().join("none.db").exists());
+    // An older schema stays as it is.
+    let old = dir.path().join("old.db");
+    {
+        let c = rusqlite::Connection::open(&old).unwrap();
+        c.execute_batch(
+            "CREATE TABLE events (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, type TEXT NOT NULL,
+               actor TEXT, station_id TEXT NOT NULL, order_no TEXT, data TEXT NOT NULL,
+               prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    assert!(ok(&pb(dir.path(), &["audit", "verify", "--db", "old.db"])).contains("intact"));
+    let c = rusqlite::Connection::open(&old).unwrap();
+    let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(v, 1, "not migrated");
+}
+
+#[test]
+fn an_exported_log_verifies_offline_and_a_changed_line_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    import_all(dir.path());
+    pack_with_override(dir.path());
+    let export = ok(&pb(dir.path(), &["audit", "export", "--format", "jsonl"]));
+    std::fs::write(dir.path().join("export.jsonl"), &export).unwrap();
+    let out = ok(&pb(
+        dir.path(),
+        &["audit", "verify", "--file", "export.jsonl", "--json"],
+    ));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["ok"], true, "{v}");
+    let n = export.lines().count() as i64;
+    assert_eq!(v["events"], n);
+    // Change a weight in the chain data of the override's line.
+    let tampered: String = export
+        .lines()
+        .map(|l| {
+            if l.contains("\"event\":\"override\"") {
+                l.replace("225.0", "265.0")
+            } else {
+                l.to_string()
+            }
+        })
+        .map(|l| l + "\n")
+        .collect();
+    assert_ne!(tampered, export);
+    std::fs::write(dir.path().join("bad.jsonl"), &tampered).unwrap();
+    let out = pb(dir.path(), &["audit", "verify", "--file", "bad.jsonl"]);
+    assert_eq!(out.status.code(), Some(3));
+    let seq = export
+        .lines()
+        .find(|l| l.contains("\"event\":\"override\""))
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"].clone())
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains(&format!("event {seq} was changed")), "{err}");
+    // A line dropped from the middle is found too.
+    let dropped: String = export
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| *i != 5)
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    std::fs::write(dir.path().join("gap.jsonl"), dropped).unwrap();
+    let out = pb(dir.path(), &["audit", "verify", "--file", "gap.jsonl"]);
+    assert_eq!(out.status.code(), Some(3));
+}
+
+#[test]
+fn the_log_refuses_replace_into_events() {
+    let dir = tempfile::tempdir().unwrap();
+    import_all(dir.path());
+    pack_with_override(dir.path());
+    let c = rusqlite::Connection::open(dir.path().join("packbench.db")).unwrap();
+    for sql in [
+        "REPLACE INTO events SELECT * FROM events WHERE seq = 3",
+        "INSERT OR REPLACE INTO events SELECT * FROM events WHERE seq = 3",
+        "INSERT INTO events SELECT * FROM events WHERE seq = 3 ON CONFLICT DO NOTHING",
+    ] {
+        let e = c.execute(sql, []).unwrap_err().to_string();
+        assert!(e.contains("append-only"), "{sql}: {e}");
+    }
+    assert!(ok(&pb(dir.path(), &["audit", "verify"])).contains("intact"));
 }

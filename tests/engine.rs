@@ -369,3 +369,77 @@ fn event_log_is_byte_for_byte_what_the_station_always_wrote() {
         "number of events"
     );
 }
+
+/// A station that finds its log changed says so at start: recorded, on the JSON lines, on
+/// the screen's banner.
+#[test]
+fn a_tampered_tail_and_missing_triggers_raise_an_alarm_at_start() {
+    use packbench::station::label::LabelSetup;
+    use packbench::station::runtime::StationLoop;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bench.db");
+    {
+        let mut b = Bench::open(
+            {
+                let mut s = SqliteStore::open(&db).unwrap();
+                import_fixtures(&mut s);
+                s
+            },
+            cfg(),
+        )
+        .unwrap();
+        order1_complete(&mut b);
+    }
+    /// The JSON lines, kept where the test can read them.
+    #[derive(Clone, Default)]
+    struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Lines {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().write(b)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let start = |db: &std::path::Path| {
+        let bench = Bench::open(SqliteStore::open(db).unwrap(), cfg()).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        drop(tx);
+        let out = Lines::default();
+        let st = StationLoop::new(bench, LabelSetup::default(), None, out.clone()).run(rx);
+        let view = st.view();
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        (st, view, text)
+    };
+    // A sound log: no alarm.
+    let (st, view, text) = start(&db);
+    assert_eq!(view.alert, None);
+    assert!(!text.contains("log_alarm"));
+    drop(st);
+    // Someone drops a trigger and edits the last event's data.
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch(
+            "DROP TRIGGER events_no_update;
+             UPDATE events SET data = replace(data, '\"complete\":true', '\"complete\":false')
+               WHERE seq = (SELECT max(seq) FROM events);",
+        )
+        .unwrap();
+    }
+    let (st, view, text) = start(&db);
+    assert_eq!(text.matches("\"event\":\"log_alarm\"").count(), 2, "{text}");
+    let alarms = st
+        .bench()
+        .store()
+        .events(&packbench::store::EventFilter {
+            types: vec!["log_alarm"],
+            ..Default::default()
+        })
+        .unwrap();
+    let problems: Vec<_> = alarms.iter().map(|e| e.str("problem").unwrap()).collect();
+    assert_eq!(problems, ["triggers_missing", "chain_tail"]);
+    assert!(alarms[0].str("detail").unwrap().contains("events_no_update"));
+    assert!(alarms[1].str("detail").unwrap().contains("was changed"));
+    let alert = view.alert.expect("on screen");
+    assert_eq!(alert.reason.as_str(), "log_alarm");
+}

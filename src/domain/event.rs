@@ -174,6 +174,8 @@ pub enum RejectReason {
     PinNotSet,
     /// Never in the log: the screen's word for a scan the store could not save.
     NotRecorded,
+    /// Never in the log as a refusal: the screen's word for a `log_alarm`.
+    LogAlarm,
 }
 
 impl RejectReason {
@@ -204,6 +206,7 @@ impl RejectReason {
             RejectReason::SelfApproval => "self_approval",
             RejectReason::PinNotSet => "pin_not_set",
             RejectReason::NotRecorded => "not_recorded",
+            RejectReason::LogAlarm => "log_alarm",
         }
     }
 }

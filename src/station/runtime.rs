@@ -12,7 +12,7 @@ use super::bench::{Bench, BenchError};
 use super::label::{label_for, person, LabelSetup};
 use super::view::{self, StationView, ViewMemory};
 use crate::domain::event::{
-    Device, EventType, LabelPrinted, NewEvent, PrintFailed, RejectReason, StoredEvent,
+    Device, EventType, LabelPrinted, LogAlarm, NewEvent, PrintFailed, RejectReason, StoredEvent,
 };
 use crate::domain::session::NextStep;
 use crate::store::Store;
@@ -167,6 +167,7 @@ impl<S: Store, W: Write> StationLoop<S, W> {
 
     /// Runs until `Shutdown` or until every sender is gone.
     pub fn run(mut self, rx: std_mpsc::Receiver<Msg>) -> Self {
+        self.check_log();
         self.recover_labels();
         self.notify();
         while let Ok(msg) = rx.recv() {
@@ -258,6 +259,48 @@ impl<S: Store, W: Write> StationLoop<S, W> {
         }
         for f in &self.on_events {
             f(Outcome::Stored(events));
+        }
+    }
+
+    /// The log as found at start: a missing trigger or a broken tail is an alarm, recorded
+    /// (when the log still takes events), printed as a JSON line and raised on screen.
+    pub fn check_log(&mut self) {
+        let now = (self.clock)();
+        let problems = match self.bench.store().startup_problems() {
+            Ok(p) => p,
+            Err(e) => vec![("unreadable".into(), format!("the log cannot be read: {e}"))],
+        };
+        for (problem, detail) in problems {
+            tracing::error!(%problem, "EVENT LOG ALARM: {detail}");
+            let ev = NewEvent::of(
+                LogAlarm {
+                    problem: problem.clone(),
+                    detail: detail.clone(),
+                },
+                now,
+                &self.bench.config().station_id,
+            );
+            match self.bench.record(&[ev]) {
+                Ok(stored) => self.emit(&stored),
+                Err(e) => {
+                    tracing::error!("the log alarm could not be recorded: {e}");
+                    // Still on stdout and on screen.
+                    let line = serde_json::json!({
+                        "event": "log_alarm",
+                        "at": now.to_rfc3339(),
+                        "station_id": self.bench.config().station_id,
+                        "problem": problem,
+                        "detail": detail,
+                        "recorded": false,
+                    });
+                    let _ = writeln!(self.out, "{line}").and_then(|_| self.out.flush());
+                    self.memory.alert = Some(view::Alert {
+                        reason: RejectReason::LogAlarm,
+                        code: String::new(),
+                        detail,
+                    });
+                }
+            }
         }
     }
 

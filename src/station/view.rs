@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::domain::event::{
-    AuthPurpose, Device, EventType, PinFailed, RejectReason, ScanRejected, StoredEvent,
+    AuthPurpose, Device, EventType, LogAlarm, PinFailed, RejectReason, ScanRejected, StoredEvent,
     SupervisorViewOpened,
 };
 use crate::domain::session::{NextStep, State, WeightCheck};
@@ -145,6 +145,16 @@ impl ViewMemory {
                     self.pin_remaining = e.payload_as::<PinFailed>().map(|f| f.remaining);
                 }
                 EventType::PinRequired => self.pin_remaining = None,
+                // Stays up until the station restarts with a sound log.
+                EventType::LogAlarm => {
+                    if let Some(a) = e.payload_as::<LogAlarm>() {
+                        self.alert = Some(Alert {
+                            reason: RejectReason::LogAlarm,
+                            code: String::new(),
+                            detail: a.detail,
+                        });
+                    }
+                }
                 // The pad closes on a lock: the banner says why.
                 EventType::BadgeLocked => {
                     if let Some(l) = e.payload_as::<crate::domain::event::BadgeLocked>() {
@@ -167,6 +177,9 @@ impl ViewMemory {
                             name: r.name,
                         });
                     } else {
+                        if self.alert.as_ref().map(|a| a.reason) == Some(RejectReason::LogAlarm) {
+                            continue;
+                        }
                         self.alert = Some(Alert {
                             reason: r.reason,
                             code: r.code,
@@ -204,7 +217,11 @@ impl ViewMemory {
                 | EventType::OrderDispatched
                 | EventType::DispatchStarted
                 | EventType::DispatchClosed
-                | EventType::PackerSignedOut => self.alert = None,
+                | EventType::PackerSignedOut => {
+                    if self.alert.as_ref().map(|a| a.reason) != Some(RejectReason::LogAlarm) {
+                        self.alert = None;
+                    }
+                }
                 _ => {}
             }
         }

@@ -131,6 +131,59 @@ impl SqliteStore {
         Self::init(conn)
     }
 
+    /// Read-only (`SQLITE_OPEN_READ_ONLY`, `query_only`), never migrated. A write-protected
+    /// copy (a file in a read-only folder) cannot get the WAL index file SQLite would make
+    /// beside it; such a file is then read as immutable, which it is.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self> {
+        use rusqlite::OpenFlags;
+        let path = path.as_ref();
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let probe = |c: &Connection| {
+            c.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                r.get::<_, i64>(0)
+            })
+        };
+        let conn = match Connection::open_with_flags(path, flags) {
+            Ok(c) if probe(&c).is_ok() => c,
+            _ => {
+                let conn = Connection::open_with_flags(immutable_uri(path), flags)?;
+                probe(&conn)?;
+                conn
+            }
+        };
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "query_only", true)?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version == 0 {
+            return Err(StoreError::Invalid(
+                "not a packbench database (no schema)".into(),
+            ));
+        }
+        if version as usize > MIGRATIONS.len() {
+            return Err(StoreError::Invalid(format!(
+                "database schema version {version} is newer than this packbench understands ({}); upgrade packbench",
+                MIGRATIONS.len()
+            )));
+        }
+        Ok(SqliteStore { conn })
+    }
+
+    /// Which of the log's append-only triggers are missing.
+    pub fn missing_triggers(&self) -> Result<Vec<&'static str>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?1")?;
+        let mut out = Vec::new();
+        for t in LOG_TRIGGERS {
+            if !stmt.exists([t])? {
+                out.push(*t);
+            }
+        }
+        Ok(out)
+    }
+
     pub fn open_in_memory() -> Result<Self> {
         Self::init(Connection::open_in_memory()?)
     }
@@ -262,10 +315,13 @@ impl SqliteStore {
             badge: r.get("badge")?,
             // A value that is not an Argon2id hash counts as no PIN (and so no approval
             // where one is needed), never as a PIN in clear.
+            // A read-only reader of an older file has no such columns: no PIN, active.
             pin_hash: r
-                .get::<_, Option<String>>("pin_hash")?
+                .get::<_, Option<String>>("pin_hash")
+                .ok()
+                .flatten()
                 .and_then(|h| crate::domain::pin::PinHash::parse(&h).ok()),
-            active: r.get::<_, i64>("active")? != 0,
+            active: r.get::<_, i64>("active").map_or(true, |a| a != 0),
         })
     }
 
@@ -580,6 +636,24 @@ impl EventLog for SqliteStore {
         let (seq, hash) = Self::head_in(&self.conn)?;
         Ok((seq > 0).then(|| (seq, hex::encode(hash))))
     }
+
+    fn startup_problems(&self) -> Result<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        let missing = self.missing_triggers()?;
+        if !missing.is_empty() {
+            out.push((
+                "triggers_missing".into(),
+                format!(
+                    "the log's append-only triggers are missing ({}): someone changed the database",
+                    missing.join(", ")
+                ),
+            ));
+        }
+        if let Some(e) = chain::verify_tail(self, 100)? {
+            out.push(("chain_tail".into(), e.to_string()));
+        }
+        Ok(out)
+    }
 }
 
 impl ReferenceData for SqliteStore {
@@ -653,6 +727,19 @@ impl ReferenceData for SqliteStore {
     ) -> Result<Vec<StoredEvent>> {
         self.import_tx(plan, None)
     }
+}
+
+/// `file:` URI of `path` read as immutable; the characters a URI gives meaning are escaped.
+fn immutable_uri(path: &Path) -> String {
+    let mut s = String::from("file:");
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' | '?' | '#' => s.push_str(&format!("%{:02X}", c as u32)),
+            c => s.push(c),
+        }
+    }
+    s.push_str("?immutable=1");
+    s
 }
 
 /// A testing aid for the crash harness: with `PACKBENCH_KILL_IN_APPEND=N` the process sends

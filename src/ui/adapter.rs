@@ -133,6 +133,10 @@ pub fn reason_words(reason: RejectReason) -> (&'static str, &'static str) {
         ),
         RejectReason::NoPacker => ("Nobody signed in: scan your badge", "未签到:请先扫描工牌"),
         RejectReason::NotAllowed => ("Not allowed", "不允许此操作"),
+        RejectReason::LogAlarm => (
+            "EVENT LOG ALARM: the log was changed. Call a supervisor",
+            "事件日志告警:日志被改动,请联系主管",
+        ),
         RejectReason::BadgeInactive => (
             "This badge is no longer active",
             "此工牌已停用",
