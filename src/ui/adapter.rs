@@ -653,6 +653,7 @@ mod tests {
                 explained: true,
                 diff_g: -40.0,
                 text: "≈ 1 × SOCK-BLK missing, 40 g".into(),
+                partial: false,
             }),
         });
         let s = UiState::from_view(&v);
@@ -669,6 +670,7 @@ mod tests {
             explained: false,
             diff_g: 90.0,
             text: "no combination".into(),
+            partial: false,
         }));
         assert!(zh.contains("超出的 90 g"), "{zh}");
     }
