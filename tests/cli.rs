@@ -508,3 +508,44 @@ fn the_log_refuses_replace_into_events() {
     }
     assert!(ok(&pb(dir.path(), &["audit", "verify"])).contains("intact"));
 }
+
+#[test]
+fn a_csv_export_never_hands_a_spreadsheet_a_formula() {
+    let dir = tempfile::tempdir().unwrap();
+    import_all(dir.path());
+    std::fs::write(
+        dir.path().join("evil.csv"),
+        "order_no,waybill_no,carrier,recipient,country,address,buyer_note,sku,qty\n\
+         =HYPERLINK(\"http://x\"),@WB1,顺丰速运,孙浩,CN,addr,,LATIAO-106,1\n",
+    )
+    .unwrap();
+    ok(&pb(dir.path(), &["import", "orders", "evil.csv"]));
+    {
+        let s = SqliteStore::open(dir.path().join("packbench.db")).unwrap();
+        let mut b = Bench::open(s, cfg()).unwrap();
+        b.scan(PACKER, None, t(1)).unwrap();
+        b.scan("=HYPERLINK(\"http://x\")", None, t(2)).unwrap();
+    }
+    let csv = ok(&pb(dir.path(), &["audit", "export", "--format", "csv"]));
+    // As a spreadsheet reads the file: the order number cell starts with a quote.
+    let mut r = csv::Reader::from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
+    let cells: Vec<String> = r
+        .records()
+        .map(|x| x.unwrap())
+        .filter(|x| &x[2] == "order_loaded")
+        .map(|x| x[5].to_string())
+        .collect();
+    assert_eq!(cells, ["'=HYPERLINK(\"http://x\")"]);
+    assert!(csv.contains("'=HYPERLINK"));
+    for line in csv.lines() {
+        for cell in csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(line.as_bytes())
+            .records()
+            .flatten()
+            .flat_map(|r| r.iter().map(str::to_string).collect::<Vec<_>>())
+        {
+            assert!(!cell.starts_with(['=', '+', '@', '\t', '\r']), "{cell}");
+        }
+    }
+}

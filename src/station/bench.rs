@@ -397,7 +397,7 @@ impl<S: Store> Bench<S> {
             return Ok(Resolved::Order(Box::new(self.view(order)?)));
         }
         if let Some(m) = self.catalog.lookup(code) {
-            return Ok(Resolved::Item(m.clone()));
+            return Ok(Resolved::Item(m));
         }
         Ok(Resolved::Unknown)
     }

@@ -497,6 +497,18 @@ fn case_code_counts_its_units() {
     // Undo takes the whole case back.
     let ev = b.scan("PB-UNDO", None, t(7)).unwrap();
     assert_eq!(only(&ev, EventType::ScanUndone).u64("units"), Some(12));
+    // A GS1 case label: the contained item's GTIN (AI 02) and its count (AI 37).
+    let ev = b.scan("(02)06924187710603(37)12", None, t(8)).unwrap();
+    let acc = only(&ev, EventType::ItemAccepted);
+    assert_eq!(acc.str("sku"), Some("LATIAO-106"));
+    assert_eq!((acc.u64("units"), acc.u64("scanned")), (Some(12), Some(12)));
+    b.scan("PB-UNDO", None, t(9)).unwrap();
+    // A count of 13 is more than the order holds.
+    let e = rejected(
+        &b.scan("]C102069241877106033713", None, t(10)).unwrap(),
+        "over_quantity",
+    );
+    assert_eq!(e.u64("units"), Some(13));
 }
 
 #[test]
