@@ -17,8 +17,8 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::catalog::{parse_attributes, parse_barcodes, Catalog};
 use crate::domain::event::{Imported, NewEvent, OrderCancelled, OrderChanged};
-use crate::domain::weight::fmt_g;
 use crate::domain::pin::Pin;
+use crate::domain::weight::fmt_g;
 use crate::domain::{Employee, Order, OrderLine, Packaging, Roles, Sku};
 use crate::store::{
     Changes, ImportMeta, ImportReport, OrderRow, Put, ReferenceData, ReferenceRead, StoreError,

@@ -14,7 +14,9 @@ use packbench::domain::commands::COMMANDS;
 use packbench::domain::pin::Pin;
 use packbench::import;
 use packbench::logging::{self, LogFormat};
-use packbench::store::{self, Checkpoint, EventLog, ImportReport, ReferenceData, SqliteStore, Store};
+use packbench::store::{
+    self, Checkpoint, EventLog, ImportReport, ReferenceData, SqliteStore, Store,
+};
 
 #[derive(Parser)]
 #[command(

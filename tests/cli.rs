@@ -392,8 +392,11 @@ fn audit_reads_a_write_protected_copy_and_never_writes_it() {
     }
     std::fs::copy(dir.path().join("packbench.db"), stick.join("copy.db")).unwrap();
     let before = std::fs::read(stick.join("copy.db")).unwrap();
-    std::fs::set_permissions(stick.join("copy.db"), std::fs::Permissions::from_mode(0o444))
-        .unwrap();
+    std::fs::set_permissions(
+        stick.join("copy.db"),
+        std::fs::Permissions::from_mode(0o444),
+    )
+    .unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(&stick, std::fs::Permissions::from_mode(0o555)).unwrap();
     let db = ["--db", "copy.db"];
@@ -438,7 +441,9 @@ fn audit_never_creates_or_migrates_a_database() {
     }
     assert!(ok(&pb(dir.path(), &["audit", "verify", "--db", "old.db"])).contains("intact"));
     let c = rusqlite::Connection::open(&old).unwrap();
-    let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let v: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(v, 1, "not migrated");
 }
 
@@ -548,4 +553,51 @@ fn a_csv_export_never_hands_a_spreadsheet_a_formula() {
             assert!(!cell.starts_with(['=', '+', '@', '\t', '\r']), "{cell}");
         }
     }
+}
+
+#[test]
+fn employee_pin_sets_a_hash_only() {
+    use packbench::store::ReferenceData;
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    import_all(dir.path());
+    let set = |id: &str, pin: &str| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_packbench"))
+            .current_dir(dir.path())
+            .args(["employee", "pin", id])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(c.stdin.take().unwrap(), "{pin}").unwrap();
+        c.wait_with_output().unwrap()
+    };
+    let out = set("E003", "4821");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{said}");
+    assert!(!said.contains("4821"), "{said}");
+    let s = SqliteStore::open(dir.path().join("packbench.db")).unwrap();
+    let h = s.employee("E003").unwrap().unwrap().pin_hash.unwrap();
+    assert!(h.as_str().starts_with("$argon2id$") && !h.as_str().contains("4821"));
+    assert!(h.verify(&Pin::new("4821")));
+    assert!(!h.verify(&Pin::new("3333")), "the imported PIN is replaced");
+    // A bad PIN or an unknown employee changes nothing.
+    let out = set("E003", "12");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("4 to 8 digits"));
+    let out = set("E999", "1234");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no employee E999"));
+    let s = SqliteStore::open(dir.path().join("packbench.db")).unwrap();
+    assert!(s
+        .employee("E003")
+        .unwrap()
+        .unwrap()
+        .pin_hash
+        .unwrap()
+        .verify(&Pin::new("4821")));
 }

@@ -5,8 +5,8 @@ mod common;
 use common::*;
 use packbench::domain::commands::{Command, HoldReason};
 use packbench::domain::event::ApprovalReason;
-use packbench::domain::pin::Pin;
 use packbench::domain::event::EventType;
+use packbench::domain::pin::Pin;
 use packbench::domain::progress::OrderStatus;
 use packbench::domain::session::{NextStep, KEYPAD};
 use packbench::station::Bench;
@@ -438,7 +438,10 @@ fn a_tampered_tail_and_missing_triggers_raise_an_alarm_at_start() {
         .unwrap();
     let problems: Vec<_> = alarms.iter().map(|e| e.str("problem").unwrap()).collect();
     assert_eq!(problems, ["triggers_missing", "chain_tail"]);
-    assert!(alarms[0].str("detail").unwrap().contains("events_no_update"));
+    assert!(alarms[0]
+        .str("detail")
+        .unwrap()
+        .contains("events_no_update"));
     assert!(alarms[1].str("detail").unwrap().contains("was changed"));
     let alert = view.alert.expect("on screen");
     assert_eq!(alert.reason.as_str(), "log_alarm");

@@ -74,7 +74,9 @@ fn a_barcode_with_a_wrong_check_digit_is_refused_naming_line_and_column() {
     let p = write(
         dir.path(),
         "cat.csv",
-        &format!("{CAT_HEAD}A,Apple,4006381333931|INT-7,100,,\nB,Banana,INT-8|4006381333932,90,,\n"),
+        &format!(
+            "{CAT_HEAD}A,Apple,4006381333931|INT-7,100,,\nB,Banana,INT-8|4006381333932,90,,\n"
+        ),
     );
     let e = import(&mut s, Kind::Catalog, &p).unwrap_err();
     assert!(

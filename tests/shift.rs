@@ -292,7 +292,10 @@ fn a_whole_shift_with_a_wrong_item_a_mismatch_and_an_override() {
         .lines()
         .map(|l| without_hashes(serde_json::from_str(l).unwrap()))
         .collect();
-    assert!(export.contains("catalog_weight_wrong"), "the export has the override");
+    assert!(
+        export.contains("catalog_weight_wrong"),
+        "the export has the override"
+    );
     let stored: String = logged.iter().map(|e| format!("{:?}\n", e.data)).collect();
     for out in [&text, &export, &stored] {
         for secret in ["9090", SUPERVISOR_PIN, "argon2"] {

@@ -409,23 +409,23 @@ pub fn export<S: Store + ?Sized>(
                 walked?;
             }
             if !chained {
-            store.scan_events(&filter, &mut |e| {
-                let mut line = e.to_line();
-                line["hash"] = json!(e.hash);
-                match serde_json::to_writer(&mut *out, &line)
-                    .map_err(anyhow::Error::from)
-                    .and_then(|_| out.write_all(b"\n").map_err(anyhow::Error::from))
-                {
-                    Ok(()) => {
-                        n += 1;
-                        true
+                store.scan_events(&filter, &mut |e| {
+                    let mut line = e.to_line();
+                    line["hash"] = json!(e.hash);
+                    match serde_json::to_writer(&mut *out, &line)
+                        .map_err(anyhow::Error::from)
+                        .and_then(|_| out.write_all(b"\n").map_err(anyhow::Error::from))
+                    {
+                        Ok(()) => {
+                            n += 1;
+                            true
+                        }
+                        Err(x) => {
+                            err = Some(x);
+                            false
+                        }
                     }
-                    Err(x) => {
-                        err = Some(x);
-                        false
-                    }
-                }
-            })?;
+                })?;
             }
         }
         ExportFormat::Csv => {

@@ -53,9 +53,7 @@ impl Command {
             Command::DispatchEnd => "PB-DISPATCH-END",
             Command::Reason(ApprovalReason::ScaleDrift) => "PB-REASON-SCALE_DRIFT",
             Command::Reason(ApprovalReason::PackagingHeavier) => "PB-REASON-PACKAGING_HEAVIER",
-            Command::Reason(ApprovalReason::CatalogWeightWrong) => {
-                "PB-REASON-CATALOG_WEIGHT_WRONG"
-            }
+            Command::Reason(ApprovalReason::CatalogWeightWrong) => "PB-REASON-CATALOG_WEIGHT_WRONG",
             Command::Reason(ApprovalReason::RecountedOk) => "PB-REASON-RECOUNTED_OK",
             Command::Reason(ApprovalReason::CustomerRequest) => "PB-REASON-CUSTOMER_REQUEST",
             Command::Reason(ApprovalReason::Other) => "PB-REASON-OTHER",

@@ -950,8 +950,10 @@ mod tests {
     /// no reason; a new one stores both.
     #[test]
     fn overrides_old_and_new_read_back() {
-        let old = map(json!({"expected_g": 125.0, "measured_g": 60.0, "picker_id": "E007",
-            "reason": "weight_mismatch", "supervisor_id": "E005", "tolerance_g": 15.0}));
+        let old = map(
+            json!({"expected_g": 125.0, "measured_g": 60.0, "picker_id": "E007",
+            "reason": "weight_mismatch", "supervisor_id": "E005", "tolerance_g": 15.0}),
+        );
         let EventData::Override(o) = EventData::decode(EventType::Override, &old).unwrap() else {
             unreachable!()
         };

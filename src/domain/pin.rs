@@ -118,6 +118,9 @@ mod tests {
         for bad in ["123", "123456789", "12a4", "", "１２３４"] {
             assert!(Pin::valid(bad).is_err(), "{bad}");
         }
-        assert!(PinHash::parse("1234").is_err(), "a PIN in clear is not a hash");
+        assert!(
+            PinHash::parse("1234").is_err(),
+            "a PIN in clear is not a hash"
+        );
     }
 }

@@ -284,11 +284,18 @@ pub struct State {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum NextStep {
-    EnterPin { employee_id: String, purpose: AuthPurpose },
-    ChooseReason { supervisor_id: String },
+    EnterPin {
+        employee_id: String,
+        purpose: AuthPurpose,
+    },
+    ChooseReason {
+        supervisor_id: String,
+    },
     SignIn,
     ScanOrder,
-    ScanItems { remaining: u32 },
+    ScanItems {
+        remaining: u32,
+    },
     Weigh,
     ScanPicker,
     ResolveMismatch,

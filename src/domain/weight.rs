@@ -136,12 +136,13 @@ impl Search<'_> {
         for d in [-units, units] {
             let target = self.diff - sum;
             let (lo, hi) = {
-                let (a, b) = ((target - self.tol) / d as f64, (target + self.tol) / d as f64);
+                let (a, b) = (
+                    (target - self.tol) / d as f64,
+                    (target + self.tol) / d as f64,
+                );
                 (a.min(b) - 1e-9, a.max(b) + 1e-9)
             };
-            let first = self
-                .by_weight
-                .partition_point(|&i| self.skus[i].2 < lo);
+            let first = self.by_weight.partition_point(|&i| self.skus[i].2 < lo);
             for k in first..self.by_weight.len() {
                 let i = self.by_weight[k];
                 if self.skus[i].2 > hi || !self.step() {
@@ -419,7 +420,12 @@ mod tests {
             assert!((total - -1333.0).abs() <= 40.0, "{h:?}");
             assert!(h.terms.iter().all(|t| t.units < 0), "{h:?}");
         }
-        assert_eq!(h.partial, h.text.ends_with("(search cut short)"), "{}", h.text);
+        assert_eq!(
+            h.partial,
+            h.text.ends_with("(search cut short)"),
+            "{}",
+            h.text
+        );
         // Within reach of three units (at most 3 × 512 g): found, whole or partial.
         assert!(h.explained, "{}", h.text);
         // A small order is never cut short.

@@ -224,7 +224,10 @@ impl<S: Store> Bench<S> {
     }
 
     /// The PIN pad or reason choice closed without finishing.
-    pub fn cancel_auth(&mut self, now: DateTime<FixedOffset>) -> Result<Vec<StoredEvent>, BenchError> {
+    pub fn cancel_auth(
+        &mut self,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Vec<StoredEvent>, BenchError> {
         self.handle(Input::CancelAuth, now)
     }
 
@@ -469,16 +472,14 @@ impl<S: Store> Bench<S> {
                 owed.observe(&e);
                 match e.kind {
                     EventType::PackerSignedIn => {
-                        state.packer =
-                            e.payload_as::<PackerSignedIn>()
-                                .map(|p| {
-                                    crate::domain::Employee::new(
-                                        &p.packer_id,
-                                        &p.name,
-                                        Default::default(),
-                                        "",
-                                    )
-                                });
+                        state.packer = e.payload_as::<PackerSignedIn>().map(|p| {
+                            crate::domain::Employee::new(
+                                &p.packer_id,
+                                &p.name,
+                                Default::default(),
+                                "",
+                            )
+                        });
                     }
                     EventType::PackerSignedOut => {
                         state.packer = None;

@@ -142,14 +142,15 @@ impl From<ExportedChain> for ChainRow {
 /// Checks an exported JSONL log (each line's `chain`), offline. An export that starts
 /// after the first event is checked from its first line on (what came before is not in the
 /// file); the checkpoint, when given, must be in the file.
-pub fn verify_export(
-    text: &str,
-    checkpoint: Option<&Checkpoint>,
-) -> Result<VerifyReport, String> {
+pub fn verify_export(text: &str, checkpoint: Option<&Checkpoint>) -> Result<VerifyReport, String> {
     let mut v: Option<Verifier> = None;
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let value: serde_json::Value = serde_json::from_str(line)
-            .map_err(|e| format!("line {}: not JSON: {e}", i + 1))?;
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let value: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| format!("line {}: not JSON: {e}", i + 1))?;
         let chain: ExportedChain = serde_json::from_value(value["chain"].clone()).map_err(|e| {
             format!(
                 "line {}: no chain fields ({e}): export with `audit export --format jsonl` from a bench database",

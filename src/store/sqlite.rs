@@ -98,11 +98,7 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// The triggers that keep the log append-only; a bench checks they are there at start.
-pub const LOG_TRIGGERS: &[&str] = &[
-    "events_no_update",
-    "events_no_delete",
-    "events_append_only",
-];
+pub const LOG_TRIGGERS: &[&str] = &["events_no_update", "events_no_delete", "events_append_only"];
 
 pub struct SqliteStore {
     conn: Connection,

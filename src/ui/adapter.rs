@@ -137,10 +137,7 @@ pub fn reason_words(reason: RejectReason) -> (&'static str, &'static str) {
             "EVENT LOG ALARM: the log was changed. Call a supervisor",
             "事件日志告警:日志被改动,请联系主管",
         ),
-        RejectReason::BadgeInactive => (
-            "This badge is no longer active",
-            "此工牌已停用",
-        ),
+        RejectReason::BadgeInactive => ("This badge is no longer active", "此工牌已停用"),
         RejectReason::BadgeLocked => (
             "Badge locked after 5 wrong PINs: wait 5 minutes",
             "PIN 连续输错 5 次,工牌已锁定 5 分钟",
