@@ -32,7 +32,9 @@ fn main() {
     let rig = Rig::new(1, 7, Duration::from_millis(50));
     // 600 products of 20 to 520 g, each with a valid EAN-13, and one order of one of each.
     let mut cat = String::from("sku,name,barcodes,unit_weight_g\n");
-    let mut ord = String::from("order_no,waybill_no,carrier,recipient,country,address,buyer_note,sku,qty,picker_id\n");
+    let mut ord = String::from(
+        "order_no,waybill_no,carrier,recipient,country,address,buyer_note,sku,qty,picker_id\n",
+    );
     let mut codes = Vec::new();
     let mut expected = 0.0;
     for i in 0..SKUS {
@@ -50,7 +52,10 @@ fn main() {
     std::fs::write(dir.join("big-catalog.csv"), cat).unwrap();
     std::fs::write(dir.join("big-orders.csv"), ord).unwrap();
     let mut store = packbench::store::SqliteStore::open(rig.db()).unwrap();
-    for (kind, f) in [(Kind::Catalog, "big-catalog.csv"), (Kind::Orders, "big-orders.csv")] {
+    for (kind, f) in [
+        (Kind::Catalog, "big-catalog.csv"),
+        (Kind::Orders, "big-orders.csv"),
+    ] {
         import_file(
             &mut store,
             kind,

@@ -1119,16 +1119,30 @@ async fn changes_since_pages_through_master_data() {
     // An import can deactivate.
     let dir = tempfile::tempdir().unwrap();
     let gone = dir.path().join("gone.csv");
-    std::fs::write(&gone, "id,name,roles,badge,active\nE005,刘洋,supervisor,BADGE-E005,0\n")
-        .unwrap();
-    central::import_file(&c, Kind::Employees, &gone, &ReadOptions::default(), t0(), &mut |_| {})
-        .await
-        .unwrap();
+    std::fs::write(
+        &gone,
+        "id,name,roles,badge,active\nE005,刘洋,supervisor,BADGE-E005,0\n",
+    )
+    .unwrap();
+    central::import_file(
+        &c,
+        Kind::Employees,
+        &gone,
+        &ReadOptions::default(),
+        t0(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
     let ch = c.changes_since(before, 100).await.unwrap();
     assert_eq!(ch.employees.len(), 1);
     assert!(!ch.employees[0].active);
     assert!(
-        ch.employees[0].pin_hash.as_ref().unwrap().verify(&packbench::domain::pin::Pin::new("5555")),
+        ch.employees[0]
+            .pin_hash
+            .as_ref()
+            .unwrap()
+            .verify(&packbench::domain::pin::Pin::new("5555")),
         "no pin column: the PIN stays"
     );
     let head = c.master_head().await.unwrap();

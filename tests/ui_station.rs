@@ -413,3 +413,48 @@ fn touch_targets_are_at_least_48_px() {
         check(&b, "settings");
     }
 }
+
+#[test]
+fn the_pin_pad_masks_digits_counts_wrong_pins_and_can_be_cancelled() {
+    let b = TestBench::new();
+    sign_in_and_fill_order1(&b);
+    b.tap("sim scale wrong");
+    b.wedge(SUPERVISOR);
+    assert_eq!(b.step(), Step::EnterPin);
+    // Digits typed show as their count only.
+    for d in "1234".chars() {
+        b.tap(&format!("pin {d}"));
+    }
+    assert_eq!(b.value("pin digits"), "4");
+    assert!(!b.has("1234"), "the digits are not on screen");
+    b.tap("pin ok");
+    assert_eq!(b.step(), Step::EnterPin, "a wrong PIN asks again");
+    assert_eq!(b.value("pin message"), "Wrong PIN: 4 tries left");
+    b.tap("language");
+    assert_eq!(b.value("pin message"), "PIN 错误:还可尝试 4 次");
+    b.tap("language");
+    // Cancel closes the pad; the parcel still waits for a supervisor.
+    b.tap("pin cancel");
+    assert_eq!(b.step(), Step::ResolveMismatch);
+    assert!(!b.has("pin pad"));
+    // The packer's own badge is refused as self-approval, on the banner.
+    b.wedge(PACKER);
+    assert_eq!(b.value("alert"), "self_approval");
+    // A PIN typed on a keyboard while the pad shows is a PIN, never a scan.
+    b.wedge(SUPERVISOR);
+    b.wedge(SUPERVISOR_PIN);
+    assert_eq!(b.step(), Step::ChooseReason);
+    b.tap("reason cancel");
+    assert_eq!(b.step(), Step::ResolveMismatch);
+    let store = SqliteStore::open(&b.db).unwrap();
+    let events = packbench::store::EventLog::events(&store, &Default::default()).unwrap();
+    // (Import events are left out: a file's sha256 may hold any four digits.)
+    for e in events.iter().filter(|e| e.kind.as_str() != "imported") {
+        let text = serde_json::to_string(&e.data).unwrap();
+        assert!(
+            !text.contains(SUPERVISOR_PIN) && !text.contains("1234"),
+            "{text}"
+        );
+    }
+    assert!(events.iter().any(|e| e.kind.as_str() == "pin_failed"));
+}
