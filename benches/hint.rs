@@ -72,7 +72,7 @@ fn main() {
     let bin = Path::new(env!("CARGO_BIN_EXE_packbench"));
     let mut st = rig.spawn(bin);
     let pid = st.child.id();
-    let mut next = |st: &mut Station, event: &str| {
+    let next = |st: &mut Station, event: &str| {
         st.until(Duration::from_secs(120), |v| v["event"] == event)
             .unwrap_or_else(|| panic!("no {event}"))
     };

@@ -217,10 +217,10 @@ impl ViewMemory {
                 | EventType::OrderDispatched
                 | EventType::DispatchStarted
                 | EventType::DispatchClosed
-                | EventType::PackerSignedOut => {
-                    if self.alert.as_ref().map(|a| a.reason) != Some(RejectReason::LogAlarm) {
-                        self.alert = None;
-                    }
+                | EventType::PackerSignedOut
+                    if self.alert.as_ref().map(|a| a.reason) != Some(RejectReason::LogAlarm) =>
+                {
+                    self.alert = None;
                 }
                 _ => {}
             }

@@ -317,7 +317,7 @@ impl SqliteStore {
                 .ok()
                 .flatten()
                 .and_then(|h| crate::domain::pin::PinHash::parse(&h).ok()),
-            active: r.get::<_, i64>("active").map_or(true, |a| a != 0),
+            active: !matches!(r.get::<_, i64>("active"), Ok(0)),
         })
     }
 
