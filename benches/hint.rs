@@ -68,6 +68,12 @@ fn main() {
         .unwrap();
     }
     drop(store);
+    // The percentage tolerance would swallow 1,333 g of a 160 kg order: 15 g flat, so the
+    // parcel is a mismatch and the hint must search.
+    let cfg = dir.join("station.toml");
+    let mut toml = std::fs::read_to_string(&cfg).unwrap();
+    toml.push_str("[weight]\ntolerance_g = 15\ntolerance_pct = 0\n");
+    std::fs::write(&cfg, toml).unwrap();
 
     let bin = Path::new(env!("CARGO_BIN_EXE_packbench"));
     let mut st = rig.spawn(bin);
