@@ -601,3 +601,70 @@ fn employee_pin_sets_a_hash_only() {
         .unwrap()
         .verify(&Pin::new("4821")));
 }
+
+/// The window's lookup worker on a read-only connection: it answers, and the connection
+/// cannot write even through the store's own append.
+#[test]
+fn the_lookup_worker_reads_a_write_protected_copy_read_only() {
+    use packbench::store::EventLog;
+    use packbench::ui::lookup::{serve, Query, Reply};
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    import_all(dir.path());
+    pack_with_override(dir.path());
+    {
+        let c = rusqlite::Connection::open(dir.path().join("packbench.db")).unwrap();
+        c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+    }
+    let stick = dir.path().join("stick");
+    std::fs::create_dir(&stick).unwrap();
+    std::fs::copy(dir.path().join("packbench.db"), stick.join("copy.db")).unwrap();
+    std::fs::set_permissions(
+        stick.join("copy.db"),
+        std::fs::Permissions::from_mode(0o444),
+    )
+    .unwrap();
+    std::fs::set_permissions(&stick, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let mut store = packbench::store::open_read_only(&stick.join("copy.db")).unwrap();
+    let e = store
+        .append(&[packbench::domain::NewEvent::new(
+            packbench::domain::EventType::Device,
+            t(100),
+            "X",
+        )])
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("readonly")
+            || e.to_string().contains("read-only")
+            || e.to_string().contains("read only"),
+        "{e}"
+    );
+    let (tx, rx) = std::sync::mpsc::channel();
+    tx.send(Query::EmployeeNumber("3".into())).unwrap();
+    tx.send(Query::Open(format!("order:{ORDER1}"))).unwrap();
+    drop(tx);
+    let replies = std::cell::RefCell::new(Vec::new());
+    let scanned = std::cell::RefCell::new(Vec::new());
+    serve(
+        store,
+        None,
+        Box::new(|| t(200)),
+        rx,
+        |b| scanned.borrow_mut().push(b),
+        |r| replies.borrow_mut().push(r),
+    );
+    let replies = replies.into_inner();
+    assert_eq!(replies[0], Reply::Keypad(Ok("BADGE-E003".into())));
+    assert!(
+        matches!(&replies[1], Reply::Timeline { title, .. } if title.starts_with(ORDER1)),
+        "{:?}",
+        replies[1]
+    );
+    assert_eq!(scanned.into_inner(), ["BADGE-E003"]);
+    assert_eq!(
+        std::fs::read_dir(&stick).unwrap().count(),
+        1,
+        "nothing made beside it"
+    );
+    std::fs::set_permissions(&stick, std::fs::Permissions::from_mode(0o755)).unwrap();
+}

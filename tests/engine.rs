@@ -446,3 +446,28 @@ fn a_tampered_tail_and_missing_triggers_raise_an_alarm_at_start() {
     let alert = view.alert.expect("on screen");
     assert_eq!(alert.reason.as_str(), "log_alarm");
 }
+
+/// A restart does not lift a lock: the badge stays refused until the lock's time is up.
+#[test]
+fn a_lock_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bench.db");
+    {
+        let mut s = SqliteStore::open(&db).unwrap();
+        import_fixtures(&mut s);
+        let mut b = Bench::open(s, cfg()).unwrap();
+        b.supervisor_view(SUPERVISOR, t(1)).unwrap();
+        for i in 0..5 {
+            b.pin(&Pin::new("0000"), t(2 + i)).unwrap();
+        }
+    }
+    let mut b = Bench::open(SqliteStore::open(&db).unwrap(), cfg()).unwrap();
+    rejected(
+        &b.supervisor_view(SUPERVISOR, t(100)).unwrap(),
+        "badge_locked",
+    );
+    only(
+        &b.supervisor_view(SUPERVISOR, t(6 + 300)).unwrap(),
+        EventType::PinRequired,
+    );
+}

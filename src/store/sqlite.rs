@@ -128,8 +128,8 @@ impl SqliteStore {
     }
 
     /// Read-only (`SQLITE_OPEN_READ_ONLY`, `query_only`), never migrated. A write-protected
-    /// copy (a file in a read-only folder) cannot get the WAL index file SQLite would make
-    /// beside it; such a file is then read as immutable, which it is.
+    /// copy (a read-only file, or one in a read-only folder) cannot get the WAL index file
+    /// SQLite would make beside it; such a file is read as immutable, which it is.
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self> {
         use rusqlite::OpenFlags;
         let path = path.as_ref();
@@ -141,9 +141,19 @@ impl SqliteStore {
                 r.get::<_, i64>(0)
             })
         };
-        let conn = match Connection::open_with_flags(path, flags) {
-            Ok(c) if probe(&c).is_ok() => c,
-            _ => {
+        // A file marked read-only is a copy nobody writes: read as immutable at once, so not
+        // even the WAL index appears beside it (root could make one despite the marks).
+        let protected = std::fs::metadata(path).is_ok_and(|m| m.permissions().readonly());
+        let live = if protected {
+            None
+        } else {
+            Connection::open_with_flags(path, flags)
+                .ok()
+                .filter(|c| probe(c).is_ok())
+        };
+        let conn = match live {
+            Some(c) => c,
+            None => {
                 let conn = Connection::open_with_flags(immutable_uri(path), flags)?;
                 probe(&conn)?;
                 conn
