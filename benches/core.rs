@@ -77,7 +77,7 @@ fn bench_engine(dir: &Path) {
         cancelled: false,
     };
     let code = barcode::parse("6975432100120");
-    let m = b.catalog().lookup(&code).unwrap().clone();
+    let m = b.catalog().lookup(&code).unwrap();
     let input = Input::Scan(Box::new(Scan {
         code,
         resolved: Resolved::Item(m),

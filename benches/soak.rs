@@ -127,6 +127,8 @@ fn main() {
             mismatches += 1;
             if i % 2 == 0 {
                 st.scan(SUPERVISOR);
+                st.scan(&format!("@pin {SUPERVISOR_PIN}"));
+                st.scan("@reason scale_drift");
                 expect(&mut st, "override", |v| v["event"] == "override");
                 overrides += 1;
             } else {

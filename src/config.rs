@@ -25,6 +25,8 @@ pub struct Config {
     pub printer: Option<PrinterConfig>,
     #[serde(default)]
     pub sound: SoundConfig,
+    #[serde(default)]
+    pub security: SecurityConfig,
     /// One of many benches on a central PostgreSQL; `None`: the bench works alone.
     pub central: Option<CentralConfig>,
     /// `[import.<kind>]`: the shop's column names → the contract's, per kind (catalog,
@@ -34,6 +36,26 @@ pub struct Config {
     /// Folder of the config file: relative paths in it are relative to this.
     #[serde(skip)]
     pub base_dir: PathBuf,
+}
+
+/// `[security]`: where a badge needs its PIN too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityConfig {
+    #[serde(default = "yes")]
+    pub supervisor_pin: bool,
+    #[serde(default)]
+    pub sign_in_pin: bool,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        let d = crate::domain::session::Security::default();
+        SecurityConfig {
+            supervisor_pin: d.supervisor_pin,
+            sign_in_pin: d.sign_in_pin,
+        }
+    }
 }
 
 fn default_station() -> String {
@@ -239,6 +261,10 @@ impl Config {
             },
             min_weight_g: self.weight.min_weight_g,
             default_packaging: None,
+            security: crate::domain::session::Security {
+                supervisor_pin: self.security.supervisor_pin,
+                sign_in_pin: self.security.sign_in_pin,
+            },
         }
     }
 }

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::catalog::{parse_attributes, parse_barcodes, Catalog};
 use crate::domain::event::{Imported, NewEvent, OrderCancelled, OrderChanged};
+use crate::domain::pin::Pin;
 use crate::domain::weight::fmt_g;
 use crate::domain::{Employee, Order, OrderLine, Packaging, Roles, Sku};
 use crate::store::{
@@ -116,7 +117,8 @@ impl Kind {
         match self {
             Kind::Catalog => &["weight_tolerance_g", "attributes"],
             Kind::Orders => &["picker_id", "gift", "status"],
-            Kind::Employees | Kind::Packaging => &[],
+            Kind::Employees => &["pin", "active"],
+            Kind::Packaging => &[],
         }
     }
 
@@ -207,6 +209,10 @@ impl Kind {
                 ("工牌", "badge"),
                 ("工牌号", "badge"),
                 ("工牌条码", "badge"),
+                ("密码", "pin"),
+                ("pin码", "pin"),
+                ("在职", "active"),
+                ("状态", "active"),
             ],
             Kind::Packaging => &[
                 ("包材编码", "code"),
@@ -1108,7 +1114,40 @@ pub fn parse_orders(rows: &Rows, skus: &HashSet<String>) -> Result<Vec<Order>, I
     Ok(orders)
 }
 
-pub fn parse_employees(rows: &Rows) -> Result<Vec<Employee>, ImportError> {
+/// An employee row of a file: the employee as stored, and the PIN of the `pin` column, held
+/// in clear only until the import hashes it (or finds the stored hash already is its hash).
+#[derive(Debug, Clone)]
+pub struct EmployeeRow {
+    pub employee: Employee,
+    pub pin: Option<Pin>,
+}
+
+impl std::ops::Deref for EmployeeRow {
+    type Target = Employee;
+    fn deref(&self) -> &Employee {
+        &self.employee
+    }
+}
+
+impl EmployeeRow {
+    /// The employee to store over `old`: the file's PIN keeps the stored hash when it is
+    /// that PIN's (so a re-import changes nothing), else is hashed afresh; no PIN in the
+    /// file keeps the stored one (set by `packbench employee pin`).
+    pub fn resolve(&self, old: Option<&Employee>) -> Employee {
+        let old_hash = old.and_then(|o| o.pin_hash.clone());
+        let pin_hash = match (&self.pin, old_hash) {
+            (Some(p), Some(h)) if h.verify(p) => Some(h),
+            (Some(p), _) => Some(p.hash()),
+            (None, h) => h,
+        };
+        Employee {
+            pin_hash,
+            ..self.employee.clone()
+        }
+    }
+}
+
+pub fn parse_employees(rows: &Rows) -> Result<Vec<EmployeeRow>, ImportError> {
     let mut ids = HashMap::new();
     let mut badges = HashMap::new();
     let mut out = Vec::new();
@@ -1124,11 +1163,21 @@ pub fn parse_employees(rows: &Rows) -> Result<Vec<Employee>, ImportError> {
         if let Some(l) = badges.insert(badge.clone(), row.at()) {
             return Err(rows.err(row, "badge", format!("badge {badge} is already on {l}")));
         }
-        out.push(Employee {
-            id,
-            name,
-            roles,
-            badge,
+        let pin = match row.get("pin").trim() {
+            "" => None,
+            p => Some(Pin::valid(p).map_err(|m| rows.err(row, "pin", m))?),
+        };
+        let active = match row.get("active").trim().to_ascii_lowercase().as_str() {
+            "" | "1" | "yes" | "true" | "在职" => true,
+            "0" | "no" | "false" | "离职" => false,
+            other => return Err(rows.err(row, "active", format!("{other:?} is not 1 or 0"))),
+        };
+        out.push(EmployeeRow {
+            employee: Employee {
+                active,
+                ..Employee::new(&id, &name, roles, &badge)
+            },
+            pin,
         });
     }
     Ok(out)
@@ -1241,7 +1290,7 @@ pub fn import_file<S: ReferenceData + ?Sized>(
 pub enum Parsed {
     Catalog(Vec<Sku>),
     Orders(Vec<Order>),
-    Employees(Vec<Employee>),
+    Employees(Vec<EmployeeRow>),
     Packaging(Vec<Packaging>),
 }
 
@@ -1335,6 +1384,9 @@ impl Parsed {
                             e.name.clone(),
                             e.roles.to_field(),
                             e.badge.clone(),
+                            // Never the PIN itself, not even in a preview.
+                            if e.pin.is_some() { "****" } else { "" }.to_string(),
+                            if e.active { "1" } else { "0" }.to_string(),
                         ]
                     })
                     .collect(),
@@ -1405,14 +1457,14 @@ pub fn plan(
                 changes.puts.push(Put::Sku(s.clone()));
             }
             Parsed::Employees(v) => {
-                let e = &v[n];
-                let old = read.employee(&e.id)?;
-                if old.as_ref() == Some(e) {
+                let old = read.employee(&v[n].id)?;
+                let e = v[n].resolve(old.as_ref());
+                if old.as_ref() == Some(&e) {
                     report.unchanged += 1;
                     continue;
                 }
                 tally(&mut report, old.is_some());
-                changes.puts.push(Put::Employee(e.clone()));
+                changes.puts.push(Put::Employee(e));
             }
             Parsed::Packaging(v) => {
                 let x = &v[n];

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use packbench::audit::{self, table, ExportFormat};
 use packbench::config::Config;
 use packbench::domain::commands::COMMANDS;
+use packbench::domain::pin::Pin;
 use packbench::import;
 use packbench::logging::{self, LogFormat};
 use packbench::store::{
@@ -86,6 +87,11 @@ enum Cmd {
         #[command(subcommand)]
         what: CentralCmd,
     },
+    /// Employees' PINs
+    Employee {
+        #[command(subcommand)]
+        what: EmployeeCmd,
+    },
     /// List the command barcodes for the bench's command sheet, or make the sheet itself
     Commands {
         /// Write the command sheet as an A4 PDF: both languages, every command as a CODE128
@@ -111,6 +117,17 @@ enum Cmd {
     Simulate {
         #[command(subcommand)]
         device: SimCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum EmployeeCmd {
+    /// Set an employee's PIN (4 to 8 digits), read without echo from the terminal, or one
+    /// line from standard input when that is not a terminal; stored only as an Argon2id hash
+    Pin {
+        id: String,
+        #[arg(long)]
+        db: Option<PathBuf>,
     },
 }
 
@@ -291,6 +308,9 @@ enum AuditCmd {
     Verify {
         #[arg(long)]
         db: Option<PathBuf>,
+        /// Check an exported log (`audit export --format jsonl`) instead of a database
+        #[arg(long, conflicts_with = "db")]
+        file: Option<PathBuf>,
         /// A checkpoint file from `audit checkpoint`
         #[arg(long)]
         checkpoint: Option<PathBuf>,
@@ -513,7 +533,10 @@ fn open_reader(src: &Source, cfg: Option<&Config>) -> Result<Box<dyn Store>> {
             let c = packbench::central::Central::connect(&url, password_file.as_deref())?;
             Ok(Box::new(packbench::central::CentralReader::new(c)?))
         }
-        None => Ok(Box::new(open_store(src.db.as_deref(), cfg, true)?)),
+        None => Ok(Box::new(store::open_read_only(&db_path(
+            src.db.as_deref(),
+            cfg,
+        ))?)),
     }
 }
 
@@ -677,6 +700,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     report.cancelled
                 );
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Employee {
+            what: EmployeeCmd::Pin { id, db },
+        } => {
+            let mut store = open_store(db.as_deref(), cfg.as_ref(), true)?;
+            if store.employee(&id)?.is_none() {
+                bail!("no employee {id} (import employees first)");
+            }
+            let pin = Pin::valid(&read_secret(&format!("PIN for {id}: "))?)
+                .map_err(|e| anyhow!("{e}: the PIN was not changed"))?;
+            store.set_pin(&id, &pin.hash())?;
+            println!("PIN of {id} set");
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Audit { what } => audit_cmd(what, cfg.as_ref()),
@@ -1242,10 +1278,10 @@ fn audit_cmd(what: AuditCmd, cfg: Option<&Config>) -> Result<ExitCode> {
         }
         AuditCmd::Verify {
             db,
+            file,
             checkpoint,
             json,
         } => {
-            let store = open_store(db.as_deref(), cfg, true)?;
             let cp: Option<Checkpoint> = match &checkpoint {
                 Some(p) => {
                     let text = std::fs::read_to_string(p)
@@ -1256,7 +1292,15 @@ fn audit_cmd(what: AuditCmd, cfg: Option<&Config>) -> Result<ExitCode> {
                 }
                 None => None,
             };
-            let r = store.verify(cp.as_ref())?;
+            let r = match &file {
+                Some(f) => {
+                    let text = std::fs::read_to_string(f)
+                        .with_context(|| format!("cannot read {}", f.display()))?;
+                    packbench::store::chain::verify_export(&text, cp.as_ref())
+                        .map_err(|e| anyhow!("{}: {e}", f.display()))?
+                }
+                None => store::open_read_only(&db_path(db.as_deref(), cfg))?.verify(cp.as_ref())?,
+            };
             if json {
                 println!(
                     "{}",
@@ -1366,7 +1410,7 @@ fn audit_cmd(what: AuditCmd, cfg: Option<&Config>) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         AuditCmd::Checkpoint { out, db } => {
-            let store = open_store(db.as_deref(), cfg, true)?;
+            let store = store::open_read_only(&db_path(db.as_deref(), cfg))?;
             let Some(cp) = store.checkpoint(now())? else {
                 bail!("the event log is empty: nothing to checkpoint");
             };
@@ -1385,6 +1429,34 @@ fn audit_cmd(what: AuditCmd, cfg: Option<&Config>) -> Result<ExitCode> {
 }
 
 /// A short one-line view of an event's data for tables.
+/// One line from the terminal without echo, or from standard input when it is not one.
+fn read_secret(prompt: &str) -> Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    let stdin = std::io::stdin();
+    let mut line = String::new();
+    if !stdin.is_terminal() {
+        stdin.lock().read_line(&mut line)?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_string());
+    }
+    eprint!("{prompt}");
+    std::io::stderr().flush()?;
+    // SAFETY: termios calls on standard input's descriptor with a zeroed struct they fill.
+    let mut old: libc::termios = unsafe { std::mem::zeroed() };
+    let fd = libc::STDIN_FILENO;
+    let echo_off = unsafe { libc::tcgetattr(fd, &mut old) } == 0 && {
+        let mut quiet = old;
+        quiet.c_lflag &= !libc::ECHO;
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) == 0 }
+    };
+    let read = stdin.lock().read_line(&mut line);
+    if echo_off {
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &old) };
+        eprintln!();
+    }
+    read?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.log_format);

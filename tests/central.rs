@@ -111,23 +111,24 @@ async fn count(url: &str, sql: &str) -> i64 {
 
 #[tokio::test]
 async fn init_creates_the_schema_and_is_idempotent() {
+    // Every migration, once: the schema is at the last one however often init runs.
+    let last = packbench::central::schema::MIGRATIONS.len() as u32;
     let db = pg::shared().empty_db().await;
-    let latest = central::schema::MIGRATIONS.len() as u32;
-    assert_eq!(central::init(&db.url, None).await.unwrap(), latest);
-    assert_eq!(central::init(&db.url, None).await.unwrap(), latest);
+    assert_eq!(central::init(&db.url, None).await.unwrap(), last);
+    assert_eq!(central::init(&db.url, None).await.unwrap(), last);
     assert_eq!(
         count(&db.url, "SELECT count(*) FROM schema_version").await,
-        latest as i64
+        last as i64
     );
     let c = central_for(&db).await;
-    assert_eq!(c.schema_version().await.unwrap(), latest);
+    assert_eq!(c.schema_version().await.unwrap(), last);
     // Two deploys at once: the advisory lock serialises them.
     let db2 = pg::shared().empty_db().await;
     let (a, b) = tokio::join!(central::init(&db2.url, None), central::init(&db2.url, None));
-    assert_eq!((a.unwrap(), b.unwrap()), (latest, latest));
+    assert_eq!((a.unwrap(), b.unwrap()), (last, last));
     assert_eq!(
         count(&db2.url, "SELECT count(*) FROM schema_version").await,
-        latest as i64
+        last as i64
     );
 }
 
@@ -1081,10 +1082,66 @@ async fn changes_since_pages_through_master_data() {
     let c = central_for(&db).await;
     assert_eq!(c.changes_since(0, 10).await.unwrap().upto, 0);
     import_fixtures(&c).await;
-    let head = c.master_head().await.unwrap();
+    let head0 = c.master_head().await.unwrap();
     let all = c.changes_since(0, 1_000_000).await.unwrap();
-    assert_eq!((all.upto, all.more), (head, false));
+    assert_eq!((all.upto, all.more), (head0, false));
     assert_eq!(all.employees.len(), 8);
+    // Benches get the PIN hashes and whether each badge is active (never a PIN in clear).
+    let e5 = all.employees.iter().find(|e| e.id == "E005").unwrap();
+    assert!(e5.active);
+    let h = e5.pin_hash.as_ref().expect("a PIN hash");
+    assert!(h.verify(&packbench::domain::pin::Pin::new("5555")));
+    assert_eq!(
+        count(
+            &db.url,
+            "SELECT count(*) FROM employees WHERE pin_hash LIKE '$argon2id$%' AND pin_hash NOT LIKE '%5555%'"
+        )
+        .await,
+        8
+    );
+    // A re-import of the same file changes nothing (the stored hashes still verify).
+    let before = c.master_head().await.unwrap();
+    central::import_file(
+        &c,
+        Kind::Employees,
+        &fixtures().join("employees.csv"),
+        &ReadOptions::default(),
+        t0(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(c.master_head().await.unwrap(), before);
+    // An import can deactivate.
+    let dir = tempfile::tempdir().unwrap();
+    let gone = dir.path().join("gone.csv");
+    std::fs::write(
+        &gone,
+        "id,name,roles,badge,active\nE005,刘洋,supervisor,BADGE-E005,0\n",
+    )
+    .unwrap();
+    central::import_file(
+        &c,
+        Kind::Employees,
+        &gone,
+        &ReadOptions::default(),
+        t0(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    let ch = c.changes_since(before, 100).await.unwrap();
+    assert_eq!(ch.employees.len(), 1);
+    assert!(!ch.employees[0].active);
+    assert!(
+        ch.employees[0]
+            .pin_hash
+            .as_ref()
+            .unwrap()
+            .verify(&packbench::domain::pin::Pin::new("5555")),
+        "no pin column: the PIN stays"
+    );
+    let head = c.master_head().await.unwrap();
     assert_eq!(all.packaging.len(), 7);
     // In pages of 5, the same rows.
     let mut after = 0;

@@ -690,7 +690,14 @@ fn supervisors_see_the_whole_floor_review_search_and_report() {
     rig_a.place(o[1].expected_g + 500.0);
     let check = a.until(WAIT, |v| v["event"] == "weight_checked").unwrap().1;
     assert_eq!(check["ok"], false, "{check}");
+    // The supervisor's badge, PIN and reason (the fixture's PIN of E005 is 5555).
     a.scan("BADGE-E005");
+    a.until(WAIT, |v| v["event"] == "pin_required")
+        .unwrap_or_else(|| panic!("no PIN asked; seen {:#?}", a.seen));
+    a.scan("@pin 5555");
+    a.until(WAIT, |v| v["event"] == "reason_required")
+        .unwrap_or_else(|| panic!("no reason asked; seen {:#?}", a.seen));
+    a.scan("PB-REASON-SCALE_DRIFT");
     a.until(WAIT, |v| v["event"] == "order_packed")
         .unwrap_or_else(|| panic!("no override; seen {:#?}", a.seen));
     rig_a.place(0.0);
@@ -742,7 +749,11 @@ fn supervisors_see_the_whole_floor_review_search_and_report() {
     assert_eq!(mismatch["station_id"], "BENCH-S1");
     assert_eq!(mismatch["order_no"], o[1].order_no.as_str());
     let ov = items.iter().find(|i| i["kind"] == "override").unwrap();
-    assert!(ov["detail"].as_str().unwrap().contains("E005"), "{ov}");
+    let detail = ov["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("E005") && detail.contains("scale_drift"),
+        "{ov}"
+    );
     assert!(
         items.iter().all(|i| i["station_id"] != "BENCH-S2"),
         "{queue:#}"

@@ -6,6 +6,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use common::*;
+use packbench::domain::event::ApprovalReason;
+use packbench::domain::pin::Pin;
 use packbench::station::Bench;
 use packbench::store::SqliteStore;
 
@@ -47,6 +49,8 @@ fn pack_with_override(dir: &Path) {
     order1_complete(&mut b);
     b.weight(225.0, true, t(10)).unwrap();
     b.scan(SUPERVISOR, None, t(11)).unwrap();
+    b.pin(&Pin::new(SUPERVISOR_PIN), t(11)).unwrap();
+    b.reason(ApprovalReason::ScaleDrift, t(11)).unwrap();
 }
 
 #[test]
@@ -145,6 +149,8 @@ fn audit_order_json_has_the_contract_fields() {
             "item_accepted",
             "item_accepted",
             "weight_checked",
+            "pin_required",
+            "reason_required",
             "override",
             "order_packed"
         ]
@@ -355,4 +361,310 @@ fn command_sheet_lists_every_command() {
     for (c, _) in packbench::domain::commands::COMMANDS {
         assert!(out.contains(c.code()), "{}", c.code());
     }
+}
+
+/// `pb` on a write-protected copy, as someone who cannot write it: as root (who writes
+/// anything) the command runs as `nobody`, so the permissions really hold.
+fn pb_unprivileged(dir: &Path, args: &[&str]) -> Output {
+    use std::os::unix::process::CommandExt;
+    let mut c = Command::new(env!("CARGO_BIN_EXE_packbench"));
+    c.current_dir(dir).args(args);
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc::getuid() } == 0 {
+        c.uid(65534).gid(65534);
+    }
+    c.output().unwrap()
+}
+
+#[test]
+fn audit_reads_a_write_protected_copy_and_never_writes_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    import_all(dir.path());
+    pack_with_override(dir.path());
+    // The supervisor's USB stick: the file alone (checkpointed, no WAL beside it), 444, in a
+    // 555 folder.
+    let stick = dir.path().join("stick");
+    std::fs::create_dir(&stick).unwrap();
+    {
+        let c = rusqlite::Connection::open(dir.path().join("packbench.db")).unwrap();
+        c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+    }
+    std::fs::copy(dir.path().join("packbench.db"), stick.join("copy.db")).unwrap();
+    let before = std::fs::read(stick.join("copy.db")).unwrap();
+    std::fs::set_permissions(
+        stick.join("copy.db"),
+        std::fs::Permissions::from_mode(0o444),
+    )
+    .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&stick, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let db = ["--db", "copy.db"];
+    let run = |args: &[&str]| {
+        let out = pb_unprivileged(&stick, &[args, &db].concat());
+        ok(&out)
+    };
+    let v: serde_json::Value =
+        serde_json::from_str(&run(&["audit", "order", ORDER1, "--json"])).unwrap();
+    assert_eq!(v["override_by"], "E005");
+    assert!(run(&["audit", "verify"]).contains("event log intact"));
+    assert!(run(&["audit", "mismatches"]).contains("E005"));
+    assert!(run(&["audit", "export", "--format", "jsonl"]).contains("\"override\""));
+    run(&["audit", "packer", "E003"]);
+    // Nothing was written or made beside it.
+    assert_eq!(std::fs::read(stick.join("copy.db")).unwrap(), before);
+    let files: Vec<_> = std::fs::read_dir(&stick)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(files, ["copy.db"]);
+    std::fs::set_permissions(&stick, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn audit_never_creates_or_migrates_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = pb(dir.path(), &["audit", "verify", "--db", "none.db"]);
+    assert!(!out.status.success());
+    assert!(!dir.path().join("none.db").exists());
+    // An older schema stays as it is.
+    let old = dir.path().join("old.db");
+    {
+        let c = rusqlite::Connection::open(&old).unwrap();
+        c.execute_batch(
+            "CREATE TABLE events (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, type TEXT NOT NULL,
+               actor TEXT, station_id TEXT NOT NULL, order_no TEXT, data TEXT NOT NULL,
+               prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    assert!(ok(&pb(dir.path(), &["audit", "verify", "--db", "old.db"])).contains("intact"));
+    let c = rusqlite::Connection::open(&old).unwrap();
+    let v: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, 1, "not migrated");
+}
+
+#[test]
+fn an_exported_log_verifies_offline_and_a_changed_line_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    import_all(dir.path());
+    pack_with_override(dir.path());
+    let export = ok(&pb(dir.path(), &["audit", "export", "--format", "jsonl"]));
+    std::fs::write(dir.path().join("export.jsonl"), &export).unwrap();
+    let out = ok(&pb(
+        dir.path(),
+        &["audit", "verify", "--file", "export.jsonl", "--json"],
+    ));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["ok"], true, "{v}");
+    let n = export.lines().count() as i64;
+    assert_eq!(v["events"], n);
+    // Change a weight in the chain data of the override's line.
+    let tampered: String = export
+        .lines()
+        .map(|l| {
+            if l.contains("\"event\":\"override\"") {
+                l.replace("225.0", "265.0")
+            } else {
+                l.to_string()
+            }
+        })
+        .map(|l| l + "\n")
+        .collect();
+    assert_ne!(tampered, export);
+    std::fs::write(dir.path().join("bad.jsonl"), &tampered).unwrap();
+    let out = pb(dir.path(), &["audit", "verify", "--file", "bad.jsonl"]);
+    assert_eq!(out.status.code(), Some(3));
+    let seq = export
+        .lines()
+        .find(|l| l.contains("\"event\":\"override\""))
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"].clone())
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains(&format!("event {seq} was changed")), "{err}");
+    // A line dropped from the middle is found too.
+    let dropped: String = export
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| *i != 5)
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    std::fs::write(dir.path().join("gap.jsonl"), dropped).unwrap();
+    let out = pb(dir.path(), &["audit", "verify", "--file", "gap.jsonl"]);
+    assert_eq!(out.status.code(), Some(3));
+}
+
+#[test]
+fn the_log_refuses_replace_into_events() {
+    let dir = tempfile::tempdir().unwrap();
+    import_all(dir.path());
+    pack_with_override(dir.path());
+    let c = rusqlite::Connection::open(dir.path().join("packbench.db")).unwrap();
+    for sql in [
+        "REPLACE INTO events SELECT * FROM events WHERE seq = 3",
+        "INSERT OR REPLACE INTO events SELECT * FROM events WHERE seq = 3",
+        "INSERT INTO events SELECT * FROM events WHERE seq = 3 ON CONFLICT DO NOTHING",
+    ] {
+        let e = c.execute(sql, []).unwrap_err().to_string();
+        assert!(e.contains("append-only"), "{sql}: {e}");
+    }
+    assert!(ok(&pb(dir.path(), &["audit", "verify"])).contains("intact"));
+}
+
+#[test]
+fn a_csv_export_never_hands_a_spreadsheet_a_formula() {
+    let dir = tempfile::tempdir().unwrap();
+    import_all(dir.path());
+    std::fs::write(
+        dir.path().join("evil.csv"),
+        "order_no,waybill_no,carrier,recipient,country,address,buyer_note,sku,qty\n\
+         =HYPERLINK(\"http://x\"),@WB1,顺丰速运,孙浩,CN,addr,,LATIAO-106,1\n",
+    )
+    .unwrap();
+    ok(&pb(dir.path(), &["import", "orders", "evil.csv"]));
+    {
+        let s = SqliteStore::open(dir.path().join("packbench.db")).unwrap();
+        let mut b = Bench::open(s, cfg()).unwrap();
+        b.scan(PACKER, None, t(1)).unwrap();
+        b.scan("=HYPERLINK(\"http://x\")", None, t(2)).unwrap();
+    }
+    let csv = ok(&pb(dir.path(), &["audit", "export", "--format", "csv"]));
+    // As a spreadsheet reads the file: the order number cell starts with a quote.
+    let mut r = csv::Reader::from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
+    let cells: Vec<String> = r
+        .records()
+        .map(|x| x.unwrap())
+        .filter(|x| &x[2] == "order_loaded")
+        .map(|x| x[5].to_string())
+        .collect();
+    assert_eq!(cells, ["'=HYPERLINK(\"http://x\")"]);
+    assert!(csv.contains("'=HYPERLINK"));
+    for line in csv.lines() {
+        for cell in csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(line.as_bytes())
+            .records()
+            .flatten()
+            .flat_map(|r| r.iter().map(str::to_string).collect::<Vec<_>>())
+        {
+            assert!(!cell.starts_with(['=', '+', '@', '\t', '\r']), "{cell}");
+        }
+    }
+}
+
+#[test]
+fn employee_pin_sets_a_hash_only() {
+    use packbench::store::ReferenceData;
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    import_all(dir.path());
+    let set = |id: &str, pin: &str| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_packbench"))
+            .current_dir(dir.path())
+            .args(["employee", "pin", id])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(c.stdin.take().unwrap(), "{pin}").unwrap();
+        c.wait_with_output().unwrap()
+    };
+    let out = set("E003", "4821");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{said}");
+    assert!(!said.contains("4821"), "{said}");
+    let s = SqliteStore::open(dir.path().join("packbench.db")).unwrap();
+    let h = s.employee("E003").unwrap().unwrap().pin_hash.unwrap();
+    assert!(h.as_str().starts_with("$argon2id$") && !h.as_str().contains("4821"));
+    assert!(h.verify(&Pin::new("4821")));
+    assert!(!h.verify(&Pin::new("3333")), "the imported PIN is replaced");
+    // A bad PIN or an unknown employee changes nothing.
+    let out = set("E003", "12");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("4 to 8 digits"));
+    let out = set("E999", "1234");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no employee E999"));
+    let s = SqliteStore::open(dir.path().join("packbench.db")).unwrap();
+    assert!(s
+        .employee("E003")
+        .unwrap()
+        .unwrap()
+        .pin_hash
+        .unwrap()
+        .verify(&Pin::new("4821")));
+}
+
+/// The window's lookup worker on a read-only connection: it answers, and the connection
+/// cannot write even through the store's own append.
+#[test]
+fn the_lookup_worker_reads_a_write_protected_copy_read_only() {
+    use packbench::store::EventLog;
+    use packbench::ui::lookup::{serve, Query, Reply};
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    import_all(dir.path());
+    pack_with_override(dir.path());
+    {
+        let c = rusqlite::Connection::open(dir.path().join("packbench.db")).unwrap();
+        c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+    }
+    let stick = dir.path().join("stick");
+    std::fs::create_dir(&stick).unwrap();
+    std::fs::copy(dir.path().join("packbench.db"), stick.join("copy.db")).unwrap();
+    std::fs::set_permissions(
+        stick.join("copy.db"),
+        std::fs::Permissions::from_mode(0o444),
+    )
+    .unwrap();
+    std::fs::set_permissions(&stick, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let mut store = packbench::store::open_read_only(&stick.join("copy.db")).unwrap();
+    let e = store
+        .append(&[packbench::domain::NewEvent::new(
+            packbench::domain::EventType::Device,
+            t(100),
+            "X",
+        )])
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("readonly")
+            || e.to_string().contains("read-only")
+            || e.to_string().contains("read only"),
+        "{e}"
+    );
+    let (tx, rx) = std::sync::mpsc::channel();
+    tx.send(Query::EmployeeNumber("3".into())).unwrap();
+    tx.send(Query::Open(format!("order:{ORDER1}"))).unwrap();
+    drop(tx);
+    let replies = std::cell::RefCell::new(Vec::new());
+    let scanned = std::cell::RefCell::new(Vec::new());
+    serve(
+        store,
+        None,
+        Box::new(|| t(200)),
+        rx,
+        |b| scanned.borrow_mut().push(b),
+        |r| replies.borrow_mut().push(r),
+    );
+    let replies = replies.into_inner();
+    assert_eq!(replies[0], Reply::Keypad(Ok("BADGE-E003".into())));
+    assert!(
+        matches!(&replies[1], Reply::Timeline { title, .. } if title.starts_with(ORDER1)),
+        "{:?}",
+        replies[1]
+    );
+    assert_eq!(scanned.into_inner(), ["BADGE-E003"]);
+    assert_eq!(
+        std::fs::read_dir(&stick).unwrap().count(),
+        1,
+        "nothing made beside it"
+    );
+    std::fs::set_permissions(&stick, std::fs::Permissions::from_mode(0o755)).unwrap();
 }

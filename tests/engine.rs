@@ -4,13 +4,19 @@ mod common;
 
 use common::*;
 use packbench::domain::commands::{Command, HoldReason};
+use packbench::domain::event::ApprovalReason;
 use packbench::domain::event::EventType;
+use packbench::domain::pin::Pin;
 use packbench::domain::progress::OrderStatus;
-use packbench::domain::session::NextStep;
+use packbench::domain::session::{NextStep, KEYPAD};
 use packbench::station::Bench;
 use packbench::store::{EventLog, ReferenceData, SqliteStore};
 
 type TestStore = SqliteStore;
+
+fn test_store_with_fixtures() -> TestStore {
+    store_with_fixtures()
+}
 
 include!("engine/cases.rs");
 
@@ -140,8 +146,6 @@ fn event_log_is_byte_for_byte_what_the_station_always_wrote() {
     const ORDER4: &str = "TB20261122004"; // 顺丰, held below
     const ORDER9: &str = "TB20261122009";
     const ORDER13: &str = "TB20261122013";
-    const NO_PICKER: &str = "AE8012345719"; // MASK-HA-10 + LIP-R02, no picker
-    const MASK: &str = "6903148120101";
 
     // Before anyone signs in.
     device(&mut st, "scanner", "connected");
@@ -189,7 +193,13 @@ fn event_log_is_byte_for_byte_what_the_station_always_wrote() {
     weigh(&mut st, 60.0);
     weigh(&mut st, 60.5);
     scan(&mut st, PICKER);
+    // The packer's own badge is no approval; the supervisor's is, with a PIN (one wrong
+    // first) and a reason by its command barcode.
+    scan(&mut st, PACKER);
     scan(&mut st, SUPERVISOR);
+    st.handle(Msg::Pin(Pin::new("0000")));
+    st.handle(Msg::Pin(Pin::new(SUPERVISOR_PIN)));
+    scan(&mut st, "PB-REASON-SCALE_DRIFT");
     printed(&mut st, Ok(Some("paper low".into())));
     scan(&mut st, "PB-REPRINT");
     printed(
@@ -212,6 +222,8 @@ fn event_log_is_byte_for_byte_what_the_station_always_wrote() {
     }
     weigh(&mut st, 308.0);
     scan(&mut st, SUPERVISOR);
+    st.handle(Msg::Pin(Pin::new(SUPERVISOR_PIN)));
+    st.handle(Msg::Reason(ApprovalReason::RecountedOk));
     printed(&mut st, Ok(None));
     // A case order changed, then cancelled, while open.
     for code in [CASE_ORDER, LATIAO_UNIT, LATIAO_CASE] {
@@ -250,6 +262,16 @@ fn event_log_is_byte_for_byte_what_the_station_always_wrote() {
         scan(&mut st, code);
     }
     device(&mut st, "scale", "disconnected");
+    // Five wrong PINs at the supervisor view lock the badge.
+    st.handle(Msg::SupervisorBadge {
+        code: "BADGE-E006".into(),
+    });
+    for _ in 0..5 {
+        st.handle(Msg::Pin(Pin::new("0000")));
+    }
+    st.handle(Msg::SupervisorBadge {
+        code: "BADGE-E006".into(),
+    });
 
     let events = st
         .bench()
@@ -295,6 +317,7 @@ fn event_log_is_byte_for_byte_what_the_station_always_wrote() {
                     // Newer than the golden log (supervisor view; claims of many benches,
                     // pinned in src/domain/event.rs's tests).
                     EventType::SupervisorViewOpened
+                        | EventType::LogAlarm
                         | EventType::OrderClaimed
                         | EventType::ClaimReleased
                         | EventType::ClaimConflict
@@ -312,6 +335,7 @@ fn event_log_is_byte_for_byte_what_the_station_always_wrote() {
         [
             "already_dispatched",
             "bad_check_digit",
+            "badge_locked",
             "no_order",
             "no_packer",
             "not_allowed",
@@ -326,6 +350,7 @@ fn event_log_is_byte_for_byte_what_the_station_always_wrote() {
             "order_in_progress",
             "over_quantity",
             "picker_from_import",
+            "self_approval",
             "unknown_barcode",
             "wrong_carrier",
         ]
@@ -342,5 +367,107 @@ fn event_log_is_byte_for_byte_what_the_station_always_wrote() {
         log.lines().count(),
         expected.lines().count(),
         "number of events"
+    );
+}
+
+/// A station that finds its log changed says so at start: recorded, on the JSON lines, on
+/// the screen's banner.
+#[test]
+fn a_tampered_tail_and_missing_triggers_raise_an_alarm_at_start() {
+    use packbench::station::label::LabelSetup;
+    use packbench::station::runtime::StationLoop;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bench.db");
+    {
+        let mut b = Bench::open(
+            {
+                let mut s = SqliteStore::open(&db).unwrap();
+                import_fixtures(&mut s);
+                s
+            },
+            cfg(),
+        )
+        .unwrap();
+        order1_complete(&mut b);
+    }
+    /// The JSON lines, kept where the test can read them.
+    #[derive(Clone, Default)]
+    struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Lines {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().write(b)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let start = |db: &std::path::Path| {
+        let bench = Bench::open(SqliteStore::open(db).unwrap(), cfg()).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        drop(tx);
+        let out = Lines::default();
+        let st = StationLoop::new(bench, LabelSetup::default(), None, out.clone()).run(rx);
+        let view = st.view();
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        (st, view, text)
+    };
+    // A sound log: no alarm.
+    let (st, view, text) = start(&db);
+    assert_eq!(view.alert, None);
+    assert!(!text.contains("log_alarm"));
+    drop(st);
+    // Someone drops a trigger and edits the last event's data.
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch(
+            "DROP TRIGGER events_no_update;
+             UPDATE events SET data = replace(data, '\"complete\":true', '\"complete\":false')
+               WHERE seq = (SELECT max(seq) FROM events);",
+        )
+        .unwrap();
+    }
+    let (st, view, text) = start(&db);
+    assert_eq!(text.matches("\"event\":\"log_alarm\"").count(), 2, "{text}");
+    let alarms = st
+        .bench()
+        .store()
+        .events(&packbench::store::EventFilter {
+            types: vec!["log_alarm"],
+            ..Default::default()
+        })
+        .unwrap();
+    let problems: Vec<_> = alarms.iter().map(|e| e.str("problem").unwrap()).collect();
+    assert_eq!(problems, ["triggers_missing", "chain_tail"]);
+    assert!(alarms[0]
+        .str("detail")
+        .unwrap()
+        .contains("events_no_update"));
+    assert!(alarms[1].str("detail").unwrap().contains("was changed"));
+    let alert = view.alert.expect("on screen");
+    assert_eq!(alert.reason.as_str(), "log_alarm");
+}
+
+/// A restart does not lift a lock: the badge stays refused until the lock's time is up.
+#[test]
+fn a_lock_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bench.db");
+    {
+        let mut s = SqliteStore::open(&db).unwrap();
+        import_fixtures(&mut s);
+        let mut b = Bench::open(s, cfg()).unwrap();
+        b.supervisor_view(SUPERVISOR, t(1)).unwrap();
+        for i in 0..5 {
+            b.pin(&Pin::new("0000"), t(2 + i)).unwrap();
+        }
+    }
+    let mut b = Bench::open(SqliteStore::open(&db).unwrap(), cfg()).unwrap();
+    rejected(
+        &b.supervisor_view(SUPERVISOR, t(100)).unwrap(),
+        "badge_locked",
+    );
+    only(
+        &b.supervisor_view(SUPERVISOR, t(6 + 300)).unwrap(),
+        EventType::PinRequired,
     );
 }

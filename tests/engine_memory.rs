@@ -7,8 +7,9 @@ mod common;
 use common::memory::MemoryStore;
 use common::*;
 use packbench::domain::commands::{Command, HoldReason};
-use packbench::domain::event::EventType;
-use packbench::domain::session::NextStep;
+use packbench::domain::event::{ApprovalReason, EventType};
+use packbench::domain::pin::Pin;
+use packbench::domain::session::{NextStep, KEYPAD};
 use packbench::station::Bench;
 use packbench::store::{EventLog, ReferenceData};
 
@@ -17,6 +18,12 @@ type TestStore = MemoryStore;
 /// Shadows `common::bench`: the fixtures imported into a memory store.
 fn bench() -> Bench<TestStore> {
     bench_on(MemoryStore::default())
+}
+
+fn test_store_with_fixtures() -> TestStore {
+    let mut s = MemoryStore::default();
+    import_fixtures(&mut s);
+    s
 }
 
 include!("engine/cases.rs");

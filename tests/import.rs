@@ -67,6 +67,34 @@ fn json_form_imports() {
 }
 
 #[test]
+fn a_barcode_with_a_wrong_check_digit_is_refused_naming_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = SqliteStore::open_in_memory().unwrap();
+    // 4006381333931 is right; ...932 is one digit off. Internal codes have no check digit.
+    let p = write(
+        dir.path(),
+        "cat.csv",
+        &format!(
+            "{CAT_HEAD}A,Apple,4006381333931|INT-7,100,,\nB,Banana,INT-8|4006381333932,90,,\n"
+        ),
+    );
+    let e = import(&mut s, Kind::Catalog, &p).unwrap_err();
+    assert!(
+        e.ends_with("cat.csv: line 3, column barcodes: barcode 4006381333932 has a wrong check digit (a typo in the number?)"),
+        "{e}"
+    );
+    assert!(s.load_catalog().unwrap().is_empty());
+    // A GS1 string with a bad GTIN too.
+    let p = write(
+        dir.path(),
+        "cat2.csv",
+        &format!("{CAT_HEAD}A,Apple,(01)04006381333932*6,100,,\n"),
+    );
+    let e = import(&mut s, Kind::Catalog, &p).unwrap_err();
+    assert!(e.contains("line 2, column barcodes"), "{e}");
+}
+
+#[test]
 fn bad_row_names_file_line_and_column_and_imports_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = SqliteStore::open_in_memory().unwrap();

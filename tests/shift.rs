@@ -204,9 +204,18 @@ fn a_whole_shift_with_a_wrong_item_a_mismatch_and_an_override() {
         w["hint"].as_str().unwrap().starts_with("no combination"),
         "{w}"
     );
+    // Badge on the scanner; PIN and reason as keypad lines on standard input (the scanner
+    // here is a serial port: stdin carries keypad lines only).
     s.scan(SUPERVISOR);
+    assert_eq!(s.next("pin_required")["purpose"], "approval");
+    s.st.scan("@pin 9090");
+    assert_eq!(s.next("pin_failed")["remaining"], 4);
+    s.st.scan(&format!("@pin {SUPERVISOR_PIN}"));
+    assert_eq!(s.next("reason_required")["cause"], "weight_mismatch");
+    s.st.scan("@reason catalog_weight_wrong");
     let o = s.next("override");
     assert_eq!(o["supervisor_id"], "E005");
+    assert_eq!(o["reason"], "catalog_weight_wrong");
     let p = s.next("order_packed");
     assert_eq!(p["override_by"], "E005");
     assert_eq!(s.next("label_printed")["order_no"], CASE_ORDER);
@@ -262,6 +271,47 @@ fn a_whole_shift_with_a_wrong_item_a_mismatch_and_an_override() {
     }
     let seqs: Vec<i64> = all.iter().map(|l| l["seq"].as_i64().unwrap()).collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "lines in log order");
+    // No PIN and no PIN hash in any line, nor in the stored events, nor in an export. Long
+    // hex runs (the chain's hashes, a file's sha256) are left out: digits in them are no PIN.
+    let without_hashes = |v: Value| {
+        let text = format!("{v}\n");
+        let mut out = String::new();
+        let mut run = String::new();
+        for c in text.chars() {
+            if c.is_ascii_hexdigit() {
+                run.push(c);
+                continue;
+            }
+            if run.len() < 32 {
+                out.push_str(&run);
+            }
+            run.clear();
+            out.push(c);
+        }
+        out
+    };
+    let text: String = all.iter().cloned().map(without_hashes).collect();
+    let export = std::process::Command::new(env!("CARGO_BIN_EXE_packbench"))
+        .args(["audit", "export", "--format", "jsonl", "--db"])
+        .arg(dir.path().join("bench.db"))
+        .output()
+        .unwrap();
+    assert!(export.status.success());
+    let export: String = String::from_utf8(export.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| without_hashes(serde_json::from_str(l).unwrap()))
+        .collect();
+    assert!(
+        export.contains("catalog_weight_wrong"),
+        "the export has the override"
+    );
+    let stored: String = logged.iter().map(|e| format!("{:?}\n", e.data)).collect();
+    for out in [&text, &export, &stored] {
+        for secret in ["9090", SUPERVISOR_PIN, "argon2"] {
+            assert!(!out.contains(secret), "{secret} in {out}");
+        }
+    }
 }
 
 #[test]

@@ -84,6 +84,20 @@ fn tour(lang: &str) {
     b.find("weight mismatch");
     shot(&b, "05-weight-mismatch", lang);
     b.wedge(SUPERVISOR);
+    b.find("pin pad");
+    for d in "55".chars() {
+        b.tap(&format!("pin {d}"));
+    }
+    // Two digits typed: two dots, and never the digits themselves.
+    assert_eq!(b.value("pin digits"), "2");
+    shot(&b, "05b-pin-pad", lang);
+    for d in "55".chars() {
+        b.tap(&format!("pin {d}"));
+    }
+    b.tap("pin ok");
+    b.find("approval reason");
+    shot(&b, "05c-approval-reason", lang);
+    b.tap("reason scale_drift");
 
     b.wedge(ORDER2); // no picker in the import
     for c in [LIP_R02, "6921568320604", "INT-0107"] {
@@ -114,6 +128,7 @@ fn tour(lang: &str) {
     b.find("supervisor message");
     shot(&b, "10-supervisor-badge-refused", lang);
     b.wedge(SUPERVISOR);
+    b.pin(SUPERVISOR_PIN);
     let search = b.find_id("SearchPane::search-box");
     search.set_accessible_value(ORDER1);
     b.tap_id("SearchPane::search");

@@ -44,6 +44,9 @@ fn a_whole_order_through_the_screen() {
     b.tap("key 3");
     assert_eq!(b.value("typed employee number"), "3");
     b.tap("key ok");
+    // A typed number is no proof: the PIN pad asks for E003's PIN.
+    assert_eq!(b.step(), Step::EnterPin);
+    b.pin(PACKER_PIN);
     assert_eq!(b.step(), Step::ScanOrder);
     assert_eq!(b.value("packer"), "张伟 (E003)");
     assert!(!b.has("key ok"), "the keypad is gone after sign-in");
@@ -129,6 +132,10 @@ fn a_weight_mismatch_is_resolved_by_a_supervisor_override() {
     assert_eq!(b.step(), Step::ResolveMismatch);
     assert_eq!(b.value("alert"), "not_allowed");
     b.wedge(SUPERVISOR);
+    assert_eq!(b.step(), Step::EnterPin);
+    b.pin(SUPERVISOR_PIN);
+    assert_eq!(b.step(), Step::ChooseReason);
+    b.tap("reason catalog_weight_wrong");
     assert_eq!(b.step(), Step::ScanOrder);
     assert_eq!(b.api().get_last_packed(), ORDER1);
     let r = record(&b, ORDER1);
@@ -196,8 +203,9 @@ fn the_supervisor_view_refuses_a_packer_and_opens_for_a_supervisor() {
     // Unknown codes are refused too.
     b.wedge("NOT-A-BADGE");
     assert!(b.value("supervisor message").contains("not a badge"));
-    // The supervisor's badge opens the view.
+    // The supervisor's badge and PIN open the view.
     b.wedge(SUPERVISOR);
+    b.pin(SUPERVISOR_PIN);
     b.find("supervisor view");
     assert_eq!(b.value("supervisor name"), "刘洋 (E005)");
     b.tap_id("SupervisorScreen::close");
@@ -232,11 +240,12 @@ fn the_supervisor_view_searches_orders_and_shows_todays_figures() {
     // Some history: one packed order with an override.
     sign_in_and_fill_order1(&b);
     b.tap("sim scale wrong");
-    b.wedge(SUPERVISOR);
+    b.approve("scale_drift");
     assert_eq!(b.step(), Step::ScanOrder);
 
     b.tap_id("TopBar::supervisor");
     b.wedge(SUPERVISOR);
+    b.pin(SUPERVISOR_PIN);
     b.find("supervisor view");
     // Search by waybill: one hit opens the order's timeline.
     let search = b.find_id("SearchPane::search-box");
@@ -403,4 +412,49 @@ fn touch_targets_are_at_least_48_px() {
         b.tap_id("TopBar::settings");
         check(&b, "settings");
     }
+}
+
+#[test]
+fn the_pin_pad_masks_digits_counts_wrong_pins_and_can_be_cancelled() {
+    let b = TestBench::new();
+    sign_in_and_fill_order1(&b);
+    b.tap("sim scale wrong");
+    b.wedge(SUPERVISOR);
+    assert_eq!(b.step(), Step::EnterPin);
+    // Digits typed show as their count only.
+    for d in "1234".chars() {
+        b.tap(&format!("pin {d}"));
+    }
+    assert_eq!(b.value("pin digits"), "4");
+    assert!(!b.has("1234"), "the digits are not on screen");
+    b.tap("pin ok");
+    assert_eq!(b.step(), Step::EnterPin, "a wrong PIN asks again");
+    assert_eq!(b.value("pin message"), "Wrong PIN: 4 tries left");
+    b.tap("language");
+    assert_eq!(b.value("pin message"), "PIN 错误:还可尝试 4 次");
+    b.tap("language");
+    // Cancel closes the pad; the parcel still waits for a supervisor.
+    b.tap("pin cancel");
+    assert_eq!(b.step(), Step::ResolveMismatch);
+    assert!(!b.has("pin pad"));
+    // The packer's own badge is refused as self-approval, on the banner.
+    b.wedge(PACKER);
+    assert_eq!(b.value("alert"), "self_approval");
+    // A PIN typed on a keyboard while the pad shows is a PIN, never a scan.
+    b.wedge(SUPERVISOR);
+    b.wedge(SUPERVISOR_PIN);
+    assert_eq!(b.step(), Step::ChooseReason);
+    b.tap("reason cancel");
+    assert_eq!(b.step(), Step::ResolveMismatch);
+    let store = SqliteStore::open(&b.db).unwrap();
+    let events = packbench::store::EventLog::events(&store, &Default::default()).unwrap();
+    // (Import events are left out: a file's sha256 may hold any four digits.)
+    for e in events.iter().filter(|e| e.kind.as_str() != "imported") {
+        let text = serde_json::to_string(&e.data).unwrap();
+        assert!(
+            !text.contains(SUPERVISOR_PIN) && !text.contains("1234"),
+            "{text}"
+        );
+    }
+    assert!(events.iter().any(|e| e.kind.as_str() == "pin_failed"));
 }

@@ -349,6 +349,15 @@ pub enum ExportFormat {
     Jsonl,
 }
 
+/// A CSV cell a spreadsheet will not run: one that would start a formula (`=`, `+`, `-`,
+/// `@`, or a tab or CR before one) gets a leading `'`, which spreadsheets show as text.
+pub fn csv_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}").into(),
+        _ => s.into(),
+    }
+}
+
 /// Streams the raw log. CSV starts with a UTF-8 byte-order mark so spreadsheet programs keep
 /// Chinese text intact.
 pub fn export<S: Store + ?Sized>(
@@ -367,9 +376,21 @@ pub fn export<S: Store + ?Sized>(
     };
     match format {
         ExportFormat::Jsonl => {
-            store.scan_events(&filter, &mut |e| {
+            // From a bench's own log each line carries its chain fields as stored, so the
+            // export can be re-verified offline; the central log (one chain per bench) has
+            // no single chain to give, and its lines go without.
+            let mut chained = true;
+            let walked = store.scan_chain(0, &mut |r| {
+                let Some(e) = r.to_event() else {
+                    err = Some(anyhow::anyhow!("event {} does not read", r.seq));
+                    return false;
+                };
+                if !filter.admits(&e) {
+                    return true;
+                }
                 let mut line = e.to_line();
                 line["hash"] = json!(e.hash);
+                line["chain"] = json!(crate::store::chain::ExportedChain::from(&r));
                 match serde_json::to_writer(&mut *out, &line)
                     .map_err(anyhow::Error::from)
                     .and_then(|_| out.write_all(b"\n").map_err(anyhow::Error::from))
@@ -383,7 +404,31 @@ pub fn export<S: Store + ?Sized>(
                         false
                     }
                 }
-            })?;
+            });
+            if let Err(StoreError::Invalid(_)) = walked {
+                chained = false;
+            } else {
+                walked?;
+            }
+            if !chained {
+                store.scan_events(&filter, &mut |e| {
+                    let mut line = e.to_line();
+                    line["hash"] = json!(e.hash);
+                    match serde_json::to_writer(&mut *out, &line)
+                        .map_err(anyhow::Error::from)
+                        .and_then(|_| out.write_all(b"\n").map_err(anyhow::Error::from))
+                    {
+                        Ok(()) => {
+                            n += 1;
+                            true
+                        }
+                        Err(x) => {
+                            err = Some(x);
+                            false
+                        }
+                    }
+                })?;
+            }
         }
         ExportFormat::Csv => {
             out.write_all("\u{feff}".as_bytes())?;
@@ -400,16 +445,19 @@ pub fn export<S: Store + ?Sized>(
             ])?;
             store.scan_events(&filter, &mut |e| {
                 let data = serde_json::to_string(&e.data).unwrap_or_default();
-                match w.write_record([
-                    e.seq.to_string().as_str(),
-                    &e.at.to_rfc3339(),
-                    e.kind.as_str(),
-                    e.actor.as_deref().unwrap_or(""),
-                    &e.station_id,
-                    e.order_no.as_deref().unwrap_or(""),
-                    &data,
-                    &e.hash,
-                ]) {
+                match w.write_record(
+                    [
+                        e.seq.to_string().as_str(),
+                        &e.at.to_rfc3339(),
+                        e.kind.as_str(),
+                        e.actor.as_deref().unwrap_or(""),
+                        &e.station_id,
+                        e.order_no.as_deref().unwrap_or(""),
+                        &data,
+                        &e.hash,
+                    ]
+                    .map(|c| csv_cell(c).into_owned()),
+                ) {
                     Ok(()) => {
                         n += 1;
                         true
@@ -432,6 +480,22 @@ pub fn export<S: Store + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_cells_never_start_a_formula() {
+        for (cell, shown) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+1", "'+1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+            ("TB20261122001", "TB20261122001"),
+            ("", ""),
+        ] {
+            assert_eq!(csv_cell(cell), shown);
+        }
+    }
 
     #[test]
     fn summary_leaves_out_nulls_and_bulky_fields() {

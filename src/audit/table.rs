@@ -74,4 +74,14 @@ mod tests {
     fn control_characters_are_escaped() {
         assert_eq!(clean("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
     }
+
+    /// Bidi overrides and zero-width characters (which reorder or hide text, as in a
+    /// "Trojan Source" buyer note) show as escapes in a table, as on the screen.
+    #[test]
+    fn bidi_and_zero_width_characters_are_escaped() {
+        let t = render(&["note"], &[vec!["abc\u{202E}fed\u{200B}x\u{2066}".into()]]);
+        let row = t.lines().nth(2).unwrap();
+        assert_eq!(row, "abc\\u{202e}fed\\u{200b}x\\u{2066}");
+        assert!(!row.contains('\u{202E}') && !row.contains('\u{200B}'));
+    }
 }

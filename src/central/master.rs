@@ -126,7 +126,7 @@ impl Central {
             }
             for r in tx
                 .query(
-                    "SELECT id, name, roles, badge FROM employees
+                    "SELECT id, name, roles, badge, pin_hash, active FROM employees
                      WHERE change_id > $1 AND change_id <= $2 ORDER BY change_id",
                     &range,
                 )
@@ -296,7 +296,7 @@ impl Central {
                 let keys: Vec<&str> = v.iter().map(|x| x.id.as_str()).collect();
                 for r in tx
                     .query(
-                        "SELECT id, name, roles, badge FROM employees WHERE id = ANY($1)",
+                        "SELECT id, name, roles, badge, pin_hash, active FROM employees WHERE id = ANY($1)",
                         &[&keys],
                     )
                     .await
@@ -390,7 +390,15 @@ impl Central {
                         }
                         Put::Employee(e) => {
                             w.as_mut()
-                                .write(&[&ord, &e.id, &e.name, &e.roles.to_field(), &e.badge])
+                                .write(&[
+                                    &ord,
+                                    &e.id,
+                                    &e.name,
+                                    &e.roles.to_field(),
+                                    &e.badge,
+                                    &e.pin_hash.as_ref().map(|h| h.as_str()),
+                                    &e.active,
+                                ])
                                 .await
                         }
                         Put::Packaging(x) => {
@@ -518,17 +526,25 @@ const BULK: [Bulk; 4] = [
     Bulk {
         temp: "imp_employees",
         create: "CREATE TEMP TABLE imp_employees (ord integer, id text, name text, roles text,
-             badge text) ON COMMIT DROP",
-        types: &[Type::INT4, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT],
+             badge text, pin_hash text, active boolean) ON COMMIT DROP",
+        types: &[
+            Type::INT4,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::BOOL,
+        ],
         refuse: Some(
             "SELECT i.id, i.badge FROM imp_employees i
              JOIN employees e ON e.badge = i.badge AND e.id <> i.id
              ORDER BY i.ord LIMIT 1",
         ),
-        upsert: "INSERT INTO employees (id, name, roles, badge)
-             SELECT id, name, roles, badge FROM imp_employees ORDER BY ord
+        upsert: "INSERT INTO employees (id, name, roles, badge, pin_hash, active)
+             SELECT id, name, roles, badge, pin_hash, active FROM imp_employees ORDER BY ord
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, roles = excluded.roles,
-                badge = excluded.badge",
+                badge = excluded.badge, pin_hash = excluded.pin_hash, active = excluded.active",
     },
     Bulk {
         temp: "imp_packaging",
@@ -695,14 +711,17 @@ pub async fn import_file(
         .await
 }
 
-/// An employee from its columns `id, name, roles, badge`.
+/// An employee from its columns `id, name, roles, badge, pin_hash, active`.
 fn row_to_employee(r: &tokio_postgres::Row) -> Employee {
     let roles: String = r.get(2);
+    let pin_hash: Option<String> = r.get(4);
     Employee {
         id: r.get(0),
         name: r.get(1),
         roles: Roles::parse(&roles).unwrap_or_default(),
         badge: r.get(3),
+        pin_hash: pin_hash.and_then(|h| crate::domain::pin::PinHash::parse(&h).ok()),
+        active: r.get(5),
     }
 }
 

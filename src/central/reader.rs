@@ -80,6 +80,10 @@ impl CentralReader {
             name: r.get("name"),
             roles: Roles::parse(&roles).unwrap_or_default(),
             badge: r.get("badge"),
+            pin_hash: r
+                .get::<_, Option<String>>("pin_hash")
+                .and_then(|h| crate::domain::pin::PinHash::parse(&h).ok()),
+            active: r.get("active"),
         }
     }
 
@@ -95,7 +99,7 @@ impl CentralReader {
 const ORDER: &str =
     "SELECT order_no, waybill_no, carrier, recipient, country, address, buyer_note, \
                      lines::text AS lines, picker_id, cancelled, version FROM orders";
-const EMPLOYEE: &str = "SELECT id, name, roles, badge FROM employees";
+const EMPLOYEE: &str = "SELECT id, name, roles, badge, pin_hash, active FROM employees";
 const PACKAGING: &str = "SELECT code, name, tare_g FROM packaging";
 
 impl EventLog for CentralReader {

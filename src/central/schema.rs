@@ -732,7 +732,12 @@ GRANT EXECUTE ON FUNCTION
     pb_held_orders()
 TO packbench_bench;
 "#,
-    // 2: supervision (board, review queue, search)
+    // 2: employees' PINs (Argon2id hashes only) and whether the badge is still active
+    r#"
+ALTER TABLE employees ADD COLUMN pin_hash text;
+ALTER TABLE employees ADD COLUMN active boolean NOT NULL DEFAULT true;
+"#,
+    // 3: supervision (board, review queue, search)
     r#"
 -- Search as you type on fragments of order numbers, waybills, recipients, SKUs and names.
 -- pg_trgm is a trusted extension (PostgreSQL 13+): the database owner may create it.
@@ -836,11 +841,16 @@ UPDATE bench_heads b SET signed_in = r.who, signed_in_at = r.at_ts
 CREATE FUNCTION pb_review(p_item text, p_by text, p_note text) RETURNS bigint
 LANGUAGE plpgsql AS $f$
 DECLARE
-    v_roles text; v_station text; v_seq bigint; v_order text; v_alarm bigint; v_done record;
+    v_roles text; v_active boolean; v_station text; v_seq bigint; v_order text; v_alarm bigint;
+    v_done record;
 BEGIN
-    SELECT e.roles INTO v_roles FROM employees e WHERE e.id = p_by;
+    SELECT e.roles, e.active INTO v_roles, v_active FROM employees e WHERE e.id = p_by;
     IF v_roles IS NULL THEN
         RAISE EXCEPTION 'review of % refused: % is not an employee', p_item, p_by
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NOT v_active THEN
+        RAISE EXCEPTION 'review of % refused: % is no longer active', p_item, p_by
             USING ERRCODE = 'insufficient_privilege';
     END IF;
     IF NOT 'supervisor' = ANY (string_to_array(v_roles, '|')) THEN

@@ -240,8 +240,10 @@ enum Len {
 #[derive(Clone, Copy, PartialEq)]
 enum Content {
     Digits,
-    /// YYMMDD; DD may be 00 ("end of month") per the GS1 spec.
+    /// YYMMDD, a real calendar date; DD may be 00 ("end of month") per the GS1 spec.
     Date,
+    /// 18 digits whose last is the GS1 check digit of the rest (SSCC, AI 00).
+    CheckedDigits,
     Any,
 }
 
@@ -263,13 +265,13 @@ const fn spec(ai_len: usize, len: Len, content: Content) -> Option<AiSpec> {
 /// Looks up the AI at the start of `s`. Only the AIs a packing bench meets are known; anything
 /// else returns None, which ends parsing.
 fn lookup_ai(s: &str) -> Option<AiSpec> {
-    use Content::{Any, Date, Digits};
+    use Content::{Any, CheckedDigits, Date, Digits};
     use Len::{Fixed, Var};
     let b = s.as_bytes();
     let digit = |i: usize| b.get(i).filter(|c| c.is_ascii_digit()).map(|c| c - b'0');
     let (d0, d1) = (digit(0)?, digit(1)?);
     match (d0, d1) {
-        (0, 0) => spec(2, Fixed(18), Digits),
+        (0, 0) => spec(2, Fixed(18), CheckedDigits),
         (0, 1) | (0, 2) => spec(2, Fixed(14), Digits),
         (1, 0) | (2, 1) | (2, 2) => spec(2, Var(20), Any),
         (1, 1) | (1, 2) | (1, 3) | (1, 5) | (1, 6) | (1, 7) => spec(2, Fixed(6), Date),
@@ -316,10 +318,24 @@ fn content_ok(v: &str, content: Content) -> bool {
     match content {
         Content::Any => true,
         Content::Digits => digits,
+        Content::CheckedDigits => has_valid_check_digit(v),
         Content::Date => {
             let b = v.as_bytes();
+            if !digits || b.len() != 6 {
+                return false;
+            }
             let two = |i: usize| (b[i] - b'0') * 10 + (b[i + 1] - b'0');
-            digits && b.len() == 6 && (1..=12).contains(&two(2)) && two(4) <= 31
+            let (yy, mm, dd) = (two(0), two(2), two(4));
+            // GS1's century window puts YY within 2000-2049 or 1951-1999; within it a year
+            // divisible by 4 is a leap year (1900 and 2100 fall outside).
+            let days = match mm {
+                1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+                4 | 6 | 9 | 11 => 30,
+                2 if yy % 4 == 0 => 29,
+                2 => 28,
+                _ => return false,
+            };
+            dd <= days
         }
     }
 }
@@ -615,6 +631,29 @@ mod tests {
         // Wrong length for a fixed field stops parsing there.
         let g = parse("(01)06901234567892(17)2612").gs1.expect("gs1");
         assert_eq!(g.elements.len(), 1);
+    }
+
+    #[test]
+    fn sscc_check_digits_and_real_dates() {
+        // SSCC 00012345600001234 + check 3 is right; ...4 is not: not taken for GS1.
+        assert!(parse("]C100000123456000012343").gs1.is_some());
+        assert!(parse("]C100000123456000012344").gs1.is_none());
+        // AI 17: a real day of a real month; 00 is "end of month".
+        for (date, ok) in [
+            ("261231", true),
+            ("260200", true),
+            ("240229", true),
+            ("250229", false),
+            ("260230", false),
+            ("260431", false),
+            ("261301", false),
+            ("260132", false),
+        ] {
+            let g = parse(&format!("(01)06901234567892(17){date}"))
+                .gs1
+                .expect("gs1");
+            assert_eq!(g.expiry.is_some(), ok, "{date}");
+        }
     }
 
     #[test]

@@ -84,10 +84,25 @@ impl Catalog {
 
     /// Finds the product behind a scan: first by its normalised key (GTIN-14 for every
     /// UPC/EAN/GTIN form and GS1 string), then by the text as scanned.
-    pub fn lookup(&self, code: &ParsedCode) -> Option<&ItemMatch> {
-        self.by_key
+    /// A case label `(02)GTIN(37)COUNT` counts COUNT of the contained item (times its
+    /// own pack size).
+    pub fn lookup(&self, code: &ParsedCode) -> Option<ItemMatch> {
+        let found = self
+            .by_key
             .get(&code.key)
-            .or_else(|| self.by_key.get(&code.text))
+            .or_else(|| self.by_key.get(&code.text))?;
+        let count = code.gs1.as_ref().and_then(|g| {
+            let contained = g.elements.iter().any(|(a, _)| a == "02");
+            let count = g.elements.iter().find(|(a, _)| a == "37")?;
+            contained.then(|| count.1.parse::<u32>().ok()).flatten()
+        });
+        Some(match count {
+            Some(n) if n > 0 => ItemMatch {
+                sku: found.sku.clone(),
+                units: found.units.saturating_mul(n),
+            },
+            _ => found.clone(),
+        })
     }
 }
 
@@ -110,6 +125,13 @@ pub fn parse_barcodes(field: &str) -> Result<Vec<BarcodeEntry>, String> {
         };
         if code.is_empty() {
             return Err(format!("empty barcode in {part:?}"));
+        }
+        // A GTIN (EAN/UPC, GS1 string) must carry its right check digit: a typo here would
+        // make the product unscannable, or another product's.
+        if barcode::parse(code).check_digit_error {
+            return Err(format!(
+                "barcode {code} has a wrong check digit (a typo in the number?)"
+            ));
         }
         out.push(BarcodeEntry {
             code: code.to_string(),

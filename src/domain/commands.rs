@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::event::ApprovalReason;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HoldReason {
@@ -32,6 +34,8 @@ pub enum Command {
     SignOut,
     DispatchStart,
     DispatchEnd,
+    /// A supervisor's reason for the approval awaiting one.
+    Reason(ApprovalReason),
 }
 
 impl Command {
@@ -47,6 +51,14 @@ impl Command {
             Command::SignOut => "PB-SIGNOUT",
             Command::DispatchStart => "PB-DISPATCH",
             Command::DispatchEnd => "PB-DISPATCH-END",
+            Command::Reason(ApprovalReason::ScaleDrift) => "PB-REASON-SCALE_DRIFT",
+            Command::Reason(ApprovalReason::PackagingHeavier) => "PB-REASON-PACKAGING_HEAVIER",
+            Command::Reason(ApprovalReason::CatalogWeightWrong) => "PB-REASON-CATALOG_WEIGHT_WRONG",
+            Command::Reason(ApprovalReason::RecountedOk) => "PB-REASON-RECOUNTED_OK",
+            Command::Reason(ApprovalReason::CustomerRequest) => "PB-REASON-CUSTOMER_REQUEST",
+            Command::Reason(ApprovalReason::Other) => "PB-REASON-OTHER",
+            // Never chosen (not on the sheet, so never parsed): an old log's override.
+            Command::Reason(ApprovalReason::NotGiven) => "PB-REASON-NOT_GIVEN",
         }
     }
 }
@@ -94,6 +106,7 @@ impl Command {
         match self {
             Command::UndoLastScan | Command::Reprint | Command::SignOut => CommandGroup::Packing,
             Command::Hold(_) => CommandGroup::Holds,
+            Command::Reason(_) => CommandGroup::Approvals,
             Command::DispatchStart | Command::DispatchEnd => CommandGroup::Dispatch,
         }
     }
@@ -126,6 +139,30 @@ pub const COMMANDS: &[(Command, &str)] = &[
         "Start dispatch (courier handover) / 开始发货交接",
     ),
     (Command::DispatchEnd, "End dispatch / 结束发货交接"),
+    (
+        Command::Reason(ApprovalReason::ScaleDrift),
+        "Approval reason: scale drift / 审批原因:秤漂移",
+    ),
+    (
+        Command::Reason(ApprovalReason::PackagingHeavier),
+        "Approval reason: packaging heavier / 审批原因:包材偏重",
+    ),
+    (
+        Command::Reason(ApprovalReason::CatalogWeightWrong),
+        "Approval reason: catalog weight wrong / 审批原因:商品资料重量有误",
+    ),
+    (
+        Command::Reason(ApprovalReason::RecountedOk),
+        "Approval reason: recounted, correct / 审批原因:已复点无误",
+    ),
+    (
+        Command::Reason(ApprovalReason::CustomerRequest),
+        "Approval reason: customer request / 审批原因:客户要求",
+    ),
+    (
+        Command::Reason(ApprovalReason::Other),
+        "Approval reason: other / 审批原因:其他",
+    ),
 ];
 
 /// The command a scanned code stands for, if it is one (case-insensitive).
@@ -152,6 +189,11 @@ mod tests {
             parse_command(" pb-hold-short "),
             Some(Command::Hold(HoldReason::Short))
         );
+        assert_eq!(
+            parse_command("PB-REASON-CATALOG_WEIGHT_WRONG"),
+            Some(Command::Reason(ApprovalReason::CatalogWeightWrong))
+        );
+        assert_eq!(parse_command("PB-REASON-NOT_GIVEN"), None);
         assert_eq!(parse_command("PB-NOPE"), None);
         assert_eq!(parse_command("6901234567892"), None);
     }

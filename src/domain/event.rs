@@ -102,6 +102,11 @@ event_types! {
     ClaimReleased => "claim_released",
     ClaimConflict => "claim_conflict",
     Reviewed => "reviewed",
+    PinRequired => "pin_required",
+    PinFailed => "pin_failed",
+    BadgeLocked => "badge_locked",
+    ReasonRequired => "reason_required",
+    LogAlarm => "log_alarm",
 }
 
 impl std::fmt::Display for EventType {
@@ -160,8 +165,18 @@ pub enum RejectReason {
     OrderClaimedElsewhere,
     /// The central database did not answer and the offline rule does not allow opening.
     CentralUnreachable,
+    /// The badge of an employee who is no longer active.
+    BadgeInactive,
+    /// The badge is locked after too many wrong PINs.
+    BadgeLocked,
+    /// A supervisor who is the signed-in packer or the recorded picker of the parcel.
+    SelfApproval,
+    /// A PIN is needed and this employee has none (`packbench employee pin ID`).
+    PinNotSet,
     /// Never in the log: the screen's word for a scan the store could not save.
     NotRecorded,
+    /// Never in the log as a refusal: the screen's word for a `log_alarm`.
+    LogAlarm,
 }
 
 impl RejectReason {
@@ -187,7 +202,12 @@ impl RejectReason {
             RejectReason::WrongCarrier => "wrong_carrier",
             RejectReason::OrderClaimedElsewhere => "order_claimed_elsewhere",
             RejectReason::CentralUnreachable => "central_unreachable",
+            RejectReason::BadgeInactive => "badge_inactive",
+            RejectReason::BadgeLocked => "badge_locked",
+            RejectReason::SelfApproval => "self_approval",
+            RejectReason::PinNotSet => "pin_not_set",
             RejectReason::NotRecorded => "not_recorded",
+            RejectReason::LogAlarm => "log_alarm",
         }
     }
 }
@@ -198,7 +218,8 @@ impl std::fmt::Display for RejectReason {
     }
 }
 
-/// What a supervisor's badge accepted.
+/// What the supervisor's approval was needed for (the override's `cause`; logs written
+/// before reasons were given stored it as `reason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OverrideReason {
@@ -215,6 +236,100 @@ impl OverrideReason {
             OverrideReason::PickerUnknown => "picker_unknown",
         }
     }
+}
+
+/// Why a supervisor approved a parcel: the contract's list, each also a command barcode
+/// `PB-REASON-<REASON>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalReason {
+    ScaleDrift,
+    PackagingHeavier,
+    CatalogWeightWrong,
+    RecountedOk,
+    CustomerRequest,
+    Other,
+    /// Only read, never written: an override logged before reasons were asked for.
+    NotGiven,
+}
+
+impl ApprovalReason {
+    /// The reasons a supervisor chooses from, in the order of the screen and the sheet.
+    pub const CHOICES: [ApprovalReason; 6] = [
+        ApprovalReason::ScaleDrift,
+        ApprovalReason::PackagingHeavier,
+        ApprovalReason::CatalogWeightWrong,
+        ApprovalReason::RecountedOk,
+        ApprovalReason::CustomerRequest,
+        ApprovalReason::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalReason::ScaleDrift => "scale_drift",
+            ApprovalReason::PackagingHeavier => "packaging_heavier",
+            ApprovalReason::CatalogWeightWrong => "catalog_weight_wrong",
+            ApprovalReason::RecountedOk => "recounted_ok",
+            ApprovalReason::CustomerRequest => "customer_request",
+            ApprovalReason::Other => "other",
+            ApprovalReason::NotGiven => "not_given",
+        }
+    }
+
+    /// A reason by its name, as a keypad line (`@reason scale_drift`) gives it.
+    pub fn parse(s: &str) -> Option<ApprovalReason> {
+        let s = s.trim();
+        Self::CHOICES
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+/// What a badge + PIN is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthPurpose {
+    SignIn,
+    Approval,
+    SupervisorView,
+}
+
+/// A badge was accepted and its PIN is asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PinRequired {
+    pub employee_id: String,
+    pub purpose: AuthPurpose,
+}
+
+/// A wrong PIN (never the PIN itself): `failures` in a row so far.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PinFailed {
+    pub employee_id: String,
+    pub purpose: AuthPurpose,
+    pub failures: u32,
+    pub remaining: u32,
+}
+
+/// Too many wrong PINs: the badge is refused until `until`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BadgeLocked {
+    pub employee_id: String,
+    pub until: String,
+}
+
+/// The supervisor is known (badge and, where asked, PIN): the reason is asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReasonRequired {
+    pub supervisor_id: String,
+    pub cause: OverrideReason,
+}
+
+/// The station found its log not as it left it (a trigger missing, the chain's tail
+/// broken): a supervisor must look before the log is trusted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogAlarm {
+    pub problem: String,
+    pub detail: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -415,17 +530,62 @@ pub struct WeightChecked {
     pub hint_detail: Option<Hint>,
 }
 
+/// A supervisor's approval: who, why (`reason`, the supervisor's choice) and what it
+/// settled (`cause`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "OverrideStored")]
 pub struct Override {
     pub supervisor_id: String,
-    pub reason: OverrideReason,
-    #[serde(deserialize_with = "grams")]
+    pub reason: ApprovalReason,
+    pub cause: OverrideReason,
     pub measured_g: f64,
-    #[serde(deserialize_with = "grams")]
     pub expected_g: f64,
-    #[serde(deserialize_with = "grams")]
     pub tolerance_g: f64,
     pub picker_id: Option<String>,
+}
+
+/// An override as any log holds it: before reasons were given, `reason` was the cause and
+/// there was no `cause`.
+#[derive(Deserialize)]
+struct OverrideStored {
+    supervisor_id: String,
+    reason: String,
+    #[serde(default)]
+    cause: Option<OverrideReason>,
+    #[serde(deserialize_with = "grams")]
+    measured_g: f64,
+    #[serde(deserialize_with = "grams")]
+    expected_g: f64,
+    #[serde(deserialize_with = "grams")]
+    tolerance_g: f64,
+    picker_id: Option<String>,
+}
+
+impl TryFrom<OverrideStored> for Override {
+    type Error = String;
+    fn try_from(o: OverrideStored) -> Result<Override, String> {
+        let (reason, cause) = match o.cause {
+            Some(cause) => (
+                ApprovalReason::parse(&o.reason)
+                    .ok_or_else(|| format!("unknown approval reason {:?}", o.reason))?,
+                cause,
+            ),
+            None => (
+                ApprovalReason::NotGiven,
+                serde_json::from_value(Value::String(o.reason.clone()))
+                    .map_err(|_| format!("unknown override reason {:?}", o.reason))?,
+            ),
+        };
+        Ok(Override {
+            supervisor_id: o.supervisor_id,
+            reason,
+            cause,
+            measured_g: o.measured_g,
+            expected_g: o.expected_g,
+            tolerance_g: o.tolerance_g,
+            picker_id: o.picker_id,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -793,6 +953,31 @@ mod tests {
             EventData::ScanRejected(plain),
             "no holder reads back as none"
         );
+    }
+
+    /// An override of a log written before reasons were asked for reads with its cause and
+    /// no reason; a new one stores both.
+    #[test]
+    fn overrides_old_and_new_read_back() {
+        let old = map(
+            json!({"expected_g": 125.0, "measured_g": 60.0, "picker_id": "E007",
+            "reason": "weight_mismatch", "supervisor_id": "E005", "tolerance_g": 15.0}),
+        );
+        let EventData::Override(o) = EventData::decode(EventType::Override, &old).unwrap() else {
+            unreachable!()
+        };
+        assert_eq!(o.reason, ApprovalReason::NotGiven);
+        assert_eq!(o.cause, OverrideReason::WeightMismatch);
+        let new = EventData::from(Override {
+            reason: ApprovalReason::CatalogWeightWrong,
+            ..o
+        })
+        .to_map();
+        assert_eq!(new["reason"], json!("catalog_weight_wrong"));
+        assert_eq!(new["cause"], json!("weight_mismatch"));
+        let mut bad = new.clone();
+        bad.insert("reason".into(), json!("because"));
+        assert!(EventData::decode(EventType::Override, &bad).is_err());
     }
 
     #[test]

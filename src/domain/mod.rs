@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod commands;
 pub mod event;
 pub mod order;
+pub mod pin;
 pub mod progress;
 pub mod session;
 pub mod weight;

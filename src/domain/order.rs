@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::pin::PinHash;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderLine {
     pub sku: String,
@@ -137,6 +139,30 @@ pub struct Employee {
     pub name: String,
     pub roles: Roles,
     pub badge: String,
+    /// The Argon2id hash of the employee's PIN; never serialised, never shown.
+    #[serde(skip)]
+    pub pin_hash: Option<PinHash>,
+    /// An inactive badge is refused (`badge_inactive`); the person's past work stays.
+    #[serde(default = "active_default")]
+    pub active: bool,
+}
+
+fn active_default() -> bool {
+    true
+}
+
+impl Employee {
+    /// An active employee without a PIN.
+    pub fn new(id: &str, name: &str, roles: Roles, badge: &str) -> Employee {
+        Employee {
+            id: id.into(),
+            name: name.into(),
+            roles,
+            badge: badge.into(),
+            pin_hash: None,
+            active: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -11,13 +11,15 @@ use super::barcode::ParsedCode;
 use super::catalog::ItemMatch;
 use super::commands::Command;
 use super::event::{
-    DispatchClosed, DispatchStarted, EventData, Gs1Fields, ItemAccepted, LoadedLine, NewEvent,
-    OrderDispatched, OrderHeld, OrderLoaded, OrderPacked, OrderReleased, Override, OverrideReason,
-    PackagingSet, PackerSignedIn, PackerSignedOut, PickerSet, RejectReason, ReprintRequested,
-    ScanRejected, ScanUndone, SupervisorViewOpened, VersionChange,
+    ApprovalReason, AuthPurpose, BadgeLocked, DispatchClosed, DispatchStarted, EventData,
+    Gs1Fields, ItemAccepted, LoadedLine, NewEvent, OrderDispatched, OrderHeld, OrderLoaded,
+    OrderPacked, OrderReleased, Override, OverrideReason, PackagingSet, PackerSignedIn,
+    PackerSignedOut, PickerSet, PinFailed, PinRequired, ReasonRequired, RejectReason,
+    ReprintRequested, ScanRejected, ScanUndone, SupervisorViewOpened, VersionChange,
     WeightChecked as WeightCheckedEvent,
 };
 use super::order::{Employee, Order, Packaging};
+use super::pin::{self, Pin};
 use super::progress::{Accepted, OrderProgress, OrderStatus};
 use super::weight::{self, LineWeight, ToleranceRule};
 
@@ -33,7 +35,30 @@ pub struct EngineConfig {
     pub min_weight_g: f64,
     /// Packaging assumed when none is scanned.
     pub default_packaging: Option<Packaging>,
+    pub security: Security,
 }
+
+/// Where a badge alone is not enough (`[security]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Security {
+    /// An approval and the supervisor view need the supervisor's PIN after the badge.
+    pub supervisor_pin: bool,
+    /// A badge sign-in needs the PIN too (a keypad sign-in always does).
+    pub sign_in_pin: bool,
+}
+
+impl Default for Security {
+    fn default() -> Self {
+        Security {
+            supervisor_pin: true,
+            sign_in_pin: false,
+        }
+    }
+}
+
+/// The scanner name of a badge typed on the screen's keypad: anyone can type a number, so
+/// such a sign-in always needs the PIN.
+pub const KEYPAD: &str = "keypad";
 
 impl Default for EngineConfig {
     fn default() -> Self {
@@ -45,6 +70,7 @@ impl Default for EngineConfig {
             },
             min_weight_g: 5.0,
             default_packaging: None,
+            security: Security::default(),
         }
     }
 }
@@ -98,6 +124,12 @@ pub enum Input {
     Command(Command),
     /// A code offered to open the supervisor view (reports): only a supervisor's badge does.
     SupervisorView(Box<Scan>),
+    /// A PIN typed for the badge that asked for one.
+    Pin(Pin),
+    /// A supervisor's reason for the approval awaiting one (a button or `@reason`).
+    Reason(ApprovalReason),
+    /// The PIN pad or the reason choice was closed: the badge that opened it is forgotten.
+    CancelAuth,
 }
 
 /// The store's current word on the order open at this bench, read fresh for each input so a
@@ -219,9 +251,28 @@ pub struct Dispatch {
     pub count: u32,
 }
 
+/// A badge accepted and waiting for its PIN, or (an approval) for its reason.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Auth {
+    pub employee: Employee,
+    pub purpose: AuthPurpose,
+    /// The PIN was given (or not needed): an approval waits for its reason.
+    pub pin_ok: bool,
+}
+
+/// Wrong PINs in a row of one badge, and the lock they led to.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Strikes {
+    pub failures: u32,
+    pub locked_until: Option<DateTime<FixedOffset>>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct State {
     pub packer: Option<Employee>,
+    pub auth: Option<Auth>,
+    /// By employee id.
+    pub strikes: std::collections::BTreeMap<String, Strikes>,
     pub open: Option<OpenOrder>,
     pub dispatch: Option<Dispatch>,
     pub last_packed: Option<String>,
@@ -233,9 +284,18 @@ pub struct State {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum NextStep {
+    EnterPin {
+        employee_id: String,
+        purpose: AuthPurpose,
+    },
+    ChooseReason {
+        supervisor_id: String,
+    },
     SignIn,
     ScanOrder,
-    ScanItems { remaining: u32 },
+    ScanItems {
+        remaining: u32,
+    },
     Weigh,
     ScanPicker,
     ResolveMismatch,
@@ -244,6 +304,18 @@ pub enum NextStep {
 
 impl State {
     pub fn next_step(&self) -> NextStep {
+        if let Some(a) = &self.auth {
+            return if a.pin_ok {
+                NextStep::ChooseReason {
+                    supervisor_id: a.employee.id.clone(),
+                }
+            } else {
+                NextStep::EnterPin {
+                    employee_id: a.employee.id.clone(),
+                    purpose: a.purpose,
+                }
+            };
+        }
         if self.packer.is_none() {
             return NextStep::SignIn;
         }
@@ -358,7 +430,10 @@ impl Engine {
             Input::Weight { grams, stable } => {
                 self.weight(&mut s, &mut out, *grams, *stable, open_now)
             }
-            Input::SupervisorView(scan) => self.supervisor_view(&s, &mut out, scan),
+            Input::SupervisorView(scan) => self.supervisor_view(&mut s, &mut out, scan),
+            Input::Pin(p) => self.pin(&mut s, &mut out, p),
+            Input::Reason(r) => self.reason(&mut s, &mut out, *r, ""),
+            Input::CancelAuth => s.auth = None,
         }
         Decision {
             events: out.events,
@@ -370,7 +445,10 @@ impl Engine {
         let code = scan.code.text.as_str();
         match &scan.resolved {
             Resolved::Command(c) => return self.command(s, out, c, code, out.now),
-            Resolved::Badge(emp) => return self.badge(s, out, emp, code),
+            Resolved::Badge(emp) => {
+                let keypad = scan.scanner.as_deref() == Some(KEYPAD);
+                return self.badge(s, out, emp, code, keypad);
+            }
             _ => {}
         }
         if s.packer.is_none() {
@@ -411,19 +489,20 @@ impl Engine {
         }
     }
 
-    fn badge(&self, s: &mut State, out: &mut Out, emp: &Employee, code: &str) {
+    fn badge(&self, s: &mut State, out: &mut Out, emp: &Employee, code: &str, keypad: bool) {
+        // A new badge replaces one still waiting for its PIN or reason.
+        s.auth = None;
+        if let Some(r) = self.unusable(s, out, emp, code) {
+            out.refuse(s, r, None);
+            return;
+        }
         let Some(packer) = s.packer.clone() else {
             if emp.roles.packer {
-                out.ev(
-                    PackerSignedIn {
-                        packer_id: emp.id.clone(),
-                        name: emp.name.clone(),
-                        repeat: false,
-                    },
-                    Some(&emp.id),
-                    None,
-                );
-                s.packer = Some(emp.clone());
+                if keypad || self.cfg.security.sign_in_pin {
+                    self.ask_pin(s, out, emp, code, AuthPurpose::SignIn, false);
+                } else {
+                    self.sign_in(s, out, emp);
+                }
             } else {
                 out.reject(
                     s,
@@ -437,9 +516,32 @@ impl Engine {
         };
         if s.dispatch.is_none() {
             if let Some(open) = s.open.as_mut() {
-                if emp.roles.supervisor && open.needs_override() {
-                    self.override_pack(s, out, emp);
-                    return;
+                if open.needs_override() {
+                    let picker = open.picker_id.as_ref().or(open.order.picker_id.as_ref());
+                    let own = if emp.id == packer.id {
+                        Some("signed-in packer")
+                    } else if emp.roles.supervisor && picker == Some(&emp.id) {
+                        Some("recorded picker")
+                    } else {
+                        None
+                    };
+                    if let Some(role) = own {
+                        let mut r = ScanRejected::new(
+                            code,
+                            RejectReason::SelfApproval,
+                            format!(
+                                "{} is the {role} of this parcel: another supervisor approves it",
+                                emp.id
+                            ),
+                        );
+                        r.employee_id = Some(emp.id.clone());
+                        out.refuse(s, r, None);
+                        return;
+                    }
+                    if emp.roles.supervisor {
+                        self.ask_pin(s, out, emp, code, AuthPurpose::Approval, keypad);
+                        return;
+                    }
                 }
                 if emp.roles.picker {
                     let order_no = open.order.order_no.clone();
@@ -496,19 +598,23 @@ impl Engine {
 
     /// The supervisor view opens for a supervisor's badge only. Nothing at the bench changes
     /// either way; the refusal says whose badge it was, and is not a refused bench scan.
-    fn supervisor_view(&self, s: &State, out: &mut Out, scan: &Scan) {
+    fn supervisor_view(&self, s: &mut State, out: &mut Out, scan: &Scan) {
         let code = scan.code.text.as_str();
         let actor = s.packer.as_ref().map(|p| p.id.clone());
+        s.auth = None;
         let mut r = match &scan.resolved {
+            Resolved::Badge(emp) if self.unusable(s, out, emp, code).is_some() => {
+                let mut r = self.unusable(s, out, emp, code).expect("checked");
+                r.name = Some(emp.name.clone());
+                r
+            }
             Resolved::Badge(emp) if emp.roles.supervisor => {
-                out.ev(
-                    SupervisorViewOpened {
-                        supervisor_id: emp.id.clone(),
-                        name: emp.name.clone(),
-                    },
-                    Some(&emp.id),
-                    None,
-                );
+                if self.cfg.security.supervisor_pin {
+                    let keypad = scan.scanner.as_deref() == Some(KEYPAD);
+                    self.ask_pin(s, out, emp, code, AuthPurpose::SupervisorView, keypad);
+                } else {
+                    open_supervisor_view(out, emp);
+                }
                 return;
             }
             Resolved::Badge(emp) => {
@@ -534,19 +640,257 @@ impl Engine {
         out.ev(r, actor.as_deref(), None);
     }
 
-    fn override_pack(&self, s: &mut State, out: &mut Out, sup: &Employee) {
+    /// Why this badge cannot be used now, if it cannot: locked after wrong PINs, or
+    /// inactive.
+    fn unusable(&self, s: &State, out: &Out, emp: &Employee, code: &str) -> Option<ScanRejected> {
+        let (reason, detail) = if let Some(until) = locked_until(s, &emp.id, out.now) {
+            (
+                RejectReason::BadgeLocked,
+                format!(
+                    "{} is locked after {} wrong PINs until {}",
+                    emp.id,
+                    pin::MAX_FAILURES,
+                    until.format("%H:%M:%S")
+                ),
+            )
+        } else if !emp.active {
+            (
+                RejectReason::BadgeInactive,
+                format!("{} is no longer active: this badge is refused", emp.id),
+            )
+        } else {
+            return None;
+        };
+        let mut r = ScanRejected::new(code, reason, detail);
+        r.employee_id = Some(emp.id.clone());
+        Some(r)
+    }
+
+    /// A badge accepted: its PIN is asked for where one is needed (an approval without one
+    /// goes straight to its reason).
+    fn ask_pin(
+        &self,
+        s: &mut State,
+        out: &mut Out,
+        emp: &Employee,
+        code: &str,
+        purpose: AuthPurpose,
+        keypad: bool,
+    ) {
+        let needed = keypad
+            || match purpose {
+                AuthPurpose::SignIn => true,
+                AuthPurpose::Approval | AuthPurpose::SupervisorView => {
+                    self.cfg.security.supervisor_pin
+                }
+            };
+        let actor = s.packer.as_ref().map(|p| p.id.clone());
+        if !needed {
+            s.auth = Some(Auth {
+                employee: emp.clone(),
+                purpose,
+                pin_ok: true,
+            });
+            return self.after_pin(s, out);
+        }
+        if emp.pin_hash.is_none() {
+            let mut r = ScanRejected::new(
+                code,
+                RejectReason::PinNotSet,
+                format!(
+                    "{} has no PIN yet: set one with `packbench employee pin {}`",
+                    emp.id, emp.id
+                ),
+            );
+            r.employee_id = Some(emp.id.clone());
+            r.supervisor_view = purpose == AuthPurpose::SupervisorView;
+            out.refuse(s, r, None);
+            return;
+        }
+        let order = match purpose {
+            AuthPurpose::Approval => s.open.as_ref().map(|o| o.order.order_no.clone()),
+            _ => None,
+        };
+        out.ev(
+            PinRequired {
+                employee_id: emp.id.clone(),
+                purpose,
+            },
+            actor.as_deref(),
+            order.as_deref(),
+        );
+        s.auth = Some(Auth {
+            employee: emp.clone(),
+            purpose,
+            pin_ok: false,
+        });
+    }
+
+    /// A PIN for the badge waiting for one: right, it does what the badge was for; wrong,
+    /// it counts, and the fifth in a row locks the badge.
+    fn pin(&self, s: &mut State, out: &mut Out, typed: &Pin) {
+        let actor = s.packer.as_ref().map(|p| p.id.clone());
+        let Some(auth) = s.auth.clone().filter(|a| !a.pin_ok) else {
+            // Never the PIN itself as the refused "code".
+            out.reject(
+                s,
+                "",
+                RejectReason::NotAllowed,
+                "no PIN was asked for: scan the badge first".into(),
+                None,
+            );
+            return;
+        };
+        let id = auth.employee.id.clone();
+        let ok = auth
+            .employee
+            .pin_hash
+            .as_ref()
+            .is_some_and(|h| h.verify(typed));
+        if ok {
+            s.strikes.remove(&id);
+            s.auth = Some(Auth {
+                pin_ok: true,
+                ..auth
+            });
+            return self.after_pin(s, out);
+        }
+        let strikes = s.strikes.entry(id.clone()).or_default();
+        strikes.failures += 1;
+        let failures = strikes.failures;
+        if failures >= pin::MAX_FAILURES {
+            let until = out.now + chrono::Duration::minutes(pin::LOCK_MINUTES);
+            *strikes = Strikes {
+                failures: 0,
+                locked_until: Some(until),
+            };
+            s.auth = None;
+            out.ev(
+                PinFailed {
+                    employee_id: id.clone(),
+                    purpose: auth.purpose,
+                    failures,
+                    remaining: 0,
+                },
+                actor.as_deref(),
+                None,
+            );
+            out.ev(
+                BadgeLocked {
+                    employee_id: id,
+                    until: until.to_rfc3339(),
+                },
+                actor.as_deref(),
+                None,
+            );
+            return;
+        }
+        out.ev(
+            PinFailed {
+                employee_id: id,
+                purpose: auth.purpose,
+                failures,
+                remaining: pin::MAX_FAILURES - failures,
+            },
+            actor.as_deref(),
+            None,
+        );
+    }
+
+    /// The badge's PIN is settled: sign in, open the supervisor view, or ask the reason.
+    fn after_pin(&self, s: &mut State, out: &mut Out) {
+        let Some(auth) = s.auth.clone() else { return };
+        match auth.purpose {
+            AuthPurpose::SignIn => {
+                s.auth = None;
+                if s.packer.is_none() {
+                    self.sign_in(s, out, &auth.employee);
+                }
+            }
+            AuthPurpose::SupervisorView => {
+                s.auth = None;
+                open_supervisor_view(out, &auth.employee);
+            }
+            AuthPurpose::Approval => {
+                let actor = s.packer.as_ref().map(|p| p.id.clone());
+                let Some(open) = s.open.as_ref().filter(|o| o.needs_override()) else {
+                    s.auth = None;
+                    out.reject(
+                        s,
+                        "",
+                        RejectReason::NotAllowed,
+                        "no weight mismatch or missing picker to approve any more".into(),
+                        None,
+                    );
+                    return;
+                };
+                let check = open.last_check.clone().expect("needs_override has a check");
+                let order_no = open.order.order_no.clone();
+                out.ev(
+                    ReasonRequired {
+                        supervisor_id: auth.employee.id.clone(),
+                        cause: cause_of(&check),
+                    },
+                    actor.as_deref(),
+                    Some(&order_no),
+                );
+            }
+        }
+    }
+
+    /// The supervisor's reason completes the approval waiting for it.
+    fn reason(&self, s: &mut State, out: &mut Out, reason: ApprovalReason, code: &str) {
+        let waiting = s
+            .auth
+            .clone()
+            .filter(|a| a.pin_ok && a.purpose == AuthPurpose::Approval);
+        let Some(auth) = waiting else {
+            out.reject(
+                s,
+                code,
+                RejectReason::NotAllowed,
+                "no approval is waiting for a reason: a supervisor scans their badge first".into(),
+                None,
+            );
+            return;
+        };
+        s.auth = None;
+        if !s.open.as_ref().is_some_and(|o| o.needs_override()) || s.dispatch.is_some() {
+            out.reject(
+                s,
+                code,
+                RejectReason::NotAllowed,
+                "no weight mismatch or missing picker to approve any more".into(),
+                None,
+            );
+            return;
+        }
+        self.override_pack(s, out, &auth.employee, reason);
+    }
+
+    fn sign_in(&self, s: &mut State, out: &mut Out, emp: &Employee) {
+        out.ev(
+            PackerSignedIn {
+                packer_id: emp.id.clone(),
+                name: emp.name.clone(),
+                repeat: false,
+            },
+            Some(&emp.id),
+            None,
+        );
+        s.packer = Some(emp.clone());
+    }
+
+    fn override_pack(&self, s: &mut State, out: &mut Out, sup: &Employee, reason: ApprovalReason) {
         let open = s.open.as_ref().expect("override needs an open order");
         let check = open.last_check.clone().expect("override needs a check");
-        let reason = if !check.ok {
-            OverrideReason::WeightMismatch
-        } else {
-            OverrideReason::PickerUnknown
-        };
+        let cause = cause_of(&check);
         let order_no = open.order.order_no.clone();
         out.ev(
             Override {
                 supervisor_id: sup.id.clone(),
                 reason,
+                cause,
                 measured_g: check.measured_g,
                 expected_g: check.expected_g,
                 tolerance_g: check.tolerance_g,
@@ -875,6 +1219,9 @@ impl Engine {
         code: &str,
         now: DateTime<FixedOffset>,
     ) {
+        if let Command::Reason(r) = c {
+            return self.reason(s, out, *r, code);
+        }
         let Some(packer) = s.packer.as_ref().map(|p| p.id.clone()) else {
             out.reject(
                 s,
@@ -1013,6 +1360,7 @@ impl Engine {
                     count: 0,
                 });
             }
+            Command::Reason(_) => unreachable!("handled above"),
             Command::DispatchEnd => {
                 let Some(d) = s.dispatch.take() else {
                     out.reject(
@@ -1153,4 +1501,36 @@ fn order_loaded(open: &OpenOrder) -> OrderLoaded {
         repeat: false,
         change: None,
     }
+}
+
+fn open_supervisor_view(out: &mut Out, emp: &Employee) {
+    out.ev(
+        SupervisorViewOpened {
+            supervisor_id: emp.id.clone(),
+            name: emp.name.clone(),
+        },
+        Some(&emp.id),
+        None,
+    );
+}
+
+/// What an approval of this check settles.
+fn cause_of(check: &WeightCheck) -> OverrideReason {
+    if !check.ok {
+        OverrideReason::WeightMismatch
+    } else {
+        OverrideReason::PickerUnknown
+    }
+}
+
+/// Until when a badge is locked, if it is at `now`.
+pub fn locked_until(
+    s: &State,
+    employee_id: &str,
+    now: DateTime<FixedOffset>,
+) -> Option<DateTime<FixedOffset>> {
+    s.strikes
+        .get(employee_id)
+        .and_then(|x| x.locked_until)
+        .filter(|until| *until > now)
 }

@@ -136,6 +136,14 @@ pub fn run_headless(cfg: Config, db: Option<PathBuf>) -> Result<()> {
         _ => tracing::info!("sound: {}", station.sound.describe()),
     }
     let (station, rt) = station.into_loop(std::io::stdout());
+    // Keypad lines (`@pin`, `@reason`) come on standard input whatever the scanners are.
+    if !cfg
+        .scanner
+        .iter()
+        .any(|s| crate::station::devices::is_stdin(&s.port))
+    {
+        rt.spawn(crate::station::devices::stdin_scanner(tx.clone(), false));
+    }
     // SIGTERM/SIGINT: the loop finishes the input it is deciding, then stops.
     rt.spawn(async move {
         wait_for_signal().await;

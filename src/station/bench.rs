@@ -4,13 +4,13 @@ use crate::domain::barcode;
 use crate::domain::catalog::Catalog;
 use crate::domain::commands::{parse_command, Command};
 use crate::domain::event::{
-    ClaimHolder, DispatchStarted, EventType, NewEvent, OrderClaimed, OrderDispatched,
+    BadgeLocked, ClaimHolder, DispatchStarted, EventType, NewEvent, OrderClaimed, OrderDispatched,
     PackerSignedIn, RejectReason, ScanRejected, StoredEvent,
 };
 use crate::domain::progress::OrderProgress;
 use crate::domain::session::{
     Decision, Dispatch, Engine, EngineConfig, Input, LineInfo, OpenOrder, OpenOrderNow, OrderView,
-    Resolved, Scan, State,
+    Resolved, Scan, State, Strikes,
 };
 use std::collections::HashMap;
 
@@ -205,6 +205,32 @@ impl<S: Store> Bench<S> {
         self.handle(Input::Weight { grams, stable }, now)
     }
 
+    /// A PIN typed for the badge that asked for one.
+    pub fn pin(
+        &mut self,
+        pin: &crate::domain::pin::Pin,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Vec<StoredEvent>, BenchError> {
+        self.handle(Input::Pin(pin.clone()), now)
+    }
+
+    /// A supervisor's reason chosen on the screen or given as a keypad line.
+    pub fn reason(
+        &mut self,
+        reason: crate::domain::event::ApprovalReason,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Vec<StoredEvent>, BenchError> {
+        self.handle(Input::Reason(reason), now)
+    }
+
+    /// The PIN pad or reason choice closed without finishing.
+    pub fn cancel_auth(
+        &mut self,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Vec<StoredEvent>, BenchError> {
+        self.handle(Input::CancelAuth, now)
+    }
+
     pub fn command(
         &mut self,
         c: Command,
@@ -374,7 +400,7 @@ impl<S: Store> Bench<S> {
             return Ok(Resolved::Order(Box::new(self.view(order)?)));
         }
         if let Some(m) = self.catalog.lookup(code) {
-            return Ok(Resolved::Item(m.clone()));
+            return Ok(Resolved::Item(m));
         }
         Ok(Resolved::Unknown)
     }
@@ -438,6 +464,7 @@ impl<S: Store> Bench<S> {
                     EventType::ReprintRequested.as_str(),
                     EventType::LabelPrinted.as_str(),
                     EventType::PrintFailed.as_str(),
+                    EventType::BadgeLocked.as_str(),
                 ],
                 ..Default::default()
             },
@@ -445,14 +472,14 @@ impl<S: Store> Bench<S> {
                 owed.observe(&e);
                 match e.kind {
                     EventType::PackerSignedIn => {
-                        state.packer =
-                            e.payload_as::<PackerSignedIn>()
-                                .map(|p| crate::domain::Employee {
-                                    id: p.packer_id,
-                                    name: p.name,
-                                    roles: Default::default(),
-                                    badge: String::new(),
-                                });
+                        state.packer = e.payload_as::<PackerSignedIn>().map(|p| {
+                            crate::domain::Employee::new(
+                                &p.packer_id,
+                                &p.name,
+                                Default::default(),
+                                "",
+                            )
+                        });
                     }
                     EventType::PackerSignedOut => {
                         state.packer = None;
@@ -487,6 +514,20 @@ impl<S: Store> Bench<S> {
                         }
                     }
                     EventType::DispatchClosed => state.dispatch = None,
+                    // A restart does not lift a lock.
+                    EventType::BadgeLocked => {
+                        if let Some(l) = e.payload_as::<BadgeLocked>() {
+                            if let Ok(until) = DateTime::parse_from_rfc3339(&l.until) {
+                                state.strikes.insert(
+                                    l.employee_id,
+                                    Strikes {
+                                        failures: 0,
+                                        locked_until: Some(until),
+                                    },
+                                );
+                            }
+                        }
+                    }
                     _ => {}
                 }
                 true

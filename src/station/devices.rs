@@ -78,23 +78,55 @@ pub fn spawn_printer(
     })
 }
 
-/// A scanner on standard input: one code per line (for scripts and keyboard testing).
-pub async fn stdin_scanner(tx: Sender<Msg>) {
+/// Standard input: a line starting with `@` is keypad input (`@pin 1234`, `@reason
+/// scale_drift`, `@cancel`), never a scan; other lines are scans when a scanner has
+/// `port = "stdin"` (`scans`), and ignored otherwise.
+pub async fn stdin_scanner(tx: Sender<Msg>, scans: bool) {
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     while let Ok(Some(line)) = lines.next_line().await {
         let code = line.trim_end_matches(['\r', '\n']).to_string();
         if code.trim().is_empty() {
             continue;
         }
-        if tx
-            .send(Msg::Scan {
+        let msg = if code.trim_start().starts_with('@') {
+            match keypad_line(&code) {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!("keypad line refused: {e}");
+                    continue;
+                }
+            }
+        } else if scans {
+            Msg::Scan {
                 code,
                 scanner: "stdin".into(),
-            })
-            .is_err()
-        {
+            }
+        } else {
+            tracing::warn!("standard input is keypad lines only (@pin, @reason): line ignored");
+            continue;
+        };
+        if tx.send(msg).is_err() {
             return;
         }
+    }
+}
+
+/// One keypad line (it starts with `@`). The error never repeats a PIN.
+pub fn keypad_line(line: &str) -> Result<Msg, String> {
+    let rest = line.trim().trim_start_matches('@');
+    let (word, arg) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    let arg = arg.trim();
+    match word.to_ascii_lowercase().as_str() {
+        "pin" => Ok(Msg::Pin(crate::domain::pin::Pin::new(arg))),
+        "reason" => crate::domain::event::ApprovalReason::parse(arg)
+            .map(Msg::Reason)
+            .ok_or_else(|| {
+                format!(
+                    "unknown reason {arg:?} (scale_drift, packaging_heavier, catalog_weight_wrong, recounted_ok, customer_request, other)"
+                )
+            }),
+        "cancel" => Ok(Msg::CancelAuth),
+        _ => Err(format!("unknown keypad line @{word} (@pin, @reason or @cancel)")),
     }
 }
 
@@ -171,7 +203,7 @@ fn scale_alarms(cfg: &crate::config::ScaleConfig) -> anyhow::Result<ScaleAlarms>
     Ok(a)
 }
 
-fn is_stdin(port: &str) -> bool {
+pub fn is_stdin(port: &str) -> bool {
     port == "stdin" || port == "-"
 }
 
@@ -448,7 +480,7 @@ pub fn spawn_devices(
     let _guard = rt.enter();
     for (i, s) in cfg.scanner.iter().enumerate() {
         if is_stdin(&s.port) {
-            rt.spawn(stdin_scanner(tx.clone()));
+            rt.spawn(stdin_scanner(tx.clone(), true));
             continue;
         }
         let settings = serial_settings("scanner", &s.port, s.baud, &s.line)?;

@@ -12,7 +12,7 @@ use super::bench::{Bench, BenchError};
 use super::label::{label_for, person, LabelSetup};
 use super::view::{self, StationView, ViewMemory};
 use crate::domain::event::{
-    Device, EventType, LabelPrinted, NewEvent, PrintFailed, RejectReason, StoredEvent,
+    Device, EventType, LabelPrinted, LogAlarm, NewEvent, PrintFailed, RejectReason, StoredEvent,
 };
 use crate::domain::session::NextStep;
 use crate::store::Store;
@@ -28,6 +28,12 @@ pub enum Msg {
     SupervisorBadge {
         code: String,
     },
+    /// A PIN from the screen's PIN pad or an `@pin` keypad line.
+    Pin(crate::domain::pin::Pin),
+    /// A supervisor's reason from the screen or an `@reason` keypad line.
+    Reason(crate::domain::event::ApprovalReason),
+    /// The PIN pad or the reason choice was closed.
+    CancelAuth,
     /// A scale reading; `stable = false` for motion and for non-weights (overload, ...).
     Weight {
         grams: f64,
@@ -161,6 +167,7 @@ impl<S: Store, W: Write> StationLoop<S, W> {
 
     /// Runs until `Shutdown` or until every sender is gone.
     pub fn run(mut self, rx: std_mpsc::Receiver<Msg>) -> Self {
+        self.check_log();
         self.recover_labels();
         self.notify();
         while let Ok(msg) = rx.recv() {
@@ -180,6 +187,9 @@ impl<S: Store, W: Write> StationLoop<S, W> {
             Msg::Scan { code, scanner } => self.bench.scan(code, Some(scanner), now),
             Msg::SupervisorBadge { code } => self.bench.supervisor_view(code, now),
             Msg::Weight { grams, stable } => self.bench.weight(*grams, *stable, now),
+            Msg::Pin(p) => self.bench.pin(p, now),
+            Msg::Reason(r) => self.bench.reason(*r, now),
+            Msg::CancelAuth => self.bench.cancel_auth(now),
             Msg::Device {
                 device,
                 state,
@@ -204,6 +214,10 @@ impl<S: Store, W: Write> StationLoop<S, W> {
                     Msg::Scan { code, .. } => format!("scan {code:?}"),
                     Msg::SupervisorBadge { code } => format!("supervisor badge {code:?}"),
                     Msg::Weight { grams, .. } => format!("weight {grams} g"),
+                    // Never the PIN.
+                    Msg::Pin(_) => "PIN".into(),
+                    Msg::Reason(r) => format!("reason {}", r.as_str()),
+                    Msg::CancelAuth => "cancel".into(),
                     Msg::Device { device, .. } => format!("{device} state"),
                     Msg::Printed { job, .. } => format!("print result for {}", job.order_no),
                     Msg::Shutdown => "shutdown".into(),
@@ -245,6 +259,48 @@ impl<S: Store, W: Write> StationLoop<S, W> {
         }
         for f in &self.on_events {
             f(Outcome::Stored(events));
+        }
+    }
+
+    /// The log as found at start: a missing trigger or a broken tail is an alarm, recorded
+    /// (when the log still takes events), printed as a JSON line and raised on screen.
+    pub fn check_log(&mut self) {
+        let now = (self.clock)();
+        let problems = match self.bench.store().startup_problems() {
+            Ok(p) => p,
+            Err(e) => vec![("unreadable".into(), format!("the log cannot be read: {e}"))],
+        };
+        for (problem, detail) in problems {
+            tracing::error!(%problem, "EVENT LOG ALARM: {detail}");
+            let ev = NewEvent::of(
+                LogAlarm {
+                    problem: problem.clone(),
+                    detail: detail.clone(),
+                },
+                now,
+                &self.bench.config().station_id,
+            );
+            match self.bench.record(&[ev]) {
+                Ok(stored) => self.emit(&stored),
+                Err(e) => {
+                    tracing::error!("the log alarm could not be recorded: {e}");
+                    // Still on stdout and on screen.
+                    let line = serde_json::json!({
+                        "event": "log_alarm",
+                        "at": now.to_rfc3339(),
+                        "station_id": self.bench.config().station_id,
+                        "problem": problem,
+                        "detail": detail,
+                        "recorded": false,
+                    });
+                    let _ = writeln!(self.out, "{line}").and_then(|_| self.out.flush());
+                    self.memory.alert = Some(view::Alert {
+                        reason: RejectReason::LogAlarm,
+                        code: String::new(),
+                        detail,
+                    });
+                }
+            }
         }
     }
 

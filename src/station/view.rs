@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::domain::event::{
-    Device, EventType, RejectReason, ScanRejected, StoredEvent, SupervisorViewOpened,
+    AuthPurpose, Device, EventType, LogAlarm, PinFailed, RejectReason, ScanRejected, StoredEvent,
+    SupervisorViewOpened,
 };
 use crate::domain::session::{NextStep, State, WeightCheck};
 use crate::domain::weight;
@@ -106,6 +107,18 @@ pub struct StationView {
     #[serde(skip)]
     pub label_print: Option<LabelPrint>,
     pub supervisor: Option<SupervisorAnswer>,
+    /// The badge waiting for its PIN or reason: who, and how many tries are left after a
+    /// wrong PIN (never the PIN or its length).
+    pub auth: Option<AuthPanel>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuthPanel {
+    pub employee_id: String,
+    pub name: String,
+    pub purpose: AuthPurpose,
+    /// Tries left after the last wrong PIN, if one was wrong.
+    pub remaining: Option<u32>,
 }
 
 /// A label job as sent: its ESC/POS bytes and the paper they were laid out for.
@@ -123,6 +136,8 @@ pub struct ViewMemory {
     pub label_preview: Option<String>,
     pub label_print: Option<LabelPrint>,
     pub supervisor: Option<SupervisorAnswer>,
+    /// Tries left after the last wrong PIN of the badge now asked for.
+    pub pin_remaining: Option<u32>,
 }
 
 impl ViewMemory {
@@ -137,6 +152,30 @@ impl ViewMemory {
     pub fn observe(&mut self, events: &[StoredEvent]) {
         for e in events {
             match e.kind {
+                EventType::PinFailed => {
+                    self.pin_remaining = e.payload_as::<PinFailed>().map(|f| f.remaining);
+                }
+                EventType::PinRequired => self.pin_remaining = None,
+                // Stays up until the station restarts with a sound log.
+                EventType::LogAlarm => {
+                    if let Some(a) = e.payload_as::<LogAlarm>() {
+                        self.alert = Some(Alert {
+                            reason: RejectReason::LogAlarm,
+                            code: String::new(),
+                            detail: a.detail,
+                        });
+                    }
+                }
+                // The pad closes on a lock: the banner says why.
+                EventType::BadgeLocked => {
+                    if let Some(l) = e.payload_as::<crate::domain::event::BadgeLocked>() {
+                        self.alert = Some(Alert {
+                            reason: RejectReason::BadgeLocked,
+                            code: String::new(),
+                            detail: format!("{} is locked until {}", l.employee_id, l.until),
+                        });
+                    }
+                }
                 EventType::ScanRejected => {
                     let Some(r) = e.payload_as::<ScanRejected>() else {
                         continue;
@@ -149,6 +188,9 @@ impl ViewMemory {
                             name: r.name,
                         });
                     } else {
+                        if self.alert.as_ref().map(|a| a.reason) == Some(RejectReason::LogAlarm) {
+                            continue;
+                        }
                         self.alert = Some(Alert {
                             reason: r.reason,
                             code: r.code,
@@ -186,7 +228,11 @@ impl ViewMemory {
                 | EventType::OrderDispatched
                 | EventType::DispatchStarted
                 | EventType::DispatchClosed
-                | EventType::PackerSignedOut => self.alert = None,
+                | EventType::PackerSignedOut
+                    if self.alert.as_ref().map(|a| a.reason) != Some(RejectReason::LogAlarm) =>
+                {
+                    self.alert = None;
+                }
                 _ => {}
             }
         }
@@ -267,5 +313,11 @@ pub fn build(
         label_preview: memory.label_preview.clone(),
         label_print: memory.label_print.clone(),
         supervisor: memory.supervisor.clone(),
+        auth: state.auth.as_ref().map(|a| AuthPanel {
+            employee_id: a.employee.id.clone(),
+            name: a.employee.name.clone(),
+            purpose: a.purpose,
+            remaining: memory.pin_remaining.filter(|_| !a.pin_ok),
+        }),
     }
 }

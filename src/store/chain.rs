@@ -73,6 +73,109 @@ impl ChainRow {
     }
 }
 
+impl ChainRow {
+    /// The event this row holds, as a reader gets it; `None` for a row that does not read
+    /// (an unknown type, data that is not a JSON object, a malformed time).
+    pub fn to_event(&self) -> Option<crate::domain::event::StoredEvent> {
+        Some(crate::domain::event::StoredEvent {
+            seq: self.seq,
+            at: chrono::DateTime::parse_from_rfc3339(&self.at).ok()?,
+            kind: crate::domain::event::EventType::parse(&self.kind)?,
+            actor: self.actor.clone(),
+            station_id: self.station_id.clone(),
+            order_no: self.order_no.clone(),
+            data: serde_json::from_str(&self.data).ok()?,
+            hash: self.hash.clone(),
+        })
+    }
+}
+
+/// The chain part of an exported event line: every field exactly as stored and hashed, so
+/// the line can be checked without the database (`audit verify --file`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ExportedChain {
+    pub seq: i64,
+    pub at: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub actor: Option<String>,
+    pub station_id: String,
+    pub order_no: Option<String>,
+    /// The stored JSON text of the event's data, byte for byte.
+    pub data: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl From<&ChainRow> for ExportedChain {
+    fn from(r: &ChainRow) -> Self {
+        ExportedChain {
+            seq: r.seq,
+            at: r.at.clone(),
+            kind: r.kind.clone(),
+            actor: r.actor.clone(),
+            station_id: r.station_id.clone(),
+            order_no: r.order_no.clone(),
+            data: r.data.clone(),
+            prev_hash: r.prev_hash.clone(),
+            hash: r.hash.clone(),
+        }
+    }
+}
+
+impl From<ExportedChain> for ChainRow {
+    fn from(c: ExportedChain) -> Self {
+        ChainRow {
+            seq: c.seq,
+            at: c.at,
+            kind: c.kind,
+            actor: c.actor,
+            station_id: c.station_id,
+            order_no: c.order_no,
+            data: c.data,
+            prev_hash: c.prev_hash,
+            hash: c.hash,
+        }
+    }
+}
+
+/// Checks an exported JSONL log (each line's `chain`), offline. An export that starts
+/// after the first event is checked from its first line on (what came before is not in the
+/// file); the checkpoint, when given, must be in the file.
+pub fn verify_export(text: &str, checkpoint: Option<&Checkpoint>) -> Result<VerifyReport, String> {
+    let mut v: Option<Verifier> = None;
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let value: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| format!("line {}: not JSON: {e}", i + 1))?;
+        let chain: ExportedChain = serde_json::from_value(value["chain"].clone()).map_err(|e| {
+            format!(
+                "line {}: no chain fields ({e}): export with `audit export --format jsonl` from a bench database",
+                i + 1
+            )
+        })?;
+        let row = ChainRow::from(chain);
+        let v = v.get_or_insert_with(|| {
+            let prev = if row.seq == 1 {
+                GENESIS
+            } else {
+                parse_hash(&row.prev_hash).unwrap_or(GENESIS)
+            };
+            Verifier::starting_at(row.seq, prev, checkpoint)
+        });
+        if !v.push(&row) {
+            break;
+        }
+    }
+    Ok(match v {
+        Some(v) => v.finish(),
+        None => Verifier::new(checkpoint).finish(),
+    })
+}
+
 /// An event made ready for the log: the row to store and the event as read back.
 pub struct Sealed {
     pub row: ChainRow,
@@ -195,6 +298,17 @@ impl<'c> Verifier<'c> {
         }
     }
 
+    /// A walk that starts at `seq` on `prev` (an export that begins mid-log): what came
+    /// before cannot be checked, only that the rest chains onto it.
+    pub fn starting_at(seq: i64, prev: [u8; 32], checkpoint: Option<&'c Checkpoint>) -> Self {
+        Verifier {
+            prev: Some(prev),
+            expect_seq: seq,
+            checkpoint,
+            ..Default::default()
+        }
+    }
+
     /// Takes the next row; false once an error is found (the walk may stop).
     pub fn push(&mut self, r: &ChainRow) -> bool {
         if self.error.is_some() {
@@ -266,6 +380,33 @@ pub fn verify<L: super::EventLog + ?Sized>(
     let mut v = Verifier::new(checkpoint);
     log.scan_chain(0, &mut |r| v.push(&r))?;
     Ok(v.finish())
+}
+
+/// Checks the last `n` events of a log: each chains onto the one before it and matches its
+/// hash, and the last is the head. What a station checks at every start (the whole log is
+/// `audit verify`'s job).
+pub fn verify_tail<L: super::EventLog + ?Sized>(
+    log: &L,
+    n: i64,
+) -> super::Result<Option<VerifyError>> {
+    let Some((head, _)) = log.head()? else {
+        return Ok(None);
+    };
+    let mut v: Option<Verifier> = None;
+    log.scan_chain((head - n).max(0), &mut |r| {
+        let v = v.get_or_insert_with(|| match parse_hash(&r.prev_hash) {
+            Some(prev) => Verifier::starting_at(r.seq, prev, None),
+            None => Verifier::starting_at(r.seq, GENESIS, None),
+        });
+        v.push(&r)
+    })?;
+    let Some(v) = v else {
+        return Ok(Some(VerifyError::Missing { seq: head }));
+    };
+    let r = v.finish();
+    Ok(r.error.or_else(|| {
+        (r.head.map(|h| h.seq) != Some(head)).then_some(VerifyError::Missing { seq: head })
+    }))
 }
 
 /// The log's head as a checkpoint to keep off the bench; `None` for an empty log.

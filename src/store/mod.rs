@@ -139,6 +139,15 @@ pub trait EventLog {
         chain::verify(self, checkpoint)
     }
 
+    /// What is wrong with the log as a station finds it at start: the tail of its chain
+    /// (and, for SQLite, the triggers that keep it append-only). Empty when all is well.
+    fn startup_problems(&self) -> Result<Vec<(String, String)>> {
+        Ok(match chain::verify_tail(self, 100)? {
+            Some(e) => vec![("chain_tail".into(), e.to_string())],
+            None => Vec::new(),
+        })
+    }
+
     /// The head as a checkpoint to keep elsewhere ([`chain::checkpoint`]).
     fn checkpoint(&self, now: DateTime<FixedOffset>) -> Result<Option<Checkpoint>> {
         chain::checkpoint(self, now)
@@ -206,6 +215,20 @@ pub enum ClaimOutcome {
 /// reads as they arrive, so ending one never waits on the network.
 pub trait Claims: Send {
     fn claim(&mut self, order_no: &str, packer_id: &str) -> ClaimOutcome;
+}
+
+/// Opens a database only to read it (audit, the screen's lookups): never created, never
+/// migrated, never written, and readable on a write-protected copy.
+pub fn open_read_only(path: &Path) -> anyhow::Result<SqliteStore> {
+    use anyhow::Context;
+    if !path.exists() {
+        anyhow::bail!(
+            "database {} does not exist (give --db or run in the station's folder)",
+            path.display()
+        );
+    }
+    SqliteStore::open_read_only(path)
+        .with_context(|| format!("cannot read database {}", path.display()))
 }
 
 /// Opens (creating and migrating) the bench's database; the one way every front end and

@@ -82,7 +82,23 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE central_copy (id INTEGER PRIMARY KEY CHECK (id = 1), change_id INTEGER NOT NULL);
     INSERT INTO central_copy (id, change_id) VALUES (1, 0);
     "#,
+    // 4: PINs (Argon2id hashes only) and inactive employees
+    r#"
+    ALTER TABLE employees ADD COLUMN pin_hash TEXT;
+    ALTER TABLE employees ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
+    "#,
+    // 5: `INSERT OR REPLACE` / `REPLACE INTO` deletes the old row without firing the delete
+    // trigger (no recursive triggers), so the log refuses any insert that is not a new seq
+    // after the head, whatever its conflict clause.
+    r#"
+    CREATE TRIGGER events_append_only BEFORE INSERT ON events
+        WHEN NEW.seq <= (SELECT coalesce(max(seq), 0) FROM events)
+        BEGIN SELECT RAISE(ABORT, 'the event log is append-only: REPLACE refused'); END;
+    "#,
 ];
+
+/// The triggers that keep the log append-only; a bench checks they are there at start.
+pub const LOG_TRIGGERS: &[&str] = &["events_no_update", "events_no_delete", "events_append_only"];
 
 pub struct SqliteStore {
     conn: Connection,
@@ -109,6 +125,69 @@ impl SqliteStore {
         let path = path.as_ref();
         let conn = Connection::open(path)?;
         Self::init(conn)
+    }
+
+    /// Read-only (`SQLITE_OPEN_READ_ONLY`, `query_only`), never migrated. A write-protected
+    /// copy (a read-only file, or one in a read-only folder) cannot get the WAL index file
+    /// SQLite would make beside it; such a file is read as immutable, which it is.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self> {
+        use rusqlite::OpenFlags;
+        let path = path.as_ref();
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let probe = |c: &Connection| {
+            c.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                r.get::<_, i64>(0)
+            })
+        };
+        // A file marked read-only is a copy nobody writes: read as immutable at once, so not
+        // even the WAL index appears beside it (root could make one despite the marks).
+        let protected = std::fs::metadata(path).is_ok_and(|m| m.permissions().readonly());
+        let live = if protected {
+            None
+        } else {
+            Connection::open_with_flags(path, flags)
+                .ok()
+                .filter(|c| probe(c).is_ok())
+        };
+        let conn = match live {
+            Some(c) => c,
+            None => {
+                let conn = Connection::open_with_flags(immutable_uri(path), flags)?;
+                probe(&conn)?;
+                conn
+            }
+        };
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "query_only", true)?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version == 0 {
+            return Err(StoreError::Invalid(
+                "not a packbench database (no schema)".into(),
+            ));
+        }
+        if version as usize > MIGRATIONS.len() {
+            return Err(StoreError::Invalid(format!(
+                "database schema version {version} is newer than this packbench understands ({}); upgrade packbench",
+                MIGRATIONS.len()
+            )));
+        }
+        Ok(SqliteStore { conn })
+    }
+
+    /// Which of the log's append-only triggers are missing.
+    pub fn missing_triggers(&self) -> Result<Vec<&'static str>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?1")?;
+        let mut out = Vec::new();
+        for t in LOG_TRIGGERS {
+            if !stmt.exists([t])? {
+                out.push(*t);
+            }
+        }
+        Ok(out)
     }
 
     pub fn open_in_memory() -> Result<Self> {
@@ -240,6 +319,15 @@ impl SqliteStore {
             name: r.get("name")?,
             roles: Roles::parse(&roles).unwrap_or_default(),
             badge: r.get("badge")?,
+            // A value that is not an Argon2id hash counts as no PIN (and so no approval
+            // where one is needed), never as a PIN in clear.
+            // A read-only reader of an older file has no such columns: no PIN, active.
+            pin_hash: r
+                .get::<_, Option<String>>("pin_hash")
+                .ok()
+                .flatten()
+                .and_then(|h| crate::domain::pin::PinHash::parse(&h).ok()),
+            active: !matches!(r.get::<_, i64>("active"), Ok(0)),
         })
     }
 
@@ -331,11 +419,19 @@ impl SqliteStore {
             }
             Put::Employee(e) => {
                 tx.prepare_cached(
-                    "INSERT INTO employees (id, name, roles, badge) VALUES (?1, ?2, ?3, ?4)
+                    "INSERT INTO employees (id, name, roles, badge, pin_hash, active)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                      ON CONFLICT(id) DO UPDATE SET name=excluded.name, roles=excluded.roles,
-                       badge=excluded.badge",
+                       badge=excluded.badge, pin_hash=excluded.pin_hash, active=excluded.active",
                 )?
-                .execute(params![e.id, e.name, e.roles.to_field(), e.badge])
+                .execute(params![
+                    e.id,
+                    e.name,
+                    e.roles.to_field(),
+                    e.badge,
+                    e.pin_hash.as_ref().map(|h| h.as_str()),
+                    e.active as i64
+                ])
                 .map_err(|err| match err {
                     rusqlite::Error::SqliteFailure(f, _)
                         if f.code == rusqlite::ErrorCode::ConstraintViolation =>
@@ -393,6 +489,25 @@ impl ReferenceRead for TxRead<'_> {
             code,
             SqliteStore::row_to_packaging,
         )
+    }
+}
+
+impl SqliteStore {
+    /// Sets an employee's PIN hash; false when there is no such employee. A running bench
+    /// sees it at its next input (the reference version moves).
+    pub fn set_pin(&mut self, id: &str, hash: &crate::domain::pin::PinHash) -> Result<bool> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = tx.execute(
+            "UPDATE employees SET pin_hash = ?1 WHERE id = ?2",
+            params![hash.as_str(), id],
+        )?;
+        if n > 0 {
+            tx.execute("UPDATE reference_version SET version = version + 1", [])?;
+        }
+        tx.commit()?;
+        Ok(n > 0)
     }
 }
 
@@ -536,6 +651,24 @@ impl EventLog for SqliteStore {
         let (seq, hash) = Self::head_in(&self.conn)?;
         Ok((seq > 0).then(|| (seq, hex::encode(hash))))
     }
+
+    fn startup_problems(&self) -> Result<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        let missing = self.missing_triggers()?;
+        if !missing.is_empty() {
+            out.push((
+                "triggers_missing".into(),
+                format!(
+                    "the log's append-only triggers are missing ({}): someone changed the database",
+                    missing.join(", ")
+                ),
+            ));
+        }
+        if let Some(e) = chain::verify_tail(self, 100)? {
+            out.push(("chain_tail".into(), e.to_string()));
+        }
+        Ok(out)
+    }
 }
 
 impl ReferenceData for SqliteStore {
@@ -609,6 +742,19 @@ impl ReferenceData for SqliteStore {
     ) -> Result<Vec<StoredEvent>> {
         self.import_tx(plan, None)
     }
+}
+
+/// `file:` URI of `path` read as immutable; the characters a URI gives meaning are escaped.
+fn immutable_uri(path: &Path) -> String {
+    let mut s = String::from("file:");
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' | '?' | '#' => s.push_str(&format!("%{:02X}", c as u32)),
+            c => s.push(c),
+        }
+    }
+    s.push_str("?immutable=1");
+    s
 }
 
 /// A testing aid for the crash harness: with `PACKBENCH_KILL_IN_APPEND=N` the process sends

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use slint::{ModelRc, Rgb8Pixel, SharedPixelBuffer, SharedString, VecModel};
 
-use crate::domain::event::RejectReason;
+use crate::domain::event::{AuthPurpose, RejectReason};
 use crate::domain::session::{NextStep, WeightCheck};
 use crate::domain::weight::{self, Hint};
 use crate::station::view::{DeviceState, LabelPrint, StationView};
@@ -58,6 +58,11 @@ pub struct UiState {
     pub check_tolerance: String,
     pub check_diff_en: String,
     pub check_diff_zh: String,
+    pub auth_who: String,
+    pub auth_purpose_en: String,
+    pub auth_purpose_zh: String,
+    pub pin_message_en: String,
+    pub pin_message_zh: String,
     pub check_hint_en: String,
     pub check_hint_zh: String,
 
@@ -85,6 +90,8 @@ pub fn step_of(step: &NextStep) -> (Step, i32) {
         NextStep::ScanPicker => (Step::ScanPicker, 0),
         NextStep::ResolveMismatch => (Step::ResolveMismatch, 0),
         NextStep::Dispatch => (Step::Dispatch, 0),
+        NextStep::EnterPin { .. } => (Step::EnterPin, 0),
+        NextStep::ChooseReason { .. } => (Step::ChooseReason, 0),
     }
 }
 
@@ -128,6 +135,23 @@ pub fn reason_words(reason: RejectReason) -> (&'static str, &'static str) {
         ),
         RejectReason::NoPacker => ("Nobody signed in: scan your badge", "未签到:请先扫描工牌"),
         RejectReason::NotAllowed => ("Not allowed", "不允许此操作"),
+        RejectReason::LogAlarm => (
+            "EVENT LOG ALARM: the log was changed. Call a supervisor",
+            "事件日志告警:日志被改动,请联系主管",
+        ),
+        RejectReason::BadgeInactive => ("This badge is no longer active", "此工牌已停用"),
+        RejectReason::BadgeLocked => (
+            "Badge locked after 5 wrong PINs: wait 5 minutes",
+            "PIN 连续输错 5 次,工牌已锁定 5 分钟",
+        ),
+        RejectReason::SelfApproval => (
+            "Nobody approves their own parcel: call another supervisor",
+            "不能审批自己的包裹:请另一位主管处理",
+        ),
+        RejectReason::PinNotSet => (
+            "No PIN set for this badge: ask for one to be set",
+            "此工牌尚未设置 PIN,请联系管理员设置",
+        ),
         RejectReason::NotRecorded => (
             "Not recorded: the station cannot save (disk full?). Call a supervisor",
             "未记录:工作站无法保存(磁盘已满?),请联系主管",
@@ -340,6 +364,19 @@ impl UiState {
             s.alert_detail = plain(&a.detail);
             s.alert_code = plain(&a.code);
         }
+        if let Some(a) = &v.auth {
+            s.auth_who = format!("{} {}", plain(&a.employee_id), plain(&a.name));
+            let (en, zh) = match a.purpose {
+                AuthPurpose::SignIn => ("sign in", "签到"),
+                AuthPurpose::Approval => ("approve this parcel", "审批此包裹"),
+                AuthPurpose::SupervisorView => ("supervisor view", "主管视图"),
+            };
+            (s.auth_purpose_en, s.auth_purpose_zh) = (en.into(), zh.into());
+            if let Some(n) = a.remaining {
+                s.pin_message_en = format!("Wrong PIN: {n} tries left");
+                s.pin_message_zh = format!("PIN 错误:还可尝试 {n} 次");
+            }
+        }
         if let Some(d) = &v.dispatch {
             s.dispatch_active = true;
             s.dispatch_carrier = plain(d.carrier.as_deref().unwrap_or_default());
@@ -399,6 +436,11 @@ impl UiState {
         api.set_check_tolerance(str_(&self.check_tolerance));
         api.set_check_diff_en(str_(&self.check_diff_en));
         api.set_check_diff_zh(str_(&self.check_diff_zh));
+        api.set_auth_who(str_(&self.auth_who));
+        api.set_auth_purpose_en(str_(&self.auth_purpose_en));
+        api.set_auth_purpose_zh(str_(&self.auth_purpose_zh));
+        api.set_pin_message_en(str_(&self.pin_message_en));
+        api.set_pin_message_zh(str_(&self.pin_message_zh));
         api.set_check_hint_en(str_(&self.check_hint_en));
         api.set_check_hint_zh(str_(&self.check_hint_zh));
         api.set_alert_shown(self.alert_shown);
@@ -549,6 +591,7 @@ mod tests {
             label_preview: None,
             label_print: None,
             supervisor: None,
+            auth: None,
         }
     }
 
@@ -636,6 +679,7 @@ mod tests {
                 explained: true,
                 diff_g: -40.0,
                 text: "≈ 1 × SOCK-BLK missing, 40 g".into(),
+                partial: false,
             }),
         });
         let s = UiState::from_view(&v);
@@ -652,6 +696,7 @@ mod tests {
             explained: false,
             diff_g: 90.0,
             text: "no combination".into(),
+            partial: false,
         }));
         assert!(zh.contains("超出的 90 g"), "{zh}");
     }

@@ -273,6 +273,24 @@ impl Screen {
         }
         {
             let station = station.clone();
+            api.on_submit_pin(move |typed| {
+                station.send(Msg::Pin(crate::domain::pin::Pin::new(&typed)));
+            });
+        }
+        {
+            let station = station.clone();
+            api.on_choose_reason(move |name| {
+                if let Some(r) = crate::domain::event::ApprovalReason::parse(&name) {
+                    station.send(Msg::Reason(r));
+                }
+            });
+        }
+        {
+            let station = station.clone();
+            api.on_cancel_auth(move || station.send(Msg::CancelAuth));
+        }
+        {
+            let station = station.clone();
             api.on_supervisor_badge(move |code| {
                 if let Some(code) = clean_scan(&code) {
                     station.send(Msg::SupervisorBadge { code });
@@ -720,6 +738,7 @@ mod tests {
             label_preview: None,
             label_print: None,
             supervisor: None,
+            auth: None,
         };
         inbox.post_view(v("a"));
         inbox.post_view(v("b"));

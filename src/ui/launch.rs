@@ -151,7 +151,7 @@ pub fn start(window: AppWindow, l: Launch) -> Result<Running> {
     let built = Station::build(&l.cfg, Some(l.db.clone()), dev_tx)?;
     // A second connection for the screen's read-only questions; the supervisor's go to the
     // central database when the bench has one.
-    let reader = store::open(&built.db)?;
+    let reader = store::open_read_only(&built.db)?;
     let wide: Option<Box<dyn store::Store + Send>> = match &l.cfg.central {
         Some(c) => {
             let central =

@@ -124,6 +124,7 @@ pub const PACKER2: &str = "BADGE-E004"; // E004, packer only
 pub const PICKER: &str = "BADGE-E007"; // E007, picker only
 pub const PICKER_PACKER: &str = "BADGE-E002"; // E002, picker|packer
 pub const SUPERVISOR: &str = "BADGE-E005"; // E005, supervisor only
+pub const SUPERVISOR_PIN: &str = "5555"; // E005's PIN in fixtures/employees.csv
 /// TB20261122001: T-BLU-L ×1 + SOCK-BLK ×2, picker E001 from import, 265 g.
 pub const ORDER1: &str = "TB20261122001";
 pub const ORDER1_WAYBILL: &str = "SF1498369006026";
@@ -136,6 +137,8 @@ pub const LIP_R02: &str = "6921568310025";
 pub const SUN_50: &str = "6921568320604";
 pub const SERUM_GIFT: &str = "INT-0107";
 pub const CANCELLED: &str = "TB20261122005";
+pub const NO_PICKER: &str = "AE8012345719"; // MASK-HA-10 + LIP-R02, no picker
+pub const MASK: &str = "6903148120101";
 /// TB20261122007: LATIAO-106 ×12, picker E008.
 pub const CASE_ORDER: &str = "TB20261122007";
 pub const LATIAO_UNIT: &str = "6924187710603";

@@ -327,14 +327,31 @@ fn mismatch_hint_then_reweigh_and_override() {
     only(&ev, EventType::WeightChecked);
     // A packer's badge is no override.
     rejected(&b.scan(PACKER2, None, t(15)).unwrap(), "not_allowed");
+    // The supervisor's badge asks for the PIN, the PIN for the reason.
     let ev = b.scan(SUPERVISOR, None, t(16)).unwrap();
+    let req = only(&ev, EventType::PinRequired);
+    assert_eq!(req.str("employee_id"), Some("E005"));
+    assert_eq!(req.str("purpose"), Some("approval"));
+    let ev = b.pin(&Pin::new(SUPERVISOR_PIN), t(17)).unwrap();
+    assert_eq!(
+        only(&ev, EventType::ReasonRequired).str("cause"),
+        Some("weight_mismatch")
+    );
+    assert_eq!(
+        b.state().next_step(),
+        NextStep::ChooseReason {
+            supervisor_id: "E005".into()
+        }
+    );
+    let ev = b.scan("PB-REASON-PACKAGING_HEAVIER", None, t(18)).unwrap();
     assert_eq!(
         kinds(&ev),
         vec![EventType::Override, EventType::OrderPacked]
     );
     assert_eq!(ev[0].str("supervisor_id"), Some("E005"));
     assert_eq!(ev[0].actor.as_deref(), Some("E005"));
-    assert_eq!(ev[0].str("reason"), Some("weight_mismatch"));
+    assert_eq!(ev[0].str("reason"), Some("packaging_heavier"));
+    assert_eq!(ev[0].str("cause"), Some("weight_mismatch"));
     assert_eq!(ev[1].str("override_by"), Some("E005"));
     assert_eq!(ev[1].bool("weight_ok"), Some(false));
     let rec = packbench::audit::order_record(b.store(), ORDER1)
@@ -480,6 +497,18 @@ fn case_code_counts_its_units() {
     // Undo takes the whole case back.
     let ev = b.scan("PB-UNDO", None, t(7)).unwrap();
     assert_eq!(only(&ev, EventType::ScanUndone).u64("units"), Some(12));
+    // A GS1 case label: the contained item's GTIN (AI 02) and its count (AI 37).
+    let ev = b.scan("(02)06924187710603(37)12", None, t(8)).unwrap();
+    let acc = only(&ev, EventType::ItemAccepted);
+    assert_eq!(acc.str("sku"), Some("LATIAO-106"));
+    assert_eq!((acc.u64("units"), acc.u64("scanned")), (Some(12), Some(12)));
+    b.scan("PB-UNDO", None, t(9)).unwrap();
+    // A count of 13 is more than the order holds.
+    let e = rejected(
+        &b.scan("]C102069241877106033713", None, t(10)).unwrap(),
+        "over_quantity",
+    );
+    assert_eq!(e.u64("units"), Some(13));
 }
 
 #[test]
@@ -691,7 +720,15 @@ fn the_supervisor_view_opens_for_a_supervisor_badge_only() {
     b.scan(PACKER, None, t(3)).unwrap();
     b.scan(ORDER1, None, t(4)).unwrap();
     let before = b.state().clone();
+    // Badge, then PIN (a wrong one first).
     let ev = b.supervisor_view(SUPERVISOR, t(5)).unwrap();
+    assert_eq!(
+        only(&ev, EventType::PinRequired).str("purpose"),
+        Some("supervisor_view")
+    );
+    let ev = b.pin(&Pin::new("1234"), t(5)).unwrap();
+    assert_eq!(only(&ev, EventType::PinFailed).u64("remaining"), Some(4));
+    let ev = b.pin(&Pin::new(SUPERVISOR_PIN), t(5)).unwrap();
     let o = only(&ev, EventType::SupervisorViewOpened);
     assert_eq!(o.str("supervisor_id"), Some("E005"));
     assert_eq!(o.actor.as_deref(), Some("E005"));
@@ -700,4 +737,207 @@ fn the_supervisor_view_opens_for_a_supervisor_badge_only() {
     let e = rejected(&b.supervisor_view(PACKER2, t(6)).unwrap(), "not_allowed");
     assert_eq!(e.actor.as_deref(), Some("E003"), "the signed-in packer");
     assert_eq!(e.order_no, None, "not about the open order");
+}
+
+/// A scanned order 1 weighed one sock short: waiting for a supervisor.
+fn order1_mismatch(b: &mut Bench<TestStore>) {
+    order1_complete(b);
+    let ev = b.weight(225.0, true, t(10)).unwrap();
+    assert_eq!(only(&ev, EventType::WeightChecked).bool("ok"), Some(false));
+    assert_eq!(b.state().next_step(), NextStep::ResolveMismatch);
+}
+
+/// More employees, imported into the bench's store (the bench reloads them at its next input).
+fn add_employees(b: &mut Bench<TestStore>, rows: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("more.csv");
+    std::fs::write(&p, format!("id,name,roles,badge,pin,active\n{rows}")).unwrap();
+    packbench::import::import_file(
+        b.store_mut(),
+        packbench::import::Kind::Employees,
+        &p,
+        &Default::default(),
+        "TEST",
+        t(0),
+        &mut |_| {},
+    )
+    .unwrap();
+}
+
+#[test]
+fn every_reason_completes_an_approval_by_barcode_or_keypad_line() {
+    for (i, reason) in ApprovalReason::CHOICES.into_iter().enumerate() {
+        let mut b = bench();
+        order1_mismatch(&mut b);
+        only(&b.scan(SUPERVISOR, None, t(20)).unwrap(), EventType::PinRequired);
+        only(&b.pin(&Pin::new(SUPERVISOR_PIN), t(21)).unwrap(), EventType::ReasonRequired);
+        // Half by the command barcode, half as the screen or `@reason` gives it.
+        let ev = if i % 2 == 0 {
+            b.scan(Command::Reason(reason).code(), None, t(22)).unwrap()
+        } else {
+            b.reason(reason, t(22)).unwrap()
+        };
+        let o = only(&ev, EventType::Override);
+        assert_eq!(o.str("reason"), Some(reason.as_str()));
+        assert_eq!(o.str("supervisor_id"), Some("E005"));
+        only(&ev, EventType::OrderPacked);
+        assert_eq!(b.state().next_step(), NextStep::ScanOrder);
+    }
+}
+
+#[test]
+fn a_reason_without_an_approval_waiting_is_refused() {
+    let mut b = bench();
+    order1_mismatch(&mut b);
+    rejected(&b.scan("PB-REASON-OTHER", None, t(20)).unwrap(), "not_allowed");
+    // The badge alone (no PIN yet) is not enough either.
+    b.scan(SUPERVISOR, None, t(21)).unwrap();
+    rejected(&b.reason(ApprovalReason::Other, t(22)).unwrap(), "not_allowed");
+    assert_eq!(
+        b.state().next_step(),
+        NextStep::EnterPin {
+            employee_id: "E005".into(),
+            purpose: packbench::domain::event::AuthPurpose::Approval
+        }
+    );
+    assert!(b.state().open.is_some(), "nothing was packed");
+}
+
+#[test]
+fn wrong_pins_lock_the_badge_for_five_minutes() {
+    let mut b = bench();
+    order1_mismatch(&mut b);
+    b.scan(SUPERVISOR, None, t(20)).unwrap();
+    for n in 1..=4u64 {
+        let ev = b.pin(&Pin::new("9999"), t(20 + n as i64)).unwrap();
+        let f = only(&ev, EventType::PinFailed);
+        assert_eq!((f.u64("failures"), f.u64("remaining")), (Some(n), Some(5 - n)));
+    }
+    let ev = b.pin(&Pin::new("9999"), t(25)).unwrap();
+    assert_eq!(kinds(&ev), vec![EventType::PinFailed, EventType::BadgeLocked]);
+    assert_eq!(ev[1].str("employee_id"), Some("E005"));
+    assert_eq!(ev[1].str("until"), Some(t(25 + 300).to_rfc3339().as_str()));
+    // Locked: the badge is refused, and the right PIN has nothing to answer.
+    let e = rejected(&b.scan(SUPERVISOR, None, t(30)).unwrap(), "badge_locked");
+    assert_eq!(e.str("employee_id"), Some("E005"));
+    rejected(&b.pin(&Pin::new(SUPERVISOR_PIN), t(31)).unwrap(), "not_allowed");
+    rejected(&b.scan(SUPERVISOR, None, t(25 + 299)).unwrap(), "badge_locked");
+    // Five minutes later it works again, with a fresh count.
+    only(&b.scan(SUPERVISOR, None, t(25 + 300)).unwrap(), EventType::PinRequired);
+    let ev = b.pin(&Pin::new("9999"), t(326)).unwrap();
+    assert_eq!(only(&ev, EventType::PinFailed).u64("failures"), Some(1));
+    only(&b.pin(&Pin::new(SUPERVISOR_PIN), t(327)).unwrap(), EventType::ReasonRequired);
+}
+
+#[test]
+fn nobody_approves_their_own_parcel() {
+    // E006 is packer and supervisor: signed in as the packer, their badge is no approval.
+    let mut b = bench();
+    b.scan("BADGE-E006", None, t(1)).unwrap();
+    b.scan(ORDER1, None, t(2)).unwrap();
+    for (i, code) in [T_BLU_L, SOCK_BLK, SOCK_BLK].into_iter().enumerate() {
+        b.scan(code, None, t(3 + i as i64)).unwrap();
+    }
+    b.weight(225.0, true, t(10)).unwrap();
+    let e = rejected(&b.scan("BADGE-E006", None, t(11)).unwrap(), "self_approval");
+    assert_eq!(e.str("employee_id"), Some("E006"));
+    assert_eq!(b.state().next_step(), NextStep::ResolveMismatch);
+
+    // A supervisor who picked the parcel does not approve it either.
+    let mut b = bench();
+    add_employees(&mut b, "E009,周敏,picker|supervisor,BADGE-E009,9090,1\n");
+    b.scan(PACKER, None, t(1)).unwrap();
+    b.scan(NO_PICKER, None, t(2)).unwrap();
+    b.scan(MASK, None, t(3)).unwrap();
+    b.scan(LIP_R02, None, t(4)).unwrap();
+    // Recorded as the picker first (a picker badge while the order is open) ...
+    only(&b.scan("BADGE-E009", None, t(5)).unwrap(), EventType::PickerSet);
+    let expected = b.state().open.as_ref().unwrap().expected_g();
+    b.weight(expected + 100.0, true, t(6)).unwrap();
+    // ... then refused as the approver.
+    let e = rejected(&b.scan("BADGE-E009", None, t(7)).unwrap(), "self_approval");
+    assert!(e.str("detail").unwrap().contains("picker"), "{e:?}");
+    // Another supervisor does it.
+    only(&b.scan(SUPERVISOR, None, t(8)).unwrap(), EventType::PinRequired);
+    b.pin(&Pin::new(SUPERVISOR_PIN), t(9)).unwrap();
+    only(&b.reason(ApprovalReason::ScaleDrift, t(10)).unwrap(), EventType::Override);
+}
+
+#[test]
+fn an_inactive_badge_is_refused_and_its_past_work_stays() {
+    let mut b = bench();
+    // E003 packs an order, then leaves; E005 leaves too.
+    b.scan(PACKER, None, t(1)).unwrap();
+    b.scan(ORDER1, None, t(2)).unwrap();
+    for (i, code) in [T_BLU_L, SOCK_BLK, SOCK_BLK].into_iter().enumerate() {
+        b.scan(code, None, t(3 + i as i64)).unwrap();
+    }
+    b.weight(266.0, true, t(8)).unwrap();
+    b.scan("PB-SIGNOUT", None, t(9)).unwrap();
+    add_employees(
+        &mut b,
+        "E003,张伟,packer,BADGE-E003,3333,0\nE005,刘洋,supervisor,BADGE-E005,5555,0\n",
+    );
+    let e = rejected(&b.scan(PACKER, None, t(10)).unwrap(), "badge_inactive");
+    assert_eq!(e.str("employee_id"), Some("E003"));
+    assert!(b.state().packer.is_none());
+    // At an approval too.
+    b.scan(PACKER2, None, t(11)).unwrap();
+    b.scan(ORDER2, None, t(12)).unwrap();
+    for (i, code) in [LIP_R02, SUN_50, SERUM_GIFT].into_iter().enumerate() {
+        b.scan(code, None, t(13 + i as i64)).unwrap();
+    }
+    b.weight(500.0, true, t(20)).unwrap();
+    assert_eq!(b.state().next_step(), NextStep::ResolveMismatch);
+    rejected(&b.scan(SUPERVISOR, None, t(21)).unwrap(), "badge_inactive");
+    rejected(&b.supervisor_view(SUPERVISOR, t(22)).unwrap(), "badge_inactive");
+    // The record still says who packed order 1.
+    let rec = packbench::audit::order_record(b.store(), ORDER1)
+        .unwrap()
+        .unwrap();
+    assert_eq!(rec.packer_id.as_deref(), Some("E003"));
+    assert_eq!(rec.status, "packed");
+}
+
+#[test]
+fn a_keypad_sign_in_needs_the_pin() {
+    let mut b = bench();
+    let ev = b.scan(PACKER, Some(KEYPAD), t(1)).unwrap();
+    assert_eq!(
+        only(&ev, EventType::PinRequired).str("purpose"),
+        Some("sign_in")
+    );
+    assert!(b.state().packer.is_none(), "not signed in by the number alone");
+    // Anything but the PIN leaves the bench signed out.
+    rejected(&b.scan(ORDER1, None, t(2)).unwrap(), "no_packer");
+    only(&b.pin(&Pin::new("0000"), t(3)).unwrap(), EventType::PinFailed);
+    assert!(b.state().packer.is_none());
+    let ev = b.pin(&Pin::new("3333"), t(4)).unwrap();
+    assert_eq!(
+        only(&ev, EventType::PackerSignedIn).str("packer_id"),
+        Some("E003")
+    );
+    // A scanned badge signs in without one (sign_in_pin is off by default) ...
+    b.scan("PB-SIGNOUT", None, t(5)).unwrap();
+    only(&b.scan(PACKER, None, t(6)).unwrap(), EventType::PackerSignedIn);
+}
+
+#[test]
+fn sign_in_pin_and_a_missing_pin() {
+    let mut c = cfg();
+    c.security.sign_in_pin = true;
+    let mut b = Bench::open(test_store_with_fixtures(), c).unwrap();
+    only(&b.scan(PACKER, None, t(1)).unwrap(), EventType::PinRequired);
+    only(&b.pin(&Pin::new("3333"), t(2)).unwrap(), EventType::PackerSignedIn);
+    // Someone without a PIN cannot sign in where one is needed.
+    add_employees(&mut b, "E010,吴军,packer,BADGE-E010,,1\n");
+    b.scan("PB-SIGNOUT", None, t(3)).unwrap();
+    rejected(&b.scan("BADGE-E010", None, t(4)).unwrap(), "pin_not_set");
+    // With supervisor_pin off, an approval is badge and reason.
+    let mut c = cfg();
+    c.security.supervisor_pin = false;
+    let mut b = Bench::open(test_store_with_fixtures(), c).unwrap();
+    order1_mismatch(&mut b);
+    only(&b.scan(SUPERVISOR, None, t(20)).unwrap(), EventType::ReasonRequired);
+    only(&b.reason(ApprovalReason::Other, t(21)).unwrap(), EventType::Override);
 }
