@@ -167,9 +167,26 @@ fn printed_command_sheet_scans_to_exactly_the_listed_commands_on_both_papers() {
         assert_eq!(img.width, if mm == 80 { 640 } else { 464 });
         let png = dir.path().join(format!("printed-{mm}.png"));
         save_png(&img, &png);
+        // Codes too long for 2-dot bars on this paper are printed as text (scan them from
+        // the A4 sheet); every other listed code scans, and nothing else does.
+        let fits = |c: &String| {
+            packbench_drivers::label::code128::Code128::encode(c)
+                .ok()
+                .and_then(|b| b.module_width_for(paper))
+                .is_some_and(|w| w >= packbench_drivers::label::SHEET_MIN_MODULE)
+        };
+        let (bars, as_text): (Vec<String>, Vec<String>) =
+            listed.iter().cloned().partition(|c| fits(c));
+        assert!(!bars.is_empty());
+        for c in &as_text {
+            assert!(
+                text.contains(c.as_str()),
+                "{mm} mm: {c} not printed as text"
+            );
+        }
         assert_eq!(
             decode(std::slice::from_ref(&png)),
-            code128(&listed),
+            code128(&bars),
             "{mm} mm"
         );
         if let Some(d) = std::env::var_os("PACKBENCH_SCREENSHOTS") {

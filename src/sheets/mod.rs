@@ -93,10 +93,12 @@ pub fn command_sheet_pdf() -> Result<Vec<u8>> {
 /// that is not an employee is an error naming it.
 pub fn select_employees(all: Vec<Employee>, ids: &[String]) -> Result<Vec<Employee>> {
     if ids.is_empty() {
-        if all.is_empty() {
-            bail!("there are no employees: import them first (packbench import employees FILE)");
+        // A badge for someone who has left would only be refused (`badge_inactive`).
+        let active: Vec<Employee> = all.into_iter().filter(|e| e.active).collect();
+        if active.is_empty() {
+            bail!("there are no active employees: import them first (packbench import employees FILE)");
         }
-        return Ok(all);
+        return Ok(active);
     }
     let missing: Vec<&str> = ids
         .iter()
@@ -178,6 +180,8 @@ mod tests {
             name: "N".into(),
             roles: Default::default(),
             badge: format!("BADGE-{id}"),
+            pin_hash: None,
+            active: true,
         };
         let all = vec![e("E1"), e("E2"), e("E3")];
         let picked = select_employees(all.clone(), &["E3".into(), "E1".into()]).unwrap();
@@ -185,9 +189,19 @@ mod tests {
             picked.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
             ["E3", "E1"]
         );
-        let err = select_employees(all, &["E1".into(), "E9".into(), "X".into()]).unwrap_err();
+        let err =
+            select_employees(all.clone(), &["E1".into(), "E9".into(), "X".into()]).unwrap_err();
         assert_eq!(err.to_string(), "no employee with id E9, X");
         assert!(select_employees(vec![], &[]).is_err());
+        // All badges: the active employees only.
+        let mut gone = all.clone();
+        gone[1].active = false;
+        let ids: Vec<String> = select_employees(gone, &[])
+            .unwrap()
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(ids, ["E1", "E3"]);
     }
 
     #[test]
@@ -197,6 +211,8 @@ mod tests {
             name: "王芳".into(),
             roles: Default::default(),
             badge: "工牌9".into(),
+            pin_hash: None,
+            active: true,
         };
         let err = badges_pdf(&[e]).unwrap_err().to_string();
         assert!(err.starts_with("employee E9: badge \"工牌9\""), "{err}");

@@ -231,6 +231,9 @@ struct Layout {
     cols: usize,
     paper: PaperWidth,
     chinese: bool,
+    /// Narrowest bar worth printing, in dots: a sheet is scanned from a distance, so it
+    /// prints a code with 1-dot (0.125 mm) bars as text rather than as bars few scanners read.
+    min_module: u8,
 }
 
 impl Layout {
@@ -266,7 +269,9 @@ impl Layout {
         let cols = self.cols;
         self.para(caption, cols, 0)?;
         let code = Code128::encode(&clean).ok().and_then(|c| {
-            let w = c.module_width_for(self.paper)?;
+            let w = c
+                .module_width_for(self.paper)
+                .filter(|w| *w >= self.min_module)?;
             Some((c, w))
         });
         match code {
@@ -306,6 +311,9 @@ pub struct CodeSection {
     pub codes: Vec<(String, String)>,
 }
 
+/// A code on a printed sheet gets bars at least this many dots wide, or is printed as text.
+pub const SHEET_MIN_MODULE: u8 = 2;
+
 /// The bytes of a code sheet, with the label's text handling and barcodes (a code too wide
 /// for the paper is printed as text).
 pub fn build_code_sheet(sheet: &CodeSheet) -> Vec<u8> {
@@ -327,6 +335,7 @@ fn code_sheet(sheet: &CodeSheet) -> EscResult<Vec<u8>> {
         cols,
         paper: sheet.paper,
         chinese: sheet.chinese,
+        min_module: SHEET_MIN_MODULE,
     };
     l.p.init()?;
     l.p.justify(JustifyMode::CENTER)?;
@@ -356,6 +365,8 @@ fn build(data: &LabelData) -> EscResult<Vec<u8>> {
         cols,
         paper: data.paper,
         chinese: data.chinese,
+        // A label's waybill must print whatever its length: the widest bars that fit.
+        min_module: 1,
     };
 
     l.p.init()?;
