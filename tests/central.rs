@@ -1357,6 +1357,13 @@ async fn verify_and_checkpoints_catch_rewritten_and_removed_events() {
     let ok = c.verify(Some(&cp)).await.unwrap();
     assert_eq!(ok.error, None);
     assert_eq!((ok.checkpoints, ok.stations.len()), (2, 3));
+    // A checkpoint copied out in capitals (hex is hex) proves the same.
+    let mut upper = cp.clone();
+    upper.hash = upper.hash.to_uppercase();
+    for h in &mut upper.heads {
+        h.hash = h.hash.to_uppercase();
+    }
+    assert_eq!(c.verify(Some(&upper)).await.unwrap().error, None);
 
     // An edited checkpoint file is caught on its own.
     let mut edited = cp.clone();

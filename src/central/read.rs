@@ -154,9 +154,17 @@ impl CentralCheckpoint {
     pub fn is_consistent(&self) -> bool {
         let mut sorted = self.heads.clone();
         sorted.sort_by(|a, b| a.station_id.cmp(&b.station_id));
+        // Hex in capitals (a file copied by hand) is the same hex.
+        let root = self.root.to_ascii_lowercase();
         sorted == self.heads
-            && Self::root_of(&self.heads) == self.root
-            && Self::hash_of(&self.prev_hash, self.id, &self.created_at, &self.root) == self.hash
+            && Self::root_of(&self.heads) == root
+            && Self::hash_of(
+                &self.prev_hash.to_ascii_lowercase(),
+                self.id,
+                &self.created_at,
+                &root,
+            )
+            .eq_ignore_ascii_case(&self.hash)
     }
 
     pub fn to_json(&self) -> String {
@@ -637,7 +645,7 @@ impl Central {
                 return Ok(report);
             }
             if let Some(cp) = checkpoint {
-                if cp.id == id && cp.hash != stored.hash {
+                if cp.id == id && !cp.hash.eq_ignore_ascii_case(&stored.hash) {
                     report.error = Some(CentralVerifyError::CheckpointChain {
                         id,
                         message: format!(
@@ -799,7 +807,7 @@ impl Central {
             }
             if let Some(h) = cp_heads.get(station.as_str()) {
                 if h.seq == seq {
-                    if h.hash != hash {
+                    if !h.hash.eq_ignore_ascii_case(&hash) {
                         report.error = Some(CentralVerifyError::event(
                             &station,
                             VerifyError::CheckpointMismatch { seq },
