@@ -1348,19 +1348,7 @@ fn audit() {
                             let e = replayed(&tpl, &station, i, from, step);
                             let sealed = chain::seal(prev, i as i64 + 1, &e);
                             *prev = sealed.hash;
-                            let r = sealed.row;
-                            evs.push(ShipEvent {
-                                seq: r.seq,
-                                at: r.at,
-                                kind: r.kind,
-                                actor: r.actor,
-                                station_id: r.station_id,
-                                order_no: r.order_no,
-                                data: r.data,
-                                prev_hash: r.prev_hash,
-                                hash: r.hash,
-                                claim_epoch: None,
-                            });
+                            evs.push(ShipEvent::from_row(sealed.row, None));
                         }
                         // A stalled call is timed out by the pool and retried (a re-send
                         // is skipped centrally): counted and reported, never hidden.

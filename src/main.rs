@@ -600,7 +600,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ))
                 .map_err(|e| anyhow!("printing the command sheet on {}: {e}", printer.target))?;
             if let Some(w) = receipt.warning() {
-                eprintln!("printer: {w}");
+                tracing::warn!(printer = %printer.target, "the printer said: {w}");
             }
             eprintln!("command sheet sent to {}", printer.target);
             Ok(ExitCode::SUCCESS)
@@ -1351,13 +1351,13 @@ fn audit_cmd(what: AuditCmd, cfg: Option<&Config>) -> Result<ExitCode> {
             out,
             src,
         } => {
-            let c = src.connect(cfg)?;
             if text.trim().chars().count() < packbench::central::SEARCH_MIN_CHARS {
                 bail!(
                     "type at least {} characters to search",
                     packbench::central::SEARCH_MIN_CHARS
                 );
             }
+            let c = src.connect(cfg)?;
             let hits = current_thread()?.block_on(c.search(&text, limit.clamp(1, 1000)))?;
             out.write(&hits, &[&audit::floor::search(&hits)])?;
             Ok(ExitCode::SUCCESS)

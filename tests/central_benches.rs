@@ -609,21 +609,17 @@ fn a_supervisor_frees_an_order_held_by_a_bench_that_is_gone() {
         "order_claimed_elsewhere"
     );
     // A packer may not release it; a supervisor may, with a reason, on the record.
-    let refused = std::process::Command::new(bin())
-        .args([
-            "central",
-            "release",
-            &o.order_no,
-            "--by",
-            "E003",
-            "--reason",
-            "bench dead",
-        ])
-        .args(["--url", &floor.db.url])
-        .output()
-        .unwrap();
-    assert!(!refused.status.success());
-    let err = String::from_utf8_lossy(&refused.stderr);
+    let err = pb_fails(&[
+        "central",
+        "release",
+        &o.order_no,
+        "--by",
+        "E003",
+        "--reason",
+        "bench dead",
+        "--url",
+        &floor.db.url,
+    ]);
     assert!(err.contains("not a supervisor"), "{err}");
     let out = pb(&[
         "central",
@@ -649,6 +645,16 @@ fn a_supervisor_frees_an_order_held_by_a_bench_that_is_gone() {
     assert_eq!(released.data["by"], "E005");
     assert_eq!(released.data["reason"], "bench J dead");
     b.term();
+}
+
+/// Runs the CLI expecting a refusal: its stderr.
+fn pb_fails(args: &[&str]) -> String {
+    let out = std::process::Command::new(bin())
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "packbench {args:?} succeeded");
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// Parses a `--json` output of the CLI.
@@ -760,13 +766,17 @@ fn supervisors_see_the_whole_floor_review_search_and_report() {
     );
     let id = mismatch["id"].as_str().unwrap().to_string();
     // A packer may not mark it; a supervisor may, once, with a note.
-    let refused = std::process::Command::new(bin())
-        .args(["audit", "review", &id, "--note", "ok", "--by", "E003"])
-        .args(["--central", &url])
-        .output()
-        .unwrap();
-    assert!(!refused.status.success());
-    let err = String::from_utf8_lossy(&refused.stderr);
+    let err = pb_fails(&[
+        "audit",
+        "review",
+        &id,
+        "--note",
+        "ok",
+        "--by",
+        "E003",
+        "--central",
+        &url,
+    ]);
     assert!(err.contains("not a supervisor"), "{err}");
     let note = "=HYPERLINK(\"http://x\") 秤已校准";
     let said = pb(&[
@@ -781,17 +791,18 @@ fn supervisors_see_the_whole_floor_review_search_and_report() {
         &url,
     ]);
     assert!(said.contains("reviewed by E005"), "{said}");
-    let again = std::process::Command::new(bin())
-        .args(["audit", "review", &id, "--note", "again", "--by", "E006"])
-        .args(["--central", &url])
-        .output()
-        .unwrap();
-    assert!(!again.status.success());
-    assert!(
-        String::from_utf8_lossy(&again.stderr).contains("already reviewed by E005"),
-        "{}",
-        String::from_utf8_lossy(&again.stderr)
-    );
+    let again = pb_fails(&[
+        "audit",
+        "review",
+        &id,
+        "--note",
+        "again",
+        "--by",
+        "E006",
+        "--central",
+        &url,
+    ]);
+    assert!(again.contains("already reviewed by E005"), "{again}");
     let queue = pb_json(&["audit", "review", "--central", &url, "--json"]);
     assert!(
         queue

@@ -349,14 +349,8 @@ pub enum ExportFormat {
     Jsonl,
 }
 
-/// A CSV cell a spreadsheet will not run: one that would start a formula (`=`, `+`, `-`,
-/// `@`, or a tab or CR before one) gets a leading `'`, which spreadsheets show as text.
-pub fn csv_cell(s: &str) -> std::borrow::Cow<'_, str> {
-    match s.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}").into(),
-        _ => s.into(),
-    }
-}
+/// A CSV cell a spreadsheet will not run (the one rule of every export: [`sheet::neutralise`]).
+pub use sheet::neutralise as csv_cell;
 
 /// Streams the raw log. CSV starts with a UTF-8 byte-order mark so spreadsheet programs keep
 /// Chinese text intact.
