@@ -77,6 +77,15 @@ enum Cmd {
         #[arg(long, conflicts_with = "db")]
         central: Option<String>,
     },
+    /// The supervisors' console: the bench board, the review queue, search and reports of
+    /// every bench, from the central database, in a window (no devices needed)
+    Console {
+        #[command(flatten)]
+        src: CentralSource,
+        /// Where the Export buttons write their CSV and .xlsx files
+        #[arg(long, default_value = "packbench-exports")]
+        exports: PathBuf,
+    },
     /// Reports and proofs from the event log
     Audit {
         #[command(subcommand)]
@@ -717,6 +726,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::Audit { what } => audit_cmd(what, cfg.as_ref()),
         Cmd::Central { what } => central_cmd(what, cfg.as_ref()),
+        Cmd::Console { src, exports } => {
+            packbench::ui::console::run(src.connect(cfg.as_ref())?, exports)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Simulate { device } => {
             match device {
                 SimCmd::Printer { mode } => packbench::simulate::printer(&mode)?,

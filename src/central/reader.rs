@@ -41,6 +41,11 @@ impl CentralReader {
         &self.central
     }
 
+    /// Runs one of the centre's async calls on this reader's runtime (the console's worker).
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
     fn rows(&self, what: &'static str, sql: &str, key: &str) -> Result<Vec<Row>> {
         let c = &self.central;
         self.rt

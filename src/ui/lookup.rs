@@ -267,6 +267,7 @@ fn event_row(e: &audit::EventRow) -> TimelineRow {
     let detail = audit::event_summary(&e.data, &["name", "bytes"], "  ");
     TimelineRow {
         at: clock_time(&e.at).into(),
+        station: e.station_id.clone().into(),
         event: e.kind.clone().into(),
         actor: e.actor.clone().unwrap_or_default().into(),
         // Shop data in the fields (names, notes) is untrusted.
@@ -291,7 +292,7 @@ fn event_row(e: &audit::EventRow) -> TimelineRow {
 }
 
 /// An order's record: who, weights, overrides and reprints, every event in order.
-fn timeline<S: Store + ?Sized>(store: &S, code: &str) -> Result<Reply, StoreError> {
+pub(crate) fn timeline<S: Store + ?Sized>(store: &S, code: &str) -> Result<Reply, StoreError> {
     let Some(r) = audit::order_record(store, code)? else {
         return Ok(Reply::Hits {
             hits: vec![],
@@ -329,7 +330,7 @@ fn timeline<S: Store + ?Sized>(store: &S, code: &str) -> Result<Reply, StoreErro
 }
 
 /// What one person picked and packed today, as timeline rows.
-fn person<S: Store + ?Sized>(
+pub(crate) fn person<S: Store + ?Sized>(
     store: &S,
     id: &str,
     from: DateTime<FixedOffset>,
@@ -341,6 +342,7 @@ fn person<S: Store + ?Sized>(
         .iter()
         .map(|o| TimelineRow {
             at: clock_time(&o.at).into(),
+            station: o.station_id.clone().into(),
             event: o.order_no.clone().into(),
             actor: o.role.clone().into(),
             detail: format!(

@@ -6,6 +6,7 @@
 //!   thread through one coalescing inbox.
 //! - `lookup`: read-only questions (keypad badge, reports) on a worker
 //!   thread with its own database connection.
+//! - `console`: the supervisors' console window over the central database.
 //! - `launch`: starts the loop, devices and worker for a window; `demo`: the demo station.
 //!
 //! The UI thread only renders and forwards; it never opens the database or a device.
@@ -14,6 +15,7 @@ slint::include_modules!();
 
 pub mod adapter;
 pub mod bridge;
+pub mod console;
 pub mod demo;
 pub mod launch;
 pub mod lookup;
