@@ -50,15 +50,33 @@ pub type SharedClock = Arc<dyn Fn() -> DateTime<FixedOffset> + Send + Sync>;
 /// What the window asks.
 #[derive(Debug, Clone, PartialEq)]
 enum Ask {
-    SignIn { who: String, pin: String },
+    SignIn {
+        who: String,
+        pin: String,
+    },
     SignOut,
     Board,
-    Review { include_reviewed: bool },
+    Review {
+        include_reviewed: bool,
+    },
     Search(String),
     Open(String),
-    Mark { id: String, note: String },
-    Report { from: String, to: String },
-    Export { tab: Tab, format: String, include_reviewed: bool, query: String, from: String, to: String },
+    Mark {
+        id: String,
+        note: String,
+    },
+    Report {
+        from: String,
+        to: String,
+    },
+    Export {
+        tab: Tab,
+        format: String,
+        include_reviewed: bool,
+        query: String,
+        from: String,
+        to: String,
+    },
 }
 
 impl Ask {
@@ -130,7 +148,8 @@ pub struct Setup {
 /// A running console window and its worker.
 pub struct Console {
     pub window: ConsoleWindow,
-    tx: Option<Sender<Ask>>,
+    /// Shared with the window's callbacks; taken at shutdown so the worker sees the end.
+    tx: Rc<RefCell<Option<Sender<Ask>>>>,
     pending: Arc<AtomicUsize>,
     inbox: Arc<Mutex<Vec<Answer>>>,
     state: Rc<RefCell<Shown>>,
@@ -207,7 +226,7 @@ impl Console {
         }));
         let console = Console {
             window,
-            tx: Some(tx),
+            tx: Rc::new(RefCell::new(Some(tx))),
             pending,
             inbox,
             state,
@@ -218,10 +237,13 @@ impl Console {
     }
 
     fn asker(&self) -> impl Fn(Ask) + Clone + 'static {
-        let tx = self.tx.clone().expect("running");
+        let tx = self.tx.clone();
         let pending = self.pending.clone();
         let weak = self.window.as_weak();
         move |a: Ask| {
+            let Some(tx) = tx.borrow().clone() else {
+                return;
+            };
             pending.fetch_add(1, Ordering::SeqCst);
             if let Some(w) = weak.upgrade() {
                 w.global::<Floor>().set_busy(true);
@@ -375,7 +397,7 @@ impl Console {
 
     /// Stops the worker (its connection closes).
     pub fn shutdown(mut self) {
-        self.tx.take();
+        self.tx.borrow_mut().take();
         if let Some(w) = self.worker.take() {
             let _ = w.join();
         }
@@ -396,7 +418,10 @@ fn set_language(w: &ConsoleWindow, state: &Rc<RefCell<Shown>>, language: Languag
 }
 
 fn pick(w: &Option<Words>, l: Language) -> SharedString {
-    w.as_ref().map(|w| w.pick(l).to_string()).unwrap_or_default().into()
+    w.as_ref()
+        .map(|w| w.pick(l).to_string())
+        .unwrap_or_default()
+        .into()
 }
 
 fn show_words(w: &ConsoleWindow, s: &Shown) {
@@ -502,9 +527,8 @@ fn drain(w: &ConsoleWindow, inbox: &Mutex<Vec<Answer>>, state: &RefCell<Shown>) 
                 f.set_timeline_summary(summary.into());
                 f.set_timeline(model(rows));
             }
-            Answer::Lookup(Reply::Hits { message, .. }) | Answer::Lookup(Reply::Failed(message)) => {
-                st.search = Some(message)
-            }
+            Answer::Lookup(Reply::Hits { message, .. })
+            | Answer::Lookup(Reply::Failed(message)) => st.search = Some(message),
             Answer::Lookup(_) => {}
             Answer::Marked(Ok(id)) => {
                 f.set_selected(SharedString::new());
@@ -617,7 +641,10 @@ fn board_rows(
                 r.last_alarm.as_deref().unwrap_or("")
             )
         } else {
-            r.last_refusal.as_ref().map(refusal_text).unwrap_or_default()
+            r.last_refusal
+                .as_ref()
+                .map(refusal_text)
+                .unwrap_or_default()
         };
         out.push(BenchRow {
             station: plain(&r.station_id).into(),
@@ -759,7 +786,8 @@ fn error_rate(r: &crate::central::ReportRow) -> Option<f64> {
 }
 
 fn pct(x: Option<f64>) -> String {
-    x.map(|x| format!("{:.1} %", x * 100.0)).unwrap_or_else(|| "—".into())
+    x.map(|x| format!("{:.1} %", x * 100.0))
+        .unwrap_or_else(|| "—".into())
 }
 
 fn report_rows(report: &Report, weeks: &[Week]) -> (Vec<ReportLine>, Vec<ReportLine>, String) {
@@ -829,10 +857,7 @@ fn newest(batch: Vec<Ask>) -> Vec<Ask> {
     batch
         .into_iter()
         .enumerate()
-        .filter(|(i, a)| {
-            !a.kind()
-                .is_some_and(|k| kinds[i + 1..].contains(&Some(k)))
-        })
+        .filter(|(i, a)| !a.kind().is_some_and(|k| kinds[i + 1..].contains(&Some(k))))
         .map(|(_, a)| a)
         .collect()
 }
@@ -982,7 +1007,11 @@ impl Worker {
                         "标记已复核前请写一句备注",
                     )));
                 }
-                let by = self.signed_in.as_ref().map(|s| s.0.clone()).unwrap_or_default();
+                let by = self
+                    .signed_in
+                    .as_ref()
+                    .map(|s| s.0.clone())
+                    .unwrap_or_default();
                 match self.reader.block_on(c.review(&id, &by, note)) {
                     Ok(_) => Answer::Marked(Ok(id)),
                     Err(e) => Answer::Marked(Err(db_words(e))),
@@ -1035,7 +1064,10 @@ impl Worker {
         if let Some((n, last)) = self.failures.get(&e.id) {
             if *n >= MAX_FAILURES && now - *last < chrono::Duration::minutes(LOCK_MINUTES) {
                 return no(
-                    format!("{} is locked for {LOCK_MINUTES} minutes after {n} wrong PINs", e.id),
+                    format!(
+                        "{} is locked for {LOCK_MINUTES} minutes after {n} wrong PINs",
+                        e.id
+                    ),
                     format!("{} 连续 {n} 次 PIN 错误,锁定 {LOCK_MINUTES} 分钟", e.id),
                 );
             }
@@ -1164,12 +1196,8 @@ impl Worker {
             }
         };
         let refs: Vec<&sheet::Sheet> = list.iter().collect();
-        let fail = |e: anyhow::Error| {
-            words(
-                format!("cannot export: {e:#}"),
-                format!("无法导出:{e:#}"),
-            )
-        };
+        let fail =
+            |e: anyhow::Error| words(format!("cannot export: {e:#}"), format!("无法导出:{e:#}"));
         std::fs::create_dir_all(&self.exports)
             .with_context(|| format!("creating {}", self.exports.display()))
             .map_err(fail)?;
@@ -1245,10 +1273,15 @@ mod tests {
             orders_today: 12,
             units_today: 30,
             orders_this_hour: 3,
-            last_refusal: Some(serde_json::json!({"at": "2026-11-22T09:58:01+08:00", "reason": "not_in_order", "code": "69\u{1b}1"})),
+            last_refusal: Some(
+                serde_json::json!({"at": "2026-11-22T09:58:01+08:00", "reason": "not_in_order", "code": "69\u{1b}1"}),
+            ),
             open_alarms: 0,
             last_alarm: None,
-            devices: vec![("scale".into(), "connected".into()), ("printer".into(), "error".into())],
+            devices: vec![
+                ("scale".into(), "connected".into()),
+                ("printer".into(), "error".into()),
+            ],
             backlog: Some(4),
             trouble,
         }
@@ -1258,12 +1291,27 @@ mod tests {
     fn board_rows_scale_hours_and_say_what_is_wrong() {
         let at = DateTime::parse_from_rfc3339("2026-11-22T10:05:00+08:00").unwrap();
         let hourly = vec![
-            HourlyRow { station_id: "B1".into(), hour: t("2026-11-22T00:00:00Z"), orders: 10 },
-            HourlyRow { station_id: "B1".into(), hour: t("2026-11-22T02:00:00Z"), orders: 5 },
-            HourlyRow { station_id: "B2".into(), hour: t("2026-11-22T01:00:00Z"), orders: 20 },
+            HourlyRow {
+                station_id: "B1".into(),
+                hour: t("2026-11-22T00:00:00Z"),
+                orders: 10,
+            },
+            HourlyRow {
+                station_id: "B1".into(),
+                hour: t("2026-11-22T02:00:00Z"),
+                orders: 5,
+            },
+            HourlyRow {
+                station_id: "B2".into(),
+                hour: t("2026-11-22T01:00:00Z"),
+                orders: 20,
+            },
         ];
-        let (rows, tallies) =
-            board_rows(&[bench("B1", true, 10), bench("B2", false, 100)], &hourly, at);
+        let (rows, tallies) = board_rows(
+            &[bench("B1", true, 10), bench("B2", false, 100)],
+            &hourly,
+            at,
+        );
         let hours = |i: usize| -> Vec<f32> {
             use slint::Model;
             rows[i].hours.iter().collect()
@@ -1275,7 +1323,11 @@ mod tests {
         assert_eq!(rows[0].level, Severity::Error);
         // A control byte in a scanned code is shown as data, never sent to the screen raw.
         assert!(!rows[0].trouble.contains('\u{1b}'), "{}", rows[0].trouble);
-        assert!(rows[0].trouble.starts_with("09:58 not_in_order"), "{}", rows[0].trouble);
+        assert!(
+            rows[0].trouble.starts_with("09:58 not_in_order"),
+            "{}",
+            rows[0].trouble
+        );
         assert_eq!(tallies[0].value, "1 / 2");
         assert_eq!(tallies[1].value, "24");
         assert_eq!(tallies[4].value, "2");
@@ -1289,7 +1341,10 @@ mod tests {
             Ask::Search("SF".into()),
             Ask::Board,
             Ask::Search("SF1".into()),
-            Ask::Mark { id: "a".into(), note: "n".into() },
+            Ask::Mark {
+                id: "a".into(),
+                note: "n".into(),
+            },
         ];
         let kept = newest(batch.to_vec());
         assert_eq!(kept, batch[2..].to_vec());

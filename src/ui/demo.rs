@@ -53,6 +53,12 @@ pub fn default_dir() -> PathBuf {
 
 /// Writes the fixtures into `dir`, imports them into `dir/demo.db` and builds the config.
 pub fn prepare(dir: &Path) -> Result<Demo> {
+    prepare_as(dir, "DEMO-01")
+}
+
+/// The demo data for a bench named `station_id` (its log's events carry that id from the
+/// first import, so the bench can also join a centre: a log is one bench's own).
+pub fn prepare_as(dir: &Path, station_id: &str) -> Result<Demo> {
     std::fs::create_dir_all(dir.join("fixtures"))
         .with_context(|| format!("cannot create the demo folder {}", dir.display()))?;
     let db = dir.join("demo.db");
@@ -67,7 +73,7 @@ pub fn prepare(dir: &Path) -> Result<Demo> {
             *kind,
             &path,
             &ReadOptions::default(),
-            "DEMO-01",
+            station_id,
             Local::now().fixed_offset(),
             &mut |_| {},
         )
@@ -75,7 +81,8 @@ pub fn prepare(dir: &Path) -> Result<Demo> {
     }
     let quoted = |s: String| toml::Value::String(s).to_string();
     let mut cfg: Config = toml::from_str(&format!(
-        "station_id = \"DEMO-01\"\ndatabase = {}\n[printer]\ntarget = {}\nchinese = true\n",
+        "station_id = {}\ndatabase = {}\n[printer]\ntarget = {}\nchinese = true\n",
+        quoted(station_id.to_string()),
         quoted(db.display().to_string()),
         quoted(format!("file://{}", labels.display())),
     ))

@@ -39,7 +39,7 @@ pub fn base_time() -> DateTime<FixedOffset> {
         .unwrap()
 }
 
-fn init_backend() {
+pub fn init_backend() {
     // Per thread: without an event loop each test thread has its own platform.
     let _ = slint::platform::set_platform(Box::new(TestingBackend::new(TestingBackendOptions {
         mock_time: true,
@@ -70,6 +70,18 @@ impl TestBench {
         h: f32,
         tweak: impl FnOnce(&mut packbench::config::PrinterConfig),
     ) -> TestBench {
+        Self::with_config(w, h, "DEMO-01", |cfg| {
+            tweak(cfg.printer.as_mut().expect("the demo has a printer"))
+        })
+    }
+
+    /// A bench named `station` whose demo config is changed first (a [central] section).
+    pub fn with_config(
+        w: f32,
+        h: f32,
+        station: &str,
+        tweak: impl FnOnce(&mut packbench::config::Config),
+    ) -> TestBench {
         init_backend();
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
@@ -78,8 +90,8 @@ impl TestBench {
             NEXT.fetch_add(1, Ordering::SeqCst)
         ));
         let _ = std::fs::remove_dir_all(&dir);
-        let mut d = demo::prepare(&dir).expect("demo data");
-        tweak(d.cfg.printer.as_mut().expect("the demo has a printer"));
+        let mut d = demo::prepare_as(&dir, station).expect("demo data");
+        tweak(&mut d.cfg);
         let app = AppWindow::new().expect("window");
         app.window().set_size(LogicalSize::new(w, h));
         packbench::ui::bridge::set_language(&app, Language::En);
