@@ -1472,7 +1472,12 @@ fn audit() {
         "  `packbench audit order ORDER --central URL`, whole process, 20 random orders: {}",
         summary(&mut cli)
     );
-    supervision_figures(&rt, &admin, &mut pick, stations);
+    let mut pick_with_waybill = || {
+        let o = pick();
+        let w = format!("{o}-WB");
+        (o, w)
+    };
+    supervision_figures(&rt, &admin, &mut pick_with_waybill, stations);
     let t = Instant::now();
     let out = Command::new(bin())
         .args(["central", "verify", "--url", &admin_url])
@@ -1497,7 +1502,7 @@ fn audit() {
 fn supervision_figures(
     rt: &tokio::runtime::Runtime,
     admin: &Central,
-    pick: &mut dyn FnMut() -> String,
+    pick: &mut dyn FnMut() -> (String, String),
     stations: usize,
 ) {
     // "Today" spans the whole replayed shift (every event is within a day of t0()).
@@ -1535,12 +1540,11 @@ fn supervision_figures(
     let mut typed = Vec::new();
     let mut hits = 0;
     for _ in 0..30 {
-        let o = pick();
-        let waybill = format!("{o}-WB");
+        let (o, waybill) = pick();
         for text in [&o, &waybill] {
             let chars: Vec<char> = text.chars().collect();
             // Typed from the start for the order number, from the middle for the waybill
-            // (its tail "-WB" is the same on every order).
+            // (a customer reads out its last digits).
             let start = if text == &o { 0 } else { chars.len() / 3 };
             for n in start + SEARCH_FROM..=chars.len() {
                 let part: String = chars[start..n].iter().collect();
@@ -1691,4 +1695,46 @@ fn main() {
     if want("audit") {
         audit();
     }
+    // Only by name: it reads a database loaded before (by `audit`, or a real centre's copy).
+    if parts.iter().any(|x| x == "supervise") {
+        supervise();
+    }
+}
+
+/// The console's queries against the central database at `PB_CENTRAL_URL`, as it is.
+fn supervise() {
+    let url = std::env::var("PB_CENTRAL_URL")
+        .expect("supervise reads the central database at PB_CENTRAL_URL");
+    let rt = runtime(1);
+    let admin = Central::connect(&url, None).unwrap();
+    let client = rt.block_on(async {
+        let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        tokio::spawn(conn);
+        c
+    });
+    let sample: Vec<(String, String)> = rt
+        .block_on(client.query(
+            "SELECT order_no, waybill_no FROM orders TABLESAMPLE SYSTEM (1) LIMIT 1000",
+            &[],
+        ))
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let (events, benches): (i64, i64) = rt
+        .block_on(client.query_one(
+            "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM bench_heads)",
+            &[],
+        ))
+        .map(|r| (r.get(0), r.get(1)))
+        .unwrap();
+    println!(
+        "\n== supervise: the console's queries on {events} events of {benches} benches, {} sampled orders",
+        sample.len()
+    );
+    let mut rng = Rng::new(11);
+    let mut pick = || sample[rng.below(sample.len() as u64) as usize].clone();
+    supervision_figures(&rt, &admin, &mut pick, benches as usize);
 }

@@ -865,6 +865,28 @@ fn supervisors_see_the_whole_floor_review_search_and_report() {
         .unwrap_or_else(|| panic!("{part}: {hits:#}"));
     assert_eq!(hit["station_id"], "BENCH-S2");
     assert_eq!(hit["state"], "packed");
+    // By the start of an order number from two characters on, in order; two characters from
+    // the middle of one are too few to match anywhere.
+    let start = &o[0].order_no[..2];
+    let by_start = pb_json(&["audit", "search", start, "--central", &url, "--json"]);
+    let keys: Vec<&str> = by_start
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["kind"] == "order")
+        .map(|h| h["key"].as_str().unwrap())
+        .collect();
+    assert!(keys.contains(&o[0].order_no.as_str()), "{by_start:#}");
+    assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+    let inner = &o[0].order_no[o[0].order_no.len() - 3..o[0].order_no.len() - 1];
+    let none = pb_json(&["audit", "search", inner, "--central", &url, "--json"]);
+    assert!(
+        none.as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["kind"] != "order" || h["key"].as_str().unwrap().starts_with(inner)),
+        "{inner}: {none:#}"
+    );
     let by_name = pb_json(&["audit", "search", "刘洋", "--central", &url, "--json"]);
     assert_eq!(by_name[0]["kind"], "employee", "{by_name:#}");
     assert_eq!(by_name[0]["key"], "E005");

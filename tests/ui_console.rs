@@ -286,6 +286,31 @@ fn the_console_shows_the_floor_the_queue_search_and_reports() {
     assert_eq!(a.api().get_units_scanned(), 1, "B's unit counts at A");
     centre.drained("BENCH-A", &a);
     centre.drained("BENCH-B", &b);
+    // Who is on a bench comes with its heartbeat too (every 2 s): wait for the one after
+    // the last sign-in and sign-out.
+    let end = Instant::now() + WAIT;
+    loop {
+        let rows = centre
+            .rt
+            .block_on(centre.central.board(
+                Duration::from_secs(10),
+                base_time().with_timezone(&chrono::Utc) - chrono::Duration::hours(1),
+            ))
+            .unwrap();
+        let on = |s: &str| {
+            rows.iter()
+                .find(|r| r.station_id == s)
+                .and_then(|r| r.packer_id.clone())
+        };
+        if on("BENCH-A").as_deref() == Some("E003") && on("BENCH-B").is_none() {
+            break;
+        }
+        assert!(
+            Instant::now() < end,
+            "the heartbeats never said who is on: {rows:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     let ui = Ui::open(&centre);
     ui.shot("console-01-sign-in-en-1280x800");
@@ -425,7 +450,10 @@ fn the_console_shows_the_floor_the_queue_search_and_reports() {
     ui.find(&format!("hit {ORDER1}"));
     ui.type_into("SearchPane::search-box", "S");
     assert!(ui.value("search message").contains("at least 2"));
+    // Two characters match the start of an order number only; three match anywhere.
     ui.type_into("SearchPane::search-box", "王建");
+    assert!(ui.labels(&format!("hit {ORDER2}")).is_empty());
+    ui.type_into("SearchPane::search-box", "王建国");
     ui.tap(&format!("hit {ORDER2}"));
     let title = ui.value("timeline title");
     assert!(title.starts_with(ORDER2), "{title}");

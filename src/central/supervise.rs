@@ -122,6 +122,9 @@ pub struct HourlyRow {
 
 /// Fewer characters than this find nothing: a search that would read every order.
 pub const SEARCH_MIN_CHARS: usize = 2;
+/// Orders are matched anywhere in their number, waybill or recipient from this many
+/// characters on (the trigram index needs three); shorter text matches their start only.
+pub const ANYWHERE_MIN_CHARS: usize = 3;
 
 /// Escapes `%`, `_` and `\` so that typed text is matched as text by LIKE.
 fn like_escape(s: &str) -> String {
@@ -335,27 +338,53 @@ impl Central {
         let what = "searching";
         let inner = format!("%{}%", like_escape(text));
         let prefix = format!("{}%", like_escape(text));
+        // Orders by the start of their number or waybill first, through the C-collation
+        // indexes (migration 4): each is an ordered index scan that stops at `limit`, however
+        // many orders share the prefix. Only when no order starts with the text are orders
+        // matched anywhere (trigram index), as typing a waybill's last digits does.
+        const ORDER: &str = "SELECT 'order', o.order_no, o.waybill_no || ' · ' || o.recipient,
+                    cl.station_id,
+                    CASE WHEN o.cancelled THEN 'cancelled' WHEN cl.packed THEN 'packed'
+                         WHEN cl.released IS FALSE THEN 'held' ELSE 'open' END
+               FROM orders o LEFT JOIN claims cl USING (order_no)";
+        let by_prefix = format!(
+            "SELECT * FROM (({ORDER} WHERE o.order_no COLLATE \"C\" LIKE $1
+                               ORDER BY o.order_no COLLATE \"C\" LIMIT $2)
+                            UNION
+                            ({ORDER} WHERE o.waybill_no COLLATE \"C\" LIKE $1
+                               ORDER BY o.waybill_no COLLATE \"C\" LIMIT $2)) p
+              ORDER BY p.order_no COLLATE \"C\" LIMIT $2"
+        );
+        let anywhere = format!(
+            "{ORDER} WHERE pb_order_text(o.order_no, o.waybill_no, o.recipient) ILIKE $1 LIMIT $2"
+        );
         let rows = with_client!(self, what, |c| async {
-            c.query(
-                "(SELECT 'order', o.order_no, o.waybill_no || ' · ' || o.recipient, cl.station_id,
-                         CASE WHEN o.cancelled THEN 'cancelled' WHEN cl.packed THEN 'packed'
-                              WHEN cl.released IS FALSE THEN 'held' ELSE 'open' END
-                    FROM orders o LEFT JOIN claims cl USING (order_no)
-                   WHERE pb_order_text(o.order_no, o.waybill_no, o.recipient) ILIKE $1
-                   ORDER BY (o.order_no ILIKE $2 OR o.waybill_no ILIKE $2) DESC, o.order_no
-                   LIMIT $3)
-                 UNION ALL
-                 (SELECT 'sku', s.sku, s.name, NULL, NULL FROM skus s
-                   WHERE pb_sku_text(s.sku, s.name) ILIKE $1
-                   ORDER BY (s.sku ILIKE $2) DESC, s.sku LIMIT $3)
-                 UNION ALL
-                 (SELECT 'employee', e.id, e.name, NULL, NULL FROM employees e
-                   WHERE e.id ILIKE $1 OR e.name ILIKE $1
-                   ORDER BY (e.id ILIKE $2) DESC, e.id LIMIT $3)",
-                &[&inner, &prefix, &limit],
-            )
-            .await
-            .map_err(|e| self.query_err(what, e))
+            let mut rows = c
+                .query(&by_prefix, &[&prefix, &limit])
+                .await
+                .map_err(|e| self.query_err(what, e))?;
+            // Two characters have no trigram: matched anywhere they would read every order.
+            if rows.is_empty() && text.chars().count() >= ANYWHERE_MIN_CHARS {
+                rows = c
+                    .query(&anywhere, &[&inner, &limit])
+                    .await
+                    .map_err(|e| self.query_err(what, e))?;
+            }
+            rows.extend(
+                c.query(
+                    "(SELECT 'sku', s.sku, s.name, NULL, NULL FROM skus s
+                       WHERE pb_sku_text(s.sku, s.name) ILIKE $1
+                       ORDER BY (s.sku ILIKE $2) DESC, s.sku LIMIT $3)
+                     UNION ALL
+                     (SELECT 'employee', e.id, e.name, NULL, NULL FROM employees e
+                       WHERE e.id ILIKE $1 OR e.name ILIKE $1
+                       ORDER BY (e.id ILIKE $2) DESC, e.id LIMIT $3)",
+                    &[&inner, &prefix, &limit],
+                )
+                .await
+                .map_err(|e| self.query_err(what, e))?,
+            );
+            Ok(rows)
         })?;
         Ok(rows
             .iter()
@@ -369,7 +398,8 @@ impl Central {
             .collect())
     }
 
-    /// Per packer and per bench from `from` up to (not including) `to`.
+    /// Per packer and per bench from `from` up to (not including) `to`, in whole clock hours
+    /// (the counts are kept per hour: an hour counts when it starts in the range).
     pub async fn report(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Report> {
         if to <= from {
             return Err(self.data_err(format!(
@@ -379,39 +409,17 @@ impl Central {
         let what = "making a report";
         let rows = with_client!(self, what, |c| async {
             c.query(
-                "WITH ev AS (
-                     SELECT e.station_id, e.type, e.order_no, e.data::jsonb AS d,
-                            CASE WHEN e.type = 'order_packed'
-                                 THEN coalesce(e.data::jsonb->>'packer_id', e.actor) ELSE e.actor END AS who
-                       FROM events e
-                      WHERE e.at_ts >= $1 AND e.at_ts < $2 AND e.station_id <> $3
-                        AND e.type IN ('order_packed', 'scan_rejected', 'weight_checked',
-                                       'reprint_requested', 'return_closed')),
-                 counted AS (
-                     SELECT ev.station_id, ev.who,
-                            (ev.type = 'order_packed')::int AS orders,
-                            CASE WHEN ev.type = 'order_packed' THEN
-                                 coalesce((SELECT sum((l->>'qty')::bigint)
-                                             FROM orders o, jsonb_array_elements(o.lines::jsonb) l
-                                            WHERE o.order_no = ev.order_no), 0) ELSE 0 END AS units,
-                            (ev.type = 'scan_rejected' AND d->>'reason' IN
-                                 ('not_in_order', 'over_quantity', 'unknown_barcode'))::int AS wrong,
-                            (ev.type = 'weight_checked' AND (d->>'ok')::boolean IS FALSE)::int AS mismatch,
-                            (ev.type = 'order_packed' AND d->>'override_by' IS NOT NULL)::int AS overrides,
-                            (ev.type = 'reprint_requested')::int AS reprints,
-                            (ev.type = 'return_closed' AND (d->>'confirmed')::boolean IS TRUE
-                                 AND d->>'reason' IN ('wrong_item_sent', 'missing_item'))::int AS after
-                       FROM ev)
-                 SELECT CASE WHEN grouping(station_id) = 0 THEN 'bench' ELSE 'packer' END,
+                "SELECT CASE WHEN grouping(station_id) = 0 THEN 'bench' ELSE 'packer' END,
                         coalesce(station_id, who, ''),
                         sum(orders)::bigint, sum(units)::bigint, sum(wrong)::bigint,
-                        sum(mismatch)::bigint, sum(overrides)::bigint, sum(reprints)::bigint,
-                        sum(after)::bigint,
+                        sum(mismatches)::bigint, sum(overrides)::bigint, sum(reprints)::bigint,
+                        sum(after_shipping)::bigint,
                         (SELECT name FROM employees WHERE id = who)
-                   FROM counted
+                   FROM work_hours
+                  WHERE hour >= date_trunc('hour', $1::timestamptz) AND hour < $2
                   GROUP BY GROUPING SETS ((station_id), (who))
                   ORDER BY 1, 2",
-                &[&from, &to, &CENTRAL_STATION],
+                &[&from, &to],
             )
             .await
             .map_err(|e| self.query_err(what, e))
