@@ -31,8 +31,23 @@ fn fixtures() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
 
-/// One event hashed onto `prev` exactly as a bench's log hashes it.
+/// One event of E003 hashed onto `prev` exactly as a bench's log hashes it.
 fn ev(
+    station: &str,
+    seq: i64,
+    prev: &str,
+    kind: &str,
+    order: Option<&str>,
+    data: &str,
+    epoch: Option<i64>,
+) -> ShipEvent {
+    ev_as("E003", station, seq, prev, kind, order, data, epoch)
+}
+
+/// The same, by `actor`.
+#[allow(clippy::too_many_arguments)]
+fn ev_as(
+    actor: &str,
     station: &str,
     seq: i64,
     prev: &str,
@@ -52,7 +67,7 @@ fn ev(
             seq,
             at: &at,
             kind,
-            actor: Some("E003"),
+            actor: Some(actor),
             station_id: station,
             order_no: order,
             data,
@@ -62,7 +77,7 @@ fn ev(
         seq,
         at,
         kind: kind.into(),
-        actor: Some("E003".into()),
+        actor: Some(actor.into()),
         station_id: station.into(),
         order_no: order.map(Into::into),
         data: data.into(),
@@ -1508,4 +1523,115 @@ async fn audit_queries_span_benches() {
         .unwrap();
     assert_eq!(window.len(), 1);
     assert_eq!(window[0].seq, 2);
+}
+
+/// Reports come from counts kept per bench, person and hour as events arrive; a return that
+/// confirms a wrong item counts against whoever packed the order, at the packing bench, not
+/// against the person who checked the return in.
+#[tokio::test]
+async fn reports_count_per_hour_and_errors_after_shipping_against_the_packer() {
+    let db = pg::fresh_db().await;
+    let c = central_for(&db).await;
+    import_fixtures(&c).await;
+    let o = "TB20261122001"; // 3 units
+    let mut prev = zeros();
+    let mut b1 = Vec::new();
+    for (seq, kind, data) in [
+        (
+            1,
+            "scan_rejected",
+            r#"{"reason":"not_in_order","code":"6921568310025"}"#,
+        ),
+        (2, "scan_rejected", r#"{"reason":"wrong_step","code":"X"}"#),
+        (
+            3,
+            "weight_checked",
+            r#"{"ok":false,"measured_g":225.0,"expected_g":265.0}"#,
+        ),
+        (
+            4,
+            "weight_checked",
+            r#"{"ok":true,"measured_g":265.0,"expected_g":265.0}"#,
+        ),
+        (
+            5,
+            "order_packed",
+            r#"{"packer_id":"E003","override_by":"E005"}"#,
+        ),
+        (6, "reprint_requested", "{}"),
+    ] {
+        let e = ev("B1", seq, &prev, kind, Some(o), data, None);
+        prev = e.hash.clone();
+        b1.push(e);
+    }
+    c.ship(&b1).await.unwrap();
+    // Checked in at another bench by E009: one return confirms a wrong item, one the
+    // evidence contradicts, one for a reason that blames nobody.
+    let mut prev = zeros();
+    let mut b2 = Vec::new();
+    for (seq, data) in [
+        (1, r#"{"reason":"wrong_item_sent","confirmed":true}"#),
+        (
+            2,
+            r#"{"reason":"missing_item","confirmed":false,"packer_id":"E003"}"#,
+        ),
+        (
+            3,
+            r#"{"reason":"changed_mind","confirmed":null,"packer_id":"E003"}"#,
+        ),
+    ] {
+        let e = ev_as(
+            "E009",
+            "B2",
+            seq,
+            &prev,
+            "return_closed",
+            Some(o),
+            data,
+            None,
+        );
+        prev = e.hash.clone();
+        b2.push(e);
+    }
+    c.ship(&b2).await.unwrap();
+
+    let utc = |h: i64| {
+        (FixedOffset::east_opt(8 * 3600)
+            .unwrap()
+            .with_ymd_and_hms(2026, 11, 22, 0, 0, 0)
+            .unwrap()
+            + chrono::Duration::hours(h))
+        .with_timezone(&chrono::Utc)
+    };
+    let r = c.report(utc(0), utc(24)).await.unwrap();
+    let e003 = r.per_packer.iter().find(|p| p.key == "E003").unwrap();
+    assert_eq!(
+        (
+            e003.orders,
+            e003.units,
+            e003.wrong_items_caught,
+            e003.mismatches,
+            e003.overrides,
+            e003.reprints,
+            e003.errors_after_shipping
+        ),
+        (1, 3, 1, 1, 1, 1, 1),
+        "{r:#?}"
+    );
+    assert_eq!(e003.name.as_deref(), Some("张伟"));
+    assert!(
+        r.per_packer.iter().all(|p| p.key != "E009"),
+        "the returns handler is not blamed: {r:#?}"
+    );
+    let bench1 = r.per_bench.iter().find(|b| b.key == "B1").unwrap();
+    assert_eq!((bench1.orders, bench1.errors_after_shipping), (1, 1));
+    assert!(r.per_bench.iter().all(|b| b.key != "B2"), "{r:#?}");
+    // Whole hours: the events are in 10:00-11:00 (UTC+8).
+    let later = c.report(utc(11), utc(24)).await.unwrap();
+    assert!(
+        later.per_packer.is_empty() && later.per_bench.is_empty(),
+        "{later:#?}"
+    );
+    let hour = c.report(utc(10), utc(11)).await.unwrap();
+    assert_eq!(hour.per_packer, r.per_packer);
 }

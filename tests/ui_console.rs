@@ -313,7 +313,18 @@ fn the_console_shows_the_floor_the_queue_search_and_reports() {
     }
 
     let ui = Ui::open(&centre);
-    ui.shot("console-01-sign-in-en-1280x800");
+    for (w, h) in [(1920.0, 1080.0), (1280.0, 800.0)] {
+        ui.w().window().set_size(LogicalSize::new(w, h));
+        for lang in [packbench::ui::Language::Zh, packbench::ui::Language::En] {
+            ui.c().set_language(lang);
+            let l = if lang == packbench::ui::Language::Zh {
+                "zh"
+            } else {
+                "en"
+            };
+            ui.shot(&format!("console-01-sign-in-{l}-{w}x{h}"));
+        }
+    }
 
     // Sign-in: a packer is refused, a wrong PIN is refused, the supervisor gets in.
     ui.type_into("SignInPage::who", PACKER);
