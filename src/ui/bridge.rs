@@ -757,6 +757,7 @@ mod tests {
             label_print: None,
             supervisor: None,
             auth: None,
+            returns: None,
         };
         inbox.post_view(v("a"));
         inbox.post_view(v("b"));

@@ -167,6 +167,8 @@ impl Engine {
     /// A scan in returns mode (the packer is signed in).
     pub(super) fn returns_scan(&self, s: &mut State, out: &mut Out, scan: &Scan) {
         let code = scan.code.text.as_str();
+        // A refusal while a return is open is about its order.
+        let order = self.open_return_of(s).map(|o| o.order.order_no.clone());
         match &scan.resolved {
             Resolved::Order(view) => self.open_return(s, out, view, code),
             Resolved::Item(m) => self.return_unit(s, out, scan, Some(m)),
@@ -175,7 +177,7 @@ impl Engine {
                 code,
                 RejectReason::BadCheckDigit,
                 format!("{code} has a wrong check digit: rescan or key it in"),
-                None,
+                order.as_deref(),
             ),
             // A code nobody knows, inside a returned parcel, is evidence too.
             Resolved::Unknown if self.open_return_of(s).is_some() => {
@@ -193,7 +195,7 @@ impl Engine {
                 code,
                 RejectReason::NotAllowed,
                 "returns check-in: packaging is not counted, scan the units".into(),
-                None,
+                order.as_deref(),
             ),
             Resolved::Command(_) | Resolved::Badge(_) => unreachable!("handled by scan"),
         }
@@ -369,8 +371,10 @@ impl Engine {
     ) -> bool {
         let actor = Some(handler);
         let in_returns = s.returns.is_some();
+        // A refusal while a return is open is about its order.
+        let order = self.open_return_of(s).map(|o| o.order.order_no.clone());
         let refuse = |s: &State, out: &mut Out, reason: RejectReason, detail: &str| {
-            out.reject(s, code, reason, detail.to_string(), None);
+            out.reject(s, code, reason, detail.to_string(), order.as_deref());
         };
         match c {
             Command::ReturnsStart => {
