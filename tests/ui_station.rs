@@ -501,7 +501,13 @@ fn a_whole_return_through_the_screen() {
 
     // The close waits for the buyer's reason; conditions wait for a unit.
     assert_eq!(
-        b.find_id("ReturnsScreen::close").accessible_enabled(),
+        b.find_id("ActionBar::returns")
+            .accessible_label()
+            .map(|l| l.to_string()),
+        Some("Close return".to_string())
+    );
+    assert_eq!(
+        b.find_id("ActionBar::returns").accessible_enabled(),
         Some(false)
     );
     assert_eq!(
@@ -527,7 +533,9 @@ fn a_whole_return_through_the_screen() {
     b.weigh(270.0);
     assert!(b.has("270 g"), "the returned parcel's weight");
 
-    // Every button of the return fits the smallest screen and is big enough for gloves.
+    // Every button of the return fits the smallest screen, above the action bar, and is big
+    // enough for gloves.
+    let bar_top = b.find_id("ActionBar::undo").absolute_position().y;
     for id in [
         "cond-ok",
         "cond-damaged",
@@ -541,8 +549,6 @@ fn a_whole_return_through_the_screen() {
         "ret-missing-item",
         "ret-damaged-in-transit",
         "ret-other",
-        "undo",
-        "close",
     ] {
         let e = b.find_id(&format!("ReturnsScreen::{id}"));
         let (p, s) = (e.absolute_position(), e.size());
@@ -553,11 +559,16 @@ fn a_whole_return_through_the_screen() {
             s.height
         );
         assert!(
-            p.x >= 0.0 && p.y >= 0.0 && p.x + s.width <= w + 0.5 && p.y + s.height <= h + 0.5,
-            "{id} is not all on the {w}×{h} screen: {p:?} {s:?}"
+            p.x >= 0.0 && p.y >= 0.0 && p.x + s.width <= w + 0.5 && p.y + s.height <= bar_top,
+            "{id} is not all on the {w}×{h} screen above the action bar: {p:?} {s:?}"
         );
     }
-    b.tap_id("ReturnsScreen::close");
+    // Undo in the action bar takes the lipstick back out; it goes back in.
+    b.tap_id("ActionBar::undo");
+    assert!(!b.has(&format!("foreign {LIP_R02}")));
+    b.wedge(LIP_R02);
+    assert_eq!(b.value("return verdict"), "confirmed");
+    b.tap_id("ActionBar::returns");
     assert_eq!(b.step(), Step::ScanReturn);
     let last = b.value("last return");
     assert!(
