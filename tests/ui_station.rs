@@ -592,6 +592,27 @@ fn a_whole_return_through_the_screen() {
         assert_eq!(p.packing_errors, 1, "{id}");
     }
 
+    // The supervisor view: the picker's day shows the return that confirmed the error.
+    b.tap_id("TopBar::supervisor");
+    b.wedge(SUPERVISOR);
+    b.pin(SUPERVISOR_PIN);
+    let search = b.find_id("SearchPane::search-box");
+    search.set_accessible_value("E001");
+    b.tap_id("SearchPane::search");
+    b.tap("hit person:E001");
+    let details: Vec<String> =
+        i_slint_backend_testing::ElementHandle::find_by_accessible_label(b.app(), ORDER1)
+            .filter_map(|e| e.accessible_value().map(|v| v.to_string()))
+            .collect();
+    assert!(
+        details
+            .iter()
+            .any(|d| d == "return TB20261122001-R1 confirmed wrong_item_sent"),
+        "{details:?}"
+    );
+    b.tap_id("SupervisorScreen::close");
+    assert_eq!(b.step(), Step::ScanReturn);
+
     // In Chinese, then out of returns mode.
     b.tap("language");
     assert!(b.has("退货签收:请扫描退回包裹的运单号"));
