@@ -969,6 +969,129 @@ mod tests {
     }
 
     #[test]
+    fn a_return_maps_beside_its_pack_record_in_both_languages() {
+        use crate::domain::returns::{Condition, PackRecord, ReturnClosed, ReturnReason};
+        use crate::station::view::{
+            ClosedReturn, ForeignPanel, ReturnLinePanel, ReturnPanel, ReturnsPanel,
+        };
+        let mut v = view();
+        v.order = None;
+        v.step = NextStep::CheckReturn {
+            return_id: "TB20261122001-R1".into(),
+        };
+        let pack = PackRecord {
+            packer_id: Some("E003".into()),
+            picker_id: Some("E001".into()),
+            station_id: Some("BENCH-T".into()),
+            measured_g: Some(266.0),
+            expected_g: Some(265.0),
+            weight_ok: Some(true),
+            units_scanned: 3,
+            units_ordered: 3,
+            labels_printed: 1,
+            ..Default::default()
+        };
+        v.returns = Some(ReturnsPanel {
+            open: Some(ReturnPanel {
+                return_id: "TB20261122001-R1".into(),
+                order_no: "TB20261122001".into(),
+                waybill_no: "SF1498369006026".into(),
+                carrier: "顺丰速运".into(),
+                recipient: "李娜\u{202E}".into(),
+                lines: vec![ReturnLinePanel {
+                    sku: "SOCK-BLK".into(),
+                    name: "Socks".into(),
+                    attributes: String::new(),
+                    packed: 2,
+                    before: 0,
+                    now: 2,
+                    conditions: vec![(Condition::Ok, 1), (Condition::Damaged, 1)],
+                }],
+                foreign: vec![ForeignPanel {
+                    code: "=SUM(A1)".into(),
+                    sku: None,
+                    units: 1,
+                    condition: Condition::WrongVariant,
+                }],
+                last_unit: Some(("=SUM(A1)".into(), Condition::WrongVariant)),
+                units: 3,
+                units_packed: 3,
+                units_returned: 2,
+                reason: Some(ReturnReason::MissingItem),
+                weighed_g: Some(205.5),
+                verdict: Some(true),
+                pack,
+            }),
+            last_closed: None,
+        });
+        let s = UiState::from_view(&v);
+        assert_eq!(s.step, Step::CheckReturn);
+        assert!(s.returns_active && s.has_return);
+        assert_eq!(
+            s.return_recipient, "李娜\\u{202E}",
+            "shop data stays plain text"
+        );
+        assert_eq!(s.return_lines[0].conditions_en, "1 OK · 1 damaged");
+        assert_eq!(s.return_lines[0].conditions_zh, "完好 1 · 损坏 1");
+        assert_eq!((s.return_lines[0].now, s.return_lines[0].packed), (2, 2));
+        assert_eq!(s.return_foreign[0].code, "=SUM(A1)");
+        assert_eq!(s.return_foreign[0].condition_zh, "规格不符");
+        assert_eq!(s.return_reason, "missing_item");
+        assert_eq!(s.return_last_condition, "wrong_variant");
+        assert_eq!(s.return_weighed, "205.5 g");
+        assert_eq!(s.return_verdict, "confirmed");
+        let p = &s.pack_record;
+        assert!(p.clean && p.weight_ok);
+        assert_eq!((p.packer.as_str(), p.picker.as_str()), ("E003", "E001"));
+        assert_eq!(
+            (p.measured.as_str(), p.expected.as_str()),
+            ("266 g", "265 g")
+        );
+        assert_eq!((p.units.as_str(), p.labels), ("3 / 3", 1));
+
+        // Closed: the summary in both languages; with no reason blamed on packing, no verdict.
+        let mut r = v.returns.take().unwrap();
+        r.open = None;
+        let closed = |reason, confirmed| ClosedReturn {
+            order_no: "TB20261122001".into(),
+            summary: ReturnClosed {
+                return_id: "TB20261122001-R1".into(),
+                reason,
+                handler_id: "E003".into(),
+                units: 3,
+                conditions: Default::default(),
+                foreign_units: 1,
+                returned_units: 2,
+                packed_units: 3,
+                measured_g: None,
+                packed_clean: true,
+                confirmed,
+                packer_id: None,
+                picker_id: None,
+            },
+        };
+        r.last_closed = Some(closed(ReturnReason::MissingItem, Some(false)));
+        v.returns = Some(r.clone());
+        v.step = NextStep::ScanReturn;
+        let s = UiState::from_view(&v);
+        assert!(s.returns_active && !s.has_return);
+        assert_eq!(
+            s.return_closed_en,
+            "Return TB20261122001-R1 closed: 3 units, missing item — the evidence contradicts the claim"
+        );
+        assert_eq!(
+            s.return_closed_zh,
+            "退货 TB20261122001-R1 已签收:3 件,少发漏发——证据与买家说法不符"
+        );
+        r.last_closed = Some(closed(ReturnReason::Size, None));
+        v.returns = Some(r);
+        assert_eq!(
+            UiState::from_view(&v).return_closed_en,
+            "Return TB20261122001-R1 closed: 3 units, size"
+        );
+    }
+
+    #[test]
     fn wedge_codes_lose_control_and_special_keys() {
         assert_eq!(clean_scan("BADGE-E003").as_deref(), Some("BADGE-E003"));
         assert_eq!(
