@@ -706,24 +706,31 @@ pub fn sim_items(
     catalog: &BTreeMap<String, Vec<(String, u32)>>,
 ) -> Vec<CodeButton> {
     let mut out = Vec::new();
-    let in_order: Vec<&str> = v
-        .order
-        .iter()
-        .flat_map(|o| o.lines.iter().map(|l| l.sku.as_str()))
-        .collect();
-    if let Some(o) = &v.order {
-        for l in &o.lines {
-            for (code, units) in catalog.get(&l.sku).into_iter().flatten() {
-                let label = if *units > 1 {
-                    format!("{} ×{}", l.sku, units)
-                } else {
-                    l.sku.clone()
-                };
-                out.push(CodeButton {
-                    label: label.into(),
-                    code: code.into(),
-                });
-            }
+    // The open order's SKUs, or (returns check-in) those of the open return's order.
+    let returned = v
+        .returns
+        .as_ref()
+        .and_then(|r| r.open.as_ref())
+        .map(|r| r.lines.iter().map(|l| l.sku.as_str()));
+    let in_order: Vec<&str> = match returned {
+        Some(skus) => skus.collect(),
+        None => v
+            .order
+            .iter()
+            .flat_map(|o| o.lines.iter().map(|l| l.sku.as_str()))
+            .collect(),
+    };
+    for sku in &in_order {
+        for (code, units) in catalog.get(*sku).into_iter().flatten() {
+            let label = if *units > 1 {
+                format!("{sku} ×{units}")
+            } else {
+                sku.to_string()
+            };
+            out.push(CodeButton {
+                label: label.into(),
+                code: code.into(),
+            });
         }
     }
     if let Some((sku, codes)) = catalog
