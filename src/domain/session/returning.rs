@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use super::{Engine, OrderView, Out, Resolved, Scan, State, RECHECK_DELTA_G};
 use crate::domain::catalog::ItemMatch;
 use crate::domain::commands::Command;
-use crate::domain::event::{Gs1Fields, RejectReason, ScanRejected};
+use crate::domain::event::{Gs1Fields, OrderReleased, RejectReason, ScanRejected};
 use crate::domain::order::Order;
+use crate::domain::progress::OrderStatus;
 use crate::domain::returns::{
     self, Condition, Evidence, ForeignItem, PackRecord, PackedLine, ReturnClosed, ReturnCondition,
     ReturnItem, ReturnOpened, ReturnReason, ReturnReasonGiven, ReturnRecord, ReturnUndone,
@@ -234,7 +235,7 @@ impl Engine {
                 "was cancelled and never packed"
             } else {
                 match p.status {
-                    crate::domain::progress::OrderStatus::Held => "is on hold, never packed",
+                    OrderStatus::Held => "is on hold, never packed",
                     _ => "was never packed",
                 }
             };
@@ -402,7 +403,7 @@ impl Engine {
                         );
                         return true;
                     }
-                    out.ev(crate::domain::event::OrderReleased {}, actor, Some(&o));
+                    out.ev(OrderReleased {}, actor, Some(&o));
                     s.open = None;
                 }
                 out.ev(ReturnsStarted { repeat: false }, actor, None);
