@@ -361,12 +361,15 @@ fn person<S: Store + ?Sized>(
         })
         .collect();
     // Returns check-in: a wrong or missing item a return confirmed counts against them.
+    // The rest of the row (more columns as the timeline grows) stays empty.
+    #[allow(clippy::needless_update)]
     rows.extend(r.packing_error_returns.iter().map(|p| TimelineRow {
         at: clock_time(&p.at).into(),
         event: p.order_no.clone().into(),
         actor: p.role.clone().into(),
         detail: format!("return {} confirmed {}", p.return_id, p.reason).into(),
         level: Severity::Error,
+        ..Default::default()
     }));
     Ok(Reply::Timeline {
         title: format!("{} · {}", r.id, plain(r.name.as_deref().unwrap_or(""))),
