@@ -299,6 +299,18 @@ enum AuditCmd {
         #[command(flatten)]
         src: Source,
     },
+    /// Returns checked in (退货签收) for the shop's refund process: order, waybill, SKU, qty,
+    /// condition, reason, handler, times, and whether a packing claim was confirmed
+    Returns {
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        #[command(flatten)]
+        out: SheetOut,
+        #[command(flatten)]
+        src: Source,
+    },
     /// The raw event log
     Export {
         #[arg(long, value_enum)]
@@ -1151,6 +1163,10 @@ fn audit_cmd(what: AuditCmd, cfg: Option<&Config>) -> Result<ExitCode> {
                 "{}",
                 table::render(&["seq", "at", "event", "actor", "station", "data"], &ev)
             );
+            if !rec.returns.is_empty() {
+                println!();
+                print!("{}", audit::returns::sheet(&rec.returns).table());
+            }
             Ok(ExitCode::SUCCESS)
         }
         AuditCmd::Packer {
@@ -1168,14 +1184,19 @@ fn audit_cmd(what: AuditCmd, cfg: Option<&Config>) -> Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             println!(
-                "{} {}: packed {}, picked {}, weight mismatches {}, overridden {}, rejected scans {}",
+                "{} {}: packed {}, picked {}, weight mismatches {}, overridden {}, rejected scans {}, \
+                 packing errors confirmed by returns {}{}",
                 r.id,
                 table::clean(r.name.as_deref().unwrap_or("")),
                 r.packed,
                 r.picked,
                 r.mismatches,
                 r.overrides,
-                r.rejected_scans
+                r.rejected_scans,
+                r.packing_errors,
+                r.packing_error_rate
+                    .map(|x| format!(" ({:.1} % of orders)", x * 100.0))
+                    .unwrap_or_default()
             );
             let rows: Vec<Vec<String>> = r
                 .orders
@@ -1209,6 +1230,37 @@ fn audit_cmd(what: AuditCmd, cfg: Option<&Config>) -> Result<ExitCode> {
                     &rows
                 )
             );
+            if !r.packing_error_returns.is_empty() {
+                let errs: Vec<Vec<String>> = r
+                    .packing_error_returns
+                    .iter()
+                    .map(|p| {
+                        vec![
+                            p.order_no.clone(),
+                            p.return_id.clone(),
+                            p.reason.clone(),
+                            p.role.clone(),
+                            p.at.clone(),
+                            p.handler_id.clone(),
+                        ]
+                    })
+                    .collect();
+                println!();
+                print!(
+                    "{}",
+                    table::render(
+                        &[
+                            "order",
+                            "return",
+                            "confirmed claim",
+                            "role",
+                            "closed at",
+                            "handler"
+                        ],
+                        &errs
+                    )
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         AuditCmd::Mismatches {
@@ -1256,6 +1308,16 @@ fn audit_cmd(what: AuditCmd, cfg: Option<&Config>) -> Result<ExitCode> {
                     &t
                 )
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCmd::Returns { from, to, out, src } => {
+            let store = open_reader(&src, cfg)?;
+            let rows = audit::returns::returns_report(
+                store.as_ref(),
+                bound(&from, false)?,
+                bound(&to, true)?,
+            )?;
+            out.write(&rows, &[&audit::returns::sheet(&rows)])?;
             Ok(ExitCode::SUCCESS)
         }
         AuditCmd::Export {

@@ -1635,3 +1635,124 @@ async fn reports_count_per_hour_and_errors_after_shipping_against_the_packer() {
     let hour = c.report(utc(10), utc(11)).await.unwrap();
     assert_eq!(hour.per_packer, r.per_packer);
 }
+
+/// Returns check-in (issue 13): a bench's return events ship like any other event (the centre
+/// does not refuse types it does not interpret), and the audit read from the centre has the
+/// return, its verdict and the packing error it counts against the packer.
+#[tokio::test]
+async fn return_events_ship_and_the_central_audit_reads_them() {
+    use packbench::domain::session::EngineConfig;
+    use packbench::station::Bench;
+    let db = pg::fresh_db().await;
+    let c = central_for(&db).await;
+    import_fixtures(&c).await;
+    // A bench packs ORDER1, then checks its return in: a lipstick that was never in it.
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    for (kind, file) in [
+        (Kind::Catalog, "catalog.csv"),
+        (Kind::Employees, "employees.csv"),
+        (Kind::Packaging, "packaging.csv"),
+        (Kind::Orders, "orders.csv"),
+    ] {
+        import::import_file(
+            &mut store,
+            kind,
+            &fixtures().join(file),
+            &ReadOptions::default(),
+            "B-RET",
+            t0(),
+            &mut |_| {},
+        )
+        .unwrap();
+    }
+    let cfg = EngineConfig {
+        station_id: "B-RET".into(),
+        ..EngineConfig::default()
+    };
+    let mut b = Bench::open(store, cfg).unwrap();
+    let at = |s: i64| t0() + chrono::Duration::seconds(s);
+    let o = "TB20261122001";
+    for (i, code) in [
+        "BADGE-E003",
+        o,
+        "6975432100137",
+        "6975432201018",
+        "6975432201018",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        b.scan(code, None, at(1 + i as i64)).unwrap();
+    }
+    b.weight(266.0, true, at(10)).unwrap();
+    for (i, code) in [
+        "PB-RETURNS",
+        o,
+        "6921568310025",
+        "6975432201018",
+        "PB-RET-REASON-WRONG_ITEM_SENT",
+        "PB-RETURN-CLOSE",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        b.scan(code, None, at(20 + i as i64)).unwrap();
+    }
+    let mut ship = Vec::new();
+    b.store()
+        .scan_chain(0, &mut |r| {
+            ship.push(ShipEvent::from_row(r, None));
+            true
+        })
+        .unwrap();
+    assert!(ship.iter().any(|e| e.kind == "return_closed"));
+    let out = c.ship(&ship).await.unwrap();
+    assert_eq!((out.head_seq, out.refused), (ship.len() as i64, None));
+    assert_eq!(c.verify(None).await.unwrap().error, None);
+
+    let dir = tempfile::tempdir().unwrap();
+    let pb = |args: &[&str]| -> serde_json::Value {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_packbench"))
+            .current_dir(dir.path())
+            .args(args)
+            .args(["--json", "--central", &db.url])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let rec = pb(&["audit", "order", o]);
+    assert_eq!(rec["returns"][0]["return_id"], "TB20261122001-R1");
+    assert_eq!(rec["returns"][0]["verdict"], "confirmed");
+    let types: Vec<&str> = rec["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    for t in [
+        "return_opened",
+        "foreign_item",
+        "return_item",
+        "return_closed",
+    ] {
+        assert!(types.contains(&t), "{t} in {types:?}");
+    }
+    let rows = pb(&["audit", "returns"]);
+    assert_eq!(rows[0]["foreign"][0]["sku"], "LIP-R02");
+    assert_eq!(rows[0]["station_id"], "B-RET");
+    let p = pb(&["audit", "packer", "E003"]);
+    assert_eq!(p["packing_errors"], 1, "{p}");
+    // The supervisors' report counts it as an error found after shipping, against the packer.
+    let from = (t0() - chrono::Duration::days(1)).with_timezone(&chrono::Utc);
+    let r = c
+        .report(from, from + chrono::Duration::days(2))
+        .await
+        .unwrap();
+    let e003 = r.per_packer.iter().find(|p| p.key == "E003").unwrap();
+    assert_eq!(e003.errors_after_shipping, 1, "{r:#?}");
+}

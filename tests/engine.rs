@@ -19,6 +19,7 @@ fn test_store_with_fixtures() -> TestStore {
 }
 
 include!("engine/cases.rs");
+include!("engine/returns.rs");
 
 #[test]
 fn restart_restores_packer_open_order_and_exact_counts() {
@@ -272,6 +273,34 @@ fn event_log_is_byte_for_byte_what_the_station_always_wrote() {
     st.handle(Msg::SupervisorBadge {
         code: "BADGE-E006".into(),
     });
+    // Returns check-in (issue 13), appended after everything above so that every earlier
+    // line stays as it was: a cancelled and a never-packed order refused, a return of ORDER1
+    // (packed and handed over above) with a condition, a foreign unit taken back out, an
+    // unknown code, the scale, a close refused without a reason, then closed.
+    for code in [
+        PACKER,
+        "PB-RETURNS",
+        CANCELLED,
+        ORDER3,
+        ORDER1,
+        T_BLU_L,
+        "PB-COND-DAMAGED",
+        LIP_R02,
+        "PB-UNDO",
+        "ZZZ-FOREIGN-CODE",
+        SOCK_BLK,
+        "PB-RETURN-CLOSE",
+    ] {
+        scan(&mut st, code);
+    }
+    weigh(&mut st, 181.5);
+    for code in [
+        "PB-RET-REASON-MISSING_ITEM",
+        "PB-RETURN-CLOSE",
+        "PB-RETURNS-END",
+    ] {
+        scan(&mut st, code);
+    }
 
     let events = st
         .bench()
@@ -340,9 +369,11 @@ fn event_log_is_byte_for_byte_what_the_station_always_wrote() {
             "badge_locked",
             "no_order",
             "no_packer",
+            "no_return_reason",
             "not_allowed",
             "not_in_order",
             "not_packed",
+            "not_shipped",
             "nothing_to_reprint",
             "nothing_to_undo",
             "order_already_packed",

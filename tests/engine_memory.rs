@@ -27,6 +27,7 @@ fn test_store_with_fixtures() -> TestStore {
 }
 
 include!("engine/cases.rs");
+include!("engine/returns.rs");
 
 #[test]
 fn the_memory_store_chain_verifies_like_sqlite() {

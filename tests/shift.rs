@@ -374,3 +374,193 @@ fn scanner_unplug_and_replug_through_the_binary() {
     assert_eq!(next("order_loaded")["order_no"], ORDER1);
     assert_eq!(st.term().0, Some(0));
 }
+
+/// A whole return through the binary: the scanner and an MT-SICS scale on ptys. A parcel is
+/// packed, comes back one sock short with a damaged T-shirt, a lipstick and a code nobody
+/// knows; the buyer says an item was missing. Then the reports a shop's refund process and a
+/// supervisor pull from the command line.
+#[test]
+fn a_whole_return_through_the_binary() {
+    let mut s = Shift::start(ScaleProtocol::MtSics);
+    s.scan(PACKER);
+    s.next("packer_signed_in");
+    s.scan(ORDER1_WAYBILL);
+    s.next("order_loaded");
+    for c in [T_BLU_L, SOCK_BLK, SOCK_BLK] {
+        s.scan(c);
+        s.next("item_accepted");
+    }
+    s.place(266.0);
+    assert_eq!(s.weighed(266.0)["ok"], true);
+    s.next("order_packed");
+    assert_eq!(s.next("label_printed")["order_no"], ORDER1);
+    s.place(0.0);
+
+    s.scan("PB-RETURNS");
+    s.next("returns_started");
+    s.scan(CANCELLED);
+    let r = s.next("scan_rejected");
+    assert_eq!(
+        (r["reason"].as_str(), r["order_no"].as_str()),
+        (Some("not_shipped"), Some(CANCELLED))
+    );
+    s.scan(ORDER1_WAYBILL);
+    let o = s.next("return_opened");
+    assert_eq!(o["order_no"], ORDER1);
+    assert_eq!(o["return_id"], "TB20261122001-R1");
+    assert_eq!(
+        (o["packer_id"].as_str(), o["picker_id"].as_str()),
+        (Some("E003"), Some("E001"))
+    );
+    assert_eq!(
+        (o["measured_g"].as_f64(), o["weight_ok"].as_bool()),
+        (Some(266.0), Some(true))
+    );
+    s.scan(T_BLU_L);
+    assert_eq!(s.next("return_item")["sku"], "T-BLU-L");
+    s.scan("PB-COND-DAMAGED");
+    assert_eq!(s.next("return_condition")["condition"], "damaged");
+    s.scan(T_BLU_L);
+    assert_eq!(s.next("scan_rejected")["reason"], "over_quantity");
+    s.scan(LIP_R02);
+    assert_eq!(s.next("foreign_item")["sku"], "LIP-R02");
+    // Outside text is data: a "code" that a spreadsheet would run.
+    s.scan("=SUM(A1)");
+    let f = s.next("foreign_item");
+    assert_eq!(
+        (f["code"].as_str(), f["sku"].as_str()),
+        (Some("=SUM(A1)"), None)
+    );
+    s.scan(SOCK_BLK);
+    let i = s.next("return_item");
+    assert_eq!(
+        (i["returned"].as_u64(), i["packed"].as_u64()),
+        (Some(1), Some(2))
+    );
+    // The returned parcel on the scale.
+    s.place(205.0);
+    let w = loop {
+        let w = s.next("return_weighed");
+        if w["measured_g"].as_f64() == Some(205.0) {
+            break w;
+        }
+    };
+    assert_eq!(w["packed_g"], 266.0);
+    s.place(0.0);
+    s.scan("PB-RETURN-CLOSE");
+    assert_eq!(s.next("scan_rejected")["reason"], "no_return_reason");
+    s.scan("PB-RET-REASON-MISSING_ITEM");
+    s.next("return_reason");
+    s.scan("PB-RETURN-CLOSE");
+    let c = s.next("return_closed");
+    assert_eq!(c["confirmed"], true);
+    assert_eq!(c["conditions"], serde_json::json!({"damaged": 1, "ok": 3}));
+    assert_eq!(
+        (
+            c["units"].as_u64(),
+            c["returned_units"].as_u64(),
+            c["packed_units"].as_u64()
+        ),
+        (Some(4), Some(2), Some(3))
+    );
+    assert_eq!(c["handler_id"], "E003");
+    assert_eq!(c["measured_g"], 205.0);
+    s.scan("PB-RETURNS-END");
+    s.next("returns_ended");
+
+    let pb = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_packbench"))
+            .current_dir(s.dir.path())
+            .args(args)
+            .args(["--db", "bench.db"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // The refund process: JSON, then CSV that opens cleanly in Excel.
+    let rows: Value = serde_json::from_str(&pb(&["audit", "returns", "--json"])).unwrap();
+    let r = &rows[0];
+    assert_eq!(rows.as_array().unwrap().len(), 1);
+    assert_eq!(
+        (r["order_no"].as_str(), r["waybill_no"].as_str()),
+        (Some(ORDER1), Some(ORDER1_WAYBILL))
+    );
+    assert_eq!(
+        (r["reason"].as_str(), r["verdict"].as_str()),
+        (Some("missing_item"), Some("confirmed"))
+    );
+    assert_eq!(r["handler_id"], "E003");
+    assert!(r["closed_at"].is_string());
+    assert_eq!(r["foreign"].as_array().unwrap().len(), 2);
+    let csv = pb(&["audit", "returns", "--format", "csv"]);
+    assert!(csv.starts_with('\u{feff}'), "a byte-order mark for Excel");
+    let mut lines = csv.trim_start_matches('\u{feff}').lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "order,waybill,return,sku,qty,condition,foreign,reason,handler,opened,closed,confirmed"
+        )
+    );
+    let body: Vec<&str> = lines.collect();
+    assert_eq!(body.len(), 4, "{csv}");
+    assert!(
+        body[0].starts_with(
+            "TB20261122001,SF1498369006026,TB20261122001-R1,T-BLU-L,1,damaged,,missing_item,E003,"
+        ),
+        "{csv}"
+    );
+    assert!(body.iter().all(|l| l.ends_with(",yes")), "{csv}");
+    assert!(
+        body.iter().any(|l| l.contains(",'=SUM(A1),1,ok,yes,")),
+        "the formula is text: {csv}"
+    );
+    // The complaint loop: a packing error of the packer and of the picker.
+    for (id, role) in [("E003", "packer"), ("E001", "picker")] {
+        let p: Value = serde_json::from_str(&pb(&["audit", "packer", id, "--json"])).unwrap();
+        assert_eq!(p["packing_errors"], 1, "{id}: {p}");
+        assert_eq!(p["packing_error_rate"], 1.0, "{id}");
+        assert_eq!(p["packing_error_returns"][0]["role"], role);
+        assert_eq!(
+            p["packing_error_returns"][0]["return_id"],
+            "TB20261122001-R1"
+        );
+    }
+    let text = pb(&["audit", "packer", "E003"]);
+    assert!(
+        text.contains("packing errors confirmed by returns 1 (100.0 % of orders)"),
+        "{text}"
+    );
+    // The order's record has the return, and its events.
+    let rec = s.audit(ORDER1);
+    assert_eq!(rec["returns"][0]["confirmed"], true);
+    let types: Vec<&str> = rec["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    for t in [
+        "return_opened",
+        "return_item",
+        "foreign_item",
+        "return_condition",
+        "return_weighed",
+        "return_reason",
+        "return_closed",
+    ] {
+        assert!(types.contains(&t), "{t} in {types:?}");
+    }
+    let (_, dir) = s.stop();
+    let store = packbench::store::SqliteStore::open(dir.path().join("bench.db")).unwrap();
+    assert_eq!(
+        packbench::store::EventLog::verify(&store, None)
+            .unwrap()
+            .error,
+        None
+    );
+}

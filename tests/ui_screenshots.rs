@@ -149,6 +149,26 @@ fn tour(lang: &str) {
     b.wedge("TB20261122003");
     b.find("simulator");
     shot(&b, "15-demo-simulator", lang);
+
+    // Returns check-in (退货签收): ORDER1 (packed and handed over above) comes back.
+    b.api().set_simulator_open(false);
+    b.wedge("PB-RETURNS"); // from the command sheet: the untouched order is let go
+
+    assert_eq!(b.step(), Step::ScanReturn);
+    shot(&b, "20-returns", lang);
+    b.wedge(ORDER1_WAYBILL);
+    b.wedge(T_BLU_L);
+    b.tap_id("ReturnsScreen::cond-damaged");
+    b.wedge(SOCK_BLK);
+    b.wedge(LIP_R02); // never in the order
+    b.tap_id("ReturnsScreen::ret-wrong-item-sent");
+    b.weigh(251.5);
+    b.find("pack record");
+    assert_eq!(b.value("return verdict"), "confirmed");
+    shot(&b, "21-return-check-in", lang);
+    b.tap_id("ActionBar::returns"); // "Close return" while one is open
+    b.find("last return");
+    shot(&b, "22-return-closed", lang);
 }
 
 #[test]

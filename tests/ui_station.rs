@@ -458,3 +458,166 @@ fn the_pin_pad_masks_digits_counts_wrong_pins_and_can_be_cancelled() {
     }
     assert!(events.iter().any(|e| e.kind.as_str() == "pin_failed"));
 }
+
+/// Returns check-in on the smallest bench screen: the returned parcel checked against its
+/// pack record, conditions and the buyer's reason by button, the verdict, the close.
+#[test]
+fn a_whole_return_through_the_screen() {
+    let (w, h) = (1024.0, 600.0);
+    let b = TestBench::with_size(w, h);
+    b.api().set_simulator_open(false);
+    sign_in_and_fill_order1(&b);
+    b.weigh(266.0);
+    assert_eq!(b.api().get_last_packed(), ORDER1);
+
+    b.tap_id("ActionBar::returns");
+    assert_eq!(b.step(), Step::ScanReturn);
+    assert_eq!(
+        b.value("next step"),
+        "Returns: scan the returned parcel's waybill"
+    );
+    b.find_id("ReturnsScreen::end");
+    assert_eq!(
+        b.find_id("ActionBar::dispatch").accessible_enabled(),
+        Some(false),
+        "no courier handover in returns mode"
+    );
+    // An order never packed cannot come back: the red banner says so.
+    b.wedge(ORDER2);
+    assert_eq!(b.value("alert"), "not_shipped");
+    assert!(b.has("Never shipped: no return for this order"));
+
+    b.wedge(ORDER1_WAYBILL);
+    assert_eq!(b.step(), Step::CheckReturn);
+    assert_eq!(b.value("return id"), "TB20261122001-R1");
+    assert!(!b.has("alert"), "a good scan clears the alert");
+    // The pack record beside it: who, where, the weight, and that it left complete.
+    assert_eq!(b.value("pack record"), "clean");
+    assert!(b.has("Weighed right with every unit scanned"));
+    assert!(b.has("E003") && b.has("E001"), "packer and picker");
+    assert!(b.has("266 g") && b.has("265 g"), "measured and expected");
+    assert!(b.has("3 / 3"), "every unit scanned");
+    assert_eq!(b.value("return T-BLU-L"), "0/1");
+
+    // The close waits for the buyer's reason; conditions wait for a unit.
+    assert_eq!(
+        b.find_id("ActionBar::returns")
+            .accessible_label()
+            .map(|l| l.to_string()),
+        Some("Close return".to_string())
+    );
+    assert_eq!(
+        b.find_id("ActionBar::returns").accessible_enabled(),
+        Some(false)
+    );
+    assert_eq!(
+        b.find_id("ReturnsScreen::cond-damaged")
+            .accessible_enabled(),
+        Some(false)
+    );
+    b.wedge(T_BLU_L);
+    assert_eq!(b.value("return T-BLU-L"), "1/1");
+    b.tap_id("ReturnsScreen::cond-damaged");
+    assert!(b.has("1 damaged"), "the line says how it came back");
+    b.wedge(SOCK_BLK);
+    // One more T-shirt than was packed: refused.
+    b.wedge(T_BLU_L);
+    assert_eq!(b.value("alert"), "over_quantity");
+    // A lipstick that was never in the order: shown as foreign evidence.
+    b.wedge(LIP_R02);
+    assert_eq!(b.value(&format!("foreign {LIP_R02}")), "LIP-R02");
+    assert!(b.has("Not from this order"));
+    b.tap_id("ReturnsScreen::ret-wrong-item-sent");
+    assert_eq!(b.api().get_return_reason(), "wrong_item_sent");
+    assert_eq!(b.value("return verdict"), "confirmed");
+    b.weigh(270.0);
+    assert!(b.has("270 g"), "the returned parcel's weight");
+
+    // Every button of the return fits the smallest screen, above the action bar, and is big
+    // enough for gloves.
+    let bar_top = b.find_id("ActionBar::undo").absolute_position().y;
+    for id in [
+        "cond-ok",
+        "cond-damaged",
+        "cond-used",
+        "cond-wrong-variant",
+        "ret-size",
+        "ret-quality",
+        "ret-not-as-described",
+        "ret-changed-mind",
+        "ret-wrong-item-sent",
+        "ret-missing-item",
+        "ret-damaged-in-transit",
+        "ret-other",
+    ] {
+        let e = b.find_id(&format!("ReturnsScreen::{id}"));
+        let (p, s) = (e.absolute_position(), e.size());
+        assert!(
+            s.height >= 48.0 && s.width >= 48.0,
+            "{id} is {}×{}",
+            s.width,
+            s.height
+        );
+        assert!(
+            p.x >= 0.0 && p.y >= 0.0 && p.x + s.width <= w + 0.5 && p.y + s.height <= bar_top,
+            "{id} is not all on the {w}×{h} screen above the action bar: {p:?} {s:?}"
+        );
+    }
+    // Undo in the action bar takes the lipstick back out; it goes back in.
+    b.tap_id("ActionBar::undo");
+    assert!(!b.has(&format!("foreign {LIP_R02}")));
+    b.wedge(LIP_R02);
+    assert_eq!(b.value("return verdict"), "confirmed");
+    b.tap_id("ActionBar::returns");
+    assert_eq!(b.step(), Step::ScanReturn);
+    let last = b.value("last return");
+    assert!(
+        last.starts_with("Return TB20261122001-R1 closed: 3 units, wrong item sent"),
+        "{last}"
+    );
+    // The log has it all, and the audit counts it against the packer and the picker.
+    let store = SqliteStore::open(&b.db).unwrap();
+    let rows = audit::returns::returns_report(&store, None, None).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].confirmed, Some(true));
+    assert_eq!(rows[0].foreign[0].sku.as_deref(), Some("LIP-R02"));
+    let damaged = rows[0]
+        .items
+        .iter()
+        .find(|q| q.sku.as_deref() == Some("T-BLU-L"))
+        .unwrap();
+    assert_eq!(damaged.condition.as_str(), "damaged");
+    for id in ["E003", "E001"] {
+        let p = audit::packer_report(&store, id, None, None).unwrap();
+        assert_eq!(p.packing_errors, 1, "{id}");
+    }
+
+    // The supervisor view: the picker's day shows the return that confirmed the error.
+    b.tap_id("TopBar::supervisor");
+    b.wedge(SUPERVISOR);
+    b.pin(SUPERVISOR_PIN);
+    let search = b.find_id("SearchPane::search-box");
+    search.set_accessible_value("E001");
+    b.tap_id("SearchPane::search");
+    b.tap("hit person:E001");
+    let details: Vec<String> =
+        i_slint_backend_testing::ElementHandle::find_by_accessible_label(b.app(), ORDER1)
+            .filter_map(|e| e.accessible_value().map(|v| v.to_string()))
+            .collect();
+    assert!(
+        details
+            .iter()
+            .any(|d| d == "return TB20261122001-R1 confirmed wrong_item_sent"),
+        "{details:?}"
+    );
+    b.tap_id("SupervisorScreen::close");
+    assert_eq!(b.step(), Step::ScanReturn);
+
+    // In Chinese, then out of returns mode.
+    b.tap("language");
+    assert!(b.has("退货签收:请扫描退回包裹的运单号"));
+    assert!(b.has("结束退货签收"));
+    b.tap_id("ReturnsScreen::end");
+    assert_eq!(b.step(), Step::ScanOrder);
+    assert!(!b.api().get_returns_active());
+}

@@ -1,6 +1,7 @@
 //! Audit: who picked and packed what, every weight mismatch, the raw log, and its proof.
 
 pub mod floor;
+pub mod returns;
 pub mod sheet;
 pub mod table;
 
@@ -10,7 +11,9 @@ use chrono::{DateTime, FixedOffset, Local, NaiveDate, TimeZone};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::domain::event::{EventData, EventType, OrderPacked, StoredEvent, WeightChecked};
+use crate::domain::event::{
+    EventData, EventType, OrderPacked, ReturnClosed, StoredEvent, WeightChecked,
+};
 use crate::domain::progress::OrderProgress;
 use crate::store::{EventFilter, Store, StoreError};
 
@@ -115,6 +118,8 @@ pub struct OrderRecord {
     pub labels_printed: u32,
     pub reprints: u32,
     pub lines: Vec<LineRecord>,
+    /// Returns checked in for the order (their events are among `events` too).
+    pub returns: Vec<returns::ReturnRow>,
     pub events: Vec<EventRow>,
 }
 
@@ -147,8 +152,8 @@ pub fn order_record<S: Store + ?Sized>(
                 gift: l.gift,
             })
             .collect(),
-        order_no: order.order_no,
-        waybill_no: order.waybill_no,
+        order_no: order.order_no.clone(),
+        waybill_no: order.waybill_no.clone(),
         carrier: order.carrier,
         recipient: order.recipient,
         country: order.country,
@@ -167,6 +172,11 @@ pub fn order_record<S: Store + ?Sized>(
         held_reason: p.held_reason,
         labels_printed: p.labels_printed,
         reprints,
+        returns: p
+            .returns
+            .iter()
+            .map(|r| returns::row(r, &order.waybill_no))
+            .collect(),
         events: events.iter().map(EventRow::from).collect(),
     }))
 }
@@ -183,6 +193,21 @@ pub struct PackerOrder {
     pub override_by: Option<String>,
 }
 
+/// A return that confirmed a packing claim against an order this person packed or picked.
+#[derive(Debug, Serialize)]
+pub struct PackingError {
+    pub order_no: String,
+    pub return_id: String,
+    /// `wrong_item_sent` or `missing_item`.
+    pub reason: String,
+    /// `packer`, `picker` or `picker+packer`.
+    pub role: String,
+    /// When the return was closed.
+    pub at: String,
+    pub station_id: String,
+    pub handler_id: String,
+}
+
 #[derive(Debug, Serialize)]
 pub struct PackerReport {
     pub id: String,
@@ -192,8 +217,14 @@ pub struct PackerReport {
     pub mismatches: usize,
     pub overrides: usize,
     pub rejected_scans: usize,
+    /// Returns closed in the period whose check-in confirmed a wrong or missing item of an
+    /// order this person packed or picked.
+    pub packing_errors: usize,
+    /// `packing_errors` over the orders packed or picked in the period (`null` without any).
+    pub packing_error_rate: Option<f64>,
     pub orders: Vec<PackerOrder>,
     pub mismatch_events: Vec<EventRow>,
+    pub packing_error_returns: Vec<PackingError>,
 }
 
 /// What one person picked and packed in a period, with weights and mismatches.
@@ -212,8 +243,11 @@ pub fn packer_report<S: Store + ?Sized>(
         mismatches: 0,
         overrides: 0,
         rejected_scans: 0,
+        packing_errors: 0,
+        packing_error_rate: None,
         orders: Vec::new(),
         mismatch_events: Vec::new(),
+        packing_error_returns: Vec::new(),
     };
     store.scan_events(
         &EventFilter {
@@ -223,11 +257,36 @@ pub fn packer_report<S: Store + ?Sized>(
                 EventType::OrderPacked.as_str(),
                 EventType::WeightChecked.as_str(),
                 EventType::ScanRejected.as_str(),
+                EventType::ReturnClosed.as_str(),
             ],
             ..Default::default()
         },
         &mut |e| {
             match e.kind {
+                EventType::ReturnClosed => {
+                    let Some(c) = e.payload_as::<ReturnClosed>() else {
+                        return true;
+                    };
+                    let packed = c.packer_id.as_deref() == Some(id);
+                    let picked = c.picker_id.as_deref() == Some(id);
+                    if (packed || picked) && crate::domain::returns::counts_as_packing_error(&c) {
+                        r.packing_errors += 1;
+                        r.packing_error_returns.push(PackingError {
+                            order_no: e.order_no.clone().unwrap_or_default(),
+                            return_id: c.return_id,
+                            reason: c.reason.as_str().into(),
+                            role: match (picked, packed) {
+                                (true, true) => "picker+packer",
+                                (true, false) => "picker",
+                                _ => "packer",
+                            }
+                            .into(),
+                            at: e.at.to_rfc3339(),
+                            station_id: e.station_id.clone(),
+                            handler_id: c.handler_id,
+                        });
+                    }
+                }
                 EventType::OrderPacked => {
                     let Some(p) = e.payload_as::<OrderPacked>() else {
                         return true;
@@ -272,6 +331,12 @@ pub fn packer_report<S: Store + ?Sized>(
             true
         },
     )?;
+    let orders: std::collections::BTreeSet<&str> =
+        r.orders.iter().map(|o| o.order_no.as_str()).collect();
+    if !orders.is_empty() {
+        let rate = r.packing_errors as f64 / orders.len() as f64;
+        r.packing_error_rate = Some((rate * 10_000.0).round() / 10_000.0);
+    }
     Ok(r)
 }
 

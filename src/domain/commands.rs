@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::event::ApprovalReason;
+use super::returns::{Condition, ReturnReason};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -36,6 +37,14 @@ pub enum Command {
     DispatchEnd,
     /// A supervisor's reason for the approval awaiting one.
     Reason(ApprovalReason),
+    /// Returns check-in (退货签收): start, end, close the open return.
+    ReturnsStart,
+    ReturnsEnd,
+    ReturnClose,
+    /// The condition of the returned unit scanned last.
+    Condition(Condition),
+    /// The buyer's reason for the open return.
+    ReturnReason(ReturnReason),
 }
 
 impl Command {
@@ -59,6 +68,23 @@ impl Command {
             Command::Reason(ApprovalReason::Other) => "PB-REASON-OTHER",
             // Never chosen (not on the sheet, so never parsed): an old log's override.
             Command::Reason(ApprovalReason::NotGiven) => "PB-REASON-NOT_GIVEN",
+            Command::ReturnsStart => "PB-RETURNS",
+            Command::ReturnsEnd => "PB-RETURNS-END",
+            Command::ReturnClose => "PB-RETURN-CLOSE",
+            Command::Condition(Condition::Ok) => "PB-COND-OK",
+            Command::Condition(Condition::Damaged) => "PB-COND-DAMAGED",
+            Command::Condition(Condition::Used) => "PB-COND-USED",
+            Command::Condition(Condition::WrongVariant) => "PB-COND-WRONG-VARIANT",
+            Command::ReturnReason(ReturnReason::Size) => "PB-RET-REASON-SIZE",
+            Command::ReturnReason(ReturnReason::Quality) => "PB-RET-REASON-QUALITY",
+            Command::ReturnReason(ReturnReason::NotAsDescribed) => "PB-RET-REASON-NOT_AS_DESCRIBED",
+            Command::ReturnReason(ReturnReason::WrongItemSent) => "PB-RET-REASON-WRONG_ITEM_SENT",
+            Command::ReturnReason(ReturnReason::MissingItem) => "PB-RET-REASON-MISSING_ITEM",
+            Command::ReturnReason(ReturnReason::ChangedMind) => "PB-RET-REASON-CHANGED_MIND",
+            Command::ReturnReason(ReturnReason::DamagedInTransit) => {
+                "PB-RET-REASON-DAMAGED_IN_TRANSIT"
+            }
+            Command::ReturnReason(ReturnReason::Other) => "PB-RET-REASON-OTHER",
         }
     }
 }
@@ -108,6 +134,11 @@ impl Command {
             Command::Hold(_) => CommandGroup::Holds,
             Command::Reason(_) => CommandGroup::Approvals,
             Command::DispatchStart | Command::DispatchEnd => CommandGroup::Dispatch,
+            Command::ReturnsStart
+            | Command::ReturnsEnd
+            | Command::ReturnClose
+            | Command::Condition(_)
+            | Command::ReturnReason(_) => CommandGroup::Returns,
         }
     }
 }
@@ -163,6 +194,63 @@ pub const COMMANDS: &[(Command, &str)] = &[
         Command::Reason(ApprovalReason::Other),
         "Approval reason: other / 审批原因:其他",
     ),
+    (
+        Command::ReturnsStart,
+        "Start returns check-in / 开始退货签收",
+    ),
+    (Command::ReturnsEnd, "End returns check-in / 结束退货签收"),
+    (
+        Command::ReturnClose,
+        "Close the open return / 完成本次退货签收",
+    ),
+    (
+        Command::Condition(Condition::Ok),
+        "Last unit: condition OK / 上一件:完好",
+    ),
+    (
+        Command::Condition(Condition::Damaged),
+        "Last unit: damaged / 上一件:损坏",
+    ),
+    (
+        Command::Condition(Condition::Used),
+        "Last unit: used / 上一件:已使用",
+    ),
+    (
+        Command::Condition(Condition::WrongVariant),
+        "Last unit: wrong variant / 上一件:规格不符",
+    ),
+    (
+        Command::ReturnReason(ReturnReason::Size),
+        "Buyer's reason: size / 退货原因:尺码不合适",
+    ),
+    (
+        Command::ReturnReason(ReturnReason::Quality),
+        "Buyer's reason: quality / 退货原因:质量问题",
+    ),
+    (
+        Command::ReturnReason(ReturnReason::NotAsDescribed),
+        "Buyer's reason: not as described / 退货原因:与描述不符",
+    ),
+    (
+        Command::ReturnReason(ReturnReason::WrongItemSent),
+        "Buyer's reason: wrong item sent / 退货原因:发错货",
+    ),
+    (
+        Command::ReturnReason(ReturnReason::MissingItem),
+        "Buyer's reason: missing item / 退货原因:少发漏发",
+    ),
+    (
+        Command::ReturnReason(ReturnReason::ChangedMind),
+        "Buyer's reason: changed mind / 退货原因:不想要了",
+    ),
+    (
+        Command::ReturnReason(ReturnReason::DamagedInTransit),
+        "Buyer's reason: damaged in transit / 退货原因:运输损坏",
+    ),
+    (
+        Command::ReturnReason(ReturnReason::Other),
+        "Buyer's reason: other / 退货原因:其他",
+    ),
 ];
 
 /// The command a scanned code stands for, if it is one (case-insensitive).
@@ -214,5 +302,31 @@ mod tests {
             CommandGroup::Holds
         );
         assert_eq!(Command::DispatchEnd.group(), CommandGroup::Dispatch);
+        assert_eq!(Command::ReturnClose.group(), CommandGroup::Returns);
+    }
+
+    /// Every condition and every buyer's reason has its barcode on the sheet, named as the
+    /// contract names it (`PB-COND-WRONG-VARIANT`, `PB-RET-REASON-WRONG_ITEM_SENT`).
+    #[test]
+    fn every_condition_and_return_reason_has_its_code() {
+        for c in Condition::ALL {
+            let code = format!("PB-COND-{}", c.as_str().to_uppercase().replace('_', "-"));
+            assert_eq!(parse_command(&code), Some(Command::Condition(c)), "{code}");
+        }
+        for r in ReturnReason::ALL {
+            let code = format!("PB-RET-REASON-{}", r.as_str().to_uppercase());
+            assert_eq!(
+                parse_command(&code),
+                Some(Command::ReturnReason(r)),
+                "{code}"
+            );
+        }
+        for (code, c) in [
+            ("PB-RETURNS", Command::ReturnsStart),
+            ("PB-RETURNS-END", Command::ReturnsEnd),
+            ("PB-RETURN-CLOSE", Command::ReturnClose),
+        ] {
+            assert_eq!(parse_command(code), Some(c));
+        }
     }
 }

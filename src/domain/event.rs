@@ -17,6 +17,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::commands::HoldReason;
+// Returns check-in: its events' fields live with the rest of the returns vocabulary.
+pub use super::returns::{
+    ForeignItem, ReturnClosed, ReturnCondition, ReturnItem, ReturnOpened, ReturnReasonGiven,
+    ReturnUndone, ReturnWeighed, ReturnsEnded, ReturnsStarted,
+};
 use super::weight::Hint;
 
 macro_rules! event_types {
@@ -107,6 +112,16 @@ event_types! {
     BadgeLocked => "badge_locked",
     ReasonRequired => "reason_required",
     LogAlarm => "log_alarm",
+    ReturnsStarted => "returns_started",
+    ReturnsEnded => "returns_ended",
+    ReturnOpened => "return_opened",
+    ReturnItem => "return_item",
+    ForeignItem => "foreign_item",
+    ReturnCondition => "return_condition",
+    ReturnReasonGiven => "return_reason",
+    ReturnUndone => "return_undone",
+    ReturnWeighed => "return_weighed",
+    ReturnClosed => "return_closed",
 }
 
 impl std::fmt::Display for EventType {
@@ -173,6 +188,10 @@ pub enum RejectReason {
     SelfApproval,
     /// A PIN is needed and this employee has none (`packbench employee pin ID`).
     PinNotSet,
+    /// Returns check-in: the order was never packed (pending, held, cancelled).
+    NotShipped,
+    /// Returns check-in: a return closed before the buyer's reason was given.
+    NoReturnReason,
     /// Never in the log: the screen's word for a scan the store could not save.
     NotRecorded,
     /// Never in the log as a refusal: the screen's word for a `log_alarm`.
@@ -206,6 +225,8 @@ impl RejectReason {
             RejectReason::BadgeLocked => "badge_locked",
             RejectReason::SelfApproval => "self_approval",
             RejectReason::PinNotSet => "pin_not_set",
+            RejectReason::NotShipped => "not_shipped",
+            RejectReason::NoReturnReason => "no_return_reason",
             RejectReason::NotRecorded => "not_recorded",
             RejectReason::LogAlarm => "log_alarm",
         }

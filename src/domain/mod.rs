@@ -7,6 +7,7 @@ pub mod event;
 pub mod order;
 pub mod pin;
 pub mod progress;
+pub mod returns;
 pub mod session;
 pub mod weight;
 

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::event::{EventData, StoredEvent};
 use super::order::Order;
+use super::returns::{self, ReturnRecord};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -64,6 +65,8 @@ pub struct OrderProgress {
     pub dispatched_at: Option<DateTime<FixedOffset>>,
     pub held_reason: Option<String>,
     pub labels_printed: u32,
+    /// Returns checked in for the order, oldest first.
+    pub returns: Vec<ReturnRecord>,
 }
 
 impl OrderProgress {
@@ -90,6 +93,7 @@ impl OrderProgress {
             dispatched_at: None,
             held_reason: None,
             labels_printed: 0,
+            returns: returns::fold(events),
         };
         // Events of an older version of the order (before a re-import changed it) no longer
         // count; an event that names no version counts.
@@ -177,6 +181,17 @@ impl OrderProgress {
             p.status = OrderStatus::Cancelled;
         }
         p
+    }
+
+    /// Whether the order left the bench: packed (or handed over). A cancellation after
+    /// packing does not unpack it.
+    pub fn shipped(&self) -> bool {
+        matches!(self.status, OrderStatus::Packed | OrderStatus::Dispatched)
+    }
+
+    /// Units of `sku` back over all the order's returns.
+    pub fn returned_of(&self, sku: &str) -> u32 {
+        self.returns.iter().map(|r| r.units_of(sku)).sum()
     }
 
     /// Units scanned of one SKU over all its lines.

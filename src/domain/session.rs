@@ -23,6 +23,9 @@ use super::pin::{self, Pin};
 use super::progress::{Accepted, OrderProgress, OrderStatus};
 use super::weight::{self, LineWeight, ToleranceRule};
 
+mod returning;
+pub use returning::{OpenReturn, ReturnsMode};
+
 /// A new stable reading closer than this to the last checked one is the same parcel
 /// still lying on the scale, not a re-weigh.
 pub const RECHECK_DELTA_G: f64 = 1.0;
@@ -278,6 +281,8 @@ pub struct State {
     pub last_packed: Option<String>,
     /// Last reading from the scale (grams, stable), for display.
     pub scale: Option<(f64, bool)>,
+    /// Returns check-in (`PB-RETURNS`): on, and the return open, if any.
+    pub returns: Option<ReturnsMode>,
 }
 
 /// What the packer should do next: the banner of the pack screen.
@@ -300,6 +305,12 @@ pub enum NextStep {
     ScanPicker,
     ResolveMismatch,
     Dispatch,
+    /// Returns check-in: scan the returned parcel's waybill or order number.
+    ScanReturn,
+    /// A return is open: scan each unit, give its condition and the buyer's reason, close.
+    CheckReturn {
+        return_id: String,
+    },
 }
 
 impl State {
@@ -321,6 +332,14 @@ impl State {
         }
         if self.dispatch.is_some() {
             return NextStep::Dispatch;
+        }
+        if let Some(r) = &self.returns {
+            return match &r.open {
+                Some(o) => NextStep::CheckReturn {
+                    return_id: o.return_id.clone(),
+                },
+                None => NextStep::ScanReturn,
+            };
         }
         let Some(o) = &self.open else {
             return NextStep::ScanOrder;
@@ -460,6 +479,9 @@ impl Engine {
                 None,
             );
             return;
+        }
+        if s.returns.is_some() {
+            return self.returns_scan(s, out, scan);
         }
         match &scan.resolved {
             Resolved::Packaging(p) => self.packaging(s, out, p, code),
@@ -1153,6 +1175,9 @@ impl Engine {
         if s.dispatch.is_some() {
             return;
         }
+        if s.returns.is_some() {
+            return self.return_weight(s, out, grams, stable);
+        }
         let min = self.cfg.min_weight_g;
         let packer = s.packer.as_ref().map(|p| p.id.clone());
         let Some(open) = s.open.as_mut() else {
@@ -1233,6 +1258,9 @@ impl Engine {
             return;
         };
         let actor = Some(packer.as_str());
+        if self.returns_command(s, out, c, code, &packer) {
+            return;
+        }
         match c {
             Command::UndoLastScan => {
                 let Some(open) = s.open.as_mut().filter(|o| !o.stack.is_empty()) else {
@@ -1307,6 +1335,9 @@ impl Engine {
                 if let Some(d) = s.dispatch.take() {
                     close_dispatch(out, actor, &d);
                 }
+                if let Some(r) = s.returns.take() {
+                    returning::end_returns(out, actor, &r);
+                }
                 let open = s.open.take();
                 out.ev(
                     PackerSignedOut {
@@ -1361,6 +1392,11 @@ impl Engine {
                 });
             }
             Command::Reason(_) => unreachable!("handled above"),
+            Command::ReturnsStart
+            | Command::ReturnsEnd
+            | Command::ReturnClose
+            | Command::Condition(_)
+            | Command::ReturnReason(_) => unreachable!("returns_command handles them"),
             Command::DispatchEnd => {
                 let Some(d) = s.dispatch.take() else {
                     out.reject(

@@ -8,9 +8,10 @@ use crate::domain::event::{
     PackerSignedIn, RejectReason, ScanRejected, StoredEvent,
 };
 use crate::domain::progress::OrderProgress;
+use crate::domain::returns::ReturnOpened;
 use crate::domain::session::{
-    Decision, Dispatch, Engine, EngineConfig, Input, LineInfo, OpenOrder, OpenOrderNow, OrderView,
-    Resolved, Scan, State, Strikes,
+    Decision, Dispatch, Engine, EngineConfig, Input, LineInfo, OpenOrder, OpenOrderNow, OpenReturn,
+    OrderView, Resolved, ReturnsMode, Scan, State, Strikes,
 };
 use std::collections::HashMap;
 
@@ -448,6 +449,9 @@ impl<S: Store> Bench<S> {
         let mut state = State::default();
         let mut owed = OwedLabels::default();
         let mut open_order: Option<String> = None;
+        // Returns check-in: on or off, and the return open (order, return id).
+        let mut returns_on = false;
+        let mut open_return: Option<(String, String)> = None;
         self.store.scan_events(
             &EventFilter {
                 station_id: Some(station),
@@ -465,6 +469,10 @@ impl<S: Store> Bench<S> {
                     EventType::LabelPrinted.as_str(),
                     EventType::PrintFailed.as_str(),
                     EventType::BadgeLocked.as_str(),
+                    EventType::ReturnsStarted.as_str(),
+                    EventType::ReturnsEnded.as_str(),
+                    EventType::ReturnOpened.as_str(),
+                    EventType::ReturnClosed.as_str(),
                 ],
                 ..Default::default()
             },
@@ -485,7 +493,20 @@ impl<S: Store> Bench<S> {
                         state.packer = None;
                         open_order = None;
                         state.dispatch = None;
+                        returns_on = false;
+                        open_return = None;
                     }
+                    EventType::ReturnsStarted => returns_on = true,
+                    EventType::ReturnsEnded => {
+                        returns_on = false;
+                        open_return = None;
+                    }
+                    EventType::ReturnOpened => {
+                        if let (Some(o), Some(r)) = (&e.order_no, e.payload_as::<ReturnOpened>()) {
+                            open_return = Some((o.clone(), r.return_id));
+                        }
+                    }
+                    EventType::ReturnClosed => open_return = None,
                     EventType::OrderLoaded => open_order = e.order_no.clone(),
                     EventType::OrderReleased | EventType::OrderHeld if open_order == e.order_no => {
                         open_order = None;
@@ -544,6 +565,22 @@ impl<S: Store> Bench<S> {
                     OpenOrder::from_view(&view, self.engine.config().default_packaging.as_ref());
                 state.open = Some(open);
             }
+        }
+        if state.packer.is_some() && returns_on {
+            let mut mode = ReturnsMode::default();
+            if let Some((order_no, id)) = open_return {
+                if let Some(order) = self.store.find_order(&order_no)? {
+                    let view = self.view(order)?;
+                    let station = &self.engine.config().station_id;
+                    let record = view
+                        .progress
+                        .returns
+                        .iter()
+                        .find(|r| r.return_id == id && &r.station_id == station);
+                    mode.open = Some(OpenReturn::new(&view, &id, record));
+                }
+            }
+            state.returns = Some(mode);
         }
         Ok((state, owed))
     }

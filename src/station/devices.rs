@@ -509,12 +509,14 @@ pub fn spawn_devices(
     Ok(Box::new(move |step| {
         // Polled while an order is open; watched for silence and motion only while a weight
         // is what the station waits for.
+        // A return open is weighed too (`return_weighed`).
         poller.set_awaiting(matches!(
             step,
             NextStep::ScanItems { .. }
                 | NextStep::Weigh
                 | NextStep::ResolveMismatch
                 | NextStep::ScanPicker
+                | NextStep::CheckReturn { .. }
         ));
         awaiting.store(matches!(step, NextStep::Weigh), Ordering::Relaxed);
     }))

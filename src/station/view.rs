@@ -9,7 +9,8 @@ use crate::domain::event::{
     AuthPurpose, Device, EventType, LogAlarm, PinFailed, RejectReason, ScanRejected, StoredEvent,
     SupervisorViewOpened,
 };
-use crate::domain::session::{NextStep, State, WeightCheck};
+use crate::domain::returns::{Condition, PackRecord, ReturnClosed, ReturnReason};
+use crate::domain::session::{NextStep, OpenReturn, State, WeightCheck};
 use crate::domain::weight;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -110,6 +111,67 @@ pub struct StationView {
     /// The badge waiting for its PIN or reason: who, and how many tries are left after a
     /// wrong PIN (never the PIN or its length).
     pub auth: Option<AuthPanel>,
+    /// Returns check-in, when it is on.
+    pub returns: Option<ReturnsPanel>,
+}
+
+/// Returns check-in: the open return beside its pack record, and the last one closed here.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReturnsPanel {
+    pub open: Option<ReturnPanel>,
+    pub last_closed: Option<ClosedReturn>,
+}
+
+/// One SKU of the order: packed, back by earlier returns, back in this one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReturnLinePanel {
+    pub sku: String,
+    pub name: String,
+    pub attributes: String,
+    pub packed: u32,
+    pub before: u32,
+    pub now: u32,
+    /// This return's units of the SKU by condition.
+    pub conditions: Vec<(Condition, u32)>,
+}
+
+/// A unit that was never in the order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ForeignPanel {
+    pub code: String,
+    pub sku: Option<String>,
+    pub units: u32,
+    pub condition: Condition,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReturnPanel {
+    pub return_id: String,
+    pub order_no: String,
+    pub waybill_no: String,
+    pub carrier: String,
+    pub recipient: String,
+    pub lines: Vec<ReturnLinePanel>,
+    pub foreign: Vec<ForeignPanel>,
+    /// The unit scanned last (its SKU, or its code when it has none) and its condition.
+    pub last_unit: Option<(String, Condition)>,
+    /// Units in this return, foreign ones included.
+    pub units: u32,
+    pub units_packed: u32,
+    /// Units of the order back over all its returns, this one included.
+    pub units_returned: u32,
+    pub reason: Option<ReturnReason>,
+    pub weighed_g: Option<f64>,
+    /// What closing now would record of a packing claim (`None`: no claim, or no reason yet).
+    pub verdict: Option<bool>,
+    pub pack: PackRecord,
+}
+
+/// The last return closed at this bench, as its summary said.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClosedReturn {
+    pub order_no: String,
+    pub summary: ReturnClosed,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -138,6 +200,8 @@ pub struct ViewMemory {
     pub supervisor: Option<SupervisorAnswer>,
     /// Tries left after the last wrong PIN of the badge now asked for.
     pub pin_remaining: Option<u32>,
+    /// The last return closed at this bench.
+    pub last_return: Option<ClosedReturn>,
 }
 
 impl ViewMemory {
@@ -206,6 +270,17 @@ impl ViewMemory {
                         });
                     }
                 }
+                EventType::ReturnClosed => {
+                    if let Some(c) = e.payload_as::<ReturnClosed>() {
+                        self.last_return = Some(ClosedReturn {
+                            order_no: e.order_no.clone().unwrap_or_default(),
+                            summary: c,
+                        });
+                    }
+                    if self.alert.as_ref().map(|a| a.reason) != Some(RejectReason::LogAlarm) {
+                        self.alert = None;
+                    }
+                }
                 EventType::Device => {
                     if let Some(d) = e.payload_as::<Device>() {
                         self.devices.insert(
@@ -229,6 +304,14 @@ impl ViewMemory {
                 | EventType::DispatchStarted
                 | EventType::DispatchClosed
                 | EventType::PackerSignedOut
+                | EventType::ReturnsStarted
+                | EventType::ReturnsEnded
+                | EventType::ReturnOpened
+                | EventType::ReturnItem
+                | EventType::ForeignItem
+                | EventType::ReturnCondition
+                | EventType::ReturnReasonGiven
+                | EventType::ReturnUndone
                     if self.alert.as_ref().map(|a| a.reason) != Some(RejectReason::LogAlarm) =>
                 {
                     self.alert = None;
@@ -319,5 +402,76 @@ pub fn build(
             purpose: a.purpose,
             remaining: memory.pin_remaining.filter(|_| !a.pin_ok),
         }),
+        returns: state.returns.as_ref().map(|r| ReturnsPanel {
+            open: r.open.as_ref().map(return_panel),
+            last_closed: memory.last_return.clone(),
+        }),
+    }
+}
+
+fn return_panel(o: &OpenReturn) -> ReturnPanel {
+    let mut lines: Vec<ReturnLinePanel> = Vec::new();
+    for (l, n) in o.lines.iter().zip(&o.packed) {
+        // One row per SKU (a SKU bought and given as a gift is one product coming back).
+        if let Some(x) = lines.iter_mut().find(|x| x.sku == l.sku) {
+            x.packed += n;
+            continue;
+        }
+        let mut conditions: Vec<(Condition, u32)> = Vec::new();
+        for u in o
+            .units
+            .iter()
+            .filter(|u| !u.foreign && u.sku.as_deref() == Some(&l.sku))
+        {
+            match conditions.iter_mut().find(|(c, _)| *c == u.condition) {
+                Some((_, k)) => *k += u.units,
+                None => conditions.push((u.condition, u.units)),
+            }
+        }
+        conditions.sort();
+        lines.push(ReturnLinePanel {
+            sku: l.sku.clone(),
+            name: l.name.clone(),
+            attributes: l
+                .attributes
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            packed: *n,
+            before: o.before.get(&l.sku).copied().unwrap_or(0),
+            now: o.now_of(&l.sku),
+            conditions,
+        });
+    }
+    ReturnPanel {
+        return_id: o.return_id.clone(),
+        order_no: o.order.order_no.clone(),
+        waybill_no: o.order.waybill_no.clone(),
+        carrier: o.order.carrier.clone(),
+        recipient: o.order.recipient.clone(),
+        lines,
+        foreign: o
+            .units
+            .iter()
+            .filter(|u| u.foreign)
+            .map(|u| ForeignPanel {
+                code: u.code.clone(),
+                sku: u.sku.clone(),
+                units: u.units,
+                condition: u.condition,
+            })
+            .collect(),
+        last_unit: o
+            .units
+            .last()
+            .map(|u| (u.sku.clone().unwrap_or_else(|| u.code.clone()), u.condition)),
+        units: o.units.iter().map(|u| u.units).sum(),
+        units_packed: o.units_packed(),
+        units_returned: o.units_returned(),
+        reason: o.reason,
+        weighed_g: o.weighed_g,
+        verdict: o.verdict(),
+        pack: o.pack.clone(),
     }
 }

@@ -11,7 +11,12 @@ use crate::domain::session::{NextStep, WeightCheck};
 use crate::domain::weight::{self, Hint};
 use crate::station::view::{DeviceState, LabelPrint, StationView};
 
-use super::{Api, CodeButton, DeviceRow, LineRow, ScaleZone, Severity, Step};
+use super::{
+    Api, CodeButton, DeviceRow, ForeignRow, LineRow, PackRecordView, ReturnLineRow, ScaleZone,
+    Severity, Step,
+};
+use crate::domain::returns::{Condition, PackRecord, ReturnReason};
+use crate::station::view::{ClosedReturn, ReturnsPanel};
 
 /// Everything the station part of the screen shows, ready for the Slint globals.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -78,6 +83,26 @@ pub struct UiState {
     pub dispatch_carrier: String,
     pub dispatch_batch: String,
     pub dispatch_count: i32,
+
+    pub returns_active: bool,
+    pub has_return: bool,
+    pub return_id: String,
+    pub return_order: String,
+    pub return_waybill: String,
+    pub return_recipient: String,
+    pub return_lines: Vec<ReturnLineRow>,
+    pub return_foreign: Vec<ForeignRow>,
+    pub return_units: i32,
+    pub return_units_packed: i32,
+    pub return_units_returned: i32,
+    pub return_reason: String,
+    pub return_last_unit: String,
+    pub return_last_condition: String,
+    pub return_weighed: String,
+    pub return_verdict: String,
+    pub pack_record: PackRecordView,
+    pub return_closed_en: String,
+    pub return_closed_zh: String,
 }
 
 /// The screen's step, and the units still to scan.
@@ -92,6 +117,8 @@ pub fn step_of(step: &NextStep) -> (Step, i32) {
         NextStep::Dispatch => (Step::Dispatch, 0),
         NextStep::EnterPin { .. } => (Step::EnterPin, 0),
         NextStep::ChooseReason { .. } => (Step::ChooseReason, 0),
+        NextStep::ScanReturn => (Step::ScanReturn, 0),
+        NextStep::CheckReturn { .. } => (Step::CheckReturn, 0),
     }
 }
 
@@ -179,6 +206,171 @@ pub fn reason_words(reason: RejectReason) -> (&'static str, &'static str) {
             "No answer from the central database: finish the open orders first",
             "中央数据库无响应:请先完成已打开的订单",
         ),
+        RejectReason::NotShipped => (
+            "Never shipped: no return for this order",
+            "此订单未发货,不能退货签收",
+        ),
+        RejectReason::NoReturnReason => (
+            "Give the buyer's reason before closing",
+            "请先选择买家的退货原因",
+        ),
+    }
+}
+
+/// A return's units by condition: "1 OK · 1 damaged" / "完好 1 · 损坏 1".
+pub fn condition_words(conditions: &[(Condition, u32)]) -> (String, String) {
+    let en = conditions
+        .iter()
+        .map(|(c, n)| format!("{n} {}", c.words().0))
+        .collect::<Vec<_>>()
+        .join(" · ");
+    let zh = conditions
+        .iter()
+        .map(|(c, n)| format!("{} {n}", c.words().1))
+        .collect::<Vec<_>>()
+        .join(" · ");
+    (en, zh)
+}
+
+/// A packing claim's verdict in words.
+pub fn verdict_words(verdict: Option<bool>) -> (&'static str, &'static str) {
+    match verdict {
+        Some(true) => ("packing error confirmed", "确认为打包差错"),
+        Some(false) => ("the evidence contradicts the claim", "证据与买家说法不符"),
+        None => ("", ""),
+    }
+}
+
+/// The pack record for the screen.
+pub fn pack_record_view(p: &PackRecord) -> PackRecordView {
+    let g = |x: Option<f64>| x.map(grams).unwrap_or_default();
+    PackRecordView {
+        packer: p
+            .packer_id
+            .clone()
+            .map(|s| plain(&s))
+            .unwrap_or_default()
+            .into(),
+        picker: p
+            .picker_id
+            .clone()
+            .map(|s| plain(&s))
+            .unwrap_or_default()
+            .into(),
+        bench: p
+            .station_id
+            .clone()
+            .map(|s| plain(&s))
+            .unwrap_or_default()
+            .into(),
+        packed_at: p
+            .packed_at
+            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default()
+            .into(),
+        units: format!("{} / {}", p.units_scanned, p.units_ordered).into(),
+        measured: g(p.measured_g).into(),
+        expected: g(p.expected_g).into(),
+        weight_ok: p.weight_ok == Some(true),
+        override_by: p
+            .override_by
+            .clone()
+            .map(|s| plain(&s))
+            .unwrap_or_default()
+            .into(),
+        labels: p.labels_printed as i32,
+        clean: p.clean(),
+    }
+}
+
+/// "Return TB…-R1 closed: 3 units, missing item — packing error confirmed", both languages.
+pub fn closed_words(c: &ClosedReturn) -> (String, String) {
+    let s = &c.summary;
+    let (ren, rzh) = s.reason.words();
+    let (ven, vzh) = verdict_words(s.confirmed);
+    let tail = |v: &str, sep: &str| {
+        if v.is_empty() {
+            String::new()
+        } else {
+            format!("{sep}{v}")
+        }
+    };
+    (
+        format!(
+            "Return {} closed: {} units, {ren}{}",
+            plain(&s.return_id),
+            s.units,
+            tail(ven, " — ")
+        ),
+        format!(
+            "退货 {} 已签收:{} 件,{rzh}{}",
+            plain(&s.return_id),
+            s.units,
+            tail(vzh, "——")
+        ),
+    )
+}
+
+impl UiState {
+    fn set_returns(&mut self, r: &ReturnsPanel) {
+        self.returns_active = true;
+        if let Some(c) = &r.last_closed {
+            (self.return_closed_en, self.return_closed_zh) = closed_words(c);
+        }
+        let Some(o) = &r.open else { return };
+        self.has_return = true;
+        self.return_id = plain(&o.return_id);
+        self.return_order = plain(&o.order_no);
+        self.return_waybill = plain(&o.waybill_no);
+        self.return_recipient = plain(&o.recipient);
+        self.return_lines = o
+            .lines
+            .iter()
+            .map(|l| {
+                let (en, zh) = condition_words(&l.conditions);
+                ReturnLineRow {
+                    sku: plain(&l.sku).into(),
+                    name: plain(&l.name).into(),
+                    attributes: plain(&l.attributes).into(),
+                    packed: l.packed as i32,
+                    before: l.before as i32,
+                    now: l.now as i32,
+                    conditions_en: en.into(),
+                    conditions_zh: zh.into(),
+                }
+            })
+            .collect();
+        self.return_foreign = o
+            .foreign
+            .iter()
+            .map(|f| ForeignRow {
+                code: plain(&f.code).into(),
+                sku: f.sku.as_deref().map(plain).unwrap_or_default().into(),
+                units: f.units as i32,
+                condition_en: f.condition.words().0.into(),
+                condition_zh: f.condition.words().1.into(),
+            })
+            .collect();
+        self.return_units = o.units as i32;
+        self.return_units_packed = o.units_packed as i32;
+        self.return_units_returned = o.units_returned as i32;
+        self.return_reason = o
+            .reason
+            .map(ReturnReason::as_str)
+            .unwrap_or_default()
+            .into();
+        if let Some((unit, c)) = &o.last_unit {
+            self.return_last_unit = plain(unit);
+            self.return_last_condition = c.as_str().into();
+        }
+        self.return_weighed = o.weighed_g.map(grams).unwrap_or_default();
+        self.return_verdict = match o.verdict {
+            Some(true) => "confirmed",
+            Some(false) => "contradicted",
+            None => "",
+        }
+        .into();
+        self.pack_record = pack_record_view(&o.pack);
     }
 }
 
@@ -377,6 +569,9 @@ impl UiState {
                 s.pin_message_zh = format!("PIN 错误:还可尝试 {n} 次");
             }
         }
+        if let Some(r) = &v.returns {
+            s.set_returns(r);
+        }
         if let Some(d) = &v.dispatch {
             s.dispatch_active = true;
             s.dispatch_carrier = plain(d.carrier.as_deref().unwrap_or_default());
@@ -456,6 +651,29 @@ impl UiState {
         api.set_dispatch_carrier(str_(&self.dispatch_carrier));
         api.set_dispatch_batch(str_(&self.dispatch_batch));
         api.set_dispatch_count(self.dispatch_count);
+        api.set_returns_active(self.returns_active);
+        api.set_has_return(self.has_return);
+        api.set_return_id(str_(&self.return_id));
+        api.set_return_order(str_(&self.return_order));
+        api.set_return_waybill(str_(&self.return_waybill));
+        api.set_return_recipient(str_(&self.return_recipient));
+        if previous.map(|p| &p.return_lines) != Some(&self.return_lines) {
+            api.set_return_lines(model(self.return_lines.clone()));
+        }
+        if previous.map(|p| &p.return_foreign) != Some(&self.return_foreign) {
+            api.set_return_foreign(model(self.return_foreign.clone()));
+        }
+        api.set_return_units(self.return_units);
+        api.set_return_units_packed(self.return_units_packed);
+        api.set_return_units_returned(self.return_units_returned);
+        api.set_return_reason(str_(&self.return_reason));
+        api.set_return_last_unit(str_(&self.return_last_unit));
+        api.set_return_last_condition(str_(&self.return_last_condition));
+        api.set_return_weighed(str_(&self.return_weighed));
+        api.set_return_verdict(str_(&self.return_verdict));
+        api.set_pack_record(self.pack_record.clone());
+        api.set_return_closed_en(str_(&self.return_closed_en));
+        api.set_return_closed_zh(str_(&self.return_closed_zh));
     }
 }
 
@@ -488,24 +706,31 @@ pub fn sim_items(
     catalog: &BTreeMap<String, Vec<(String, u32)>>,
 ) -> Vec<CodeButton> {
     let mut out = Vec::new();
-    let in_order: Vec<&str> = v
-        .order
-        .iter()
-        .flat_map(|o| o.lines.iter().map(|l| l.sku.as_str()))
-        .collect();
-    if let Some(o) = &v.order {
-        for l in &o.lines {
-            for (code, units) in catalog.get(&l.sku).into_iter().flatten() {
-                let label = if *units > 1 {
-                    format!("{} ×{}", l.sku, units)
-                } else {
-                    l.sku.clone()
-                };
-                out.push(CodeButton {
-                    label: label.into(),
-                    code: code.into(),
-                });
-            }
+    // The open order's SKUs, or (returns check-in) those of the open return's order.
+    let returned = v
+        .returns
+        .as_ref()
+        .and_then(|r| r.open.as_ref())
+        .map(|r| r.lines.iter().map(|l| l.sku.as_str()));
+    let in_order: Vec<&str> = match returned {
+        Some(skus) => skus.collect(),
+        None => v
+            .order
+            .iter()
+            .flat_map(|o| o.lines.iter().map(|l| l.sku.as_str()))
+            .collect(),
+    };
+    for sku in &in_order {
+        for (code, units) in catalog.get(*sku).into_iter().flatten() {
+            let label = if *units > 1 {
+                format!("{sku} ×{units}")
+            } else {
+                sku.to_string()
+            };
+            out.push(CodeButton {
+                label: label.into(),
+                code: code.into(),
+            });
         }
     }
     if let Some((sku, codes)) = catalog
@@ -592,6 +817,7 @@ mod tests {
             label_print: None,
             supervisor: None,
             auth: None,
+            returns: None,
         }
     }
 
@@ -747,6 +973,129 @@ mod tests {
         );
         v.step = NextStep::SignIn;
         assert_eq!(UiState::from_view(&v).step, Step::SignIn);
+    }
+
+    #[test]
+    fn a_return_maps_beside_its_pack_record_in_both_languages() {
+        use crate::domain::returns::{Condition, PackRecord, ReturnClosed, ReturnReason};
+        use crate::station::view::{
+            ClosedReturn, ForeignPanel, ReturnLinePanel, ReturnPanel, ReturnsPanel,
+        };
+        let mut v = view();
+        v.order = None;
+        v.step = NextStep::CheckReturn {
+            return_id: "TB20261122001-R1".into(),
+        };
+        let pack = PackRecord {
+            packer_id: Some("E003".into()),
+            picker_id: Some("E001".into()),
+            station_id: Some("BENCH-T".into()),
+            measured_g: Some(266.0),
+            expected_g: Some(265.0),
+            weight_ok: Some(true),
+            units_scanned: 3,
+            units_ordered: 3,
+            labels_printed: 1,
+            ..Default::default()
+        };
+        v.returns = Some(ReturnsPanel {
+            open: Some(ReturnPanel {
+                return_id: "TB20261122001-R1".into(),
+                order_no: "TB20261122001".into(),
+                waybill_no: "SF1498369006026".into(),
+                carrier: "顺丰速运".into(),
+                recipient: "李娜\u{202E}".into(),
+                lines: vec![ReturnLinePanel {
+                    sku: "SOCK-BLK".into(),
+                    name: "Socks".into(),
+                    attributes: String::new(),
+                    packed: 2,
+                    before: 0,
+                    now: 2,
+                    conditions: vec![(Condition::Ok, 1), (Condition::Damaged, 1)],
+                }],
+                foreign: vec![ForeignPanel {
+                    code: "=SUM(A1)".into(),
+                    sku: None,
+                    units: 1,
+                    condition: Condition::WrongVariant,
+                }],
+                last_unit: Some(("=SUM(A1)".into(), Condition::WrongVariant)),
+                units: 3,
+                units_packed: 3,
+                units_returned: 2,
+                reason: Some(ReturnReason::MissingItem),
+                weighed_g: Some(205.5),
+                verdict: Some(true),
+                pack,
+            }),
+            last_closed: None,
+        });
+        let s = UiState::from_view(&v);
+        assert_eq!(s.step, Step::CheckReturn);
+        assert!(s.returns_active && s.has_return);
+        assert_eq!(
+            s.return_recipient, "李娜\\u{202E}",
+            "shop data stays plain text"
+        );
+        assert_eq!(s.return_lines[0].conditions_en, "1 OK · 1 damaged");
+        assert_eq!(s.return_lines[0].conditions_zh, "完好 1 · 损坏 1");
+        assert_eq!((s.return_lines[0].now, s.return_lines[0].packed), (2, 2));
+        assert_eq!(s.return_foreign[0].code, "=SUM(A1)");
+        assert_eq!(s.return_foreign[0].condition_zh, "规格不符");
+        assert_eq!(s.return_reason, "missing_item");
+        assert_eq!(s.return_last_condition, "wrong_variant");
+        assert_eq!(s.return_weighed, "205.5 g");
+        assert_eq!(s.return_verdict, "confirmed");
+        let p = &s.pack_record;
+        assert!(p.clean && p.weight_ok);
+        assert_eq!((p.packer.as_str(), p.picker.as_str()), ("E003", "E001"));
+        assert_eq!(
+            (p.measured.as_str(), p.expected.as_str()),
+            ("266 g", "265 g")
+        );
+        assert_eq!((p.units.as_str(), p.labels), ("3 / 3", 1));
+
+        // Closed: the summary in both languages; with no reason blamed on packing, no verdict.
+        let mut r = v.returns.take().unwrap();
+        r.open = None;
+        let closed = |reason, confirmed| ClosedReturn {
+            order_no: "TB20261122001".into(),
+            summary: ReturnClosed {
+                return_id: "TB20261122001-R1".into(),
+                reason,
+                handler_id: "E003".into(),
+                units: 3,
+                conditions: Default::default(),
+                foreign_units: 1,
+                returned_units: 2,
+                packed_units: 3,
+                measured_g: None,
+                packed_clean: true,
+                confirmed,
+                packer_id: None,
+                picker_id: None,
+            },
+        };
+        r.last_closed = Some(closed(ReturnReason::MissingItem, Some(false)));
+        v.returns = Some(r.clone());
+        v.step = NextStep::ScanReturn;
+        let s = UiState::from_view(&v);
+        assert!(s.returns_active && !s.has_return);
+        assert_eq!(
+            s.return_closed_en,
+            "Return TB20261122001-R1 closed: 3 units, missing item — the evidence contradicts the claim"
+        );
+        assert_eq!(
+            s.return_closed_zh,
+            "退货 TB20261122001-R1 已签收:3 件,少发漏发——证据与买家说法不符"
+        );
+        r.last_closed = Some(closed(ReturnReason::Size, None));
+        v.returns = Some(r);
+        assert_eq!(
+            UiState::from_view(&v).return_closed_en,
+            "Return TB20261122001-R1 closed: 3 units, size"
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ use slint::{ComponentHandle, SharedString};
 
 use crate::domain::commands::{Command, HoldReason};
 use crate::domain::event::RejectReason;
+use crate::domain::returns::{Condition, ReturnReason};
 use crate::station::runtime::Msg;
 use crate::station::view::{StationView, SupervisorOutcome};
 
@@ -193,6 +194,23 @@ pub fn command_of(c: StationCommand) -> Command {
         StationCommand::SignOut => Command::SignOut,
         StationCommand::DispatchStart => Command::DispatchStart,
         StationCommand::DispatchEnd => Command::DispatchEnd,
+        StationCommand::ReturnsStart => Command::ReturnsStart,
+        StationCommand::ReturnsEnd => Command::ReturnsEnd,
+        StationCommand::ReturnClose => Command::ReturnClose,
+        StationCommand::CondOk => Command::Condition(Condition::Ok),
+        StationCommand::CondDamaged => Command::Condition(Condition::Damaged),
+        StationCommand::CondUsed => Command::Condition(Condition::Used),
+        StationCommand::CondWrongVariant => Command::Condition(Condition::WrongVariant),
+        StationCommand::RetSize => Command::ReturnReason(ReturnReason::Size),
+        StationCommand::RetQuality => Command::ReturnReason(ReturnReason::Quality),
+        StationCommand::RetNotAsDescribed => Command::ReturnReason(ReturnReason::NotAsDescribed),
+        StationCommand::RetWrongItemSent => Command::ReturnReason(ReturnReason::WrongItemSent),
+        StationCommand::RetMissingItem => Command::ReturnReason(ReturnReason::MissingItem),
+        StationCommand::RetChangedMind => Command::ReturnReason(ReturnReason::ChangedMind),
+        StationCommand::RetDamagedInTransit => {
+            Command::ReturnReason(ReturnReason::DamagedInTransit)
+        }
+        StationCommand::RetOther => Command::ReturnReason(ReturnReason::Other),
     }
 }
 
@@ -739,6 +757,7 @@ mod tests {
             label_print: None,
             supervisor: None,
             auth: None,
+            returns: None,
         };
         inbox.post_view(v("a"));
         inbox.post_view(v("b"));

@@ -337,7 +337,7 @@ pub(crate) fn person<S: Store + ?Sized>(
 ) -> Result<Reply, StoreError> {
     let r = audit::packer_report(store, id, Some(from), None)?;
     let g = |x: Option<f64>| x.map(weight::fmt_g).unwrap_or_else(|| "—".into());
-    let rows = r
+    let mut rows: Vec<TimelineRow> = r
         .orders
         .iter()
         .map(|o| TimelineRow {
@@ -362,11 +362,23 @@ pub(crate) fn person<S: Store + ?Sized>(
             },
         })
         .collect();
+    // Returns check-in: a wrong or missing item a return confirmed counts against them.
+    // The rest of the row (more columns as the timeline grows) stays empty.
+    #[allow(clippy::needless_update)]
+    rows.extend(r.packing_error_returns.iter().map(|p| TimelineRow {
+        at: clock_time(&p.at).into(),
+        event: p.order_no.clone().into(),
+        actor: p.role.clone().into(),
+        detail: format!("return {} confirmed {}", p.return_id, p.reason).into(),
+        level: Severity::Error,
+        ..Default::default()
+    }));
     Ok(Reply::Timeline {
         title: format!("{} · {}", r.id, plain(r.name.as_deref().unwrap_or(""))),
         summary: format!(
-            "today: packed {}, picked {}, weight mismatches {}, overrides {}, rejected scans {}",
-            r.packed, r.picked, r.mismatches, r.overrides, r.rejected_scans
+            "today: packed {}, picked {}, weight mismatches {}, overrides {}, rejected scans {}, \
+             packing errors confirmed by returns {}",
+            r.packed, r.picked, r.mismatches, r.overrides, r.rejected_scans, r.packing_errors
         ),
         rows,
     })
