@@ -948,3 +948,66 @@ fn supervisors_see_the_whole_floor_review_search_and_report() {
     a.term();
     b.term();
 }
+
+/// A returns desk is usually not the bench that packed the parcel: with a centre, the return
+/// opens against the pack record another bench shipped there, and counts against it.
+#[test]
+fn a_return_at_another_bench_is_checked_against_the_centres_pack_record() {
+    let floor = Floor::new();
+    let rig_a = floor.bench("BENCH-PACK", 61, "finish");
+    let rig_b = floor.bench("BENCH-RET", 61, "finish");
+    floor.import(&rig_a.orders_csv());
+    let o = rig_a
+        .orders
+        .iter()
+        .find(|o| o.units() >= 2)
+        .expect("a multi-unit order")
+        .clone();
+    let mut a = rig_a.spawn(bin());
+    let mut b = rig_b.spawn(bin());
+    copied(&rig_a, &o.order_no);
+    copied(&rig_b, &o.order_no);
+    sign_in(&mut a, PACKER);
+    sign_in(&mut b, "BADGE-E004");
+    // Before it is packed anywhere, the returns desk refuses it.
+    b.scan("PB-RETURNS");
+    b.until(WAIT, |v| v["event"] == "returns_started")
+        .unwrap_or_else(|| panic!("no returns mode; seen {:#?}", b.seen));
+    b.scan(&o.order_no);
+    let early = b
+        .until(WAIT, |v| {
+            v["event"] == "scan_rejected" || v["event"] == "return_opened"
+        })
+        .unwrap()
+        .1;
+    assert_eq!(early["reason"], "not_shipped", "{early}");
+
+    pack(&rig_a, &mut a, &o, WAIT);
+    floor.drained("BENCH-PACK", &rig_a);
+    // By its waybill, as the parcel comes back.
+    let waybill = format!("WB{}", &o.order_no[4..]);
+    b.scan(&waybill);
+    let opened = b
+        .until(WAIT, |v| {
+            (v["event"] == "scan_rejected" && v["reason"] == "not_shipped")
+                || v["event"] == "return_opened"
+        })
+        .unwrap()
+        .1;
+    assert_eq!(opened["event"], "return_opened", "{opened}");
+    assert_eq!(opened["packed_station"], "BENCH-PACK", "{opened}");
+    assert_eq!(opened["packer_id"], "E003", "{opened}");
+    // Every unit that was packed may come back, and not one more.
+    let (item, qty) = o.lines[0];
+    let code = rig_a.items[item].barcode.clone();
+    for _ in 0..qty {
+        b.scan(&code);
+        b.until(WAIT, |v| v["event"] == "return_item")
+            .unwrap_or_else(|| panic!("no return_item; seen {:#?}", b.seen));
+    }
+    b.scan(&code);
+    let over = b.until(WAIT, |v| v["event"] == "scan_rejected").unwrap().1;
+    assert_eq!(over["reason"], "over_quantity", "{over}");
+    a.term();
+    b.term();
+}

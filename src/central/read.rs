@@ -318,6 +318,24 @@ impl Central {
         rows.iter().map(|r| self.row_to_event(r)).collect()
     }
 
+    /// Another bench's events of a packed order, for a return checked in here (empty while
+    /// the order is not packed).
+    pub async fn packed_history(&self, station: &str, order_no: &str) -> Result<Vec<CentralEvent>> {
+        let what = "reading a packed order's history";
+        let rows = with_client!(self, what, |c| async {
+            let stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {EVENT_COLUMNS} FROM pb_packed_history($1, $2)"
+                ))
+                .await
+                .map_err(|e| self.query_err(what, e))?;
+            c.query(&stmt, &[&station, &order_no])
+                .await
+                .map_err(|e| self.query_err(what, e))
+        })?;
+        rows.iter().map(|r| self.row_to_event(r)).collect()
+    }
+
     /// Orders other benches hold now: (order, station, packer, since).
     pub async fn held_orders(
         &self,

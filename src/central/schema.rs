@@ -978,6 +978,25 @@ CREATE TRIGGER events_work AFTER INSERT ON events FOR EACH ROW
     EXECUTE FUNCTION pb_work_track();
 REVOKE EXECUTE ON FUNCTION pb_work_track(), pb_work_of(text, text, text, text, jsonb, timestamptz)
     FROM PUBLIC;
+-- A returns desk checks a parcel against how it left, whichever bench packed it: a bench
+-- may read the events of a packed order (never of one still being packed).
+CREATE FUNCTION pb_packed_history(p_station text, p_order text)
+RETURNS TABLE (station_id text, seq bigint, at text, type text, actor text, order_no text, data text,
+               hash text, claim_epoch bigint, flagged boolean, received_at timestamptz)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $f$
+BEGIN
+    PERFORM pb_check_station(p_station);
+    IF NOT EXISTS (SELECT 1 FROM claims c WHERE c.order_no = p_order AND c.packed) THEN
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT e.station_id, e.seq, e.at, e.type, e.actor, e.order_no, e.data, e.hash,
+                        e.claim_epoch, e.flagged, e.received_at
+                   FROM events e WHERE e.order_no = p_order AND e.station_id <> p_station
+                  ORDER BY e.at_ts, e.station_id, e.seq;
+END $f$;
+REVOKE EXECUTE ON FUNCTION pb_packed_history(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pb_packed_history(text, text) TO packbench_bench;
+
 -- What the log already holds.
 INSERT INTO work_hours
 SELECT w.station_id, w.who, w.hour, sum(w.orders), sum(w.units), sum(w.wrong),

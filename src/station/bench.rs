@@ -274,6 +274,24 @@ impl<S: Store> Bench<S> {
             None => None,
         };
         let mut decision = self.engine.decide(&input, open_now.as_ref(), now);
+        if let Some(order_no) = self.not_shipped_here(&decision) {
+            // A return of an order another bench packed: its pack record is on the centre.
+            let history = match self.claims.as_mut() {
+                Some(c) => c.packed_history(&order_no),
+                None => Vec::new(),
+            };
+            if !history.is_empty() {
+                self.history = Some((order_no, history));
+                if let Input::Scan(s) = &input {
+                    let resolved = self.resolve(&s.code)?;
+                    let again = Input::Scan(Box::new(Scan {
+                        resolved,
+                        ..(**s).clone()
+                    }));
+                    decision = self.engine.decide(&again, open_now.as_ref(), now);
+                }
+            }
+        }
         if let Some(order_no) = self
             .newly_opened(&decision)
             .filter(|_| self.claims.is_some())
@@ -284,6 +302,18 @@ impl<S: Store> Bench<S> {
         let stored = self.store.append(&decision.events)?;
         self.engine.commit(decision.next);
         Ok(stored)
+    }
+
+    /// The order of a return refused as never shipped, as far as this bench's own log knows.
+    fn not_shipped_here(&self, d: &Decision) -> Option<String> {
+        d.events
+            .iter()
+            .find(|e| {
+                e.kind == EventType::ScanRejected
+                    && e.data.get("reason").and_then(|r| r.as_str())
+                        == Some(RejectReason::NotShipped.as_str())
+            })
+            .and_then(|e| e.order_no.clone())
     }
 
     /// The order a decision opens that this bench did not have open before.

@@ -126,6 +126,10 @@ fn since(t: Option<DateTime<chrono::Utc>>) -> String {
 }
 
 impl Claims for CentralClaims {
+    fn packed_history(&mut self, order_no: &str) -> Vec<StoredEvent> {
+        self.packed_history_of(order_no)
+    }
+
     fn claim(&mut self, order_no: &str, packer_id: &str) -> ClaimOutcome {
         let central = self.central.clone();
         let (station, order, packer) = (
@@ -199,6 +203,28 @@ impl Claims for CentralClaims {
 }
 
 impl CentralClaims {
+    fn packed_history_of(&self, order_no: &str) -> Vec<StoredEvent> {
+        let ask = self.central.packed_history(&self.station, order_no);
+        match self
+            .rt
+            .block_on(async { tokio::time::timeout(self.timeout, ask).await })
+        {
+            Ok(Ok(events)) => events.into_iter().filter_map(|e| e.stored()).collect(),
+            Ok(Err(e)) => {
+                tracing::warn!(order = order_no, "packed order's history not read: {e}");
+                Vec::new()
+            }
+            Err(_) => {
+                tracing::warn!(
+                    order = order_no,
+                    "packed order's history: no answer within {} ms",
+                    self.timeout.as_millis()
+                );
+                Vec::new()
+            }
+        }
+    }
+
     /// No answer: `finish` refuses; `open` opens an order no other bench held when the centre
     /// last said, unclaimed (the centre raises a conflict if another bench packs it too).
     fn offline_rule(&self, heard: &mut Heard, order_no: &str, why: String) -> ClaimOutcome {

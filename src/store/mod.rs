@@ -215,6 +215,12 @@ pub enum ClaimOutcome {
 /// reads as they arrive, so ending one never waits on the network.
 pub trait Claims: Send {
     fn claim(&mut self, order_no: &str, packer_id: &str) -> ClaimOutcome;
+
+    /// Other benches' events of a packed order, for a return checked in at this bench (one
+    /// round trip, bounded like a claim). A bench alone has none.
+    fn packed_history(&mut self, _order_no: &str) -> Vec<StoredEvent> {
+        Vec::new()
+    }
 }
 
 /// Opens a database only to read it (audit, the screen's lookups): never created, never
