@@ -1,14 +1,22 @@
 //! The crash harness: the headless station packs generated orders with a scale streaming on a
-//! pty and is killed with SIGKILL at random moments — during start-up, right after an input
-//! (while it decides and commits), between inputs — then restarted, again and again. Every
-//! fifth kill is inside a commit for certain: the station kills itself at its kill point
-//! (`PACKBENCH_KILL_IN_APPEND`), the events written into the open transaction.
+//! pty and is killed with SIGKILL, then restarted, again and again. Half the kills come from the
+//! harness at random moments — during start-up, right after an input (while it decides and
+//! commits), between inputs. The other half the station makes itself at a kill point
+//! (`PACKBENCH_KILL_AT=<point>:<n>`, `src/killpoint.rs`), in turn: **before the commit** (the
+//! events written into the open transaction), **inside the commit** (from SQLite's commit hook)
+//! and **after the commit, before the event line** is printed.
+//!
+//! A kill counts only when the station died of SIGKILL (its exit signal) with no panic on its
+//! stderr; anything else fails with the stderr tail. A kill-point kill counts only when the
+//! station wrote `kill-point reached: <point>` just before it. Before and inside the commit
+//! nothing of the killed append may be in the log; after the commit the killed batch must be
+//! there, durable though never acknowledged (so the log may hold more than was printed).
 //!
 //! After every kill: every line the station printed is in the log (same seq, type, order);
 //! `audit verify` passes; for every order, the units in the log are at least those printed as
 //! accepted and at most those scanned (a unit is never counted twice) and never more than
 //! ordered; after the restart the reopened order shows exactly the counts in the log. At the
-//! end every packed order has a printed label.
+//! end every packed order has a printed label, and each kill point was reached.
 //!
 //! The suite runs 20 kills. The long run: `PB_CRASH_KILLS=1000 cargo test --test crash --
 //! --nocapture` (seed with `PB_CRASH_SEED`).
@@ -569,4 +577,25 @@ fn sigkill_at_random_moments_loses_nothing_and_counts_nothing_twice() {
         packer.reopened_checked > 0,
         "restarts reopened orders in hand"
     );
+}
+
+/// The exit check itself: a process dead of SIGKILL passes; one that exited, or panicked
+/// before it was killed, does not.
+#[test]
+fn a_kill_counts_only_for_a_sigkill_death_without_a_panic() {
+    let run = |script: &str| {
+        std::process::Command::new("sh")
+            .args(["-c", script])
+            .output()
+            .unwrap()
+    };
+    let fails = |status, stderr: String| {
+        std::panic::catch_unwind(move || assert_died_of_sigkill(status, &stderr)).is_err()
+    };
+    assert_died_of_sigkill(run("kill -9 $$").status, "");
+    assert!(fails(run("exit 101").status, String::new()));
+    assert!(fails(run("kill -15 $$").status, String::new()));
+    let panicked = run("echo \"thread 'main' panicked at src/x.rs:1:1\" >&2; kill -9 $$");
+    let stderr = String::from_utf8_lossy(&panicked.stderr).into_owned();
+    assert!(fails(panicked.status, stderr));
 }
