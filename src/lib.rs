@@ -6,6 +6,7 @@ pub mod central;
 pub mod config;
 pub mod domain;
 pub mod import;
+pub mod killpoint;
 pub mod logging;
 pub mod sheets;
 pub mod simulate;

@@ -1,14 +1,22 @@
 //! The crash harness: the headless station packs generated orders with a scale streaming on a
-//! pty and is killed with SIGKILL at random moments — during start-up, right after an input
-//! (while it decides and commits), between inputs — then restarted, again and again. Every
-//! fifth kill is inside a commit for certain: the station kills itself at its kill point
-//! (`PACKBENCH_KILL_IN_APPEND`), the events written into the open transaction.
+//! pty and is killed with SIGKILL, then restarted, again and again. Half the kills come from the
+//! harness at random moments — during start-up, right after an input (while it decides and
+//! commits), between inputs. The other half the station makes itself at a kill point
+//! (`PACKBENCH_KILL_AT=<point>:<n>`, `src/killpoint.rs`), in turn: **before the commit** (the
+//! events written into the open transaction), **inside the commit** (from SQLite's commit hook)
+//! and **after the commit, before the event line** is printed.
+//!
+//! A kill counts only when the station died of SIGKILL (its exit signal) with no panic on its
+//! stderr; anything else fails with the stderr tail. A kill-point kill counts only when the
+//! station wrote `kill-point reached: <point>` just before it. Before and inside the commit
+//! nothing of the killed append may be in the log; after the commit the killed batch must be
+//! there, durable though never acknowledged (so the log may hold more than was printed).
 //!
 //! After every kill: every line the station printed is in the log (same seq, type, order);
 //! `audit verify` passes; for every order, the units in the log are at least those printed as
 //! accepted and at most those scanned (a unit is never counted twice) and never more than
 //! ordered; after the restart the reopened order shows exactly the counts in the log. At the
-//! end every packed order has a printed label.
+//! end every packed order has a printed label, and each kill point was reached.
 //!
 //! The suite runs 20 kills. The long run: `PB_CRASH_KILLS=1000 cargo test --test crash --
 //! --nocapture` (seed with `PB_CRASH_SEED`).
@@ -20,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use harness::*;
 use packbench::domain::event::{EventData, EventType};
+use packbench::killpoint::{self, Point};
 use packbench::store::{EventLog, SqliteStore};
 use serde_json::Value;
 
@@ -83,8 +92,8 @@ impl Packer {
         self.after_input()
     }
 
-    /// The next line `want` accepts; `Err(Kill)` when the station killed itself at its kill
-    /// point inside a commit.
+    /// The next line `want` accepts; `Err(Kill)` when the station has ended (killed itself at
+    /// its kill point; how it ended is checked by the caller).
     fn expect(
         st: &mut Station,
         what: &str,
@@ -312,6 +321,8 @@ fn killed_mid_commit(wal: &std::path::Path) -> bool {
 #[derive(Default, Debug)]
 struct Tally {
     kills: u32,
+    /// Kills by the harness at a random moment, and where they landed:
+    random: u32,
     at_start: u32,
     /// Killed with the last input's line not printed, but its event durable.
     committed_unprinted: u32,
@@ -321,8 +332,46 @@ struct Tally {
     after_line: u32,
     /// The WAL ended in frames of a transaction with no commit mark: killed inside a commit.
     mid_commit: u32,
-    /// Killed at the kill point inside a commit (`PACKBENCH_KILL_IN_APPEND`).
-    in_commit: u32,
+    /// Kills the station made at a kill point (`PACKBENCH_KILL_AT`), each counted only when it
+    /// confirmed on stderr that it got there.
+    before_commit: u32,
+    inside_commit: u32,
+    after_commit_before_line: u32,
+}
+
+/// Which kill, by cycle: a third of them at the kill points in turn, the rest at random moments.
+fn kill_point_of(k: u32) -> Option<Point> {
+    match k % 6 {
+        1 => Some(Point::BeforeCommit),
+        3 => Some(Point::InsideCommit),
+        5 => Some(Point::AfterCommit),
+        _ => None,
+    }
+}
+
+/// A kill counts only when the station died of SIGKILL and did not panic first; anything
+/// else fails with what the station said.
+fn assert_died_of_sigkill(status: std::process::ExitStatus, stderr: &str) {
+    use std::os::unix::process::ExitStatusExt;
+    let tail = &stderr[stderr.len().saturating_sub(4000)..];
+    assert_eq!(
+        status.signal(),
+        Some(libc::SIGKILL),
+        "the station did not die of SIGKILL ({status}); its stderr:\n{tail}"
+    );
+    assert!(
+        !stderr.contains("panicked at"),
+        "the station panicked before its SIGKILL; its stderr:\n{tail}"
+    );
+}
+
+/// The events now in the log.
+fn log_len(rig: &Rig) -> usize {
+    SqliteStore::open(rig.db())
+        .unwrap()
+        .events(&Default::default())
+        .unwrap()
+        .len()
 }
 
 #[test]
@@ -358,31 +407,61 @@ fn sigkill_at_random_moments_loses_nothing_and_counts_nothing_twice() {
     let mut tally = Tally::default();
     let started = Instant::now();
     for k in 0..kills {
-        let before = SqliteStore::open(rig.db())
-            .unwrap()
-            .events(&Default::default())
-            .unwrap()
-            .len();
-        let kill_point = k % 5 == 1;
-        let mut st = if kill_point {
-            // Every fifth cycle the station kills itself inside its Nth append: events written
-            // into the open transaction, the commit not made.
-            let n = 1 + rng.below(12);
-            rig.spawn_env(bin, &[("PACKBENCH_KILL_IN_APPEND", n.to_string())])
-        } else {
-            rig.spawn(bin)
+        let before = log_len(&rig);
+        // This run's stderr starts here (the file takes every run's, appended).
+        let err_from = rig.stderr_text().len();
+        let point = kill_point_of(k);
+        let mut st = match point {
+            // The station kills itself the nth time it passes the point: n counts appends
+            // (before and inside the commit) or batches of lines (after the commit).
+            Some(p) => {
+                let n = 1 + rng.below(12);
+                rig.spawn_env(bin, &[(killpoint::VAR, format!("{}:{n}", p.name()))])
+            }
+            None => rig.spawn(bin),
         };
-        let printed = if kill_point {
+        let printed = if let Some(p) = point {
             packer.budget = None;
             let r = packer.work(&rig, &mut st, &mut rng, rig.orders.len());
             assert!(r.is_err(), "ran out of orders before the kill point");
-            tally.in_commit += 1;
-            st.kill()
+            let (status, printed) = st.kill_status();
+            let stderr = rig.stderr_text()[err_from..].to_string();
+            assert_died_of_sigkill(status, &stderr);
+            assert!(
+                stderr.lines().any(|l| l == p.marker()),
+                "died of SIGKILL without confirming it reached {}; stderr:\n{stderr}",
+                p.name()
+            );
+            let after = log_len(&rig);
+            match p {
+                // Nothing of the killed append may be in the log: only what was printed.
+                Point::BeforeCommit | Point::InsideCommit => assert_eq!(
+                    after,
+                    before + printed.len(),
+                    "killed {} left events that were never printed",
+                    p.name()
+                ),
+                // The killed batch is durable though never acknowledged; the checks accept it
+                // (the log may hold more than was printed, never less).
+                Point::AfterCommit => assert!(
+                    after > before + printed.len(),
+                    "killed after the commit, yet nothing unprinted is in the log"
+                ),
+            }
+            match p {
+                Point::BeforeCommit => tally.before_commit += 1,
+                Point::InsideCommit => tally.inside_commit += 1,
+                Point::AfterCommit => tally.after_commit_before_line += 1,
+            }
+            printed
         } else if rng.chance(0.1) {
             // During start-up: opening the database, recovering the WAL, restoring the bench.
             spin(Duration::from_micros(rng.below(30_000)));
+            let (status, printed) = st.kill_status();
+            assert_died_of_sigkill(status, &rig.stderr_text()[err_from..]);
+            tally.random += 1;
             tally.at_start += 1;
-            st.kill()
+            printed
         } else {
             packer.budget = Some(1 + rng.below(15) as u32);
             // Half the kills at any time up to 2 ms after the input; half aimed at 60–110 % of
@@ -398,15 +477,13 @@ fn sigkill_at_random_moments_loses_nothing_and_counts_nothing_twice() {
             let r = packer.work(&rig, &mut st, &mut rng, rig.orders.len());
             assert!(r.is_err(), "ran out of orders before the kill");
             let lines_before = st.seen.len();
-            let printed = st.kill();
+            let (status, printed) = st.kill_status();
+            assert_died_of_sigkill(status, &rig.stderr_text()[err_from..]);
+            tally.random += 1;
             if killed_mid_commit(&rig.dir.path().join("bench.db-wal")) {
                 tally.mid_commit += 1;
             }
-            let after = SqliteStore::open(rig.db())
-                .unwrap()
-                .events(&Default::default())
-                .unwrap()
-                .len();
+            let after = log_len(&rig);
             let printed_now = printed.len();
             if printed_now > lines_before {
                 tally.after_line += 1;
@@ -462,13 +539,36 @@ fn sigkill_at_random_moments_loses_nothing_and_counts_nothing_twice() {
         String::from_utf8_lossy(&out.stderr)
     );
     eprintln!(
-        "crash harness: {tally:?}; {} orders packed, {} wrong items refused, {} reopened orders checked, {} events, {:.1} s",
+        "crash harness: kills by point: random moment {} (at start-up {}, line printed {}, \
+         committed unprinted {}, not committed {}, WAL cut mid-commit {}), before commit {}, \
+         inside commit {}, after commit before line {}; {} kills in all",
+        tally.random,
+        tally.at_start,
+        tally.after_line,
+        tally.committed_unprinted,
+        tally.not_committed,
+        tally.mid_commit,
+        tally.before_commit,
+        tally.inside_commit,
+        tally.after_commit_before_line,
+        tally.kills
+    );
+    eprintln!(
+        "crash harness: {} orders packed, {} wrong items refused, {} reopened orders checked, {} events, {:.1} s",
         packer.current,
         packer.wrong_items,
         packer.reopened_checked,
         events.len(),
         started.elapsed().as_secs_f64()
     );
+    if kills >= 6 {
+        assert!(
+            tally.before_commit > 0
+                && tally.inside_commit > 0
+                && tally.after_commit_before_line > 0,
+            "every kill point reached and confirmed: {tally:?}"
+        );
+    }
     assert!(
         packer.current >= (kills / 4) as usize,
         "the shifts made progress"
@@ -477,4 +577,25 @@ fn sigkill_at_random_moments_loses_nothing_and_counts_nothing_twice() {
         packer.reopened_checked > 0,
         "restarts reopened orders in hand"
     );
+}
+
+/// The exit check itself: a process dead of SIGKILL passes; one that exited, or panicked
+/// before it was killed, does not.
+#[test]
+fn a_kill_counts_only_for_a_sigkill_death_without_a_panic() {
+    let run = |script: &str| {
+        std::process::Command::new("sh")
+            .args(["-c", script])
+            .output()
+            .unwrap()
+    };
+    let fails = |status, stderr: String| {
+        std::panic::catch_unwind(move || assert_died_of_sigkill(status, &stderr)).is_err()
+    };
+    assert_died_of_sigkill(run("kill -9 $$").status, "");
+    assert!(fails(run("exit 101").status, String::new()));
+    assert!(fails(run("kill -15 $$").status, String::new()));
+    let panicked = run("echo \"thread 'main' panicked at src/x.rs:1:1\" >&2; kill -9 $$");
+    let stderr = String::from_utf8_lossy(&panicked.stderr).into_owned();
+    assert!(fails(panicked.status, stderr));
 }

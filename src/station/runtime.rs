@@ -250,6 +250,11 @@ impl<S: Store, W: Write> StationLoop<S, W> {
     }
 
     fn emit(&mut self, events: &[StoredEvent]) {
+        // Committed, not yet acknowledged: the crash harness's last kill point (not for an
+        // empty batch, which committed nothing).
+        if !events.is_empty() {
+            crate::killpoint::pass(crate::killpoint::Point::AfterCommit);
+        }
         self.memory.observe(events);
         for e in events {
             let line = e.to_line();

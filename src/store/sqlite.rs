@@ -16,6 +16,7 @@ use super::{
 use crate::domain::catalog::BarcodeEntry;
 use crate::domain::event::{EventType, NewEvent, StoredEvent};
 use crate::domain::{Employee, Order, OrderLine, Packaging, Roles, Sku};
+use crate::killpoint::{self, Point};
 
 const MIGRATIONS: &[&str] = &[
     // 1: base schema
@@ -194,7 +195,15 @@ impl SqliteStore {
         Self::init(Connection::open_in_memory()?)
     }
 
-    fn init(conn: Connection) -> Result<Self> {
+    fn init(mut conn: Connection) -> Result<Self> {
+        if killpoint::armed_at(Point::InsideCommit) {
+            // The crash harness's kill point inside a commit (see `killpoint`); never set in
+            // service. Returning false lets the commit go on.
+            conn.commit_hook(Some(|| {
+                killpoint::in_commit_hook();
+                false
+            }))?;
+        }
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: a committed event survives a power cut, not just a process crash.
@@ -573,8 +582,8 @@ impl EventLog for SqliteStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = Self::append_tx(&tx, events)?;
-        crash_point();
-        tx.commit()?;
+        killpoint::pass(Point::BeforeCommit);
+        killpoint::append_commit(|| tx.commit())?;
         Ok(out)
     }
 
@@ -755,30 +764,6 @@ fn immutable_uri(path: &Path) -> String {
     }
     s.push_str("?immutable=1");
     s
-}
-
-/// A testing aid for the crash harness: with `PACKBENCH_KILL_IN_APPEND=N` the process sends
-/// itself SIGKILL inside its Nth append, with the events written into the open transaction
-/// and the commit not yet made, so a kill lands in the middle of a commit for certain rather
-/// than by chance.
-fn crash_point() {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::sync::OnceLock;
-    static AT: OnceLock<Option<u64>> = OnceLock::new();
-    static APPENDS: AtomicU64 = AtomicU64::new(0);
-    let at = AT.get_or_init(|| {
-        std::env::var("PACKBENCH_KILL_IN_APPEND")
-            .ok()
-            .and_then(|v| v.parse().ok())
-    });
-    if let Some(n) = *at {
-        if APPENDS.fetch_add(1, Ordering::Relaxed) + 1 == n {
-            // SAFETY: kill(2) on this process's own pid.
-            unsafe {
-                libc::kill(libc::getpid(), libc::SIGKILL);
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -432,16 +432,22 @@ impl Station {
     }
 
     /// SIGKILL; returns every line the station printed before it died.
-    pub fn kill(mut self) -> Vec<Value> {
-        // SIGKILL; std knows when the child is already reaped and then sends nothing.
+    pub fn kill(self) -> Vec<Value> {
+        self.kill_status().1
+    }
+
+    /// SIGKILL; returns how the station ended and every line it printed before. A station
+    /// that had already ended (killed itself, or panicked) keeps its own status: SIGKILL to an
+    /// unreaped zombie changes nothing, and std sends nothing to a reaped child.
+    pub fn kill_status(mut self) -> (std::process::ExitStatus, Vec<Value>) {
         let _ = self.child.kill();
-        self.child.wait().unwrap();
+        let status = self.child.wait().unwrap();
         self.reaped = true;
         // The reader thread ends at EOF: everything printed is in the channel now.
         while let Ok((_, v)) = self.lines.recv_timeout(Duration::from_secs(5)) {
             self.seen.push(v);
         }
-        std::mem::take(&mut self.seen)
+        (status, std::mem::take(&mut self.seen))
     }
 
     /// SIGTERM and wait: (exit code, every line printed).
