@@ -106,6 +106,31 @@ impl<S: Store> Bench<S> {
     /// Claims orders through `claims` (the central database) instead of alone.
     pub fn with_claims(mut self, claims: Box<dyn Claims>) -> Self {
         self.claims = Some(claims);
+        // A return left open at a restart, of an order another bench packed: its pack
+        // record is on the centre, not in this log, so the restored return is built again
+        // with it (one bounded round trip at start).
+        let open_return = self
+            .engine
+            .state()
+            .returns
+            .as_ref()
+            .and_then(|m| m.open.as_ref())
+            .filter(|r| r.packed.iter().all(|&n| n == 0))
+            .map(|r| r.order.order_no.clone());
+        if let Some(order_no) = open_return {
+            let history = self
+                .claims
+                .as_mut()
+                .map(|c| c.packed_history(&order_no))
+                .unwrap_or_default();
+            if !history.is_empty() {
+                self.history = Some((order_no, history));
+                match self.restore() {
+                    Ok((state, _)) => self.engine.commit(state),
+                    Err(e) => tracing::warn!("the open return's pack record not restored: {e}"),
+                }
+            }
+        }
         self
     }
 
