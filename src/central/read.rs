@@ -301,32 +301,40 @@ impl Central {
         })
     }
 
-    /// Other benches' events of an order this station holds (a bench's read at claim time).
+    /// Other benches' events of an order this bench has just claimed, so their counts show.
     pub async fn order_history(&self, station: &str, order_no: &str) -> Result<Vec<CentralEvent>> {
-        let what = "reading the order's history";
-        let rows = with_client!(self, what, |c| async {
-            let stmt = c
-                .prepare_cached(&format!(
-                    "SELECT {EVENT_COLUMNS} FROM pb_order_history($1, $2)"
-                ))
-                .await
-                .map_err(|e| self.query_err(what, e))?;
-            c.query(&stmt, &[&station, &order_no])
-                .await
-                .map_err(|e| self.query_err(what, e))
-        })?;
-        rows.iter().map(|r| self.row_to_event(r)).collect()
+        self.history_of(
+            "reading the order's history",
+            "pb_order_history",
+            station,
+            order_no,
+        )
+        .await
     }
 
     /// Another bench's events of a packed order, for a return checked in here (empty while
     /// the order is not packed).
     pub async fn packed_history(&self, station: &str, order_no: &str) -> Result<Vec<CentralEvent>> {
-        let what = "reading a packed order's history";
+        self.history_of(
+            "reading a packed order's history",
+            "pb_packed_history",
+            station,
+            order_no,
+        )
+        .await
+    }
+
+    /// One of the bench functions that return an order's events from other benches.
+    async fn history_of(
+        &self,
+        what: &'static str,
+        function: &'static str,
+        station: &str,
+        order_no: &str,
+    ) -> Result<Vec<CentralEvent>> {
         let rows = with_client!(self, what, |c| async {
             let stmt = c
-                .prepare_cached(&format!(
-                    "SELECT {EVENT_COLUMNS} FROM pb_packed_history($1, $2)"
-                ))
+                .prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM {function}($1, $2)"))
                 .await
                 .map_err(|e| self.query_err(what, e))?;
             c.query(&stmt, &[&station, &order_no])

@@ -360,6 +360,15 @@ pub struct ReturnedUnit {
     pub foreign: bool,
 }
 
+/// Units of a return's scans that are foreign (`true`) or the order's own (`false`).
+pub fn units_where(units: &[ReturnedUnit], foreign: bool) -> u32 {
+    units
+        .iter()
+        .filter(|u| u.foreign == foreign)
+        .map(|u| u.units)
+        .sum()
+}
+
 /// A return as its events tell it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReturnRecord {
@@ -388,19 +397,11 @@ impl ReturnRecord {
 
     /// Units of the order's SKUs in this return.
     pub fn order_units(&self) -> u32 {
-        self.units
-            .iter()
-            .filter(|u| !u.foreign)
-            .map(|u| u.units)
-            .sum()
+        units_where(&self.units, false)
     }
 
     pub fn foreign_units(&self) -> u32 {
-        self.units
-            .iter()
-            .filter(|u| u.foreign)
-            .map(|u| u.units)
-            .sum()
+        units_where(&self.units, true)
     }
 
     pub fn all_units(&self) -> u32 {

@@ -108,19 +108,11 @@ impl OpenReturn {
 
     /// Units of the order's SKUs in this return.
     pub fn order_units(&self) -> u32 {
-        self.units
-            .iter()
-            .filter(|u| !u.foreign)
-            .map(|u| u.units)
-            .sum()
+        crate::domain::returns::units_where(&self.units, false)
     }
 
     pub fn foreign_units(&self) -> u32 {
-        self.units
-            .iter()
-            .filter(|u| u.foreign)
-            .map(|u| u.units)
-            .sum()
+        crate::domain::returns::units_where(&self.units, true)
     }
 
     pub fn evidence(&self) -> Evidence {
