@@ -459,6 +459,27 @@ fn the_pin_pad_masks_digits_counts_wrong_pins_and_can_be_cancelled() {
     assert!(events.iter().any(|e| e.kind.as_str() == "pin_failed"));
 }
 
+/// A supervisor signs in with badge and PIN to check in returns: the screen says how to start,
+/// and an order scanned for packing is refused on the banner.
+#[test]
+fn a_supervisor_signs_in_for_returns_check_in() {
+    let b = TestBench::new();
+    b.wedge(SUPERVISOR);
+    assert_eq!(b.step(), Step::EnterPin);
+    b.pin(SUPERVISOR_PIN);
+    assert_eq!(b.step(), Step::StartReturns);
+    assert_eq!(b.api().get_packer_id(), "E005");
+    assert_eq!(b.value("next step"), "Scan PB-RETURNS to check in returns");
+    b.tap("language");
+    assert_eq!(b.value("next step"), "请扫描 PB-RETURNS 开始退货签收");
+    b.tap("language");
+    b.wedge(ORDER1);
+    assert_eq!(b.value("alert"), "not_allowed");
+    assert_eq!(b.step(), Step::StartReturns);
+    b.tap_id("ActionBar::returns");
+    assert_eq!(b.step(), Step::ScanReturn);
+}
+
 /// Returns check-in on the smallest bench screen: the returned parcel checked against its
 /// pack record, conditions and the buyer's reason by button, the verdict, the close.
 #[test]

@@ -360,6 +360,10 @@ pub struct PackerSignedIn {
     /// The signed-in packer's badge again: a re-sync, nothing changes.
     #[serde(default, skip_serializing_if = "is_false")]
     pub repeat: bool,
+    /// A supervisor without the packer role, signed in to check in returns: no order can be
+    /// opened for packing.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub returns_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

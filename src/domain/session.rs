@@ -283,6 +283,9 @@ pub struct State {
     pub scale: Option<(f64, bool)>,
     /// Returns check-in (`PB-RETURNS`): on, and the return open, if any.
     pub returns: Option<ReturnsMode>,
+    /// The signed-in person is a supervisor without the packer role: returns check-in (and
+    /// the courier handover) only, never packing.
+    pub returns_only: bool,
 }
 
 /// What the packer should do next: the banner of the pack screen.
@@ -298,6 +301,8 @@ pub enum NextStep {
     },
     SignIn,
     ScanOrder,
+    /// A supervisor signed in for returns: scan `PB-RETURNS`.
+    StartReturns,
     ScanItems {
         remaining: u32,
     },
@@ -342,7 +347,11 @@ impl State {
             };
         }
         let Some(o) = &self.open else {
-            return NextStep::ScanOrder;
+            return if self.returns_only {
+                NextStep::StartReturns
+            } else {
+                NextStep::ScanOrder
+            };
         };
         if !o.complete() {
             return NextStep::ScanItems {
@@ -519,8 +528,14 @@ impl Engine {
             return;
         }
         let Some(packer) = s.packer.clone() else {
-            if emp.roles.packer {
-                if keypad || self.cfg.security.sign_in_pin {
+            // A supervisor signs in only to check in returns; with `supervisor_pin` their
+            // badge needs its PIN here too, as the returns they confirm count against packers.
+            let supervisor_only = !emp.roles.packer && emp.roles.supervisor;
+            if emp.roles.packer || supervisor_only {
+                if keypad
+                    || self.cfg.security.sign_in_pin
+                    || (supervisor_only && self.cfg.security.supervisor_pin)
+                {
                     self.ask_pin(s, out, emp, code, AuthPurpose::SignIn, false);
                 } else {
                     self.sign_in(s, out, emp);
@@ -601,6 +616,7 @@ impl Engine {
                     packer_id: emp.id.clone(),
                     name: emp.name.clone(),
                     repeat: true,
+                    returns_only: s.returns_only,
                 },
                 Some(&emp.id),
                 None,
@@ -891,16 +907,19 @@ impl Engine {
     }
 
     fn sign_in(&self, s: &mut State, out: &mut Out, emp: &Employee) {
+        let returns_only = !emp.roles.packer;
         out.ev(
             PackerSignedIn {
                 packer_id: emp.id.clone(),
                 name: emp.name.clone(),
                 repeat: false,
+                returns_only,
             },
             Some(&emp.id),
             None,
         );
         s.packer = Some(emp.clone());
+        s.returns_only = returns_only;
     }
 
     fn override_pack(&self, s: &mut State, out: &mut Out, sup: &Employee, reason: ApprovalReason) {
@@ -973,6 +992,20 @@ impl Engine {
 
     fn open_order(&self, s: &mut State, out: &mut Out, view: &OrderView, code: &str) {
         let order = &view.order;
+        if s.returns_only {
+            let who = s.packer.as_ref().map(|p| p.id.clone()).unwrap_or_default();
+            out.reject(
+                s,
+                code,
+                RejectReason::NotAllowed,
+                format!(
+                    "{who} has no packer role: scan PB-RETURNS to check in returns, \
+                     or sign out so a packer can sign in"
+                ),
+                Some(&order.order_no),
+            );
+            return;
+        }
         let version = order.version();
         let packer = s.packer.as_ref().map(|p| p.id.clone());
         if let Some(open) = &s.open {
@@ -1348,6 +1381,7 @@ impl Engine {
                     None,
                 );
                 s.packer = None;
+                s.returns_only = false;
             }
             Command::DispatchStart => {
                 if let Some(d) = &s.dispatch {

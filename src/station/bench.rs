@@ -535,7 +535,9 @@ impl<S: Store> Bench<S> {
                 owed.observe(&e);
                 match e.kind {
                     EventType::PackerSignedIn => {
-                        state.packer = e.payload_as::<PackerSignedIn>().map(|p| {
+                        let signed_in = e.payload_as::<PackerSignedIn>();
+                        state.returns_only = signed_in.as_ref().is_some_and(|p| p.returns_only);
+                        state.packer = signed_in.map(|p| {
                             crate::domain::Employee::new(
                                 &p.packer_id,
                                 &p.name,
@@ -546,6 +548,7 @@ impl<S: Store> Bench<S> {
                     }
                     EventType::PackerSignedOut => {
                         state.packer = None;
+                        state.returns_only = false;
                         open_order = None;
                         state.dispatch = None;
                         returns_on = false;

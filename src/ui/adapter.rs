@@ -110,6 +110,7 @@ pub fn step_of(step: &NextStep) -> (Step, i32) {
     match step {
         NextStep::SignIn => (Step::SignIn, 0),
         NextStep::ScanOrder => (Step::ScanOrder, 0),
+        NextStep::StartReturns => (Step::StartReturns, 0),
         NextStep::ScanItems { remaining } => (Step::ScanItems, *remaining as i32),
         NextStep::Weigh => (Step::Weigh, 0),
         NextStep::ScanPicker => (Step::ScanPicker, 0),

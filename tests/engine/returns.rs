@@ -472,3 +472,123 @@ fn the_view_shows_the_return_beside_its_pack_record() {
     assert_eq!(p.labels_printed, 0, "no printer here: no label_printed");
     assert!(p.clean());
 }
+
+/// ORDER1 packed by E003, who then signs out: the bench is free for whoever checks in returns.
+fn order1_packed_and_signed_out() -> Bench<TestStore> {
+    let mut b = bench();
+    order1_complete(&mut b);
+    assert!(kinds(&b.weight(266.0, true, t(10)).unwrap()).contains(&EventType::OrderPacked));
+    only(
+        &b.scan("PB-SIGNOUT", None, t(11)).unwrap(),
+        EventType::PackerSignedOut,
+    );
+    b
+}
+
+#[test]
+fn a_supervisor_signs_in_with_the_pin_for_returns_only() {
+    let mut b = order1_packed_and_signed_out();
+    // supervisor_pin is on by default: the badge alone does not sign a supervisor in.
+    let req = only(
+        &b.scan(SUPERVISOR, None, t(20)).unwrap(),
+        EventType::PinRequired,
+    );
+    assert_eq!(req.str("purpose"), Some("sign_in"));
+    assert!(b.state().packer.is_none());
+    let ev = b.pin(&Pin::new(SUPERVISOR_PIN), t(21)).unwrap();
+    let s = only(&ev, EventType::PackerSignedIn);
+    assert_eq!(s.str("packer_id"), Some("E005"));
+    assert_eq!(s.bool("returns_only"), Some(true));
+    assert_eq!(b.state().next_step(), NextStep::StartReturns);
+    // Packing is not theirs: an order is refused and nothing is claimed or loaded.
+    let ev = b.scan(ORDER2, None, t(22)).unwrap();
+    let r = rejected(&ev, "not_allowed");
+    assert!(r.str("detail").unwrap().contains("PB-RETURNS"), "{r:?}");
+    assert_eq!(kinds(&ev), vec![EventType::ScanRejected]);
+    assert!(b.state().open.is_none());
+    // Returns check-in is: the whole return, handled by E005.
+    let started = only(
+        &b.scan("PB-RETURNS", None, t(23)).unwrap(),
+        EventType::ReturnsStarted,
+    );
+    assert_eq!(started.actor.as_deref(), Some("E005"));
+    let o = only(
+        &b.scan(ORDER1_WAYBILL, None, t(24)).unwrap(),
+        EventType::ReturnOpened,
+    );
+    assert_eq!(o.actor.as_deref(), Some("E005"));
+    assert_eq!(o.str("packer_id"), Some("E003"), "the pack record is E003's");
+    only(&b.scan(SOCK_BLK, None, t(25)).unwrap(), EventType::ReturnItem);
+    b.scan("PB-RET-REASON-MISSING_ITEM", None, t(26)).unwrap();
+    let c = only(
+        &b.scan("PB-RETURN-CLOSE", None, t(27)).unwrap(),
+        EventType::ReturnClosed,
+    );
+    assert_eq!(c.str("handler_id"), Some("E005"));
+    assert_eq!(c.bool("confirmed"), Some(true), "two of three units back");
+    // Out of returns mode they are still not a packer.
+    b.scan("PB-RETURNS-END", None, t(28)).unwrap();
+    assert_eq!(b.state().next_step(), NextStep::StartReturns);
+    rejected(&b.scan(ORDER2, None, t(29)).unwrap(), "not_allowed");
+    // Signing out ends it: a packer signs in and packs as always.
+    only(
+        &b.scan("PB-SIGNOUT", None, t(30)).unwrap(),
+        EventType::PackerSignedOut,
+    );
+    let s = only(&b.scan(PACKER, None, t(31)).unwrap(), EventType::PackerSignedIn);
+    assert_eq!(s.bool("returns_only"), None, "a packer's sign-in is unchanged");
+    only(&b.scan(ORDER2, None, t(32)).unwrap(), EventType::OrderLoaded);
+}
+
+#[test]
+fn without_supervisor_pin_the_supervisors_badge_signs_in_and_a_picker_still_cannot() {
+    let mut c = cfg();
+    c.security.supervisor_pin = false;
+    let mut b = Bench::open(test_store_with_fixtures(), c).unwrap();
+    rejected(&b.scan(PICKER, None, t(1)).unwrap(), "not_allowed");
+    let s = only(
+        &b.scan(SUPERVISOR, None, t(2)).unwrap(),
+        EventType::PackerSignedIn,
+    );
+    assert_eq!(s.bool("returns_only"), Some(true));
+    // Their badge again is a re-sync that keeps saying so.
+    let again = only(
+        &b.scan(SUPERVISOR, None, t(3)).unwrap(),
+        EventType::PackerSignedIn,
+    );
+    assert_eq!(
+        (again.bool("repeat"), again.bool("returns_only")),
+        (Some(true), Some(true))
+    );
+    rejected(&b.scan(ORDER1, None, t(4)).unwrap(), "not_allowed");
+    only(
+        &b.scan("PB-RETURNS", None, t(5)).unwrap(),
+        EventType::ReturnsStarted,
+    );
+    // ORDER1 was never packed here: the usual refusal, not a packing one.
+    rejected(&b.scan(ORDER1, None, t(6)).unwrap(), "not_shipped");
+}
+
+#[test]
+fn a_restart_keeps_a_supervisor_signed_in_for_returns_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bench.db");
+    {
+        let mut s = packbench::store::SqliteStore::open(&db).unwrap();
+        import_fixtures(&mut s);
+        let mut b = Bench::open(s, cfg()).unwrap();
+        b.scan(SUPERVISOR, None, t(1)).unwrap();
+        only(
+            &b.pin(&Pin::new(SUPERVISOR_PIN), t(2)).unwrap(),
+            EventType::PackerSignedIn,
+        );
+    }
+    let mut b = Bench::open(packbench::store::SqliteStore::open(&db).unwrap(), cfg()).unwrap();
+    assert_eq!(b.state().packer.as_ref().map(|p| p.id.as_str()), Some("E005"));
+    assert_eq!(b.state().next_step(), NextStep::StartReturns);
+    rejected(&b.scan(ORDER1, None, t(3)).unwrap(), "not_allowed");
+    b.scan("PB-SIGNOUT", None, t(4)).unwrap();
+    drop(b);
+    let b = Bench::open(packbench::store::SqliteStore::open(&db).unwrap(), cfg()).unwrap();
+    assert!(!b.state().returns_only && b.state().packer.is_none());
+}
