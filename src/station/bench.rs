@@ -106,16 +106,15 @@ impl<S: Store> Bench<S> {
     /// Claims orders through `claims` (the central database) instead of alone.
     pub fn with_claims(mut self, claims: Box<dyn Claims>) -> Self {
         self.claims = Some(claims);
-        // A return left open at a restart, of an order another bench packed: its pack
-        // record is on the centre, not in this log, so the restored return is built again
-        // with it (one bounded round trip at start).
+        // A return left open at a restart: the order's pack record (packed at another
+        // bench) or its returns at other benches are on the centre, not in this log, so the
+        // restored return is built again with them (one bounded round trip at start).
         let open_return = self
             .engine
             .state()
             .returns
             .as_ref()
             .and_then(|m| m.open.as_ref())
-            .filter(|r| r.packed.iter().all(|&n| n == 0))
             .map(|r| r.order.order_no.clone());
         if let Some(order_no) = open_return {
             let history = self
@@ -299,8 +298,9 @@ impl<S: Store> Bench<S> {
             None => None,
         };
         let mut decision = self.engine.decide(&input, open_now.as_ref(), now);
-        if let Some(order_no) = self.not_shipped_here(&decision) {
+        if let Some(order_no) = self.return_needs_centre(&decision) {
             // A return of an order another bench packed: its pack record is on the centre.
+            // Of one packed here: returns checked in at other benches are there.
             let history = match self.claims.as_mut() {
                 Some(c) => c.packed_history(&order_no),
                 None => Vec::new(),
@@ -329,14 +329,22 @@ impl<S: Store> Bench<S> {
         Ok(stored)
     }
 
-    /// The order of a return refused as never shipped, as far as this bench's own log knows.
-    fn not_shipped_here(&self, d: &Decision) -> Option<String> {
+    /// The order of a return this bench decided on its own log alone, when the centre may
+    /// know more: refused as never shipped (packed at another bench), or opened without the
+    /// other benches' latest events of the order (their returns count against what was packed).
+    fn return_needs_centre(&self, d: &Decision) -> Option<String> {
         d.events
             .iter()
-            .find(|e| {
-                e.kind == EventType::ScanRejected
-                    && e.data.get("reason").and_then(|r| r.as_str())
+            .find(|e| match e.kind {
+                EventType::ScanRejected => {
+                    e.data.get("reason").and_then(|r| r.as_str())
                         == Some(RejectReason::NotShipped.as_str())
+                }
+                // Fetched afresh for every return: a history loaded earlier may be stale.
+                EventType::ReturnOpened => {
+                    e.data.get("repeat").and_then(|r| r.as_bool()) != Some(true)
+                }
+                _ => false,
             })
             .and_then(|e| e.order_no.clone())
     }
