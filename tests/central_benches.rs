@@ -1018,6 +1018,62 @@ fn a_return_at_another_bench_is_checked_against_the_centres_pack_record() {
     b.scan(&code);
     let over = b.until(WAIT, |v| v["event"] == "scan_rejected").unwrap().1;
     assert_eq!(over["reason"], "over_quantity", "{over}");
+    b.scan("PB-RET-REASON-CHANGED_MIND");
+    b.scan("PB-RETURN-CLOSE");
+    b.until(WAIT, |v| v["event"] == "return_closed")
+        .unwrap_or_else(|| panic!("not closed; seen {:#?}", b.seen));
+    floor.drained("BENCH-RET", &rig_b);
+    // Another parcel of that order at the bench that packed it: the units already checked
+    // in at the returns bench count (its log alone does not know them).
+    a.scan("PB-RETURNS");
+    a.until(WAIT, |v| v["event"] == "returns_started").unwrap();
+    a.scan(&o.order_no);
+    let again = a.until(WAIT, |v| v["event"] == "return_opened").unwrap().1;
+    assert_eq!(again["return_id"], format!("{}-R2", o.order_no), "{again}");
+    a.scan(&code);
+    let over = a
+        .until(WAIT, |v| {
+            v["event"] == "return_item" || v["event"] == "scan_rejected"
+        })
+        .unwrap()
+        .1;
+    assert_eq!(over["reason"], "over_quantity", "{over}");
     a.term();
     b.term();
+}
+
+#[test]
+fn a_bench_whose_log_holds_another_stations_events_is_refused_by_name_not_a_gap() {
+    let floor = Floor::new();
+    let rig = floor.bench("BENCH-NEW", 71, "finish");
+    floor.import(&rig.orders_csv());
+    // The bench's database was used before under another station id (a local import).
+    {
+        let mut store = SqliteStore::open(rig.db()).unwrap();
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-22T08:00:00+08:00").unwrap();
+        packbench::import::import_file(
+            &mut store,
+            packbench::import::Kind::Catalog,
+            &fixtures().join("catalog.csv"),
+            &Default::default(),
+            "BENCH-OLD",
+            at,
+            &mut |_| {},
+        )
+        .unwrap();
+    }
+    let mut st = rig.spawn(bin());
+    let err = link(&mut st, "error", 0);
+    let detail = err["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("BENCH-OLD") && detail.contains("new database file"),
+        "{detail}"
+    );
+    // It works on, and the centre has nothing of it: no gap, no alarm.
+    copied(&rig, &rig.orders[0].order_no);
+    sign_in(&mut st, PACKER);
+    assert_eq!(floor.head("BENCH-NEW"), 0);
+    let alarms = floor.rt.block_on(floor.central.alarms(false)).unwrap();
+    assert!(alarms.is_empty(), "{alarms:?}");
+    st.term();
 }

@@ -334,9 +334,28 @@ async fn ship_loop(
             rows.push(r);
             rows.len() < BATCH
         });
+        if let Some(other) = rows.iter().find(|r| r.station_id != station) {
+            // The centre checks each bench's chain, which runs through every event of this
+            // log: one of another station can never be shipped, and skipping it breaks the
+            // chain (a `gap` alarm for ever). Say so plainly and ship nothing.
+            let detail = format!(
+                "backlog {backlog}; this bench's log {} holds events of station {} (seq {}): \
+                 a bench joins the centre with a log of its own station only; give {station} \
+                 a new database file, or set station_id back to {}",
+                db.display(),
+                other.station_id,
+                other.seq,
+                other.station_id
+            );
+            if link.said != Some("error") {
+                tracing::error!("central link: {detail}");
+            }
+            link.say("error", detail);
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            continue;
+        }
         let batch: Vec<ShipEvent> = rows
             .into_iter()
-            .filter(|r| r.station_id == station)
             .map(|r| {
                 let epoch = match (&r.order_no, r.kind.as_str()) {
                     (Some(o), "order_claimed") => {
@@ -360,7 +379,7 @@ async fn ship_loop(
             })
             .collect();
         if batch.is_empty() {
-            // Nothing of this station's (an imported log): nothing to ship.
+            // An empty log: nothing to ship yet.
             link.say("connected", format!("backlog {backlog}"));
             let _ = tokio::time::timeout(Duration::from_millis(500), wake.notified()).await;
             continue;
