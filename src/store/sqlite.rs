@@ -18,6 +18,29 @@ use crate::domain::event::{EventType, NewEvent, StoredEvent};
 use crate::domain::{Employee, Order, OrderLine, Packaging, Roles, Sku};
 use crate::killpoint::{self, Point};
 
+/// A testing aid for the power-cut harness (`tests/power.rs`): `PACKBENCH_TEST_SYNCHRONOUS=OFF`
+/// opens the store with `synchronous=OFF`, so that the harness can show it finds the events
+/// such a store loses at a power cut. Never set it on a bench. Any other value is ignored.
+pub const TEST_SYNCHRONOUS_VAR: &str = "PACKBENCH_TEST_SYNCHRONOUS";
+
+/// `FULL`, unless the power-cut harness's switch asks for `OFF`.
+fn synchronous() -> &'static str {
+    match std::env::var(TEST_SYNCHRONOUS_VAR) {
+        Ok(v) if v == "OFF" => {
+            tracing::warn!(
+                "{TEST_SYNCHRONOUS_VAR}=OFF: the store runs with synchronous=OFF and a power \
+                 cut will lose acknowledged events; a testing aid only, never for a bench"
+            );
+            "OFF"
+        }
+        Ok(v) => {
+            tracing::warn!("{TEST_SYNCHRONOUS_VAR}={v:?} ignored: only OFF is understood");
+            "FULL"
+        }
+        Err(_) => "FULL",
+    }
+}
+
 const MIGRATIONS: &[&str] = &[
     // 1: base schema
     r#"
@@ -207,7 +230,7 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: a committed event survives a power cut, not just a process crash.
-        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "synchronous", synchronous())?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let mut store = SqliteStore { conn };
         store.migrate()?;
