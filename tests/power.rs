@@ -43,6 +43,8 @@ use packbench::store::{EventLog, SqliteStore};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(20);
+/// How long each write to the lazy disk takes (see `LazyFs::set_write_delay`).
+const WRITE_DELAY: Duration = Duration::from_micros(300);
 
 fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_packbench"))
@@ -105,10 +107,11 @@ fn labels_on_paper(paper: &[u8], orders: &[GenOrder]) -> HashMap<String, u32> {
             .map_or(rest.len(), |i| i + CUT.len());
         let label = &rest[..end];
         rest = &rest[end..];
-        if let Some(o) = orders
-            .iter()
-            .find(|o| label.windows(o.order_no.len()).any(|w| w == o.order_no.as_bytes()))
-        {
+        if let Some(o) = orders.iter().find(|o| {
+            label
+                .windows(o.order_no.len())
+                .any(|w| w == o.order_no.as_bytes())
+        }) {
             *out.entry(o.order_no.clone()).or_insert(0) += 1;
         }
     }
@@ -184,13 +187,14 @@ impl Packer {
     }
 
     fn expect(st: &mut Station, what: &str, want: impl FnMut(&Value) -> bool) -> Value {
-        st.until(WAIT, want).unwrap_or_else(|| {
-            panic!(
-                "no {what}; seen: {:#?}",
-                &st.seen[st.seen.len().saturating_sub(8)..]
-            )
-        })
-        .1
+        st.until(WAIT, want)
+            .unwrap_or_else(|| {
+                panic!(
+                    "no {what}; seen: {:#?}",
+                    &st.seen[st.seen.len().saturating_sub(8)..]
+                )
+            })
+            .1
     }
 
     /// Packs orders until the cut is due or `until` orders are packed.
@@ -231,7 +235,13 @@ impl Packer {
                 self.reopened_checked += 1;
             }
             for (sku, n) in left {
-                let code = rig.items.iter().find(|i| i.sku == sku).unwrap().barcode.clone();
+                let code = rig
+                    .items
+                    .iter()
+                    .find(|i| i.sku == sku)
+                    .unwrap()
+                    .barcode
+                    .clone();
                 for _ in 0..n {
                     *self.sent.entry(o.order_no.clone()).or_default() += 1;
                     self.scan(st, &code)?;
@@ -332,14 +342,19 @@ fn check_after_cut(pr: &PowerRig, printed: &[Value], packer: &mut Packer) -> Fin
         let seq = l["seq"].as_i64().expect("seq on every line");
         f.events_checked += 1;
         match by_seq.get(&seq) {
-            None => f.lost_events.push(format!("seq {seq} ({}) is not in the log", l["event"])),
+            None => f
+                .lost_events
+                .push(format!("seq {seq} ({}) is not in the log", l["event"])),
             Some(e)
                 if l["event"] != e.kind.as_str()
                     || l["order_no"].as_str() != e.order_no.as_deref() =>
             {
                 f.lost_events.push(format!(
                     "seq {seq} printed as {} {}, in the log {} {:?}",
-                    l["event"], l["order_no"], e.kind.as_str(), e.order_no
+                    l["event"],
+                    l["order_no"],
+                    e.kind.as_str(),
+                    e.order_no
                 ))
             }
             Some(_) => {}
@@ -362,24 +377,31 @@ fn check_after_cut(pr: &PowerRig, printed: &[Value], packer: &mut Packer) -> Fin
             ));
         }
         if logged > sent {
-            f.broken.push(format!("{}: {logged} in the log from {sent} scans", o.order_no));
+            f.broken.push(format!(
+                "{}: {logged} in the log from {sent} scans",
+                o.order_no
+            ));
         }
         if logged > o.units() {
-            f.broken.push(format!("{}: {logged} of {} ordered", o.order_no, o.units()));
+            f.broken
+                .push(format!("{}: {logged} of {} ordered", o.order_no, o.units()));
         }
     }
     // Never counted printed when it was not: each label_printed is a label on paper.
     let paper = labels_on_paper(&pr.labels(), &pr.rig.orders);
     let mut logged_labels: HashMap<&str, u32> = HashMap::new();
     for e in events.iter().filter(|e| e.kind == EventType::LabelPrinted) {
-        *logged_labels.entry(e.order_no.as_deref().unwrap()).or_default() += 1;
+        *logged_labels
+            .entry(e.order_no.as_deref().unwrap())
+            .or_default() += 1;
     }
     for (o, n) in logged_labels {
         f.labels_checked += u64::from(n);
         let on_paper = paper.get(o).copied().unwrap_or(0);
         if n > on_paper {
-            f.broken
-                .push(format!("{o}: {n} labels logged as printed, {on_paper} on paper"));
+            f.broken.push(format!(
+                "{o}: {n} labels logged as printed, {on_paper} on paper"
+            ));
         }
     }
     // What survived is the new truth the station will show: the next run counts from it.
@@ -438,6 +460,7 @@ fn log_len(pr: &PowerRig) -> usize {
 /// `synchronous=OFF`. With `strict` every finding fails at once; otherwise they are tallied.
 fn run_cuts(cuts: u32, seed: u64, off: bool, strict: bool) -> (Tally, Packer, PowerRig) {
     let pr = PowerRig::new(cuts as usize + 20, seed);
+    pr.fs.set_write_delay(WRITE_DELAY);
     let env: Vec<(&str, String)> = if off {
         vec![(packbench::store::sqlite::TEST_SYNCHRONOUS_VAR, "OFF".into())]
     } else {
@@ -456,9 +479,12 @@ fn run_cuts(cuts: u32, seed: u64, off: bool, strict: bool) -> (Tally, Packer, Po
             (0, true)
         } else {
             packer.budget = Some(1 + rng.below(15) as u32);
-            // Half up to 2 ms after the input; half aimed at 60–110 % of the typical
-            // scan → line time, where the station commits.
-            packer.delay = if rng.chance(0.5) || packer.latencies.len() < 10 {
+            // A fifth between inputs (up to 20 ms after the last, its line mostly printed);
+            // of the rest, half up to 2 ms after the input and half aimed at 60–110 % of the
+            // typical scan → line time, where the station commits.
+            packer.delay = if rng.chance(0.2) {
+                Duration::from_micros(rng.below(20_000))
+            } else if rng.chance(0.5) || packer.latencies.len() < 10 {
                 Duration::from_micros(rng.below(2_000))
             } else {
                 let mut l = packer.latencies.clone();
@@ -472,6 +498,9 @@ fn run_cuts(cuts: u32, seed: u64, off: bool, strict: bool) -> (Tally, Packer, Po
         let (status, printed) = st.kill_status();
         assert_died_of_sigkill(status, &pr.rig.stderr_text()[err_from..]);
         // The station is reaped: nothing is in flight. Power off.
+        if std::env::var_os("PB_POWER_DEBUG").is_some() {
+            eprintln!("pending at the cut: {:?}", pr.fs.pending_files());
+        }
         let d = pr.fs.cut();
         t.cuts += 1;
         if d.bytes > 0 || d.truncates > 0 {
@@ -532,7 +561,12 @@ fn power_cuts_at_random_moments_lose_nothing_acknowledged() {
     let events = store.events(&Default::default()).unwrap();
     let paper = labels_on_paper(&pr.labels(), &pr.rig.orders);
     for o in &pr.rig.orders[..packer.current] {
-        assert_eq!(units.get(&o.order_no).copied(), Some(o.units()), "{}", o.order_no);
+        assert_eq!(
+            units.get(&o.order_no).copied(),
+            Some(o.units()),
+            "{}",
+            o.order_no
+        );
         let rec = packbench::audit::order_record(&store, &o.order_no)
             .unwrap()
             .unwrap();
@@ -555,7 +589,11 @@ fn power_cuts_at_random_moments_lose_nothing_acknowledged() {
         .arg(&pr.db)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let totals = pr.fs.totals();
     eprintln!(
@@ -592,8 +630,14 @@ fn power_cuts_at_random_moments_lose_nothing_acknowledged() {
     // others durable.
     assert!(t.cuts_dropping > 0 && t.dropped.bytes > 0, "{t:?}");
     assert!(totals.fsyncs > 0 && totals.bytes_synced > 0, "{totals:?}");
-    assert!(packer.current >= (cuts / 4) as usize, "the shifts made progress");
-    assert!(packer.reopened_checked > 0, "restarts reopened orders in hand");
+    assert!(
+        packer.current >= (cuts / 4) as usize,
+        "the shifts made progress"
+    );
+    assert!(
+        packer.reopened_checked > 0,
+        "restarts reopened orders in hand"
+    );
 }
 
 /// The harness catches the bug it exists for: with synchronous=OFF SQLite never fsyncs, so a
@@ -666,7 +710,11 @@ fn the_lazy_filesystem_keeps_only_what_was_fsynced() {
     assert_eq!((p.files, p.writes, p.truncates), (2, 2, 1), "{p:?}");
     let d = fs.cut();
     assert_eq!(d.bytes, (" and lazy".len() + 2) as u64);
-    assert_eq!(read("a"), b"durable", "the cut dropped what was not fsynced");
+    assert_eq!(
+        read("a"),
+        b"durable",
+        "the cut dropped what was not fsynced"
+    );
     assert_eq!(read("b"), b"0123456789");
     assert_eq!(fs.pending(), Dropped::default());
     fs.unmount().unwrap();

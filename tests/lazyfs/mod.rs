@@ -28,6 +28,7 @@ use std::fs::File;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -92,17 +93,33 @@ struct State {
     next_fh: u64,
     /// Per inode, its pending changes in order.
     pending: HashMap<u64, Vec<Op>>,
+    /// Inodes whose name is gone (unlinked, or replaced by a rename) while a handle may still
+    /// be open: nothing of them survives a cut, so their writes go straight to the backing
+    /// file (for the reads through that handle) and are never pending.
+    orphans: std::collections::HashSet<u64>,
     totals: Totals,
+}
+
+impl State {
+    /// A file lost its name. Its pending changes are applied to the (unlinked) backing file
+    /// only through open handles, so this drops them: nothing of the file survives a cut.
+    fn orphan(&mut self, ino: u64) {
+        self.paths.remove(&ino);
+        self.pending.remove(&ino);
+        self.orphans.insert(ino);
+    }
 }
 
 struct Lazy {
     backing: PathBuf,
     state: Arc<Mutex<State>>,
+    write_delay_us: Arc<AtomicU64>,
 }
 
 /// The mounted filesystem; unmounted on drop.
 pub struct LazyFs {
     state: Arc<Mutex<State>>,
+    write_delay_us: Arc<AtomicU64>,
     session: Option<BackgroundSession>,
 }
 
@@ -130,9 +147,11 @@ impl LazyFs {
             s.paths.insert(1, PathBuf::new());
             s.inos.insert(PathBuf::new(), 1);
         }
+        let write_delay_us = Arc::new(AtomicU64::new(0));
         let fs = Lazy {
             backing: backing.to_path_buf(),
             state: state.clone(),
+            write_delay_us: write_delay_us.clone(),
         };
         let mut config = Config::default();
         config.mount_options = vec![
@@ -150,6 +169,7 @@ impl LazyFs {
         tracing::info!(mountpoint = %mountpoint.display(), "lazy filesystem mounted");
         Ok(LazyFs {
             state,
+            write_delay_us,
             session: Some(session),
         })
     }
@@ -166,9 +186,37 @@ impl LazyFs {
         d
     }
 
+    /// Each write takes this long before it is answered, like a disk that is not instant: a
+    /// commit's WAL writes then span a window wide enough for a cut to land between them and
+    /// their fsync. A killed writer waits for its write's answer, so none is ever in flight.
+    pub fn set_write_delay(&self, d: Duration) {
+        self.write_delay_us
+            .store(d.as_micros() as u64, Ordering::Relaxed);
+    }
+
     /// What a cut now would drop.
     pub fn pending(&self) -> Dropped {
         pending_of(&lock(&self.state))
+    }
+
+    /// What a cut now would drop, per file (path relative to the backing folder).
+    pub fn pending_files(&self) -> Vec<(PathBuf, u64, u64)> {
+        let s = lock(&self.state);
+        s.pending
+            .iter()
+            .filter(|(_, o)| !o.is_empty())
+            .map(|(ino, ops)| {
+                let bytes = ops
+                    .iter()
+                    .map(|o| match o {
+                        Op::Write { data, .. } => data.len() as u64,
+                        Op::Truncate { .. } => 0,
+                    })
+                    .sum();
+                let path = s.paths.get(ino).cloned().unwrap_or_default();
+                (path, ops.len() as u64, bytes)
+            })
+            .collect()
     }
 
     pub fn totals(&self) -> Totals {
@@ -318,18 +366,31 @@ impl Lazy {
             .ok_or(Errno::EBADF)
     }
 
-    fn push(&self, ino: u64, op: Op) {
+    fn push(&self, ino: u64, op: Op, file: Option<&File>) -> Result<(), Errno> {
         let mut s = lock(&self.state);
+        if s.orphans.contains(&ino) {
+            drop(s);
+            if let Some(f) = file {
+                match &op {
+                    Op::Write { at, data } => f.write_all_at(data, *at).map_err(errno)?,
+                    Op::Truncate { len } => f.set_len(*len).map_err(errno)?,
+                }
+            }
+            return Ok(());
+        }
         if let Op::Write { data, .. } = &op {
             s.totals.writes += 1;
             s.totals.bytes_written += data.len() as u64;
         }
         s.pending.entry(ino).or_default().push(op);
+        Ok(())
     }
 
-    /// Makes a file's pending changes durable: applied to the backing file in order.
+    /// Makes a file's pending changes durable: applied to the backing file in order, under
+    /// the lock so that a cut comes wholly before or after it.
     fn sync(&self, ino: u64, file: &File) -> Result<(), Errno> {
-        let ops = lock(&self.state).pending.remove(&ino).unwrap_or_default();
+        let mut s = lock(&self.state);
+        let ops = s.pending.remove(&ino).unwrap_or_default();
         let mut bytes = 0;
         for op in &ops {
             match op {
@@ -340,7 +401,6 @@ impl Lazy {
                 Op::Truncate { len } => file.set_len(*len).map_err(errno)?,
             }
         }
-        let mut s = lock(&self.state);
         s.totals.fsyncs += 1;
         s.totals.bytes_synced += bytes;
         Ok(())
@@ -432,7 +492,7 @@ impl Filesystem for Lazy {
                     .map_err(errno)?;
             }
             if let Some(len) = size {
-                self.push(ino.0, Op::Truncate { len });
+                self.push(ino.0, Op::Truncate { len }, None)?;
             }
             self.attr(ino.0, &rel)
         });
@@ -470,8 +530,7 @@ impl Filesystem for Lazy {
             std::fs::remove_file(self.full(&rel)).map_err(errno)?;
             let mut s = lock(&self.state);
             if let Some(ino) = s.inos.remove(&rel) {
-                s.paths.remove(&ino);
-                s.pending.remove(&ino);
+                s.orphan(ino);
             }
             Ok(())
         });
@@ -512,8 +571,7 @@ impl Filesystem for Lazy {
             let mut s = lock(&self.state);
             // The file replaced at `to`, if any, is gone with its pending writes.
             if let Some(old) = s.inos.remove(&to) {
-                s.paths.remove(&old);
-                s.pending.remove(&old);
+                s.orphan(old);
             }
             // The renamed entry and, for a folder, everything under it.
             let moved: Vec<(PathBuf, u64)> = s
@@ -541,7 +599,7 @@ impl Filesystem for Lazy {
             let h = self.open_handle(ino.0, &rel)?;
             // O_TRUNC is a change to the data like any other: lazy.
             if flags.0 & libc::O_TRUNC != 0 {
-                self.push(ino.0, Op::Truncate { len: 0 });
+                self.push(ino.0, Op::Truncate { len: 0 }, None)?;
             }
             Ok(h)
         });
@@ -572,7 +630,7 @@ impl Filesystem for Lazy {
             let ino = self.ino_for(&rel);
             let h = self.open_handle(ino, &rel)?;
             if flags & libc::O_TRUNC != 0 {
-                self.push(ino, Op::Truncate { len: 0 });
+                self.push(ino, Op::Truncate { len: 0 }, None)?;
             }
             Ok((self.attr(ino, &rel)?, h))
         });
@@ -614,17 +672,19 @@ impl Filesystem for Lazy {
         _lock_owner: Option<LockOwner>,
         reply: ReplyWrite,
     ) {
-        match self.backing_file(fh) {
-            Ok((ino, _)) => {
-                self.push(
-                    ino,
-                    Op::Write {
-                        at: offset,
-                        data: data.to_vec(),
-                    },
-                );
-                reply.written(data.len() as u32)
-            }
+        let r = self.backing_file(fh).and_then(|(ino, f)| {
+            let op = Op::Write {
+                at: offset,
+                data: data.to_vec(),
+            };
+            self.push(ino, op, Some(&f))
+        });
+        let delay = self.write_delay_us.load(Ordering::Relaxed);
+        if delay > 0 {
+            std::thread::sleep(Duration::from_micros(delay));
+        }
+        match r {
+            Ok(()) => reply.written(data.len() as u32),
             Err(e) => reply.error(e),
         }
     }
