@@ -94,28 +94,35 @@ impl PowerRig {
     }
 }
 
-/// Labels on paper per order: the printer file split at each label's cut command, each label
-/// counted for the order number it carries.
-fn labels_on_paper(paper: &[u8], orders: &[GenOrder]) -> HashMap<String, u32> {
-    const CUT: &[u8] = b"\x1dV";
-    let mut out = HashMap::new();
-    let mut rest = paper;
-    while !rest.is_empty() {
-        let end = rest
-            .windows(CUT.len())
-            .position(|w| w == CUT)
-            .map_or(rest.len(), |i| i + CUT.len());
-        let label = &rest[..end];
-        rest = &rest[end..];
-        if let Some(o) = orders.iter().find(|o| {
-            label
-                .windows(o.order_no.len())
-                .any(|w| w == o.order_no.as_bytes())
-        }) {
-            *out.entry(o.order_no.clone()).or_insert(0) += 1;
+/// The printer's paper, read as it grows: labels per order. The file is split at each
+/// label's cut command and a label counts for the order number it carries; bytes after the
+/// last cut wait for the rest of their label.
+#[derive(Default)]
+struct Paper {
+    read: usize,
+    labels: HashMap<String, u32>,
+}
+
+impl Paper {
+    const CUT: &'static [u8] = b"\x1dV";
+
+    fn update(&mut self, file: &[u8]) -> &HashMap<String, u32> {
+        let mut rest = &file[self.read..];
+        while let Some(i) = rest.windows(Self::CUT.len()).position(|w| w == Self::CUT) {
+            let label = &rest[..i + Self::CUT.len()];
+            // The generated orders are SOAK and 7 digits (in text; a barcode may split them).
+            if let Some(no) = label
+                .windows(11)
+                .find(|w| w.starts_with(b"SOAK") && w[4..].iter().all(u8::is_ascii_digit))
+            {
+                let no = String::from_utf8_lossy(no).into_owned();
+                *self.labels.entry(no).or_insert(0) += 1;
+            }
+            self.read += label.len();
+            rest = &rest[label.len()..];
         }
+        &self.labels
     }
-    out
 }
 
 /// The packer: works through the orders, reading where it is from what the station shows after
@@ -135,6 +142,7 @@ struct Packer {
     latencies: Vec<u64>,
     sent_at: Option<Instant>,
     reopened_checked: u32,
+    paper: Paper,
 }
 
 /// The planned cut is due.
@@ -152,6 +160,7 @@ impl Packer {
             latencies: Vec::new(),
             sent_at: None,
             reopened_checked: 0,
+            paper: Paper::default(),
         }
     }
 
@@ -388,7 +397,7 @@ fn check_after_cut(pr: &PowerRig, printed: &[Value], packer: &mut Packer) -> Fin
         }
     }
     // Never counted printed when it was not: each label_printed is a label on paper.
-    let paper = labels_on_paper(&pr.labels(), &pr.rig.orders);
+    let paper = packer.paper.update(&pr.labels());
     let mut logged_labels: HashMap<&str, u32> = HashMap::new();
     for e in events.iter().filter(|e| e.kind == EventType::LabelPrinted) {
         *logged_labels
@@ -452,8 +461,11 @@ struct Tally {
     broken: u64,
 }
 
+/// The events now in the log (a plain count: the full checks come after the cut).
 fn log_len(pr: &PowerRig) -> usize {
-    pr.store().events(&Default::default()).unwrap().len()
+    let c = rusqlite::Connection::open(&pr.db).unwrap();
+    c.query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0))
+        .unwrap() as usize
 }
 
 /// `cuts` power cuts at random moments of a shift; `off`: the station runs with the test-only
@@ -532,6 +544,9 @@ fn run_cuts(cuts: u32, seed: u64, off: bool, strict: bool) -> (Tally, Packer, Po
         if !f.clean() {
             tracing::info!(cut = t.cuts, ?f, "findings");
         }
+        if t.cuts % 100 == 0 {
+            eprintln!("power-cut harness: {} cuts, {t:?}", t.cuts);
+        }
     }
     (t, packer, pr)
 }
@@ -559,7 +574,7 @@ fn power_cuts_at_random_moments_lose_nothing_acknowledged() {
     let store = pr.store();
     let (units, _) = units_in_log(&store);
     let events = store.events(&Default::default()).unwrap();
-    let paper = labels_on_paper(&pr.labels(), &pr.rig.orders);
+    let paper = packer.paper.update(&pr.labels()).clone();
     for o in &pr.rig.orders[..packer.current] {
         assert_eq!(
             units.get(&o.order_no).copied(),
