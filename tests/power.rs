@@ -43,8 +43,9 @@ use packbench::store::{EventLog, SqliteStore};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(20);
-/// How long each write to the lazy disk takes (see `LazyFs::set_write_delay`).
-const WRITE_DELAY: Duration = Duration::from_micros(300);
+/// How long each write and fsync on the lazy disk takes (see `LazyFs::set_latency`).
+const WRITE_LATENCY: Duration = Duration::from_micros(300);
+const FSYNC_LATENCY: Duration = Duration::from_millis(1);
 
 fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_packbench"))
@@ -459,6 +460,8 @@ struct Tally {
     lost_events: u64,
     lost_units: u64,
     broken: u64,
+    /// The first findings, word for word.
+    first_findings: Vec<String>,
 }
 
 /// The events now in the log (a plain count: the full checks come after the cut).
@@ -471,8 +474,8 @@ fn log_len(pr: &PowerRig) -> usize {
 /// `cuts` power cuts at random moments of a shift; `off`: the station runs with the test-only
 /// `synchronous=OFF`. With `strict` every finding fails at once; otherwise they are tallied.
 fn run_cuts(cuts: u32, seed: u64, off: bool, strict: bool) -> (Tally, Packer, PowerRig) {
-    let pr = PowerRig::new(cuts as usize + 20, seed);
-    pr.fs.set_write_delay(WRITE_DELAY);
+    let pr = PowerRig::new(2 * cuts as usize + 20, seed);
+    pr.fs.set_latency(WRITE_LATENCY, FSYNC_LATENCY);
     let env: Vec<(&str, String)> = if off {
         vec![(packbench::store::sqlite::TEST_SYNCHRONOUS_VAR, "OFF".into())]
     } else {
@@ -511,7 +514,15 @@ fn run_cuts(cuts: u32, seed: u64, off: bool, strict: bool) -> (Tally, Packer, Po
         assert_died_of_sigkill(status, &pr.rig.stderr_text()[err_from..]);
         // The station is reaped: nothing is in flight. Power off.
         if std::env::var_os("PB_POWER_DEBUG").is_some() {
-            eprintln!("pending at the cut: {:?}", pr.fs.pending_files());
+            let mut l = packer.latencies.clone();
+            l.sort_unstable();
+            eprintln!(
+                "cut after {:?} (typical latency {:?} µs), {} lines; pending: {:?}",
+                packer.delay,
+                l.get(l.len() / 2),
+                printed.len(),
+                pr.fs.pending_files()
+            );
         }
         let d = pr.fs.cut();
         t.cuts += 1;
@@ -541,8 +552,13 @@ fn run_cuts(cuts: u32, seed: u64, off: bool, strict: bool) -> (Tally, Packer, Po
         t.lost_events += f.lost_events.len() as u64;
         t.lost_units += f.lost_units.len() as u64;
         t.broken += f.broken.len() as u64;
-        if !f.clean() {
-            tracing::info!(cut = t.cuts, ?f, "findings");
+        if !f.clean() && t.first_findings.is_empty() {
+            t.first_findings = [&f.lost_events, &f.lost_units, &f.broken]
+                .into_iter()
+                .flatten()
+                .take(3)
+                .map(|m| format!("cut {}: {m}", t.cuts))
+                .collect();
         }
         if t.cuts % 100 == 0 {
             eprintln!("power-cut harness: {} cuts, {t:?}", t.cuts);
@@ -675,7 +691,18 @@ fn synchronous_off_loses_acknowledged_events_and_the_harness_finds_them() {
         t.dropped.bytes,
         started.elapsed().as_secs_f64()
     );
+    eprintln!(
+        "power-cut harness, synchronous=OFF: first findings: {:#?}",
+        t.first_findings
+    );
     assert!(t.lost_events > 0, "synchronous=OFF lost nothing: {t:?}");
+    assert!(
+        t.first_findings
+            .iter()
+            .any(|m| m.contains("is not in the log")),
+        "the checker names the lost events: {:?}",
+        t.first_findings
+    );
     assert!(
         t.cuts_dropping_data > 0,
         "the lost events were writes to the database the cuts dropped: {t:?}"

@@ -25,19 +25,23 @@ pub const TEST_SYNCHRONOUS_VAR: &str = "PACKBENCH_TEST_SYNCHRONOUS";
 
 /// `FULL`, unless the power-cut harness's switch asks for `OFF`.
 fn synchronous() -> &'static str {
-    match std::env::var(TEST_SYNCHRONOUS_VAR) {
-        Ok(v) if v == "OFF" => {
+    synchronous_for(std::env::var(TEST_SYNCHRONOUS_VAR).ok().as_deref())
+}
+
+fn synchronous_for(setting: Option<&str>) -> &'static str {
+    match setting {
+        Some("OFF") => {
             tracing::warn!(
                 "{TEST_SYNCHRONOUS_VAR}=OFF: the store runs with synchronous=OFF and a power \
                  cut will lose acknowledged events; a testing aid only, never for a bench"
             );
             "OFF"
         }
-        Ok(v) => {
+        Some(v) => {
             tracing::warn!("{TEST_SYNCHRONOUS_VAR}={v:?} ignored: only OFF is understood");
             "FULL"
         }
-        Err(_) => "FULL",
+        None => "FULL",
     }
 }
 
@@ -806,5 +810,15 @@ mod tests {
             .pragma_query_value(None, "synchronous", |r| r.get(0))
             .unwrap();
         assert_eq!((mode.as_str(), sync), ("wal", 2));
+    }
+
+    /// The power-cut harness's switch: only `OFF` turns durability off; anything else, or
+    /// nothing, keeps `FULL`. (The variable itself is not set here: tests share the process.)
+    #[test]
+    fn only_the_test_switch_set_to_off_turns_synchronous_off() {
+        assert_eq!(synchronous_for(None), "FULL");
+        assert_eq!(synchronous_for(Some("OFF")), "OFF");
+        assert_eq!(synchronous_for(Some("off")), "FULL");
+        assert_eq!(synchronous_for(Some("NORMAL")), "FULL");
     }
 }

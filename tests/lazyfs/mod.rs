@@ -114,12 +114,14 @@ struct Lazy {
     backing: PathBuf,
     state: Arc<Mutex<State>>,
     write_delay_us: Arc<AtomicU64>,
+    fsync_delay_us: Arc<AtomicU64>,
 }
 
 /// The mounted filesystem; unmounted on drop.
 pub struct LazyFs {
     state: Arc<Mutex<State>>,
     write_delay_us: Arc<AtomicU64>,
+    fsync_delay_us: Arc<AtomicU64>,
     session: Option<BackgroundSession>,
 }
 
@@ -148,10 +150,12 @@ impl LazyFs {
             s.inos.insert(PathBuf::new(), 1);
         }
         let write_delay_us = Arc::new(AtomicU64::new(0));
+        let fsync_delay_us = Arc::new(AtomicU64::new(0));
         let fs = Lazy {
             backing: backing.to_path_buf(),
             state: state.clone(),
             write_delay_us: write_delay_us.clone(),
+            fsync_delay_us: fsync_delay_us.clone(),
         };
         let mut config = Config::default();
         config.mount_options = vec![
@@ -170,6 +174,7 @@ impl LazyFs {
         Ok(LazyFs {
             state,
             write_delay_us,
+            fsync_delay_us,
             session: Some(session),
         })
     }
@@ -186,12 +191,16 @@ impl LazyFs {
         d
     }
 
-    /// Each write takes this long before it is answered, like a disk that is not instant: a
-    /// commit's WAL writes then span a window wide enough for a cut to land between them and
-    /// their fsync. A killed writer waits for its write's answer, so none is ever in flight.
-    pub fn set_write_delay(&self, d: Duration) {
+    /// Each write and each fsync takes this long before it is answered, like a disk that is
+    /// not instant: a commit's WAL writes then span a window wide enough for a cut to land
+    /// before their fsync, and its fsync one for a cut between the commit and the line that
+    /// acknowledges it. A killed writer waits for its request's answer (the kernel waits out a
+    /// request the filesystem has taken), so none is ever in flight at a cut.
+    pub fn set_latency(&self, write: Duration, fsync: Duration) {
         self.write_delay_us
-            .store(d.as_micros() as u64, Ordering::Relaxed);
+            .store(write.as_micros() as u64, Ordering::Relaxed);
+        self.fsync_delay_us
+            .store(fsync.as_micros() as u64, Ordering::Relaxed);
     }
 
     /// What a cut now would drop.
@@ -723,10 +732,14 @@ impl Filesystem for Lazy {
         _datasync: bool,
         reply: ReplyEmpty,
     ) {
-        match self
+        let r = self
             .backing_file(fh)
-            .and_then(|(ino, f)| self.sync(ino, &f))
-        {
+            .and_then(|(ino, f)| self.sync(ino, &f));
+        let delay = self.fsync_delay_us.load(Ordering::Relaxed);
+        if delay > 0 {
+            std::thread::sleep(Duration::from_micros(delay));
+        }
+        match r {
             Ok(()) => reply.ok(),
             Err(e) => reply.error(e),
         }
