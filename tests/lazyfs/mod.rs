@@ -19,6 +19,8 @@
 //! from the WAL by the first connection after a crash, so it is never trusted for durability.
 //! Attributes and entries have a zero TTL, so sizes are always asked of this filesystem.
 //!
+//! Writes and fsyncs can be given a latency (`set_latency`), so that cuts land inside commits.
+//!
 //! It runs in the test process on fuser's background thread and mounts with mount(2)
 //! directly (root with CAP_SYS_ADMIN): no fusermount, no libfuse.
 
