@@ -744,8 +744,8 @@ fn the_lazy_filesystem_keeps_only_what_was_fsynced() {
     let mut f = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
+        .create_new(true)
         .open(mnt.join("b"))
-        .or_else(|_| std::fs::File::create_new(mnt.join("b")))
         .unwrap();
     f.write_all(b"0123456789").unwrap();
     f.sync_data().unwrap();
