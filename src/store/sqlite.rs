@@ -18,6 +18,33 @@ use crate::domain::event::{EventType, NewEvent, StoredEvent};
 use crate::domain::{Employee, Order, OrderLine, Packaging, Roles, Sku};
 use crate::killpoint::{self, Point};
 
+/// A testing aid for the power-cut harness (`tests/power.rs`): `PACKBENCH_TEST_SYNCHRONOUS=OFF`
+/// opens the store with `synchronous=OFF`, so that the harness can show it finds the events
+/// such a store loses at a power cut. Never set it on a bench. Any other value is ignored.
+pub const TEST_SYNCHRONOUS_VAR: &str = "PACKBENCH_TEST_SYNCHRONOUS";
+
+/// `FULL`, unless the power-cut harness's switch asks for `OFF`.
+fn synchronous() -> &'static str {
+    synchronous_for(std::env::var(TEST_SYNCHRONOUS_VAR).ok().as_deref())
+}
+
+fn synchronous_for(setting: Option<&str>) -> &'static str {
+    match setting {
+        Some("OFF") => {
+            tracing::warn!(
+                "{TEST_SYNCHRONOUS_VAR}=OFF: the store runs with synchronous=OFF and a power \
+                 cut will lose acknowledged events; a testing aid only, never for a bench"
+            );
+            "OFF"
+        }
+        Some(v) => {
+            tracing::warn!("{TEST_SYNCHRONOUS_VAR}={v:?} ignored: only OFF is understood");
+            "FULL"
+        }
+        None => "FULL",
+    }
+}
+
 const MIGRATIONS: &[&str] = &[
     // 1: base schema
     r#"
@@ -207,7 +234,7 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: a committed event survives a power cut, not just a process crash.
-        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "synchronous", synchronous())?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let mut store = SqliteStore { conn };
         store.migrate()?;
@@ -783,5 +810,15 @@ mod tests {
             .pragma_query_value(None, "synchronous", |r| r.get(0))
             .unwrap();
         assert_eq!((mode.as_str(), sync), ("wal", 2));
+    }
+
+    /// The power-cut harness's switch: only `OFF` turns durability off; anything else, or
+    /// nothing, keeps `FULL`. (The variable itself is not set here: tests share the process.)
+    #[test]
+    fn only_the_test_switch_set_to_off_turns_synchronous_off() {
+        assert_eq!(synchronous_for(None), "FULL");
+        assert_eq!(synchronous_for(Some("OFF")), "OFF");
+        assert_eq!(synchronous_for(Some("off")), "FULL");
+        assert_eq!(synchronous_for(Some("NORMAL")), "FULL");
     }
 }
