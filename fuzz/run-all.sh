@@ -9,7 +9,8 @@ cd "$(dirname "$0")"
 secs=${1:-600}
 [ $# -gt 0 ] && shift
 targets=${*:-"scanner_codec scale_mtsics scale_toledo_continuous scale_toledo8213 scale_sma printer_status label_build barcode_parse import_csv import_json scan_lines central_sync returns_flow import_sheets"}
-bin=target/x86_64-unknown-linux-gnu/release
+# BIN: where the built targets are (a copy lets a run go on while they are rebuilt).
+bin=${BIN:-target/x86_64-unknown-linux-gnu/release}
 mkdir -p runs
 for t in $targets; do
     mkdir -p "corpus/$t" "artifacts/$t"

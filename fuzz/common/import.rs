@@ -99,7 +99,13 @@ fn stored_catalog() -> Vec<Sku> {
 pub fn run(data: &[u8], ext: &str) {
     let path = dir().join(format!("x.{ext}"));
     std::fs::write(&path, data).expect("write input");
-    check_all(&path, data, ext == "json", &ReadOptions::default(), &|_, _| {});
+    check_all(
+        &path,
+        data,
+        ext == "json",
+        &ReadOptions::default(),
+        &|_, _| {},
+    );
 }
 
 /// The path of a scratch file `name` in this process's temp dir.

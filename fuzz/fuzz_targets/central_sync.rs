@@ -66,8 +66,12 @@ fn fold_log(text: &str) {
     let mut events = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let f: Vec<&str> = line.splitn(4, '\t').collect();
-        let [kind, station, order, data] = f[..] else { continue };
-        let Some(kind) = EventType::parse(kind) else { continue };
+        let [kind, station, order, data] = f[..] else {
+            continue;
+        };
+        let Some(kind) = EventType::parse(kind) else {
+            continue;
+        };
         let Ok(data) = serde_json::from_str::<Map<String, Value>>(data) else {
             continue;
         };
@@ -91,10 +95,24 @@ fn fold_log(text: &str) {
             r.return_id,
             r.station_id
         );
-        let own: u64 = r.units.iter().filter(|u| !u.foreign).map(|u| u64::from(u.units)).sum();
-        let foreign: u64 = r.units.iter().filter(|u| u.foreign).map(|u| u64::from(u.units)).sum();
+        let own: u64 = r
+            .units
+            .iter()
+            .filter(|u| !u.foreign)
+            .map(|u| u64::from(u.units))
+            .sum();
+        let foreign: u64 = r
+            .units
+            .iter()
+            .filter(|u| u.foreign)
+            .map(|u| u64::from(u.units))
+            .sum();
         assert_eq!(u64::from(r.order_units()), own, "order units wrapped");
-        assert_eq!(u64::from(r.foreign_units()), foreign, "foreign units wrapped");
+        assert_eq!(
+            u64::from(r.foreign_units()),
+            foreign,
+            "foreign units wrapped"
+        );
         assert_eq!(u64::from(r.all_units()), own + foreign, "all units wrapped");
         let by_condition: u64 = r.conditions().values().map(|&n| u64::from(n)).sum();
         assert_eq!(by_condition, own + foreign, "conditions do not add up");
@@ -178,7 +196,10 @@ fuzz_target!(|data: &[u8]| {
     );
     let text = String::from_utf8_lossy(data.get(2..).unwrap_or(&[]));
     match mode % 4 {
-        0 => decode_one(EventType::ALL[usize::from(kind) % EventType::ALL.len()], &text),
+        0 => decode_one(
+            EventType::ALL[usize::from(kind) % EventType::ALL.len()],
+            &text,
+        ),
         1 => fold_log(&text),
         2 => master(&text),
         _ => checkpoint(&text),

@@ -33,7 +33,7 @@ use packbench::import::{
     check_map, import_file, read_rows, ImportError, ImportFileError, Kind, ReadOptions, Rows,
     TextEncoding,
 };
-use packbench::store::{ReferenceData, SqliteStore, Store};
+use packbench::store::{EventLog, ReferenceData, SqliteStore};
 
 const SHEET: &str = "订单";
 
@@ -94,7 +94,11 @@ fn all_or_nothing(path: &Path, opts: &ReadOptions) {
                 assert_eq!(snapshot(store), before, "a failed {kind:?} import wrote");
             }
             Err(ImportFileError::Store(e)) => {
-                assert_eq!(snapshot(store), before, "a failed {kind:?} import wrote ({e})");
+                assert_eq!(
+                    snapshot(store),
+                    before,
+                    "a failed {kind:?} import wrote ({e})"
+                );
             }
         }
     }
@@ -112,7 +116,9 @@ fn parse_map(line: &str, kind: Kind) -> HashMap<String, String> {
     let cols: Vec<&str> = kind.columns().collect();
     let mut opts = ReadOptions::default();
     for part in line.split(';') {
-        let Some((h, c)) = part.split_once('=') else { continue };
+        let Some((h, c)) = part.split_once('=') else {
+            continue;
+        };
         let c = match c.trim() {
             "-" => String::new(),
             d if d.len() == 1 && d.as_bytes()[0].is_ascii_digit() => cols
@@ -233,7 +239,9 @@ fuzz_target!(|data: &[u8]| {
                     ..opts.clone()
                 };
                 if let Err(bad) = std::str::from_utf8(body) {
-                    let e = read_rows(&path, kind, &forced).expect_err("not UTF-8, yet read");
+                    let Err(e) = read_rows(&path, kind, &forced) else {
+                        panic!("not UTF-8, yet read as UTF-8")
+                    };
                     let want = format!("line {}", line_of(body, bad.valid_up_to()));
                     assert_eq!(e.where_, want, "{e}");
                 }
@@ -241,7 +249,8 @@ fuzz_target!(|data: &[u8]| {
             }
             // Detection reads bytes that are valid UTF-8 as UTF-8: compare only where the
             // GB18030 reading is the one taken.
-            let gb = opts.encoding.is_some() || std::str::from_utf8(&bytes).is_err() || bytes == utf8;
+            let gb =
+                opts.encoding.is_some() || std::str::from_utf8(&bytes).is_err() || bytes == utf8;
             if mode == 1 && clean && gb {
                 let upath = import::scratch("u.csv");
                 std::fs::write(&upath, &utf8).expect("write");
@@ -267,7 +276,9 @@ fuzz_target!(|data: &[u8]| {
         }
         _ => {
             let named = flags & 2 == 2;
-            let Some(bytes) = cells_xlsx(&text, named) else { return };
+            let Some(bytes) = cells_xlsx(&text, named) else {
+                return;
+            };
             let path = import::scratch("x.xlsx");
             std::fs::write(&path, &bytes).expect("write");
             if named {

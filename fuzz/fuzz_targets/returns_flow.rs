@@ -33,7 +33,7 @@ use packbench::import::{import_file, Kind, ReadOptions};
 use packbench::station::devices::keypad_line;
 use packbench::station::runtime::Msg;
 use packbench::station::Bench;
-use packbench::store::{EventFilter, ReferenceData, SqliteStore, Store};
+use packbench::store::{EventFilter, EventLog, ReferenceData, SqliteStore};
 
 const ORDER1: &str = "TB20261122001";
 const CASE_ORDER: &str = "TB20261122007";
@@ -52,14 +52,14 @@ const CODES: &[&str] = &[
     "]C10106975432100137\u{1d}10LOT42\u{1d}21SER7",
     "(02)16924187710600(37)2",
     "(02)06924187710603(37)5",
-    "6975432100138",  // misread check digit
-    "6921568310025",  // LIP-R02: in the catalog, not in these orders
+    "6975432100138", // misread check digit
+    "6921568310025", // LIP-R02: in the catalog, not in these orders
     "ZZZ-NOT-A-THING",
-    "TB20261122002",  // never packed
-    "TB20261122005",  // cancelled
-    "BADGE-E003",     // the packer
-    "BADGE-E004",     // another packer
-    "BADGE-E007",     // a picker only
+    "TB20261122002", // never packed
+    "TB20261122005", // cancelled
+    "BADGE-E003",    // the packer
+    "BADGE-E004",    // another packer
+    "BADGE-E007",    // a picker only
     "PB-UNDO",
     "PB-RETURNS",
     "PB-RETURNS-END",
@@ -162,13 +162,22 @@ fn template() -> &'static PathBuf {
             b.scan(code, None, t(1 + i as i64)).unwrap();
         }
         let ev = b.weight(266.0, true, t(10)).unwrap();
-        assert!(ev.iter().any(|e| e.kind == EventType::OrderPacked), "{ev:?}");
+        assert!(
+            ev.iter().any(|e| e.kind == EventType::OrderPacked),
+            "{ev:?}"
+        );
         b.scan(CASE_ORDER, None, t(11)).unwrap();
         b.scan("16924187710600", None, t(12)).unwrap();
         let ev = b.weight(1344.0, true, t(13)).unwrap();
-        assert!(ev.iter().any(|e| e.kind == EventType::OrderPacked), "{ev:?}");
+        assert!(
+            ev.iter().any(|e| e.kind == EventType::OrderPacked),
+            "{ev:?}"
+        );
         let ev = b.scan("PB-RETURNS", None, t(20)).unwrap();
-        assert!(ev.iter().any(|e| e.kind == EventType::ReturnsStarted), "{ev:?}");
+        assert!(
+            ev.iter().any(|e| e.kind == EventType::ReturnsStarted),
+            "{ev:?}"
+        );
         drop(b);
         p
     })
@@ -241,36 +250,57 @@ fn check_log(b: &Bench<SqliteStore>) {
         for u in &r.units {
             match (&u.sku, u.foreign) {
                 (Some(s), false) => {
-                    assert!(order.contains_key(s), "foreign {s} counted for {}", r.order_no);
+                    assert!(
+                        order.contains_key(s),
+                        "foreign {s} counted for {}",
+                        r.order_no
+                    );
                     *back.entry((r.order_no.clone(), s.clone())).or_insert(0) += u.units;
                 }
                 (None, false) => panic!("an order's unit without a SKU"),
                 (Some(s), true) => {
-                    assert!(!order.contains_key(s), "{s} of {} recorded as foreign", r.order_no)
+                    assert!(
+                        !order.contains_key(s),
+                        "{s} of {} recorded as foreign",
+                        r.order_no
+                    )
                 }
                 (None, true) => {}
             }
         }
         if let Some(c) = &r.closed {
             assert_eq!(c.units, r.all_units(), "{}: summary units", r.return_id);
-            assert_eq!(c.foreign_units, r.foreign_units(), "{}: foreign", r.return_id);
+            assert_eq!(
+                c.foreign_units,
+                r.foreign_units(),
+                "{}: foreign",
+                r.return_id
+            );
             assert!(c.returned_units <= c.packed_units, "{}: {c:?}", r.return_id);
             assert_eq!(Some(c.reason), r.reason);
         }
     }
     for ((o, sku), n) in back {
         let p = packed[&o][&sku];
-        assert!(n <= p, "{o}: {n} units of {sku} returned over all returns, {p} packed");
+        assert!(
+            n <= p,
+            "{o}: {n} units of {sku} returned over all returns, {p} packed"
+        );
     }
 }
 
 /// What a restart must keep.
-fn returns_key(b: &Bench<SqliteStore>) -> Option<Option<(String, Vec<(Option<String>, u32, bool)>, String)>> {
+fn returns_key(
+    b: &Bench<SqliteStore>,
+) -> Option<Option<(String, Vec<(Option<String>, u32, bool)>, String)>> {
     b.state().returns.as_ref().map(|m| {
         m.open.as_ref().map(|o| {
             (
                 o.return_id.clone(),
-                o.units.iter().map(|u| (u.sku.clone(), u.units, u.foreign)).collect(),
+                o.units
+                    .iter()
+                    .map(|u| (u.sku.clone(), u.units, u.foreign))
+                    .collect(),
                 format!("{:?}", o.reason),
             )
         })
@@ -317,7 +347,11 @@ fuzz_target!(|data: &[u8]| {
             let before = returns_key(&b);
             drop(b);
             b = open(&work);
-            assert_eq!(returns_key(&b), before, "a restart changed the returns state");
+            assert_eq!(
+                returns_key(&b),
+                before,
+                "a restart changed the returns state"
+            );
             Ok(vec![])
         } else {
             let len = usize::from(data.get(i).copied().unwrap_or(0) % 48);
@@ -346,6 +380,10 @@ fuzz_target!(|data: &[u8]| {
     let before = returns_key(&b);
     drop(b);
     let b = open(&work);
-    assert_eq!(returns_key(&b), before, "a restart changed the returns state");
+    assert_eq!(
+        returns_key(&b),
+        before,
+        "a restart changed the returns state"
+    );
     check_open(&b);
 });

@@ -19,7 +19,7 @@
 
 use chrono::NaiveDate;
 use libfuzzer_sys::fuzz_target;
-use packbench::domain::barcode::{self, is_valid_gtin};
+use packbench::domain::barcode::{self, gtin_check_digit};
 use packbench::domain::commands::{parse_command, Command, COMMANDS};
 use packbench::domain::event::ApprovalReason;
 use packbench::domain::pin::{Pin, PinHash};
@@ -81,10 +81,20 @@ fn keypad(line: &str) {
 fn command(line: &str) {
     let c = parse_command(line);
     if let Some(c) = c {
-        assert!(c.code().eq_ignore_ascii_case(line.trim()), "{c:?} for {line:?}");
+        assert!(
+            c.code().eq_ignore_ascii_case(line.trim()),
+            "{c:?} for {line:?}"
+        );
         assert_ne!(c, Command::Reason(ApprovalReason::NotGiven));
-        assert_eq!(parse_command(c.code()), Some(c), "{c:?} does not round-trip");
-        assert_eq!(parse_command(&format!("\t{}\r\n", c.code().to_lowercase())), Some(c));
+        assert_eq!(
+            parse_command(c.code()),
+            Some(c),
+            "{c:?} does not round-trip"
+        );
+        assert_eq!(
+            parse_command(&format!("\t{}\r\n", c.code().to_lowercase())),
+            Some(c)
+        );
     } else {
         assert!(
             !COMMANDS
@@ -104,19 +114,28 @@ fn command(line: &str) {
         assert_eq!(v, x);
     }
     if let Some(x) = ApprovalReason::parse(line) {
-        assert!(x.as_str().eq_ignore_ascii_case(line.trim()), "{x:?} for {line:?}");
+        assert!(
+            x.as_str().eq_ignore_ascii_case(line.trim()),
+            "{x:?} for {line:?}"
+        );
     }
 }
 
 fn secrets(line: &str) {
     if let Ok(p) = Pin::valid(line) {
         let t = line.trim();
-        assert!((4..=8).contains(&t.len()) && digits(t), "PIN {t:?} accepted");
+        assert!(
+            (4..=8).contains(&t.len()) && digits(t),
+            "PIN {t:?} accepted"
+        );
         assert_eq!(p.len(), t.len());
         assert!(!format!("{p:?}").contains(t));
     }
     if let Ok(h) = PinHash::parse(line) {
-        assert!(line.starts_with("$argon2id$"), "{line:?} taken for an Argon2id hash");
+        assert!(
+            line.starts_with("$argon2id$"),
+            "{line:?} taken for an Argon2id hash"
+        );
         assert_eq!(h.as_str(), line);
         let shown = format!("{h:?}");
         assert!(!shown.contains("argon2"), "the hash shows in {shown}");
@@ -133,7 +152,7 @@ fn secrets(line: &str) {
                 }
             }
         }
-        Err(e) => assert!(e.contains("unknown role"), "{e}"),
+        Err(e) => assert!(e.contains("role"), "{e}"),
     }
 }
 
@@ -144,7 +163,12 @@ fn gs1(line: &str) {
         assert!(digits(ai) && (2..=4).contains(&ai.len()), "AI {ai:?}");
         assert!(!v.is_empty(), "empty value for AI {ai}");
         match ai.as_str() {
-            "00" => assert!(v.len() == 18 && digits(v) && is_valid_gtin(v), "SSCC {v:?}"),
+            "00" => assert!(
+                v.len() == 18
+                    && digits(v)
+                    && gtin_check_digit(&v[..17]) == Some(v.as_bytes()[17] - b'0'),
+                "SSCC {v:?}"
+            ),
             "01" | "02" => assert!(v.len() == 14 && digits(v), "GTIN {v:?}"),
             "11" | "12" | "13" | "15" | "16" | "17" => {
                 assert!(real_date(v), "AI {ai} date {v:?}")
