@@ -572,7 +572,13 @@ pub fn read_rows(path: &Path, kind: Kind, opts: &ReadOptions) -> Result<Rows, Im
             ));
         }
         let (text, encoding) = decode(&bytes, opts.encoding).map_err(|(at, m)| {
-            let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
+            // Line ends as the CSV reader counts them: LF, CRLF, or a lone CR.
+            let line = (0..at)
+                .filter(|&i| {
+                    bytes[i] == b'\n' || (bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
+                })
+                .count()
+                + 1;
             fail(format!("line {line}"), m.into())
         })?;
         if encoding != TextEncoding::Utf8 {

@@ -459,3 +459,40 @@ fn crlf_errors_name_the_right_line() {
         "{e}"
     );
 }
+
+#[test]
+fn a_text_encoding_error_names_the_line_with_any_line_end() {
+    // Found by the import_sheets fuzz target (finding import_sheets-1): a byte that is not
+    // text was named on the line counted by LF only, so with lone CR line ends (old Mac
+    // exports, which the CSV reader reads as lines) it was "line 1" whatever its line.
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = SqliteStore::open_in_memory().unwrap();
+    for (name, bytes) in [
+        (
+            "cr.csv",
+            &b"sku,name,barcodes,unit_weight_g\rA,x,,1\r\xff,y,,1\r"[..],
+        ),
+        (
+            "crlf.csv",
+            b"sku,name,barcodes,unit_weight_g\r\nA,x,,1\r\n\xff,y,,1\r\n",
+        ),
+        (
+            "lf.csv",
+            b"sku,name,barcodes,unit_weight_g\nA,x,,1\n\xff,y,,1\n",
+        ),
+    ] {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        for encoding in [None, Some(packbench::import::TextEncoding::Utf8)] {
+            let opts = ReadOptions {
+                encoding,
+                ..ReadOptions::default()
+            };
+            let e = import_file(&mut s, Kind::Catalog, &p, &opts, "TEST", t(0), &mut |_| {})
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(&format!("{name}: line 3: is not UTF-8")), "{e}");
+        }
+    }
+    assert!(s.load_catalog().unwrap().is_empty(), "nothing imported");
+}

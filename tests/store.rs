@@ -316,3 +316,36 @@ fn durable_across_reopen_with_wal_and_full_sync() {
     let s = SqliteStore::open(&db).unwrap();
     assert_eq!(s.verify(None).unwrap().events, 1);
 }
+
+#[test]
+fn a_pin_hash_without_salt_or_hash_is_no_pin() {
+    // Found by the scan_lines fuzz target (finding scan_lines-1): `PinHash::parse` took a PHC
+    // string without a salt or a hash (`$argon2id`) for an Argon2id hash, so a badge whose
+    // stored hash was cut short asked for a PIN no PIN could match (strikes, then a lock)
+    // instead of being refused as a badge without a PIN.
+    use packbench::domain::pin::{Pin, PinHash};
+    use packbench::store::ReferenceData;
+    for s in [
+        "$argon2id",
+        "$argon2id$v=19",
+        "$argon2id$v=19$m=19456,t=2,p=1",
+        "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzYWx0",
+    ] {
+        assert!(PinHash::parse(s).is_err(), "{s}");
+    }
+    let real = Pin::valid("5555").unwrap().hash();
+    assert!(PinHash::parse(real.as_str()).is_ok());
+    // The store reads such a column as no PIN.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("pins.db");
+    let mut s = SqliteStore::open(&db).unwrap();
+    import_fixtures(&mut s);
+    assert!(s.employee("E005").unwrap().unwrap().pin_hash.is_some());
+    let raw = rusqlite::Connection::open(&db).unwrap();
+    raw.execute(
+        "UPDATE employees SET pin_hash = '$argon2id' WHERE id = 'E005'",
+        [],
+    )
+    .unwrap();
+    assert!(s.employee("E005").unwrap().unwrap().pin_hash.is_none());
+}

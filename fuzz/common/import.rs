@@ -28,7 +28,7 @@ fn strict() -> bool {
     *STRICT.get_or_init(|| std::env::var_os("PACKBENCH_FUZZ_STRICT").is_some())
 }
 
-fn check_error(e: &ImportError, file: &str) {
+pub fn check_error(e: &ImportError, file: &str) {
     assert_eq!(e.file, file, "error names another file: {e:?}");
     assert!(!e.where_.is_empty(), "error without a place: {e:?}");
     assert!(!e.message.is_empty(), "error without a message: {e:?}");
@@ -36,7 +36,7 @@ fn check_error(e: &ImportError, file: &str) {
     assert!(shown.starts_with(file), "{shown}");
 }
 
-fn check_rows(rows: &Rows, file: &str, data: &[u8], json: bool) {
+pub fn check_rows(rows: &Rows, file: &str, data: &[u8], json: bool) {
     assert_eq!(rows.file, file);
     assert_eq!(
         rows.sha256,
@@ -99,11 +99,37 @@ fn stored_catalog() -> Vec<Sku> {
 pub fn run(data: &[u8], ext: &str) {
     let path = dir().join(format!("x.{ext}"));
     std::fs::write(&path, data).expect("write input");
+    check_all(
+        &path,
+        data,
+        ext == "json",
+        &ReadOptions::default(),
+        &|_, _| {},
+    );
+}
+
+/// The path of a scratch file `name` in this process's temp dir.
+pub fn scratch(name: &str) -> PathBuf {
+    dir().join(name)
+}
+
+/// `read_rows` and every `parse_*` on the file at `path` (holding `data`), for each kind,
+/// with `opts`; `on_error` checks every `ImportError` (beyond `check_error`).
+pub fn check_all(
+    path: &std::path::Path,
+    data: &[u8],
+    json: bool,
+    opts: &ReadOptions,
+    on_error: &dyn Fn(&ImportError, &str),
+) {
     let file = path.display().to_string();
-    let json = ext == "json";
+    let check_error = |e: &ImportError, file: &str| {
+        check_error(e, file);
+        on_error(e, file);
+    };
 
     // Catalog.
-    match read_rows(&path, Kind::Catalog, &ReadOptions::default()) {
+    match read_rows(path, Kind::Catalog, opts) {
         Err(e) => check_error(&e, &file),
         Ok(rows) => {
             check_rows(&rows, &file, data, json);
@@ -140,7 +166,7 @@ pub fn run(data: &[u8], ext: &str) {
     }
 
     // Orders: once with every SKU the rows name known, once with none known.
-    match read_rows(&path, Kind::Orders, &ReadOptions::default()) {
+    match read_rows(path, Kind::Orders, opts) {
         Err(e) => check_error(&e, &file),
         Ok(rows) => {
             check_rows(&rows, &file, data, json);
@@ -176,7 +202,7 @@ pub fn run(data: &[u8], ext: &str) {
     }
 
     // Employees.
-    match read_rows(&path, Kind::Employees, &ReadOptions::default()) {
+    match read_rows(path, Kind::Employees, opts) {
         Err(e) => check_error(&e, &file),
         Ok(rows) => {
             check_rows(&rows, &file, data, json);
@@ -196,7 +222,7 @@ pub fn run(data: &[u8], ext: &str) {
     }
 
     // Packaging.
-    match read_rows(&path, Kind::Packaging, &ReadOptions::default()) {
+    match read_rows(path, Kind::Packaging, opts) {
         Err(e) => check_error(&e, &file),
         Ok(rows) => {
             check_rows(&rows, &file, data, json);

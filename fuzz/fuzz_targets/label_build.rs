@@ -236,7 +236,7 @@ fuzz_target!(|data: &[u8]| {
             continue;
         }
         assert!(
-            text::text_width(line) <= cols,
+            packbench_drivers::label::text::text_width(line) <= cols,
             "line wider than {cols} columns: {line:?}"
         );
     }

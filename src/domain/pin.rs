@@ -69,10 +69,13 @@ impl std::fmt::Debug for PinHash {
 
 impl PinHash {
     /// A stored hash; anything that is not an Argon2id PHC string is refused, so a PIN
-    /// stored in clear by some other tool never counts as a hash.
+    /// stored in clear by some other tool never counts as a hash. A PHC string without its
+    /// salt or its hash (`$argon2id`) is refused too: no PIN could ever verify against it.
     pub fn parse(s: &str) -> Result<PinHash, String> {
         match PasswordHash::new(s) {
-            Ok(h) if h.algorithm.as_str() == "argon2id" => Ok(PinHash(s.to_string())),
+            Ok(h) if h.algorithm.as_str() == "argon2id" && h.salt.is_some() && h.hash.is_some() => {
+                Ok(PinHash(s.to_string()))
+            }
             _ => Err("not an Argon2id PIN hash".into()),
         }
     }
