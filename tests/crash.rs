@@ -26,6 +26,7 @@ mod harness;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use harness::Due as Kill;
 use harness::*;
 use packbench::domain::event::{EventData, EventType};
 use packbench::killpoint::{self, Point};
@@ -44,54 +45,16 @@ struct Packer {
     acked: HashMap<String, u32>,
     /// Counts per SKU the log held for each order at the last kill: what a restart must show.
     expect_reopened: HashMap<String, HashMap<String, u32>>,
-    /// Inputs left before the kill (`None`: no kill planned).
-    budget: Option<u32>,
-    /// Delay between the last input and the kill.
-    delay: Duration,
+    /// Inputs left before the kill and the delay after the last one.
+    inputs: Budget,
     /// Scan → line times seen so far (µs): kills are aimed at the end of that window, where
     /// the station commits.
     latencies: Vec<u64>,
-    sent_at: Option<Instant>,
     wrong_items: u32,
     reopened_checked: u32,
 }
 
-/// The planned kill is due.
-struct Kill;
-
 impl Packer {
-    fn input(&mut self) -> Result<(), Kill> {
-        match &mut self.budget {
-            Some(0) => Err(Kill),
-            Some(n) => {
-                *n -= 1;
-                Ok(())
-            }
-            None => Ok(()),
-        }
-    }
-
-    /// After the input that used up the budget: wait, then it is time to kill.
-    fn after_input(&self) -> Result<(), Kill> {
-        if self.budget == Some(0) {
-            spin(self.delay);
-            return Err(Kill);
-        }
-        Ok(())
-    }
-
-    fn scan(&mut self, st: &mut Station, code: &str) -> Result<(), Kill> {
-        self.input()?;
-        self.sent_at = Some(st.scan(code));
-        self.after_input()
-    }
-
-    fn place(&mut self, rig: &Rig, grams: f64) -> Result<(), Kill> {
-        self.input()?;
-        rig.place(grams);
-        self.after_input()
-    }
-
     /// The next line `want` accepts; `Err(Kill)` when the station has ended (killed itself at
     /// its kill point; how it ended is checked by the caller).
     fn expect(
@@ -114,18 +77,18 @@ impl Packer {
         rng: &mut Rng,
         until: usize,
     ) -> Result<(), Kill> {
-        self.scan(st, PACKER)?;
+        self.inputs.scan(st, PACKER)?;
         Self::expect(st, "sign-in", |v| v["event"] == "packer_signed_in")?;
         while self.current < until {
             let o = rig.orders[self.current].clone();
-            self.scan(st, &o.order_no)?;
+            self.inputs.scan(st, &o.order_no)?;
             let v = Self::expect(st, "order answer", |v| {
                 v["event"] == "order_loaded" || v["event"] == "scan_rejected"
             })?;
             if v["event"] == "scan_rejected" {
                 assert_eq!(v["reason"], "order_already_packed", "{v}");
                 self.current += 1;
-                self.place(rig, 0.0)?;
+                self.inputs.place(rig, 0.0)?;
                 continue;
             }
             let mut left: Vec<(String, u32)> = Vec::new();
@@ -161,7 +124,7 @@ impl Packer {
                     .unwrap()
                     .barcode
                     .clone();
-                self.scan(st, &wrong)?;
+                self.inputs.scan(st, &wrong)?;
                 let r = Self::expect(st, "refusal", |v| v["event"] == "scan_rejected")?;
                 assert_eq!(
                     r["reason"],
@@ -181,7 +144,7 @@ impl Packer {
                     .clone();
                 for _ in 0..n {
                     *self.sent.entry(o.order_no.clone()).or_default() += 1;
-                    self.scan(st, &code)?;
+                    self.inputs.scan(st, &code)?;
                     let (at, a) = match st.until(WAIT, |v| {
                         v["event"] == "item_accepted" || v["event"] == "scan_rejected"
                     }) {
@@ -189,14 +152,14 @@ impl Packer {
                         None if st.exited() => return Err(Kill),
                         None => panic!("no item_accepted; seen: {:#?}", last(&st.seen)),
                     };
-                    if let Some(t) = self.sent_at.take() {
+                    if let Some(t) = self.inputs.sent_at.take() {
                         self.latencies.push(at.duration_since(t).as_micros() as u64);
                     }
                     assert_eq!(a["event"], "item_accepted", "{a}");
                     *self.acked.entry(o.order_no.clone()).or_default() += 1;
                 }
             }
-            self.place(rig, o.expected_g)?;
+            self.inputs.place(rig, o.expected_g)?;
             // A check of the last parcel, still on the scale when the station was killed
             // before the packer lifted it, is a true mismatch the packer clears by placing
             // the right parcel: the reading moves and the station checks again.
@@ -213,7 +176,7 @@ impl Packer {
                 v["event"] == "label_printed" && v["order_no"] == o.order_no.as_str()
             })?;
             self.current += 1;
-            self.place(rig, 0.0)?;
+            self.inputs.place(rig, 0.0)?;
         }
         Ok(())
     }
@@ -221,36 +184,6 @@ impl Packer {
 
 fn last(seen: &[Value]) -> &[Value] {
     &seen[seen.len().saturating_sub(8)..]
-}
-
-/// Busy-waits short delays: sleep's granularity would blur the sub-millisecond ones that land
-/// inside a commit.
-fn spin(d: Duration) {
-    let end = Instant::now() + d;
-    while Instant::now() < end {
-        std::hint::spin_loop();
-    }
-}
-
-/// Accepted units per order and per (order, sku) in the log.
-fn units_in_log(
-    store: &SqliteStore,
-) -> (HashMap<String, u32>, HashMap<String, HashMap<String, u32>>) {
-    let mut per_order = HashMap::new();
-    let mut per_sku: HashMap<String, HashMap<String, u32>> = HashMap::new();
-    for e in store.events(&Default::default()).unwrap() {
-        let (sku, units) = match e.payload() {
-            Some(EventData::ItemAccepted(a)) => (a.sku, a.units as i64),
-            Some(EventData::ScanUndone(u)) => (u.sku, -(u.units as i64)),
-            _ => continue,
-        };
-        let o = e.order_no.clone().unwrap();
-        let t = per_order.entry(o.clone()).or_insert(0u32);
-        *t = (*t as i64 + units) as u32;
-        let s = per_sku.entry(o).or_default().entry(sku).or_insert(0u32);
-        *s = (*s as i64 + units) as u32;
-    }
-    (per_order, per_sku)
 }
 
 /// Everything that must hold with the station dead.
@@ -349,22 +282,6 @@ fn kill_point_of(k: u32) -> Option<Point> {
     }
 }
 
-/// A kill counts only when the station died of SIGKILL and did not panic first; anything
-/// else fails with what the station said.
-fn assert_died_of_sigkill(status: std::process::ExitStatus, stderr: &str) {
-    use std::os::unix::process::ExitStatusExt;
-    let tail = &stderr[stderr.len().saturating_sub(4000)..];
-    assert_eq!(
-        status.signal(),
-        Some(libc::SIGKILL),
-        "the station did not die of SIGKILL ({status}); its stderr:\n{tail}"
-    );
-    assert!(
-        !stderr.contains("panicked at"),
-        "the station panicked before its SIGKILL; its stderr:\n{tail}"
-    );
-}
-
 /// The events now in the log.
 fn log_len(rig: &Rig) -> usize {
     SqliteStore::open(rig.db())
@@ -397,10 +314,8 @@ fn sigkill_at_random_moments_loses_nothing_and_counts_nothing_twice() {
         sent: HashMap::new(),
         acked: HashMap::new(),
         expect_reopened: HashMap::new(),
-        budget: None,
-        delay: Duration::ZERO,
+        inputs: Budget::default(),
         latencies: Vec::new(),
-        sent_at: None,
         wrong_items: 0,
         reopened_checked: 0,
     };
@@ -421,7 +336,7 @@ fn sigkill_at_random_moments_loses_nothing_and_counts_nothing_twice() {
             None => rig.spawn(bin),
         };
         let printed = if let Some(p) = point {
-            packer.budget = None;
+            packer.inputs.left = None;
             let r = packer.work(&rig, &mut st, &mut rng, rig.orders.len());
             assert!(r.is_err(), "ran out of orders before the kill point");
             let (status, printed) = st.kill_status();
@@ -463,10 +378,10 @@ fn sigkill_at_random_moments_loses_nothing_and_counts_nothing_twice() {
             tally.at_start += 1;
             printed
         } else {
-            packer.budget = Some(1 + rng.below(15) as u32);
+            packer.inputs.left = Some(1 + rng.below(15) as u32);
             // Half the kills at any time up to 2 ms after the input; half aimed at 60–110 % of
             // the typical scan → line time, where the decision is being committed.
-            packer.delay = if rng.chance(0.5) || packer.latencies.len() < 10 {
+            packer.inputs.delay = if rng.chance(0.5) || packer.latencies.len() < 10 {
                 Duration::from_micros(rng.below(2_000))
             } else {
                 let mut l = packer.latencies.clone();
@@ -498,7 +413,7 @@ fn sigkill_at_random_moments_loses_nothing_and_counts_nothing_twice() {
         check_after_kill(&rig, &printed, &mut packer);
     }
     // A last clean run finishes the order in hand and two more; then a clean stop.
-    packer.budget = None;
+    packer.inputs.left = None;
     let mut st = rig.spawn(bin);
     let until = (packer.current + 3).min(rig.orders.len());
     assert!(packer.work(&rig, &mut st, &mut rng, until).is_ok());

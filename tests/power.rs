@@ -39,9 +39,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use harness::Due as Cut;
 use harness::*;
 use lazyfs::{Dropped, LazyFs};
-use packbench::domain::event::{EventData, EventType};
+use packbench::domain::event::EventType;
 use packbench::store::{EventLog, SqliteStore};
 use serde_json::Value;
 
@@ -139,18 +140,13 @@ struct Packer {
     sent: HashMap<String, u32>,
     /// Counts per SKU the log held for the order in hand at the last cut.
     expect_reopened: HashMap<String, HashMap<String, u32>>,
-    /// Inputs left before the cut (`None`: no cut planned).
-    budget: Option<u32>,
-    delay: Duration,
+    /// Inputs left before the cut and the delay after the last one.
+    inputs: Budget,
     /// Scan → line times (µs): cuts are aimed at the end of that window, where it commits.
     latencies: Vec<u64>,
-    sent_at: Option<Instant>,
     reopened_checked: u32,
     paper: Paper,
 }
-
-/// The planned cut is due.
-struct Cut;
 
 impl Packer {
     fn new() -> Packer {
@@ -159,44 +155,11 @@ impl Packer {
             base: HashMap::new(),
             sent: HashMap::new(),
             expect_reopened: HashMap::new(),
-            budget: None,
-            delay: Duration::ZERO,
+            inputs: Budget::default(),
             latencies: Vec::new(),
-            sent_at: None,
             reopened_checked: 0,
             paper: Paper::default(),
         }
-    }
-
-    fn input(&mut self) -> Result<(), Cut> {
-        match &mut self.budget {
-            Some(0) => Err(Cut),
-            Some(n) => {
-                *n -= 1;
-                Ok(())
-            }
-            None => Ok(()),
-        }
-    }
-
-    fn after_input(&self) -> Result<(), Cut> {
-        if self.budget == Some(0) {
-            spin(self.delay);
-            return Err(Cut);
-        }
-        Ok(())
-    }
-
-    fn scan(&mut self, st: &mut Station, code: &str) -> Result<(), Cut> {
-        self.input()?;
-        self.sent_at = Some(st.scan(code));
-        self.after_input()
-    }
-
-    fn place(&mut self, rig: &Rig, grams: f64) -> Result<(), Cut> {
-        self.input()?;
-        rig.place(grams);
-        self.after_input()
     }
 
     fn expect(st: &mut Station, what: &str, want: impl FnMut(&Value) -> bool) -> Value {
@@ -212,18 +175,18 @@ impl Packer {
 
     /// Packs orders until the cut is due or `until` orders are packed.
     fn work(&mut self, rig: &Rig, st: &mut Station, until: usize) -> Result<(), Cut> {
-        self.scan(st, PACKER)?;
+        self.inputs.scan(st, PACKER)?;
         Self::expect(st, "sign-in", |v| v["event"] == "packer_signed_in");
         while self.current < until {
             let o = rig.orders[self.current].clone();
-            self.scan(st, &o.order_no)?;
+            self.inputs.scan(st, &o.order_no)?;
             let v = Self::expect(st, "order answer", |v| {
                 v["event"] == "order_loaded" || v["event"] == "scan_rejected"
             });
             if v["event"] == "scan_rejected" {
                 assert_eq!(v["reason"], "order_already_packed", "{v}");
                 self.current += 1;
-                self.place(rig, 0.0)?;
+                self.inputs.place(rig, 0.0)?;
                 continue;
             }
             let mut left = Vec::new();
@@ -257,19 +220,19 @@ impl Packer {
                     .clone();
                 for _ in 0..n {
                     *self.sent.entry(o.order_no.clone()).or_default() += 1;
-                    self.scan(st, &code)?;
+                    self.inputs.scan(st, &code)?;
                     let (at, a) = st
                         .until(WAIT, |v| {
                             v["event"] == "item_accepted" || v["event"] == "scan_rejected"
                         })
                         .unwrap_or_else(|| panic!("no item_accepted; seen: {:#?}", st.seen));
-                    if let Some(t) = self.sent_at.take() {
+                    if let Some(t) = self.inputs.sent_at.take() {
                         self.latencies.push(at.duration_since(t).as_micros() as u64);
                     }
                     assert_eq!(a["event"], "item_accepted", "{a}");
                 }
             }
-            self.place(rig, o.expected_g)?;
+            self.inputs.place(rig, o.expected_g)?;
             // The last parcel may still be on the scale from before the cut: a true mismatch
             // the packer clears by placing the right parcel.
             let want = o.expected_g;
@@ -284,39 +247,10 @@ impl Packer {
                 v["event"] == "label_printed" && v["order_no"] == o.order_no.as_str()
             });
             self.current += 1;
-            self.place(rig, 0.0)?;
+            self.inputs.place(rig, 0.0)?;
         }
         Ok(())
     }
-}
-
-/// Busy-waits: sleep's granularity would blur the sub-millisecond delays that land in a commit.
-fn spin(d: Duration) {
-    let end = Instant::now() + d;
-    while Instant::now() < end {
-        std::hint::spin_loop();
-    }
-}
-
-/// Accepted units per order and per (order, sku) in the log.
-fn units_in_log(
-    store: &SqliteStore,
-) -> (HashMap<String, u32>, HashMap<String, HashMap<String, u32>>) {
-    let mut per_order = HashMap::new();
-    let mut per_sku: HashMap<String, HashMap<String, u32>> = HashMap::new();
-    for e in store.events(&Default::default()).unwrap() {
-        let (sku, units) = match e.payload() {
-            Some(EventData::ItemAccepted(a)) => (a.sku, i64::from(a.units)),
-            Some(EventData::ScanUndone(u)) => (u.sku, -i64::from(u.units)),
-            _ => continue,
-        };
-        let o = e.order_no.clone().unwrap();
-        let t = per_order.entry(o.clone()).or_insert(0u32);
-        *t = (i64::from(*t) + units) as u32;
-        let s = per_sku.entry(o).or_default().entry(sku).or_insert(0u32);
-        *s = (i64::from(*s) + units) as u32;
-    }
-    (per_order, per_sku)
 }
 
 /// What the checks after one cut found.
@@ -429,20 +363,6 @@ fn check_after_cut(pr: &PowerRig, printed: &[Value], packer: &mut Packer) -> Fin
     f
 }
 
-fn assert_died_of_sigkill(status: std::process::ExitStatus, stderr: &str) {
-    use std::os::unix::process::ExitStatusExt;
-    let tail = &stderr[stderr.len().saturating_sub(4000)..];
-    assert_eq!(
-        status.signal(),
-        Some(libc::SIGKILL),
-        "the station did not die of SIGKILL ({status}); its stderr:\n{tail}"
-    );
-    assert!(
-        !stderr.contains("panicked at"),
-        "the station panicked before the cut; its stderr:\n{tail}"
-    );
-}
-
 #[derive(Debug, Default)]
 struct Tally {
     cuts: u32,
@@ -496,11 +416,11 @@ fn run_cuts(cuts: u32, seed: u64, off: bool, strict: bool) -> (Tally, Packer, Po
             spin(Duration::from_micros(rng.below(30_000)));
             (0, true)
         } else {
-            packer.budget = Some(1 + rng.below(15) as u32);
+            packer.inputs.left = Some(1 + rng.below(15) as u32);
             // A fifth between inputs (up to 20 ms after the last, its line mostly printed);
             // of the rest, half up to 2 ms after the input and half aimed at 60–110 % of the
             // typical scan → line time, where the station commits.
-            packer.delay = if rng.chance(0.2) {
+            packer.inputs.delay = if rng.chance(0.2) {
                 Duration::from_micros(rng.below(20_000))
             } else if rng.chance(0.5) || packer.latencies.len() < 10 {
                 Duration::from_micros(rng.below(2_000))
@@ -521,7 +441,7 @@ fn run_cuts(cuts: u32, seed: u64, off: bool, strict: bool) -> (Tally, Packer, Po
             l.sort_unstable();
             eprintln!(
                 "cut after {:?} (typical latency {:?} µs), {} lines; pending: {:?}",
-                packer.delay,
+                packer.inputs.delay,
                 l.get(l.len() / 2),
                 printed.len(),
                 pr.fs.pending_files()
@@ -579,7 +499,7 @@ fn power_cuts_at_random_moments_lose_nothing_acknowledged() {
     let (t, mut packer, pr) = run_cuts(cuts, seed, false, true);
 
     // A last clean run finishes the order in hand and two more; then a clean stop.
-    packer.budget = None;
+    packer.inputs.left = None;
     let mut st = pr.rig.spawn(bin());
     let until = (packer.current + 3).min(pr.rig.orders.len());
     assert!(packer.work(&pr.rig, &mut st, until).is_ok());

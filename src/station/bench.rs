@@ -306,14 +306,10 @@ impl<S: Store> Bench<S> {
                 None => Vec::new(),
             };
             if !history.is_empty() {
-                self.history = Some((order_no, history));
-                if let Input::Scan(s) = &input {
-                    let resolved = self.resolve(&s.code)?;
-                    let again = Input::Scan(Box::new(Scan {
-                        resolved,
-                        ..(**s).clone()
-                    }));
-                    decision = self.engine.decide(&again, open_now.as_ref(), now);
+                if let Some(again) =
+                    self.with_history(&order_no, history, &input, open_now.as_ref(), now)?
+                {
+                    decision = again;
                 }
             }
         }
@@ -359,6 +355,28 @@ impl<S: Store> Bench<S> {
     /// Opening an order claims it: granted, the claim is recorded before the order is
     /// loaded; held elsewhere, packed elsewhere or no answer, the scan is refused and the
     /// bench stays as it was. The one network round trip a scan may make.
+    /// Keeps the other benches' events of `order_no` and decides a scan again on the order's
+    /// whole history (its view is resolved afresh); `None` for an input that is not a scan.
+    fn with_history(
+        &mut self,
+        order_no: &str,
+        history: Vec<StoredEvent>,
+        input: &Input,
+        open_now: Option<&OpenOrderNow>,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Option<Decision>, BenchError> {
+        self.history = Some((order_no.to_string(), history));
+        let Input::Scan(s) = input else {
+            return Ok(None);
+        };
+        let resolved = self.resolve(&s.code)?;
+        let again = Input::Scan(Box::new(Scan {
+            resolved,
+            ..(**s).clone()
+        }));
+        Ok(Some(self.engine.decide(&again, open_now, now)))
+    }
+
     fn claim(
         &mut self,
         input: &Input,
@@ -418,16 +436,11 @@ impl<S: Store> Bench<S> {
             ClaimOutcome::Granted { epoch, history } => {
                 let mut decision = decision;
                 if !history.is_empty() {
-                    // Units scanned at other benches count here too: decide again on the
-                    // order's whole history.
-                    self.history = Some((order_no.to_string(), history));
-                    if let Input::Scan(s) = input {
-                        let resolved = self.resolve(&s.code)?;
-                        let again = Input::Scan(Box::new(Scan {
-                            resolved,
-                            ..(**s).clone()
-                        }));
-                        decision = self.engine.decide(&again, open_now, now);
+                    // Units scanned at other benches count here too.
+                    if let Some(again) =
+                        self.with_history(order_no, history, input, open_now, now)?
+                    {
+                        decision = again;
                     }
                 } else {
                     self.history = None;

@@ -521,3 +521,101 @@ pub fn scan_rest(rig: &Rig, st: &mut Station, loaded: &Value, wait: Duration) {
         }
     }
 }
+
+/// The planned stop (a kill, a power cut) is due.
+pub struct Due;
+
+/// Inputs left before a planned stop (`left: None`: none planned), the wait after the input
+/// that used them up, and when the last scan was sent (for scan → line times).
+#[derive(Default)]
+pub struct Budget {
+    pub left: Option<u32>,
+    pub delay: Duration,
+    pub sent_at: Option<Instant>,
+}
+
+impl Budget {
+    fn input(&mut self) -> Result<(), Due> {
+        match &mut self.left {
+            Some(0) => Err(Due),
+            Some(n) => {
+                *n -= 1;
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// After the input that used up the budget: wait, then the stop is due.
+    fn after_input(&self) -> Result<(), Due> {
+        if self.left == Some(0) {
+            spin(self.delay);
+            return Err(Due);
+        }
+        Ok(())
+    }
+
+    pub fn scan(&mut self, st: &mut Station, code: &str) -> Result<(), Due> {
+        self.input()?;
+        self.sent_at = Some(st.scan(code));
+        self.after_input()
+    }
+
+    pub fn place(&mut self, rig: &Rig, grams: f64) -> Result<(), Due> {
+        self.input()?;
+        rig.place(grams);
+        self.after_input()
+    }
+}
+
+/// Busy-waits short delays: sleep's granularity would blur the sub-millisecond ones that land
+/// inside a commit.
+pub fn spin(d: Duration) {
+    let end = Instant::now() + d;
+    while Instant::now() < end {
+        std::hint::spin_loop();
+    }
+}
+
+/// Accepted units per order and per (order, sku) in the log.
+pub fn units_in_log(
+    store: &SqliteStore,
+) -> (
+    std::collections::HashMap<String, u32>,
+    std::collections::HashMap<String, std::collections::HashMap<String, u32>>,
+) {
+    use packbench::domain::event::EventData;
+    use packbench::store::EventLog;
+    let mut per_order = std::collections::HashMap::new();
+    let mut per_sku: std::collections::HashMap<String, std::collections::HashMap<String, u32>> =
+        Default::default();
+    for e in store.events(&Default::default()).unwrap() {
+        let (sku, units) = match e.payload() {
+            Some(EventData::ItemAccepted(a)) => (a.sku, i64::from(a.units)),
+            Some(EventData::ScanUndone(u)) => (u.sku, -i64::from(u.units)),
+            _ => continue,
+        };
+        let o = e.order_no.clone().unwrap();
+        let t = per_order.entry(o.clone()).or_insert(0u32);
+        *t = (i64::from(*t) + units) as u32;
+        let s = per_sku.entry(o).or_default().entry(sku).or_insert(0u32);
+        *s = (i64::from(*s) + units) as u32;
+    }
+    (per_order, per_sku)
+}
+
+/// A kill counts only when the station died of SIGKILL and did not panic first; anything
+/// else fails with what the station said.
+pub fn assert_died_of_sigkill(status: std::process::ExitStatus, stderr: &str) {
+    use std::os::unix::process::ExitStatusExt;
+    let tail = &stderr[stderr.len().saturating_sub(4000)..];
+    assert_eq!(
+        status.signal(),
+        Some(libc::SIGKILL),
+        "the station did not die of SIGKILL ({status}); its stderr:\n{tail}"
+    );
+    assert!(
+        !stderr.contains("panicked at"),
+        "the station panicked before its SIGKILL; its stderr:\n{tail}"
+    );
+}
