@@ -339,13 +339,7 @@ fn an_order_released_at_one_bench_opens_at_another_with_its_counts() {
     // One unit at A, then A signs out with the order open: the claim ends.
     let first = &loaded["lines"][0];
     let sku = first["sku"].as_str().unwrap();
-    let code = rig_a
-        .items
-        .iter()
-        .find(|i| i.sku == sku)
-        .unwrap()
-        .barcode
-        .clone();
+    let code = rig_a.barcode_of(sku);
     a.scan(&code);
     a.until(WAIT, |v| v["event"] == "item_accepted").unwrap();
     a.scan("PB-SIGNOUT");

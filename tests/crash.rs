@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use harness::Due as Kill;
 use harness::*;
-use packbench::domain::event::{EventData, EventType};
+use packbench::domain::event::EventType;
 use packbench::killpoint::{self, Point};
 use packbench::store::{EventLog, SqliteStore};
 use serde_json::Value;
@@ -91,25 +91,9 @@ impl Packer {
                 self.inputs.place(rig, 0.0)?;
                 continue;
             }
-            let mut left: Vec<(String, u32)> = Vec::new();
-            let mut shown = HashMap::new();
-            for l in v["lines"].as_array().unwrap() {
-                let sku = l["sku"].as_str().unwrap().to_string();
-                let (qty, scanned) = (l["qty"].as_u64().unwrap(), l["scanned"].as_u64().unwrap());
-                assert!(scanned <= qty, "{v}");
-                shown.insert(sku.clone(), scanned as u32);
-                left.push((sku, (qty - scanned) as u32));
-            }
+            let (left, shown) = loaded_counts(&v);
             if let Some(want) = self.expect_reopened.remove(&o.order_no) {
-                let want: HashMap<String, u32> = shown
-                    .keys()
-                    .map(|k| (k.clone(), want.get(k).copied().unwrap_or(0)))
-                    .collect();
-                assert_eq!(
-                    shown, want,
-                    "reopened {} shows the log's counts",
-                    o.order_no
-                );
+                assert_shows_log(&shown, &want, &o.order_no);
                 self.reopened_checked += 1;
             }
             // A wrong item: refused, counted nowhere. Not when every unit is already in (an
@@ -135,13 +119,7 @@ impl Packer {
                 self.wrong_items += 1;
             }
             for (sku, n) in left {
-                let code = rig
-                    .items
-                    .iter()
-                    .find(|i| i.sku == sku)
-                    .unwrap()
-                    .barcode
-                    .clone();
+                let code = rig.barcode_of(&sku);
                 for _ in 0..n {
                     *self.sent.entry(o.order_no.clone()).or_default() += 1;
                     self.inputs.scan(st, &code)?;

@@ -359,12 +359,7 @@ pub fn build(
                 .map(|(l, s)| LinePanel {
                     sku: l.sku.clone(),
                     name: l.name.clone(),
-                    attributes: l
-                        .attributes
-                        .iter()
-                        .map(|(k, v)| format!("{k}={v}"))
-                        .collect::<Vec<_>>()
-                        .join(" "),
+                    attributes: attributes_text(&l.attributes),
                     qty: l.qty,
                     scanned: *s,
                     gift: l.gift,
@@ -432,12 +427,7 @@ fn return_panel(o: &OpenReturn) -> ReturnPanel {
         lines.push(ReturnLinePanel {
             sku: l.sku.clone(),
             name: l.name.clone(),
-            attributes: l
-                .attributes
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(" "),
+            attributes: attributes_text(&l.attributes),
             packed: *n,
             before: o.before.get(&l.sku).copied().unwrap_or(0),
             now: o.now_of(&l.sku),
@@ -474,4 +464,13 @@ fn return_panel(o: &OpenReturn) -> ReturnPanel {
         verdict: o.verdict(),
         pack: o.pack.clone(),
     }
+}
+
+/// A line's attributes as the screen shows them: `colour=blue size=L`.
+fn attributes_text(attributes: &[(String, String)]) -> String {
+    attributes
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }

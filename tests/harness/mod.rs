@@ -186,6 +186,16 @@ pub enum Setup<'a> {
 }
 
 impl Rig {
+    /// The barcode of a generated item.
+    pub fn barcode_of(&self, sku: &str) -> String {
+        self.items
+            .iter()
+            .find(|i| i.sku == sku)
+            .unwrap_or_else(|| panic!("no item {sku}"))
+            .barcode
+            .clone()
+    }
+
     pub fn new(n_orders: usize, seed: u64, scale_period: Duration) -> Rig {
         Rig::with(n_orders, seed, scale_period, Setup::Alone)
     }
@@ -508,9 +518,9 @@ pub fn scan_rest(rig: &Rig, st: &mut Station, loaded: &Value, wait: Duration) {
     for l in loaded["lines"].as_array().unwrap() {
         let sku = l["sku"].as_str().unwrap();
         let left = l["qty"].as_u64().unwrap() - l["scanned"].as_u64().unwrap();
-        let code = &rig.items.iter().find(|i| i.sku == sku).unwrap().barcode;
+        let code = rig.barcode_of(sku);
         for _ in 0..left {
-            st.scan(code);
+            st.scan(&code);
             let a = st
                 .until(wait, |v| {
                     v["event"] == "item_accepted" || v["event"] == "scan_rejected"
@@ -618,4 +628,32 @@ pub fn assert_died_of_sigkill(status: std::process::ExitStatus, stderr: &str) {
         !stderr.contains("panicked at"),
         "the station panicked before its SIGKILL; its stderr:\n{tail}"
     );
+}
+
+/// An `order_loaded` line's counts per SKU: what is still to scan, and what it shows scanned
+/// (never more than ordered).
+pub fn loaded_counts(v: &Value) -> (Vec<(String, u32)>, std::collections::HashMap<String, u32>) {
+    let mut left = Vec::new();
+    let mut shown = std::collections::HashMap::new();
+    for l in v["lines"].as_array().unwrap() {
+        let sku = l["sku"].as_str().unwrap().to_string();
+        let (qty, scanned) = (l["qty"].as_u64().unwrap(), l["scanned"].as_u64().unwrap());
+        assert!(scanned <= qty, "{v}");
+        shown.insert(sku.clone(), scanned as u32);
+        left.push((sku, (qty - scanned) as u32));
+    }
+    (left, shown)
+}
+
+/// A reopened order shows exactly the counts the log held (a SKU absent there: none).
+pub fn assert_shows_log(
+    shown: &std::collections::HashMap<String, u32>,
+    log: &std::collections::HashMap<String, u32>,
+    order_no: &str,
+) {
+    let want: std::collections::HashMap<String, u32> = shown
+        .keys()
+        .map(|k| (k.clone(), log.get(k).copied().unwrap_or(0)))
+        .collect();
+    assert_eq!(shown, &want, "reopened {order_no} shows the log's counts");
 }
