@@ -557,7 +557,10 @@ fn floor() {
     loop {
         let behind = benches
             .iter()
-            .filter(|b| b.bench.store().central_change_id().unwrap_or(0) < master_head)
+            .filter(|b| {
+                packbench::store::ReferenceData::central_change_id(b.bench.store()).unwrap_or(0)
+                    < master_head
+            })
             .count();
         if behind == 0 {
             break;

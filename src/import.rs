@@ -1427,6 +1427,27 @@ pub fn write<S: ReferenceData + ?Sized>(
     Ok(report)
 }
 
+/// Sets an employee's PIN hash, as an import of that one row would (one transaction, the
+/// reference version moves, so a running bench sees it at its next input); false when there
+/// is no such employee. Nothing goes in the log: the hash is a secret.
+pub fn set_pin<S: ReferenceData + ?Sized>(
+    store: &mut S,
+    id: &str,
+    hash: &crate::domain::pin::PinHash,
+) -> Result<bool, StoreError> {
+    let mut found = false;
+    store.import(&mut |read| {
+        let mut changes = Changes::default();
+        if let Some(mut e) = read.employee(id)? {
+            found = true;
+            e.pin_hash = Some(hash.clone());
+            changes.puts.push(Put::Employee(e));
+        }
+        Ok(changes)
+    })?;
+    Ok(found)
+}
+
 /// The rule part of [`write`]: what to write given what is stored.
 pub fn plan(
     read: &dyn ReferenceRead,

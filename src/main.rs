@@ -732,7 +732,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             let pin = Pin::valid(&read_secret(&format!("PIN for {id}: "))?)
                 .map_err(|e| anyhow!("{e}: the PIN was not changed"))?;
-            store.set_pin(&id, &pin.hash())?;
+            import::set_pin(&mut store, &id, &pin.hash())?;
             println!("PIN of {id} set");
             Ok(ExitCode::SUCCESS)
         }

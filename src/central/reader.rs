@@ -221,10 +221,16 @@ impl ReferenceData for CentralReader {
         self.rt.block_on(self.central.master_head()).map_err(db_err)
     }
 
-    fn import(
+    fn import_at(
         &mut self,
+        _central_change_id: Option<i64>,
         _plan: &mut dyn FnMut(&dyn ReferenceRead) -> Result<Changes>,
     ) -> Result<Vec<StoredEvent>> {
         Err(read_only("an import"))
+    }
+
+    /// The centre is the master data: it is always at its own head.
+    fn central_change_id(&self) -> Result<i64> {
+        self.reference_version()
     }
 }

@@ -808,6 +808,30 @@ impl NewEvent {
         self.data.insert(key.to_string(), value.into());
         self
     }
+
+    /// The fields of a decided event known to be of type `P`; `None` for any other type.
+    pub fn payload_as<P: Payload>(&self) -> Option<P> {
+        payload_as(self.kind, &self.data, None)
+    }
+}
+
+/// `data` as type `P` when `kind` is `P`'s; a stored object that does not read as its
+/// type is said in the log (`seq` when stored) and its fields ignored.
+fn payload_as<P: Payload>(
+    kind: EventType,
+    data: &Map<String, Value>,
+    seq: Option<i64>,
+) -> Option<P> {
+    if kind != P::KIND {
+        return None;
+    }
+    match P::deserialize(data) {
+        Ok(p) => Some(p),
+        Err(err) => {
+            tracing::warn!(?seq, %kind, %err, "event data does not read as its type");
+            None
+        }
+    }
 }
 
 /// An event as the log holds it. `data` is the stored object exactly (it is hashed); read
@@ -845,16 +869,7 @@ impl StoredEvent {
 
     /// The fields of an event known to be of type `P`; `None` for any other type.
     pub fn payload_as<P: Payload>(&self) -> Option<P> {
-        if self.kind != P::KIND {
-            return None;
-        }
-        match P::deserialize(&self.data) {
-            Ok(p) => Some(p),
-            Err(err) => {
-                tracing::warn!(seq = self.seq, kind = %self.kind, %err, "event data does not read as its type");
-                None
-            }
-        }
+        payload_as(self.kind, &self.data, Some(self.seq))
     }
 
     /// The headless JSON line of this event: `event`, `at`, `order_no` where there is one,

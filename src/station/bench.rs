@@ -174,13 +174,14 @@ impl<S: Store> Bench<S> {
     }
 
     /// Catches up with an import made while the bench runs (one small read when nothing
-    /// changed).
-    fn refresh(&mut self) -> Result<(), BenchError> {
-        if self.store.reference_version()? != self.reference_version {
+    /// changed); true when something had.
+    fn refresh(&mut self) -> Result<bool, BenchError> {
+        let changed = self.store.reference_version()? != self.reference_version;
+        if changed {
             tracing::info!("reference data changed: reloading catalog, badges and packaging");
             self.reload()?;
         }
-        Ok(())
+        Ok(changed)
     }
 
     pub fn scan(
@@ -209,6 +210,8 @@ impl<S: Store> Bench<S> {
         now: DateTime<FixedOffset>,
     ) -> Result<Vec<StoredEvent>, BenchError> {
         let code = barcode::parse(raw);
+        // A supervisor badge imported while the bench runs counts at once.
+        self.refresh()?;
         let resolved = self.resolve(&code)?;
         self.handle(
             Input::SupervisorView(Box::new(Scan {
@@ -226,7 +229,8 @@ impl<S: Store> Bench<S> {
         stable: bool,
         now: DateTime<FixedOffset>,
     ) -> Result<Vec<StoredEvent>, BenchError> {
-        self.refresh()?;
+        // No store read here: most readings only move the scale's number; one the engine
+        // acts on catches up with imports in `handle` first.
         self.handle(Input::Weight { grams, stable }, now)
     }
 
@@ -273,31 +277,40 @@ impl<S: Store> Bench<S> {
         Ok(self.store.append(events)?)
     }
 
+    /// The open order's version and cancellation as stored, read once per order and again
+    /// after an import.
+    fn open_now(&mut self) -> Result<Option<OpenOrderNow>, BenchError> {
+        let Some(o) = &self.engine.state().open else {
+            return Ok(None);
+        };
+        let no = &o.order.order_no;
+        let now = match self.open_now.as_ref().filter(|(n, _)| n == no) {
+            Some((_, now)) => now.clone(),
+            None => {
+                let now = self.store.order_now(no)?;
+                self.open_now = Some((no.clone(), now.clone()));
+                now
+            }
+        };
+        Ok(now.map(|n| OpenOrderNow {
+            version: n.version,
+            cancelled: n.cancelled,
+        }))
+    }
+
     fn handle(
         &mut self,
         input: Input,
         now: DateTime<FixedOffset>,
     ) -> Result<Vec<StoredEvent>, BenchError> {
-        let open_now = match &self.engine.state().open {
-            Some(o) => {
-                let no = &o.order.order_no;
-                let cached = self.open_now.as_ref().filter(|(n, _)| n == no);
-                let now = match cached {
-                    Some((_, now)) => now.clone(),
-                    None => {
-                        let now = self.store.order_now(no)?;
-                        self.open_now = Some((no.clone(), now.clone()));
-                        now
-                    }
-                };
-                now.map(|n| OpenOrderNow {
-                    version: n.version,
-                    cancelled: n.cancelled,
-                })
-            }
-            None => None,
-        };
+        let mut open_now = self.open_now()?;
         let mut decision = self.engine.decide(&input, open_now.as_ref(), now);
+        if matches!(input, Input::Weight { .. }) && !decision.events.is_empty() && self.refresh()? {
+            // A weighing is decided on the order as it is now: one changed or cancelled by
+            // an import since it was opened is refused, not packed.
+            open_now = self.open_now()?;
+            decision = self.engine.decide(&input, open_now.as_ref(), now);
+        }
         if let Some(order_no) = self.return_needs_centre(&decision) {
             // A return of an order another bench packed: its pack record is on the centre.
             // Of one packed here: returns checked in at other benches are there.
@@ -331,16 +344,11 @@ impl<S: Store> Bench<S> {
     fn return_needs_centre(&self, d: &Decision) -> Option<String> {
         d.events
             .iter()
-            .find(|e| match e.kind {
-                EventType::ScanRejected => {
-                    e.data.get("reason").and_then(|r| r.as_str())
-                        == Some(RejectReason::NotShipped.as_str())
-                }
-                // Fetched afresh for every return: a history loaded earlier may be stale.
-                EventType::ReturnOpened => {
-                    e.data.get("repeat").and_then(|r| r.as_bool()) != Some(true)
-                }
-                _ => false,
+            .find(|e| {
+                e.payload_as::<ScanRejected>()
+                    .is_some_and(|r| r.reason == RejectReason::NotShipped)
+                    // Fetched afresh for every return: a history loaded earlier may be stale.
+                    || e.payload_as::<ReturnOpened>().is_some_and(|o| !o.repeat)
             })
             .and_then(|e| e.order_no.clone())
     }

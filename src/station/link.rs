@@ -5,7 +5,7 @@
 //! one round trip bounded by `claim_timeout_ms`.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,7 +17,8 @@ use crate::central::{self, BenchReport, Central, ListenerEvent, ShipEvent};
 use crate::config::{CentralConfig, Offline};
 use crate::domain::event::{EventType, OrderClaimed, PackerSignedIn, StoredEvent};
 use crate::store::{
-    self, Changes, ClaimOutcome, Claims, EventFilter, EventLog, Holder, OrderRow, Put, SqliteStore,
+    self, Changes, ClaimOutcome, Claims, EventFilter, EventLog, Holder, OrderRow, Put,
+    ReferenceData, Store,
 };
 use packbench_drivers::serial::{Backoff, BackoffPolicy};
 
@@ -40,8 +41,9 @@ pub struct Link {
     pub sink: EventSink,
 }
 
-/// Starts the link's tasks on `rt`. Nothing here touches the network before returning:
-/// a bench starts while the centre is down, on its local copy.
+/// Starts the link's tasks on `rt` for a bench whose log is the SQLite database at `db`
+/// (the tasks open their own connections to it). Nothing here touches the network before
+/// returning: a bench starts while the centre is down, on its local copy.
 pub fn start(
     rt: &tokio::runtime::Runtime,
     cfg: &CentralConfig,
@@ -50,6 +52,32 @@ pub fn start(
     db: PathBuf,
     tx: std::sync::mpsc::Sender<Msg>,
 ) -> anyhow::Result<Link> {
+    let outbox = db.clone();
+    start_with(
+        rt,
+        cfg,
+        password_file,
+        station_id,
+        &outbox,
+        move || store::open_background(&db),
+        tx,
+    )
+}
+
+/// [`start`] over any store: `open` gives each of the link's tasks its own handle to the
+/// bench's log, `outbox` says where that log is in messages.
+pub fn start_with<S>(
+    rt: &tokio::runtime::Runtime,
+    cfg: &CentralConfig,
+    password_file: Option<PathBuf>,
+    station_id: &str,
+    outbox: &Path,
+    open: impl Fn() -> anyhow::Result<S> + Clone + Send + 'static,
+    tx: std::sync::mpsc::Sender<Msg>,
+) -> anyhow::Result<Link>
+where
+    S: Store + Send + 'static,
+{
     let central = Central::connect(&cfg.url, password_file.as_deref())?;
     tracing::info!(db = %central.database(), "central database configured");
     let heard = Arc::new(Mutex::new(Heard::default()));
@@ -58,12 +86,13 @@ pub fn start(
     rt.spawn(ship_loop(
         central.clone(),
         station.clone(),
-        db.clone(),
+        outbox.display().to_string(),
+        open.clone(),
         heard.clone(),
         wake.clone(),
         tx.clone(),
     ));
-    rt.spawn(follow_loop(central.clone(), db));
+    rt.spawn(follow_loop(central.clone(), open));
     rt.spawn(heartbeat_loop(
         central.clone(),
         station.clone(),
@@ -273,7 +302,7 @@ impl LinkState {
 }
 
 /// The claim epoch each order's events are made under: the last `order_claimed` of it.
-fn epochs_of(store: &SqliteStore) -> store::Result<HashMap<String, i64>> {
+fn epochs_of(store: &impl EventLog) -> store::Result<HashMap<String, i64>> {
     let mut m = HashMap::new();
     store.scan_events(
         &EventFilter {
@@ -291,29 +320,24 @@ fn epochs_of(store: &SqliteStore) -> store::Result<HashMap<String, i64>> {
     Ok(m)
 }
 
-/// Page cache of each of the link's own SQLite connections.
-const LINK_CACHE_KIB: u32 = 256;
-
 /// Ships the bench's log in order. The centre keeps each bench's head and skips what it
 /// has, so after any failure the shipper simply sends from the last head it was told.
-async fn ship_loop(
+async fn ship_loop<S: EventLog>(
     central: Central,
     station: String,
-    db: PathBuf,
+    outbox: String,
+    open: impl Fn() -> anyhow::Result<S>,
     heard: Arc<Mutex<Heard>>,
     wake: Arc<Notify>,
     tx: std::sync::mpsc::Sender<Msg>,
 ) {
-    let store = match store::open(&db) {
+    let store = match open() {
         Ok(s) => s,
         Err(e) => {
             tracing::error!("central link: cannot read the outbox: {e:#}");
             return;
         }
     };
-    if let Err(e) = store.limit_cache(LINK_CACHE_KIB) {
-        tracing::warn!("central link: page cache not bounded: {e}");
-    }
     let mut epochs = epochs_of(&store).unwrap_or_default();
     let mut link = LinkState { said: None, tx };
     let mut backoff = backoff();
@@ -342,10 +366,7 @@ async fn ship_loop(
                 "backlog {backlog}; this bench's log {} holds events of station {} (seq {}): \
                  a bench joins the centre with a log of its own station only; give {station} \
                  a new database file, or set station_id back to {}",
-                db.display(),
-                other.station_id,
-                other.seq,
-                other.station_id
+                outbox, other.station_id, other.seq, other.station_id
             );
             if link.said != Some("error") {
                 tracing::error!("central link: {detail}");
@@ -426,17 +447,14 @@ async fn ship_loop(
 
 /// Keeps the local copy of master data current: catches up at start, then on every
 /// notification and periodically (the listener does both).
-async fn follow_loop(central: Central, db: PathBuf) {
-    let mut store = match store::open(&db) {
+async fn follow_loop<S: ReferenceData>(central: Central, open: impl Fn() -> anyhow::Result<S>) {
+    let mut store = match open() {
         Ok(s) => s,
         Err(e) => {
             tracing::error!("central link: cannot write the local copy: {e:#}");
             return;
         }
     };
-    if let Err(e) = store.limit_cache(LINK_CACHE_KIB) {
-        tracing::warn!("central link: page cache not bounded: {e}");
-    }
     let mut applied = store.central_change_id().unwrap_or(0);
     let mut listener = central.listener(applied);
     let mut backoff = backoff();
@@ -480,7 +498,7 @@ async fn follow_loop(central: Central, db: PathBuf) {
 }
 
 /// Writes central rows into the local copy in one transaction, with the change id.
-fn apply(store: &mut SqliteStore, ch: &central::MasterChanges) -> store::Result<()> {
+fn apply(store: &mut impl ReferenceData, ch: &central::MasterChanges) -> store::Result<()> {
     let mut puts: Vec<Put> = Vec::new();
     puts.extend(ch.skus.iter().cloned().map(Put::Sku));
     puts.extend(ch.employees.iter().cloned().map(Put::Employee));
@@ -492,7 +510,7 @@ fn apply(store: &mut SqliteStore, ch: &central::MasterChanges) -> store::Result<
         })
     }));
     let upto = ch.upto;
-    store.import_with_change_id(upto, &mut |_| {
+    store.import_at(Some(upto), &mut |_| {
         Ok(Changes {
             puts: puts.clone(),
             events: Vec::new(),

@@ -172,12 +172,26 @@ pub trait ReferenceData {
     /// instead of re-reading what it holds in memory.
     fn reference_version(&self) -> Result<i64>;
 
-    /// One import: `plan` reads the current rows and returns what to write; the rows and
-    /// the events are written in one transaction, or nothing is.
+    /// One import: `plan` reads the current rows and returns what to write; the rows, the
+    /// events and `central_change_id` (when given: the centre's change a bench's copy of
+    /// master data reaches) are written in one transaction, or nothing is. A crash leaves
+    /// the copy at the old change id or the new, never between.
+    fn import_at(
+        &mut self,
+        central_change_id: Option<i64>,
+        plan: &mut dyn FnMut(&dyn ReferenceRead) -> Result<Changes>,
+    ) -> Result<Vec<StoredEvent>>;
+
+    /// The central change id this copy of master data holds (0: none yet).
+    fn central_change_id(&self) -> Result<i64>;
+
+    /// An import by a person or a program (not from the centre).
     fn import(
         &mut self,
         plan: &mut dyn FnMut(&dyn ReferenceRead) -> Result<Changes>,
-    ) -> Result<Vec<StoredEvent>>;
+    ) -> Result<Vec<StoredEvent>> {
+        self.import_at(None, plan)
+    }
 }
 
 /// Everything a bench and the audit read and write. A backend implements the roles;
@@ -243,6 +257,18 @@ pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
     use anyhow::Context;
     SqliteStore::open(path).with_context(|| format!("cannot open database {}", path.display()))
 }
+
+/// Another connection to the bench's database, for a background task that reads the log
+/// once front to back or writes a few rows (the central link): its page cache is bounded,
+/// as such a task gains nothing from keeping pages (SQLite's default is 2 MiB each).
+pub fn open_background(path: &Path) -> anyhow::Result<SqliteStore> {
+    let store = open(path)?;
+    store.limit_cache(BACKGROUND_CACHE_KIB)?;
+    Ok(store)
+}
+
+/// Page cache of each background connection.
+const BACKGROUND_CACHE_KIB: u32 = 256;
 
 /// Who and what an import event records.
 #[derive(Debug, Clone)]

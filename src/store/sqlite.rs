@@ -528,52 +528,13 @@ impl ReferenceRead for TxRead<'_> {
     }
 }
 
+/// Imports, and the bench's copy of the central master data.
 impl SqliteStore {
-    /// Sets an employee's PIN hash; false when there is no such employee. A running bench
-    /// sees it at its next input (the reference version moves).
-    pub fn set_pin(&mut self, id: &str, hash: &crate::domain::pin::PinHash) -> Result<bool> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let n = tx.execute(
-            "UPDATE employees SET pin_hash = ?1 WHERE id = ?2",
-            params![hash.as_str(), id],
-        )?;
-        if n > 0 {
-            tx.execute("UPDATE reference_version SET version = version + 1", [])?;
-        }
-        tx.commit()?;
-        Ok(n > 0)
-    }
-}
-
-/// The bench's copy of the central master data.
-impl SqliteStore {
-    /// Bounds this connection's page cache (SQLite's default is 2 MiB per connection): the
-    /// central link's connections read the log once, front to back, and gain nothing from
-    /// keeping pages.
-    pub fn limit_cache(&self, kib: u32) -> Result<()> {
+    /// Bounds this connection's page cache ([`super::open_background`]).
+    pub(super) fn limit_cache(&self, kib: u32) -> Result<()> {
         self.conn
             .pragma_update(None, "cache_size", -i64::from(kib))?;
         Ok(())
-    }
-
-    /// The central change id the local copy holds (0: none yet).
-    pub fn central_change_id(&self) -> Result<i64> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT change_id FROM central_copy")?
-            .query_row([], |r| r.get(0))?)
-    }
-
-    /// Writes central changes as an import does, with the change id they reach, in one
-    /// transaction: a crash leaves the copy at the old id or the new, never between.
-    pub fn import_with_change_id(
-        &mut self,
-        change_id: i64,
-        plan: &mut dyn FnMut(&dyn ReferenceRead) -> Result<Changes>,
-    ) -> Result<Vec<StoredEvent>> {
-        self.import_tx(plan, Some(change_id))
     }
 
     fn import_tx(
@@ -772,11 +733,19 @@ impl ReferenceData for SqliteStore {
             .query_row([], |r| r.get(0))?)
     }
 
-    fn import(
+    fn import_at(
         &mut self,
+        central_change_id: Option<i64>,
         plan: &mut dyn FnMut(&dyn ReferenceRead) -> Result<Changes>,
     ) -> Result<Vec<StoredEvent>> {
-        self.import_tx(plan, None)
+        self.import_tx(plan, central_change_id)
+    }
+
+    fn central_change_id(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT change_id FROM central_copy")?
+            .query_row([], |r| r.get(0))?)
     }
 }
 

@@ -17,6 +17,7 @@ struct Tables {
     employees: BTreeMap<String, Employee>,
     packaging: BTreeMap<String, Packaging>,
     version: i64,
+    change_id: i64,
 }
 
 #[derive(Default)]
@@ -129,8 +130,12 @@ impl ReferenceData for MemoryStore {
     fn reference_version(&self) -> Result<i64> {
         Ok(self.t.version)
     }
-    fn import(
+    fn central_change_id(&self) -> Result<i64> {
+        Ok(self.t.change_id)
+    }
+    fn import_at(
         &mut self,
+        change_id: Option<i64>,
         plan: &mut dyn FnMut(&dyn ReferenceRead) -> Result<Changes>,
     ) -> Result<Vec<StoredEvent>> {
         // Written into a copy, kept only when everything succeeded: all or nothing.
@@ -156,6 +161,7 @@ impl ReferenceData for MemoryStore {
             }
         }
         t.version += !changes.puts.is_empty() as i64;
+        t.change_id = change_id.unwrap_or(t.change_id);
         let new = self.sealed(&changes.events)?;
         self.t = t;
         let out = new.iter().map(|(_, e)| e.clone()).collect();

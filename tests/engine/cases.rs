@@ -122,20 +122,25 @@ fn cancelled_order_refused() {
 }
 
 fn reimport_order1(b: &mut Bench<TestStore>, qty_socks: u32, status: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("change.csv");
-    std::fs::write(
-        &p,
-        format!(
+    import_csv(
+        b,
+        packbench::import::Kind::Orders,
+        &format!(
             "order_no,waybill_no,carrier,recipient,country,address,buyer_note,sku,qty,picker_id,gift,status\n\
              {ORDER1},{ORDER1_WAYBILL},顺丰速运,李娜,CN,浙江省杭州市西湖区文三路398号东信大厦12楼,,T-BLU-L,1,E001,,{status}\n\
              {ORDER1},{ORDER1_WAYBILL},顺丰速运,李娜,CN,浙江省杭州市西湖区文三路398号东信大厦12楼,,SOCK-BLK,{qty_socks},E001,,{status}\n"
         ),
-    )
-    .unwrap();
+    );
+}
+
+/// Imports `csv` into the bench's store while the bench runs, as `packbench import` does.
+fn import_csv(b: &mut Bench<TestStore>, kind: packbench::import::Kind, csv: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("import.csv");
+    std::fs::write(&p, csv).unwrap();
     packbench::import::import_file(
         b.store_mut(),
-        packbench::import::Kind::Orders,
+        kind,
         &p,
         &packbench::import::ReadOptions::default(),
         "TEST",
@@ -179,6 +184,61 @@ fn order_changed_between_last_scan_and_weighing_is_not_packed() {
     let e = rejected(&b.weight(265.0, true, t(10)).unwrap(), "order_changed");
     assert_eq!(e.order_no.as_deref(), Some(ORDER1));
     assert_ne!(b.state().next_step(), NextStep::ScanOrder);
+}
+
+#[test]
+fn order_cancelled_while_on_the_scale_is_not_packed() {
+    let mut b = bench();
+    order1_complete(&mut b);
+    // Readings of a moving parcel decide nothing; the import lands meanwhile.
+    assert!(b.weight(120.0, false, t(8)).unwrap().is_empty());
+    reimport_order1(&mut b, 2, "cancelled");
+    assert!(b.weight(200.0, false, t(9)).unwrap().is_empty());
+    let e = rejected(&b.weight(265.0, true, t(10)).unwrap(), "order_cancelled");
+    assert_eq!(e.order_no.as_deref(), Some(ORDER1));
+    assert!(
+        !kinds(&b.store().events(&Default::default()).unwrap()).contains(&EventType::OrderPacked),
+        "a cancelled order is never packed"
+    );
+}
+
+#[test]
+fn a_catalog_and_orders_import_reach_a_running_bench() {
+    let mut b = bench();
+    b.scan(PACKER, None, t(1)).unwrap();
+    rejected(&b.scan("6975432999991", None, t(2)).unwrap(), "unknown_barcode");
+    rejected(&b.scan("SO-NEW-1", None, t(3)).unwrap(), "unknown_barcode");
+    // Imported while the bench runs, as `packbench import` or the centre's feed does.
+    import_csv(
+        &mut b,
+        packbench::import::Kind::Catalog,
+        "sku,name,barcodes,unit_weight_g,weight_tolerance_g,attributes\n\
+         MUG-WHT,Mug,6975432999991,310,,\n",
+    );
+    import_csv(
+        &mut b,
+        packbench::import::Kind::Orders,
+        "order_no,waybill_no,carrier,recipient,country,address,buyer_note,sku,qty,picker_id,gift,status\n\
+         SO-NEW-1,SF9000000001,顺丰速运,王芳,CN,上海市,,MUG-WHT,1,E001,,\n",
+    );
+    only(&b.scan("SO-NEW-1", None, t(4)).unwrap(), EventType::OrderLoaded);
+    let ev = b.scan("6975432999991", None, t(5)).unwrap();
+    assert_eq!(only(&ev, EventType::ItemAccepted).str("sku"), Some("MUG-WHT"));
+}
+
+#[test]
+fn a_supervisor_imported_while_the_bench_runs_opens_the_supervisor_view() {
+    let mut b = bench();
+    b.scan(PACKER, None, t(1)).unwrap();
+    rejected(&b.supervisor_view("BADGE-E099", t(2)).unwrap(), "unknown_barcode");
+    add_employees(&mut b, "E099,New Supervisor,supervisor,BADGE-E099,9999,1\n");
+    let ev = b.supervisor_view("BADGE-E099", t(3)).unwrap();
+    assert_eq!(only(&ev, EventType::PinRequired).str("purpose"), Some("supervisor_view"));
+    let ev = b.pin(&Pin::new("9999"), t(4)).unwrap();
+    assert_eq!(
+        only(&ev, EventType::SupervisorViewOpened).str("supervisor_id"),
+        Some("E099")
+    );
 }
 
 #[test]
@@ -754,19 +814,11 @@ fn order1_mismatch(b: &mut Bench<TestStore>) {
 
 /// More employees, imported into the bench's store (the bench reloads them at its next input).
 fn add_employees(b: &mut Bench<TestStore>, rows: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("more.csv");
-    std::fs::write(&p, format!("id,name,roles,badge,pin,active\n{rows}")).unwrap();
-    packbench::import::import_file(
-        b.store_mut(),
+    import_csv(
+        b,
         packbench::import::Kind::Employees,
-        &p,
-        &Default::default(),
-        "TEST",
-        t(0),
-        &mut |_| {},
-    )
-    .unwrap();
+        &format!("id,name,roles,badge,pin,active\n{rows}"),
+    );
 }
 
 #[test]
