@@ -341,15 +341,28 @@ fn bless() -> bool {
     std::env::var_os("PACKBENCH_BLESS").is_some()
 }
 
-/// Every cell of every sheet, as text.
+/// Every cell of every sheet, as text, the sheets in the workbook's order.
 fn sheets(path: &Path) -> Vec<(String, Vec<Vec<String>>)> {
     let mut book = calamine::open_workbook_auto(path).unwrap();
-    book.worksheets()
+    book.sheet_names()
         .into_iter()
-        .map(|(name, range)| {
-            let cells = range
+        .map(|name| {
+            let cells = book
+                .worksheet_range(&name)
+                .unwrap()
                 .rows()
-                .map(|r| r.iter().map(|c| format!("{c:?}")).collect())
+                .map(|r| {
+                    r.iter()
+                        .map(|c| match c {
+                            // An .xls keeps small whole numbers as integers (RK cells), an
+                            // .xlsx every number as a float: both are the number typed.
+                            calamine::Data::Int(i) => {
+                                format!("{:?}", calamine::Data::Float(*i as f64))
+                            }
+                            c => format!("{c:?}"),
+                        })
+                        .collect()
+                })
                 .collect();
             (name, cells)
         })
@@ -384,6 +397,18 @@ fn fixtures_are_made_as_described() {
     }
     // A workbook's bytes carry a timestamp: compare what is in its cells.
     assert_eq!(sheets(&dir.join("shop-export.xlsx")), sheets(&xlsx));
+    // No Rust library writes .xls: make_xls.py made it from a copy of TABLES, and this is
+    // where that copy is held to them, cell by cell.
+    assert_eq!(
+        sheets(&dir.join("shop-export.xls")),
+        sheets(&xlsx),
+        "shop-export.xls differs from TABLES (fixtures/shop-exports/make_xls.py writes it)"
+    );
+    let xls = std::fs::read(dir.join("shop-export.xls")).unwrap();
+    assert!(
+        xls.starts_with(&[0xd0, 0xcf, 0x11, 0xe0]),
+        "an OLE2 (BIFF8) file, not an .xlsx renamed"
+    );
     let gb = std::fs::read(dir.join("orders-gb18030.csv")).unwrap();
     assert!(gb.windows(2).any(|w| w == b"\r\n"), "CRLF line ends");
 }
@@ -484,29 +509,32 @@ fn every_shop_export_gives_the_same_database() {
     }
     assert_eq!(snapshot(&db), want, "GB18030 CSVs");
 
-    // The workbook: the first sheet unless told, numbers read back as the codes they were.
-    let db = dir.join("xlsx.db");
-    let xlsx = shop.join("shop-export.xlsx");
-    ok(&pb(dir, &["import", "catalog", s(&xlsx), "--db", s(&db)]));
-    for (k, t) in kinds.iter().zip(TABLES).skip(1) {
-        let out = ok(&pb(
-            dir,
-            &[
-                "import",
-                k,
-                s(&xlsx),
-                "--sheet",
-                t.sheet,
-                "--db",
-                s(&db),
-                "--json",
-            ],
-        ));
-        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(v["source"], format!("XLSX, sheet {}", t.sheet));
-        assert_eq!(v["rows"], records(t));
+    // The workbooks, new (.xlsx) and old (.xls): the first sheet unless told, numbers read
+    // back as the codes they were.
+    for (file, format) in [("shop-export.xlsx", "XLSX"), ("shop-export.xls", "XLS")] {
+        let db = dir.join(format!("{file}.db"));
+        let book = shop.join(file);
+        ok(&pb(dir, &["import", "catalog", s(&book), "--db", s(&db)]));
+        for (k, t) in kinds.iter().zip(TABLES).skip(1) {
+            let out = ok(&pb(
+                dir,
+                &[
+                    "import",
+                    k,
+                    s(&book),
+                    "--sheet",
+                    t.sheet,
+                    "--db",
+                    s(&db),
+                    "--json",
+                ],
+            ));
+            let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(v["source"], format!("{format}, sheet {}", t.sheet));
+            assert_eq!(v["rows"], records(t));
+        }
+        assert_eq!(snapshot(&db), want, "{file}");
     }
-    assert_eq!(snapshot(&db), want, "workbook");
 
     // The English shop export through --map, the rest from the contract's files.
     let db = dir.join("map.db");
@@ -754,6 +782,20 @@ fn numbers_that_lost_digits_are_refused_naming_the_cell() {
 }
 
 #[test]
+fn an_xls_number_that_lost_digits_is_refused_naming_the_cell() {
+    // make_xls.py: row 4's barcode is a 17-digit code typed as a number.
+    let mut st = SqliteStore::open_in_memory().unwrap();
+    let p = shop_dir().join("lost-digits.xls");
+    let e = import_with(&mut st, Kind::Catalog, &p, &ReadOptions::default()).unwrap_err();
+    assert!(
+        e.contains("lost-digits.xls: sheet 商品, cell C4, column barcodes: the number 6.975432201018123e16 has lost digits"),
+        "{e}"
+    );
+    assert!(st.load_catalog().unwrap().is_empty(), "all or nothing");
+    assert_eq!(st.verify(None).unwrap().events, 0);
+}
+
+#[test]
 fn orders_sheet_errors_name_the_cell() {
     let tmp = tempfile::tempdir().unwrap();
     let mut st = store_with_fixtures();
@@ -808,17 +850,24 @@ fn dry_run_shows_the_reading_and_writes_nothing() {
     ));
     let events = |db: &Path| SqliteStore::open(db).unwrap().verify(None).unwrap().events;
     let before = events(&db);
+    let bytes = std::fs::read(&db).unwrap();
     let file = shop_dir().join(ORDERS.csv);
     let out = ok(&pb(
         dir,
         &["import", "orders", s(&file), "--dry-run", "--db", s(&db)],
     ));
+    // Opened read-only: not a byte of the database changes.
+    assert!(
+        std::fs::read(&db).unwrap() == bytes,
+        "dry run changed the file"
+    );
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
         lines[0],
         format!(
-            "{} (GB18030 CSV): 9 rows, 5 orders, all good; dry run, nothing written",
-            s(&file)
+            "{} (GB18030 CSV): 9 rows, 5 orders, all good against {}; dry run, nothing written",
+            s(&file),
+            s(&db)
         )
     );
     let row = |want: &[&str]| {
@@ -885,6 +934,10 @@ fn dry_run_shows_the_reading_and_writes_nothing() {
     ));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["source"], "XLSX, sheet 商品");
+    assert_eq!(
+        v["target"],
+        format!("{} (empty: not created yet)", s(&fresh))
+    );
     assert_eq!(v["records"], CATALOG.rows.len());
     assert_eq!(
         v["columns"][6],
@@ -912,6 +965,55 @@ fn dry_run_shows_the_reading_and_writes_nothing() {
     assert!(
         e1.contains("bad.csv: line 8, column qty: \"zwölf\" is not a whole number"),
         "{e1}"
+    );
+}
+
+/// The files in `dir`, sorted.
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_failed_import_leaves_no_database_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let db = dir.join("sub").join("new.db");
+    std::fs::create_dir(dir.join("sub")).unwrap();
+    // Orders before any catalog: every SKU is unknown.
+    let orders = shop_dir().join(ORDERS.csv);
+    let e = failed(&pb(dir, &["import", "orders", s(&orders), "--db", s(&db)]));
+    assert!(e.contains("T-BLU-L is not in the catalog"), "{e}");
+    assert_eq!(files_in(&dir.join("sub")), Vec::<String>::new(), "{e}");
+    let bad = dir.join("bad.csv");
+    std::fs::write(&bad, contract_csv(&CATALOG).replace(",185,", ",heavy,")).unwrap();
+    let e = failed(&pb(dir, &["import", "catalog", s(&bad), "--db", s(&db)]));
+    assert!(e.contains("column unit_weight_g: \"heavy\""), "{e}");
+    assert_eq!(files_in(&dir.join("sub")), Vec::<String>::new());
+
+    // A database that was there before stays, byte for byte.
+    let contract = write_contract_files(dir);
+    ok(&pb(
+        dir,
+        &["import", "catalog", s(&contract[0]), "--db", s(&db)],
+    ));
+    let files = files_in(&dir.join("sub"));
+    let bytes = std::fs::read(&db).unwrap();
+    let e = failed(&pb(dir, &["import", "catalog", s(&bad), "--db", s(&db)]));
+    assert!(e.contains("column unit_weight_g"), "{e}");
+    assert!(std::fs::read(&db).unwrap() == bytes, "the database changed");
+    assert_eq!(files_in(&dir.join("sub")), files);
+    assert_eq!(
+        SqliteStore::open(&db)
+            .unwrap()
+            .load_catalog()
+            .unwrap()
+            .len(),
+        CATALOG.rows.len()
     );
 }
 

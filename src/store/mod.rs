@@ -244,6 +244,11 @@ pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
     SqliteStore::open(path).with_context(|| format!("cannot open database {}", path.display()))
 }
 
+/// An empty database in memory, created and migrated like [`open`]'s, gone when dropped.
+pub fn open_in_memory() -> anyhow::Result<SqliteStore> {
+    Ok(SqliteStore::open_in_memory()?)
+}
+
 /// Who and what an import event records.
 #[derive(Debug, Clone)]
 pub struct ImportMeta {
