@@ -896,3 +896,111 @@ fn column_maps_are_checked() {
     );
     assert!(e.contains("[import.orders]"), "{e}");
 }
+
+/// A pseudo-terminal: (the side a program reads and writes as its terminal, our side).
+fn pty() -> (std::os::fd::OwnedFd, std::fs::File) {
+    use std::os::fd::FromRawFd;
+    let (mut ours, mut theirs) = (-1, -1);
+    // SAFETY: openpty writes two descriptors it opened; a null name, termios and size are
+    // allowed and leave the defaults.
+    let rc = unsafe {
+        libc::openpty(
+            &mut ours,
+            &mut theirs,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors are open and owned by nothing else.
+    unsafe {
+        (
+            std::os::fd::OwnedFd::from_raw_fd(theirs),
+            std::fs::File::from_raw_fd(ours),
+        )
+    }
+}
+
+/// A file of `n` one-line orders of the contract's catalog, over 1 MB.
+fn big_orders(dir: &Path, n: usize) -> std::path::PathBuf {
+    let mut text = ORDERS
+        .columns
+        .iter()
+        .map(|c| c.0)
+        .collect::<Vec<_>>()
+        .join(",");
+    text.push('\n');
+    for i in 0..n {
+        text.push_str(&format!(
+            "N{i:06},W{i:06},SF,Li Na,CN,Room {i} Dongxin Building Wensan Road 398 Xihu District Hangzhou,,T-BLU-L,1,,,\n"
+        ));
+    }
+    let p = dir.join("big-orders.csv");
+    std::fs::write(&p, text).unwrap();
+    assert!(std::fs::metadata(&p).unwrap().len() > 1_000_000);
+    p
+}
+
+#[test]
+fn a_large_import_shows_a_progress_bar_on_a_terminal_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let db = dir.join("bench.db");
+    let contract = write_contract_files(dir);
+    ok(&pb(
+        dir,
+        &["import", "catalog", s(&contract[0]), "--db", s(&db)],
+    ));
+    let big = big_orders(dir, 12_000);
+
+    // stderr a terminal: the bar is drawn while the file is read, checked and written, and
+    // cleared at the end; the report is on stdout.
+    let (theirs, mut ours) = pty();
+    let reader = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        // Reading ends with EIO once the program's side is closed.
+        let _ = std::io::Read::read_to_end(&mut ours, &mut seen);
+        String::from_utf8_lossy(&seen).into_owned()
+    });
+    let out = Command::new(env!("CARGO_BIN_EXE_packbench"))
+        .current_dir(dir)
+        .env("TERM", "xterm")
+        .args(["import", "orders", s(&big), "--db", s(&db)])
+        .stderr(std::process::Stdio::from(theirs))
+        .output()
+        .unwrap();
+    let report = ok(&out);
+    assert!(
+        report.ends_with("12000 rows, 12000 added, 0 changed, 0 unchanged, 0 cancelled\n"),
+        "{report}"
+    );
+    let drawn = reader.join().unwrap();
+    assert!(
+        drawn.contains("reading") || drawn.contains("checking 12000 rows"),
+        "{drawn:?}"
+    );
+    assert!(drawn.contains("writing"), "{drawn:?}");
+    assert!(drawn.contains("/12000"), "{drawn:?}");
+    // Cleared: after the last erase of the line nothing more is drawn.
+    let last = drawn
+        .rfind("\x1b[2K")
+        .expect("the bar is erased at the end");
+    assert!(
+        drawn[last..]
+            .trim_start_matches("\x1b[2K")
+            .trim_matches(['\r', '\n'])
+            .is_empty(),
+        "{drawn:?}"
+    );
+
+    // stderr not a terminal (a pipe, as in a script or a log): nothing drawn.
+    std::fs::remove_file(&db).unwrap();
+    ok(&pb(
+        dir,
+        &["import", "catalog", s(&contract[0]), "--db", s(&db)],
+    ));
+    let out = pb(dir, &["import", "orders", s(&big), "--db", s(&db)]);
+    ok(&out);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
