@@ -68,8 +68,9 @@ enum Cmd {
         /// [import.KIND]
         #[arg(long)]
         map: Option<PathBuf>,
-        /// Read and check only: show the encoding or sheet, the column mapping and the first
-        /// rows as they would be imported; write nothing
+        /// Read and check only (against the bench's database, or the centre's with
+        /// --central): show the encoding or sheet, the column mapping and the first rows as
+        /// they would be imported; write nothing
         #[arg(long)]
         dry_run: bool,
         /// Import into the central database (every bench follows it); a config with
