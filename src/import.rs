@@ -122,6 +122,12 @@ impl Kind {
         }
     }
 
+    /// Whether a file of this kind is checked against the stored catalog: an order's SKUs
+    /// must be in it, a catalog's barcodes must not belong to another SKU.
+    pub fn checks_catalog(self) -> bool {
+        matches!(self, Kind::Catalog | Kind::Orders)
+    }
+
     /// Every contract column of this kind, required first.
     pub fn columns(self) -> impl Iterator<Item = &'static str> {
         self.required().iter().chain(self.optional()).copied()
@@ -397,6 +403,18 @@ fn float_text(x: f64, column: &str) -> Result<String, String> {
         return Ok(format!("{}", x as i64));
     }
     Ok(format!("{x}"))
+}
+
+/// A whole number as a file writes it: `2`, or `2.0` / `2.00` where a spreadsheet saved its
+/// number cell to CSV. The qty of every format is read here (a sheet's 2.0 cell arrives as
+/// "2" from [`float_text`]); `1.5` and `2E+0` are not whole numbers as written.
+fn whole_number(v: &str) -> Option<u32> {
+    let int = match v.split_once('.') {
+        Some((int, zeros)) if !zeros.is_empty() && zeros.bytes().all(|b| b == b'0') => int,
+        Some(_) => return None,
+        None => v,
+    };
+    int.parse().ok()
 }
 
 fn cell_text(cell: &Data, column: &str) -> Result<String, String> {
@@ -1041,8 +1059,8 @@ pub fn parse_orders(rows: &Rows, skus: &HashSet<String>) -> Result<Vec<Order>, I
             ));
         }
         let qty_s = row.get("qty").trim();
-        let qty: u32 = match qty_s.parse() {
-            Ok(q) if q > 0 => q,
+        let qty = match whole_number(qty_s) {
+            Some(q) if q > 0 => q,
             _ => {
                 return Err(rows.err(
                     row,
@@ -1253,10 +1271,26 @@ pub fn check_file<S: ReferenceData + ?Sized>(
     on_progress(Phase::Reading);
     let rows = read_rows(path, kind, opts)?;
     on_progress(Phase::Checking(rows.rows.len()));
+    let catalog = if kind.checks_catalog() {
+        store.load_catalog()?
+    } else {
+        Vec::new()
+    };
+    Ok(check_rows(path, kind, rows, &catalog)?)
+}
+
+/// Checks rows read from `path` against the stored catalog (read only when
+/// [`Kind::checks_catalog`]): what a bench's and a central import or dry run share.
+pub fn check_rows(
+    path: &Path,
+    kind: Kind,
+    rows: Rows,
+    catalog: &[Sku],
+) -> Result<Checked, ImportError> {
     let parsed = match kind {
-        Kind::Catalog => Parsed::Catalog(parse_catalog(&rows, &store.load_catalog()?)?),
+        Kind::Catalog => Parsed::Catalog(parse_catalog(&rows, catalog)?),
         Kind::Orders => {
-            let skus = store.load_catalog()?.into_iter().map(|s| s.sku).collect();
+            let skus = catalog.iter().map(|s| s.sku.clone()).collect();
             Parsed::Orders(parse_orders(&rows, &skus)?)
         }
         Kind::Employees => Parsed::Employees(parse_employees(&rows)?),
@@ -1620,6 +1654,15 @@ mod tests {
             "6901234567890"
         );
         assert_eq!(float_text(1.0, "qty").unwrap(), "1");
+        // CSV text: a saved number cell's zeros after the point are still the whole number.
+        assert_eq!(whole_number("1"), Some(1));
+        assert_eq!(whole_number("1.0"), Some(1));
+        assert_eq!(whole_number("12.00"), Some(12));
+        assert_eq!(whole_number("1.5"), None);
+        assert_eq!(whole_number("1."), None);
+        assert_eq!(whole_number(".0"), None);
+        assert_eq!(whole_number("6.97543E+12"), None);
+        assert_eq!(whole_number("1.0.0"), None);
         assert_eq!(float_text(185.5, "unit_weight_g").unwrap(), "185.5");
         // 16 digits in a code: Excel kept only 15.
         assert!(float_text(1234567890123456.0, "waybill_no").is_err());

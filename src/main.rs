@@ -68,8 +68,9 @@ enum Cmd {
         /// [import.KIND]
         #[arg(long)]
         map: Option<PathBuf>,
-        /// Read and check only: show the encoding or sheet, the column mapping and the first
-        /// rows as they would be imported; write nothing
+        /// Read and check only (against the bench's database, or the centre's with
+        /// --central): show the encoding or sheet, the column mapping and the first rows as
+        /// they would be imported; write nothing
         #[arg(long)]
         dry_run: bool,
         /// Import into the central database (every bench follows it); a config with
@@ -661,14 +662,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let kind = kind.kind();
             let opts = read_options(kind, cfg.as_ref(), encoding, sheet, map.as_deref())?;
-            if dry_run {
-                return dry_run_import(kind, &file, &opts, db.as_deref(), cfg.as_ref(), json);
-            }
             let central = match (central, &db, cfg.as_ref().and_then(|c| c.central.as_ref())) {
                 (Some(url), _, _) => Some(url),
                 (None, None, Some(c)) => Some(c.url.clone()),
                 _ => None,
             };
+            if dry_run {
+                let target = match &central {
+                    Some(url) => DryRunTarget::Central(url),
+                    None => DryRunTarget::Bench(db_path(db.as_deref(), cfg.as_ref())),
+                };
+                return dry_run_import(kind, &file, &opts, target, cfg.as_ref(), json);
+            }
             let (report, source) = match central {
                 Some(url) => {
                     let pw = cfg.as_ref().and_then(|c| c.central_password_file());
@@ -689,12 +694,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     (report, format!("into {}", c.database()))
                 }
                 None => {
-                    let mut store = open_store(db.as_deref(), cfg.as_ref(), false)?;
+                    let path = db_path(db.as_deref(), cfg.as_ref());
                     let station = cfg
                         .as_ref()
                         .map(|c| c.station_id.clone())
                         .unwrap_or_else(|| "CLI".into());
-                    import_file(&mut store, kind, &file, &opts, &station)?
+                    let created = !path.exists();
+                    let result = store::open(&path).and_then(|mut store| {
+                        import_file(&mut store, kind, &file, &opts, &station)
+                    });
+                    // Bad input changes nothing: not even an empty database left behind.
+                    if result.is_err() && created {
+                        remove_database(&path);
+                    }
+                    result?
                 }
             };
             if json {
@@ -837,27 +850,75 @@ fn show_phase(bar: &indicatif::ProgressBar, phase: import::Phase) {
     }
 }
 
+/// Removes a database file this command created, with SQLite's files beside it.
+fn remove_database(path: &Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let p = PathBuf::from(name);
+        match std::fs::remove_file(&p) {
+            Ok(()) => {
+                tracing::info!(file = %p.display(), "removed the database the failed import created")
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(file = %p.display(), "cannot remove the database the failed import created: {e}")
+            }
+        }
+    }
+}
+
+/// What an `import --dry-run` checks against.
+enum DryRunTarget<'a> {
+    /// The bench's database file (which may not exist yet).
+    Bench(PathBuf),
+    /// The central database's URL.
+    Central(&'a str),
+}
+
 /// Rows shown by `import --dry-run`.
 const DRY_RUN_ROWS: usize = 5;
 
-/// `import --dry-run`: read and check against the database (or an empty one when there is
-/// none yet), print what would be imported, write nothing.
+/// `import --dry-run`: read and check against the bench's database (or an empty one when
+/// there is none yet) or the centre's master data, print what would be imported, write
+/// nothing.
 fn dry_run_import(
     kind: import::Kind,
     file: &Path,
     opts: &import::ReadOptions,
-    db: Option<&Path>,
+    target: DryRunTarget,
     cfg: Option<&Config>,
     json: bool,
 ) -> Result<ExitCode> {
-    let path = db_path(db, cfg);
-    // Opening a missing database would create it: check against an empty one instead.
-    let store = if path.exists() {
-        store::open(&path)?
-    } else {
-        SqliteStore::open_in_memory()?
+    let (checked, target) = match target {
+        DryRunTarget::Bench(path) => {
+            // Opening a missing database would create it: check against an empty one instead.
+            let store = if path.exists() {
+                store::open_read_only(&path)?
+            } else {
+                store::open_in_memory()?
+            };
+            let checked = import::check_file(&store, kind, file, opts, &mut |_| {})?;
+            let target = if path.exists() {
+                path.display().to_string()
+            } else {
+                format!("{} (empty: not created yet)", path.display())
+            };
+            (checked, target)
+        }
+        DryRunTarget::Central(url) => {
+            let pw = cfg.and_then(|c| c.central_password_file());
+            let c = packbench::central::Central::connect(url, pw.as_deref())?;
+            let checked = current_thread()?.block_on(packbench::central::check_file(
+                &c,
+                kind,
+                file,
+                opts,
+                &mut |_| {},
+            ))?;
+            (checked, format!("central database {}", c.database()))
+        }
     };
-    let checked = import::check_file(&store, kind, file, opts, &mut |_| {})?;
     let rows = &checked.rows;
     let (headers, sample) = checked.parsed.preview(DRY_RUN_ROWS);
     let records = checked.parsed.len();
@@ -865,6 +926,7 @@ fn dry_run_import(
         let v = serde_json::json!({
             "dry_run": true,
             "file": file.display().to_string(),
+            "target": target,
             "source": rows.source,
             "columns": rows.columns.iter().map(|(h, c)| serde_json::json!({"header": h, "column": c})).collect::<Vec<_>>(),
             "rows": rows.rows.len(),
@@ -881,7 +943,7 @@ fn dry_run_import(
         import::Kind::Packaging => "packaging types",
     };
     println!(
-        "{} ({}): {} rows, {records} {noun}, all good; dry run, nothing written",
+        "{} ({}): {} rows, {records} {noun}, all good against {target}; dry run, nothing written",
         file.display(),
         rows.source,
         rows.rows.len()

@@ -1,6 +1,7 @@
 //! The central PostgreSQL side (src/central) against a real, private PostgreSQL.
 
 mod pg;
+mod shop_tables;
 
 use packbench::import::ReadOptions;
 
@@ -1755,4 +1756,193 @@ async fn return_events_ship_and_the_central_audit_reads_them() {
         .unwrap();
     let e003 = r.per_packer.iter().find(|p| p.key == "E003").unwrap();
     assert_eq!(e003.errors_after_shipping, 1, "{r:#?}");
+}
+
+/// `packbench ARGS --central URL` in `dir`: its exit, stdout and stderr.
+fn pb_central(dir: &Path, url: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_packbench"))
+        .current_dir(dir)
+        .args(args)
+        .args(["--central", url])
+        .output()
+        .unwrap()
+}
+
+/// The stdout of a command that must succeed.
+fn succeeded(args: &[&str], out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+/// What the centre's master data and log hold, in rows: a dry run must leave it as it was.
+async fn central_rows(url: &str) -> Vec<i64> {
+    let mut out = Vec::new();
+    for table in ["skus", "orders", "employees", "packaging", "events"] {
+        out.push(count(url, &format!("SELECT count(*) FROM {table}")).await);
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_central_dry_run_checks_against_the_centre_and_writes_nothing() {
+    let db = pg::fresh_db().await;
+    let c = central_for(&db).await;
+    let dir = tempfile::tempdir().unwrap();
+    let shop = shop_tables::shop_dir();
+    let catalog = shop.join("catalog-gb18030.csv");
+    let orders = shop.join("orders-gb18030.csv");
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+
+    // No catalog at the centre yet: the orders' SKUs are unknown there.
+    let empty = central_rows(&db.url).await;
+    let out = pb_central(
+        dir.path(),
+        &db.url,
+        &["import", "orders", &s(&orders), "--dry-run"],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("orders-gb18030.csv: line 2, column sku: T-BLU-L is not in the catalog"),
+        "{err}"
+    );
+    assert_eq!(central_rows(&db.url).await, empty);
+    // The centre was the target: no bench database appeared in the working folder.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+
+    let args = ["import", "catalog", &s(&catalog)];
+    succeeded(&args, &pb_central(dir.path(), &db.url, &args));
+    let before = central_rows(&db.url).await;
+    let head = c.head(CENTRAL_STATION).await.unwrap();
+    let master = c.master_head().await.unwrap();
+
+    let args = ["import", "orders", &s(&orders), "--dry-run"];
+    let text = succeeded(&args, &pb_central(dir.path(), &db.url, &args));
+    assert_eq!(
+        text.lines().next().unwrap(),
+        format!(
+            "{} (GB18030 CSV): 9 rows, 5 orders, all good against central database {}; dry run, nothing written",
+            s(&orders),
+            c.database()
+        )
+    );
+    assert!(
+        text.contains("first 5 rows as they would be imported:"),
+        "{text}"
+    );
+    let args = ["import", "orders", &s(&orders), "--dry-run", "--json"];
+    let json = succeeded(&args, &pb_central(dir.path(), &db.url, &args));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["target"], format!("central database {}", c.database()));
+    assert_eq!(
+        (v["rows"].as_u64(), v["records"].as_u64()),
+        (Some(9), Some(5))
+    );
+    assert_eq!(v["preview"]["rows"][0][0], "TB20261122001");
+
+    assert_eq!(
+        central_rows(&db.url).await,
+        before,
+        "a dry run writes nothing"
+    );
+    assert_eq!(before[1], 0, "no orders");
+    assert_eq!(c.head(CENTRAL_STATION).await.unwrap(), head);
+    assert_eq!(c.master_head().await.unwrap(), master);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+/// The centre's master data as [`shop_tables::snapshot_of`] prints it; the reader runs its
+/// own runtime, so off this test's.
+async fn central_snapshot(url: &str) -> String {
+    let url = url.to_string();
+    tokio::task::spawn_blocking(move || {
+        let r = central::CentralReader::new(Central::connect(&url, None).unwrap()).unwrap();
+        shop_tables::snapshot_of(&r)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn shop_exports_import_centrally_as_the_contract_files_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let shop = shop_tables::shop_dir();
+    let kinds = ["catalog", "orders", "employees", "packaging"];
+
+    // The reference: the contract's own CSVs of the same rows, imported centrally.
+    let reference = pg::fresh_db().await;
+    for (k, p) in kinds.iter().zip(shop_tables::write_contract_files(d)) {
+        let args = ["import", k, &s(&p)];
+        succeeded(&args, &pb_central(d, &reference.url, &args));
+    }
+    let want = central_snapshot(&reference.url).await;
+
+    // Shop formats: GB18030 CSVs, a workbook's sheets, an English export through --map.
+    let db = pg::fresh_db().await;
+    let c = central_for(&db).await;
+    let xlsx = s(&shop.join("shop-export.xlsx"));
+    let catalog = s(&shop.join("catalog-gb18030.csv"));
+    let orders = s(&shop.join("orders-gb18030.csv"));
+    for args in [
+        vec!["import", "catalog", &catalog],
+        vec!["import", "orders", &orders],
+        vec!["import", "employees", &xlsx, "--sheet", "员工"],
+        vec!["import", "packaging", &xlsx, "--sheet", "包材"],
+    ] {
+        let out = succeeded(&args, &pb_central(d, &db.url, &args));
+        assert!(out.contains(&format!("(into {})", c.database())), "{out}");
+    }
+    assert_eq!(central_snapshot(&db.url).await, want);
+
+    // The same rows in another format: 0 added or changed, and not an event more.
+    let head = c.head(CENTRAL_STATION).await.unwrap();
+    let master = c.master_head().await.unwrap();
+    let shopify = s(&shop.join("shopify-orders.csv"));
+    let map = s(&shop.join("shopify-orders-map.toml"));
+    let xls = s(&shop.join("shop-export.xls"));
+    for (args, records) in [
+        (vec!["import", "catalog", &xlsx, "--sheet", "商品"], 8),
+        (vec!["import", "orders", &xlsx, "--sheet", "订单"], 5),
+        (vec!["import", "orders", &shopify, "--map", &map], 5),
+        (vec!["import", "orders", &xls, "--sheet", "订单"], 5),
+        (
+            vec![
+                "import",
+                "employees",
+                &s(&shop.join("employees-gb18030.csv")),
+            ],
+            7,
+        ),
+        (
+            vec![
+                "import",
+                "packaging",
+                &s(&shop.join("packaging-gb18030.csv")),
+            ],
+            3,
+        ),
+    ] {
+        let mut args = args.clone();
+        args.push("--json");
+        let v: serde_json::Value =
+            serde_json::from_str(&succeeded(&args, &pb_central(d, &db.url, &args))).unwrap();
+        assert_eq!(
+            (
+                v["added"].as_u64(),
+                v["changed"].as_u64(),
+                v["unchanged"].as_u64()
+            ),
+            (Some(0), Some(0), Some(records)),
+            "{args:?}: {v}"
+        );
+    }
+    assert_eq!(c.head(CENTRAL_STATION).await.unwrap(), head);
+    assert_eq!(c.master_head().await.unwrap(), master);
+    assert_eq!(central_snapshot(&db.url).await, want);
 }

@@ -96,10 +96,14 @@ fn import_error_is_one_sentence_and_nonzero() {
         err.contains("bad.csv: line 3, column roles: unknown role \"janitor\""),
         "{err}"
     );
-    // Nothing was written.
+    // Nothing was written: not even the database the import would have created.
+    assert!(!dir.path().join("packbench.db").exists());
     let out = pb(dir.path(), &["audit", "verify", "--json"]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["events"], 0);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("database packbench.db does not exist"),
+        "{out:?}"
+    );
 }
 
 #[test]

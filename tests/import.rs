@@ -247,7 +247,18 @@ fn order_rules() {
             "N1,W1,SF,a,CN,x,,T-BLU-L,0,,,\n",
             "line 2, column qty: \"0\" is not a whole number of at least 1",
         ),
-        ("N1,W1,SF,a,CN,x,,T-BLU-L,2.5,,,\n", "line 2, column qty"),
+        (
+            "N1,W1,SF,a,CN,x,,T-BLU-L,2.5,,,\n",
+            "line 2, column qty: \"2.5\" is not a whole number of at least 1",
+        ),
+        (
+            "N1,W1,SF,a,CN,x,,T-BLU-L,1.50,,,\n",
+            "line 2, column qty: \"1.50\" is not a whole number of at least 1",
+        ),
+        (
+            "N1,W1,SF,a,CN,x,,T-BLU-L,0.0,,,\n",
+            "line 2, column qty: \"0.0\" is not a whole number of at least 1",
+        ),
         (
             "N1,W1,SF,a,CN,x,,T-BLU-L,1,,maybe,\n",
             "line 2, column gift",
@@ -272,6 +283,23 @@ fn order_rules() {
     }
     assert_eq!(event_count(&s), before);
     assert!(s.find_order("N1").unwrap().is_none());
+}
+
+#[test]
+fn a_quantity_saved_as_a_float_is_its_whole_number() {
+    // Excel saving a sheet whose qty cells are numbers writes "1.0" or "2.00" to the CSV,
+    // as a spreadsheet's 1.0 cell is read as 1.
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store_with_fixtures();
+    let p = write(
+        dir.path(),
+        "o.csv",
+        &format!("{ORD_HEAD}N1,W1,SF,a,CN,x,,T-BLU-L,1.0,,,\nN1,W1,SF,a,CN,x,,SOCK-BLK,2.00,,,\n"),
+    );
+    import(&mut s, Kind::Orders, &p).unwrap();
+    let o = s.find_order("N1").unwrap().unwrap();
+    let qty: Vec<u32> = o.lines.iter().map(|l| l.qty).collect();
+    assert_eq!(qty, [1, 2]);
 }
 
 #[test]

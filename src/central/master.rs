@@ -1,7 +1,7 @@
 //! Master data in the centre: imports (the bench's import rules, [`crate::import::plan`],
 //! written in bulk with COPY) and the benches' catch-up by change id.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 
 use chrono::{DateTime, FixedOffset};
@@ -665,8 +665,30 @@ pub(crate) async fn append_central(
     Ok(())
 }
 
-/// `packbench import KIND FILE --central URL`: reads and checks the file with the same
-/// parsers as a bench import ([`crate::import`]), then imports it centrally, all or nothing.
+/// Reads and checks a file for a central import against the centre's catalog, with the same
+/// parsers and checks as a bench's ([`crate::import::check_rows`]); writes nothing, so it is
+/// also `packbench import --dry-run --central`.
+pub async fn check_file(
+    central: &Central,
+    kind: crate::import::Kind,
+    path: &Path,
+    opts: &crate::import::ReadOptions,
+    on_progress: &mut (dyn FnMut(crate::import::Phase) + Send),
+) -> Result<crate::import::Checked> {
+    use crate::import::{self as imp, Phase};
+    on_progress(Phase::Reading);
+    let rows = imp::read_rows(path, kind, opts)?;
+    on_progress(Phase::Checking(rows.rows.len()));
+    let catalog = if kind.checks_catalog() {
+        central.load_catalog().await?
+    } else {
+        Vec::new()
+    };
+    Ok(imp::check_rows(path, kind, rows, &catalog)?)
+}
+
+/// `packbench import KIND FILE --central URL`: reads and checks the file ([`check_file`]),
+/// then imports it centrally, all or nothing.
 pub async fn import_file(
     central: &Central,
     kind: crate::import::Kind,
@@ -675,39 +697,13 @@ pub async fn import_file(
     at: DateTime<FixedOffset>,
     on_progress: &mut (dyn FnMut(crate::import::Phase) + Send),
 ) -> Result<ImportReport> {
-    use crate::import::{self as imp, Kind, Phase};
-    on_progress(Phase::Reading);
-    let rows = imp::read_rows(path, kind, opts)?;
-    let meta = ImportMeta {
-        file: path
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        sha256: rows.sha256.clone(),
-        station_id: CENTRAL_STATION.to_string(),
-        at,
-    };
-    on_progress(Phase::Checking(rows.rows.len()));
-    let parsed = match kind {
-        Kind::Catalog => {
-            Parsed::Catalog(imp::parse_catalog(&rows, &central.load_catalog().await?)?)
-        }
-        Kind::Orders => {
-            let skus: HashSet<String> = central
-                .load_catalog()
-                .await?
-                .into_iter()
-                .map(|s| s.sku)
-                .collect();
-            Parsed::Orders(imp::parse_orders(&rows, &skus)?)
-        }
-        Kind::Employees => Parsed::Employees(imp::parse_employees(&rows)?),
-        Kind::Packaging => Parsed::Packaging(imp::parse_packaging(&rows)?),
-    };
+    let checked = check_file(central, kind, path, opts, &mut *on_progress).await?;
     central
-        .import_parsed(&parsed, &meta, &mut |done, total| {
-            on_progress(Phase::Writing(done, total))
-        })
+        .import_parsed(
+            &checked.parsed,
+            &checked.meta(CENTRAL_STATION, at),
+            &mut |done, total| on_progress(crate::import::Phase::Writing(done, total)),
+        )
         .await
 }
 

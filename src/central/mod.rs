@@ -72,7 +72,7 @@ pub use claims::{ClaimOutcome, ReleaseOutcome};
 pub use conn::SslMode;
 pub use ingest::{BenchReport, Refusal, ShipEvent, ShipOutcome};
 pub use listen::{Listener, ListenerEvent};
-pub use master::{import_file, MasterChanges};
+pub use master::{check_file, import_file, MasterChanges};
 pub use read::{
     Alarm, BenchState, CentralCheckpoint, CentralEvent, CentralVerifyError, CentralVerifyReport,
     CheckpointHead, StationSummary,

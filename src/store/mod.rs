@@ -270,6 +270,11 @@ pub fn open_background(path: &Path) -> anyhow::Result<SqliteStore> {
 /// Page cache of each background connection.
 const BACKGROUND_CACHE_KIB: u32 = 256;
 
+/// An empty database in memory, created and migrated like [`open`]'s, gone when dropped.
+pub fn open_in_memory() -> anyhow::Result<SqliteStore> {
+    Ok(SqliteStore::open_in_memory()?)
+}
+
 /// Who and what an import event records.
 #[derive(Debug, Clone)]
 pub struct ImportMeta {
