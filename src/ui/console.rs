@@ -24,8 +24,8 @@ use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 use super::adapter::plain;
 use super::lookup::{self, Reply, Words};
 use super::{
-    BenchRow, ConsolePage, ConsoleTab, ConsoleWindow, Floor, FloorHit, HitKind, Language,
-    ReportLine, ReviewRow, Severity, Tally,
+    BenchRow, ConsolePage, ConsoleTab, ConsoleWindow, ExportFormat, Floor, FloorHit, HitKind,
+    Language, ReportLine, ReviewRow, Severity, Tally,
 };
 use crate::audit::{floor as sheets, sheet};
 use crate::central::{
@@ -76,7 +76,7 @@ enum Ask {
     },
     Export {
         tab: Tab,
-        format: String,
+        format: ExportFormat,
         include_reviewed: bool,
         query: String,
         from: String,
@@ -346,7 +346,7 @@ impl Console {
                         ConsoleTab::Search => Tab::Search,
                         ConsoleTab::Reports => Tab::Reports,
                     },
-                    format: format.to_string(),
+                    format,
                     include_reviewed: f.get_show_reviewed(),
                     query: q.borrow().clone(),
                     from: f.get_report_from().into(),
@@ -1046,7 +1046,7 @@ impl Worker {
                 query,
                 from,
                 to,
-            } => Answer::Exported(self.export(tab, &format, include_reviewed, &query, &from, &to)),
+            } => Answer::Exported(self.export(tab, format, include_reviewed, &query, &from, &to)),
         }
     }
 
@@ -1143,7 +1143,7 @@ impl Worker {
     fn export(
         &mut self,
         tab: Tab,
-        format: &str,
+        format: ExportFormat,
         include_reviewed: bool,
         query: &str,
         from: &str,
@@ -1194,12 +1194,12 @@ impl Worker {
             .map_err(fail)?;
         let stamp = now.format("%Y%m%d-%H%M%S");
         let path = match format {
-            "xlsx" => {
+            ExportFormat::Xlsx => {
                 let p = self.exports.join(format!("{name}-{stamp}.xlsx"));
                 sheet::write_xlsx(&refs, &p).map_err(fail)?;
                 p
             }
-            _ => {
+            ExportFormat::Csv => {
                 let p = self.exports.join(format!("{name}-{stamp}.csv"));
                 let mut f = std::fs::File::create(&p)
                     .with_context(|| format!("creating {}", p.display()))
