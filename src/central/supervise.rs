@@ -534,7 +534,34 @@ impl Central {
 
 #[cfg(test)]
 mod tests {
-    use super::like_escape;
+    use super::{like_escape, HitKind, LastRefusal};
+    use serde_json::json;
+
+    #[test]
+    fn a_last_refusal_reads_the_boards_json_and_writes_it_back_alike() {
+        let v = json!({"seq": 12, "at": "2026-11-22T09:58:01+08:00", "reason": "not_in_order",
+                       "code": "6901234567892", "detail": null});
+        let r = LastRefusal::read("B1", Some(v.clone())).unwrap();
+        assert_eq!(
+            (r.seq, r.reason.as_deref(), r.detail.as_deref()),
+            (12, Some("not_in_order"), None)
+        );
+        assert_eq!(
+            serde_json::to_string(&r).unwrap(),
+            serde_json::to_string(&v).unwrap()
+        );
+        assert_eq!(LastRefusal::read("B1", None), None);
+        assert_eq!(LastRefusal::read("B1", Some(json!({"seq": "x"}))), None);
+    }
+
+    #[test]
+    fn hit_kinds_read_back_and_keep_their_json_names() {
+        for k in HitKind::ALL {
+            assert_eq!(HitKind::parse(k.as_str()), Some(k));
+            assert_eq!(serde_json::to_value(k).unwrap(), json!(k.as_str()));
+        }
+        assert_eq!(HitKind::parse("person"), None);
+    }
 
     #[test]
     fn typed_wildcards_are_matched_as_text() {

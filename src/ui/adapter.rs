@@ -996,6 +996,26 @@ mod tests {
     }
 
     #[test]
+    fn a_device_state_this_build_does_not_know_is_shown_as_logged() {
+        let mut v = view();
+        v.devices.insert(
+            "central".into(),
+            DeviceState {
+                state: "warming".into(),
+                detail: String::new(),
+            },
+        );
+        let rows = UiState::from_view(&v).devices;
+        let c = &rows[3];
+        assert_eq!((c.kind, c.name.as_str()), (DeviceKind::Other, "central"));
+        assert_eq!(
+            (c.state, c.state_name.as_str()),
+            (DeviceStatus::Other, "warming")
+        );
+        assert_eq!(c.level, Severity::Error);
+    }
+
+    #[test]
     fn dispatch_and_sign_in_steps() {
         let mut v = view();
         v.order = None;
