@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use packbench::audit;
 use packbench::domain::event::EventData;
 use packbench::store::SqliteStore;
+use packbench::ui::BuyerReason;
 use slint::ComponentHandle;
 use ui_harness::*;
 
@@ -549,7 +550,7 @@ fn a_whole_return_through_the_screen() {
     assert_eq!(b.value(&format!("foreign {LIP_R02}")), "LIP-R02");
     assert!(b.has("Not from this order"));
     b.tap_id("ReturnsScreen::ret-wrong-item-sent");
-    assert_eq!(b.api().get_return_reason(), "wrong_item_sent");
+    assert_eq!(b.api().get_return_reason(), BuyerReason::WrongItemSent);
     assert_eq!(b.value("return verdict"), "confirmed");
     b.weigh(270.0);
     assert!(b.has("270 g"), "the returned parcel's weight");

@@ -45,9 +45,9 @@ pub fn board(rows: &[BoardRow], now: DateTime<Utc>) -> Sheet {
         let refusal = r.last_refusal.as_ref().map(|v| {
             format!(
                 "{} {} {}",
-                v["at"].as_str().unwrap_or(""),
-                v["reason"].as_str().unwrap_or(""),
-                v["code"].as_str().unwrap_or("")
+                v.at,
+                v.reason.as_deref().unwrap_or(""),
+                v.code.as_deref().unwrap_or("")
             )
             .trim()
             .to_string()

@@ -51,6 +51,7 @@
 //! Errors are [`CentralError`] values naming the database (`user@host:port/dbname`, never the
 //! password) and what failed; a database that is down is an error, never a panic.
 
+mod admit;
 mod claims;
 pub mod conn;
 mod ingest;
@@ -68,6 +69,7 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 
+pub use admit::{admit, PinFailures, SignInRefusal};
 pub use claims::{ClaimOutcome, ReleaseOutcome};
 pub use conn::SslMode;
 pub use ingest::{BenchReport, Refusal, ShipEvent, ShipOutcome};
@@ -81,7 +83,8 @@ pub use reader::CentralReader;
 pub use roles::{add_bench, AddedBench};
 pub use schema::{init, CENTRAL_STATION};
 pub use supervise::{
-    BoardRow, HourlyRow, Report, ReportRow, ReviewItem, SearchHit, SEARCH_MIN_CHARS,
+    BoardRow, HitKind, HourlyRow, LastRefusal, Report, ReportRow, ReviewItem, SearchHit,
+    SEARCH_MIN_CHARS,
 };
 
 /// What went wrong, naming the database.

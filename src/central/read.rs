@@ -73,6 +73,9 @@ impl CentralEvent {
         })
     }
 
+    /// A text field by name, for tests asserting on the log as written; the code reads
+    /// typed payloads through [`CentralEvent::stored`].
+    #[cfg(any(test, feature = "testing"))]
     pub fn str(&self, key: &str) -> Option<&str> {
         self.data.get(key).and_then(Value::as_str)
     }

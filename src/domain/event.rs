@@ -686,11 +686,75 @@ pub struct DispatchClosed {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Device {
-    /// `scanner`, `scale`, `printer`, ...
+    /// `scanner`, `scale`, `printer`, ... ([`DeviceKind`] for the ones a bench always has).
     pub device: String,
-    /// `connected`, `disconnected`, `error`, `simulated`.
+    /// A [`DeviceStatus`]; text, so a log from a newer build with another state still reads.
     pub state: String,
     pub detail: String,
+}
+
+/// The devices every bench has; others (`central`, a second scanner) go by their name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceKind {
+    Scanner,
+    Scale,
+    Printer,
+}
+
+impl DeviceKind {
+    pub const ALL: [DeviceKind; 3] = [DeviceKind::Scanner, DeviceKind::Scale, DeviceKind::Printer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceKind::Scanner => "scanner",
+            DeviceKind::Scale => "scale",
+            DeviceKind::Printer => "printer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeviceKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A `device` event's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceStatus {
+    Connected,
+    Disconnected,
+    Error,
+    /// The demo station's on-screen scanner and scale.
+    Simulated,
+}
+
+impl DeviceStatus {
+    pub const ALL: [DeviceStatus; 4] = [
+        DeviceStatus::Connected,
+        DeviceStatus::Disconnected,
+        DeviceStatus::Error,
+        DeviceStatus::Simulated,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceStatus::Connected => "connected",
+            DeviceStatus::Disconnected => "disconnected",
+            DeviceStatus::Error => "error",
+            DeviceStatus::Simulated => "simulated",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeviceStatus> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The device cannot be used: the board counts it and the console names it.
+    pub fn is_lost(self) -> bool {
+        match self {
+            DeviceStatus::Disconnected | DeviceStatus::Error => true,
+            DeviceStatus::Connected | DeviceStatus::Simulated => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -900,6 +964,23 @@ mod tests {
 
     fn map(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn device_words_read_back_and_unknown_ones_stay_unknown() {
+        for k in DeviceKind::ALL {
+            assert_eq!(DeviceKind::parse(k.as_str()), Some(k));
+        }
+        for st in DeviceStatus::ALL {
+            assert_eq!(DeviceStatus::parse(st.as_str()), Some(st));
+        }
+        assert_eq!(DeviceKind::parse("central"), None);
+        assert_eq!(DeviceStatus::parse("unknown"), None);
+        let lost: Vec<_> = DeviceStatus::ALL
+            .into_iter()
+            .filter(|s| s.is_lost())
+            .collect();
+        assert_eq!(lost, [DeviceStatus::Disconnected, DeviceStatus::Error]);
     }
 
     #[test]

@@ -21,6 +21,7 @@ use packbench_drivers::serial::{
 
 use super::runtime::{Msg, PrintFailure, PrintJob};
 use crate::domain::barcode;
+use crate::domain::event::{DeviceKind, DeviceStatus};
 use crate::domain::session::NextStep;
 
 /// Sends each label job to the printer, one at a time, and reports what the printer said.
@@ -243,17 +244,19 @@ fn link_msg<T>(device: &str, name: &str, ev: &LinkEvent<T>) -> Option<Msg> {
     match ev {
         LinkEvent::Connected { device: d } => Some(device_msg(
             device,
-            "connected",
+            DeviceStatus::Connected.as_str(),
             format!("{name} open ({})", d.display()),
         )),
         LinkEvent::Disconnected { reason } => Some(device_msg(
             device,
-            "disconnected",
+            DeviceStatus::Disconnected.as_str(),
             format!("{name}: {reason}"),
         )),
-        LinkEvent::Error { reason, .. } => {
-            Some(device_msg(device, "error", format!("{name}: {reason}")))
-        }
+        LinkEvent::Error { reason, .. } => Some(device_msg(
+            device,
+            DeviceStatus::Error.as_str(),
+            format!("{name}: {reason}"),
+        )),
         LinkEvent::Frame(_) => None,
     }
 }
@@ -273,7 +276,7 @@ async fn scanner_task(
                 code: f.code.clone(),
                 scanner: name.clone(),
             },
-            other => match link_msg("scanner", &name, other) {
+            other => match link_msg(DeviceKind::Scanner.as_str(), &name, other) {
                 Some(m) => m,
                 None => continue,
             },
@@ -412,8 +415,8 @@ impl ScaleWatch {
             return None;
         }
         let out = match &now_problem {
-            Some(p) => ("error", format!("{name}: {p}")),
-            None => ("connected", format!("{name}: ok")),
+            Some(p) => (DeviceStatus::Error.as_str(), format!("{name}: {p}")),
+            None => (DeviceStatus::Connected.as_str(), format!("{name}: ok")),
         };
         self.reported = now_problem;
         Some(out)
@@ -449,7 +452,7 @@ async fn scale_task(
                     LinkEvent::Connected { .. } => watch.connected(now),
                     LinkEvent::Disconnected { .. } | LinkEvent::Error { .. } => watch.disconnected(),
                 }
-                if let Some(m) = link_msg("scale", &name, &ev) {
+                if let Some(m) = link_msg(DeviceKind::Scale.as_str(), &name, &ev) {
                     msgs.push(m);
                 }
             }
@@ -460,7 +463,7 @@ async fn scale_task(
         // Said once when the scale enters or leaves a fault, not every frame; before the
         // reading that showed it, so the log reads cause then effect.
         if let Some((state, detail)) = watch.report(&name, now) {
-            msgs.insert(0, device_msg("scale", state, detail));
+            msgs.insert(0, device_msg(DeviceKind::Scale.as_str(), state, detail));
         }
         for m in msgs {
             if tx.send(m).is_err() {

@@ -12,7 +12,8 @@ use super::bench::{Bench, BenchError};
 use super::label::{label_for, person, LabelSetup};
 use super::view::{self, StationView, ViewMemory};
 use crate::domain::event::{
-    Device, EventType, LabelPrinted, LogAlarm, NewEvent, PrintFailed, RejectReason, StoredEvent,
+    Device, DeviceKind, DeviceStatus, EventType, LabelPrinted, LogAlarm, NewEvent, PrintFailed,
+    RejectReason, StoredEvent,
 };
 use crate::domain::session::NextStep;
 use crate::store::Store;
@@ -424,10 +425,19 @@ impl<S: Store, W: Write> StationLoop<S, W> {
         let ok = result.is_ok();
         if self.printer_ok != Some(ok) && self.printer.is_some() {
             let (state, detail) = match result {
-                Ok(_) => ("connected", "printer took the label".to_string()),
-                Err(f) => ("error", f.reason.clone()),
+                Ok(_) => (
+                    DeviceStatus::Connected,
+                    "printer took the label".to_string(),
+                ),
+                Err(f) => (DeviceStatus::Error, f.reason.clone()),
             };
-            events.push(device_event(&station, now, "printer", state, &detail));
+            events.push(device_event(
+                &station,
+                now,
+                DeviceKind::Printer.as_str(),
+                state.as_str(),
+                &detail,
+            ));
         }
         self.printer_ok = Some(ok);
         let e = match result {

@@ -6,14 +6,14 @@ use std::collections::BTreeMap;
 
 use slint::{ModelRc, Rgb8Pixel, SharedPixelBuffer, SharedString, VecModel};
 
-use crate::domain::event::{AuthPurpose, RejectReason};
+use crate::domain::event::{self as ev, AuthPurpose, RejectReason};
 use crate::domain::session::{NextStep, WeightCheck};
 use crate::domain::weight::{self, Hint};
 use crate::station::view::{DeviceState, LabelPrint, StationView};
 
 use super::{
-    Api, CodeButton, DeviceRow, ForeignRow, LineRow, PackRecordView, ReturnLineRow, ScaleZone,
-    Severity, Step,
+    Api, BuyerReason, CodeButton, DeviceKind, DeviceRow, DeviceStatus, ForeignRow, LineRow,
+    PackRecordView, ReturnLineRow, ReturnVerdict, ScaleZone, Severity, Step, UnitCondition,
 };
 use crate::domain::returns::{Condition, PackRecord, ReturnReason};
 use crate::station::view::{ClosedReturn, ReturnsPanel};
@@ -95,11 +95,11 @@ pub struct UiState {
     pub return_units: i32,
     pub return_units_packed: i32,
     pub return_units_returned: i32,
-    pub return_reason: String,
+    pub return_reason: BuyerReason,
     pub return_last_unit: String,
-    pub return_last_condition: String,
+    pub return_last_condition: UnitCondition,
     pub return_weighed: String,
-    pub return_verdict: String,
+    pub return_verdict: ReturnVerdict,
     pub pack_record: PackRecordView,
     pub return_closed_en: String,
     pub return_closed_zh: String,
@@ -355,22 +355,17 @@ impl UiState {
         self.return_units = o.units as i32;
         self.return_units_packed = o.units_packed as i32;
         self.return_units_returned = o.units_returned as i32;
-        self.return_reason = o
-            .reason
-            .map(ReturnReason::as_str)
-            .unwrap_or_default()
-            .into();
+        self.return_reason = o.reason.map_or(BuyerReason::None, buyer_reason);
         if let Some((unit, c)) = &o.last_unit {
             self.return_last_unit = plain(unit);
-            self.return_last_condition = c.as_str().into();
+            self.return_last_condition = unit_condition(*c);
         }
         self.return_weighed = o.weighed_g.map(grams).unwrap_or_default();
         self.return_verdict = match o.verdict {
-            Some(true) => "confirmed",
-            Some(false) => "contradicted",
-            None => "",
-        }
-        .into();
+            Some(true) => ReturnVerdict::Confirmed,
+            Some(false) => ReturnVerdict::Contradicted,
+            None => ReturnVerdict::None,
+        };
         self.pack_record = pack_record_view(&o.pack);
     }
 }
@@ -431,33 +426,73 @@ pub fn hint_words(hint: Option<&Hint>) -> (String, String) {
     (plain(&h.text), zh)
 }
 
-fn device_level(state: &str) -> Severity {
-    match state {
-        "connected" | "ok" | "ready" | "simulated" => Severity::Ok,
-        "unknown" | "connecting" | "waiting" => Severity::Warning,
-        _ => Severity::Error,
+/// The buyer's reason as the screen's buttons know it.
+pub fn buyer_reason(r: ReturnReason) -> BuyerReason {
+    match r {
+        ReturnReason::Size => BuyerReason::Size,
+        ReturnReason::Quality => BuyerReason::Quality,
+        ReturnReason::NotAsDescribed => BuyerReason::NotAsDescribed,
+        ReturnReason::WrongItemSent => BuyerReason::WrongItemSent,
+        ReturnReason::MissingItem => BuyerReason::MissingItem,
+        ReturnReason::ChangedMind => BuyerReason::ChangedMind,
+        ReturnReason::DamagedInTransit => BuyerReason::DamagedInTransit,
+        ReturnReason::Other => BuyerReason::Other,
+    }
+}
+
+/// A returned unit's condition as the screen's buttons know it.
+pub fn unit_condition(c: Condition) -> UnitCondition {
+    match c {
+        Condition::Ok => UnitCondition::Ok,
+        Condition::Damaged => UnitCondition::Damaged,
+        Condition::Used => UnitCondition::Used,
+        Condition::WrongVariant => UnitCondition::WrongVariant,
+    }
+}
+
+fn device_kind(name: &str) -> DeviceKind {
+    match ev::DeviceKind::parse(name) {
+        Some(ev::DeviceKind::Scanner) => DeviceKind::Scanner,
+        Some(ev::DeviceKind::Scale) => DeviceKind::Scale,
+        Some(ev::DeviceKind::Printer) => DeviceKind::Printer,
+        None => DeviceKind::Other,
+    }
+}
+
+/// A device's state on screen and how much it wants attention; `None`: no report yet.
+fn device_status(d: Option<&DeviceState>) -> (DeviceStatus, Severity) {
+    let Some(d) = d else {
+        return (DeviceStatus::Unreported, Severity::Warning);
+    };
+    match ev::DeviceStatus::parse(&d.state) {
+        Some(ev::DeviceStatus::Connected) => (DeviceStatus::Connected, Severity::Ok),
+        Some(ev::DeviceStatus::Simulated) => (DeviceStatus::Simulated, Severity::Ok),
+        Some(ev::DeviceStatus::Disconnected) => (DeviceStatus::Disconnected, Severity::Error),
+        Some(ev::DeviceStatus::Error) => (DeviceStatus::Error, Severity::Error),
+        // A state this build does not know (a newer bench's log): shown as logged.
+        None => (DeviceStatus::Other, Severity::Error),
     }
 }
 
 /// Scanner, scale and printer always, in that order, then any other device reported.
 pub fn device_rows(devices: &BTreeMap<String, DeviceState>) -> Vec<DeviceRow> {
-    let mut rows = Vec::new();
     let row = |name: &str, d: Option<&DeviceState>| {
-        let (state, detail) = d
-            .map(|d| (d.state.clone(), d.detail.clone()))
-            .unwrap_or_else(|| ("unknown".into(), String::new()));
+        let (state, level) = device_status(d);
         DeviceRow {
+            kind: device_kind(name),
             name: name.into(),
-            level: device_level(&state),
-            state: state.into(),
-            detail: plain(&detail).into(),
+            state,
+            state_name: d.map_or("unknown", |d| d.state.as_str()).into(),
+            detail: d.map(|d| plain(&d.detail)).unwrap_or_default().into(),
+            level,
         }
     };
-    for name in ["scanner", "scale", "printer"] {
-        rows.push(row(name, devices.get(name)));
-    }
+    let mut rows: Vec<DeviceRow> = ev::DeviceKind::ALL
+        .iter()
+        .map(|k| row(k.as_str(), devices.get(k.as_str())))
+        .collect();
     for (name, d) in devices {
-        if !["scanner", "scale", "printer"].contains(&name.as_str()) {
+        if ev::DeviceKind::parse(name).is_none() {
             rows.push(row(name, Some(d)));
         }
     }
@@ -667,11 +702,11 @@ impl UiState {
         api.set_return_units(self.return_units);
         api.set_return_units_packed(self.return_units_packed);
         api.set_return_units_returned(self.return_units_returned);
-        api.set_return_reason(str_(&self.return_reason));
+        api.set_return_reason(self.return_reason);
         api.set_return_last_unit(str_(&self.return_last_unit));
-        api.set_return_last_condition(str_(&self.return_last_condition));
+        api.set_return_last_condition(self.return_last_condition);
         api.set_return_weighed(str_(&self.return_weighed));
-        api.set_return_verdict(str_(&self.return_verdict));
+        api.set_return_verdict(self.return_verdict);
         api.set_pack_record(self.pack_record.clone());
         api.set_return_closed_en(str_(&self.return_closed_en));
         api.set_return_closed_zh(str_(&self.return_closed_zh));
@@ -948,11 +983,36 @@ mod tests {
         let rows = UiState::from_view(&v).devices;
         let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["scanner", "scale", "printer", "scanner2"]);
-        assert_eq!(rows[0].state, "unknown");
+        assert_eq!(rows[0].state, DeviceStatus::Unreported);
+        assert_eq!(rows[0].state_name, "unknown");
+        assert_eq!(
+            (rows[0].kind, rows[2].state, rows[3].kind),
+            (DeviceKind::Scanner, DeviceStatus::Error, DeviceKind::Other)
+        );
         assert_eq!(
             (rows[2].level, rows[3].level),
             (Severity::Error, Severity::Ok)
         );
+    }
+
+    #[test]
+    fn a_device_state_this_build_does_not_know_is_shown_as_logged() {
+        let mut v = view();
+        v.devices.insert(
+            "central".into(),
+            DeviceState {
+                state: "warming".into(),
+                detail: String::new(),
+            },
+        );
+        let rows = UiState::from_view(&v).devices;
+        let c = &rows[3];
+        assert_eq!((c.kind, c.name.as_str()), (DeviceKind::Other, "central"));
+        assert_eq!(
+            (c.state, c.state_name.as_str()),
+            (DeviceStatus::Other, "warming")
+        );
+        assert_eq!(c.level, Severity::Error);
     }
 
     #[test]
@@ -1044,10 +1104,10 @@ mod tests {
         assert_eq!((s.return_lines[0].now, s.return_lines[0].packed), (2, 2));
         assert_eq!(s.return_foreign[0].code, "=SUM(A1)");
         assert_eq!(s.return_foreign[0].condition_zh, "规格不符");
-        assert_eq!(s.return_reason, "missing_item");
-        assert_eq!(s.return_last_condition, "wrong_variant");
+        assert_eq!(s.return_reason, BuyerReason::MissingItem);
+        assert_eq!(s.return_last_condition, UnitCondition::WrongVariant);
         assert_eq!(s.return_weighed, "205.5 g");
-        assert_eq!(s.return_verdict, "confirmed");
+        assert_eq!(s.return_verdict, ReturnVerdict::Confirmed);
         let p = &s.pack_record;
         assert!(p.clean && p.weight_ok);
         assert_eq!((p.packer.as_str(), p.picker.as_str()), ("E003", "E001"));

@@ -27,7 +27,8 @@ use crate::station::view::{StationView, SupervisorOutcome};
 use super::adapter::{self, clean_scan, model, plain, UiState};
 use super::lookup::{Query, Reply, Words};
 use super::{
-    Api, AppWindow, CodeButton, KeyValue, Language, Page, SimWeight, StationCommand, SupervisorTab,
+    Api, AppWindow, ApprovalChoice, CodeButton, KeyValue, Language, Page, SimWeight,
+    StationCommand, SupervisorTab,
 };
 
 /// Sends to the station loop.
@@ -297,10 +298,16 @@ impl Screen {
         }
         {
             let station = station.clone();
-            api.on_choose_reason(move |name| {
-                if let Some(r) = crate::domain::event::ApprovalReason::parse(&name) {
-                    station.send(Msg::Reason(r));
-                }
+            api.on_choose_reason(move |choice| {
+                use crate::domain::event::ApprovalReason as R;
+                station.send(Msg::Reason(match choice {
+                    ApprovalChoice::ScaleDrift => R::ScaleDrift,
+                    ApprovalChoice::PackagingHeavier => R::PackagingHeavier,
+                    ApprovalChoice::CatalogWeightWrong => R::CatalogWeightWrong,
+                    ApprovalChoice::RecountedOk => R::RecountedOk,
+                    ApprovalChoice::CustomerRequest => R::CustomerRequest,
+                    ApprovalChoice::Other => R::Other,
+                }));
             });
         }
         {

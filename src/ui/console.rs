@@ -9,7 +9,7 @@
 //! of each kind of question).
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,14 +24,16 @@ use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 use super::adapter::plain;
 use super::lookup::{self, Reply, Words};
 use super::{
-    BenchRow, ConsolePage, ConsoleTab, ConsoleWindow, Floor, FloorHit, Language, ReportLine,
-    ReviewRow, Severity, Tally,
+    BenchRow, ConsolePage, ConsoleTab, ConsoleWindow, ExportFormat, Floor, FloorHit, HitKind,
+    Language, ReportLine, ReviewRow, Severity, Tally,
 };
 use crate::audit::{floor as sheets, sheet};
 use crate::central::{
-    BoardRow, Central, CentralReader, HourlyRow, Report, ReviewItem, SearchHit, SEARCH_MIN_CHARS,
+    self, BoardRow, Central, CentralReader, HourlyRow, LastRefusal, PinFailures, Report,
+    ReviewItem, SearchHit, SignInRefusal, SEARCH_MIN_CHARS,
 };
-use crate::domain::pin::{Pin, LOCK_MINUTES, MAX_FAILURES};
+use crate::domain::event::DeviceStatus;
+use crate::domain::pin::{Pin, LOCK_MINUTES};
 use crate::store::ReferenceData;
 
 /// A bench that reported within this long is online.
@@ -60,7 +62,10 @@ enum Ask {
         include_reviewed: bool,
     },
     Search(String),
-    Open(String),
+    Open {
+        kind: central::HitKind,
+        key: String,
+    },
     Mark {
         id: String,
         note: String,
@@ -71,7 +76,7 @@ enum Ask {
     },
     Export {
         tab: Tab,
-        format: String,
+        format: ExportFormat,
         include_reviewed: bool,
         query: String,
         from: String,
@@ -203,7 +208,7 @@ impl Console {
                         clock,
                         exports,
                         signed_in: None,
-                        failures: HashMap::new(),
+                        failures: PinFailures::default(),
                         last_hits: Vec::new(),
                     };
                     w.serve(rx, |a, n| {
@@ -295,7 +300,17 @@ impl Console {
         }
         {
             let ask = ask.clone();
-            f.on_open(move |k| ask(Ask::Open(k.to_string())));
+            f.on_open(move |kind, key| {
+                let kind = match kind {
+                    HitKind::Order => central::HitKind::Order,
+                    HitKind::Person => central::HitKind::Employee,
+                    HitKind::Sku => central::HitKind::Sku,
+                };
+                ask(Ask::Open {
+                    kind,
+                    key: key.to_string(),
+                })
+            });
         }
         {
             let ask = ask.clone();
@@ -331,7 +346,7 @@ impl Console {
                         ConsoleTab::Search => Tab::Search,
                         ConsoleTab::Reports => Tab::Reports,
                     },
-                    format: format.to_string(),
+                    format,
                     include_reviewed: f.get_show_reviewed(),
                     query: q.borrow().clone(),
                     from: f.get_report_from().into(),
@@ -582,13 +597,13 @@ fn held_for(since: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
     }
 }
 
-fn refusal_text(v: &serde_json::Value) -> String {
-    let at = v["at"].as_str().unwrap_or("");
-    let at = at.get(11..16).unwrap_or(at);
+fn refusal_text(r: &LastRefusal) -> String {
+    // HH:MM of the bench's own time.
+    let at = r.at.get(11..16).unwrap_or(&r.at);
     plain(&format!(
         "{at} {} {}",
-        v["reason"].as_str().unwrap_or(""),
-        v["code"].as_str().unwrap_or("")
+        r.reason.as_deref().unwrap_or(""),
+        r.code.as_deref().unwrap_or("")
     ))
     .trim()
     .to_string()
@@ -624,7 +639,7 @@ fn board_rows(
         let lost: Vec<String> = r
             .devices
             .iter()
-            .filter(|(_, s)| s == "disconnected" || s == "error")
+            .filter(|(_, s)| DeviceStatus::parse(s).is_some_and(DeviceStatus::is_lost))
             .map(|(d, s)| format!("{d} {s}"))
             .collect();
         let devices = if r.devices.is_empty() {
@@ -770,7 +785,11 @@ fn hit_row(h: &SearchHit) -> FloorHit {
     .collect::<Vec<_>>()
     .join(" · ");
     FloorHit {
-        kind: h.kind.clone().into(),
+        kind: match h.kind {
+            central::HitKind::Order => HitKind::Order,
+            central::HitKind::Employee => HitKind::Person,
+            central::HitKind::Sku => HitKind::Sku,
+        },
         key: plain(&h.key).into(),
         title: format!("{} · {}", plain(&h.key), plain(&h.label)).into(),
         detail: detail.into(),
@@ -868,8 +887,7 @@ struct Worker {
     exports: PathBuf,
     /// The supervisor signed in: (id, name).
     signed_in: Option<(String, String)>,
-    /// Wrong PINs per employee, and when the last one was typed.
-    failures: HashMap<String, (u32, DateTime<FixedOffset>)>,
+    failures: PinFailures,
     last_hits: Vec<SearchHit>,
 }
 
@@ -982,14 +1000,14 @@ impl Worker {
                     Err(e) => Answer::Failed(db_words(e)),
                 }
             }
-            Ask::Open(key) => {
+            Ask::Open { kind, key } => {
                 let (_, since) = self.today();
-                let r = match key.split_once(':') {
-                    Some(("order", no)) => lookup::timeline(&self.reader, no),
-                    Some(("employee", id)) => {
-                        lookup::person(&self.reader, id, since.fixed_offset())
+                let r = match kind {
+                    central::HitKind::Order => lookup::timeline(&self.reader, &key),
+                    central::HitKind::Employee => {
+                        lookup::person(&self.reader, &key, since.fixed_offset())
                     }
-                    _ => Ok(Reply::Failed(words(
+                    central::HitKind::Sku => Ok(Reply::Failed(words(
                         "a SKU has no timeline: search its orders by number or waybill",
                         "商品没有时间线:请按订单号或运单号搜索",
                     ))),
@@ -1028,12 +1046,11 @@ impl Worker {
                 query,
                 from,
                 to,
-            } => Answer::Exported(self.export(tab, &format, include_reviewed, &query, &from, &to)),
+            } => Answer::Exported(self.export(tab, format, include_reviewed, &query, &from, &to)),
         }
     }
 
     fn sign_in(&mut self, who: &str, pin: &str) -> Result<(String, String), Words> {
-        let no = |en: String, zh: String| Err(words(en, zh));
         let found = self
             .reader
             .employee(who)
@@ -1042,65 +1059,39 @@ impl Worker {
                 None => self.reader.employee_by_badge(who),
             })
             .map_err(db_words)?;
-        let Some(e) = found else {
-            return no(
+        let now = (self.clock)();
+        let id = found.as_ref().map_or(who, |e| e.id.as_str());
+        let refusal =
+            match central::admit(who, found.as_ref(), &Pin::new(pin), &mut self.failures, now) {
+                Ok(e) => {
+                    let me = (e.id.clone(), e.name.clone());
+                    self.signed_in = Some(me.clone());
+                    return Ok(me);
+                }
+                Err(r) => r,
+            };
+        Err(match refusal {
+            SignInRefusal::Unknown => words(
                 format!("no badge or employee {}", plain(who)),
                 format!("没有工牌或工号 {}", plain(who)),
-            );
-        };
-        if !e.active {
-            return no(
-                format!("{} is not active", e.id),
-                format!("{} 已停用", e.id),
-            );
-        }
-        if !e.roles.supervisor {
-            return no(
-                format!("{} is not a supervisor", e.id),
-                format!("{} 不是主管", e.id),
-            );
-        }
-        let now = (self.clock)();
-        if let Some((n, last)) = self.failures.get(&e.id) {
-            if *n >= MAX_FAILURES && now - *last < chrono::Duration::minutes(LOCK_MINUTES) {
-                return no(
-                    format!(
-                        "{} is locked for {LOCK_MINUTES} minutes after {n} wrong PINs",
-                        e.id
-                    ),
-                    format!("{} 连续 {n} 次 PIN 错误,锁定 {LOCK_MINUTES} 分钟", e.id),
-                );
+            ),
+            SignInRefusal::Inactive => words(format!("{id} is not active"), format!("{id} 已停用")),
+            SignInRefusal::NotSupervisor => words(
+                format!("{id} is not a supervisor"),
+                format!("{id} 不是主管"),
+            ),
+            SignInRefusal::Locked { failures: n } => words(
+                format!("{id} is locked for {LOCK_MINUTES} minutes after {n} wrong PINs"),
+                format!("{id} 连续 {n} 次 PIN 错误,锁定 {LOCK_MINUTES} 分钟"),
+            ),
+            SignInRefusal::NoPin => {
+                words(format!("{id} has no PIN set"), format!("{id} 未设置 PIN"))
             }
-        }
-        let Some(hash) = &e.pin_hash else {
-            return no(
-                format!("{} has no PIN set", e.id),
-                format!("{} 未设置 PIN", e.id),
-            );
-        };
-        if !hash.verify(&Pin::new(pin)) {
-            let n = {
-                let f = self.failures.entry(e.id.clone()).or_insert((0, now));
-                if now - f.1 >= chrono::Duration::minutes(LOCK_MINUTES) {
-                    f.0 = 0;
-                }
-                f.0 += 1;
-                f.1 = now;
-                f.0
-            };
-            // Who and how many times; never the PIN.
-            tracing::warn!(employee = %e.id, failures = n, "console sign-in: wrong PIN");
-            let left = MAX_FAILURES.saturating_sub(n);
-            return no(
-                format!("wrong PIN for {} ({left} tries left)", e.id),
-                format!("{} 的 PIN 错误(还可尝试 {left} 次)", e.id),
-            );
-        }
-        self.failures.remove(&e.id);
-        tracing::info!(employee = %e.id, "console sign-in");
-        let me = (e.id.clone(), e.name.clone());
-        self.signed_in = Some(me.clone());
-        Ok(me)
+            SignInRefusal::WrongPin { tries_left: left } => words(
+                format!("wrong PIN for {id} ({left} tries left)"),
+                format!("{id} 的 PIN 错误(还可尝试 {left} 次)"),
+            ),
+        })
     }
 
     fn day(&self, s: &str, what: &str, what_zh: &str) -> Result<NaiveDate, Words> {
@@ -1152,7 +1143,7 @@ impl Worker {
     fn export(
         &mut self,
         tab: Tab,
-        format: &str,
+        format: ExportFormat,
         include_reviewed: bool,
         query: &str,
         from: &str,
@@ -1203,12 +1194,12 @@ impl Worker {
             .map_err(fail)?;
         let stamp = now.format("%Y%m%d-%H%M%S");
         let path = match format {
-            "xlsx" => {
+            ExportFormat::Xlsx => {
                 let p = self.exports.join(format!("{name}-{stamp}.xlsx"));
                 sheet::write_xlsx(&refs, &p).map_err(fail)?;
                 p
             }
-            _ => {
+            ExportFormat::Csv => {
                 let p = self.exports.join(format!("{name}-{stamp}.csv"));
                 let mut f = std::fs::File::create(&p)
                     .with_context(|| format!("creating {}", p.display()))
@@ -1273,9 +1264,13 @@ mod tests {
             orders_today: 12,
             units_today: 30,
             orders_this_hour: 3,
-            last_refusal: Some(
-                serde_json::json!({"at": "2026-11-22T09:58:01+08:00", "reason": "not_in_order", "code": "69\u{1b}1"}),
-            ),
+            last_refusal: Some(LastRefusal {
+                seq: 7,
+                at: "2026-11-22T09:58:01+08:00".into(),
+                reason: Some("not_in_order".into()),
+                code: Some("69\u{1b}1".into()),
+                detail: None,
+            }),
             open_alarms: 0,
             last_alarm: None,
             devices: vec![

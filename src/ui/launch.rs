@@ -12,6 +12,7 @@ use anyhow::Result;
 use chrono::{DateTime, FixedOffset, Local};
 
 use crate::config::Config;
+use crate::domain::event::{DeviceKind, DeviceStatus};
 use crate::station::app::Station;
 use crate::station::runtime::Msg;
 use crate::station::sound::Output;
@@ -204,10 +205,10 @@ pub fn start(window: AppWindow, l: Launch) -> Result<Running> {
         })?;
     if demo {
         // The simulated devices say they are there, as real ones do when they connect.
-        for device in ["scanner", "scale"] {
+        for device in [DeviceKind::Scanner, DeviceKind::Scale] {
             station.send(Msg::Device {
-                device: device.into(),
-                state: "simulated".into(),
+                device: device.as_str().into(),
+                state: DeviceStatus::Simulated.as_str().into(),
                 detail: "on-screen simulator".into(),
             });
         }
