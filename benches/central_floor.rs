@@ -344,7 +344,7 @@ async fn connections(c: &tokio_postgres::Client, like: &str) -> (i64, i64, i64) 
 // ---------------------------------------------------------------------------------------
 // A bench as the station library: `Bench` on its own SQLite file with its link.
 
-/// The claim as the bench waits for it (the link's `claim` then `order_history`).
+/// The claim as the bench waits for it (the link's `claim_with_history`: one round trip).
 struct TimedClaims {
     inner: Box<dyn Claims>,
     out: Arc<Mutex<Vec<f64>>>,
@@ -755,7 +755,7 @@ fn floor() {
         summary(&mut all.late)
     );
     println!(
-        "  claim as the bench waits (pb_claim + pb_order_history, the link): {}",
+        "  claim as the bench waits (pb_claim + pb_order_history pipelined, the link): {}",
         summary(&mut claims)
     );
     println!(

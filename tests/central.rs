@@ -599,6 +599,75 @@ proptest! {
 }
 
 #[tokio::test]
+async fn a_granted_claim_brings_the_other_benches_events_and_a_refused_one_none() {
+    let db = pg::fresh_db().await;
+    let c = central_for(&db).await;
+    import_fixtures(&c).await;
+    let (first, history) = c
+        .claim_with_history("B1", "O7", Some("E003"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(first, ClaimOutcome::Granted { claim_epoch: 1, .. }),
+        "{first:?}"
+    );
+    assert!(history.is_empty(), "{history:?}");
+    // B1 scans a unit of O7 and holds it; B2 takes it over.
+    let e1 = ev(
+        "B1",
+        1,
+        &zeros(),
+        "item_accepted",
+        Some("O7"),
+        r#"{"sku":"X"}"#,
+        Some(1),
+    );
+    assert_eq!(c.ship(std::slice::from_ref(&e1)).await.unwrap().head_seq, 1);
+    assert!(
+        c.release("B1", "O7", "E003", "held")
+            .await
+            .unwrap()
+            .released
+    );
+    let (second, history) = c
+        .claim_with_history("B2", "O7", Some("E004"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(second, ClaimOutcome::Granted { claim_epoch: 2, .. }),
+        "{second:?}"
+    );
+    let seen: Vec<(&str, i64, &str, &str)> = history
+        .iter()
+        .map(|e| {
+            (
+                e.station_id.as_str(),
+                e.seq,
+                e.kind.as_str(),
+                e.hash.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(seen, [("B1", 1, "item_accepted", e1.hash.as_str())]);
+    // B1 again: refused, and no history (the centre reads it only for the holder, and the
+    // error it gives in the same round trip is not the caller's).
+    let (third, history) = c
+        .claim_with_history("B1", "O7", Some("E003"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&third, ClaimOutcome::HeldElsewhere { held_by, .. } if held_by == "B2"),
+        "{third:?}"
+    );
+    assert!(history.is_empty(), "{history:?}");
+    // The pool's connections are fine after that error: the next claims are answered.
+    for order in ["O8", "O9", "O10"] {
+        let (next, _) = c.claim_with_history("B1", order, None).await.unwrap();
+        assert!(matches!(next, ClaimOutcome::Granted { .. }), "{next:?}");
+    }
+}
+
+#[tokio::test]
 async fn an_event_under_a_claim_taken_away_is_flagged_never_silently_applied() {
     let db = pg::fresh_db().await;
     let c = central_for(&db).await;

@@ -5,7 +5,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{with_client, Central, Result};
+use tokio_postgres::types::ToSql;
+
+use super::read::history_sql;
+use super::{with_client, Central, CentralEvent, Result};
 
 /// The answer to a claim.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -65,37 +68,55 @@ impl Central {
         lease: Option<Duration>,
     ) -> Result<ClaimOutcome> {
         let lease_ms: Option<i64> = lease.map(|d| d.as_millis().min(i64::MAX as u128) as i64);
-        let row = with_client!(self, "claiming an order", |c| async {
+        let row = with_client!(self, CLAIMING, |c| async {
             let stmt = c
-                .prepare_cached(
-                    "SELECT granted, claim_epoch, held_by, held_by_packer, since, packed
-                     FROM pb_claim($1, $2, $3, $4)",
-                )
+                .prepare_cached(CLAIM_SQL)
                 .await
-                .map_err(|e| self.query_err("claiming an order", e))?;
+                .map_err(|e| self.query_err(CLAIMING, e))?;
             c.query_one(&stmt, &[&station, &order_no, &packer_id, &lease_ms])
                 .await
-                .map_err(|e| self.query_err("claiming an order", e))
+                .map_err(|e| self.query_err(CLAIMING, e))
         })?;
-        let granted: bool = row.get(0);
-        let packed: bool = row.get(5);
-        Ok(if granted {
-            ClaimOutcome::Granted {
-                claim_epoch: row.get(1),
-                since: row.get(4),
-            }
-        } else if packed {
-            ClaimOutcome::Packed {
-                packed_by: row.get(2),
-                at: row.get(4),
-            }
-        } else {
-            ClaimOutcome::HeldElsewhere {
-                held_by: row.get(2),
-                held_by_packer: row.get(3),
-                since: row.get(4),
-            }
-        })
+        Ok(claim_outcome(&row))
+    }
+
+    /// A bench opening an order: the claim (held until released or packed) and, when it is
+    /// granted, the order's events from other benches (`pb_order_history`), in one
+    /// round trip. Both statements go out together and the centre runs them in order, so
+    /// the history is read under the claim just granted; after a refusal it is an error
+    /// there (the bench does not hold the order) and is not wanted.
+    pub async fn claim_with_history(
+        &self,
+        station: &str,
+        order_no: &str,
+        packer_id: Option<&str>,
+    ) -> Result<(ClaimOutcome, Vec<CentralEvent>)> {
+        let lease_ms: Option<i64> = None;
+        let history_query = history_sql("pb_order_history");
+        let (claimed, history) = with_client!(self, CLAIMING, |c| async {
+            let (claim, history) = tokio::try_join!(
+                c.prepare_cached(CLAIM_SQL),
+                c.prepare_cached(&history_query)
+            )
+            .map_err(|e| self.query_err(CLAIMING, e))?;
+            let claim_args: [&(dyn ToSql + Sync); 4] = [&station, &order_no, &packer_id, &lease_ms];
+            let history_args: [&(dyn ToSql + Sync); 2] = [&station, &order_no];
+            let answers = tokio::join!(
+                c.query_one(&claim, &claim_args),
+                c.query(&history, &history_args),
+            );
+            Ok(answers)
+        })?;
+        let outcome = claim_outcome(&claimed.map_err(|e| self.query_err(CLAIMING, e))?);
+        let history = match outcome {
+            ClaimOutcome::Granted { .. } => history
+                .map_err(|e| self.query_err(READING_HISTORY, e))?
+                .iter()
+                .map(|r| self.row_to_event(r))
+                .collect::<Result<_>>()?,
+            _ => Vec::new(),
+        };
+        Ok((outcome, history))
     }
 
     /// The holder gives an order back (held, signed out with it open, ...).
@@ -140,5 +161,33 @@ impl Central {
             .map_err(|e| self.query_err("releasing a claim", e))
         })?;
         Ok(ReleaseOutcome::from_row(&row))
+    }
+}
+
+const CLAIMING: &str = "claiming an order";
+const READING_HISTORY: &str = "reading the order's history";
+const CLAIM_SQL: &str = "SELECT granted, claim_epoch, held_by, held_by_packer, since, packed
+                         FROM pb_claim($1, $2, $3, $4)";
+
+/// A `pb_claim` row as its outcome.
+fn claim_outcome(row: &tokio_postgres::Row) -> ClaimOutcome {
+    let granted: bool = row.get(0);
+    let packed: bool = row.get(5);
+    if granted {
+        ClaimOutcome::Granted {
+            claim_epoch: row.get(1),
+            since: row.get(4),
+        }
+    } else if packed {
+        ClaimOutcome::Packed {
+            packed_by: row.get(2),
+            at: row.get(4),
+        }
+    } else {
+        ClaimOutcome::HeldElsewhere {
+            held_by: row.get(2),
+            held_by_packer: row.get(3),
+            since: row.get(4),
+        }
     }
 }

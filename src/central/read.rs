@@ -281,8 +281,13 @@ fn slice_iter<'a>(
 const EVENT_COLUMNS: &str =
     "station_id, seq, at, type, actor, order_no, data, hash, claim_epoch, flagged, received_at";
 
+/// The query of one of the bench functions that return an order's events from other benches.
+pub(super) fn history_sql(function: &str) -> String {
+    format!("SELECT {EVENT_COLUMNS} FROM {function}($1, $2)")
+}
+
 impl Central {
-    fn row_to_event(&self, r: &tokio_postgres::Row) -> Result<CentralEvent> {
+    pub(super) fn row_to_event(&self, r: &tokio_postgres::Row) -> Result<CentralEvent> {
         let station_id: String = r.get(0);
         let seq: i64 = r.get(1);
         let bad = |what: String| self.data_err(format!("station {station_id} event {seq}: {what}"));
@@ -302,17 +307,6 @@ impl Central {
             station_id,
             seq,
         })
-    }
-
-    /// Other benches' events of an order this bench has just claimed, so their counts show.
-    pub async fn order_history(&self, station: &str, order_no: &str) -> Result<Vec<CentralEvent>> {
-        self.history_of(
-            "reading the order's history",
-            "pb_order_history",
-            station,
-            order_no,
-        )
-        .await
     }
 
     /// Another bench's events of a packed order, for a return checked in here (empty while
@@ -337,7 +331,7 @@ impl Central {
     ) -> Result<Vec<CentralEvent>> {
         let rows = with_client!(self, what, |c| async {
             let stmt = c
-                .prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM {function}($1, $2)"))
+                .prepare_cached(&history_sql(function))
                 .await
                 .map_err(|e| self.query_err(what, e))?;
             c.query(&stmt, &[&station, &order_no])

@@ -167,23 +167,11 @@ impl Claims for CentralClaims {
             packer_id.to_string(),
         );
         let ask = async move {
-            let outcome = central
-                .claim(
-                    &station,
-                    &order,
-                    Some(&packer).filter(|p| !p.is_empty()).map(|p| p.as_str()),
-                    None,
-                )
-                .await?;
-            let history = match outcome {
-                central::ClaimOutcome::Granted { .. } => central
-                    .order_history(&station, &order)
-                    .await?
-                    .into_iter()
-                    .filter_map(|e| e.stored())
-                    .collect(),
-                _ => Vec::new(),
-            };
+            let packer = Some(&packer).filter(|p| !p.is_empty()).map(|p| p.as_str());
+            // One round trip: the claim and, under it, the other benches' events.
+            let (outcome, history) = central.claim_with_history(&station, &order, packer).await?;
+            let history: Vec<StoredEvent> =
+                history.into_iter().filter_map(|e| e.stored()).collect();
             Ok::<_, central::CentralError>((outcome, history))
         };
         let answer = self
