@@ -673,16 +673,22 @@ fn orders_sheet_errors_name_the_cell() {
     assert!(st.find_order("N1").unwrap().is_none());
 }
 
+/// The contract files written in `dir`, with their catalog imported into `db`.
+fn with_contract_catalog(dir: &Path, db: &Path) -> Vec<std::path::PathBuf> {
+    let contract = write_contract_files(dir);
+    ok(&pb(
+        dir,
+        &["import", "catalog", s(&contract[0]), "--db", s(db)],
+    ));
+    contract
+}
+
 #[test]
 fn dry_run_shows_the_reading_and_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let db = dir.join("bench.db");
-    let contract = write_contract_files(dir);
-    ok(&pb(
-        dir,
-        &["import", "catalog", s(&contract[0]), "--db", s(&db)],
-    ));
+    with_contract_catalog(dir, &db);
     let events = |db: &Path| SqliteStore::open(db).unwrap().verify(None).unwrap().events;
     let before = events(&db);
     let bytes = std::fs::read(&db).unwrap();
@@ -831,11 +837,7 @@ fn a_failed_import_leaves_no_database_behind() {
     assert_eq!(files_in(&dir.join("sub")), Vec::<String>::new());
 
     // A database that was there before stays, byte for byte.
-    let contract = write_contract_files(dir);
-    ok(&pb(
-        dir,
-        &["import", "catalog", s(&contract[0]), "--db", s(&db)],
-    ));
+    with_contract_catalog(dir, &db);
     let files = files_in(&dir.join("sub"));
     let bytes = std::fs::read(&db).unwrap();
     let e = failed(&pb(dir, &["import", "catalog", s(&bad), "--db", s(&db)]));
@@ -947,11 +949,7 @@ fn a_large_import_shows_a_progress_bar_on_a_terminal_only() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let db = dir.join("bench.db");
-    let contract = write_contract_files(dir);
-    ok(&pb(
-        dir,
-        &["import", "catalog", s(&contract[0]), "--db", s(&db)],
-    ));
+    with_contract_catalog(dir, &db);
     let big = big_orders(dir, 12_000);
 
     // stderr a terminal: the bar is drawn while the file is read, checked and written, and
@@ -996,10 +994,7 @@ fn a_large_import_shows_a_progress_bar_on_a_terminal_only() {
 
     // stderr not a terminal (a pipe, as in a script or a log): nothing drawn.
     std::fs::remove_file(&db).unwrap();
-    ok(&pb(
-        dir,
-        &["import", "catalog", s(&contract[0]), "--db", s(&db)],
-    ));
+    with_contract_catalog(dir, &db);
     let out = pb(dir, &["import", "orders", s(&big), "--db", s(&db)]);
     ok(&out);
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
