@@ -699,15 +699,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         .as_ref()
                         .map(|c| c.station_id.clone())
                         .unwrap_or_else(|| "CLI".into());
-                    let created = !path.exists();
-                    let result = store::open(&path).and_then(|mut store| {
-                        import_file(&mut store, kind, &file, &opts, &station)
-                    });
-                    // Bad input changes nothing: not even an empty database left behind.
-                    if result.is_err() && created {
-                        remove_database(&path);
-                    }
-                    result?
+                    import_file(&path, kind, &file, &opts, &station)?
                 }
             };
             if json {
@@ -817,8 +809,10 @@ fn read_options(
     Ok(opts)
 }
 
+/// A local import into the database at `db` (created when it is not there yet), with a
+/// progress bar on a terminal.
 fn import_file(
-    store: &mut SqliteStore,
+    db: &Path,
     kind: import::Kind,
     file: &Path,
     opts: &import::ReadOptions,
@@ -826,9 +820,19 @@ fn import_file(
 ) -> Result<(ImportReport, String)> {
     let bar = progress_bar(file);
     let mut progress = |phase| show_phase(&bar, phase);
-    let checked = import::check_file(&*store, kind, file, opts, &mut progress)?;
+    let (mut store, checked) = if db.exists() {
+        let store = store::open(db)?;
+        let checked = import::check_file(&store, kind, file, opts, &mut progress)?;
+        (store, checked)
+    } else {
+        // Bad input changes nothing, not even by leaving an empty database behind: the file
+        // is checked against an empty one before the database is created.
+        let checked =
+            import::check_file(&store::open_in_memory()?, kind, file, opts, &mut progress)?;
+        (store::open(db)?, checked)
+    };
     let report = import::write(
-        store,
+        &mut store,
         &checked.parsed,
         &checked.meta(station, now()),
         &mut |done, total| progress(import::Phase::Writing(done, total)),
@@ -846,24 +850,6 @@ fn show_phase(bar: &indicatif::ProgressBar, phase: import::Phase) {
             bar.set_length(total as u64);
             bar.set_position(done as u64);
             bar.set_message("writing");
-        }
-    }
-}
-
-/// Removes a database file this command created, with SQLite's files beside it.
-fn remove_database(path: &Path) {
-    for suffix in ["", "-wal", "-shm", "-journal"] {
-        let mut name = path.as_os_str().to_owned();
-        name.push(suffix);
-        let p = PathBuf::from(name);
-        match std::fs::remove_file(&p) {
-            Ok(()) => {
-                tracing::info!(file = %p.display(), "removed the database the failed import created")
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                tracing::warn!(file = %p.display(), "cannot remove the database the failed import created: {e}")
-            }
         }
     }
 }

@@ -101,7 +101,10 @@ impl Central {
             .map_err(|e| self.query_err(CLAIMING, e))?;
             let claim_args: [&(dyn ToSql + Sync); 4] = [&station, &order_no, &packer_id, &lease_ms];
             let history_args: [&(dyn ToSql + Sync); 2] = [&station, &order_no];
+            // `biased`: polled in this order, so the claim is sent first and the centre reads
+            // the history under it.
             let answers = tokio::join!(
+                biased;
                 c.query_one(&claim, &claim_args),
                 c.query(&history, &history_args),
             );

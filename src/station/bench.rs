@@ -161,7 +161,9 @@ impl<S: Store> Bench<S> {
 
     /// Re-reads the reference data the bench holds in memory.
     fn reload(&mut self) -> Result<(), BenchError> {
-        self.reference_version = self.store.reference_version()?;
+        // Taken first (an import after this point is caught next time) and kept only once
+        // everything loaded, so a failed reload is tried again at the next input.
+        let version = self.store.reference_version()?;
         self.catalog = Catalog::new(self.store.load_catalog()?).map_err(BenchError::Catalog)?;
         self.badges = (self.store.employees()?.into_iter())
             .map(|e| (e.badge.clone(), e))
@@ -170,6 +172,7 @@ impl<S: Store> Bench<S> {
             .map(|p| (p.code.clone(), p))
             .collect();
         self.open_now = None;
+        self.reference_version = version;
         Ok(())
     }
 
