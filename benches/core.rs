@@ -41,23 +41,7 @@ fn fixtures() -> std::path::PathBuf {
 
 fn fixture_store(path: &Path) -> SqliteStore {
     let mut s = SqliteStore::open(path).unwrap();
-    for (k, f) in [
-        (Kind::Catalog, "catalog.csv"),
-        (Kind::Employees, "employees.csv"),
-        (Kind::Packaging, "packaging.csv"),
-        (Kind::Orders, "orders.csv"),
-    ] {
-        import_file(
-            &mut s,
-            k,
-            &fixtures().join(f),
-            &ReadOptions::default(),
-            "BENCH",
-            t0(),
-            &mut |_| {},
-        )
-        .unwrap();
-    }
+    packbench::import::import_data_set(&mut s, &fixtures(), "BENCH", t0()).unwrap();
     s
 }
 

@@ -8,7 +8,6 @@ mod harness;
 use std::time::{Duration, Instant};
 
 use chrono::TimeZone;
-use packbench::import::{import_file, Kind, ReadOptions};
 use packbench_drivers::label::{build_label, CaptionLanguage, LabelData, LabelLine, PaperWidth};
 use packbench_drivers::printer::PrinterSimulator;
 use packbench_drivers::scale::{ScaleProtocol, WeightUnit};
@@ -38,23 +37,7 @@ impl Station {
             .with_ymd_and_hms(2026, 11, 22, 0, 0, 0)
             .unwrap();
         let fx = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-        for (k, f) in [
-            (Kind::Catalog, "catalog.csv"),
-            (Kind::Employees, "employees.csv"),
-            (Kind::Packaging, "packaging.csv"),
-            (Kind::Orders, "orders.csv"),
-        ] {
-            import_file(
-                &mut s,
-                k,
-                &fx.join(f),
-                &ReadOptions::default(),
-                "B",
-                at,
-                &mut |_| {},
-            )
-            .unwrap();
-        }
+        packbench::import::import_data_set(&mut s, &fx, "B", at).unwrap();
         drop(s);
         let (scanner, scale_port, printer) = rt.block_on(async {
             (

@@ -1306,6 +1306,37 @@ pub fn check_rows(
     })
 }
 
+/// The files of a whole data set in `fixtures/` (and the demo's copy of them), in the order
+/// they import: orders name SKUs and pickers, so those come first.
+pub const DATA_SET: [(Kind, &str); 4] = [
+    (Kind::Catalog, "catalog.csv"),
+    (Kind::Employees, "employees.csv"),
+    (Kind::Packaging, "packaging.csv"),
+    (Kind::Orders, "orders.csv"),
+];
+
+/// Imports the [`DATA_SET`] files of `dir`, each as [`import_file`] does.
+pub fn import_data_set<S: ReferenceData + ?Sized>(
+    store: &mut S,
+    dir: &Path,
+    station_id: &str,
+    at: chrono::DateTime<chrono::FixedOffset>,
+) -> Result<(), ImportFileError> {
+    for (kind, file) in DATA_SET {
+        let opts = ReadOptions::default();
+        import_file(
+            store,
+            kind,
+            &dir.join(file),
+            &opts,
+            station_id,
+            at,
+            &mut |_| {},
+        )?;
+    }
+    Ok(())
+}
+
 /// Reads, checks and stores one file: nothing is written unless every row is good.
 pub fn import_file<S: ReferenceData + ?Sized>(
     store: &mut S,

@@ -30,8 +30,8 @@ use std::sync::Mutex;
 use chrono::{FixedOffset, TimeZone};
 use libfuzzer_sys::fuzz_target;
 use packbench::import::{
-    check_map, import_file, read_rows, ImportError, ImportFileError, Kind, ReadOptions, Rows,
-    TextEncoding,
+    check_map, import_data_set, import_file, read_rows, ImportError, ImportFileError, Kind,
+    ReadOptions, Rows, TextEncoding,
 };
 use packbench::store::{EventLog, ReferenceData, SqliteStore};
 
@@ -40,23 +40,7 @@ const SHEET: &str = "订单";
 fn fixtures_store() -> SqliteStore {
     let mut s = SqliteStore::open_in_memory().expect("store");
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
-    for (kind, file) in [
-        (Kind::Catalog, "catalog.csv"),
-        (Kind::Employees, "employees.csv"),
-        (Kind::Packaging, "packaging.csv"),
-        (Kind::Orders, "orders.csv"),
-    ] {
-        import_file(
-            &mut s,
-            kind,
-            &dir.join(file),
-            &ReadOptions::default(),
-            "FUZZ",
-            at(),
-            &mut |_| {},
-        )
-        .unwrap_or_else(|e| panic!("importing {file}: {e}"));
-    }
+    import_data_set(&mut s, &dir, "FUZZ", at()).expect("fixtures");
     s
 }
 

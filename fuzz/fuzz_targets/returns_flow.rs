@@ -29,7 +29,7 @@ use libfuzzer_sys::fuzz_target;
 use packbench::domain::event::{EventType, ScanRejected, StoredEvent};
 use packbench::domain::returns::fold;
 use packbench::domain::session::EngineConfig;
-use packbench::import::{import_file, Kind, ReadOptions};
+use packbench::import::import_data_set;
 use packbench::station::devices::keypad_line;
 use packbench::station::runtime::Msg;
 use packbench::station::Bench;
@@ -131,23 +131,7 @@ fn template() -> &'static PathBuf {
         remove_db(&p);
         let mut store = SqliteStore::open(&p).expect("template store");
         let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
-        for (kind, file) in [
-            (Kind::Catalog, "catalog.csv"),
-            (Kind::Employees, "employees.csv"),
-            (Kind::Packaging, "packaging.csv"),
-            (Kind::Orders, "orders.csv"),
-        ] {
-            import_file(
-                &mut store,
-                kind,
-                &fixtures.join(file),
-                &ReadOptions::default(),
-                "FUZZ",
-                t(0),
-                &mut |_| {},
-            )
-            .unwrap_or_else(|e| panic!("importing {file}: {e}"));
-        }
+        import_data_set(&mut store, &fixtures, "FUZZ", t(0)).expect("fixtures");
         let mut b = Bench::open(store, cfg()).expect("bench");
         for (i, code) in [
             "BADGE-E003",

@@ -9,33 +9,24 @@ use chrono::Local;
 
 use crate::config::Config;
 use crate::domain::commands::COMMANDS;
-use crate::import::{import_file, Kind, ReadOptions};
+use crate::import;
 use crate::store::Store;
 
 use super::bridge::SimCodes;
 use super::CodeButton;
 
-const FIXTURES: &[(Kind, &str, &str)] = &[
+/// The fixtures the demo writes into its folder: the files of [`import::DATA_SET`].
+const FIXTURES: [(&str, &str); 4] = [
+    ("catalog.csv", include_str!("../../fixtures/catalog.csv")),
     (
-        Kind::Catalog,
-        "catalog.csv",
-        include_str!("../../fixtures/catalog.csv"),
-    ),
-    (
-        Kind::Employees,
         "employees.csv",
         include_str!("../../fixtures/employees.csv"),
     ),
     (
-        Kind::Packaging,
         "packaging.csv",
         include_str!("../../fixtures/packaging.csv"),
     ),
-    (
-        Kind::Orders,
-        "orders.csv",
-        include_str!("../../fixtures/orders.csv"),
-    ),
+    ("orders.csv", include_str!("../../fixtures/orders.csv")),
 ];
 
 pub struct Demo {
@@ -65,20 +56,17 @@ pub fn prepare_as(dir: &Path, station_id: &str) -> Result<Demo> {
     // The file printer wants an absolute path.
     let labels = std::path::absolute(dir.join("labels.bin"))?;
     let mut store = crate::store::open(&db).context("the demo database")?;
-    for (kind, name, text) in FIXTURES {
+    for (name, text) in FIXTURES {
         let path = dir.join("fixtures").join(name);
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
-        import_file(
-            &mut store,
-            *kind,
-            &path,
-            &ReadOptions::default(),
-            station_id,
-            Local::now().fixed_offset(),
-            &mut |_| {},
-        )
-        .with_context(|| format!("demo import of {name}"))?;
     }
+    import::import_data_set(
+        &mut store,
+        &dir.join("fixtures"),
+        station_id,
+        Local::now().fixed_offset(),
+    )
+    .context("demo import")?;
     let quoted = |s: String| toml::Value::String(s).to_string();
     let mut cfg: Config = toml::from_str(&format!(
         "station_id = {}\ndatabase = {}\n[printer]\ntarget = {}\nchinese = true\n",
@@ -109,7 +97,7 @@ fn button(label: String, code: &str) -> CodeButton {
 /// SKU's barcodes (the panel shows those of the open order).
 pub fn sim_codes<S: Store>(store: &S, labels: &Path) -> Result<SimCodes> {
     let mut badges = Vec::new();
-    let mut rdr = csv::Reader::from_reader(FIXTURES[1].2.as_bytes());
+    let mut rdr = csv::Reader::from_reader(FIXTURES[1].1.as_bytes());
     for row in rdr.records() {
         let row = row?;
         let (id, name, roles, badge) = (&row[0], &row[1], &row[2], &row[3]);
@@ -119,7 +107,7 @@ pub fn sim_codes<S: Store>(store: &S, labels: &Path) -> Result<SimCodes> {
         ));
     }
     let mut orders: Vec<CodeButton> = Vec::new();
-    let mut rdr = csv::Reader::from_reader(FIXTURES[3].2.as_bytes());
+    let mut rdr = csv::Reader::from_reader(FIXTURES[3].1.as_bytes());
     for row in rdr.deserialize::<std::collections::HashMap<String, String>>() {
         let row = row?;
         let no = row.get("order_no").cloned().unwrap_or_default();

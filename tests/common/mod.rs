@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Duration, FixedOffset, TimeZone};
 use packbench::domain::event::{EventType, StoredEvent};
 use packbench::domain::session::EngineConfig;
-use packbench::import::{import_file, Kind, ReadOptions};
 use packbench::station::Bench;
 use packbench::store::{SqliteStore, Store};
 
@@ -26,23 +25,8 @@ pub fn t(secs: i64) -> DateTime<FixedOffset> {
 }
 
 pub fn import_fixtures<S: Store>(store: &mut S) {
-    for (kind, file) in [
-        (Kind::Catalog, "catalog.csv"),
-        (Kind::Employees, "employees.csv"),
-        (Kind::Packaging, "packaging.csv"),
-        (Kind::Orders, "orders.csv"),
-    ] {
-        import_file(
-            store,
-            kind,
-            &fixtures().join(file),
-            &ReadOptions::default(),
-            "TEST",
-            t(0),
-            &mut |_| {},
-        )
-        .unwrap_or_else(|e| panic!("importing {file}: {e}"));
-    }
+    packbench::import::import_data_set(store, &fixtures(), "TEST", t(0))
+        .unwrap_or_else(|e| panic!("importing the fixtures: {e}"));
 }
 
 pub fn store_with_fixtures() -> SqliteStore {
