@@ -2,8 +2,15 @@
 //! `PGPASSWORD` or `~/.pgpass`, and TLS with libpq's `sslmode` meanings (tokio-postgres knows
 //! only disable/prefer/require, so the verify modes and `sslrootcert` are taken out of the
 //! string here and turned into a rustls verifier).
+//!
+//! Stricter than libpq's defaults where a bench's link crosses a network: `sslmode` defaults
+//! to `verify-full` for any host that is not this machine (loopback or a unix socket keep
+//! `prefer`); `sslrootcert=system` needs `verify-full` (as libpq 16); `require` without a root
+//! certificate warns once; a `password_file` that group or others may read is refused.
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +38,16 @@ pub enum SslMode {
 }
 
 impl SslMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyCa => "verify-ca",
+            SslMode::VerifyFull => "verify-full",
+        }
+    }
+
     fn parse(s: &str) -> Option<SslMode> {
         Some(match s {
             "disable" => SslMode::Disable,
@@ -85,19 +102,40 @@ impl Target {
                     ),
                 })?;
         let db: Arc<str> = label(&config).into();
+        // Every packbench session resolves names in its own schema and the catalog, never in
+        // `public`, where another database user may have planted a look-alike function.
+        let path = super::privileges::SEARCH_PATH.replace(' ', "");
+        let options = match config.get_options() {
+            Some(o) if !o.trim().is_empty() => format!("{o} -c search_path={path}"),
+            _ => format!("-c search_path={path}"),
+        };
+        config.options(&options);
         let cfg_err = |message: String| CentralError::Config {
             db: db.to_string(),
             message,
         };
+        let system_roots = rootcert.as_deref() == Some("system");
         let sslmode = match sslmode.as_deref() {
-            None => SslMode::Prefer,
-            Some(s) => SslMode::parse(s).ok_or_else(|| {
-                cfg_err(format!(
-                    "sslmode={s} is not one of disable, prefer, require, verify-ca, verify-full"
-                ))
-            })?,
+            None => default_sslmode(&config, system_roots),
+            Some(s) => {
+                let mode = SslMode::parse(s).ok_or_else(|| {
+                    cfg_err(format!(
+                        "sslmode={s} is not one of disable, prefer, require, verify-ca, verify-full"
+                    ))
+                })?;
+                // libpq 16's rule: the system's roots vouch for every name they ever signed,
+                // so only a host-name check makes them mean "this server".
+                if system_roots && mode != SslMode::VerifyFull {
+                    return Err(cfg_err(format!(
+                        "sslmode={s} may not be used with sslrootcert=system: use sslmode=verify-full \
+                         (or leave sslmode out), so that the host name is checked"
+                    )));
+                }
+                mode
+            }
         };
         if let Some(file) = password_file {
+            check_private(file).map_err(&cfg_err)?;
             let text = std::fs::read_to_string(file).map_err(|e| {
                 cfg_err(format!(
                     "password file {} cannot be read: {e}",
@@ -146,7 +184,7 @@ impl Target {
         if config.get_application_name().is_none() {
             config.application_name("packbench");
         }
-        let tls = tls_config(effective, rootcert.as_deref()).map_err(cfg_err)?;
+        let tls = tls_config(effective, rootcert.as_deref(), &db).map_err(cfg_err)?;
         Ok(Target {
             config,
             tls: MakeRustlsConnect::new(tls),
@@ -181,6 +219,72 @@ pub fn label(config: &tokio_postgres::Config) -> String {
     let user = config.get_user().unwrap_or("?");
     let db = config.get_dbname().unwrap_or(user);
     format!("{user}@{host}:{port}/{db}")
+}
+
+/// The `sslmode` when the URL gives none: `verify-full` unless every host is this machine
+/// (TLS to loopback guards nothing a local user could not read anyway, and libpq's `prefer`
+/// keeps local set-ups working), and always with `sslrootcert=system` (as libpq 16).
+/// A `hostaddr` without a `host` is judged by its address; neither means a local socket.
+pub fn default_sslmode(config: &tokio_postgres::Config, system_roots: bool) -> SslMode {
+    let local = if config.get_hosts().is_empty() {
+        config.get_hostaddrs().iter().all(is_loopback)
+    } else {
+        config.get_hosts().iter().all(is_this_machine)
+    };
+    if local && !system_roots {
+        SslMode::Prefer
+    } else {
+        SslMode::VerifyFull
+    }
+}
+
+fn is_loopback(a: &IpAddr) -> bool {
+    match a {
+        IpAddr::V4(a) => a.is_loopback(),
+        IpAddr::V6(a) => a.is_loopback() || a.to_ipv4_mapped().is_some_and(|v| v.is_loopback()),
+    }
+}
+
+/// A unix socket, `localhost`, or a loopback address (127.0.0.0/8, ::1).
+fn is_this_machine(host: &Host) -> bool {
+    match host {
+        Host::Unix(_) => true,
+        Host::Tcp(h) => {
+            // "localhost." is the same name, fully qualified.
+            let name = h.strip_suffix('.').unwrap_or(h);
+            if name.eq_ignore_ascii_case("localhost") {
+                return true;
+            }
+            let ip = h.trim_start_matches('[').trim_end_matches(']');
+            ip.parse::<IpAddr>().is_ok_and(|a| is_loopback(&a))
+        }
+    }
+}
+
+/// A password file must be the owner's alone (libpq's rule for `.pgpass`): mode 0600 or
+/// stricter, and a plain file.
+fn check_private(file: &Path) -> Result<(), String> {
+    let meta = std::fs::metadata(file)
+        .map_err(|e| format!("password file {} cannot be read: {e}", file.display()))?;
+    if !meta.is_file() {
+        return Err(format!(
+            "password file {} is not a plain file",
+            file.display()
+        ));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "password file {f} may be read by group or others (mode {mode:04o}); \
+                 make it the owner's alone: chmod 600 {f}",
+                f = file.display()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Takes `sslmode` and `sslrootcert` out of a URL or key=value string: tokio-postgres
@@ -309,6 +413,19 @@ fn pgpass_lookup(config: &tokio_postgres::Config) -> Option<String> {
     let path = std::env::var_os("PGPASSFILE")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".pgpass")))?;
+    pgpass_lookup_in(&path, config)
+}
+
+/// [`pgpass_lookup`] in `path`. A file others may read is not used, with a warning (libpq
+/// does the same: the user did not name this file, so it is not an error).
+fn pgpass_lookup_in(path: &Path, config: &tokio_postgres::Config) -> Option<String> {
+    if !path.exists() {
+        return None;
+    }
+    if let Err(why) = check_private(path) {
+        tracing::warn!("{why}; it is not used");
+        return None;
+    }
     let text = std::fs::read_to_string(path).ok()?;
     let host = match config.get_hosts().first() {
         Some(Host::Tcp(h)) => h.clone(),
@@ -364,85 +481,148 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn tls_config(mode: SslMode, rootcert: Option<&str>) -> Result<ClientConfig, String> {
+/// Where the root certificates come from.
+enum Roots {
+    /// None given and `~/.postgresql/root.crt` absent.
+    None,
+    File(PathBuf),
+    /// `sslrootcert=system`: the operating system's store.
+    System,
+}
+
+impl Roots {
+    /// `sslrootcert`, else `~/.postgresql/root.crt` when it exists (libpq's default).
+    fn of(rootcert: Option<&str>) -> Roots {
+        match rootcert {
+            Some("system") => Roots::System,
+            Some(p) => Roots::File(PathBuf::from(p)),
+            None => {
+                let default = default_root_file();
+                if default.exists() {
+                    Roots::File(default)
+                } else {
+                    Roots::None
+                }
+            }
+        }
+    }
+
+    /// For messages: "the root certificate(s) in FILE" or "the system's root certificates".
+    fn describe(&self) -> String {
+        match self {
+            Roots::None => "no root certificate".into(),
+            Roots::File(p) => format!("the root certificate(s) in {}", p.display()),
+            Roots::System => "the system's root certificates".into(),
+        }
+    }
+}
+
+fn default_root_file() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default()
+        .join(".postgresql")
+        .join("root.crt")
+}
+
+/// Set once the "not verified" warning of `sslmode=require` was given (once per process: a
+/// bench reconnects often, and one line says it).
+static REQUIRE_UNVERIFIED_WARNED: AtomicBool = AtomicBool::new(false);
+
+fn tls_config(mode: SslMode, rootcert: Option<&str>, db: &str) -> Result<ClientConfig, String> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS set-up failed: {e}"))?;
+    let roots = Roots::of(rootcert);
     let verify = match mode {
         SslMode::Disable | SslMode::Prefer => false,
-        // libpq: `require` checks the certificate when a root certificate is given.
-        SslMode::Require => rootcert.is_some(),
+        // libpq: `require` checks the chain when a root certificate is there.
+        SslMode::Require => !matches!(roots, Roots::None),
         SslMode::VerifyCa | SslMode::VerifyFull => true,
     };
+    if mode == SslMode::Require
+        && !verify
+        && !REQUIRE_UNVERIFIED_WARNED.swap(true, Ordering::Relaxed)
+    {
+        tracing::warn!(
+            db = %db,
+            "sslmode=require without a root certificate: the connection is encrypted but the \
+             server is not verified (anyone on the path can pose as it); give sslrootcert=FILE \
+             with sslmode=verify-full"
+        );
+    }
     let config = if !verify {
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
             .with_no_client_auth()
     } else {
-        let roots = load_roots(rootcert)?;
-        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+        let store = load_roots(&roots, mode)?;
+        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider)
             .build()
             .map_err(|e| format!("TLS set-up failed: {e}"))?;
-        if mode == SslMode::VerifyFull {
-            builder.with_webpki_verifier(webpki).with_no_client_auth()
-        } else {
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(CaOnly(webpki)))
-                .with_no_client_auth()
-        }
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Verify {
+                webpki,
+                check_name: mode == SslMode::VerifyFull,
+                mode,
+                roots: roots.describe(),
+            }))
+            .with_no_client_auth()
     };
     Ok(config)
 }
 
-fn load_roots(rootcert: Option<&str>) -> Result<RootCertStore, String> {
-    let mut roots = RootCertStore::empty();
-    if rootcert == Some("system") {
-        let found = rustls_native_certs::load_native_certs();
-        for c in found.certs {
-            let _ = roots.add(c);
-        }
-        if roots.is_empty() {
-            return Err(
-                "sslrootcert=system: no root certificates found in the system store".into(),
-            );
-        }
-        return Ok(roots);
-    }
-    let path = match rootcert {
-        Some(p) => PathBuf::from(p),
-        None => {
-            let home = std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .unwrap_or_default();
-            let default = home.join(".postgresql").join("root.crt");
-            if !default.exists() {
-                return Err(format!(
-                    "certificate verification needs a root certificate: give sslrootcert=FILE (or sslrootcert=system), or put it in {}",
-                    default.display()
-                ));
+fn load_roots(roots: &Roots, mode: SslMode) -> Result<RootCertStore, String> {
+    let mut store = RootCertStore::empty();
+    let path = match roots {
+        Roots::System => {
+            let found = rustls_native_certs::load_native_certs();
+            for c in found.certs {
+                let _ = store.add(c);
             }
-            default
+            if store.is_empty() {
+                return Err(
+                    "sslrootcert=system: no root certificates found in the system store".into(),
+                );
+            }
+            return Ok(store);
+        }
+        Roots::File(p) => p,
+        Roots::None => {
+            return Err(format!(
+                "sslmode={} verifies the server and needs a root certificate: give \
+                 sslrootcert=FILE (the CA that signed the server's certificate) or \
+                 sslrootcert=system, or put it in {}{}",
+                mode.name(),
+                default_root_file().display(),
+                if mode == SslMode::VerifyFull {
+                    " (verify-full is the default for a host that is not this machine; \
+                     sslmode=require connects without verifying)"
+                } else {
+                    ""
+                }
+            ));
         }
     };
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&path)
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
         .map_err(|e| format!("root certificate {} cannot be read: {e}", path.display()))?
         .collect::<Result<_, _>>()
         .map_err(|e| format!("root certificate {} cannot be read: {e}", path.display()))?;
     for c in certs {
-        roots
+        store
             .add(c)
             .map_err(|e| format!("root certificate {} is not usable: {e}", path.display()))?;
     }
-    if roots.is_empty() {
+    if store.is_empty() {
         return Err(format!(
             "root certificate file {} holds no certificate",
             path.display()
         ));
     }
-    Ok(roots)
+    Ok(store)
 }
 
 /// `sslmode=prefer/require` without a root certificate: encrypted, not authenticated (as libpq).
@@ -494,11 +674,64 @@ impl ServerCertVerifier for NoVerify {
     }
 }
 
-/// `sslmode=verify-ca`: the chain must lead to a trusted root; the name is not checked.
+/// `require` with a root certificate and `verify-ca`: the chain must lead to a trusted root;
+/// `verify-full`: and the certificate must name the host. A refusal says which, in words, with
+/// the host and the roots (rustls alone says `UnknownIssuer`).
 #[derive(Debug)]
-struct CaOnly(Arc<WebPkiServerVerifier>);
+struct Verify {
+    webpki: Arc<WebPkiServerVerifier>,
+    check_name: bool,
+    mode: SslMode,
+    /// [`Roots::describe`]
+    roots: String,
+}
 
-impl ServerCertVerifier for CaOnly {
+impl Verify {
+    fn refusal(&self, e: CertificateError, host: &ServerName<'_>) -> rustls::Error {
+        let host = host.to_str();
+        let mode = self.mode.name();
+        let message = match e {
+            CertificateError::NotValidForNameContext { presented, .. } => format!(
+                "the server's certificate is not valid for host {host}: it names {} \
+                 (sslmode={mode} checks the host name: connect by a name the certificate holds)",
+                if presented.is_empty() {
+                    "no host".to_string()
+                } else {
+                    presented
+                        .iter()
+                        .map(|n| plain_name(n))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ),
+            CertificateError::NotValidForName => format!(
+                "the server's certificate is not valid for host {host} (sslmode={mode} checks \
+                 the host name: connect by a name the certificate holds)"
+            ),
+            CertificateError::UnknownIssuer => format!(
+                "the server's certificate for host {host} is not signed by {} (sslmode={mode}): \
+                 the wrong sslrootcert, or not the server you meant",
+                self.roots
+            ),
+            other => format!("the server's certificate for host {host} is refused: {other}"),
+        };
+        rustls::Error::Other(rustls::OtherError(Arc::new(std::io::Error::other(message))))
+    }
+}
+
+/// A certificate's name as webpki shows it (`DnsName("localhost")`, `IpAddress(10.0.0.5)`) as a
+/// person writes it.
+fn plain_name(n: &str) -> &str {
+    n.strip_prefix("DnsName(\"")
+        .and_then(|r| r.strip_suffix("\")"))
+        .or_else(|| {
+            n.strip_prefix("IpAddress(")
+                .and_then(|r| r.strip_suffix(')'))
+        })
+        .unwrap_or(n)
+}
+
+impl ServerCertVerifier for Verify {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -507,14 +740,20 @@ impl ServerCertVerifier for CaOnly {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
+        match self.webpki.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
+            Ok(v) => Ok(v),
+            // webpki checks the chain before the name: a name error means the chain is good.
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
+            )) if !self.check_name => Ok(ServerCertVerified::assertion()),
+            Err(rustls::Error::InvalidCertificate(e)) => Err(self.refusal(e, server_name)),
+            Err(e) => Err(e),
         }
     }
 
@@ -524,7 +763,7 @@ impl ServerCertVerifier for CaOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        self.webpki.verify_tls12_signature(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -533,11 +772,11 @@ impl ServerCertVerifier for CaOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        self.webpki.verify_tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.webpki.supported_verify_schemes()
     }
 }
 
@@ -685,6 +924,222 @@ mod tests {
         let c: tokio_postgres::Config = u.parse().unwrap();
         assert_eq!(c.get_user(), Some("b1"));
         assert_eq!(c.get_password(), Some(&b"x"[..]));
+    }
+
+    /// A file holding `text` with permissions `mode`.
+    fn file_with_mode(dir: &Path, name: &str, text: &str, mode: u32) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        p
+    }
+
+    #[test]
+    fn sslmode_defaults_to_verify_full_off_this_machine() {
+        let mode = |url: &str| {
+            let (rest, _, root) = split_ssl_options(url);
+            let c: tokio_postgres::Config = rest.parse().unwrap();
+            default_sslmode(&c, root.as_deref() == Some("system"))
+        };
+        for local in [
+            "postgres://u@127.0.0.1/x",
+            "postgres://u@127.1.2.3:6543/x",
+            "postgres://u@localhost/x",
+            "postgres://u@LOCALHOST./x",
+            "postgres://u@[::1]/x",
+            "host=::1 user=u",
+            "host=::ffff:127.0.0.1 user=u",
+            "postgres://u@/x?host=/var/run/postgresql",
+            "host=/tmp user=u",
+            "user=u",
+            "hostaddr=127.0.0.1 user=u",
+            "postgres://u@localhost,127.0.0.1/x",
+        ] {
+            assert_eq!(mode(local), SslMode::Prefer, "{local}");
+        }
+        for remote in [
+            "postgres://u@db.lan/x",
+            "postgres://u@10.0.0.5/x",
+            "postgres://u@128.0.0.1/x",
+            "postgres://u@[fe80::1]/x",
+            "postgres://u@localhost.example.com/x",
+            "hostaddr=192.168.1.9 user=u",
+            // The name is what the certificate must hold, wherever hostaddr points.
+            "host=db.lan hostaddr=127.0.0.1 user=u",
+            // One remote host among local ones is enough.
+            "postgres://u@localhost,db.lan/x",
+            // libpq 16: system roots mean verify-full, even to this machine.
+            "postgres://u@127.0.0.1/x?sslrootcert=system",
+        ] {
+            assert_eq!(mode(remote), SslMode::VerifyFull, "{remote}");
+        }
+    }
+
+    #[test]
+    fn the_default_is_what_target_parse_uses() {
+        // A root certificate that cannot be read is an error only where it would be used.
+        let t = Target::parse(
+            "postgres://u@127.0.0.1/x?sslrootcert=/nonexistent/ca.pem",
+            None,
+        )
+        .unwrap();
+        assert_eq!(t.sslmode, SslMode::Prefer);
+        let err = Target::parse(
+            "postgres://u@db.lan/x?sslrootcert=/nonexistent/ca.pem",
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("/nonexistent/ca.pem cannot be read"), "{err}");
+        // An explicit mode is honoured.
+        let t = Target::parse("postgres://u@db.lan/x?sslmode=disable", None).unwrap();
+        assert_eq!(t.sslmode, SslMode::Disable);
+        // Without any root certificate the message says why one is needed and the way out.
+        if !default_root_file().exists() {
+            let err = Target::parse("postgres://u@db.lan/x", None)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("u@db.lan:5432/x")
+                    && err.contains("sslmode=verify-full verifies the server")
+                    && err.contains("sslrootcert=FILE")
+                    && err.contains("default for a host that is not this machine"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn system_roots_only_with_verify_full() {
+        for weak in ["disable", "allow", "prefer", "require", "verify-ca"] {
+            let err = Target::parse(
+                &format!("postgres://u@db.lan/x?sslmode={weak}&sslrootcert=system"),
+                None,
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.contains(&format!(
+                    "sslmode={weak} may not be used with sslrootcert=system: use sslmode=verify-full"
+                )),
+                "{err}"
+            );
+        }
+        let kv = Target::parse(
+            "host=db.lan user=u sslmode=require sslrootcert=system",
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            kv.contains("may not be used with sslrootcert=system"),
+            "{kv}"
+        );
+        // Left out, the mode is verify-full (the system store may be empty on a bare machine).
+        match Target::parse("postgres://u@127.0.0.1/x?sslrootcert=system", None) {
+            Ok(t) => assert_eq!(t.sslmode, SslMode::VerifyFull),
+            Err(e) => assert!(e.to_string().contains("no root certificates found"), "{e}"),
+        }
+    }
+
+    /// Everything written through `tracing` while `f` runs on this thread.
+    fn logged(f: impl FnOnce()) -> String {
+        #[derive(Clone, Default)]
+        struct Buf(Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buf = Buf::default();
+        let w = buf.clone();
+        let sub = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || w.clone())
+            .finish();
+        tracing::subscriber::with_default(sub, f);
+        let out = buf.0.lock().unwrap().clone();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn require_without_a_root_certificate_warns_once() {
+        if default_root_file().exists() {
+            return; // then `require` verifies against it, as libpq's does
+        }
+        // No other test of this binary uses `require` without a root certificate, so the
+        // process-wide "once" is this test's.
+        let log = logged(|| {
+            for _ in 0..3 {
+                let t = Target::parse("postgres://u@db.lan/x?sslmode=require", None).unwrap();
+                assert_eq!(t.sslmode, SslMode::Require);
+            }
+        });
+        assert_eq!(
+            log.matches("the server is not verified").count(),
+            1,
+            "{log}"
+        );
+        assert!(
+            log.contains("WARN") && log.contains("sslmode=require"),
+            "{log}"
+        );
+    }
+
+    #[test]
+    fn a_password_file_others_may_read_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for mode in [0o644, 0o640, 0o604, 0o660] {
+            let f = file_with_mode(dir.path(), &format!("p{mode:o}"), "s3cret\n", mode);
+            let err = Target::parse("postgres://u@127.0.0.1/x", Some(&f))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(&format!(
+                    "password file {} may be read by group or others (mode {mode:04o})",
+                    f.display()
+                )) && err.contains(&format!("chmod 600 {}", f.display())),
+                "{err}"
+            );
+            assert!(!err.contains("s3cret"), "{err}");
+        }
+        for mode in [0o600, 0o400] {
+            let f = file_with_mode(dir.path(), &format!("q{mode:o}"), "s3cret\n", mode);
+            let t = Target::parse("postgres://u@127.0.0.1/x", Some(&f)).unwrap();
+            assert_eq!(t.config.get_password(), Some(&b"s3cret"[..]));
+        }
+        let err = Target::parse("postgres://u@127.0.0.1/x", Some(dir.path()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("is not a plain file"), "{err}");
+    }
+
+    #[test]
+    fn a_pgpass_others_may_read_is_ignored_with_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let c: tokio_postgres::Config = "host=db.lan user=u dbname=x".parse().unwrap();
+        let line = "db.lan:5432:x:u:s3cret\n";
+        let open = file_with_mode(dir.path(), "open", line, 0o644);
+        let log = logged(|| assert_eq!(pgpass_lookup_in(&open, &c), None));
+        assert!(
+            log.contains("may be read by group or others") && log.contains("it is not used"),
+            "{log}"
+        );
+        let private = file_with_mode(dir.path(), "private", line, 0o600);
+        assert_eq!(pgpass_lookup_in(&private, &c).as_deref(), Some("s3cret"));
+        assert_eq!(pgpass_lookup_in(&dir.path().join("none"), &c), None);
+    }
+
+    #[test]
+    fn certificate_names_read_as_written() {
+        assert_eq!(plain_name("DnsName(\"db.lan\")"), "db.lan");
+        assert_eq!(plain_name("IpAddress(10.0.0.5)"), "10.0.0.5");
+        assert_eq!(plain_name("DirectoryName"), "DirectoryName");
     }
 
     #[test]
