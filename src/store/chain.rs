@@ -40,6 +40,13 @@ pub fn event_hash(prev: &[u8; 32], e: &EventFields) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// A hash as the lower-case hex the log stores, on the stack.
+fn hex_of(h: &[u8; 32]) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    hex::encode_to_slice(h, &mut out).expect("64 hex digits for 32 bytes");
+    out
+}
+
 pub fn parse_hash(s: &str) -> Option<[u8; 32]> {
     let v = hex::decode(s).ok()?;
     v.try_into().ok()
@@ -282,7 +289,8 @@ pub struct Verifier<'c> {
     prev: Option<[u8; 32]>,
     expect_seq: i64,
     count: i64,
-    last: Option<(i64, String)>,
+    /// The last good row's seq; its hash is `prev` (equal to the stored one, or it failed).
+    last: Option<i64>,
     error: Option<VerifyError>,
     checkpoint: Option<&'c Checkpoint>,
     at_checkpoint: Option<String>,
@@ -311,34 +319,41 @@ impl<'c> Verifier<'c> {
 
     /// Takes the next row; false once an error is found (the walk may stop).
     pub fn push(&mut self, r: &ChainRow) -> bool {
+        self.push_fields(&r.fields(), &r.prev_hash, &r.hash)
+    }
+
+    /// [`Verifier::push`] for a row read in place (borrowed text, no copies): the walk a
+    /// station makes over its whole log at every start allocates nothing per event.
+    pub fn push_fields(&mut self, f: &EventFields, prev_hash: &str, hash: &str) -> bool {
         if self.error.is_some() {
             return false;
         }
         let prev = self.prev.unwrap_or(GENESIS);
-        if r.seq != self.expect_seq {
+        if f.seq != self.expect_seq {
             self.error = Some(VerifyError::Missing {
                 seq: self.expect_seq,
             });
             return false;
         }
-        let computed = event_hash(&prev, &r.fields());
-        if hex::encode(computed) != r.hash {
+        let computed = event_hash(&prev, f);
+        // Compared as the lower-case hex the log stores, byte for byte, as before.
+        if hex_of(&computed) != hash.as_bytes() {
             // The row's own link tells a moved event from an edited one.
-            let moved = r.prev_hash != hex::encode(prev);
+            let moved = hex_of(&prev) != prev_hash.as_bytes();
             self.error = Some(if moved {
-                VerifyError::Broken { seq: r.seq }
+                VerifyError::Broken { seq: f.seq }
             } else {
-                VerifyError::Changed { seq: r.seq }
+                VerifyError::Changed { seq: f.seq }
             });
             return false;
         }
-        if self.checkpoint.is_some_and(|cp| cp.seq == r.seq) {
-            self.at_checkpoint = Some(r.hash.clone());
+        if self.checkpoint.is_some_and(|cp| cp.seq == f.seq) {
+            self.at_checkpoint = Some(hash.to_string());
         }
         self.prev = Some(computed);
         self.expect_seq += 1;
         self.count += 1;
-        self.last = Some((r.seq, r.hash.clone()));
+        self.last = Some(f.seq);
         true
     }
 
@@ -348,7 +363,7 @@ impl<'c> Verifier<'c> {
                 match &self.at_checkpoint {
                     None => {
                         self.error = Some(VerifyError::Truncated {
-                            have: self.last.as_ref().map(|l| l.0).unwrap_or(0),
+                            have: self.last.unwrap_or(0),
                             checkpoint: cp.seq,
                         })
                     }
@@ -360,11 +375,12 @@ impl<'c> Verifier<'c> {
                 }
             }
         }
+        let prev = self.prev.unwrap_or(GENESIS);
         VerifyReport {
             events: self.count,
-            head: self.last.map(|(seq, hash)| Checkpoint {
+            head: self.last.map(|seq| Checkpoint {
                 seq,
-                hash,
+                hash: hex::encode(prev),
                 created_at: String::new(),
             }),
             error: self.error,
@@ -380,33 +396,6 @@ pub fn verify<L: super::EventLog + ?Sized>(
     let mut v = Verifier::new(checkpoint);
     log.scan_chain(0, &mut |r| v.push(&r))?;
     Ok(v.finish())
-}
-
-/// Checks the last `n` events of a log: each chains onto the one before it and matches its
-/// hash, and the last is the head. What a station checks at every start (the whole log is
-/// `audit verify`'s job).
-pub fn verify_tail<L: super::EventLog + ?Sized>(
-    log: &L,
-    n: i64,
-) -> super::Result<Option<VerifyError>> {
-    let Some((head, _)) = log.head()? else {
-        return Ok(None);
-    };
-    let mut v: Option<Verifier> = None;
-    log.scan_chain((head - n).max(0), &mut |r| {
-        let v = v.get_or_insert_with(|| match parse_hash(&r.prev_hash) {
-            Some(prev) => Verifier::starting_at(r.seq, prev, None),
-            None => Verifier::starting_at(r.seq, GENESIS, None),
-        });
-        v.push(&r)
-    })?;
-    let Some(v) = v else {
-        return Ok(Some(VerifyError::Missing { seq: head }));
-    };
-    let r = v.finish();
-    Ok(r.error.or_else(|| {
-        (r.head.map(|h| h.seq) != Some(head)).then_some(VerifyError::Missing { seq: head })
-    }))
 }
 
 /// The log's head as a checkpoint to keep off the bench; `None` for an empty log.

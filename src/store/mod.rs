@@ -139,10 +139,12 @@ pub trait EventLog {
         chain::verify(self, checkpoint)
     }
 
-    /// What is wrong with the log as a station finds it at start: the tail of its chain
-    /// (and, for SQLite, the triggers that keep it append-only). Empty when all is well.
+    /// What is wrong with the log as a station finds it at start: its whole chain (and, for
+    /// SQLite, the triggers that keep it append-only and the head verified at the last start:
+    /// `SqliteStore`'s). Empty when all is well. `problem` names stay as they were when only
+    /// the last 100 events were checked (`chain_tail`), so alarms stay comparable.
     fn startup_problems(&self) -> Result<Vec<(String, String)>> {
-        Ok(match chain::verify_tail(self, 100)? {
+        Ok(match self.verify(None)?.error {
             Some(e) => vec![("chain_tail".into(), e.to_string())],
             None => Vec::new(),
         })
@@ -234,6 +236,17 @@ pub trait Claims: Send {
     /// round trip, bounded like a claim). A bench alone has none.
     fn packed_history(&mut self, _order_no: &str) -> Vec<StoredEvent> {
         Vec::new()
+    }
+
+    /// A PIN checked at the centre, which counts wrong ones across every bench and console
+    /// (bounded like a claim). `None` when there is no centre or it did not answer: the
+    /// bench's own copy decides.
+    fn check_pin(
+        &mut self,
+        _employee_id: &str,
+        _pin: &crate::domain::pin::Pin,
+    ) -> Option<crate::central::PinCheck> {
+        None
     }
 }
 

@@ -5,13 +5,14 @@
 use std::path::Path;
 
 use chrono::{DateTime, FixedOffset};
+use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use serde_json::{Map, Value};
 
-use super::chain::{self, ChainRow, GENESIS};
+use super::chain::{self, ChainRow, Checkpoint, EventFields, Verifier, VerifyReport, GENESIS};
 use super::{
     Changes, EventFilter, EventLog, OrderNow, OrderRow, Put, ReferenceData, ReferenceRead, Result,
-    StoreError,
+    StoreError, VerifyError,
 };
 use crate::domain::catalog::BarcodeEntry;
 use crate::domain::event::{EventType, NewEvent, StoredEvent};
@@ -123,10 +124,70 @@ const MIGRATIONS: &[&str] = &[
         WHEN NEW.seq <= (SELECT coalesce(max(seq), 0) FROM events)
         BEGIN SELECT RAISE(ABORT, 'the event log is append-only: REPLACE refused'); END;
     "#,
+    // 6: the head the last start verified (seq 0: none yet), the anchor of the next start's
+    // check. The row is there from the start, so a deleted row is itself a finding.
+    r#"
+    CREATE TABLE verified_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL);
+    INSERT INTO verified_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+    "#,
 ];
 
-/// The triggers that keep the log append-only; a bench checks they are there at start.
+/// The triggers that keep the log append-only; a bench checks at start that each is there with
+/// exactly the SQL the station creates ([`created_trigger_sql`]).
 pub const LOG_TRIGGERS: &[&str] = &["events_no_update", "events_no_delete", "events_append_only"];
+
+/// The migration that creates `verified_head` (the version from which a file must have it).
+const VERIFIED_HEAD_VERSION: usize = 6;
+
+/// `sql` with every run of whitespace made one space, trimmed: how a trigger's stored text is
+/// compared with the station's (SQLite keeps the text as written, indentation and all).
+fn normalise_ws(sql: &str) -> String {
+    sql.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The `CREATE TRIGGER` statement for `name` exactly as the migrations create it (up to its
+/// `END`, without the `;`, as SQLite stores it in `sqlite_master.sql`), whitespace normalised.
+/// Taken from [`MIGRATIONS`] themselves, so the check can never drift from what is created.
+pub fn created_trigger_sql(name: &str) -> Option<String> {
+    let head = format!("CREATE TRIGGER {name} ");
+    MIGRATIONS.iter().find_map(|m| {
+        let start = m.find(&head)?;
+        let len = m[start..].find("END;")? + "END".len();
+        Some(normalise_ws(&m[start..start + len]))
+    })
+}
+
+/// Every connection the store opens: SQLite's defensive mode, so no statement on it can write
+/// the schema behind SQLite's back (`PRAGMA writable_schema`, `sqlite_dbpage`, shadow tables)
+/// or turn the journal off.
+fn harden(conn: &Connection) -> Result<()> {
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
+    Ok(())
+}
+
+/// The crash harness's kill point inside a commit (see `killpoint`), when it is armed: SQLite's
+/// commit hook. Returning false lets the commit go on.
+#[cfg(any(test, feature = "testing"))]
+fn arm_commit_kill_point(conn: &mut Connection) -> Result<()> {
+    if killpoint::armed_at(Point::InsideCommit) {
+        conn.commit_hook(Some(|| {
+            killpoint::in_commit_hook();
+            false
+        }))?;
+    }
+    Ok(())
+}
+
+/// Builds without the `testing` feature (every station in service) have no kill points.
+#[cfg(not(any(test, feature = "testing")))]
+fn arm_commit_kill_point(_: &mut Connection) -> Result<()> {
+    Ok(())
+}
+
+/// The chain's rows as stored, in order, for the check.
+const SELECT_CHAIN: &str =
+    "SELECT seq, at, type, actor, station_id, order_no, data, prev_hash, hash
+     FROM events WHERE seq > ?1 ORDER BY seq";
 
 pub struct SqliteStore {
     conn: Connection,
@@ -187,6 +248,7 @@ impl SqliteStore {
                 conn
             }
         };
+        harden(&conn)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "query_only", true)?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -218,19 +280,154 @@ impl SqliteStore {
         Ok(out)
     }
 
+    /// The log's triggers as found: missing ones, ours under their names but with other SQL
+    /// (a no-op body passes a check of names), and triggers on `events` the station never
+    /// creates (a `BEFORE INSERT … RAISE(IGNORE)` would drop every event without an error).
+    fn trigger_problems(&self) -> Result<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        let missing = self.missing_triggers()?;
+        if !missing.is_empty() {
+            out.push((
+                "triggers_missing".into(),
+                format!(
+                    "the log's append-only triggers are missing ({}): someone changed the database",
+                    missing.join(", ")
+                ),
+            ));
+        }
+        let found: Vec<(String, Option<String>)> = {
+            let mut stmt = self.conn.prepare(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND (tbl_name = 'events' OR name IN (?1, ?2, ?3)) ORDER BY name",
+            )?;
+            let rows = stmt.query_map(
+                params![LOG_TRIGGERS[0], LOG_TRIGGERS[1], LOG_TRIGGERS[2]],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut changed = Vec::new();
+        let mut added = Vec::new();
+        for (name, sql) in &found {
+            match created_trigger_sql(name) {
+                Some(want) if LOG_TRIGGERS.contains(&name.as_str()) => {
+                    if sql.as_deref().map(normalise_ws) != Some(want) {
+                        changed.push(name.as_str());
+                    }
+                }
+                _ => added.push(name.as_str()),
+            }
+        }
+        if !changed.is_empty() {
+            out.push((
+                "triggers_changed".into(),
+                format!(
+                    "the log's append-only triggers are not the ones the station creates ({}): someone replaced them",
+                    changed.join(", ")
+                ),
+            ));
+        }
+        if !added.is_empty() {
+            out.push((
+                "triggers_added".into(),
+                format!(
+                    "the log has triggers the station never creates ({}): someone changed the database",
+                    added.join(", ")
+                ),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The head the last start verified: `Ok(None)` when none was yet (seq 0, or a read-only
+    /// file from before the table), `Err(())` when the row or the table is gone.
+    fn verified_head(&self) -> Result<std::result::Result<Option<Checkpoint>, ()>> {
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let table = self.conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'verified_head'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? > 0;
+        if !table {
+            return Ok(if (version as usize) < VERIFIED_HEAD_VERSION {
+                Ok(None)
+            } else {
+                Err(())
+            });
+        }
+        let row: Option<(i64, String)> = self
+            .conn
+            .query_row(
+                "SELECT seq, hash FROM verified_head WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(match row {
+            None => Err(()),
+            Some((seq, _)) if seq <= 0 => Ok(None),
+            Some((seq, hash)) => Ok(Some(Checkpoint {
+                seq,
+                hash,
+                created_at: String::new(),
+            })),
+        })
+    }
+
+    /// Records `head` as verified (never moving the record back). A store that cannot write
+    /// (read-only) keeps the old record: the next start checks from it again.
+    fn record_verified_head(&self, head: &Checkpoint) {
+        let r = self.conn.execute(
+            "INSERT INTO verified_head (id, seq, hash) VALUES (1, ?1, ?2)
+             ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash
+               WHERE excluded.seq >= verified_head.seq",
+            params![head.seq, head.hash],
+        );
+        if let Err(e) = r {
+            tracing::warn!(seq = head.seq, "the verified head was not recorded: {e}");
+        }
+    }
+
+    /// Walks the rows after `after_seq` into `v`, each read in place (no copies): the whole
+    /// log at every start, so this is the check's cost.
+    fn walk_chain(&self, after_seq: i64, v: &mut Verifier) -> Result<()> {
+        fn text<'a>(r: &'a Row, i: usize) -> Result<&'a str> {
+            r.get_ref(i)?
+                .as_str()
+                .map_err(|e| rusqlite::Error::from(e).into())
+        }
+        fn text_or_null<'a>(r: &'a Row, i: usize) -> Result<Option<&'a str>> {
+            r.get_ref(i)?
+                .as_str_or_null()
+                .map_err(|e| rusqlite::Error::from(e).into())
+        }
+        let mut stmt = self.conn.prepare_cached(SELECT_CHAIN)?;
+        let mut rows = stmt.query([after_seq])?;
+        while let Some(r) = rows.next()? {
+            let f = EventFields {
+                seq: r.get(0)?,
+                at: text(r, 1)?,
+                kind: text(r, 2)?,
+                actor: text_or_null(r, 3)?,
+                station_id: text(r, 4)?,
+                order_no: text_or_null(r, 5)?,
+                data: text(r, 6)?,
+            };
+            if !v.push_fields(&f, text(r, 7)?, text(r, 8)?) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     pub fn open_in_memory() -> Result<Self> {
         Self::init(Connection::open_in_memory()?)
     }
 
     fn init(mut conn: Connection) -> Result<Self> {
-        if killpoint::armed_at(Point::InsideCommit) {
-            // The crash harness's kill point inside a commit (see `killpoint`); never set in
-            // service. Returning false lets the commit go on.
-            conn.commit_hook(Some(|| {
-                killpoint::in_commit_hook();
-                false
-            }))?;
-        }
+        harden(&conn)?;
+        arm_commit_kill_point(&mut conn)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: a committed event survives a power cut, not just a process crash.
@@ -620,10 +817,7 @@ impl EventLog for SqliteStore {
     }
 
     fn scan_chain(&self, after_seq: i64, f: &mut dyn FnMut(ChainRow) -> bool) -> Result<()> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, at, type, actor, station_id, order_no, data, prev_hash, hash
-             FROM events WHERE seq > ?1 ORDER BY seq",
-        )?;
+        let mut stmt = self.conn.prepare_cached(SELECT_CHAIN)?;
         let mut rows = stmt.query([after_seq])?;
         while let Some(r) = rows.next()? {
             let row = ChainRow {
@@ -649,20 +843,68 @@ impl EventLog for SqliteStore {
         Ok((seq > 0).then(|| (seq, hex::encode(hash))))
     }
 
+    /// The same check as the trait's, each row read in place (no copies).
+    fn verify(&self, checkpoint: Option<&Checkpoint>) -> Result<VerifyReport> {
+        let mut v = Verifier::new(checkpoint);
+        self.walk_chain(0, &mut v)?;
+        Ok(v.finish())
+    }
+
+    /// The log as a station finds it at start (`StationLoop::check_log` raises each problem
+    /// as a `log_alarm`):
+    ///
+    /// - the three append-only triggers are there, each with exactly the SQL the station
+    ///   creates (whitespace aside), and no other trigger is on `events`;
+    /// - the **whole** chain verifies, from the first event to the head: every event added
+    ///   since the last start, and every older one too. Checking only from the last verified
+    ///   head would cost nothing but could never see an event edited below it in place (its
+    ///   stored hash left stale), which is the easy edit; so every start reads every row
+    ///   (measured in BENCHMARKS.md, "Start-up log check");
+    /// - the head verified at the last start (`verified_head`, seq and hash, recorded after
+    ///   each start whose chain verified) is still there with the same hash. This finds a log
+    ///   that was edited and then re-hashed from the edit to the head (`chain_rewritten`), and
+    ///   one cut back below that head (`chain_truncated`), neither of which the chain alone
+    ///   can show.
+    ///
+    /// What it does not defend against: whoever has the file can also rewrite (or re-seed)
+    /// `verified_head` after re-hashing, and then every check here passes; nothing stored
+    /// only on the bench can prevent that. The defence is a copy the bench cannot write: the
+    /// central log (events shipped as they happen), and checkpoints kept off the bench
+    /// (`audit checkpoint`, `audit verify --checkpoint`). A deleted `verified_head` row is
+    /// reported once (`verified_head_missing`) and recorded again when the chain verifies.
     fn startup_problems(&self) -> Result<Vec<(String, String)>> {
-        let mut out = Vec::new();
-        let missing = self.missing_triggers()?;
-        if !missing.is_empty() {
-            out.push((
-                "triggers_missing".into(),
+        let mut out = self.trigger_problems()?;
+        let anchor = match self.verified_head()? {
+            Ok(a) => a,
+            Err(()) => {
+                out.push((
+                    "verified_head_missing".into(),
+                    "the record of the log head verified at the last start is gone: someone changed the database; the whole log is checked".into(),
+                ));
+                None
+            }
+        };
+        let report = self.verify(anchor.as_ref())?;
+        match report.error {
+            None => {
+                if let Some(head) = &report.head {
+                    self.record_verified_head(head);
+                }
+            }
+            Some(VerifyError::CheckpointMismatch { seq }) => out.push((
+                "chain_rewritten".into(),
                 format!(
-                    "the log's append-only triggers are missing ({}): someone changed the database",
-                    missing.join(", ")
+                    "event {seq} is not the event the station verified at its last start: the log was rewritten and its chain recomputed"
                 ),
-            ));
-        }
-        if let Some(e) = chain::verify_tail(self, 100)? {
-            out.push(("chain_tail".into(), e.to_string()));
+            )),
+            Some(VerifyError::Truncated { have, checkpoint }) => out.push((
+                "chain_truncated".into(),
+                format!(
+                    "the log ends at event {have} but the station verified it up to event {checkpoint} at its last start: events were removed"
+                ),
+            )),
+            // `chain_tail`: the name from when only the last 100 events were checked.
+            Some(e) => out.push(("chain_tail".into(), e.to_string())),
         }
         Ok(out)
     }
@@ -779,6 +1021,67 @@ mod tests {
             .pragma_query_value(None, "synchronous", |r| r.get(0))
             .unwrap();
         assert_eq!((mode.as_str(), sync), ("wal", 2));
+    }
+
+    /// Defensive mode on every connection the store opens; through it, the `writable_schema`
+    /// trick (rewrite a trigger's SQL in `sqlite_master` without DROP/CREATE) is refused,
+    /// while the same trick on an ordinary connection works (so the test can fail).
+    #[test]
+    fn every_connection_is_defensive_and_refuses_writable_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.db");
+        let rw = SqliteStore::open(&path).unwrap();
+        let ro = SqliteStore::open_read_only(&path).unwrap();
+        let mem = SqliteStore::open_in_memory().unwrap();
+        for (what, s) in [("read-write", &rw), ("read-only", &ro), ("in memory", &mem)] {
+            assert!(
+                s.conn
+                    .db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE)
+                    .unwrap(),
+                "{what}"
+            );
+        }
+        let trick = "PRAGMA writable_schema = ON;
+            UPDATE sqlite_master SET sql = 'CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT 1; END'
+              WHERE name = 'events_no_update';";
+        for (what, s) in [("read-write", &rw), ("in memory", &mem)] {
+            let e = s.conn.execute_batch(trick).unwrap_err();
+            assert!(e.to_string().contains("may not be modified"), "{what}: {e}");
+            assert!(s.trigger_problems().unwrap().is_empty(), "{what}");
+        }
+        // An ordinary connection (the attacker's own) is not defensive: the trick works.
+        let plain = Connection::open(&path).unwrap();
+        plain.execute_batch(trick).unwrap();
+        drop(plain);
+        let again = SqliteStore::open(&path).unwrap();
+        let found = again.trigger_problems().unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, "triggers_changed");
+        assert!(found[0].1.contains("events_no_update"), "{found:?}");
+    }
+
+    /// The SQL the check expects is what SQLite stored for the station's own triggers.
+    #[test]
+    fn the_expected_trigger_sql_is_what_the_migrations_created() {
+        let s = SqliteStore::open_in_memory().unwrap();
+        for t in LOG_TRIGGERS {
+            let stored: String = s
+                .conn
+                .query_row(
+                    "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1",
+                    [t],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            let want = created_trigger_sql(t).unwrap();
+            assert!(
+                want.starts_with("CREATE TRIGGER") && want.ends_with("END"),
+                "{want}"
+            );
+            assert_eq!(normalise_ws(&stored), want);
+        }
+        assert_eq!(created_trigger_sql("events_nope"), None);
+        assert!(s.startup_problems().unwrap().is_empty());
     }
 
     /// The power-cut harness's switch: only `OFF` turns durability off; anything else, or
