@@ -574,7 +574,7 @@ pub fn read_rows(path: &Path, kind: Kind, opts: &ReadOptions) -> Result<Rows, Im
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
-    let (source, columns, rows) = if SHEET_EXTENSIONS.contains(&ext.as_str()) {
+    let (source, columns, mut rows) = if SHEET_EXTENSIONS.contains(&ext.as_str()) {
         if opts.encoding.is_some() {
             return Err(fail(
                 "file".into(),
@@ -612,6 +612,7 @@ pub fn read_rows(path: &Path, kind: Kind, opts: &ReadOptions) -> Result<Rows, Im
         }
     }
     .map_err(|(w, m)| fail(w, m))?;
+    neutralise_nul(&file, &mut rows);
     Ok(Rows {
         file,
         sha256,
@@ -619,6 +620,50 @@ pub fn read_rows(path: &Path, kind: Kind, opts: &ReadOptions) -> Result<Rows, Im
         columns,
         rows,
     })
+}
+
+/// What a NUL in imported text becomes: U+FFFD, the replacement character, visible where the
+/// text is shown and never a control byte.
+pub const NUL_REPLACEMENT: char = '\u{FFFD}';
+
+/// At most this many fields are named one by one in the log; then one line counts the rest.
+const NUL_WARNINGS: usize = 20;
+
+/// Replaces every NUL in every field with [`NUL_REPLACEMENT`], with a warning naming file, line
+/// and column (once per field). Text is data and is not refused (the contract), but PostgreSQL
+/// text cannot hold a NUL while SQLite can: done here, where both backends' imports read
+/// their rows, the bench and the centre store the same text. Other control characters are
+/// stored as given (both databases hold them) and neutralised where shown or printed.
+fn neutralise_nul(file: &str, rows: &mut [Row]) {
+    let mut fields = 0usize;
+    for row in rows.iter_mut() {
+        // Sorted: the same log every run (a map's order is arbitrary).
+        let mut cols: Vec<&'static str> = row
+            .fields
+            .iter()
+            .filter(|(_, v)| v.contains('\0'))
+            .map(|(c, _)| *c)
+            .collect();
+        cols.sort_unstable();
+        for col in cols {
+            if let Some(v) = row.fields.get_mut(col) {
+                *v = v.replace('\0', &NUL_REPLACEMENT.to_string());
+            }
+            fields += 1;
+            if fields <= NUL_WARNINGS {
+                tracing::warn!(
+                    "{file}: {}: a NUL byte in the text is stored as U+FFFD (\u{FFFD})",
+                    row.place(col)
+                );
+            }
+        }
+    }
+    if fields > NUL_WARNINGS {
+        tracing::warn!(
+            "{file}: NUL bytes stored as U+FFFD in {fields} fields ({} more than named above)",
+            fields - NUL_WARNINGS
+        );
+    }
 }
 
 /// The file's text; on failure, the byte offset where it stops being text and why.

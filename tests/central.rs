@@ -2015,3 +2015,95 @@ async fn shop_exports_import_centrally_as_the_contract_files_do() {
     assert_eq!(c.master_head().await.unwrap(), master);
     assert_eq!(central_snapshot(&db.url).await, want);
 }
+
+/// A buyer note or a name holding a NUL (which PostgreSQL text cannot hold) imports alike at a
+/// bench and at the centre, from a CSV and from an .xlsx: both store U+FFFD in its place and
+/// say where it was.
+#[tokio::test]
+async fn a_nul_in_imported_text_is_stored_alike_at_a_bench_and_at_the_centre() {
+    use packbench::store::ReferenceData;
+    let db = pg::fresh_db().await;
+    let c = central_for(&db).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let note = "请放\0门口 leave at the door\0 \u{7}\u{1b}";
+    let head = "order_no,waybill_no,carrier,recipient,country,address,buyer_note,sku,qty";
+    let csv = d.join("nul-orders.csv");
+    std::fs::write(
+        &csv,
+        format!("{head}\nNUL-CSV,W-CSV,SF,\"李\0娜\",CN,x,\"{note}\",T-BLU-L,1\n"),
+    )
+    .unwrap();
+    let xlsx = d.join("nul-orders.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    let row = [
+        "NUL-XLSX", "W-XLSX", "SF", "李\0娜", "CN", "x", note, "T-BLU-L", "1",
+    ];
+    for (i, (h, v)) in head.split(',').zip(row).enumerate() {
+        sheet.write_string(0, i as u16, h).unwrap();
+        sheet.write_string(1, i as u16, v).unwrap();
+    }
+    book.save(&xlsx).unwrap();
+
+    let bench_db = d.join("bench.db");
+    let local = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_packbench"))
+            .current_dir(d)
+            .args(args)
+            .args(["--db", &s(&bench_db)])
+            .output()
+            .unwrap();
+        succeeded(args, &out);
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let catalog = s(&fixtures().join("catalog.csv"));
+    local(&["import", "catalog", &catalog]);
+    let args = ["import", "catalog", &catalog];
+    succeeded(&args, &pb_central(d, &db.url, &args));
+    for (file, places) in [
+        (
+            &csv,
+            ["line 2, column buyer_note", "line 2, column recipient"],
+        ),
+        (
+            &xlsx,
+            [
+                "sheet Sheet1, cell G2, column buyer_note",
+                "sheet Sheet1, cell D2, column recipient",
+            ],
+        ),
+    ] {
+        let args = ["import", "orders", &s(file)];
+        let at_bench = local(&args);
+        let out = pb_central(d, &db.url, &args);
+        succeeded(&args, &out);
+        let at_centre = String::from_utf8_lossy(&out.stderr).into_owned();
+        for log in [&at_bench, &at_centre] {
+            for p in places {
+                let want = format!(
+                    "{}: {p}: a NUL byte in the text is stored as U+FFFD",
+                    s(file)
+                );
+                assert!(log.contains(&want), "{want} in {log}");
+            }
+        }
+    }
+
+    let bench = SqliteStore::open(&bench_db).unwrap();
+    let centre = c.changes_since(0, 10_000).await.unwrap().orders;
+    for no in ["NUL-CSV", "NUL-XLSX"] {
+        let here = bench.find_order(no).unwrap().unwrap();
+        let there = centre.iter().find(|o| o.order_no == no).unwrap();
+        assert_eq!(
+            here.buyer_note,
+            "请放\u{FFFD}门口 leave at the door\u{FFFD} \u{7}\u{1b}"
+        );
+        assert_eq!(here.recipient, "李\u{FFFD}娜");
+        assert_eq!(
+            &here, there,
+            "{no}: the bench and the centre hold the same order"
+        );
+    }
+}

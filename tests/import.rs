@@ -524,3 +524,137 @@ fn a_text_encoding_error_names_the_line_with_any_line_end() {
     }
     assert!(s.load_catalog().unwrap().is_empty(), "nothing imported");
 }
+
+/// Everything written through `tracing` while `f` runs on this thread (the import's warnings).
+fn logged<T>(f: impl FnOnce() -> T) -> (T, String) {
+    #[derive(Clone, Default)]
+    struct Buf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buf = Buf::default();
+    let w = buf.clone();
+    let sub = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || w.clone())
+        .finish();
+    let out = tracing::subscriber::with_default(sub, f);
+    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    (out, text)
+}
+
+/// A NUL is the one character PostgreSQL text cannot hold: every format's reader turns it into
+/// U+FFFD, once, with a warning naming the place, and keeps every other control character.
+#[test]
+fn a_nul_in_text_is_stored_as_a_replacement_character_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let note = "请放\0门口\0 \u{1}\u{7}\u{1b}[2J\t end";
+    let stored = "请放\u{FFFD}门口\u{FFFD} \u{1}\u{7}\u{1b}[2J\t end";
+    let csv = write(
+        dir.path(),
+        "o.csv",
+        &format!(
+            "{ORD_HEAD}N1,W1,SF,\"李\0娜\",CN,x,\"{note}\",T-BLU-L,1,,,\nN1,W1,SF,\"李\0娜\",CN,x,\"{note}\",SOCK-BLK,2,,,\n"
+        ),
+    );
+    let json = write(
+        dir.path(),
+        "o.json",
+        &serde_json::json!([
+            {"order_no": "N1", "waybill_no": "W1", "carrier": "SF", "recipient": "李\0娜",
+             "country": "CN", "address": "x", "buyer_note": note, "sku": "T-BLU-L", "qty": 1},
+            {"order_no": "N1", "waybill_no": "W1", "carrier": "SF", "recipient": "李\0娜",
+             "country": "CN", "address": "x", "buyer_note": note, "sku": "SOCK-BLK", "qty": 2},
+        ])
+        .to_string(),
+    );
+    let xlsx = dir.path().join("o.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (i, h) in ORD_HEAD.trim_end().split(',').enumerate() {
+        sheet.write_string(0, i as u16, h).unwrap();
+    }
+    for (r, sku) in [(1u32, ("T-BLU-L", 1.0)), (2, ("SOCK-BLK", 2.0))] {
+        for (c, v) in ["N1", "W1", "SF", "李\0娜", "CN", "x", note, sku.0]
+            .iter()
+            .enumerate()
+        {
+            // The writer saves a NUL as Excel does, `_x0000_`; the reader turns it back.
+            sheet.write_string(r, c as u16, *v).unwrap();
+        }
+        sheet.write_number(r, 8, sku.1).unwrap();
+    }
+    book.save(&xlsx).unwrap();
+
+    for (file, place) in [
+        (
+            &csv,
+            ["line 2, column buyer_note", "line 2, column recipient"],
+        ),
+        (
+            &json,
+            ["record 1, field buyer_note", "record 1, field recipient"],
+        ),
+        (
+            &xlsx,
+            [
+                "sheet Sheet1, cell G2, column buyer_note",
+                "sheet Sheet1, cell D2, column recipient",
+            ],
+        ),
+    ] {
+        let mut s = store_with_fixtures();
+        let (r, log) = logged(|| import(&mut s, Kind::Orders, file));
+        r.unwrap();
+        let o = s.find_order("W1").unwrap().unwrap();
+        assert_eq!(o.buyer_note, stored, "{}", file.display());
+        assert_eq!(o.recipient, "李\u{FFFD}娜", "{}", file.display());
+        // Once per field: two NULs in one note are one warning; both rows' fields are named.
+        let warned: Vec<&str> = log.lines().filter(|l| l.contains("NUL")).collect();
+        assert_eq!(warned.len(), 4, "{log}");
+        for p in place {
+            let want = format!(
+                "{}: {p}: a NUL byte in the text is stored as U+FFFD",
+                file.display()
+            );
+            assert!(log.contains(&want), "{want} in {log}");
+        }
+        assert!(log.contains("WARN"), "{log}");
+        // The same file again changes nothing: what is compared is what was stored.
+        let before = event_count(&s);
+        let again = import(&mut s, Kind::Orders, file).unwrap();
+        assert_eq!((again.added, again.changed), (0, 0), "{}", file.display());
+        assert_eq!(event_count(&s), before);
+    }
+}
+
+#[test]
+fn many_nul_fields_are_named_up_to_twenty_then_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows: String = (1..=25)
+        .map(|i| format!("N{i},W{i},SF,a,CN,x,\"n\0\",T-BLU-L,1,,,\n"))
+        .collect();
+    let p = write(dir.path(), "o.csv", &format!("{ORD_HEAD}{rows}"));
+    let mut s = store_with_fixtures();
+    let (r, log) = logged(|| import(&mut s, Kind::Orders, &p));
+    r.unwrap();
+    assert_eq!(
+        log.lines().filter(|l| l.contains("a NUL byte")).count(),
+        20,
+        "{log}"
+    );
+    assert!(
+        log.contains("NUL bytes stored as U+FFFD in 25 fields (5 more than named above)"),
+        "{log}"
+    );
+    assert_eq!(
+        s.find_order("W25").unwrap().unwrap().buyer_note,
+        "n\u{FFFD}"
+    );
+}
