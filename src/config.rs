@@ -38,7 +38,7 @@ pub struct Config {
     pub base_dir: PathBuf,
 }
 
-/// `[security]`: where a badge needs its PIN too.
+/// `[security]`: where a badge needs its PIN too, and how long an approval may wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecurityConfig {
@@ -46,6 +46,14 @@ pub struct SecurityConfig {
     pub supervisor_pin: bool,
     #[serde(default)]
     pub sign_in_pin: bool,
+    /// Seconds an approval (badge, PIN) may wait for its reason. Read as a signed number so
+    /// that 0 or a negative value is refused by name rather than by a type error.
+    #[serde(default = "default_approval_timeout")]
+    pub approval_timeout_s: i64,
+}
+
+fn default_approval_timeout() -> i64 {
+    i64::from(crate::domain::session::Security::default().approval_timeout_s)
 }
 
 impl Default for SecurityConfig {
@@ -54,7 +62,25 @@ impl Default for SecurityConfig {
         SecurityConfig {
             supervisor_pin: d.supervisor_pin,
             sign_in_pin: d.sign_in_pin,
+            approval_timeout_s: i64::from(d.approval_timeout_s),
         }
+    }
+}
+
+impl SecurityConfig {
+    /// The approval timeout as the engine takes it: at least one second. 0 would make every
+    /// approval lapse before its reason, and a negative number means nothing.
+    pub fn approval_timeout(&self) -> Result<u32, String> {
+        u32::try_from(self.approval_timeout_s)
+            .ok()
+            .filter(|s| *s > 0)
+            .ok_or_else(|| {
+                format!(
+                    "[security] approval_timeout_s must be a whole number of seconds from 1 to {} (got {})",
+                    u32::MAX,
+                    self.approval_timeout_s
+                )
+            })
     }
 }
 
@@ -225,6 +251,9 @@ impl Config {
                 path.display()
             ));
         }
+        cfg.security
+            .approval_timeout()
+            .map_err(|e| format!("config {}: {e}", path.display()))?;
         for (kind, map) in &cfg.import {
             let k = crate::import::Kind::from_name(kind).ok_or_else(|| {
                 format!(
@@ -264,6 +293,10 @@ impl Config {
             security: crate::domain::session::Security {
                 supervisor_pin: self.security.supervisor_pin,
                 sign_in_pin: self.security.sign_in_pin,
+                // Checked by `load`; a config built in code falls back to the default.
+                approval_timeout_s: self.security.approval_timeout().unwrap_or_else(|_| {
+                    crate::domain::session::Security::default().approval_timeout_s
+                }),
             },
         }
     }

@@ -81,6 +81,22 @@ fn config_errors_are_one_clear_line() {
         dir.path(),
     );
     assert!(e.contains("unknown field `colour`"), "{e}");
+    // An approval that lapses at once, or a negative time, is refused by name.
+    for bad in ["0", "-5"] {
+        let cfg = setup(
+            dir.path(),
+            &format!("[security]\napproval_timeout_s = {bad}\n"),
+        );
+        let e = err_of(
+            &["run", "--headless", "--config", cfg.to_str().unwrap()],
+            dir.path(),
+        );
+        assert!(
+            e.contains("[security] approval_timeout_s must be")
+                && e.contains(&format!("(got {bad})")),
+            "{e}"
+        );
+    }
 }
 
 /// The station in `dir` (its config is `station.toml` there), scanner on stdin.
@@ -264,4 +280,58 @@ fn refusals_sound_an_alert_through_the_configured_player() {
     let lines = played(&log, 2);
     assert_eq!(lines[1], lines[0], "the same alert sound every time");
     assert_eq!(r.term(), Some(0));
+}
+
+/// An approval (badge, PIN) left without its reason lapses by the clock alone: the running
+/// station logs `approval_lapsed` with no further input, and a late reason approves nothing.
+#[test]
+fn an_unfinished_approval_lapses_with_no_further_input() {
+    let wait = Duration::from_secs(20);
+    let rig = harness::Rig::new(1, 22, Duration::from_millis(50));
+    let toml = rig.dir.path().join("station.toml");
+    let mut cfg = std::fs::read_to_string(&toml).unwrap();
+    // Long enough for the PIN's check (Argon2id) on a busy machine, short for a test.
+    cfg.push_str("[security]\napproval_timeout_s = 3\n");
+    std::fs::write(&toml, cfg).unwrap();
+    let mut st = rig.spawn(Path::new(env!("CARGO_BIN_EXE_packbench")));
+    st.scan(PACKER);
+    st.until(wait, |v| v["event"] == "packer_signed_in")
+        .unwrap();
+    let order = &rig.orders[0];
+    let loaded = harness::open(&mut st, &order.order_no, wait);
+    harness::scan_rest(&rig, &mut st, &loaded, wait);
+    rig.place(order.expected_g + 500.0);
+    let check = st
+        .until(wait, |v| v["event"] == "weight_checked")
+        .unwrap()
+        .1;
+    assert_eq!(check["ok"], false, "{check}");
+    let badge = st.scan(SUPERVISOR);
+    st.until(wait, |v| v["event"] == "pin_required").unwrap();
+    st.scan(&format!("@pin {SUPERVISOR_PIN}"));
+    st.until(wait, |v| v["event"] == "reason_required")
+        .unwrap_or_else(|| panic!("no reason asked; seen {:#?}", st.seen));
+    // Nothing more is sent: the lapse comes from the station's own timer.
+    let (at, lapsed) = st
+        .until(Duration::from_secs(15), |v| v["event"] == "approval_lapsed")
+        .unwrap_or_else(|| panic!("no lapse; seen {:#?}", st.seen));
+    // Timed from the badge, which the station stamps a moment after it was sent.
+    assert!(
+        at.duration_since(badge) >= Duration::from_millis(2900),
+        "not before its time"
+    );
+    assert_eq!(lapsed["cause"], "timeout", "{lapsed}");
+    assert_eq!(lapsed["supervisor_id"], "E005");
+    assert_eq!(lapsed["order_no"], order.order_no.as_str());
+    st.scan("PB-REASON-SCALE_DRIFT");
+    let refused = st.until(wait, |v| v["event"] == "scan_rejected").unwrap().1;
+    assert_eq!(refused["reason"], "not_allowed", "{refused}");
+    let (code, seen) = st.term();
+    assert_eq!(code, Some(0));
+    assert!(
+        !seen
+            .iter()
+            .any(|v| v["event"] == "override" || v["event"] == "order_packed"),
+        "nothing was approved: {seen:#?}"
+    );
 }

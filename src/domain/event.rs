@@ -111,6 +111,7 @@ event_types! {
     PinFailed => "pin_failed",
     BadgeLocked => "badge_locked",
     ReasonRequired => "reason_required",
+    ApprovalLapsed => "approval_lapsed",
     LogAlarm => "log_alarm",
     ReturnsStarted => "returns_started",
     ReturnsEnded => "returns_ended",
@@ -343,6 +344,48 @@ pub struct BadgeLocked {
 pub struct ReasonRequired {
     pub supervisor_id: String,
     pub cause: OverrideReason,
+}
+
+/// Why an approval (badge, PIN) ended without its reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LapseCause {
+    /// `[security] approval_timeout_s` passed since the badge.
+    Timeout,
+    /// Something else was done at the bench first (a scan, a command): the approval was for
+    /// the parcel as it was.
+    OtherInput,
+    /// A new weighing replaced the one the approval was for.
+    MeasurementChanged,
+}
+
+impl LapseCause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LapseCause::Timeout => "timeout",
+            LapseCause::OtherInput => "other_input",
+            LapseCause::MeasurementChanged => "measurement_changed",
+        }
+    }
+}
+
+/// An approval that lapsed before its reason: nothing was approved, and the parcel waits for
+/// a new one (badge, PIN, reason again).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalLapsed {
+    pub supervisor_id: String,
+    pub cause: LapseCause,
+    /// What it would have approved (`weight_mismatch`, `picker_unknown`).
+    pub approves: OverrideReason,
+    /// The weighing it was for.
+    #[serde(deserialize_with = "grams")]
+    pub measured_g: f64,
+    #[serde(deserialize_with = "grams")]
+    pub expected_g: f64,
+    /// The PIN had been given (the approval was waiting for its reason).
+    pub pin_given: bool,
+    /// Seconds from the badge to the lapse.
+    pub waited_s: i64,
 }
 
 /// The station found its log not as it left it (a trigger missing, the chain's tail
@@ -1026,6 +1069,36 @@ mod tests {
         );
         let m = EventData::from(OrderReleased {}).to_map();
         assert_eq!(serde_json::to_string(&m).unwrap(), "{}");
+    }
+
+    /// `approval_lapsed` as the log stores it: the names the README gives, and it reads back.
+    #[test]
+    fn approval_lapsed_stores_its_cause_and_reads_back() {
+        let e = ApprovalLapsed {
+            supervisor_id: "E005".into(),
+            cause: LapseCause::MeasurementChanged,
+            approves: OverrideReason::WeightMismatch,
+            measured_g: 225.0,
+            expected_g: 265.0,
+            pin_given: true,
+            waited_s: 12,
+        };
+        let m = EventData::from(e.clone()).to_map();
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            r#"{"approves":"weight_mismatch","cause":"measurement_changed","expected_g":265.0,"measured_g":225.0,"pin_given":true,"supervisor_id":"E005","waited_s":12}"#
+        );
+        assert_eq!(
+            EventData::decode(EventType::ApprovalLapsed, &m).unwrap(),
+            EventData::ApprovalLapsed(e)
+        );
+        for c in [
+            LapseCause::Timeout,
+            LapseCause::OtherInput,
+            LapseCause::MeasurementChanged,
+        ] {
+            assert_eq!(serde_json::to_value(c).unwrap(), json!(c.as_str()));
+        }
     }
 
     /// The claim events as the bench wrote them field by field before they were typed.

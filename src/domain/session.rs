@@ -11,11 +11,11 @@ use super::barcode::ParsedCode;
 use super::catalog::ItemMatch;
 use super::commands::Command;
 use super::event::{
-    ApprovalReason, AuthPurpose, BadgeLocked, DispatchClosed, DispatchStarted, EventData,
-    Gs1Fields, ItemAccepted, LoadedLine, NewEvent, OrderDispatched, OrderHeld, OrderLoaded,
-    OrderPacked, OrderReleased, Override, OverrideReason, PackagingSet, PackerSignedIn,
-    PackerSignedOut, PickerSet, PinFailed, PinRequired, ReasonRequired, RejectReason,
-    ReprintRequested, ScanRejected, ScanUndone, SupervisorViewOpened, VersionChange,
+    ApprovalLapsed, ApprovalReason, AuthPurpose, BadgeLocked, DispatchClosed, DispatchStarted,
+    EventData, Gs1Fields, ItemAccepted, LapseCause, LoadedLine, NewEvent, OrderDispatched,
+    OrderHeld, OrderLoaded, OrderPacked, OrderReleased, Override, OverrideReason, PackagingSet,
+    PackerSignedIn, PackerSignedOut, PickerSet, PinFailed, PinRequired, ReasonRequired,
+    RejectReason, ReprintRequested, ScanRejected, ScanUndone, SupervisorViewOpened, VersionChange,
     WeightChecked as WeightCheckedEvent,
 };
 use super::order::{Employee, Order, Packaging};
@@ -48,6 +48,8 @@ pub struct Security {
     pub supervisor_pin: bool,
     /// A badge sign-in needs the PIN too (a keypad sign-in always does).
     pub sign_in_pin: bool,
+    /// Seconds an approval (badge, PIN) may wait for its reason before it lapses.
+    pub approval_timeout_s: u32,
 }
 
 impl Default for Security {
@@ -55,6 +57,7 @@ impl Default for Security {
         Security {
             supervisor_pin: true,
             sign_in_pin: false,
+            approval_timeout_s: 120,
         }
     }
 }
@@ -133,6 +136,9 @@ pub enum Input {
     Reason(ApprovalReason),
     /// The PIN pad or the reason choice was closed: the badge that opened it is forgotten.
     CancelAuth,
+    /// Time passed with no input: an approval past `approval_timeout_s` lapses now, so the
+    /// screen stops offering it.
+    Tick,
 }
 
 /// The store's current word on the order open at this bench, read fresh for each input so a
@@ -261,6 +267,17 @@ pub struct Auth {
     pub purpose: AuthPurpose,
     /// The PIN was given (or not needed): an approval waits for its reason.
     pub pin_ok: bool,
+    /// When the badge was accepted: an approval lapses `approval_timeout_s` later.
+    pub since: DateTime<FixedOffset>,
+    /// What an approval approves; `None` for a sign-in or the supervisor view.
+    pub approves: Option<Approves>,
+}
+
+/// The order and the weighing an approval was given for: its reason applies to them only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Approves {
+    pub order_no: String,
+    pub check: WeightCheck,
 }
 
 /// Wrong PINs in a row of one badge, and the lock they led to.
@@ -452,6 +469,7 @@ impl Engine {
             now,
             events: Vec::new(),
         };
+        self.lapse_before(&mut s, &mut out, input);
         match input {
             Input::Scan(scan) => self.scan(&mut s, &mut out, scan, open_now),
             Input::Command(c) => self.command(&mut s, &mut out, c, "", now),
@@ -462,7 +480,9 @@ impl Engine {
             Input::Pin(p) => self.pin(&mut s, &mut out, p),
             Input::Reason(r) => self.reason(&mut s, &mut out, *r, ""),
             Input::CancelAuth => s.auth = None,
+            Input::Tick => {}
         }
+        self.lapse_after(&mut s, &mut out, input);
         Decision {
             events: out.events,
             next: s,
@@ -723,11 +743,23 @@ impl Engine {
                 }
             };
         let actor = s.packer.as_ref().map(|p| p.id.clone());
+        // An approval is of the order open now and of its last weighing.
+        let approves = match purpose {
+            AuthPurpose::Approval => s.open.as_ref().and_then(|o| {
+                Some(Approves {
+                    order_no: o.order.order_no.clone(),
+                    check: o.last_check.clone()?,
+                })
+            }),
+            _ => None,
+        };
         if !needed {
             s.auth = Some(Auth {
                 employee: emp.clone(),
                 purpose,
                 pin_ok: true,
+                since: out.now,
+                approves,
             });
             return self.after_pin(s, out);
         }
@@ -761,6 +793,8 @@ impl Engine {
             employee: emp.clone(),
             purpose,
             pin_ok: false,
+            since: out.now,
+            approves,
         });
     }
 
@@ -876,6 +910,84 @@ impl Engine {
         }
     }
 
+    /// An approval waiting for its PIN or reason lapses when `approval_timeout_s` has passed
+    /// since the badge, or when any other input comes first: it approves the parcel as it
+    /// was when the supervisor looked, not whatever happens at the bench afterwards.
+    fn lapse_before(&self, s: &mut State, out: &mut Out, input: &Input) {
+        let Some(auth) = s
+            .auth
+            .as_ref()
+            .filter(|a| a.purpose == AuthPurpose::Approval)
+        else {
+            return;
+        };
+        let timeout = chrono::Duration::seconds(i64::from(self.cfg.security.approval_timeout_s));
+        let cause = if out.now - auth.since >= timeout {
+            LapseCause::Timeout
+        } else if is_other_input(input) {
+            LapseCause::OtherInput
+        } else {
+            return;
+        };
+        self.lapse(s, out, cause);
+    }
+
+    /// After a scale reading (or anything else that slipped through): an approval whose order
+    /// or weighing is no longer the bench's lapses.
+    fn lapse_after(&self, s: &mut State, out: &mut Out, input: &Input) {
+        let Some(auth) = s
+            .auth
+            .as_ref()
+            .filter(|a| a.purpose == AuthPurpose::Approval)
+        else {
+            return;
+        };
+        if let Some(cause) = unbound(s, auth) {
+            let cause = match input {
+                Input::Weight { .. } => LapseCause::MeasurementChanged,
+                _ => cause,
+            };
+            self.lapse(s, out, cause);
+        }
+    }
+
+    /// Forgets the approval in progress, with an `approval_lapsed` event.
+    fn lapse(&self, s: &mut State, out: &mut Out, cause: LapseCause) {
+        let Some(auth) = s.auth.take() else { return };
+        let actor = s.packer.as_ref().map(|p| p.id.clone());
+        let (order, approves, measured_g, expected_g) = match &auth.approves {
+            Some(a) => (
+                Some(a.order_no.as_str()),
+                cause_of(&a.check),
+                a.check.measured_g,
+                a.check.expected_g,
+            ),
+            None => (None, OverrideReason::WeightMismatch, f64::NAN, f64::NAN),
+        };
+        out.ev(
+            ApprovalLapsed {
+                supervisor_id: auth.employee.id.clone(),
+                cause,
+                approves,
+                measured_g,
+                expected_g,
+                pin_given: auth.pin_ok,
+                waited_s: (out.now - auth.since).num_seconds(),
+            },
+            actor.as_deref(),
+            order,
+        );
+    }
+
+    /// When the approval in progress, if any, lapses by the clock: for the station loop's
+    /// timer, so an abandoned approval leaves the screen without waiting for an input.
+    pub fn approval_deadline(&self) -> Option<DateTime<FixedOffset>> {
+        let auth = self.state.auth.as_ref()?;
+        (auth.purpose == AuthPurpose::Approval).then(|| {
+            auth.since + chrono::Duration::seconds(i64::from(self.cfg.security.approval_timeout_s))
+        })
+    }
+
     /// The supervisor's reason completes the approval waiting for it.
     fn reason(&self, s: &mut State, out: &mut Out, reason: ApprovalReason, code: &str) {
         let waiting = s
@@ -892,6 +1004,20 @@ impl Engine {
             );
             return;
         };
+        if let Some(cause) = unbound(s, &auth) {
+            // Inputs in between lapse an approval before this; kept here as well so that a
+            // reason never applies to another order or weighing than the one approved.
+            self.lapse(s, out, cause);
+            out.reject(
+                s,
+                code,
+                RejectReason::NotAllowed,
+                "the approval was for another weighing: a supervisor scans their badge again"
+                    .into(),
+                None,
+            );
+            return;
+        }
         s.auth = None;
         if !s.open.as_ref().is_some_and(|o| o.needs_override()) || s.dispatch.is_some() {
             out.reject(
@@ -1590,6 +1716,34 @@ fn cause_of(check: &WeightCheck) -> OverrideReason {
         OverrideReason::WeightMismatch
     } else {
         OverrideReason::PickerUnknown
+    }
+}
+
+/// Inputs that belong to an approval in progress: its PIN, its reason, closing its pad, and
+/// the clock. A scale reading counts only if it changes the weighing (`lapse_after`).
+fn is_other_input(input: &Input) -> bool {
+    match input {
+        Input::Pin(_) | Input::Reason(_) | Input::CancelAuth | Input::Tick => false,
+        Input::Weight { .. } => false,
+        Input::Command(c) => !matches!(c, Command::Reason(_)),
+        Input::Scan(scan) => !matches!(scan.resolved, Resolved::Command(Command::Reason(_))),
+        Input::SupervisorView(_) => true,
+    }
+}
+
+/// Why an approval no longer fits the bench, if it does not: the order it was for is no
+/// longer open, or its last weighing is not the one approved.
+fn unbound(s: &State, auth: &Auth) -> Option<LapseCause> {
+    let Some(a) = &auth.approves else {
+        return Some(LapseCause::OtherInput);
+    };
+    match s.open.as_ref().filter(|o| o.order.order_no == a.order_no) {
+        None => Some(LapseCause::OtherInput),
+        Some(o) => match &o.last_check {
+            Some(c) if *c == a.check => None,
+            Some(_) => Some(LapseCause::MeasurementChanged),
+            None => Some(LapseCause::OtherInput),
+        },
     }
 }
 

@@ -155,6 +155,11 @@ impl<S: Store> Bench<S> {
         &self.catalog
     }
 
+    /// When the approval in progress lapses by the clock, if one is in progress.
+    pub fn approval_deadline(&self) -> Option<DateTime<FixedOffset>> {
+        self.engine.approval_deadline()
+    }
+
     pub fn config(&self) -> &EngineConfig {
         self.engine.config()
     }
@@ -253,6 +258,15 @@ impl<S: Store> Bench<S> {
         now: DateTime<FixedOffset>,
     ) -> Result<Vec<StoredEvent>, BenchError> {
         self.handle(Input::Reason(reason), now)
+    }
+
+    /// The clock alone: an approval past `[security] approval_timeout_s` lapses. Nothing is
+    /// decided (or read) while no approval is due.
+    pub fn tick(&mut self, now: DateTime<FixedOffset>) -> Result<Vec<StoredEvent>, BenchError> {
+        if self.approval_deadline().is_none_or(|due| now < due) {
+            return Ok(Vec::new());
+        }
+        self.handle(Input::Tick, now)
     }
 
     /// The PIN pad or reason choice closed without finishing.

@@ -171,13 +171,44 @@ impl<S: Store, W: Write> StationLoop<S, W> {
         self.check_log();
         self.recover_labels();
         self.notify();
-        while let Ok(msg) = rx.recv() {
+        loop {
+            // While an approval waits, the loop wakes each second so that one left unfinished
+            // lapses on screen too, not only at the next input.
+            let msg = if self.bench.approval_deadline().is_some() {
+                match rx.recv_timeout(std::time::Duration::from_secs(1)) {
+                    Ok(m) => m,
+                    Err(std_mpsc::RecvTimeoutError::Timeout) => {
+                        self.tick();
+                        continue;
+                    }
+                    Err(std_mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            } else {
+                match rx.recv() {
+                    Ok(m) => m,
+                    Err(_) => break,
+                }
+            };
             if msg == Msg::Shutdown {
                 break;
             }
             self.handle(msg);
         }
         self
+    }
+
+    /// The clock's turn: an approval past its time lapses (an event, and the screen goes back
+    /// to waiting for a supervisor). Nothing happens, and nobody is told, otherwise.
+    pub fn tick(&mut self) {
+        let now = (self.clock)();
+        match self.bench.tick(now) {
+            Ok(events) if events.is_empty() => {}
+            Ok(events) => {
+                self.emit(&events);
+                self.notify();
+            }
+            Err(e) => tracing::error!("approval timeout not recorded: {e}"),
+        }
     }
 
     /// Decides one input. A store failure loses only this input, which was never
