@@ -7,7 +7,7 @@
 //! ```
 //!
 //! The database is one loaded before, e.g. by `cargo bench --bench central_floor -- audit`
-//! (its fixtures' supervisor E005 signs in with PIN 5555; `PB_CONSOLE_BADGE` and
+//! (its fixtures' supervisor E005 signs in with PIN 555555; `PB_CONSOLE_BADGE` and
 //! `PB_CONSOLE_PIN` name another). "Now" is the newest event's time, so "today" is the
 //! loaded shift. Each step is timed from the callback to the redrawn frame; the board's and
 //! queue's database time is the worker's own measure.
@@ -53,7 +53,7 @@ fn main() {
     let url = std::env::var("PB_CENTRAL_URL")
         .expect("console_figures reads a loaded central database at PB_CENTRAL_URL");
     let badge = std::env::var("PB_CONSOLE_BADGE").unwrap_or_else(|_| "BADGE-E005".into());
-    let pin = std::env::var("PB_CONSOLE_PIN").unwrap_or_else(|_| "5555".into());
+    let pin = std::env::var("PB_CONSOLE_PIN").unwrap_or_else(|_| "555555".into());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

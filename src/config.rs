@@ -297,6 +297,7 @@ impl Config {
                 approval_timeout_s: self.security.approval_timeout().unwrap_or_else(|_| {
                     crate::domain::session::Security::default().approval_timeout_s
                 }),
+                pins_at_centre: self.central.is_some(),
             },
         }
     }

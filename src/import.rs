@@ -1205,7 +1205,8 @@ impl EmployeeRow {
     pub fn resolve(&self, old: Option<&Employee>) -> Employee {
         let old_hash = old.and_then(|o| o.pin_hash.clone());
         let pin_hash = match (&self.pin, old_hash) {
-            (Some(p), Some(h)) if h.verify(p) => Some(h),
+            // Kept only at today's cost: an older, cheaper hash is made again.
+            (Some(p), Some(h)) if !h.needs_rehash() && h.verify(p) => Some(h),
             (Some(p), _) => Some(p.hash()),
             (None, h) => h,
         };
@@ -1234,7 +1235,7 @@ pub fn parse_employees(rows: &Rows) -> Result<Vec<EmployeeRow>, ImportError> {
         }
         let pin = match row.get("pin").trim() {
             "" => None,
-            p => Some(Pin::valid(p).map_err(|m| rows.err(row, "pin", m))?),
+            p => Some(Pin::valid_for(p, roles.supervisor).map_err(|m| rows.err(row, "pin", m))?),
         };
         let active = match row.get("active").trim().to_ascii_lowercase().as_str() {
             "" | "1" | "yes" | "true" | "在职" => true,
@@ -1543,15 +1544,17 @@ pub fn write<S: ReferenceData + ?Sized>(
 pub fn set_pin<S: ReferenceData + ?Sized>(
     store: &mut S,
     id: &str,
-    hash: &crate::domain::pin::PinHash,
+    hash: Option<&crate::domain::pin::PinHash>,
 ) -> Result<bool, StoreError> {
     let mut found = false;
     store.import(&mut |read| {
         let mut changes = Changes::default();
         if let Some(mut e) = read.employee(id)? {
             found = true;
-            e.pin_hash = Some(hash.clone());
-            changes.puts.push(Put::Employee(e));
+            if e.pin_hash.as_ref() != hash {
+                e.pin_hash = hash.cloned();
+                changes.puts.push(Put::Employee(e));
+            }
         }
         Ok(changes)
     })?;

@@ -221,6 +221,13 @@ enum CentralCmd {
         #[command(flatten)]
         db: CentralUrl,
     },
+    /// Create a supervisors' console's own database role (reads the floor, marks review
+    /// items only with a supervisor's PIN) and print its connection URL (once)
+    AddConsole {
+        console_id: String,
+        #[command(flatten)]
+        db: CentralUrl,
+    },
     /// Every bench: online or not, last seen, backlog, who is signed in, the order it holds
     Status {
         #[command(flatten)]
@@ -732,12 +739,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             what: EmployeeCmd::Pin { id, db },
         } => {
             let mut store = open_store(db.as_deref(), cfg.as_ref(), true)?;
-            if store.employee(&id)?.is_none() {
+            let Some(employee) = store.employee(&id)? else {
                 bail!("no employee {id} (import employees first)");
-            }
-            let pin = Pin::valid(&read_secret(&format!("PIN for {id}: "))?)
-                .map_err(|e| anyhow!("{e}: the PIN was not changed"))?;
-            import::set_pin(&mut store, &id, &pin.hash())?;
+            };
+            let pin = Pin::valid_for(
+                &read_secret(&format!("PIN for {id}: "))?,
+                employee.roles.supervisor,
+            )
+            .map_err(|e| anyhow!("{e}: the PIN was not changed"))?;
+            import::set_pin(&mut store, &id, Some(&pin.hash()))?;
             println!("PIN of {id} set");
             Ok(ExitCode::SUCCESS)
         }
@@ -1002,8 +1012,18 @@ fn central_cmd(what: CentralCmd, cfg: Option<&Config>) -> Result<ExitCode> {
     match what {
         CentralCmd::Init { db } => {
             let (url, pw) = central_url(&db, cfg)?;
-            let v = rt.block_on(central::init(&url, pw.as_deref()))?;
-            println!("central schema at version {v}");
+            let r = rt.block_on(central::init_report(&url, pw.as_deref()))?;
+            if r.moved_from_public {
+                println!("moved the central schema from public into schema packbench");
+            }
+            if r.public_create_revoked {
+                println!("revoked CREATE on schema public from PUBLIC in this database");
+            }
+            println!(
+                "schema packbench owned by {}; benches in {}, consoles in {}; only they may connect",
+                r.groups.owner, r.groups.bench, r.groups.console
+            );
+            println!("central schema at version {}", r.version);
         }
         CentralCmd::AddBench { station_id, db } => {
             let (url, pw) = central_url(&db, cfg)?;
@@ -1012,6 +1032,16 @@ fn central_cmd(what: CentralCmd, cfg: Option<&Config>) -> Result<ExitCode> {
             eprintln!(
                 "bench {} added; its connection URL (keep it in the bench's password_file or config):",
                 added.station_id
+            );
+            println!("{}", added.url);
+        }
+        CentralCmd::AddConsole { console_id, db } => {
+            let (url, pw) = central_url(&db, cfg)?;
+            let added = rt.block_on(central::add_console(&url, pw.as_deref(), &console_id))?;
+            // Shown once: the password is not stored in clear anywhere.
+            eprintln!(
+                "console {} added; its connection URL (keep it in the console's password_file or config):",
+                added.console_id
             );
             println!("{}", added.url);
         }
@@ -1067,7 +1097,9 @@ fn central_cmd(what: CentralCmd, cfg: Option<&Config>) -> Result<ExitCode> {
             db,
         } => {
             let c = connect(&db)?;
-            let r = rt.block_on(c.supervisor_release(&order_no, &by, &reason))?;
+            let pin = Pin::new(&read_secret(&format!("PIN of {by}: "))?);
+            let proof = rt.block_on(c.pin_proof(&by, &pin))?;
+            let r = rt.block_on(c.supervisor_release(&order_no, &by, proof.as_ref(), &reason))?;
             if !r.released {
                 bail!("order {order_no} is not held by any bench");
             }
@@ -1500,7 +1532,9 @@ fn audit_cmd(what: AuditCmd, cfg: Option<&Config>) -> Result<ExitCode> {
                 let (Some(note), Some(by)) = (note, by) else {
                     bail!("marking {item} reviewed needs --note TEXT and --by SUPERVISOR_ID");
                 };
-                let seq = rt.block_on(c.review(&item, &by, &note))?;
+                let pin = Pin::new(&read_secret(&format!("PIN of {by}: "))?);
+                let proof = rt.block_on(c.pin_proof(&by, &pin))?;
+                let seq = rt.block_on(c.review(&item, &by, proof.as_ref(), &note))?;
                 println!("{item} reviewed by {by} (central event {seq})");
                 return Ok(ExitCode::SUCCESS);
             }

@@ -678,7 +678,7 @@ async fn an_event_under_a_claim_taken_away_is_flagged_never_silently_applied() {
     ));
     // A supervisor frees it (bench B1 is gone) and B2 takes it.
     let err = c
-        .supervisor_release("O7", "E003", "gone")
+        .supervisor_release("O7", "E003", None, "gone")
         .await
         .unwrap_err();
     assert_eq!(err.sql_state(), Some("42501"), "{err}");
@@ -686,8 +686,12 @@ async fn an_event_under_a_claim_taken_away_is_flagged_never_silently_applied() {
         err.to_string().contains("E003 is not a supervisor"),
         "{err}"
     );
+    let proof = c
+        .pin_proof("E005", &packbench::domain::pin::Pin::new("555555"))
+        .await
+        .unwrap();
     let r = c
-        .supervisor_release("O7", "E005", "bench 1 is broken")
+        .supervisor_release("O7", "E005", proof.as_ref(), "bench 1 is broken")
         .await
         .unwrap();
     assert_eq!((r.released, r.held_by.as_deref()), (true, Some("B1")));
@@ -1100,7 +1104,7 @@ async fn a_bench_role_may_do_only_what_rule_6_allows() {
     );
     refused(
         bench
-            .supervisor_release("TB20261122001", "E005", "x")
+            .supervisor_release("TB20261122001", "E005", None, "x")
             .await
             .unwrap_err(),
     );
@@ -1123,7 +1127,7 @@ async fn a_bench_role_may_do_only_what_rule_6_allows() {
         "SELECT pb_alarm('gap', 'x', 1, NULL, 'm', '{}', 'k')",
         "SELECT * FROM pb_claim_unchecked('someone', 'O', NULL, NULL)",
         "SELECT * FROM pb_release_unchecked('someone', 'O', 'x', 'y', 'supervisor')",
-        "SELECT pb_add_bench('evil', 'SCRAM-SHA-256$4096:x')",
+        "CREATE ROLE evil LOGIN",
         "CREATE TABLE mine (x int)",
         "CREATE FUNCTION pb_field(v text) RETURNS bytea LANGUAGE sql AS 'SELECT NULL::bytea'",
     ] {
@@ -1171,15 +1175,15 @@ async fn changes_since_pages_through_master_data() {
     let all = c.changes_since(0, 1_000_000).await.unwrap();
     assert_eq!((all.upto, all.more), (head0, false));
     assert_eq!(all.employees.len(), 8);
-    // Benches get the PIN hashes and whether each badge is active (never a PIN in clear).
+    // Benches get whether each badge is active, never a PIN hash (they check PINs through
+    // the centre); the centre holds Argon2id hashes only.
     let e5 = all.employees.iter().find(|e| e.id == "E005").unwrap();
     assert!(e5.active);
-    let h = e5.pin_hash.as_ref().expect("a PIN hash");
-    assert!(h.verify(&packbench::domain::pin::Pin::new("5555")));
+    assert!(all.employees.iter().all(|e| e.pin_hash.is_none()));
     assert_eq!(
         count(
             &db.url,
-            "SELECT count(*) FROM employees WHERE pin_hash LIKE '$argon2id$%' AND pin_hash NOT LIKE '%5555%'"
+            "SELECT count(*) FROM employees WHERE pin_hash LIKE '$argon2id$v=19$m=65536,t=3,p=1$%' AND pin_hash NOT LIKE '%555555%'"
         )
         .await,
         8
@@ -1218,12 +1222,16 @@ async fn changes_since_pages_through_master_data() {
     let ch = c.changes_since(before, 100).await.unwrap();
     assert_eq!(ch.employees.len(), 1);
     assert!(!ch.employees[0].active);
+    let kept: String = pg::connect(&db.url)
+        .await
+        .query_one("SELECT pin_hash FROM employees WHERE id = 'E005'", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert!(
-        ch.employees[0]
-            .pin_hash
-            .as_ref()
+        packbench::domain::pin::PinHash::parse(&kept)
             .unwrap()
-            .verify(&packbench::domain::pin::Pin::new("5555")),
+            .verify(&packbench::domain::pin::Pin::new("555555")),
         "no pin column: the PIN stays"
     );
     let head = c.master_head().await.unwrap();

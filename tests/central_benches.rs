@@ -301,12 +301,25 @@ fn two_benches_share_one_pool_and_never_hold_one_order_together() {
     );
 }
 
-/// Runs the binary; its stdout when it succeeded.
-fn pb(args: &[&str]) -> String {
-    let out = std::process::Command::new(bin())
+/// Runs the binary with `stdin` as its standard input (a PIN it asks for, read as one line
+/// when standard input is not a terminal).
+fn run_with(args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(bin())
         .args(args)
-        .output()
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    // A command that asks nothing may have exited already.
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    child.wait_with_output().unwrap()
+}
+
+/// Runs the binary (the supervisor's PIN on standard input); its stdout when it succeeded.
+fn pb(args: &[&str]) -> String {
+    let out = run_with(args, &format!("{SUPERVISOR_PIN}\n"));
     assert!(
         out.status.success(),
         "packbench {args:?}: {}",
@@ -615,6 +628,27 @@ fn a_supervisor_frees_an_order_held_by_a_bench_that_is_gone() {
         &floor.db.url,
     ]);
     assert!(err.contains("not a supervisor"), "{err}");
+    // The supervisor's PIN is asked for and checked by the centre: a wrong one frees nothing.
+    let release = [
+        "central",
+        "release",
+        &o.order_no,
+        "--by",
+        "E005",
+        "--reason",
+        "bench J dead",
+        "--url",
+        &floor.db.url,
+    ];
+    let err = pb_fails_with(&release, "000000\n");
+    assert!(
+        err.contains("wrong PIN for E005: nothing was changed"),
+        "{err}"
+    );
+    assert_eq!(
+        open(&mut b, &o.order_no, WAIT)["reason"],
+        "order_claimed_elsewhere"
+    );
     let out = pb(&[
         "central",
         "release",
@@ -643,10 +677,12 @@ fn a_supervisor_frees_an_order_held_by_a_bench_that_is_gone() {
 
 /// Runs the CLI expecting a refusal: its stderr.
 fn pb_fails(args: &[&str]) -> String {
-    let out = std::process::Command::new(bin())
-        .args(args)
-        .output()
-        .unwrap();
+    pb_fails_with(args, &format!("{SUPERVISOR_PIN}\n"))
+}
+
+/// The same with `stdin` as the PIN typed.
+fn pb_fails_with(args: &[&str], stdin: &str) -> String {
+    let out = run_with(args, stdin);
     assert!(!out.status.success(), "packbench {args:?} succeeded");
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -690,11 +726,11 @@ fn supervisors_see_the_whole_floor_review_search_and_report() {
     rig_a.place(o[1].expected_g + 500.0);
     let check = a.until(WAIT, |v| v["event"] == "weight_checked").unwrap().1;
     assert_eq!(check["ok"], false, "{check}");
-    // The supervisor's badge, PIN and reason (the fixture's PIN of E005 is 5555).
+    // The supervisor's badge, PIN and reason (the fixture's PIN of E005 is 555555).
     a.scan("BADGE-E005");
     a.until(WAIT, |v| v["event"] == "pin_required")
         .unwrap_or_else(|| panic!("no PIN asked; seen {:#?}", a.seen));
-    a.scan("@pin 5555");
+    a.scan("@pin 555555");
     a.until(WAIT, |v| v["event"] == "reason_required")
         .unwrap_or_else(|| panic!("no reason asked; seen {:#?}", a.seen));
     a.scan("PB-REASON-SCALE_DRIFT");
@@ -773,6 +809,21 @@ fn supervisors_see_the_whole_floor_review_search_and_report() {
     ]);
     assert!(err.contains("not a supervisor"), "{err}");
     let note = "=HYPERLINK(\"http://x\") 秤已校准";
+    let wrong = pb_fails_with(
+        &[
+            "audit",
+            "review",
+            &id,
+            "--note",
+            note,
+            "--by",
+            "E005",
+            "--central",
+            &url,
+        ],
+        "123456\n",
+    );
+    assert!(wrong.contains("wrong PIN for E005"), "{wrong}");
     let said = pb(&[
         "audit",
         "review",

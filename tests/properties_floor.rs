@@ -38,7 +38,7 @@ const ORDERS: [&str; 5] = [ORDER1, ORDER2, CASE_ORDER, CANCELLED, NO_PICKER];
 /// The supervisors of the fixtures and their PINs.
 const SUPERVISORS: [(&str, &str, &str); 2] = [
     ("E005", SUPERVISOR, SUPERVISOR_PIN),
-    ("E006", "BADGE-E006", "6666"),
+    ("E006", "BADGE-E006", "666666"),
 ];
 
 /// The centre's claims, as a model: who holds each order, which are packed and where, and

@@ -1,13 +1,12 @@
 //! Who may sign in to the supervisors' console: an active supervisor with the right PIN, not
-//! locked after too many wrong ones. The console only asks and words the answer; the decision
-//! and its log line are here, so every refusal is logged the same way.
-
-use std::collections::HashMap;
-
-use chrono::{DateTime, Duration, FixedOffset};
+//! locked after too many wrong ones. The PIN itself is checked by the centre (wrong ones
+//! counted there, across every console and bench); the console only asks and words the
+//! answer. The decision and its log line are here, so every refusal is logged the same way.
 
 use crate::domain::order::Employee;
-use crate::domain::pin::{Pin, LOCK_MINUTES, MAX_FAILURES};
+use crate::domain::pin::{PinHash, MAX_FAILURES};
+
+use super::PinCheck;
 
 /// Why a console sign-in was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,7 +15,7 @@ pub enum SignInRefusal {
     Unknown,
     Inactive,
     NotSupervisor,
-    /// `failures` wrong PINs within the last [`LOCK_MINUTES`]; the PIN was not checked.
+    /// Locked after `failures` wrong PINs in a row; the PIN was not checked.
     Locked {
         failures: u32,
     },
@@ -40,52 +39,37 @@ impl SignInRefusal {
     }
 }
 
-/// Wrong PINs per employee and when the last one was typed; kept by the console for as long
-/// as it runs (the station's own lockout is in its log).
-#[derive(Debug, Default)]
-pub struct PinFailures(HashMap<String, (u32, DateTime<FixedOffset>)>);
-
-/// Decides whether `employee` (found by the id or badge typed as `who`) may sign in with
-/// `pin` at `now`: the employee admitted, or why not. Counts a wrong PIN, and logs the
+/// Decides whether `employee` (found by the id or badge typed as `who`) may sign in: only an
+/// active supervisor's PIN is sent to the centre (`check`), so a packer's badge never counts
+/// towards anyone's lockout. Admitted, the employee and the PIN's proof (the console's
+/// credential for its reviews); `Err` only when the centre could not answer. Logs the
 /// outcome with who it was, never the PIN.
-pub fn admit<'a>(
+pub fn admit<'a, E>(
     who: &str,
     employee: Option<&'a Employee>,
-    pin: &Pin,
-    failures: &mut PinFailures,
-    now: DateTime<FixedOffset>,
-) -> Result<&'a Employee, SignInRefusal> {
-    let lock = Duration::minutes(LOCK_MINUTES);
+    check: impl FnOnce(&Employee) -> Result<PinCheck, E>,
+) -> Result<Result<(&'a Employee, PinHash), SignInRefusal>, E> {
     let outcome = match employee {
         None => Err(SignInRefusal::Unknown),
         Some(e) if !e.active => Err(SignInRefusal::Inactive),
         Some(e) if !e.roles.supervisor => Err(SignInRefusal::NotSupervisor),
-        Some(e) => match failures.0.get(&e.id) {
-            Some(&(n, last)) if n >= MAX_FAILURES && now - last < lock => {
-                Err(SignInRefusal::Locked { failures: n })
-            }
-            _ => match &e.pin_hash {
-                None => Err(SignInRefusal::NoPin),
-                Some(hash) if hash.verify(pin) => {
-                    failures.0.remove(&e.id);
-                    Ok(e)
-                }
-                Some(_) => {
-                    let f = failures.0.entry(e.id.clone()).or_insert((0, now));
-                    if now - f.1 >= lock {
-                        f.0 = 0;
-                    }
-                    f.0 += 1;
-                    f.1 = now;
-                    Err(SignInRefusal::WrongPin {
-                        tries_left: MAX_FAILURES.saturating_sub(f.0),
-                    })
-                }
-            },
+        Some(e) => match check(e)? {
+            PinCheck::Right { proof } => Ok((e, proof)),
+            PinCheck::Wrong { remaining, .. } => Err(SignInRefusal::WrongPin {
+                tries_left: remaining,
+            }),
+            PinCheck::LockedNow { .. } | PinCheck::Locked { .. } => Err(SignInRefusal::Locked {
+                failures: MAX_FAILURES,
+            }),
+            PinCheck::NoPin => Err(SignInRefusal::NoPin),
+            PinCheck::Unknown => Err(SignInRefusal::Unknown),
+            PinCheck::Inactive => Err(SignInRefusal::Inactive),
         },
     };
     match (&outcome, employee) {
-        (Ok(e), _) => tracing::info!(employee = %e.id, outcome = "admitted", "console sign-in"),
+        (Ok((e, _)), _) => {
+            tracing::info!(employee = %e.id, outcome = "admitted", "console sign-in")
+        }
         (Err(r), Some(e)) => tracing::warn!(
             employee = %e.id,
             outcome = r.as_str(),
@@ -97,19 +81,16 @@ pub fn admit<'a>(
             tracing::warn!(typed = ?who, outcome = r.as_str(), "console sign-in refused")
         }
     }
-    outcome
+    Ok(outcome)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::order::Roles;
+    use std::convert::Infallible;
 
-    fn at(min: i64) -> DateTime<FixedOffset> {
-        DateTime::parse_from_rfc3339("2026-11-22T09:00:00+08:00").unwrap() + Duration::minutes(min)
-    }
-
-    fn employee(id: &str, supervisor: bool, active: bool, pin: Option<&str>) -> Employee {
+    fn employee(id: &str, supervisor: bool, active: bool) -> Employee {
         Employee {
             id: id.into(),
             name: "刘洋".into(),
@@ -118,7 +99,7 @@ mod tests {
                 ..Default::default()
             },
             badge: format!("B{id}"),
-            pin_hash: pin.map(|p| Pin::new(p).hash()),
+            pin_hash: None,
             active,
         }
     }
@@ -152,72 +133,85 @@ mod tests {
         (out, text)
     }
 
-    #[test]
-    fn only_an_active_supervisor_with_a_pin_is_let_in() {
-        logged(|| {
-            let mut f = PinFailures::default();
-            let pin = Pin::new("2468");
-            let mut ask =
-                |e: Option<&Employee>| admit("E005", e, &pin, &mut f, at(0)).map(|e| e.id.clone());
-            assert_eq!(ask(None), Err(SignInRefusal::Unknown));
-            let packer = employee("E003", false, true, Some("2468"));
-            assert_eq!(ask(Some(&packer)), Err(SignInRefusal::NotSupervisor));
-            let gone = employee("E006", true, false, Some("2468"));
-            assert_eq!(ask(Some(&gone)), Err(SignInRefusal::Inactive));
-            let no_pin = employee("E007", true, true, None);
-            assert_eq!(ask(Some(&no_pin)), Err(SignInRefusal::NoPin));
-            let sup = employee("E005", true, true, Some("2468"));
-            assert_eq!(ask(Some(&sup)), Ok("E005".to_string()));
-        });
+    fn proof() -> PinHash {
+        PinHash::parse("$argon2id$v=19$m=65536,t=3,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g").unwrap()
     }
 
     #[test]
-    fn wrong_pins_count_down_then_lock_until_the_minutes_pass() {
+    fn only_an_active_supervisor_is_checked_and_the_centre_decides_the_pin() {
         logged(|| {
-            let mut f = PinFailures::default();
-            let sup = employee("E005", true, true, Some("2468"));
-            let (wrong, right) = (Pin::new("0000"), Pin::new("2468"));
-            for n in 1..=MAX_FAILURES {
-                assert_eq!(
-                    admit("E005", Some(&sup), &wrong, &mut f, at(0)),
-                    Err(SignInRefusal::WrongPin {
-                        tries_left: MAX_FAILURES - n
-                    })
-                );
-            }
-            // Locked: even the right PIN is not checked.
+            let asked = std::cell::Cell::new(0);
+            let ask = |e: Option<&Employee>, answer: PinCheck| {
+                admit("E005", e, |_| {
+                    asked.set(asked.get() + 1);
+                    Ok::<_, Infallible>(answer)
+                })
+                .unwrap()
+                .map(|(e, _)| e.id.clone())
+            };
+            let right = || PinCheck::Right { proof: proof() };
+            assert_eq!(ask(None, right()), Err(SignInRefusal::Unknown));
+            let packer = employee("E003", false, true);
             assert_eq!(
-                admit("E005", Some(&sup), &right, &mut f, at(LOCK_MINUTES - 1)),
+                ask(Some(&packer), right()),
+                Err(SignInRefusal::NotSupervisor)
+            );
+            let gone = employee("E006", true, false);
+            assert_eq!(ask(Some(&gone), right()), Err(SignInRefusal::Inactive));
+            assert_eq!(asked.get(), 0, "nobody's PIN goes to the centre for these");
+            let sup = employee("E005", true, true);
+            assert_eq!(ask(Some(&sup), PinCheck::NoPin), Err(SignInRefusal::NoPin));
+            assert_eq!(
+                ask(
+                    Some(&sup),
+                    PinCheck::Wrong {
+                        failures: 2,
+                        remaining: 3
+                    }
+                ),
+                Err(SignInRefusal::WrongPin { tries_left: 3 })
+            );
+            assert_eq!(
+                ask(Some(&sup), PinCheck::Locked { until: None }),
                 Err(SignInRefusal::Locked {
                     failures: MAX_FAILURES
                 })
             );
-            assert_eq!(
-                admit("E005", Some(&sup), &right, &mut f, at(LOCK_MINUTES)),
-                Ok(&sup)
-            );
-            // A success forgets the count: the next wrong PIN is the first again.
-            assert_eq!(
-                admit("E005", Some(&sup), &wrong, &mut f, at(LOCK_MINUTES)),
-                Err(SignInRefusal::WrongPin {
-                    tries_left: MAX_FAILURES - 1
-                })
-            );
+            assert_eq!(ask(Some(&sup), right()), Ok("E005".to_string()));
+            assert_eq!(asked.get(), 4);
         });
+    }
+
+    #[test]
+    fn the_centre_being_unreachable_is_an_error_not_a_refusal() {
+        let sup = employee("E005", true, true);
+        let r = admit("E005", Some(&sup), |_| Err("down"));
+        assert_eq!(r.map(|x| x.is_ok()), Err("down"));
     }
 
     #[test]
     fn every_outcome_is_logged_with_who_and_never_the_pin() {
         let ((), text) = logged(|| {
-            let mut f = PinFailures::default();
-            let packer = employee("E003", false, true, Some("1357"));
-            let sup = employee("E005", true, true, Some("2468"));
-            let gone = employee("E006", true, false, Some("3579"));
-            assert!(admit("E003", Some(&packer), &Pin::new("1357"), &mut f, at(0)).is_err());
-            assert!(admit("E006", Some(&gone), &Pin::new("3579"), &mut f, at(0)).is_err());
-            assert!(admit("E005", Some(&sup), &Pin::new("9753"), &mut f, at(0)).is_err());
-            assert!(admit("E005", Some(&sup), &Pin::new("2468"), &mut f, at(0)).is_ok());
-            assert!(admit("X9", None, &Pin::new("8642"), &mut f, at(0)).is_err());
+            let packer = employee("E003", false, true);
+            let sup = employee("E005", true, true);
+            let gone = employee("E006", true, false);
+            let check = |answer: PinCheck| move |_: &Employee| Ok::<_, Infallible>(answer);
+            let right = PinCheck::Right { proof: proof() };
+            let wrong = PinCheck::Wrong {
+                failures: 1,
+                remaining: 4,
+            };
+            assert!(admit("E003", Some(&packer), check(right.clone()))
+                .unwrap()
+                .is_err());
+            assert!(admit("E006", Some(&gone), check(right.clone()))
+                .unwrap()
+                .is_err());
+            assert!(admit("E005", Some(&sup), check(wrong)).unwrap().is_err());
+            assert!(admit("E005", Some(&sup), check(right.clone()))
+                .unwrap()
+                .is_ok());
+            assert!(admit("X9", None, check(right)).unwrap().is_err());
         });
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 5, "{text}");
@@ -230,8 +224,6 @@ mod tests {
         ]) {
             assert!(line.contains(who) && line.contains(outcome), "{line}");
         }
-        for pin in ["1357", "3579", "9753", "2468", "8642"] {
-            assert!(!text.contains(pin), "a PIN in the log: {text}");
-        }
+        assert!(!text.contains("aGFzaGhh"), "a proof in the log: {text}");
     }
 }

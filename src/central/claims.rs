@@ -152,17 +152,22 @@ impl Central {
         &self,
         order_no: &str,
         by: &str,
+        proof: Option<&crate::domain::pin::PinHash>,
         reason: &str,
     ) -> Result<ReleaseOutcome> {
+        let proof = proof.map(|p| p.as_str());
         let row = with_client!(self, "releasing a claim", |c| async {
             c.query_one(
-                "SELECT released, station_id, packer_id, claim_epoch, since
-                 FROM pb_supervisor_release($1, $2, $3)",
-                &[&order_no, &by, &reason],
+                "SELECT released, station_id, packer_id, claim_epoch, since, outcome
+                 FROM pb_supervisor_release($1, $2, $3, $4)",
+                &[&order_no, &by, &proof, &reason],
             )
             .await
             .map_err(|e| self.query_err("releasing a claim", e))
         })?;
+        if let Some(e) = self.pin_refusal(by, row.get(5)) {
+            return Err(e);
+        }
         Ok(ReleaseOutcome::from_row(&row))
     }
 }

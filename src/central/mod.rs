@@ -57,6 +57,8 @@ pub mod conn;
 mod ingest;
 mod listen;
 mod master;
+mod pins;
+pub mod privileges;
 mod read;
 mod reader;
 mod roles;
@@ -69,19 +71,20 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 
-pub use admit::{admit, PinFailures, SignInRefusal};
+pub use admit::{admit, SignInRefusal};
 pub use claims::{ClaimOutcome, ReleaseOutcome};
 pub use conn::SslMode;
 pub use ingest::{BenchReport, Refusal, ShipEvent, ShipOutcome};
 pub use listen::{Listener, ListenerEvent};
 pub use master::{check_file, import_file, MasterChanges};
+pub use pins::PinCheck;
 pub use read::{
     Alarm, BenchState, CentralCheckpoint, CentralEvent, CentralVerifyError, CentralVerifyReport,
     CheckpointHead, StationSummary,
 };
 pub use reader::CentralReader;
-pub use roles::{add_bench, AddedBench};
-pub use schema::{init, CENTRAL_STATION};
+pub use roles::{add_bench, add_console, AddedBench, AddedConsole};
+pub use schema::{init, init_report, InitReport, CENTRAL_STATION};
 pub use supervise::{
     BoardRow, HitKind, HourlyRow, LastRefusal, Report, ReportRow, ReviewItem, SearchHit,
     SEARCH_MIN_CHARS,

@@ -104,7 +104,9 @@ impl CentralReader {
 const ORDER: &str =
     "SELECT order_no, waybill_no, carrier, recipient, country, address, buyer_note, \
                      lines::text AS lines, picker_id, cancelled, version FROM orders";
-const EMPLOYEE: &str = "SELECT id, name, roles, badge, pin_hash, active FROM employees";
+// Never the PIN hash: consoles and benches may not read it; PINs are checked by the centre.
+const EMPLOYEE: &str =
+    "SELECT id, name, roles, badge, NULL::text AS pin_hash, active FROM employees";
 const PACKAGING: &str = "SELECT code, name, tare_g FROM packaging";
 
 impl EventLog for CentralReader {

@@ -274,7 +274,9 @@ impl Central {
     }
 
     /// The review queue since `since`, newest first: weight mismatches, overrides, holds,
-    /// devices lost for more than `device_lost_after`, and alarms (claim conflicts, chains).
+    /// devices lost for more than `device_lost_after`, badges locked at a bench, and alarms
+    /// (claim conflicts, chains, central lockouts, unbacked packs, packaging changed after a
+    /// failed weighing).
     /// Reviewed items only when `include_reviewed`.
     pub async fn review_queue(
         &self,
@@ -291,7 +293,7 @@ impl Central {
                      SELECT e.station_id, e.seq, e.at_ts, e.type, e.actor, e.order_no, e.data::jsonb AS d
                        FROM events e
                       WHERE e.at_ts >= $1 AND e.station_id <> $2
-                        AND e.type IN ('override', 'order_held', 'device')),
+                        AND e.type IN ('override', 'order_held', 'device', 'badge_locked')),
                  dev AS (
                      SELECT ev.*,
                             d->>'state' NOT IN ('connected', 'simulated') AS down,
@@ -327,6 +329,11 @@ impl Central {
                        FROM dev
                       WHERE down AND (prev_state IS NULL OR prev_state IN ('connected', 'simulated'))
                         AND coalesce(back_at, now()) - at_ts > make_interval(secs => $3)
+                     UNION ALL
+                     -- A badge locked at a bench offline (the centre's own lockouts are alarms).
+                     SELECT station_id || ':' || seq, 'badge_locked', at_ts, station_id, order_no, actor,
+                            format('%s locked until %s after wrong PINs', d->>'employee_id', d->>'until')
+                       FROM ev WHERE type = 'badge_locked'
                      UNION ALL
                      SELECT 'alarm:' || a.id, a.kind, a.last_at, a.station_id, a.order_no, NULL,
                             CASE WHEN a.count > 1 THEN format('%s (%s times)', a.message, a.count)
@@ -367,14 +374,27 @@ impl Central {
 
     /// Marks a queue item reviewed: a `reviewed` event on the centre's chain with who and
     /// the note. `by` must be a supervisor; an item is reviewed once. Returns the event's seq.
-    pub async fn review(&self, item: &str, by: &str, note: &str) -> Result<i64> {
+    pub async fn review(
+        &self,
+        item: &str,
+        by: &str,
+        proof: Option<&crate::domain::pin::PinHash>,
+        note: &str,
+    ) -> Result<i64> {
         let what = "recording a review";
+        let proof = proof.map(|p| p.as_str());
         let row = with_client!(self, what, |c| async {
-            c.query_one("SELECT pb_review($1, $2, $3)", &[&item, &by, &note])
-                .await
-                .map_err(|e| self.query_err(what, e))
+            c.query_one(
+                "SELECT outcome, seq FROM pb_review($1, $2, $3, $4)",
+                &[&item, &by, &proof, &note],
+            )
+            .await
+            .map_err(|e| self.query_err(what, e))
         })?;
-        Ok(row.get(0))
+        if let Some(e) = self.pin_refusal(by, row.get(0)) {
+            return Err(e);
+        }
+        Ok(row.get(1))
     }
 
     /// Orders (by a part of the order number, waybill or recipient), SKUs (code or name)

@@ -1,16 +1,32 @@
-//! PINs: 4 to 8 digits, kept only as Argon2id hashes (PHC strings with their own salt).
+//! PINs: 4 to 8 digits (a supervisor's at least 6), kept only as Argon2id hashes (PHC strings
+//! with their own salt) at a cost that makes a stolen copy expensive to attack: 64 MiB and 3
+//! passes per guess ([`COST_M_KIB`], [`COST_T`]).
 //!
 //! A PIN in clear lives only as long as the input that carries it: [`Pin`] and [`PinHash`]
 //! print as `***` in any `Debug` output, and neither serialises, so no log line, event or
 //! JSON output can carry one by accident.
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
-use argon2::{Argon2, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Params, PasswordVerifier, Version};
 
 /// Wrong PINs in a row that lock a badge.
 pub const MAX_FAILURES: u32 = 5;
 /// How long a locked badge stays locked.
 pub const LOCK_MINUTES: i64 = 5;
+/// Argon2id memory per hash, in KiB (64 MiB), and passes: a hash cheaper than either is
+/// replaced on the next right entry.
+pub const COST_M_KIB: u32 = 65_536;
+pub const COST_T: u32 = 3;
+/// The shortest PIN a supervisor may have: their PIN approves what a packer cannot.
+pub const SUPERVISOR_MIN_DIGITS: usize = 6;
+
+fn hasher() -> Argon2<'static> {
+    Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(COST_M_KIB, COST_T, 1, None).expect("valid Argon2 parameters"),
+    )
+}
 
 /// A PIN as typed, for as long as it takes to check or hash it.
 #[derive(Clone, PartialEq, Eq)]
@@ -47,13 +63,45 @@ impl Pin {
         self.0.is_empty()
     }
 
-    /// A new Argon2id hash of this PIN with a fresh random salt.
+    /// 4 to 8 digits, and at least [`SUPERVISOR_MIN_DIGITS`] for a supervisor.
+    pub fn valid_for(typed: &str, supervisor: bool) -> Result<Pin, String> {
+        let pin = Pin::valid(typed)?;
+        if supervisor && pin.len() < SUPERVISOR_MIN_DIGITS {
+            return Err(format!(
+                "a supervisor's PIN is {SUPERVISOR_MIN_DIGITS} to 8 digits"
+            ));
+        }
+        Ok(pin)
+    }
+
+    /// A new Argon2id hash of this PIN with a fresh random salt, at today's cost.
     pub fn hash(&self) -> PinHash {
         let salt = SaltString::generate(&mut OsRng);
-        let h = Argon2::default()
+        let h = hasher()
             .hash_password(self.0.as_bytes(), &salt)
-            .expect("Argon2id with default parameters hashes any input");
+            .expect("Argon2id with fixed parameters hashes any input");
         PinHash(h.to_string())
+    }
+
+    /// This PIN hashed with the salt and cost of `params` (a stored hash's PHC string
+    /// without its hash, as the centre gives it): equal to the stored hash exactly when the
+    /// PIN is right, so the centre can check a PIN without anyone reading its hash.
+    pub fn proof(&self, params: &str) -> Result<PinHash, String> {
+        let bad = || "the centre's PIN parameters are not an Argon2id PHC string".to_string();
+        let ph = PasswordHash::new(params).map_err(|_| bad())?;
+        if ph.algorithm.as_str() != "argon2id" {
+            return Err(bad());
+        }
+        let salt = ph.salt.ok_or_else(bad)?;
+        let p = Params::try_from(&ph).map_err(|_| bad())?;
+        // Never hash at a cost a bench cannot afford, whatever the centre asks.
+        if p.m_cost() > 1 << 20 || p.t_cost() > 16 {
+            return Err(bad());
+        }
+        let h = Argon2::new(Algorithm::Argon2id, Version::V0x13, p)
+            .hash_password(self.0.as_bytes(), salt)
+            .map_err(|_| bad())?;
+        Ok(PinHash(h.to_string()))
     }
 }
 
@@ -84,6 +132,23 @@ impl PinHash {
         &self.0
     }
 
+    /// Whether this hash costs less than today's ([`COST_M_KIB`], [`COST_T`]).
+    pub fn needs_rehash(&self) -> bool {
+        match PasswordHash::new(&self.0)
+            .ok()
+            .and_then(|h| Params::try_from(&h).ok())
+        {
+            Some(p) => p.m_cost() < COST_M_KIB || p.t_cost() < COST_T,
+            None => true,
+        }
+    }
+
+    /// The PHC string without its hash: the algorithm, cost and salt, which a PIN check
+    /// needs and which say nothing about the PIN.
+    pub fn params(&self) -> &str {
+        self.0.rsplit_once('$').map_or("", |(p, _)| p)
+    }
+
     /// Whether `pin` is the PIN of this hash (constant-time in the argon2 crate).
     pub fn verify(&self, pin: &Pin) -> bool {
         match PasswordHash::new(&self.0) {
@@ -111,6 +176,46 @@ mod tests {
         assert_ne!(pin.hash(), h, "a fresh salt each time");
         assert_eq!(format!("{pin:?} {h:?}"), "Pin(***) PinHash(***)");
         assert_eq!(PinHash::parse(h.as_str()).unwrap(), h);
+    }
+
+    #[test]
+    fn the_cost_is_64_mib_and_3_passes_and_cheaper_hashes_are_redone() {
+        let h = Pin::valid("482193").unwrap().hash();
+        assert!(h.as_str().contains("$m=65536,t=3,p=1$"), "{}", h.as_str());
+        assert!(!h.needs_rehash());
+        let old = PinHash(
+            Argon2::default()
+                .hash_password(b"482193", &SaltString::generate(&mut OsRng))
+                .unwrap()
+                .to_string(),
+        );
+        assert!(old.needs_rehash(), "{}", old.as_str());
+        assert!(old.verify(&Pin::new("482193")), "old hashes still verify");
+    }
+
+    #[test]
+    fn a_proof_from_the_params_equals_the_hash_only_for_the_right_pin() {
+        let h = Pin::valid("482193").unwrap().hash();
+        let params = h.params();
+        assert!(params.starts_with("$argon2id$v=19$m=65536,t=3,p=1$"));
+        assert!(!h.as_str()[params.len() + 1..].is_empty());
+        assert_eq!(Pin::new("482193").proof(params).unwrap(), h);
+        assert_ne!(Pin::new("482194").proof(params).unwrap(), h);
+        assert!(Pin::new("1").proof("$pbkdf2$x").is_err());
+        assert!(
+            Pin::new("1")
+                .proof("$argon2id$v=19$m=4194304,t=3,p=1$c2FsdHNhbHRzYWx0")
+                .is_err(),
+            "a cost no bench can afford is refused"
+        );
+    }
+
+    #[test]
+    fn supervisors_pins_are_at_least_six_digits() {
+        assert!(Pin::valid_for("1234", false).is_ok());
+        assert!(Pin::valid_for("1234", true).is_err());
+        assert!(Pin::valid_for("12345", true).is_err());
+        assert!(Pin::valid_for("123456", true).is_ok());
     }
 
     #[test]

@@ -50,6 +50,9 @@ pub struct Security {
     pub sign_in_pin: bool,
     /// Seconds an approval (badge, PIN) may wait for its reason before it lapses.
     pub approval_timeout_s: u32,
+    /// PINs are known to a centre (a bench with `[central]`): a badge with no PIN in this
+    /// bench's copy is still asked for one, which the centre checks (station/bench.rs).
+    pub pins_at_centre: bool,
 }
 
 impl Default for Security {
@@ -58,6 +61,7 @@ impl Default for Security {
             supervisor_pin: true,
             sign_in_pin: false,
             approval_timeout_s: 120,
+            pins_at_centre: false,
         }
     }
 }
@@ -763,7 +767,7 @@ impl Engine {
             });
             return self.after_pin(s, out);
         }
-        if emp.pin_hash.is_none() {
+        if emp.pin_hash.is_none() && !self.cfg.security.pins_at_centre {
             let mut r = ScanRejected::new(
                 code,
                 RejectReason::PinNotSet,

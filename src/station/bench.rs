@@ -248,7 +248,39 @@ impl<S: Store> Bench<S> {
         pin: &crate::domain::pin::Pin,
         now: DateTime<FixedOffset>,
     ) -> Result<Vec<StoredEvent>, BenchError> {
+        self.check_pin_centrally(pin)?;
         self.handle(Input::Pin(pin.clone()), now)
+    }
+
+    /// With a centre, the PIN of the badge waiting for one is checked there first (wrong
+    /// ones count across every bench and console, lockouts are review items), and the engine
+    /// decides on that answer: a right PIN's proof (the centre's hash of it) becomes this
+    /// bench's copy, any other answer clears the copy, so a PIN changed or locked centrally
+    /// never passes here. No answer: the bench's copy, if it has one, decides (offline).
+    fn check_pin_centrally(&mut self, pin: &crate::domain::pin::Pin) -> Result<(), BenchError> {
+        let Some(id) = (self.engine.state().auth.as_ref())
+            .filter(|a| !a.pin_ok)
+            .map(|a| a.employee.id.clone())
+        else {
+            return Ok(());
+        };
+        let Some(answer) = self.claims.as_mut().and_then(|c| c.check_pin(&id, pin)) else {
+            return Ok(());
+        };
+        let hash = match answer {
+            crate::central::PinCheck::Right { proof } => Some(proof),
+            other => {
+                tracing::info!(employee = %id, answer = ?other, "the centre refused the PIN");
+                None
+            }
+        };
+        crate::import::set_pin(&mut self.store, &id, hash.as_ref())?;
+        let mut next = self.engine.state().clone();
+        if let Some(a) = next.auth.as_mut() {
+            a.employee.pin_hash = hash;
+        }
+        self.engine.commit(next);
+        Ok(())
     }
 
     /// A supervisor's reason chosen on the screen or given as a keypad line.

@@ -29,11 +29,11 @@ use super::{
 };
 use crate::audit::{floor as sheets, sheet};
 use crate::central::{
-    self, BoardRow, Central, CentralReader, HourlyRow, LastRefusal, PinFailures, Report,
-    ReviewItem, SearchHit, SignInRefusal, SEARCH_MIN_CHARS,
+    self, BoardRow, Central, CentralReader, HourlyRow, LastRefusal, Report, ReviewItem, SearchHit,
+    SignInRefusal, SEARCH_MIN_CHARS,
 };
 use crate::domain::event::DeviceStatus;
-use crate::domain::pin::{Pin, LOCK_MINUTES};
+use crate::domain::pin::{Pin, PinHash, LOCK_MINUTES};
 use crate::store::ReferenceData;
 
 /// A bench that reported within this long is online.
@@ -208,7 +208,7 @@ impl Console {
                         clock,
                         exports,
                         signed_in: None,
-                        failures: PinFailures::default(),
+                        proof: None,
                         last_hits: Vec::new(),
                     };
                     w.serve(rx, |a, n| {
@@ -885,9 +885,10 @@ struct Worker {
     reader: CentralReader,
     clock: SharedClock,
     exports: PathBuf,
-    /// The supervisor signed in: (id, name).
+    /// The supervisor signed in: (id, name), and their PIN's proof from the centre, which
+    /// every review sends for the centre to check again (held in memory only, never shown).
     signed_in: Option<(String, String)>,
-    failures: PinFailures,
+    proof: Option<PinHash>,
     last_hits: Vec<SearchHit>,
 }
 
@@ -935,6 +936,7 @@ impl Worker {
             Ask::SignIn { who, pin } => Answer::SignedIn(self.sign_in(&who, &pin)),
             Ask::SignOut => {
                 self.signed_in = None;
+                self.proof = None;
                 Answer::SignedOut
             }
             Ask::Board => {
@@ -1030,7 +1032,10 @@ impl Worker {
                     .as_ref()
                     .map(|s| s.0.clone())
                     .unwrap_or_default();
-                match self.reader.block_on(c.review(&id, &by, note)) {
+                match self
+                    .reader
+                    .block_on(c.review(&id, &by, self.proof.as_ref(), note))
+                {
                     Ok(_) => Answer::Marked(Ok(id)),
                     Err(e) => Answer::Marked(Err(db_words(e))),
                 }
@@ -1059,17 +1064,22 @@ impl Worker {
                 None => self.reader.employee_by_badge(who),
             })
             .map_err(db_words)?;
-        let now = (self.clock)();
         let id = found.as_ref().map_or(who, |e| e.id.as_str());
-        let refusal =
-            match central::admit(who, found.as_ref(), &Pin::new(pin), &mut self.failures, now) {
-                Ok(e) => {
-                    let me = (e.id.clone(), e.name.clone());
-                    self.signed_in = Some(me.clone());
-                    return Ok(me);
-                }
-                Err(r) => r,
-            };
+        let central = self.reader.central().clone();
+        let typed = Pin::new(pin);
+        let decided = central::admit(who, found.as_ref(), |e| {
+            self.reader.block_on(central.check_pin(&e.id, &typed))
+        })
+        .map_err(db_words)?;
+        let refusal = match decided {
+            Ok((e, proof)) => {
+                let me = (e.id.clone(), e.name.clone());
+                self.signed_in = Some(me.clone());
+                self.proof = Some(proof);
+                return Ok(me);
+            }
+            Err(r) => r,
+        };
         Err(match refusal {
             SignInRefusal::Unknown => words(
                 format!("no badge or employee {}", plain(who)),

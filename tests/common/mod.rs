@@ -108,7 +108,7 @@ pub const PACKER2: &str = "BADGE-E004"; // E004, packer only
 pub const PICKER: &str = "BADGE-E007"; // E007, picker only
 pub const PICKER_PACKER: &str = "BADGE-E002"; // E002, picker|packer
 pub const SUPERVISOR: &str = "BADGE-E005"; // E005, supervisor only
-pub const SUPERVISOR_PIN: &str = "5555"; // E005's PIN in fixtures/employees.csv
+pub const SUPERVISOR_PIN: &str = "555555"; // E005's PIN in fixtures/employees.csv
 /// TB20261122001: T-BLU-L ×1 + SOCK-BLK ×2, picker E001 from import, 265 g.
 pub const ORDER1: &str = "TB20261122001";
 pub const ORDER1_WAYBILL: &str = "SF1498369006026";

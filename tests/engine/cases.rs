@@ -933,7 +933,7 @@ fn an_inactive_badge_is_refused_and_its_past_work_stays() {
     b.scan("PB-SIGNOUT", None, t(9)).unwrap();
     add_employees(
         &mut b,
-        "E003,张伟,packer,BADGE-E003,3333,0\nE005,刘洋,supervisor,BADGE-E005,5555,0\n",
+        "E003,张伟,packer,BADGE-E003,3333,0\nE005,刘洋,supervisor,BADGE-E005,555555,0\n",
     );
     let e = rejected(&b.scan(PACKER, None, t(10)).unwrap(), "badge_inactive");
     assert_eq!(e.str("employee_id"), Some("E003"));

@@ -21,7 +21,7 @@ use serde_json::Value;
 
 pub const PACKER: &str = "BADGE-E003";
 pub const SUPERVISOR: &str = "BADGE-E005";
-pub const SUPERVISOR_PIN: &str = "5555"; // its PIN in fixtures/employees.csv
+pub const SUPERVISOR_PIN: &str = "555555"; // its PIN in fixtures/employees.csv
 pub const PICKER_ID: &str = "E001";
 
 pub fn fixtures() -> PathBuf {

@@ -339,6 +339,23 @@ impl Cluster {
             next_db: AtomicU32::new(1),
         };
         cluster.start_server();
+        // Set up as a cluster upgraded from PostgreSQL 14 is: PUBLIC may create in schema
+        // `public` of every new database (template1), which `central init` must undo.
+        let mut c = pg_cmd("psql");
+        c.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h"])
+            .arg(&cluster.base)
+            .args([
+                "-p",
+                &cluster.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "template1",
+                "-c",
+            ])
+            .arg("GRANT CREATE ON SCHEMA public TO PUBLIC")
+            .env("PGPASSWORD", &cluster.password);
+        run(c, "psql (PUBLIC may create in public)");
         cluster
     }
 
@@ -446,10 +463,13 @@ impl Cluster {
             &format!("CREATE DATABASE {name} TEMPLATE tmpl"),
         )
         .await;
-        TestDb {
-            url: self.superuser_url(&name),
-            name,
-        }
+        // A copy keeps the template's roles and grants: init gives it its own (and the
+        // `CONNECT` only its own benches have), as it does for any copied database.
+        let url = self.superuser_url(&name);
+        packbench::central::init(&url, None)
+            .await
+            .expect("central init on the copy");
+        TestDb { url, name }
     }
 
     /// An empty database (no schema), for `init` itself.

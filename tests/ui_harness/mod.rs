@@ -20,7 +20,7 @@ use slint::{ComponentHandle, LogicalSize};
 pub const PACKER: &str = "BADGE-E003"; // E003 张伟, packer only
 pub const PACKER2: &str = "BADGE-E004"; // E004 Lucy Chen, packer only
 pub const SUPERVISOR: &str = "BADGE-E005"; // E005 刘洋, supervisor only
-pub const SUPERVISOR_PIN: &str = "5555"; // E005's PIN in fixtures/employees.csv
+pub const SUPERVISOR_PIN: &str = "555555"; // E005's PIN in fixtures/employees.csv
 pub const PACKER_PIN: &str = "3333"; // E003's
 pub const PICKER: &str = "BADGE-E007"; // E007 Tom Zhao, picker only
 pub const ORDER1: &str = "TB20261122001"; // T-BLU-L ×1 + SOCK-BLK ×2, 265 g, picker E001
