@@ -622,15 +622,14 @@ fn an_approval_waiting_for_its_pin_lapses_too_and_wrong_pins_still_count() {
 
 #[test]
 fn an_approval_lapses_at_any_other_input_for_the_order() {
-    let inputs: [(
-        &str,
-        fn(&mut Bench<TestStore>) -> Vec<packbench::domain::event::StoredEvent>,
-    ); 5] = [
+    type Input = fn(&mut Bench<TestStore>) -> Vec<packbench::domain::event::StoredEvent>;
+    let inputs: [(&str, Input); 6] = [
         // Refused (order 1 has both socks already), and still an input for the order.
         ("item scan", |b| b.scan(SOCK_BLK, None, t(30)).unwrap()),
         ("undo", |b| b.scan("PB-UNDO", None, t(30)).unwrap()),
         ("packaging", |b| b.scan(PKG_BAG_M, None, t(30)).unwrap()),
         ("order again", |b| b.scan(ORDER1, None, t(30)).unwrap()),
+        ("another badge", |b| b.scan(PICKER, None, t(30)).unwrap()),
         ("hold", |b| {
             b.command(Command::Hold(HoldReason::Other), t(30)).unwrap()
         }),
