@@ -754,7 +754,24 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Audit { what } => audit_cmd(what, cfg.as_ref()),
         Cmd::Central { what } => central_cmd(what, cfg.as_ref()),
         Cmd::Console { src, exports } => {
-            packbench::ui::console::run(src.connect(cfg.as_ref())?, exports)?;
+            let central = src.connect(cfg.as_ref())?;
+            // The console never runs as the administrator or a bench: it reads the floor and
+            // reviews only through the centre's PIN check, as a console's own login.
+            match current_thread()?.block_on(central.login())? {
+                packbench::central::Login::Console(id) => {
+                    tracing::info!(console = %id, "console login")
+                }
+                other => bail!(
+                    "the console connects with a console's own login, not {}: create one with \
+                     `packbench central add-console ID --url ADMIN_URL` and start the console with the URL it prints",
+                    match other {
+                        packbench::central::Login::Administrator => "the administrator's".to_string(),
+                        packbench::central::Login::Bench(s) => format!("bench {s}'s"),
+                        _ => "this one".to_string(),
+                    }
+                ),
+            }
+            packbench::ui::console::run(central, exports)?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Simulate { device } => {

@@ -1122,3 +1122,127 @@ fn a_bench_whose_log_holds_another_stations_events_is_refused_by_name_not_a_gap(
     assert!(alarms.is_empty(), "{alarms:?}");
     st.term();
 }
+
+/// Order `o` opened, scanned complete and weighed 500 g heavy; E005's badge scanned for the
+/// approval: the PIN pad is up.
+fn up_to_the_pin(rig: &Rig, st: &mut Station, o: &GenOrder) {
+    let loaded = open(st, &o.order_no, WAIT);
+    assert_eq!(loaded["event"], "order_loaded", "{loaded}");
+    scan_rest(rig, st, &loaded, WAIT);
+    rig.place(o.expected_g + 500.0);
+    let check = st
+        .until(WAIT, |v| v["event"] == "weight_checked")
+        .unwrap()
+        .1;
+    assert_eq!(check["ok"], false, "{check}");
+    st.scan("BADGE-E005");
+    st.until(WAIT, |v| v["event"] == "pin_required")
+        .unwrap_or_else(|| panic!("no PIN asked; seen {:#?}", st.seen));
+}
+
+/// A PIN typed at the bench: the next `pin_failed` or `reason_required`.
+fn typed(st: &mut Station, pin: &str) -> Value {
+    st.scan(&format!("@pin {pin}"));
+    st.until(WAIT, |v| {
+        v["event"] == "pin_failed" || v["event"] == "reason_required"
+    })
+    .unwrap_or_else(|| panic!("no answer to the PIN; seen {:#?}", st.seen))
+    .1
+}
+
+#[test]
+fn a_benchs_pins_are_checked_by_the_centre_and_offline_by_the_copy_it_kept() {
+    let cluster = pg::Cluster::start(pg::Options::default());
+    let floor = Floor::on(&cluster);
+    let proxy = floor.rt.block_on(pg::Proxy::start(cluster.socket_path()));
+    let rig_a = floor.bench_via("BENCH-PA", 81, "finish", Some(&proxy));
+    let rig_b = floor.bench("BENCH-PB", 81, "finish");
+    floor.import(&rig_a.orders_csv());
+    let o = rig_a.orders.clone();
+    let mut a = rig_a.spawn(bin());
+    let mut b = rig_b.spawn(bin());
+    copied(&rig_a, &o[0].order_no);
+    copied(&rig_b, &o[0].order_no);
+    sign_in(&mut a, PACKER);
+    sign_in(&mut b, "BADGE-E004");
+    link(&mut a, "connected", 0);
+    let centre = |sql: &str| -> i64 {
+        floor.rt.block_on(async {
+            pg::connect(&floor.db.url)
+                .await
+                .query_one(sql, &[])
+                .await
+                .unwrap()
+                .get(0)
+        })
+    };
+    let failures = "SELECT coalesce((SELECT failures::bigint FROM pin_failures WHERE employee_id = 'E005'), 0)";
+    // No bench holds E005's PIN hash: the centre never sends it.
+    let copy_of = |rig: &Rig| -> Option<String> {
+        SqliteStore::open(rig.db())
+            .unwrap()
+            .employee("E005")
+            .unwrap()
+            .and_then(|e| e.pin_hash.map(|h| h.as_str().to_string()))
+    };
+    assert_eq!(copy_of(&rig_a), None);
+
+    // Two wrong PINs at A and three at B: counted by the centre, the fifth locks the badge.
+    up_to_the_pin(&rig_a, &mut a, &o[0]);
+    for n in 1..=2 {
+        assert_eq!(typed(&mut a, "000000")["event"], "pin_failed");
+        assert_eq!(centre(failures), n);
+    }
+    up_to_the_pin(&rig_b, &mut b, &o[1]);
+    for _ in 0..3 {
+        assert_eq!(typed(&mut b, "000000")["event"], "pin_failed");
+    }
+    assert_eq!(
+        centre(
+            "SELECT count(*) FROM pin_failures WHERE employee_id = 'E005' AND locked_until > now()"
+        ),
+        1
+    );
+    assert_eq!(
+        centre("SELECT count(*) FROM alarms WHERE kind = 'badge_locked'"),
+        1
+    );
+    // Locked at the centre: the right PIN at A does not pass either.
+    assert_eq!(typed(&mut a, SUPERVISOR_PIN)["event"], "pin_failed");
+    assert_eq!(copy_of(&rig_a), None);
+
+    // The lock over, the right PIN at A approves, and A keeps its hash for offline.
+    floor.rt.block_on(pg::exec(
+        &floor.db.url,
+        "UPDATE pin_failures SET locked_until = now() - interval '1 second'",
+    ));
+    assert_eq!(typed(&mut a, SUPERVISOR_PIN)["event"], "reason_required");
+    a.scan("PB-REASON-SCALE_DRIFT");
+    a.until(WAIT, |v| v["event"] == "order_packed")
+        .unwrap_or_else(|| panic!("no override; seen {:#?}", a.seen));
+    rig_a.place(0.0);
+    let kept = copy_of(&rig_a).expect("A keeps the hash of the PIN the centre accepted");
+    assert!(
+        kept.starts_with("$argon2id$v=19$m=65536,t=3,p=1$"),
+        "{kept}"
+    );
+    assert_eq!(centre(failures), 0, "the right PIN clears the count");
+
+    // The centre out of reach (A was holding o[2]'s claim before): A's copy decides.
+    let loaded = open(&mut a, &o[2].order_no, WAIT);
+    assert_eq!(loaded["event"], "order_loaded", "{loaded}");
+    proxy.stall();
+    scan_rest(&rig_a, &mut a, &loaded, WAIT);
+    rig_a.place(o[2].expected_g + 500.0);
+    let check = a.until(WAIT, |v| v["event"] == "weight_checked").unwrap().1;
+    assert_eq!(check["ok"], false, "{check}");
+    a.scan("BADGE-E005");
+    a.until(WAIT, |v| v["event"] == "pin_required").unwrap();
+    assert_eq!(typed(&mut a, "000000")["event"], "pin_failed");
+    assert_eq!(typed(&mut a, SUPERVISOR_PIN)["event"], "reason_required");
+    a.scan("PB-REASON-SCALE_DRIFT");
+    a.until(WAIT, |v| v["event"] == "order_packed")
+        .unwrap_or_else(|| panic!("no override offline; seen {:#?}", a.seen));
+    proxy.heal();
+    floor.drained("BENCH-PA", &rig_a);
+}

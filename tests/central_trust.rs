@@ -914,3 +914,48 @@ async fn init_moves_a_centre_of_the_version_before_into_its_schema_with_nothing_
         PinCheck::Right { .. }
     ));
 }
+
+#[tokio::test]
+async fn the_console_runs_only_with_a_consoles_login() {
+    let db = pg::fresh_db().await;
+    let bench = central::add_bench(&db.url, None, "CW-B1").await.unwrap();
+    let console = central::add_console(&db.url, None, "CW-OFFICE")
+        .await
+        .unwrap();
+    let run = |url: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_packbench"))
+            .args(["console", "--central", url])
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .output()
+            .unwrap()
+    };
+    for (url, who) in [
+        (&db.url, "the administrator's"),
+        (&bench.url, "bench CW-B1's"),
+    ] {
+        let out = run(url);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(
+            err.contains(&format!("a console's own login, not {who}"))
+                && err.contains("add-console"),
+            "{err}"
+        );
+    }
+    // Its own login gets past that check, to the display (none here).
+    let out = run(&console.url);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("no display"), "{err}");
+    for (c, expect) in [
+        (&console.url, central::Login::Console("CW-OFFICE".into())),
+        (&bench.url, central::Login::Bench("CW-B1".into())),
+        (&db.url, central::Login::Administrator),
+    ] {
+        assert_eq!(
+            Central::connect(c, None).unwrap().login().await.unwrap(),
+            expect
+        );
+    }
+}

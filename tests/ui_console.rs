@@ -37,6 +37,8 @@ struct Centre {
     rt: tokio::runtime::Runtime,
     db: pg::TestDb,
     central: Central,
+    /// The console's own login (`central add-console`): it never runs as the administrator.
+    console_url: String,
 }
 
 impl Centre {
@@ -63,7 +65,20 @@ impl Centre {
             ))
             .unwrap_or_else(|e| panic!("{file}: {e}"));
         }
-        Centre { rt, db, central }
+        let console_url = rt
+            .block_on(central::add_console(
+                &db.url,
+                None,
+                &format!("OFFICE-{}", db.name),
+            ))
+            .unwrap()
+            .url;
+        Centre {
+            rt,
+            db,
+            central,
+            console_url,
+        }
     }
 
     /// A bench with its own role on the centre, behind a window.
@@ -128,7 +143,7 @@ impl Ui {
         let console = Console::start(
             window,
             Setup {
-                central: Central::connect(&c.db.url, None).unwrap(),
+                central: Central::connect(&c.console_url, None).unwrap(),
                 exports: exports.clone(),
                 clock,
                 wake_event_loop: false,

@@ -77,7 +77,7 @@ pub use conn::SslMode;
 pub use ingest::{BenchReport, Refusal, ShipEvent, ShipOutcome};
 pub use listen::{Listener, ListenerEvent};
 pub use master::{check_file, import_file, MasterChanges};
-pub use pins::PinCheck;
+pub use pins::{Login, PinCheck};
 pub use read::{
     Alarm, BenchState, CentralCheckpoint, CentralEvent, CentralVerifyError, CentralVerifyReport,
     CheckpointHead, StationSummary,

@@ -58,6 +58,19 @@ impl PinCheck {
 
 const CHECKING: &str = "checking a PIN";
 
+/// What a session's login is to packbench.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Login {
+    /// A bench's login, acting as this station.
+    Bench(String),
+    /// A supervisors' console's login (`central add-console`).
+    Console(String),
+    /// The administrator: a member of the schema's owner role.
+    Administrator,
+    /// Anything else.
+    Other,
+}
+
 impl Central {
     /// The typed PIN's proof for `employee_id`: `None` when the employee has no PIN (or does
     /// not exist). Counts nothing by itself.
@@ -76,6 +89,23 @@ impl Central {
             .map_err(|e| self.data_err(format!("the PIN could not be hashed: {e}")))?
             .map_err(|m| self.data_err(m))?;
         Ok(Some(proof))
+    }
+
+    /// Which login this connection uses.
+    pub async fn login(&self) -> Result<Login> {
+        let what = "asking who this login is";
+        let row = with_client!(self, what, |c| async {
+            c.query_one("SELECT kind, id FROM pb_whoami()", &[])
+                .await
+                .map_err(|e| self.query_err(what, e))
+        })?;
+        let id: Option<String> = row.get(1);
+        Ok(match (row.get::<_, &str>(0), id) {
+            ("bench", Some(id)) => Login::Bench(id),
+            ("console", Some(id)) => Login::Console(id),
+            ("administrator", _) => Login::Administrator,
+            _ => Login::Other,
+        })
     }
 
     /// Checks `pin` for `employee_id` at the centre (counted there). A right PIN whose hash

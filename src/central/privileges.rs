@@ -59,6 +59,7 @@ const BENCH_FUNCTIONS: &[&str] = &[
     "pb_pin_params(text)",
     "pb_pin_check(text, text)",
     "pb_pin_rehash(text, text, text)",
+    "pb_whoami()",
 ];
 
 /// What a supervisors' console may read: the floor, never a PIN hash.
@@ -90,6 +91,7 @@ const CONSOLE_FUNCTIONS: &[&str] = &[
     "pb_order_units(text)",
     "pb_event_hash(text, bigint, text, text, text, text, text, text)",
     "pb_field(text)",
+    "pb_whoami()",
 ];
 
 /// Master data every bench and console reads; `employees` only without `pin_hash`.

@@ -431,3 +431,18 @@ BEGIN
     RETURN QUERY SELECT 'ok'::text, pb_central_append('reviewed', p_by, v_order,
                              jsonb_build_object('item', p_item, 'note', p_note));
 END $f$;
+
+-- Who the session is to packbench: a bench (its station), a console, the administrator (a
+-- member of the owner role) or other. The console refuses to run as anything but a console.
+CREATE OR REPLACE FUNCTION pb_whoami(OUT kind text, OUT id text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, packbench, pg_temp AS $f$
+    SELECT CASE WHEN b.station_id IS NOT NULL THEN 'bench'
+                WHEN c.console_id IS NOT NULL THEN 'console'
+                WHEN pg_has_role(session_user, (SELECT i.value FROM install i WHERE i.key = 'owner'), 'MEMBER')
+                    THEN 'administrator'
+                ELSE 'other' END,
+           coalesce(b.station_id, c.console_id)
+      FROM (SELECT 1) one
+      LEFT JOIN bench_roles b ON b.role_name = session_user
+      LEFT JOIN console_roles c ON c.role_name = session_user
+$f$;
