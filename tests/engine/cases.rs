@@ -231,10 +231,10 @@ fn a_supervisor_imported_while_the_bench_runs_opens_the_supervisor_view() {
     let mut b = bench();
     b.scan(PACKER, None, t(1)).unwrap();
     rejected(&b.supervisor_view("BADGE-E099", t(2)).unwrap(), "unknown_barcode");
-    add_employees(&mut b, "E099,New Supervisor,supervisor,BADGE-E099,9999,1\n");
+    add_employees(&mut b, "E099,New Supervisor,supervisor,BADGE-E099,999999,1\n");
     let ev = b.supervisor_view("BADGE-E099", t(3)).unwrap();
     assert_eq!(only(&ev, EventType::PinRequired).str("purpose"), Some("supervisor_view"));
-    let ev = b.pin(&Pin::new("9999"), t(4)).unwrap();
+    let ev = b.pin(&Pin::new("999999"), t(4)).unwrap();
     assert_eq!(
         only(&ev, EventType::SupervisorViewOpened).str("supervisor_id"),
         Some("E099")
@@ -902,7 +902,7 @@ fn nobody_approves_their_own_parcel() {
 
     // A supervisor who picked the parcel does not approve it either.
     let mut b = bench();
-    add_employees(&mut b, "E009,周敏,picker|supervisor,BADGE-E009,9090,1\n");
+    add_employees(&mut b, "E009,周敏,picker|supervisor,BADGE-E009,909090,1\n");
     b.scan(PACKER, None, t(1)).unwrap();
     b.scan(NO_PICKER, None, t(2)).unwrap();
     b.scan(MASK, None, t(3)).unwrap();
