@@ -784,3 +784,47 @@ fn the_approval_timeout_is_the_configured_one() {
     let ev = b.reason(ApprovalReason::Other, t(20 + 10)).unwrap();
     lapsed_first(&b, &ev, "timeout");
 }
+
+/// A centre that counts the PINs a bench asks it to check, and answers none (as offline).
+struct PinCountingCentre(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl packbench::store::Claims for PinCountingCentre {
+    fn claim(&mut self, _order_no: &str, _packer_id: &str) -> packbench::store::ClaimOutcome {
+        packbench::store::ClaimOutcome::Granted {
+            epoch: Some(1),
+            history: Vec::new(),
+        }
+    }
+
+    fn check_pin(
+        &mut self,
+        _employee_id: &str,
+        _pin: &Pin,
+    ) -> Option<packbench::central::PinCheck> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        None
+    }
+}
+
+#[test]
+fn a_pin_after_the_approval_lapsed_is_not_sent_to_the_centre() {
+    use std::sync::atomic::Ordering;
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut b = bench().with_claims(Box::new(PinCountingCentre(sent.clone())));
+    order1_mismatch(&mut b);
+    b.scan(SUPERVISOR, None, t(20)).unwrap();
+    only(
+        &b.pin(&Pin::new("999999"), t(21)).unwrap(),
+        EventType::PinFailed,
+    );
+    assert_eq!(
+        sent.load(Ordering::SeqCst),
+        1,
+        "in time: checked at the centre"
+    );
+    // Too late: it lapses here, and the centre counts no wrong PIN for it.
+    let ev = b.pin(&Pin::new("999999"), t(20 + 121)).unwrap();
+    lapsed_first(&b, &ev, "timeout");
+    assert!(!kinds(&ev).contains(&EventType::PinFailed));
+    assert_eq!(sent.load(Ordering::SeqCst), 1);
+}
