@@ -769,6 +769,13 @@ fn an_unfinished_approval_leaves_the_screen_when_its_time_is_up() {
     assert_eq!(logged(&st), 1);
     assert!(st.view().auth.is_none());
     assert_eq!(st.view().step, NextStep::ResolveMismatch);
+    // The banner says why the reason choice went away.
+    let alert = st.view().alert.expect("a banner");
+    assert!(
+        alert.detail.contains("E005") && alert.detail.contains("time ran out"),
+        "{}",
+        alert.detail
+    );
     // Once only.
     clock.store(20 + 200, Ordering::SeqCst);
     st.tick();

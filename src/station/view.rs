@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::domain::event::{
-    AuthPurpose, Device, EventType, LogAlarm, PinFailed, RejectReason, ScanRejected, StoredEvent,
-    SupervisorViewOpened,
+    ApprovalLapsed, AuthPurpose, Device, EventType, LapseCause, LogAlarm, PinFailed, RejectReason,
+    ScanRejected, StoredEvent, SupervisorViewOpened,
 };
 use crate::domain::returns::{Condition, PackRecord, ReturnClosed, ReturnReason};
 use crate::domain::session::{NextStep, OpenReturn, State, WeightCheck};
@@ -229,6 +229,29 @@ impl ViewMemory {
                             detail: a.detail,
                         });
                     }
+                }
+                // The PIN pad or reason choice closes on a lapse: the banner says why (what
+                // the input that caused it did, if anything, comes after and wins).
+                EventType::ApprovalLapsed => {
+                    let Some(l) = e.payload_as::<ApprovalLapsed>() else {
+                        continue;
+                    };
+                    if self.alert.as_ref().map(|a| a.reason) == Some(RejectReason::LogAlarm) {
+                        continue;
+                    }
+                    let why = match l.cause {
+                        LapseCause::Timeout => "its time ran out",
+                        LapseCause::OtherInput => "something else was done first",
+                        LapseCause::MeasurementChanged => "the parcel was weighed again",
+                    };
+                    self.alert = Some(Alert {
+                        reason: RejectReason::NotAllowed,
+                        code: String::new(),
+                        detail: format!(
+                            "the approval by {} lapsed ({why}): a supervisor scans their badge again",
+                            l.supervisor_id
+                        ),
+                    });
                 }
                 // The pad closes on a lock: the banner says why.
                 EventType::BadgeLocked => {
