@@ -375,3 +375,27 @@ impl Config {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn security(toml_text: &str) -> Result<u32, String> {
+        let cfg: Config = toml::from_str(toml_text).unwrap();
+        cfg.security.approval_timeout()
+    }
+
+    #[test]
+    fn approval_timeout_defaults_to_120_and_must_be_positive() {
+        assert_eq!(security(""), Ok(120));
+        let cfg: Config = toml::from_str("").unwrap();
+        assert_eq!(cfg.engine_config().security.approval_timeout_s, 120);
+        assert_eq!(security("[security]\napproval_timeout_s = 30\n"), Ok(30));
+        let cfg: Config = toml::from_str("[security]\napproval_timeout_s = 30\n").unwrap();
+        assert_eq!(cfg.engine_config().security.approval_timeout_s, 30);
+        for bad in ["0", "-1", "4294967296"] {
+            let e = security(&format!("[security]\napproval_timeout_s = {bad}\n")).unwrap_err();
+            assert!(e.contains("approval_timeout_s") && e.contains(bad), "{e}");
+        }
+    }
+}
