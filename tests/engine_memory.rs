@@ -17,13 +17,11 @@ type TestStore = MemoryStore;
 
 /// Shadows `common::bench`: the fixtures imported into a memory store.
 fn bench() -> Bench<TestStore> {
-    bench_on(MemoryStore::default())
+    Bench::open(MemoryStore::with_fixtures(), cfg()).unwrap()
 }
 
 fn test_store_with_fixtures() -> TestStore {
-    let mut s = MemoryStore::default();
-    import_fixtures(&mut s);
-    s
+    MemoryStore::with_fixtures()
 }
 
 include!("engine/cases.rs");

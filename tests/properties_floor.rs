@@ -244,8 +244,7 @@ impl Run {
         let stations = STATIONS
             .iter()
             .map(|id| {
-                let mut store = MemoryStore::default();
-                import_fixtures(&mut store);
+                let store = MemoryStore::with_fixtures();
                 let imported = store.events(&EventFilter::default()).unwrap().len();
                 let cfg = EngineConfig {
                     station_id: id.to_string(),

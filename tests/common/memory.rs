@@ -44,6 +44,31 @@ impl ReferenceRead for Tables {
 }
 
 impl MemoryStore {
+    /// A copy with a disk-full switch of its own.
+    pub fn copy(&self) -> MemoryStore {
+        MemoryStore {
+            log: self.log.clone(),
+            t: self.t.clone(),
+            full: Arc::default(),
+        }
+    }
+
+    /// The fixtures imported once per test process, copied for each caller (see
+    /// `store_with_fixtures`).
+    pub fn with_fixtures() -> MemoryStore {
+        static TEMPLATE: std::sync::OnceLock<std::sync::Mutex<MemoryStore>> =
+            std::sync::OnceLock::new();
+        TEMPLATE
+            .get_or_init(|| {
+                let mut s = MemoryStore::default();
+                super::import_fixtures(&mut s);
+                std::sync::Mutex::new(s)
+            })
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .copy()
+    }
+
     fn sealed(&self, events: &[NewEvent]) -> Result<Vec<(ChainRow, StoredEvent)>> {
         if self.full.load(Ordering::SeqCst) {
             return Err(StoreError::Db("database or disk is full".into()));

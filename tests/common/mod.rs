@@ -29,10 +29,21 @@ pub fn import_fixtures<S: Store>(store: &mut S) {
         .unwrap_or_else(|e| panic!("importing the fixtures: {e}"));
 }
 
+/// The fixtures imported once per test process and copied for each caller: importing them
+/// hashes every PIN at the real cost (64 MiB, 3 passes), seconds per import.
 pub fn store_with_fixtures() -> SqliteStore {
-    let mut s = SqliteStore::open_in_memory().unwrap();
-    import_fixtures(&mut s);
-    s
+    static TEMPLATE: std::sync::OnceLock<std::sync::Mutex<SqliteStore>> =
+        std::sync::OnceLock::new();
+    TEMPLATE
+        .get_or_init(|| {
+            let mut s = SqliteStore::open_in_memory().unwrap();
+            import_fixtures(&mut s);
+            std::sync::Mutex::new(s)
+        })
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .copy_in_memory()
+        .unwrap()
 }
 
 pub fn bench() -> Bench<SqliteStore> {

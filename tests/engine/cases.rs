@@ -998,3 +998,31 @@ fn sign_in_pin_and_a_missing_pin() {
     only(&b.scan(SUPERVISOR, None, t(20)).unwrap(), EventType::ReasonRequired);
     only(&b.reason(ApprovalReason::Other, t(21)).unwrap(), EventType::Override);
 }
+
+#[test]
+fn a_cheaper_pin_hash_is_made_again_at_todays_cost_on_the_next_right_entry() {
+    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    let mut b = bench();
+    // E005's PIN as an earlier packbench hashed it (the argon2 crate's defaults).
+    let cheap = packbench::domain::pin::PinHash::parse(
+        &argon2::Argon2::default()
+            .hash_password(SUPERVISOR_PIN.as_bytes(), &SaltString::generate(&mut OsRng))
+            .unwrap()
+            .to_string(),
+    )
+    .unwrap();
+    assert!(cheap.needs_rehash());
+    packbench::import::set_pin(b.store_mut(), "E005", Some(&cheap)).unwrap();
+    b.scan(PACKER, None, t(1)).unwrap();
+    let hash = |b: &Bench<TestStore>| b.store().employee("E005").unwrap().unwrap().pin_hash;
+    // A wrong PIN changes nothing.
+    only(&b.supervisor_view(SUPERVISOR, t(2)).unwrap(), EventType::PinRequired);
+    only(&b.pin(&Pin::new("000000"), t(3)).unwrap(), EventType::PinFailed);
+    assert_eq!(hash(&b).as_ref(), Some(&cheap));
+    // The right one opens the view and leaves a hash at 64 MiB and 3 passes.
+    only(&b.pin(&Pin::new(SUPERVISOR_PIN), t(4)).unwrap(), EventType::SupervisorViewOpened);
+    let now = hash(&b).unwrap();
+    assert!(!now.needs_rehash(), "{}", now.as_str().split('$').nth(3).unwrap_or(""));
+    assert!(now.as_str().contains("$m=65536,t=3,p=1$"));
+    assert!(now.verify(&Pin::new(SUPERVISOR_PIN)));
+}
