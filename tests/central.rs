@@ -762,23 +762,9 @@ async fn an_event_under_a_claim_taken_away_is_flagged_never_silently_applied() {
 }
 
 async fn import_fixtures(c: &Central) {
-    for (kind, file) in [
-        (Kind::Catalog, "catalog.csv"),
-        (Kind::Employees, "employees.csv"),
-        (Kind::Packaging, "packaging.csv"),
-        (Kind::Orders, "orders.csv"),
-    ] {
-        central::import_file(
-            c,
-            kind,
-            &fixtures().join(file),
-            &ReadOptions::default(),
-            t0(),
-            &mut |_| {},
-        )
+    central::import_data_set(c, &fixtures(), t0())
         .await
-        .unwrap_or_else(|e| panic!("{file}: {e}"));
-    }
+        .unwrap();
 }
 
 #[tokio::test]

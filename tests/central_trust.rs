@@ -10,7 +10,6 @@ use std::time::Duration;
 use chrono::{FixedOffset, TimeZone};
 use packbench::central::{self, Central, ClaimOutcome, PinCheck, ShipEvent};
 use packbench::domain::pin::Pin;
-use packbench::import::{Kind, ReadOptions};
 use packbench::store::chain::{self, EventFields, GENESIS};
 
 fn t0() -> chrono::DateTime<FixedOffset> {
@@ -74,23 +73,9 @@ fn chain(station: &str, items: &[(&str, Option<&str>, &str, Option<i64>)]) -> Ve
 }
 
 async fn import_fixtures(c: &Central) {
-    for (kind, file) in [
-        (Kind::Catalog, "catalog.csv"),
-        (Kind::Employees, "employees.csv"),
-        (Kind::Packaging, "packaging.csv"),
-        (Kind::Orders, "orders.csv"),
-    ] {
-        central::import_file(
-            c,
-            kind,
-            &fixtures().join(file),
-            &ReadOptions::default(),
-            t0(),
-            &mut |_| {},
-        )
+    central::import_data_set(c, &fixtures(), t0())
         .await
         .unwrap();
-    }
 }
 
 async fn one_i64(url: &str, sql: &str) -> i64 {

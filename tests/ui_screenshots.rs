@@ -85,13 +85,14 @@ fn tour(lang: &str) {
     shot(&b, "05-weight-mismatch", lang);
     b.wedge(SUPERVISOR);
     b.find("pin pad");
-    for d in "55".chars() {
+    let (first, rest) = SUPERVISOR_PIN.split_at(3);
+    for d in first.chars() {
         b.tap(&format!("pin {d}"));
     }
-    // Two digits typed: two dots, and never the digits themselves.
-    assert_eq!(b.value("pin digits"), "2");
+    // Three digits typed: three dots, and never the digits themselves.
+    assert_eq!(b.value("pin digits"), "3");
     shot(&b, "05b-pin-pad", lang);
-    for d in "55".chars() {
+    for d in rest.chars() {
         b.tap(&format!("pin {d}"));
     }
     b.tap("pin ok");

@@ -709,6 +709,20 @@ pub async fn import_file(
         .await
 }
 
+/// Imports the [`crate::import::DATA_SET`] files of `dir` centrally, each as [`import_file`]
+/// does (the same set a bench's `import::import_data_set` takes).
+pub async fn import_data_set(
+    central: &Central,
+    dir: &Path,
+    at: DateTime<FixedOffset>,
+) -> Result<()> {
+    for (kind, file) in crate::import::DATA_SET {
+        let opts = crate::import::ReadOptions::default();
+        import_file(central, kind, &dir.join(file), &opts, at, &mut |_| {}).await?;
+    }
+    Ok(())
+}
+
 /// An employee from its columns `id, name, roles, badge, pin_hash, active`.
 fn row_to_employee(r: &tokio_postgres::Row) -> Employee {
     let roles: String = r.get(2);

@@ -76,7 +76,7 @@ pub use claims::{ClaimOutcome, ReleaseOutcome};
 pub use conn::SslMode;
 pub use ingest::{BenchReport, Refusal, ShipEvent, ShipOutcome};
 pub use listen::{Listener, ListenerEvent};
-pub use master::{check_file, import_file, MasterChanges};
+pub use master::{check_file, import_data_set, import_file, MasterChanges};
 pub use pins::{Login, PinCheck};
 pub use read::{
     Alarm, BenchState, CentralCheckpoint, CentralEvent, CentralVerifyError, CentralVerifyReport,
