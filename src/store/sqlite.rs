@@ -297,7 +297,7 @@ impl SqliteStore {
         }
         let found: Vec<(String, Option<String>)> = {
             let mut stmt = self.conn.prepare(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND (tbl_name = 'events' OR name IN (?1, ?2, ?3)) ORDER BY name",
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND (lower(tbl_name) = 'events' OR name IN (?1, ?2, ?3)) ORDER BY name",
             )?;
             let rows = stmt.query_map(
                 params![LOG_TRIGGERS[0], LOG_TRIGGERS[1], LOG_TRIGGERS[2]],
