@@ -1207,6 +1207,14 @@ fn a_benchs_pins_are_checked_by_the_centre_and_offline_by_the_copy_it_kept() {
         centre("SELECT count(*) FROM alarms WHERE kind = 'badge_locked'"),
         1
     );
+    // B heard the lock from the centre: the badge is refused there now, as after five
+    // wrong PINs at B alone.
+    b.scan("BADGE-E005");
+    let refused = b
+        .until(WAIT, |v| v["event"] == "scan_rejected")
+        .unwrap_or_else(|| panic!("badge not refused; seen {:#?}", b.seen))
+        .1;
+    assert_eq!(refused["reason"], "badge_locked", "{refused}");
     // Locked at the centre: the right PIN at A does not pass either.
     assert_eq!(typed(&mut a, SUPERVISOR_PIN)["event"], "pin_failed");
     assert_eq!(copy_of(&rig_a), None);

@@ -251,7 +251,7 @@ impl<S: Store> Bench<S> {
         // An approval past its time lapses at this input and its PIN is not looked at: not
         // at the centre either, where a wrong one would count.
         if self.approval_deadline().is_none_or(|due| now < due) {
-            self.check_pin_centrally(pin)?;
+            self.check_pin_centrally(pin, now)?;
         }
         // A hash cheaper than today's (an earlier packbench's): the right PIN, once typed, is
         // hashed again at today's cost. Checked on the old hash itself, which is cheap.
@@ -274,7 +274,11 @@ impl<S: Store> Bench<S> {
     /// decides on that answer: a right PIN's proof (the centre's hash of it) becomes this
     /// bench's copy, any other answer clears the copy, so a PIN changed or locked centrally
     /// never passes here. No answer: the bench's copy, if it has one, decides (offline).
-    fn check_pin_centrally(&mut self, pin: &crate::domain::pin::Pin) -> Result<(), BenchError> {
+    fn check_pin_centrally(
+        &mut self,
+        pin: &crate::domain::pin::Pin,
+        now: DateTime<FixedOffset>,
+    ) -> Result<(), BenchError> {
         let Some(id) = (self.engine.state().auth.as_ref())
             .filter(|a| !a.pin_ok)
             .map(|a| a.employee.id.clone())
@@ -284,8 +288,16 @@ impl<S: Store> Bench<S> {
         let Some(answer) = self.claims.as_mut().and_then(|c| c.check_pin(&id, pin)) else {
             return Ok(());
         };
+        use crate::central::PinCheck;
+        // Locked at the centre (wrong PINs elsewhere): this bench refuses the badge too until then.
+        let locked_until = match &answer {
+            PinCheck::LockedNow { until } | PinCheck::Locked { until: Some(until) } => {
+                Some(until.with_timezone(now.offset()))
+            }
+            _ => None,
+        };
         let hash = match answer {
-            crate::central::PinCheck::Right { proof } => Some(proof),
+            PinCheck::Right { proof } => Some(proof),
             other => {
                 tracing::info!(employee = %id, answer = ?other, "the centre refused the PIN");
                 None
@@ -295,6 +307,9 @@ impl<S: Store> Bench<S> {
         let mut next = self.engine.state().clone();
         if let Some(a) = next.auth.as_mut() {
             a.employee.pin_hash = hash;
+        }
+        if let Some(until) = locked_until {
+            next.strikes.entry(id).or_default().locked_until = Some(until);
         }
         self.engine.commit(next);
         Ok(())
