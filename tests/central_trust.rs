@@ -831,8 +831,15 @@ async fn init_moves_a_centre_of_the_version_before_into_its_schema_with_nothing_
     );
     legacy_ship(&bench_url, &first).await;
 
+    let before = one_i64(&db.url, "SELECT max(change_id) FROM public.employees").await;
     let r = central::init_report(&db.url, None).await.unwrap();
     assert!(r.moved_from_public && r.public_create_revoked, "{r:?}");
+    // Every employee changed: each bench takes them again, without the PIN hashes the
+    // versions before copied to it.
+    assert!(
+        one_i64(&db.url, "SELECT min(change_id) FROM packbench.employees").await > before,
+        "the benches' copies of the employees are renewed"
+    );
     assert_eq!(r.version, central::schema::MIGRATIONS.len() as u32);
     assert_eq!(
         one_i64(
