@@ -1244,6 +1244,21 @@ fn a_benchs_pins_are_checked_by_the_centre_and_offline_by_the_copy_it_kept() {
     rig_a.place(o[2].expected_g + 500.0);
     let check = a.until(WAIT, |v| v["event"] == "weight_checked").unwrap().1;
     assert_eq!(check["ok"], false, "{check}");
+    // E006's PIN was never accepted here: offline it cannot be checked, and that is said as
+    // such (not counted as a wrong PIN).
+    a.scan("BADGE-E006");
+    a.until(WAIT, |v| v["event"] == "pin_required").unwrap();
+    a.scan("@pin 666666");
+    let refused = a
+        .until(WAIT, |v| {
+            v["event"] == "scan_rejected"
+                || v["event"] == "pin_failed"
+                || v["event"] == "reason_required"
+        })
+        .unwrap()
+        .1;
+    assert_eq!(refused["reason"], "central_unreachable", "{refused}");
+    assert_eq!(refused["employee_id"], "E006", "{refused}");
     a.scan("BADGE-E005");
     a.until(WAIT, |v| v["event"] == "pin_required").unwrap();
     assert_eq!(typed(&mut a, "000000")["event"], "pin_failed");

@@ -250,8 +250,13 @@ impl<S: Store> Bench<S> {
     ) -> Result<Vec<StoredEvent>, BenchError> {
         // An approval past its time lapses at this input and its PIN is not looked at: not
         // at the centre either, where a wrong one would count.
-        if self.approval_deadline().is_none_or(|due| now < due) {
-            self.check_pin_centrally(pin, now)?;
+        if self.approval_deadline().is_none_or(|due| now < due)
+            && !self.check_pin_centrally(pin, now)?
+        {
+            if let Some(refused) = self.no_copy_offline(now) {
+                // Not a wrong PIN: nothing to check it against. Nothing counts; the pad stays.
+                return Ok(self.store.append(&[refused])?);
+            }
         }
         // A hash cheaper than today's (an earlier packbench's): the right PIN, once typed, is
         // hashed again at today's cost. Checked on the old hash itself, which is cheap.
@@ -274,19 +279,23 @@ impl<S: Store> Bench<S> {
     /// decides on that answer: a right PIN's proof (the centre's hash of it) becomes this
     /// bench's copy, any other answer clears the copy, so a PIN changed or locked centrally
     /// never passes here. No answer: the bench's copy, if it has one, decides (offline).
+    /// True when the centre answered (or there was nothing to ask it).
     fn check_pin_centrally(
         &mut self,
         pin: &crate::domain::pin::Pin,
         now: DateTime<FixedOffset>,
-    ) -> Result<(), BenchError> {
+    ) -> Result<bool, BenchError> {
         let Some(id) = (self.engine.state().auth.as_ref())
             .filter(|a| !a.pin_ok)
             .map(|a| a.employee.id.clone())
         else {
-            return Ok(());
+            return Ok(true);
         };
-        let Some(answer) = self.claims.as_mut().and_then(|c| c.check_pin(&id, pin)) else {
-            return Ok(());
+        let Some(claims) = self.claims.as_mut() else {
+            return Ok(true);
+        };
+        let Some(answer) = claims.check_pin(&id, pin) else {
+            return Ok(false);
         };
         use crate::central::PinCheck;
         // Locked at the centre (wrong PINs elsewhere): this bench refuses the badge too until then.
@@ -312,7 +321,39 @@ impl<S: Store> Bench<S> {
             next.strikes.entry(id).or_default().locked_until = Some(until);
         }
         self.engine.commit(next);
-        Ok(())
+        Ok(true)
+    }
+
+    /// The centre did not answer and this bench holds no copy of the waiting badge's PIN
+    /// (it never saw the centre accept it here): the PIN cannot be checked at all, which is
+    /// said as such rather than counted as a wrong PIN.
+    fn no_copy_offline(&self, now: DateTime<FixedOffset>) -> Option<NewEvent> {
+        let auth = self.engine.state().auth.as_ref().filter(|a| !a.pin_ok)?;
+        if auth.employee.pin_hash.is_some() {
+            return None;
+        }
+        let id = &auth.employee.id;
+        let mut r = ScanRejected::new(
+            "",
+            RejectReason::CentralUnreachable,
+            format!(
+                "the PIN of {id} cannot be checked: the central database did not answer and this \
+                 bench has no copy of it (a PIN is kept once the centre accepted it here)"
+            ),
+        );
+        r.employee_id = Some(id.clone());
+        let actor = self.engine.state().packer.as_ref().map(|p| p.id.as_str());
+        let open = self
+            .engine
+            .state()
+            .open
+            .as_ref()
+            .map(|o| o.order.order_no.as_str());
+        let mut e = NewEvent::of(r, now, &self.engine.config().station_id).actor(actor);
+        if let Some(o) = open {
+            e = e.order(o);
+        }
+        Some(e)
     }
 
     /// A supervisor's reason chosen on the screen or given as a keypad line.
