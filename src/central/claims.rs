@@ -165,7 +165,7 @@ impl Central {
             .await
             .map_err(|e| self.query_err("releasing a claim", e))
         })?;
-        if let Some(e) = self.pin_refusal(by, row.get(5)) {
+        if let Some(e) = self.pin_refusal(by, row.get("outcome")) {
             return Err(e);
         }
         Ok(ReleaseOutcome::from_row(&row))

@@ -76,11 +76,11 @@ impl Central {
     /// not exist). Counts nothing by itself.
     pub async fn pin_proof(&self, employee_id: &str, pin: &Pin) -> Result<Option<PinHash>> {
         let row = with_client!(self, CHECKING, |c| async {
-            c.query_one("SELECT pb_pin_params($1)", &[&employee_id])
+            c.query_one("SELECT pb_pin_params($1) AS params", &[&employee_id])
                 .await
                 .map_err(|e| self.query_err(CHECKING, e))
         })?;
-        let Some(params) = row.get::<_, Option<String>>(0) else {
+        let Some(params) = row.get::<_, Option<String>>("params") else {
             return Ok(None);
         };
         let pin = pin.clone();
@@ -99,8 +99,8 @@ impl Central {
                 .await
                 .map_err(|e| self.query_err(what, e))
         })?;
-        let id: Option<String> = row.get(1);
-        Ok(match (row.get::<_, &str>(0), id) {
+        let id: Option<String> = row.get("id");
+        Ok(match (row.get::<_, &str>("kind"), id) {
             ("bench", Some(id)) => Login::Bench(id),
             ("console", Some(id)) => Login::Console(id),
             ("administrator", _) => Login::Administrator,
@@ -126,13 +126,13 @@ impl Central {
         let what = "replacing a PIN hash with a costlier one";
         let replaced: bool = with_client!(self, what, |c| async {
             c.query_one(
-                "SELECT pb_pin_rehash($1, $2, $3)",
+                "SELECT pb_pin_rehash($1, $2, $3) AS replaced",
                 &[&employee_id, &proof.as_str(), &new.as_str()],
             )
             .await
             .map_err(|e| self.query_err(what, e))
         })?
-        .get(0);
+        .get("replaced");
         tracing::info!(employee = %employee_id, replaced, "PIN hash re-hashed at today's cost");
         Ok(PinCheck::Right {
             proof: if replaced { new } else { proof },
@@ -153,9 +153,9 @@ impl Central {
             .await
             .map_err(|e| self.query_err(CHECKING, e))
         })?;
-        let outcome: String = row.get(0);
-        let failures = row.get::<_, i32>(1).max(0) as u32;
-        let until: Option<DateTime<Utc>> = row.get(2);
+        let outcome: String = row.get("outcome");
+        let failures = row.get::<_, i32>("failures").max(0) as u32;
+        let until: Option<DateTime<Utc>> = row.get("locked_until");
         Ok(match outcome.as_str() {
             "ok" => PinCheck::Right {
                 proof: proof

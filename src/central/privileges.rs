@@ -193,11 +193,11 @@ pub async fn prepare(tx: &Transaction<'_>, g: &Groups) -> Result<Prepared, tokio
     let legacy: bool = tx
         .query_one(
             "SELECT to_regclass('public.schema_version') IS NOT NULL
-                AND to_regclass('packbench.schema_version') IS NULL",
+                AND to_regclass('packbench.schema_version') IS NULL AS legacy",
             &[],
         )
         .await?
-        .get(0);
+        .get("legacy");
     if legacy {
         let tables = LEGACY_TABLES
             .iter()
@@ -281,7 +281,7 @@ pub async fn apply(
         .query("SELECT value FROM install WHERE key <> 'owner'", &[])
         .await?
     {
-        let v: String = r.get(0);
+        let v: String = r.get("value");
         if v != g.bench && v != g.console {
             stale.push(v);
         }
@@ -289,11 +289,11 @@ pub async fn apply(
     for role in stale {
         let exists: bool = tx
             .query_one(
-                "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)",
+                "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS found",
                 &[&role],
             )
             .await?
-            .get(0);
+            .get("found");
         if exists {
             let r = ident(&role);
             tx.batch_execute(&format!(
@@ -351,11 +351,11 @@ pub async fn apply(
     let public_create: bool = tx
         .query_one(
             "SELECT EXISTS (SELECT 1 FROM pg_namespace n, aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
-                             WHERE n.nspname = 'public' AND a.grantee = 0 AND a.privilege_type = 'CREATE')",
+                             WHERE n.nspname = 'public' AND a.grantee = 0 AND a.privilege_type = 'CREATE') AS granted",
             &[],
         )
         .await?
-        .get(0);
+        .get("granted");
     if public_create {
         tx.batch_execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
             .await?;

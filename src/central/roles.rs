@@ -157,12 +157,13 @@ async fn create_login(
         .map_err(q("starting to add the login"))?;
     let r = tx
         .query_one(
-            "SELECT current_database(), to_regclass('packbench.console_roles') IS NOT NULL",
+            "SELECT current_database() AS database,
+                    to_regclass('packbench.console_roles') IS NOT NULL AS ready",
             &[],
         )
         .await
         .map_err(q("reading the database"))?;
-    let (database, ready): (String, bool) = (r.get(0), r.get(1));
+    let (database, ready): (String, bool) = (r.get("database"), r.get("ready"));
     if !ready {
         return Err(CentralError::Refused {
             db: db.to_string(),
@@ -178,16 +179,16 @@ async fn create_login(
     // database on the same server. Only a direct member of this database's group is ours.
     let existing = tx
         .query_opt(
-            "SELECT r.rolsuper OR r.rolcreaterole OR r.rolcreatedb OR r.rolreplication OR r.rolbypassrls,
+            "SELECT r.rolsuper OR r.rolcreaterole OR r.rolcreatedb OR r.rolreplication OR r.rolbypassrls AS powerful,
                     EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles gr ON gr.oid = m.roleid
-                             WHERE m.member = r.oid AND gr.rolname = $2)
+                             WHERE m.member = r.oid AND gr.rolname = $2) AS ours
                FROM pg_roles r WHERE r.rolname = $1",
             &[&id, group],
         )
         .await
         .map_err(q("looking for the role"))?;
     let sql = match existing {
-        Some(row) if !row.get::<_, bool>(0) && row.get::<_, bool>(1) => {
+        Some(row) if !row.get::<_, bool>("powerful") && row.get::<_, bool>("ours") => {
             // This database's own bench or console again: a new password.
             format!(
                 "ALTER ROLE {} WITH LOGIN PASSWORD {}",

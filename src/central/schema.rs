@@ -74,12 +74,12 @@ pub async fn init_report(
     };
     let row = client
         .query_one(
-            "SELECT current_setting('server_encoding'), current_database()",
+            "SELECT current_setting('server_encoding') AS encoding, current_database() AS database",
             &[],
         )
         .await
         .map_err(q("reading the server encoding"))?;
-    let (encoding, database): (String, String) = (row.get(0), row.get(1));
+    let (encoding, database): (String, String) = (row.get("encoding"), row.get("database"));
     if encoding != "UTF8" {
         return Err(CentralError::Refused {
             db: db.clone(),
@@ -110,10 +110,13 @@ pub async fn init_report(
     .await
     .map_err(q("creating schema_version"))?;
     let have: i32 = tx
-        .query_one("SELECT coalesce(max(version), 0) FROM schema_version", &[])
+        .query_one(
+            "SELECT coalesce(max(version), 0) AS version FROM schema_version",
+            &[],
+        )
         .await
         .map_err(q("reading schema_version"))?
-        .get(0);
+        .get("version");
     if have as usize > MIGRATIONS.len() {
         return Err(CentralError::Refused {
             db: db.clone(),

@@ -391,10 +391,10 @@ impl Central {
             .await
             .map_err(|e| self.query_err(what, e))
         })?;
-        if let Some(e) = self.pin_refusal(by, row.get(0)) {
+        if let Some(e) = self.pin_refusal(by, row.get("outcome")) {
             return Err(e);
         }
-        Ok(row.get(1))
+        Ok(row.get("seq"))
     }
 
     /// Orders (by a part of the order number, waybill or recipient), SKUs (code or name)
