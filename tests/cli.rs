@@ -3,7 +3,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::*;
 use packbench::domain::event::ApprovalReason;
@@ -11,34 +11,9 @@ use packbench::domain::pin::Pin;
 use packbench::station::Bench;
 use packbench::store::SqliteStore;
 
-fn pb(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_packbench"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
 fn import_all(dir: &Path) {
-    for (k, f) in [
-        ("catalog", "catalog.csv"),
-        ("employees", "employees.csv"),
-        ("packaging", "packaging.csv"),
-        ("orders", "orders.csv"),
-    ] {
-        let p = fixtures().join(f);
-        ok(&pb(dir, &["import", k, p.to_str().unwrap()]));
+    for (k, p) in data_set(None) {
+        ok(&pb(dir, &["import", k.name(), p.to_str().unwrap()]));
     }
 }
 
@@ -371,13 +346,12 @@ fn command_sheet_lists_every_command() {
 /// anything) the command runs as `nobody`, so the permissions really hold.
 fn pb_unprivileged(dir: &Path, args: &[&str]) -> Output {
     use std::os::unix::process::CommandExt;
-    let mut c = Command::new(env!("CARGO_BIN_EXE_packbench"));
-    c.current_dir(dir).args(args);
+    let mut c = Pb::new().dir(dir).args(args);
     // SAFETY: getuid has no preconditions.
     if unsafe { libc::getuid() } == 0 {
-        c.uid(65534).gid(65534);
+        c.command().uid(65534).gid(65534);
     }
-    c.output().unwrap()
+    c.output()
 }
 
 #[test]
@@ -562,20 +536,14 @@ fn a_csv_export_never_hands_a_spreadsheet_a_formula() {
 #[test]
 fn employee_pin_sets_a_hash_only() {
     use packbench::store::ReferenceData;
-    use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     import_all(dir.path());
     let set = |id: &str, pin: &str| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_packbench"))
-            .current_dir(dir.path())
+        Pb::new()
+            .dir(dir.path())
             .args(["employee", "pin", id])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        writeln!(c.stdin.take().unwrap(), "{pin}").unwrap();
-        c.wait_with_output().unwrap()
+            .stdin(format!("{pin}\n"))
+            .output()
     };
     let out = set("E003", "4821");
     let said = format!(

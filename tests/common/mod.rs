@@ -1,19 +1,21 @@
 //! Shared test setup: a store with the fixture data imported and a bench on it.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
-
 use chrono::{DateTime, Duration, FixedOffset, TimeZone};
 use packbench::domain::event::{EventType, StoredEvent};
 use packbench::domain::session::EngineConfig;
 use packbench::station::Bench;
 use packbench::store::{SqliteStore, Store};
 
+pub mod bin;
+pub mod fixtures;
 pub mod memory;
 
-pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
-}
+// Not every includer uses every helper.
+#[allow(unused_imports)]
+pub use bin::{failed, ok, pb, Pb};
+#[allow(unused_imports)]
+pub use fixtures::{data_set, fixture, fixtures, DATA_SET};
 
 /// A fixed clock: 2026-11-22 10:00 Beijing time plus `secs`.
 pub fn t(secs: i64) -> DateTime<FixedOffset> {
