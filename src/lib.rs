@@ -12,4 +12,5 @@ pub mod sheets;
 pub mod simulate;
 pub mod station;
 pub mod store;
+pub mod text;
 pub mod ui;

@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use super::event::ApprovalReason;
 use super::returns::{Condition, ReturnReason};
+use crate::text;
+use crate::text::Text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -108,19 +110,26 @@ impl CommandGroup {
         CommandGroup::Dispatch,
     ];
 
-    /// The section heading: English, Chinese.
-    pub const fn title(self) -> (&'static str, &'static str) {
+    /// The section heading in both languages.
+    pub const fn heading(self) -> Text {
         match self {
-            CommandGroup::Packing => ("Packing", "打包"),
-            CommandGroup::Holds => ("Holds", "挂起"),
-            CommandGroup::Approvals => ("Approvals and reasons", "主管批准与原因"),
-            CommandGroup::Returns => ("Returns", "退货"),
-            CommandGroup::Dispatch => ("Dispatch", "发货交接"),
+            CommandGroup::Packing => text!("sheet.group_packing"),
+            CommandGroup::Holds => text!("sheet.group_holds"),
+            CommandGroup::Approvals => text!("sheet.group_approvals"),
+            CommandGroup::Returns => text!("sheet.group_returns"),
+            CommandGroup::Dispatch => text!("sheet.group_dispatch"),
         }
     }
 
+    /// The heading as (English, Chinese), for the callers written before [`Self::heading`]
+    /// (`packbench commands`, the sheet test); new code takes the heading.
+    pub const fn title(self) -> (&'static str, &'static str) {
+        let t = self.heading();
+        (t.en, t.zh)
+    }
+
     /// The commands of this section, in table order.
-    pub fn commands(self) -> impl Iterator<Item = &'static (Command, &'static str)> {
+    pub fn commands(self) -> impl Iterator<Item = &'static (Command, Text)> {
         COMMANDS.iter().filter(move |(c, _)| c.group() == self)
     }
 }
@@ -143,113 +152,104 @@ impl Command {
     }
 }
 
-/// Every command in the order of the printable sheet, with its label there, written
-/// "English / 中文" (the sheet prints the halves on their own lines).
-pub const COMMANDS: &[(Command, &str)] = &[
-    (Command::UndoLastScan, "Undo last scan / 撤销上一次扫描"),
+/// Every command in the order of the printable sheet, with its meaning there in both
+/// languages (the text catalogue's; it displays as "English / 中文").
+pub const COMMANDS: &[(Command, Text)] = &[
+    (Command::UndoLastScan, text!("command.undo")),
     (
         Command::Hold(HoldReason::Other),
-        "Hold order (other reason) / 挂起订单(其他原因)",
+        text!("command.hold_other"),
     ),
     (
         Command::Hold(HoldReason::Short),
-        "Hold: goods short / 挂起:缺货",
+        text!("command.hold_short"),
     ),
     (
         Command::Hold(HoldReason::Damaged),
-        "Hold: goods damaged / 挂起:货品损坏",
+        text!("command.hold_damaged"),
     ),
     (
         Command::Hold(HoldReason::OrderQuery),
-        "Hold: order query / 挂起:订单待确认",
+        text!("command.hold_query"),
     ),
-    (Command::Reprint, "Reprint last label / 补打上一张面单"),
-    (Command::SignOut, "Sign out / 签退"),
-    (
-        Command::DispatchStart,
-        "Start dispatch (courier handover) / 开始发货交接",
-    ),
-    (Command::DispatchEnd, "End dispatch / 结束发货交接"),
+    (Command::Reprint, text!("command.reprint")),
+    (Command::SignOut, text!("command.sign_out")),
+    (Command::DispatchStart, text!("command.dispatch_start")),
+    (Command::DispatchEnd, text!("command.dispatch_end")),
     (
         Command::Reason(ApprovalReason::ScaleDrift),
-        "Approval reason: scale drift / 审批原因:秤漂移",
+        text!("command.reason_scale_drift"),
     ),
     (
         Command::Reason(ApprovalReason::PackagingHeavier),
-        "Approval reason: packaging heavier / 审批原因:包材偏重",
+        text!("command.reason_packaging_heavier"),
     ),
     (
         Command::Reason(ApprovalReason::CatalogWeightWrong),
-        "Approval reason: catalog weight wrong / 审批原因:商品资料重量有误",
+        text!("command.reason_catalog_weight_wrong"),
     ),
     (
         Command::Reason(ApprovalReason::RecountedOk),
-        "Approval reason: recounted, correct / 审批原因:已复点无误",
+        text!("command.reason_recounted_ok"),
     ),
     (
         Command::Reason(ApprovalReason::CustomerRequest),
-        "Approval reason: customer request / 审批原因:客户要求",
+        text!("command.reason_customer_request"),
     ),
     (
         Command::Reason(ApprovalReason::Other),
-        "Approval reason: other / 审批原因:其他",
+        text!("command.reason_other"),
     ),
-    (
-        Command::ReturnsStart,
-        "Start returns check-in / 开始退货签收",
-    ),
-    (Command::ReturnsEnd, "End returns check-in / 结束退货签收"),
-    (
-        Command::ReturnClose,
-        "Close the open return / 完成本次退货签收",
-    ),
+    (Command::ReturnsStart, text!("command.returns_start")),
+    (Command::ReturnsEnd, text!("command.returns_end")),
+    (Command::ReturnClose, text!("command.return_close")),
     (
         Command::Condition(Condition::Ok),
-        "Last unit: condition OK / 上一件:完好",
+        text!("command.condition_ok"),
     ),
     (
         Command::Condition(Condition::Damaged),
-        "Last unit: damaged / 上一件:损坏",
+        text!("command.condition_damaged"),
     ),
     (
         Command::Condition(Condition::Used),
-        "Last unit: used / 上一件:已使用",
+        text!("command.condition_used"),
     ),
     (
         Command::Condition(Condition::WrongVariant),
-        "Last unit: wrong variant / 上一件:规格不符",
+        text!("command.condition_wrong_variant"),
     ),
     (
         Command::ReturnReason(ReturnReason::Size),
-        "Buyer's reason: size / 退货原因:尺码不合适",
+        text!("command.return_reason_size"),
     ),
     (
         Command::ReturnReason(ReturnReason::Quality),
-        "Buyer's reason: quality / 退货原因:质量问题",
+        text!("command.return_reason_quality"),
     ),
     (
         Command::ReturnReason(ReturnReason::NotAsDescribed),
-        "Buyer's reason: not as described / 退货原因:与描述不符",
+        text!("command.return_reason_not_as_described"),
     ),
     (
         Command::ReturnReason(ReturnReason::WrongItemSent),
-        "Buyer's reason: wrong item sent / 退货原因:发错货",
+        text!("command.return_reason_wrong_item_sent"),
     ),
     (
         Command::ReturnReason(ReturnReason::MissingItem),
-        "Buyer's reason: missing item / 退货原因:少发漏发",
+        text!("command.return_reason_missing_item"),
     ),
     (
         Command::ReturnReason(ReturnReason::ChangedMind),
-        "Buyer's reason: changed mind / 退货原因:不想要了",
+        text!("command.return_reason_changed_mind"),
     ),
     (
         Command::ReturnReason(ReturnReason::DamagedInTransit),
-        "Buyer's reason: damaged in transit / 退货原因:运输损坏",
+        text!("command.return_reason_damaged_in_transit"),
     ),
     (
         Command::ReturnReason(ReturnReason::Other),
-        "Buyer's reason: other / 退货原因:其他",
+        text!("command.return_reason_other"),
     ),
 ];
 

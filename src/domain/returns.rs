@@ -54,16 +54,6 @@ impl Condition {
             .into_iter()
             .find(|c| c.as_str().eq_ignore_ascii_case(s.trim()))
     }
-
-    /// In words: English, Chinese.
-    pub fn words(self) -> (&'static str, &'static str) {
-        match self {
-            Condition::Ok => ("OK", "完好"),
-            Condition::Damaged => ("damaged", "损坏"),
-            Condition::Used => ("used", "已使用"),
-            Condition::WrongVariant => ("wrong variant", "规格不符"),
-        }
-    }
 }
 
 /// The buyer's reason for the return (`PB-RET-REASON-*`).
@@ -117,20 +107,6 @@ impl ReturnReason {
             self,
             ReturnReason::WrongItemSent | ReturnReason::MissingItem
         )
-    }
-
-    /// In words: English, Chinese.
-    pub fn words(self) -> (&'static str, &'static str) {
-        match self {
-            ReturnReason::Size => ("size", "尺码不合适"),
-            ReturnReason::Quality => ("quality", "质量问题"),
-            ReturnReason::NotAsDescribed => ("not as described", "与描述不符"),
-            ReturnReason::WrongItemSent => ("wrong item sent", "发错货"),
-            ReturnReason::MissingItem => ("missing item", "少发漏发"),
-            ReturnReason::ChangedMind => ("changed mind", "不想要了"),
-            ReturnReason::DamagedInTransit => ("damaged in transit", "运输损坏"),
-            ReturnReason::Other => ("other", "其他"),
-        }
     }
 }
 

@@ -7,27 +7,57 @@
 
 mod pdf;
 
-use anyhow::{bail, Result};
-use packbench_drivers::label::code128::Code128;
+use packbench_drivers::label::code128::{BarcodeError, Code128};
 use packbench_drivers::label::{build_code_sheet, CodeSection, CodeSheet};
 
+use crate::station::label::LabelSetup;
 use crate::domain::commands::{Command, CommandGroup};
 use crate::domain::{Employee, Role};
-use crate::station::label::LabelSetup;
+use crate::text;
+use crate::text::{Text, Words};
 
 pub use pdf::FONT;
 
-/// A command's meaning, split into its English and Chinese halves (the table writes
-/// "English / 中文").
-pub fn meaning_parts(meaning: &str) -> (&str, &str) {
-    match meaning.rsplit_once(" / ") {
-        Some((en, zh)) => (en.trim(), zh.trim()),
-        None => (meaning.trim(), ""),
-    }
+/// Why a sheet could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum SheetError {
+    #[error("the bundled font is unreadable")]
+    Font,
+    #[error("{code:?} cannot be a barcode: {source}")]
+    Barcode {
+        code: String,
+        #[source]
+        source: BarcodeError,
+    },
+    #[error("{0:?}: no CODE128 bars")]
+    NoBars(String),
+    #[error("bad page size")]
+    PageSize,
+    #[error("PDF: {0}")]
+    Pdf(String),
+    #[error("there are no active employees: import them first (packbench import employees FILE)")]
+    NoActiveEmployees,
+    #[error("no employee with id {0}")]
+    UnknownEmployees(String),
+    #[error("employee {id}: badge {badge:?} cannot be a CODE128 barcode: {source}")]
+    BadBadge {
+        id: String,
+        badge: String,
+        #[source]
+        source: BarcodeError,
+    },
+}
+
+pub type Result<T, E = SheetError> = std::result::Result<T, E>;
+
+/// A command's meaning in English and Chinese (for the callers that print the halves
+/// apart; the meaning is one catalogue text).
+pub fn meaning_parts(meaning: &Text) -> (&'static str, &'static str) {
+    (meaning.en, meaning.zh)
 }
 
 /// The command sheet's sections, in order, empty ones left out.
-pub fn sections() -> Vec<(CommandGroup, Vec<(Command, &'static str)>)> {
+pub fn sections() -> Vec<(CommandGroup, Vec<(Command, Text)>)> {
     CommandGroup::ALL
         .iter()
         .map(|g| (*g, g.commands().copied().collect::<Vec<_>>()))
@@ -38,25 +68,22 @@ pub fn sections() -> Vec<(CommandGroup, Vec<(Command, &'static str)>)> {
 /// The command sheet for the bench's receipt printer: both languages when it prints Chinese,
 /// English otherwise (a printer without Chinese would print the Chinese as `?`).
 pub fn command_sheet_escpos(setup: LabelSetup) -> Vec<u8> {
-    let bilingual = |en: &str, zh: &str| {
-        if setup.chinese && !zh.is_empty() {
-            format!("{en} / {zh}")
+    let bilingual = |t: Text| {
+        if setup.chinese {
+            t.to_string()
         } else {
-            en.to_string()
+            t.en.to_string()
         }
     };
     build_code_sheet(&CodeSheet {
-        title: bilingual(SHEET_TITLE.0, SHEET_TITLE.1),
+        title: bilingual(text!("sheet.title")),
         sections: sections()
             .into_iter()
             .map(|(g, cmds)| CodeSection {
-                heading: bilingual(g.title().0, g.title().1),
+                heading: bilingual(g.heading()),
                 codes: cmds
                     .into_iter()
-                    .map(|(c, m)| {
-                        let (en, zh) = meaning_parts(m);
-                        (c.code().to_string(), bilingual(en, zh))
-                    })
+                    .map(|(c, m)| (c.code().to_string(), bilingual(m)))
                     .collect(),
             })
             .collect(),
@@ -65,28 +92,22 @@ pub fn command_sheet_escpos(setup: LabelSetup) -> Vec<u8> {
     })
 }
 
-const SHEET_TITLE: (&str, &str) = ("Command sheet", "命令条码");
-
 /// The command sheet as an A4 PDF.
 pub fn command_sheet_pdf() -> Result<Vec<u8>> {
     let sections: Vec<pdf::Section> = sections()
         .into_iter()
         .map(|(g, cmds)| pdf::Section {
-            title: g.title(),
+            title: g.heading(),
             items: cmds
                 .into_iter()
-                .map(|(c, m)| {
-                    let (en, zh) = meaning_parts(m);
-                    pdf::Item {
-                        code: c.code().to_string(),
-                        en: en.to_string(),
-                        zh: zh.to_string(),
-                    }
+                .map(|(c, meaning)| pdf::Item {
+                    code: c.code().to_string(),
+                    meaning,
                 })
                 .collect(),
         })
         .collect();
-    pdf::command_sheet(SHEET_TITLE, &sections)
+    pdf::command_sheet(text!("sheet.title"), &sections)
 }
 
 /// Picks the employees for badges: all of them, or those `ids` name (in that order). An id
@@ -96,7 +117,7 @@ pub fn select_employees(all: Vec<Employee>, ids: &[String]) -> Result<Vec<Employ
         // A badge for someone who has left would only be refused (`badge_inactive`).
         let active: Vec<Employee> = all.into_iter().filter(|e| e.active).collect();
         if active.is_empty() {
-            bail!("there are no active employees: import them first (packbench import employees FILE)");
+            return Err(SheetError::NoActiveEmployees);
         }
         return Ok(active);
     }
@@ -106,7 +127,7 @@ pub fn select_employees(all: Vec<Employee>, ids: &[String]) -> Result<Vec<Employ
         .map(String::as_str)
         .collect();
     if !missing.is_empty() {
-        bail!("no employee with id {}", missing.join(", "));
+        return Err(SheetError::UnknownEmployees(missing.join(", ")));
     }
     Ok(ids
         .iter()
@@ -119,27 +140,26 @@ pub fn select_employees(all: Vec<Employee>, ids: &[String]) -> Result<Vec<Employ
 pub fn badges_pdf(employees: &[Employee]) -> Result<Vec<u8>> {
     let mut badges = Vec::with_capacity(employees.len());
     for e in employees {
-        if let Err(err) = Code128::encode(&e.badge) {
-            bail!(
-                "employee {}: badge {:?} cannot be a CODE128 barcode: {err}",
-                e.id,
-                e.badge
-            );
+        if let Err(source) = Code128::encode(&e.badge) {
+            return Err(SheetError::BadBadge {
+                id: e.id.clone(),
+                badge: e.badge.clone(),
+                source,
+            });
         }
-        let roles: Vec<(&str, &str)> = [
-            (Role::Picker, ("Picker", "拣货员")),
-            (Role::Packer, ("Packer", "打包员")),
-            (Role::Supervisor, ("Supervisor", "主管")),
+        let roles: Vec<Words> = [
+            (Role::Picker, text!("badge.role_picker")),
+            (Role::Packer, text!("badge.role_packer")),
+            (Role::Supervisor, text!("badge.role_supervisor")),
         ]
         .into_iter()
         .filter(|(r, _)| e.roles.has(*r))
-        .map(|(_, names)| names)
+        .map(|(_, name)| name.words())
         .collect();
         badges.push(pdf::Badge {
             name: packbench_drivers::text::for_printer(&e.name),
             id: packbench_drivers::text::for_printer(&e.id),
-            roles_en: roles.iter().map(|r| r.0).collect::<Vec<_>>().join(", "),
-            roles_zh: roles.iter().map(|r| r.1).collect::<Vec<_>>().join("、"),
+            roles: Words::join(&roles, ", ", "、"),
             code: e.badge.clone(),
         });
     }
@@ -149,15 +169,6 @@ pub fn badges_pdf(employees: &[Employee]) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn meanings_split_into_both_languages() {
-        assert_eq!(
-            meaning_parts("Start dispatch (courier handover) / 开始发货交接"),
-            ("Start dispatch (courier handover)", "开始发货交接")
-        );
-        assert_eq!(meaning_parts("Sign out"), ("Sign out", ""));
-    }
 
     #[test]
     fn every_command_has_an_english_and_a_chinese_meaning() {

@@ -1,7 +1,6 @@
 //! Drawing the sheets with krilla: text in the bundled CJK font (embedded as a subset), bars
 //! as filled rectangles. Page coordinates are points from the top left.
 
-use anyhow::{anyhow, Context, Result};
 use krilla::color::luma;
 use krilla::geom::{PathBuilder, Point, Rect};
 use krilla::metadata::Metadata;
@@ -13,6 +12,10 @@ use krilla::Document;
 use packbench_drivers::label::code128::{self, Code128};
 use skrifa::instance::{LocationRef, Size};
 use skrifa::{FontRef, MetadataProvider};
+
+use super::{Result, SheetError};
+use crate::text;
+use crate::text::{Text, Words};
 
 /// The station's bundled CJK face (GB2312 and the Latin ranges), also used for the label
 /// preview.
@@ -27,20 +30,18 @@ fn mm(x: f32) -> f32 {
 
 pub struct Item {
     pub code: String,
-    pub en: String,
-    pub zh: String,
+    pub meaning: Text,
 }
 
 pub struct Section {
-    pub title: (&'static str, &'static str),
+    pub title: Text,
     pub items: Vec<Item>,
 }
 
 pub struct Badge {
     pub name: String,
     pub id: String,
-    pub roles_en: String,
-    pub roles_zh: String,
+    pub roles: Words,
     pub code: String,
 }
 
@@ -58,9 +59,8 @@ struct Type {
 
 impl Type {
     fn new() -> Result<Self> {
-        let font =
-            Font::new(FONT.into(), 0).ok_or_else(|| anyhow!("the bundled font is unreadable"))?;
-        let face = FontRef::new(FONT).context("the bundled font is unreadable")?;
+        let font = Font::new(FONT.into(), 0).ok_or(SheetError::Font)?;
+        let face = FontRef::new(FONT).map_err(|_| SheetError::Font)?;
         Ok(Type { font, face })
     }
 
@@ -165,8 +165,11 @@ fn draw_bars(s: &mut Surface<'_>, bars: &[bool], x: f32, y: f32, module: f32, he
 }
 
 fn bars_for(code: &str) -> Result<Vec<bool>> {
-    let c = Code128::encode(code).with_context(|| format!("{code:?} cannot be a barcode"))?;
-    code128::bars(&c.data).ok_or_else(|| anyhow!("{code:?}: no CODE128 bars"))
+    let c = Code128::encode(code).map_err(|source| SheetError::Barcode {
+        code: code.to_string(),
+        source,
+    })?;
+    code128::bars(&c.data).ok_or_else(|| SheetError::NoBars(code.to_string()))
 }
 
 fn line(s: &mut Surface<'_>, x0: f32, y0: f32, x1: f32, y1: f32, width: f32, grey: u8) {
@@ -196,7 +199,7 @@ fn document(title: &str) -> Document {
 }
 
 fn page(doc: &mut Document) -> Result<krilla::page::Page<'_>> {
-    let settings = PageSettings::from_wh(A4.0, A4.1).ok_or_else(|| anyhow!("bad page size"))?;
+    let settings = PageSettings::from_wh(A4.0, A4.1).ok_or(SheetError::PageSize)?;
     Ok(doc.start_page_with(settings))
 }
 
@@ -208,7 +211,7 @@ const MODULE_MIN: f32 = 0.33;
 const QUIET: f32 = 5.0;
 const BAR_HEIGHT: f32 = 15.0;
 
-pub fn command_sheet(title: (&str, &str), sections: &[Section]) -> Result<Vec<u8>> {
+pub fn command_sheet(title: Text, sections: &[Section]) -> Result<Vec<u8>> {
     let t = Type::new()?;
     let margin = 15.0;
     let full = 210.0 - 2.0 * margin;
@@ -236,7 +239,7 @@ pub fn command_sheet(title: (&str, &str), sections: &[Section]) -> Result<Vec<u8
             pages.push(Vec::new());
             y = margin;
         }
-        let heading = format!("{} / {}", section.title.0, section.title.1);
+        let heading = section.title.to_string();
         pages
             .last_mut()
             .expect("a page")
@@ -281,7 +284,7 @@ pub fn command_sheet(title: (&str, &str), sections: &[Section]) -> Result<Vec<u8
         y += 4.0;
     }
 
-    let mut doc = document(&format!("{} / {}", title.0, title.1));
+    let mut doc = document(&title.to_string());
     let count = pages.len();
     for (pi, ops) in pages.into_iter().enumerate() {
         let mut page = page(&mut doc)?;
@@ -292,7 +295,7 @@ pub fn command_sheet(title: (&str, &str), sections: &[Section]) -> Result<Vec<u8
                 mm(margin),
                 mm(margin + 8.0),
                 20.0,
-                &format!("{} / {}", title.0, title.1),
+                &title.to_string(),
                 Align::Left,
             );
             t.text(
@@ -300,7 +303,7 @@ pub fn command_sheet(title: (&str, &str), sections: &[Section]) -> Result<Vec<u8
                 mm(margin),
                 mm(margin + 15.0),
                 9.0,
-                "packbench: scan a code at the bench to do what it says / 在工位扫描条码即执行对应操作",
+                &text!("sheet.footer").to_string(),
                 Align::Left,
             );
         }
@@ -358,22 +361,22 @@ pub fn command_sheet(title: (&str, &str), sections: &[Section]) -> Result<Vec<u8
                         &it.code,
                         Align::Center,
                     );
-                    let en = t.fit(&it.en, 10.0, maxw);
+                    let en = t.fit(it.meaning.en, 10.0, maxw);
                     t.text(
                         &mut s,
                         mm(cx),
                         mm(y + BAR_HEIGHT + 9.5),
                         en,
-                        &it.en,
+                        it.meaning.en,
                         Align::Center,
                     );
-                    let zh = t.fit(&it.zh, 10.0, maxw);
+                    let zh = t.fit(it.meaning.zh, 10.0, maxw);
                     t.text(
                         &mut s,
                         mm(cx),
                         mm(y + BAR_HEIGHT + 14.5),
                         zh,
-                        &it.zh,
+                        it.meaning.zh,
                         Align::Center,
                     );
                 }
@@ -382,7 +385,7 @@ pub fn command_sheet(title: (&str, &str), sections: &[Section]) -> Result<Vec<u8
         s.finish();
         page.finish();
     }
-    doc.finish().map_err(|e| anyhow!("PDF: {e:?}"))
+    doc.finish().map_err(|e| SheetError::Pdf(format!("{e:?}")))
 }
 
 /// ISO/IEC 7810 ID-1, the credit-card size.
@@ -395,7 +398,7 @@ pub fn badges(badges: &[Badge]) -> Result<Vec<u8>> {
     let per_page = CARDS_ACROSS * CARDS_DOWN;
     let x0 = (210.0 - CARDS_ACROSS as f32 * CARD.0) / 2.0;
     let y0 = (297.0 - CARDS_DOWN as f32 * CARD.1) / 2.0;
-    let mut doc = document("Badges / 工牌");
+    let mut doc = document(&text!("badge.title").to_string());
     for chunk in badges.chunks(per_page) {
         let mut page = page(&mut doc)?;
         let mut s = page.surface();
@@ -410,7 +413,7 @@ pub fn badges(badges: &[Badge]) -> Result<Vec<u8>> {
         s.finish();
         page.finish();
     }
-    doc.finish().map_err(|e| anyhow!("PDF: {e:?}"))
+    doc.finish().map_err(|e| SheetError::Pdf(format!("{e:?}")))
 }
 
 /// Marks outside the grid on every cutting line, so the cards are cut on a guillotine
@@ -464,7 +467,7 @@ fn badge(s: &mut Surface<'_>, t: &Type, b: &Badge, x: f32, y: f32) -> Result<()>
         Align::Left,
     );
     t.text(s, mm(x + pad), mm(y + pad + 16.0), 10.0, &b.id, Align::Left);
-    let roles = format!("{} / {}", b.roles_en, b.roles_zh);
+    let roles = format!("{} / {}", b.roles.en, b.roles.zh);
     let rsize = t.fit(&roles, 9.0, mm(inner));
     t.text(
         s,

@@ -14,7 +14,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::mpsc::Sender;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use slint::{ComponentHandle, SharedString};
 
@@ -24,12 +24,17 @@ use crate::domain::returns::{Condition, ReturnReason};
 use crate::station::runtime::Msg;
 use crate::station::view::{StationView, SupervisorOutcome};
 
+mod mailbox;
+pub use mailbox::{Mailbox, Wake};
+
 use super::adapter::{self, clean_scan, model, plain, UiState};
-use super::lookup::{Query, Reply, Words};
+use super::lookup::{Query, Reply};
 use super::{
     Api, AppWindow, ApprovalChoice, CodeButton, KeyValue, Language, Page, SimWeight,
     StationCommand, SupervisorTab,
 };
+use crate::text;
+use crate::text::Words;
 
 /// Sends to the station loop.
 #[derive(Clone)]
@@ -64,17 +69,13 @@ impl StationTx {
 struct Pending {
     view: Option<StationView>,
     replies: Vec<Reply>,
-    wake_pending: bool,
 }
-
-pub type Wake = Box<dyn Fn() + Send + Sync>;
 
 /// What the workers have for the screen, newest view only.
 #[derive(Default)]
 pub struct Inbox {
-    pending: Mutex<Pending>,
+    mail: Mailbox<Pending>,
     posted: probe::Posted,
-    wake: Mutex<Option<Wake>>,
 }
 
 impl Inbox {
@@ -83,36 +84,22 @@ impl Inbox {
     }
 
     pub fn set_wake(&self, wake: Wake) {
-        *self.wake.lock().expect("inbox lock") = Some(wake);
-    }
-
-    fn post(&self, f: impl FnOnce(&mut Pending)) {
-        let wake_now = {
-            let mut p = self.pending.lock().expect("inbox lock");
-            f(&mut p);
-            !std::mem::replace(&mut p.wake_pending, true)
-        };
-        if wake_now {
-            if let Some(w) = self.wake.lock().expect("inbox lock").as_ref() {
-                w();
-            }
-        }
+        self.mail.set_wake(wake);
     }
 
     pub fn post_view(&self, v: StationView) {
-        self.post(|p| p.view = Some(v));
+        self.mail.post(|p| p.view = Some(v));
         self.posted.view();
     }
 
     pub fn post_reply(&self, r: Reply) {
-        self.post(|p| p.replies.push(r));
+        self.mail.post(|p| p.replies.push(r));
         self.posted.reply();
     }
 
     fn take(&self) -> (Option<StationView>, Vec<Reply>) {
-        let mut p = self.pending.lock().expect("inbox lock");
-        p.wake_pending = false;
-        (p.view.take(), std::mem::take(&mut p.replies))
+        let p = self.mail.take();
+        (p.view, p.replies)
     }
 }
 
@@ -220,15 +207,9 @@ fn refusal_words(code: &str, employee_id: Option<&str>, name: Option<&str>) -> W
     match employee_id {
         Some(id) => {
             let name = plain(name.unwrap_or_default());
-            Words {
-                en: format!("{name} ({id}) is not a supervisor: the supervisor view stays closed"),
-                zh: format!("{name}({id})不是主管,不能打开主管视图"),
-            }
+            text!("station.not_a_supervisor", name = name, id = id)
         }
-        None => Words {
-            en: format!("{} is not a badge", plain(code)),
-            zh: format!("{} 不是工牌", plain(code)),
-        },
+        None => text!("station.not_a_badge", code = plain(code)),
     }
 }
 
@@ -487,7 +468,7 @@ pub fn sim_readings(kind: SimWeight, expected_g: f64) -> Vec<Msg> {
 
 fn show_messages(w: &AppWindow, st: &ScreenState) {
     let api = w.global::<Api>();
-    let lang = api.get_language();
+    let lang = text::Lang::from(api.get_language());
     let pick = |m: &Option<Words>| -> SharedString {
         m.as_ref().map(|m| m.pick(lang).into()).unwrap_or_default()
     };
@@ -539,11 +520,7 @@ fn drain(w: &AppWindow, inbox: &Inbox, state: &RefCell<ScreenState>) {
                     name,
                 } => {
                     st.supervisor_message = Some(if *reason == RejectReason::NotRecorded {
-                        let (en, zh) = adapter::reason_words(*reason);
-                        Words {
-                            en: en.into(),
-                            zh: zh.into(),
-                        }
+                        adapter::reason_words(*reason).words()
                     } else {
                         refusal_words(code, employee_id.as_deref(), name.as_deref())
                     });

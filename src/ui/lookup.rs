@@ -17,7 +17,10 @@ use crate::domain::Employee;
 use crate::store::{EventFilter, Store, StoreError};
 
 use super::adapter::plain;
-use super::{HitKind, Language, MismatchRow, PackerRow, SearchHit, Severity, TimelineRow};
+use super::{HitKind, MismatchRow, PackerRow, SearchHit, Severity, TimelineRow};
+use crate::text;
+/// Messages come in both languages: the screen picks by its language when it shows them.
+pub use crate::text::Words;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Query {
@@ -28,29 +31,6 @@ pub enum Query {
     Open(String),
     Mismatches,
     Packers,
-}
-
-/// English and Chinese: the screen picks by its language when it shows the reply.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Words {
-    pub en: String,
-    pub zh: String,
-}
-
-impl Words {
-    fn new(en: impl Into<String>, zh: impl Into<String>) -> Words {
-        Words {
-            en: en.into(),
-            zh: zh.into(),
-        }
-    }
-
-    pub fn pick(&self, language: Language) -> &str {
-        match language {
-            Language::Zh => &self.zh,
-            Language::En => &self.en,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -99,10 +79,7 @@ pub fn serve<S: Store>(
             _ => answer(&store, &clock, q, &scan),
         };
         let r = r.unwrap_or_else(|e| {
-            Reply::Failed(Words::new(
-                format!("database error: {e}"),
-                format!("数据库错误:{e}"),
-            ))
+            Reply::Failed(text!("lookup.database_error", error = e.to_string()))
         });
         reply(r);
     }
@@ -122,9 +99,9 @@ pub fn day_start(now: DateTime<FixedOffset>) -> DateTime<FixedOffset> {
 /// guessed between.
 fn keypad_employee<S: Store + ?Sized>(store: &S, typed: &str) -> Result<Reply, StoreError> {
     let no_one = || {
-        Reply::Keypad(Err(Words::new(
-            format!("No employee number {}", plain(typed)),
-            format!("没有工号 {}", plain(typed)),
+        Reply::Keypad(Err(text!(
+            "lookup.no_employee_number",
+            typed = plain(typed)
         )))
     };
     if let Some(e) = store.employee(typed)? {
@@ -152,9 +129,10 @@ fn keypad_employee<S: Store + ?Sized>(store: &S, typed: &str) -> Result<Reply, S
                 .map(|e| e.id.as_str())
                 .collect::<Vec<_>>()
                 .join(", ");
-            Reply::Keypad(Err(Words::new(
-                format!("Employee number {n} is {list}: scan your badge"),
-                format!("工号 {n} 对应 {list},请扫描工牌"),
+            Reply::Keypad(Err(text!(
+                "lookup.employee_number_ambiguous",
+                n = n,
+                ids = list
             )))
         }
     })
@@ -178,7 +156,7 @@ fn answer<S: Store + ?Sized>(
         Query::Open(key) => match key.split_once(':') {
             Some(("order", no)) => timeline(store, no)?,
             Some(("person", id)) => person(store, id, day_start(clock()))?,
-            _ => Reply::Failed(Words::new("nothing to open", "无可打开的内容")),
+            _ => Reply::Failed(text!("lookup.nothing_to_open").words()),
         },
         Query::Mismatches => Reply::Mismatches(mismatch_rows(store, day_start(clock()))?),
         Query::Packers => {
@@ -208,10 +186,7 @@ fn search<S: Store + ?Sized>(store: &S, text: &str) -> Result<Reply, StoreError>
     if text.is_empty() {
         return Ok(Reply::Hits {
             hits: vec![],
-            message: Words::new(
-                "Type or scan an order number, a waybill or an employee number",
-                "输入或扫描订单号、运单号或工号",
-            ),
+            message: text!("lookup.search_prompt").words(),
         });
     }
     let mut hits = Vec::new();
@@ -243,15 +218,9 @@ fn search<S: Store + ?Sized>(store: &S, text: &str) -> Result<Reply, StoreError>
         }
     }
     let message = if hits.is_empty() {
-        Words::new(
-            format!("Nothing found for {}", plain(text)),
-            format!("没有找到 {}", plain(text)),
-        )
+        text!("lookup.nothing_found", text = plain(text))
     } else {
-        Words::new(
-            format!("{} found", hits.len()),
-            format!("找到 {} 项", hits.len()),
-        )
+        text!("lookup.found", n = hits.len())
     };
     Ok(Reply::Hits { hits, message })
 }
@@ -296,10 +265,7 @@ pub(crate) fn timeline<S: Store + ?Sized>(store: &S, code: &str) -> Result<Reply
     let Some(r) = audit::order_record(store, code)? else {
         return Ok(Reply::Hits {
             hits: vec![],
-            message: Words::new(
-                format!("No order {}", plain(code)),
-                format!("没有订单 {}", plain(code)),
-            ),
+            message: text!("lookup.no_order", order = plain(code)),
         });
     };
     let g = |x: Option<f64>| x.map(weight::fmt_g).unwrap_or_else(|| "—".into());

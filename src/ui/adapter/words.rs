@@ -1,0 +1,174 @@
+//! The station's words in both languages, from the text catalogue: refusals, the weight
+//! check and its hint, the PIN pad, and a return's conditions, reason and verdict.
+
+use crate::domain::event::{AuthPurpose, RejectReason};
+use crate::domain::returns::{Condition, ReturnReason};
+use crate::domain::session::WeightCheck;
+use crate::domain::weight::{self, Hint, HintTerm};
+use crate::station::view::ClosedReturn;
+use crate::text;
+use crate::text::{Text, Words};
+
+use super::plain;
+
+/// A refusal reason in words (the banner shows both languages).
+pub fn reason_words(reason: RejectReason) -> Text {
+    match reason {
+        RejectReason::UnknownBarcode => text!("reject.unknown_barcode"),
+        RejectReason::BadCheckDigit => text!("reject.bad_check_digit"),
+        RejectReason::NotInOrder => text!("reject.not_in_order"),
+        RejectReason::OverQuantity => text!("reject.over_quantity"),
+        RejectReason::OrderAlreadyPacked => text!("reject.order_already_packed"),
+        RejectReason::OrderCancelled => text!("reject.order_cancelled"),
+        RejectReason::OrderChanged => text!("reject.order_changed"),
+        RejectReason::NoPacker => text!("reject.no_packer"),
+        RejectReason::NotAllowed => text!("reject.not_allowed"),
+        RejectReason::LogAlarm => text!("reject.log_alarm"),
+        RejectReason::BadgeInactive => text!("reject.badge_inactive"),
+        RejectReason::BadgeLocked => text!("reject.badge_locked"),
+        RejectReason::SelfApproval => text!("reject.self_approval"),
+        RejectReason::PinNotSet => text!("reject.pin_not_set"),
+        RejectReason::NotRecorded => text!("reject.not_recorded"),
+        RejectReason::PickerFromImport => text!("reject.picker_from_import"),
+        RejectReason::OrderInProgress => text!("reject.order_in_progress"),
+        RejectReason::NoOrder => text!("reject.no_order"),
+        RejectReason::NothingToUndo => text!("reject.nothing_to_undo"),
+        RejectReason::NothingToReprint => text!("reject.nothing_to_reprint"),
+        RejectReason::NotPacked => text!("reject.not_packed"),
+        RejectReason::OrderHeld => text!("reject.order_held"),
+        RejectReason::AlreadyDispatched => text!("reject.already_dispatched"),
+        RejectReason::WrongCarrier => text!("reject.wrong_carrier"),
+        RejectReason::OrderClaimedElsewhere => text!("reject.order_claimed_elsewhere"),
+        RejectReason::CentralUnreachable => text!("reject.central_unreachable"),
+        RejectReason::NotShipped => text!("reject.not_shipped"),
+        RejectReason::NoReturnReason => text!("reject.no_return_reason"),
+    }
+}
+
+/// What the PIN pad asks the PIN for.
+pub fn purpose_words(purpose: AuthPurpose) -> Text {
+    match purpose {
+        AuthPurpose::SignIn => text!("station.auth_sign_in"),
+        AuthPurpose::Approval => text!("station.auth_approval"),
+        AuthPurpose::SupervisorView => text!("station.auth_supervisor_view"),
+    }
+}
+
+/// A returned unit's condition in words.
+pub fn condition_text(c: Condition) -> Text {
+    match c {
+        Condition::Ok => text!("returns.condition_ok"),
+        Condition::Damaged => text!("returns.condition_damaged"),
+        Condition::Used => text!("returns.condition_used"),
+        Condition::WrongVariant => text!("returns.condition_wrong_variant"),
+    }
+}
+
+/// The buyer's reason for a return in words.
+pub fn return_reason_text(r: ReturnReason) -> Text {
+    match r {
+        ReturnReason::Size => text!("returns.reason_size"),
+        ReturnReason::Quality => text!("returns.reason_quality"),
+        ReturnReason::NotAsDescribed => text!("returns.reason_not_as_described"),
+        ReturnReason::WrongItemSent => text!("returns.reason_wrong_item_sent"),
+        ReturnReason::MissingItem => text!("returns.reason_missing_item"),
+        ReturnReason::ChangedMind => text!("returns.reason_changed_mind"),
+        ReturnReason::DamagedInTransit => text!("returns.reason_damaged_in_transit"),
+        ReturnReason::Other => text!("returns.reason_other"),
+    }
+}
+
+/// A return's units by condition: "1 OK · 1 damaged" / "完好 1 · 损坏 1".
+pub fn condition_words(conditions: &[(Condition, u32)]) -> Words {
+    let parts: Vec<Words> = conditions
+        .iter()
+        .map(|(c, n)| {
+            text!(
+                "returns.condition_count",
+                n = n,
+                condition = condition_text(*c)
+            )
+        })
+        .collect();
+    Words::join(&parts, " · ", " · ")
+}
+
+/// A packing claim's verdict in words; `None` without one.
+pub fn verdict_words(verdict: Option<bool>) -> Option<Text> {
+    match verdict {
+        Some(true) => Some(text!("returns.verdict_confirmed")),
+        Some(false) => Some(text!("returns.verdict_contradicted")),
+        None => None,
+    }
+}
+
+/// "Return TB…-R1 closed: 3 units, missing item — packing error confirmed", both languages.
+pub fn closed_words(c: &ClosedReturn) -> Words {
+    let s = &c.summary;
+    let id = plain(&s.return_id);
+    let reason = return_reason_text(s.reason);
+    match verdict_words(s.confirmed) {
+        Some(verdict) => text!(
+            "returns.closed_with_verdict",
+            id = id,
+            units = s.units,
+            reason = reason,
+            verdict = verdict
+        ),
+        None => text!("returns.closed", id = id, units = s.units, reason = reason),
+    }
+}
+
+/// "40 g under" / "不足 40 g".
+pub fn diff_words(check: &WeightCheck) -> Words {
+    let d = weight::round2(check.measured_g - check.expected_g);
+    let g = weight::fmt_g(d.abs());
+    if d > 0.0 {
+        text!("station.weight_over", g = g)
+    } else if d < 0.0 {
+        text!("station.weight_under", g = g)
+    } else {
+        text!("station.weight_on_expected").words()
+    }
+}
+
+/// The engine's hint in both languages: its own English text (as the event stores it), and
+/// the same terms in Chinese.
+pub fn hint_words(hint: Option<&Hint>) -> Words {
+    let Some(h) = hint else {
+        return Words::default();
+    };
+    let zh_terms = |terms: &[HintTerm]| -> String {
+        terms
+            .iter()
+            .map(|t| {
+                let term = if t.units < 0 {
+                    text!("station.hint_missing")
+                } else {
+                    text!("station.hint_extra")
+                };
+                term.fill(&[("n", &t.units.abs()), ("sku", &t.sku)]).zh
+            })
+            .collect::<Vec<_>>()
+            .join(text!("station.hint_and").zh)
+    };
+    let zh = if h.explained {
+        let g = weight::fmt_g(h.terms.iter().map(|t| t.weight_g).sum::<f64>().abs());
+        let mut s = text!("station.hint_explained", terms = zh_terms(&h.terms), g = g).zh;
+        for alt in &h.alternatives {
+            s.push_str(&text!("station.hint_or", terms = zh_terms(alt)).zh);
+        }
+        s
+    } else {
+        let g = weight::fmt_g(h.diff_g.abs());
+        if h.diff_g > 0.0 {
+            text!("station.hint_unexplained_over", g = g).zh
+        } else {
+            text!("station.hint_unexplained_under", g = g).zh
+        }
+    };
+    Words {
+        en: plain(&h.text),
+        zh,
+    }
+}
