@@ -546,7 +546,7 @@ fn open_store(db: Option<&Path>, cfg: Option<&Config>, must_exist: bool) -> Resu
             path.display()
         );
     }
-    store::open(&path)
+    Ok(store::open(&path)?)
 }
 
 /// A report's store: `--central` (or a config with `[central]` and no `--db`) reads the

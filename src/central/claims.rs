@@ -6,9 +6,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
 
 use super::read::history_sql;
 use super::{with_client, Central, CentralEvent, Result};
+use crate::store::row::{FromRow, RowError};
 
 /// The answer to a claim.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -44,15 +46,42 @@ pub struct ReleaseOutcome {
     pub since: Option<DateTime<Utc>>,
 }
 
-impl ReleaseOutcome {
-    fn from_row(r: &tokio_postgres::Row) -> ReleaseOutcome {
-        ReleaseOutcome {
-            released: r.get(0),
-            held_by: r.get(1),
-            held_by_packer: r.get(2),
-            claim_epoch: r.get(3),
-            since: r.get(4),
-        }
+/// Columns `released, station_id, packer_id, claim_epoch, since` (of `pb_release`).
+impl FromRow<Row> for ReleaseOutcome {
+    fn from_row(r: &Row) -> std::result::Result<Self, RowError> {
+        Ok(ReleaseOutcome {
+            released: r.try_get("released")?,
+            held_by: r.try_get("station_id")?,
+            held_by_packer: r.try_get("packer_id")?,
+            claim_epoch: r.try_get("claim_epoch")?,
+            since: r.try_get("since")?,
+        })
+    }
+}
+
+/// A `pb_claim` row (`granted, claim_epoch, held_by, held_by_packer, since, packed`) as its
+/// outcome.
+impl FromRow<Row> for ClaimOutcome {
+    fn from_row(r: &Row) -> std::result::Result<Self, RowError> {
+        let granted: bool = r.try_get("granted")?;
+        let packed: bool = r.try_get("packed")?;
+        Ok(if granted {
+            ClaimOutcome::Granted {
+                claim_epoch: r.try_get("claim_epoch")?,
+                since: r.try_get("since")?,
+            }
+        } else if packed {
+            ClaimOutcome::Packed {
+                packed_by: r.try_get("held_by")?,
+                at: r.try_get("since")?,
+            }
+        } else {
+            ClaimOutcome::HeldElsewhere {
+                held_by: r.try_get("held_by")?,
+                held_by_packer: r.try_get("held_by_packer")?,
+                since: r.try_get("since")?,
+            }
+        })
     }
 }
 
@@ -77,7 +106,7 @@ impl Central {
                 .await
                 .map_err(|e| self.query_err(CLAIMING, e))
         })?;
-        Ok(claim_outcome(&row))
+        self.decode(&row)
     }
 
     /// A bench opening an order: the claim (held until released or packed) and, when it is
@@ -110,13 +139,12 @@ impl Central {
             );
             Ok(answers)
         })?;
-        let outcome = claim_outcome(&claimed.map_err(|e| self.query_err(CLAIMING, e))?);
+        let outcome: ClaimOutcome =
+            self.decode(&claimed.map_err(|e| self.query_err(CLAIMING, e))?)?;
         let history = match outcome {
-            ClaimOutcome::Granted { .. } => history
-                .map_err(|e| self.query_err(READING_HISTORY, e))?
-                .iter()
-                .map(|r| self.row_to_event(r))
-                .collect::<Result<_>>()?,
+            ClaimOutcome::Granted { .. } => {
+                self.decode_all(&history.map_err(|e| self.query_err(READING_HISTORY, e))?)?
+            }
             _ => Vec::new(),
         };
         Ok((outcome, history))
@@ -142,7 +170,7 @@ impl Central {
                 .await
                 .map_err(|e| self.query_err("releasing a claim", e))
         })?;
-        Ok(ReleaseOutcome::from_row(&row))
+        self.decode(&row)
     }
 
     /// `packbench central release`: frees an order whoever holds it. `by` must be an employee
@@ -165,10 +193,13 @@ impl Central {
             .await
             .map_err(|e| self.query_err("releasing a claim", e))
         })?;
-        if let Some(e) = self.pin_refusal(by, row.get("outcome")) {
+        let outcome: &str = row
+            .try_get("outcome")
+            .map_err(|e| self.query_err("releasing a claim", e))?;
+        if let Some(e) = self.pin_refusal(by, outcome) {
             return Err(e);
         }
-        Ok(ReleaseOutcome::from_row(&row))
+        self.decode(&row)
     }
 }
 
@@ -176,26 +207,3 @@ const CLAIMING: &str = "claiming an order";
 const READING_HISTORY: &str = "reading the order's history";
 const CLAIM_SQL: &str = "SELECT granted, claim_epoch, held_by, held_by_packer, since, packed
                          FROM pb_claim($1, $2, $3, $4)";
-
-/// A `pb_claim` row as its outcome.
-fn claim_outcome(row: &tokio_postgres::Row) -> ClaimOutcome {
-    let granted: bool = row.get(0);
-    let packed: bool = row.get(5);
-    if granted {
-        ClaimOutcome::Granted {
-            claim_epoch: row.get(1),
-            since: row.get(4),
-        }
-    } else if packed {
-        ClaimOutcome::Packed {
-            packed_by: row.get(2),
-            at: row.get(4),
-        }
-    } else {
-        ClaimOutcome::HeldElsewhere {
-            held_by: row.get(2),
-            held_by_packer: row.get(3),
-            since: row.get(4),
-        }
-    }
-}

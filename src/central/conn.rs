@@ -10,22 +10,30 @@
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::WebPkiServerVerifier;
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
-};
 use tokio_postgres::config::{Host, SslMode as PgSslMode};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::CentralError;
+#[cfg(test)]
+use tls::default_root_file;
+use tls::tls_config;
+
+mod tls;
+
+/// A connection setting that cannot be used: the message says which and why (it becomes a
+/// [`CentralError::Config`] naming the database).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct SettingError(pub(crate) String);
+
+impl From<String> for SettingError {
+    fn from(s: String) -> Self {
+        SettingError(s)
+    }
+}
 
 /// libpq's `sslmode` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,7 +143,7 @@ impl Target {
             }
         };
         if let Some(file) = password_file {
-            check_private(file).map_err(&cfg_err)?;
+            check_private(file).map_err(|e| cfg_err(e.0))?;
             let text = std::fs::read_to_string(file).map_err(|e| {
                 cfg_err(format!(
                     "password file {} cannot be read: {e}",
@@ -184,7 +192,7 @@ impl Target {
         if config.get_application_name().is_none() {
             config.application_name("packbench");
         }
-        let tls = tls_config(effective, rootcert.as_deref(), &db).map_err(cfg_err)?;
+        let tls = tls_config(effective, rootcert.as_deref(), &db).map_err(|e| cfg_err(e.0))?;
         Ok(Target {
             config,
             tls: MakeRustlsConnect::new(tls),
@@ -263,25 +271,29 @@ fn is_this_machine(host: &Host) -> bool {
 
 /// A password file must be the owner's alone (libpq's rule for `.pgpass`): mode 0600 or
 /// stricter, and a plain file.
-fn check_private(file: &Path) -> Result<(), String> {
-    let meta = std::fs::metadata(file)
-        .map_err(|e| format!("password file {} cannot be read: {e}", file.display()))?;
+fn check_private(file: &Path) -> Result<(), SettingError> {
+    let meta = std::fs::metadata(file).map_err(|e| {
+        SettingError(format!(
+            "password file {} cannot be read: {e}",
+            file.display()
+        ))
+    })?;
     if !meta.is_file() {
-        return Err(format!(
+        return Err(SettingError(format!(
             "password file {} is not a plain file",
             file.display()
-        ));
+        )));
     }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
-            return Err(format!(
+            return Err(SettingError(format!(
                 "password file {f} may be read by group or others (mode {mode:04o}); \
                  make it the owner's alone: chmod 600 {f}",
                 f = file.display()
-            ));
+            )));
         }
     }
     Ok(())
@@ -475,309 +487,6 @@ fn split_pgpass(line: &str) -> Vec<String> {
         }
     }
     out
-}
-
-fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
-/// Where the root certificates come from.
-enum Roots {
-    /// None given and `~/.postgresql/root.crt` absent.
-    None,
-    File(PathBuf),
-    /// `sslrootcert=system`: the operating system's store.
-    System,
-}
-
-impl Roots {
-    /// `sslrootcert`, else `~/.postgresql/root.crt` when it exists (libpq's default).
-    fn of(rootcert: Option<&str>) -> Roots {
-        match rootcert {
-            Some("system") => Roots::System,
-            Some(p) => Roots::File(PathBuf::from(p)),
-            None => {
-                let default = default_root_file();
-                if default.exists() {
-                    Roots::File(default)
-                } else {
-                    Roots::None
-                }
-            }
-        }
-    }
-
-    /// For messages: "the root certificate(s) in FILE" or "the system's root certificates".
-    fn describe(&self) -> String {
-        match self {
-            Roots::None => "no root certificate".into(),
-            Roots::File(p) => format!("the root certificate(s) in {}", p.display()),
-            Roots::System => "the system's root certificates".into(),
-        }
-    }
-}
-
-fn default_root_file() -> PathBuf {
-    std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_default()
-        .join(".postgresql")
-        .join("root.crt")
-}
-
-/// Set once the "not verified" warning of `sslmode=require` was given (once per process: a
-/// bench reconnects often, and one line says it).
-static REQUIRE_UNVERIFIED_WARNED: AtomicBool = AtomicBool::new(false);
-
-fn tls_config(mode: SslMode, rootcert: Option<&str>, db: &str) -> Result<ClientConfig, String> {
-    let provider = provider();
-    let builder = ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS set-up failed: {e}"))?;
-    let roots = Roots::of(rootcert);
-    let verify = match mode {
-        SslMode::Disable | SslMode::Prefer => false,
-        // libpq: `require` checks the chain when a root certificate is there.
-        SslMode::Require => !matches!(roots, Roots::None),
-        SslMode::VerifyCa | SslMode::VerifyFull => true,
-    };
-    if mode == SslMode::Require
-        && !verify
-        && !REQUIRE_UNVERIFIED_WARNED.swap(true, Ordering::Relaxed)
-    {
-        tracing::warn!(
-            db = %db,
-            "sslmode=require without a root certificate: the connection is encrypted but the \
-             server is not verified (anyone on the path can pose as it); give sslrootcert=FILE \
-             with sslmode=verify-full"
-        );
-    }
-    let config = if !verify {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
-            .with_no_client_auth()
-    } else {
-        let store = load_roots(&roots, mode)?;
-        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider)
-            .build()
-            .map_err(|e| format!("TLS set-up failed: {e}"))?;
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(Verify {
-                webpki,
-                check_name: mode == SslMode::VerifyFull,
-                mode,
-                roots: roots.describe(),
-            }))
-            .with_no_client_auth()
-    };
-    Ok(config)
-}
-
-fn load_roots(roots: &Roots, mode: SslMode) -> Result<RootCertStore, String> {
-    let mut store = RootCertStore::empty();
-    let path = match roots {
-        Roots::System => {
-            let found = rustls_native_certs::load_native_certs();
-            for c in found.certs {
-                let _ = store.add(c);
-            }
-            if store.is_empty() {
-                return Err(
-                    "sslrootcert=system: no root certificates found in the system store".into(),
-                );
-            }
-            return Ok(store);
-        }
-        Roots::File(p) => p,
-        Roots::None => {
-            return Err(format!(
-                "sslmode={} verifies the server and needs a root certificate: give \
-                 sslrootcert=FILE (the CA that signed the server's certificate) or \
-                 sslrootcert=system, or put it in {}{}",
-                mode.name(),
-                default_root_file().display(),
-                if mode == SslMode::VerifyFull {
-                    " (verify-full is the default for a host that is not this machine; \
-                     sslmode=require connects without verifying)"
-                } else {
-                    ""
-                }
-            ));
-        }
-    };
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-        .map_err(|e| format!("root certificate {} cannot be read: {e}", path.display()))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("root certificate {} cannot be read: {e}", path.display()))?;
-    for c in certs {
-        store
-            .add(c)
-            .map_err(|e| format!("root certificate {} is not usable: {e}", path.display()))?;
-    }
-    if store.is_empty() {
-        return Err(format!(
-            "root certificate file {} holds no certificate",
-            path.display()
-        ));
-    }
-    Ok(store)
-}
-
-/// `sslmode=prefer/require` without a root certificate: encrypted, not authenticated (as libpq).
-#[derive(Debug)]
-struct NoVerify(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for NoVerify {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-/// `require` with a root certificate and `verify-ca`: the chain must lead to a trusted root;
-/// `verify-full`: and the certificate must name the host. A refusal says which, in words, with
-/// the host and the roots (rustls alone says `UnknownIssuer`).
-#[derive(Debug)]
-struct Verify {
-    webpki: Arc<WebPkiServerVerifier>,
-    check_name: bool,
-    mode: SslMode,
-    /// [`Roots::describe`]
-    roots: String,
-}
-
-impl Verify {
-    fn refusal(&self, e: CertificateError, host: &ServerName<'_>) -> rustls::Error {
-        let host = host.to_str();
-        let mode = self.mode.name();
-        let message = match e {
-            CertificateError::NotValidForNameContext { presented, .. } => format!(
-                "the server's certificate is not valid for host {host}: it names {} \
-                 (sslmode={mode} checks the host name: connect by a name the certificate holds)",
-                if presented.is_empty() {
-                    "no host".to_string()
-                } else {
-                    presented
-                        .iter()
-                        .map(|n| plain_name(n))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                }
-            ),
-            CertificateError::NotValidForName => format!(
-                "the server's certificate is not valid for host {host} (sslmode={mode} checks \
-                 the host name: connect by a name the certificate holds)"
-            ),
-            CertificateError::UnknownIssuer => format!(
-                "the server's certificate for host {host} is not signed by {} (sslmode={mode}): \
-                 the wrong sslrootcert, or not the server you meant",
-                self.roots
-            ),
-            other => format!("the server's certificate for host {host} is refused: {other}"),
-        };
-        rustls::Error::Other(rustls::OtherError(Arc::new(std::io::Error::other(message))))
-    }
-}
-
-/// A certificate's name as webpki shows it (`DnsName("localhost")`, `IpAddress(10.0.0.5)`) as a
-/// person writes it.
-fn plain_name(n: &str) -> &str {
-    n.strip_prefix("DnsName(\"")
-        .and_then(|r| r.strip_suffix("\")"))
-        .or_else(|| {
-            n.strip_prefix("IpAddress(")
-                .and_then(|r| r.strip_suffix(')'))
-        })
-        .unwrap_or(n)
-}
-
-impl ServerCertVerifier for Verify {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.webpki.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        ) {
-            Ok(v) => Ok(v),
-            // webpki checks the chain before the name: a name error means the chain is good.
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) if !self.check_name => Ok(ServerCertVerified::assertion()),
-            Err(rustls::Error::InvalidCertificate(e)) => Err(self.refusal(e, server_name)),
-            Err(e) => Err(e),
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.webpki.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.webpki.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.webpki.supported_verify_schemes()
-    }
 }
 
 /// The URL a bench uses: the admin URL's server, database and TLS settings with the bench's
@@ -1133,13 +842,6 @@ mod tests {
         let private = file_with_mode(dir.path(), "private", line, 0o600);
         assert_eq!(pgpass_lookup_in(&private, &c).as_deref(), Some("s3cret"));
         assert_eq!(pgpass_lookup_in(&dir.path().join("none"), &c), None);
-    }
-
-    #[test]
-    fn certificate_names_read_as_written() {
-        assert_eq!(plain_name("DnsName(\"db.lan\")"), "db.lan");
-        assert_eq!(plain_name("IpAddress(10.0.0.5)"), "10.0.0.5");
-        assert_eq!(plain_name("DirectoryName"), "DirectoryName");
     }
 
     #[test]

@@ -2,8 +2,11 @@
 
 use serde::Serialize;
 
-use super::{with_client, Central, Result};
+use tokio_postgres::Row;
+
+use super::{with_client, Central, CheckpointHead, Result};
 use crate::domain::event::StoredEvent;
+use crate::store::row::{FromRow, RowError};
 
 /// One event as a bench sends it: exactly the fields its chain hashed, plus the claim epoch
 /// the event was made under (not hashed: it travels beside the event).
@@ -92,6 +95,32 @@ pub struct BenchReport {
     pub backlog: i64,
 }
 
+/// A `pb_ingest` row: `status, head_seq, head_hash, refused_seq, alarm_kind, message, flagged`.
+impl FromRow<Row> for ShipOutcome {
+    fn from_row(r: &Row) -> std::result::Result<Self, RowError> {
+        let status: String = r.try_get("status")?;
+        let refused = if status == "refused" {
+            Some(Refusal {
+                seq: r.try_get::<_, Option<i64>>("refused_seq")?.unwrap_or(0),
+                kind: r
+                    .try_get::<_, Option<String>>("alarm_kind")?
+                    .unwrap_or_default(),
+                message: r
+                    .try_get::<_, Option<String>>("message")?
+                    .unwrap_or_default(),
+            })
+        } else {
+            None
+        };
+        Ok(ShipOutcome {
+            head_seq: r.try_get("head_seq")?,
+            head_hash: r.try_get("head_hash")?,
+            refused,
+            flagged: r.try_get("flagged")?,
+        })
+    }
+}
+
 impl Central {
     /// Sends events of ONE station, in seq order, in one transaction. The station is the
     /// events' `station_id`; a bench role may only send its own (PostgreSQL refuses others).
@@ -133,21 +162,11 @@ impl Central {
             .await
             .map_err(|e| self.query_err("shipping events", e))
         })?;
-        let status: String = row.get(0);
-        let refused = (status == "refused").then(|| Refusal {
-            seq: row.get::<_, Option<i64>>(3).unwrap_or(0),
-            kind: row.get::<_, Option<String>>(4).unwrap_or_default(),
-            message: row.get::<_, Option<String>>(5).unwrap_or_default(),
-        });
-        if let Some(r) = &refused {
+        let out: ShipOutcome = self.decode(&row)?;
+        if let Some(r) = &out.refused {
             tracing::warn!(db = %self.database(), station = %station, seq = r.seq, kind = %r.kind, "{}", r.message);
         }
-        Ok(ShipOutcome {
-            head_seq: row.get(1),
-            head_hash: row.get(2),
-            refused,
-            flagged: row.get(6),
-        })
+        Ok(out)
     }
 
     /// The head the centre holds for a station: (seq, hash), (0, zeros) before its first event.
@@ -155,15 +174,36 @@ impl Central {
     pub async fn head(&self, station: &str) -> Result<(i64, String)> {
         let row = with_client!(self, "reading a bench head", |c| async {
             c.query_opt(
-                "SELECT seq, hash FROM bench_heads WHERE station_id = $1",
+                "SELECT station_id, seq, hash FROM bench_heads WHERE station_id = $1",
                 &[&station],
             )
             .await
             .map_err(|e| self.query_err("reading a bench head", e))
         })?;
-        Ok(row
-            .map(|r| (r.get(0), r.get(1)))
-            .unwrap_or((0, "0".repeat(64))))
+        Ok(match row {
+            Some(r) => {
+                let h: CheckpointHead = self.decode(&r)?;
+                (h.seq, h.hash)
+            }
+            None => (0, "0".repeat(64)),
+        })
+    }
+
+    /// The head the centre holds for this bench's own station: (seq, hash), (0, zeros) before
+    /// its first event. What a bench's shipper starts from (`pb_bench_head`, which a bench role
+    /// may call for its own station only).
+    pub async fn bench_head(&self, station: &str) -> Result<(i64, String)> {
+        let what = "reading this bench's head at the centre";
+        let row = with_client!(self, what, |c| async {
+            c.query_one(
+                "SELECT $1::text AS station_id, seq, hash FROM pb_bench_head($1)",
+                &[&station],
+            )
+            .await
+            .map_err(|e| self.query_err(what, e))
+        })?;
+        let h: CheckpointHead = self.decode(&row)?;
+        Ok((h.seq, h.hash))
     }
 
     /// Marks the bench online and records what it reports.

@@ -170,10 +170,15 @@ async fn session(
         }
     }));
     let head_query = || async {
-        match tokio::time::timeout(op_timeout, client.query_one("SELECT pb_master_head()", &[]))
-            .await
+        match tokio::time::timeout(
+            op_timeout,
+            client.query_one("SELECT pb_master_head() AS head", &[]),
+        )
+        .await
         {
-            Ok(Ok(r)) => Ok(r.get::<_, i64>(0)),
+            Ok(Ok(r)) => r
+                .try_get::<_, i64>("head")
+                .map_err(|e| format!("central database {}: {}", target.db, super::pg_message(&e))),
             Ok(Err(e)) => Err(format!(
                 "central database {}: {}",
                 target.db,

@@ -11,10 +11,9 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::Transaction;
 
 use super::schema::{CENTRAL_STATION, MASTER_LOCK};
-use super::{fmt_at, with_client, Central, CentralError, Result};
-use crate::domain::catalog::BarcodeEntry;
+use super::{fmt_at, with_client, Central, CentralError, CheckpointHead, Result};
 use crate::domain::event::NewEvent;
-use crate::domain::{Employee, Order, OrderLine, Packaging, Roles, Sku};
+use crate::domain::{Employee, Order, Packaging, Sku};
 use crate::import::Parsed;
 use crate::store::chain::{self, EventFields};
 use crate::store::{self, ImportMeta, ImportReport, OrderRow, Put, ReferenceRead};
@@ -53,11 +52,12 @@ impl Central {
     /// The highest change id of the master data (0 when empty).
     pub async fn master_head(&self) -> Result<i64> {
         let row = with_client!(self, "reading the master data head", |c| async {
-            c.query_one("SELECT pb_master_head()", &[])
+            c.query_one("SELECT pb_master_head() AS head", &[])
                 .await
                 .map_err(|e| self.query_err("reading the master data head", e))
         })?;
-        Ok(row.get(0))
+        row.try_get("head")
+            .map_err(|e| self.query_err("reading the master data head", e))
     }
 
     /// Master rows changed after `after`, at most `limit` of them (in change order), read in
@@ -76,7 +76,7 @@ impl Central {
                 .map_err(err)?;
             let row = tx
                 .query_one(
-                    "SELECT max(change_id), count(*) FROM (
+                    "SELECT max(change_id) AS upto, count(*) AS n FROM (
                         SELECT change_id FROM (
                             SELECT change_id FROM skus WHERE change_id > $1
                             UNION ALL SELECT change_id FROM orders WHERE change_id > $1
@@ -87,8 +87,8 @@ impl Central {
                 )
                 .await
                 .map_err(err)?;
-            let upto: Option<i64> = row.get(0);
-            let count: i64 = row.get(1);
+            let upto: Option<i64> = row.try_get("upto").map_err(err)?;
+            let count: i64 = row.try_get("n").map_err(err)?;
             let Some(upto) = upto else {
                 return Ok(MasterChanges {
                     upto: after,
@@ -110,7 +110,7 @@ impl Central {
                 .await
                 .map_err(err)?
             {
-                out.skus.push(self.row_to_sku(&r)?);
+                out.skus.push(self.decode(&r)?);
             }
             for r in tx
                 .query(
@@ -122,7 +122,7 @@ impl Central {
                 .await
                 .map_err(err)?
             {
-                out.orders.push(self.row_to_order(&r)?);
+                out.orders.push(self.decode(&r)?);
             }
             for r in tx
                 .query(
@@ -135,7 +135,7 @@ impl Central {
                 .await
                 .map_err(err)?
             {
-                out.employees.push(row_to_employee(&r));
+                out.employees.push(self.decode(&r)?);
             }
             for r in tx
                 .query(
@@ -146,50 +146,10 @@ impl Central {
                 .await
                 .map_err(err)?
             {
-                out.packaging.push(row_to_packaging(&r));
+                out.packaging.push(self.decode(&r)?);
             }
             tx.commit().await.map_err(err)?;
             Ok(out)
-        })
-    }
-
-    fn row_to_sku(&self, r: &tokio_postgres::Row) -> Result<Sku> {
-        let sku: String = r.get(0);
-        let barcodes: String = r.get(2);
-        let attributes: String = r.get(5);
-        Ok(Sku {
-            name: r.get(1),
-            barcodes: serde_json::from_str::<Vec<BarcodeEntry>>(&barcodes)
-                .map_err(|e| self.data_err(format!("SKU {sku} has unreadable barcodes: {e}")))?,
-            unit_weight_g: r.get(3),
-            weight_tolerance_g: r.get(4),
-            attributes: serde_json::from_str(&attributes)
-                .map_err(|e| self.data_err(format!("SKU {sku} has unreadable attributes: {e}")))?,
-            sku,
-        })
-    }
-
-    /// An order from its columns `order_no, waybill_no, carrier, recipient, country, address,
-    /// buyer_note, lines, picker_id, cancelled`.
-    fn row_to_order(&self, r: &tokio_postgres::Row) -> Result<Order> {
-        let lines: String = r.get(7);
-        let lines: Vec<OrderLine> = serde_json::from_str(&lines).map_err(|e| {
-            self.data_err(format!(
-                "order {} has unreadable lines: {e}",
-                r.get::<_, String>(0)
-            ))
-        })?;
-        Ok(Order {
-            order_no: r.get(0),
-            waybill_no: r.get(1),
-            carrier: r.get(2),
-            recipient: r.get(3),
-            country: r.get(4),
-            address: r.get(5),
-            buyer_note: r.get(6),
-            lines,
-            picker_id: r.get(8),
-            cancelled: r.get(9),
         })
     }
 
@@ -203,7 +163,7 @@ impl Central {
             .await
             .map_err(|e| self.query_err("reading the catalog", e))
         })?;
-        rows.iter().map(|r| self.row_to_sku(r)).collect()
+        self.decode_all(&rows)
     }
 
     /// Imports checked rows by the import rules ([`crate::import::plan`], the bench's), all or
@@ -272,7 +232,7 @@ impl Central {
                     .await
                     .map_err(err)?
                 {
-                    let x = self.row_to_sku(&r)?;
+                    let x: Sku = self.decode(&r)?;
                     s.skus.insert(x.sku.clone(), x);
                 }
             }
@@ -288,10 +248,8 @@ impl Central {
                     .await
                     .map_err(err)?
                 {
-                    let order = self.row_to_order(&r)?;
-                    let version = r.get(10);
-                    s.orders
-                        .insert(order.order_no.clone(), OrderRow { order, version });
+                    let row: OrderRow = self.decode(&r)?;
+                    s.orders.insert(row.order.order_no.clone(), row);
                 }
             }
             Parsed::Employees(v) => {
@@ -304,7 +262,7 @@ impl Central {
                     .await
                     .map_err(err)?
                 {
-                    let x = row_to_employee(&r);
+                    let x: Employee = self.decode(&r)?;
                     s.employees.insert(x.id.clone(), x);
                 }
             }
@@ -318,7 +276,7 @@ impl Central {
                     .await
                     .map_err(err)?
                 {
-                    let x = row_to_packaging(&r);
+                    let x: Packaging = self.decode(&r)?;
                     s.packaging.insert(x.code.clone(), x);
                 }
             }
@@ -415,10 +373,10 @@ impl Central {
                 // A badge of another employee: refused by name, before the unique index
                 // refuses it with less to say.
                 if let Some(r) = tx.query_opt(taken, &[]).await.map_err(err)? {
+                    let id: String = r.try_get("id").map_err(err)?;
+                    let badge: String = r.try_get("badge").map_err(err)?;
                     return Err(self.data_err(format!(
-                        "badge {} of {} is already the badge of another employee",
-                        r.get::<_, String>(1),
-                        r.get::<_, String>(0)
+                        "badge {badge} of {id} is already the badge of another employee"
                     )));
                 }
             }
@@ -586,13 +544,16 @@ pub(crate) async fn append_central(
     .map_err(err)?;
     let head = tx
         .query_one(
-            "SELECT seq, hash FROM bench_heads WHERE station_id = $1 FOR UPDATE",
+            "SELECT station_id, seq, hash FROM bench_heads WHERE station_id = $1 FOR UPDATE",
             &[&CENTRAL_STATION],
         )
         .await
         .map_err(err)?;
-    let mut seq: i64 = head.get(0);
-    let head_hash: String = head.get(1);
+    let CheckpointHead {
+        mut seq,
+        hash: head_hash,
+        ..
+    } = central.decode(&head)?;
     let mut prev = chain::parse_hash(&head_hash)
         .ok_or_else(|| central.data_err("the centre's own chain head has a malformed hash"))?;
     {
@@ -721,29 +682,6 @@ pub async fn import_data_set(
         import_file(central, kind, &dir.join(file), &opts, at, &mut |_| {}).await?;
     }
     Ok(())
-}
-
-/// An employee from its columns `id, name, roles, badge, pin_hash, active`.
-fn row_to_employee(r: &tokio_postgres::Row) -> Employee {
-    let roles: String = r.get(2);
-    let pin_hash: Option<String> = r.get(4);
-    Employee {
-        id: r.get(0),
-        name: r.get(1),
-        roles: Roles::parse(&roles).unwrap_or_default(),
-        badge: r.get(3),
-        pin_hash: pin_hash.and_then(|h| crate::domain::pin::PinHash::parse(&h).ok()),
-        active: r.get(5),
-    }
-}
-
-/// A packaging type from its columns `code, name, tare_g`.
-fn row_to_packaging(r: &tokio_postgres::Row) -> Packaging {
-    Packaging {
-        code: r.get(0),
-        name: r.get(1),
-        tare_g: r.get(2),
-    }
 }
 
 impl From<crate::import::ImportError> for CentralError {

@@ -71,6 +71,8 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 
+use crate::store::row::FromRow;
+
 pub use admit::{admit, SignInRefusal};
 pub use claims::{ClaimOutcome, ReleaseOutcome};
 pub use conn::SslMode;
@@ -80,7 +82,7 @@ pub use master::{check_file, import_data_set, import_file, MasterChanges};
 pub use pins::{Login, PinCheck};
 pub use read::{
     Alarm, BenchState, CentralCheckpoint, CentralEvent, CentralVerifyError, CentralVerifyReport,
-    CheckpointHead, StationSummary,
+    CheckpointHead, HeldOrder, StationSummary,
 };
 pub use reader::CentralReader;
 pub use roles::{add_bench, add_console, AddedBench, AddedConsole};
@@ -316,6 +318,23 @@ impl Central {
             db: self.target.db.to_string(),
             message: message.into(),
         }
+    }
+
+    /// A row of the centre decoded by its type's one decoder ([`FromRow`]), every column by
+    /// name; a row that does not decode is an error naming the database.
+    pub(crate) fn decode<T: FromRow<tokio_postgres::Row>>(
+        &self,
+        r: &tokio_postgres::Row,
+    ) -> Result<T> {
+        T::from_row(r).map_err(|e| self.data_err(e.to_string()))
+    }
+
+    /// Every row, as [`Central::decode`].
+    pub(crate) fn decode_all<T: FromRow<tokio_postgres::Row>>(
+        &self,
+        rows: &[tokio_postgres::Row],
+    ) -> Result<Vec<T>> {
+        rows.iter().map(|r| self.decode(r)).collect()
     }
 
     pub(crate) fn timeout_err(&self, what: &'static str) -> CentralError {

@@ -60,6 +60,7 @@ const BENCH_FUNCTIONS: &[&str] = &[
     "pb_pin_check(text, text)",
     "pb_pin_rehash(text, text, text)",
     "pb_whoami()",
+    "pb_bench_head(text)",
 ];
 
 /// What a supervisors' console may read: the floor, never a PIN hash.

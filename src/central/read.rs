@@ -11,11 +11,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
 
 use super::schema::CENTRAL_STATION;
 use super::{fmt_at, with_client, Central, CentralError, Result};
 use crate::domain::event::{EventType, StoredEvent};
-use crate::store::chain::{self, EventFields, GENESIS};
+use crate::store::chain::{self, ChainRow, EventFields, GENESIS};
+use crate::store::row::{FromRow, RowError};
 use crate::store::{EventFilter, VerifyError};
 
 /// One bench as the centre sees it (`packbench central status`).
@@ -286,29 +288,115 @@ pub(super) fn history_sql(function: &str) -> String {
     format!("SELECT {EVENT_COLUMNS} FROM {function}($1, $2)")
 }
 
-impl Central {
-    pub(super) fn row_to_event(&self, r: &tokio_postgres::Row) -> Result<CentralEvent> {
-        let station_id: String = r.get(0);
-        let seq: i64 = r.get(1);
-        let bad = |what: String| self.data_err(format!("station {station_id} event {seq}: {what}"));
-        let at: String = r.get(2);
-        let data: String = r.get(6);
+/// Columns [`EVENT_COLUMNS`].
+impl FromRow<Row> for CentralEvent {
+    fn from_row(r: &Row) -> std::result::Result<Self, RowError> {
+        let station_id: String = r.try_get("station_id")?;
+        let seq: i64 = r.try_get("seq")?;
+        let bad =
+            |what: String| RowError::Data(format!("station {station_id} event {seq}: {what}"));
+        let at: String = r.try_get("at")?;
+        let data: String = r.try_get("data")?;
         Ok(CentralEvent {
             at: DateTime::parse_from_rfc3339(&at).map_err(|e| bad(format!("time {at:?}: {e}")))?,
-            kind: r.get(3),
-            actor: r.get(4),
-            order_no: r.get(5),
+            kind: r.try_get("type")?,
+            actor: r.try_get("actor")?,
+            order_no: r.try_get("order_no")?,
             data: serde_json::from_str::<Map<String, Value>>(&data)
                 .map_err(|e| bad(format!("data: {e}")))?,
-            hash: r.get(7),
-            claim_epoch: r.get(8),
-            flagged: r.get(9),
-            received_at: r.get(10),
+            hash: r.try_get("hash")?,
+            claim_epoch: r.try_get("claim_epoch")?,
+            flagged: r.try_get("flagged")?,
+            received_at: r.try_get("received_at")?,
             station_id,
             seq,
         })
     }
+}
 
+/// An order another bench holds now (`pb_held_orders`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeldOrder {
+    pub order_no: String,
+    pub station_id: String,
+    pub packer_id: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+}
+
+impl FromRow<Row> for HeldOrder {
+    fn from_row(r: &Row) -> std::result::Result<Self, RowError> {
+        Ok(HeldOrder {
+            order_no: r.try_get("order_no")?,
+            station_id: r.try_get("station_id")?,
+            packer_id: r.try_get("packer_id")?,
+            since: r.try_get("since")?,
+        })
+    }
+}
+
+impl FromRow<Row> for BenchState {
+    fn from_row(r: &Row) -> std::result::Result<Self, RowError> {
+        Ok(BenchState {
+            station_id: r.try_get("station_id")?,
+            registered: r.try_get("registered")?,
+            online: r.try_get("online")?,
+            last_seen: r.try_get("last_seen")?,
+            head_seq: r.try_get("head_seq")?,
+            head_hash: r.try_get("head_hash")?,
+            backlog: r.try_get("backlog")?,
+            packer_id: r.try_get("packer_id")?,
+            held_order: r.try_get("held_order")?,
+            held_since: r.try_get("held_since")?,
+            open_alarms: r.try_get("open_alarms")?,
+        })
+    }
+}
+
+impl FromRow<Row> for Alarm {
+    fn from_row(r: &Row) -> std::result::Result<Self, RowError> {
+        Ok(Alarm {
+            id: r.try_get("id")?,
+            kind: r.try_get("kind")?,
+            station_id: r.try_get("station_id")?,
+            seq: r.try_get("seq")?,
+            order_no: r.try_get("order_no")?,
+            message: r.try_get("message")?,
+            detail: r.try_get("detail")?,
+            first_at: r.try_get("first_at")?,
+            last_at: r.try_get("last_at")?,
+            count: r.try_get("count")?,
+            acknowledged: r.try_get("acknowledged")?,
+        })
+    }
+}
+
+/// Columns `station_id, seq, hash` (of `bench_heads`).
+impl FromRow<Row> for CheckpointHead {
+    fn from_row(r: &Row) -> std::result::Result<Self, RowError> {
+        Ok(CheckpointHead {
+            station_id: r.try_get("station_id")?,
+            seq: r.try_get("seq")?,
+            hash: r.try_get("hash")?,
+        })
+    }
+}
+
+/// Columns `id, created_at, heads` (JSON), `root, prev_hash, hash` (of `checkpoints`).
+impl FromRow<Row> for CentralCheckpoint {
+    fn from_row(r: &Row) -> std::result::Result<Self, RowError> {
+        Ok(CentralCheckpoint {
+            id: r.try_get("id")?,
+            created_at: r.try_get("created_at")?,
+            // Heads that do not read make the checkpoint inconsistent, which verify reports.
+            heads: serde_json::from_value(r.try_get::<_, Value>("heads")?).unwrap_or_default(),
+            root: r.try_get("root")?,
+            prev_hash: r.try_get("prev_hash")?,
+            hash: r.try_get("hash")?,
+        })
+    }
+}
+
+impl Central {
     /// Another bench's events of a packed order, for a return checked in here (empty while
     /// the order is not packed).
     pub async fn packed_history(&self, station: &str, order_no: &str) -> Result<Vec<CentralEvent>> {
@@ -338,13 +426,11 @@ impl Central {
                 .await
                 .map_err(|e| self.query_err(what, e))
         })?;
-        rows.iter().map(|r| self.row_to_event(r)).collect()
+        self.decode_all(&rows)
     }
 
-    /// Orders other benches hold now: (order, station, packer, since).
-    pub async fn held_orders(
-        &self,
-    ) -> Result<Vec<(String, String, Option<String>, Option<DateTime<Utc>>)>> {
+    /// Orders benches hold now.
+    pub async fn held_orders(&self) -> Result<Vec<HeldOrder>> {
         let what = "reading held orders";
         let rows = with_client!(self, what, |c| async {
             c.query(
@@ -354,10 +440,7 @@ impl Central {
             .await
             .map_err(|e| self.query_err(what, e))
         })?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
-            .collect())
+        self.decode_all(&rows)
     }
 
     /// Every bench (and every station that ever sent an event), sorted by station.
@@ -367,11 +450,13 @@ impl Central {
         let secs = online_within.as_secs_f64();
         let rows = client
             .query(
-                "SELECT s.station_id, r.role_name IS NOT NULL,
-                        coalesce(h.last_seen > now() - make_interval(secs => $1), false),
-                        h.last_seen, coalesce(h.seq, 0), coalesce(h.hash, repeat('0', 64)),
-                        h.backlog, h.packer_id, c.order_no, c.since,
+                "SELECT s.station_id, r.role_name IS NOT NULL AS registered,
+                        coalesce(h.last_seen > now() - make_interval(secs => $1), false) AS online,
+                        h.last_seen, coalesce(h.seq, 0) AS head_seq,
+                        coalesce(h.hash, repeat('0', 64)) AS head_hash,
+                        h.backlog, h.packer_id, c.order_no AS held_order, c.since AS held_since,
                         (SELECT count(*) FROM alarms a WHERE a.station_id = s.station_id AND NOT a.acknowledged)
+                            AS open_alarms
                  FROM (SELECT station_id FROM bench_heads UNION SELECT station_id FROM bench_roles) s
                  LEFT JOIN bench_heads h USING (station_id)
                  LEFT JOIN bench_roles r USING (station_id)
@@ -384,22 +469,7 @@ impl Central {
             )
             .await
             .map_err(|e| self.query_err("reading bench status", e))?;
-        Ok(rows
-            .iter()
-            .map(|r| BenchState {
-                station_id: r.get(0),
-                registered: r.get(1),
-                online: r.get(2),
-                last_seen: r.get(3),
-                head_seq: r.get(4),
-                head_hash: r.get(5),
-                backlog: r.get(6),
-                packer_id: r.get(7),
-                held_order: r.get(8),
-                held_since: r.get(9),
-                open_alarms: r.get(10),
-            })
-            .collect())
+        self.decode_all(&rows)
     }
 
     /// Events matching the filter across all benches, ordered by time, then station and seq;
@@ -440,7 +510,7 @@ impl Central {
             .await
             .map_err(|e| self.query_err(what, e))?
         {
-            if !f(self.row_to_event(&r)?) {
+            if !f(self.decode(&r)?) {
                 break;
             }
         }
@@ -470,7 +540,9 @@ impl Central {
             )
             .await
             .map_err(|e| self.query_err("finding the order", e))?
-            .map(|r| r.get(0))
+            .map(|r| r.try_get("order_no"))
+            .transpose()
+            .map_err(|e| self.query_err("finding the order", e))?
             .unwrap_or_else(|| code.to_string());
         drop(client);
         self.events(&EventFilter {
@@ -492,22 +564,7 @@ impl Central {
             )
             .await
             .map_err(|e| self.query_err("reading alarms", e))?;
-        Ok(rows
-            .iter()
-            .map(|r| Alarm {
-                id: r.get(0),
-                kind: r.get(1),
-                station_id: r.get(2),
-                seq: r.get(3),
-                order_no: r.get(4),
-                message: r.get(5),
-                detail: r.get(6),
-                first_at: r.get(7),
-                last_at: r.get(8),
-                count: r.get(9),
-                acknowledged: r.get(10),
-            })
-            .collect())
+        self.decode_all(&rows)
     }
 
     /// Marks an alarm as seen; it comes back if the problem recurs.
@@ -545,23 +602,20 @@ impl Central {
             .await
             .map_err(err)?;
         let (id, prev_hash) = match last {
-            Some(r) => (r.get::<_, i64>(0) + 1, r.get::<_, String>(1)),
+            Some(r) => {
+                let id: i64 = r.try_get("id").map_err(err)?;
+                (id + 1, r.try_get::<_, String>("hash").map_err(err)?)
+            }
             None => (1, hex::encode(GENESIS)),
         };
-        let heads: Vec<CheckpointHead> = tx
-            .query(
+        let heads: Vec<CheckpointHead> = self.decode_all(
+            &tx.query(
                 "SELECT station_id, seq, hash FROM bench_heads WHERE seq > 0 ORDER BY station_id COLLATE \"C\"",
                 &[],
             )
             .await
-            .map_err(err)?
-            .iter()
-            .map(|r| CheckpointHead {
-                station_id: r.get(0),
-                seq: r.get(1),
-                hash: r.get(2),
-            })
-            .collect();
+            .map_err(err)?,
+        )?;
         let created_at = fmt_at(&Utc::now().fixed_offset());
         let root = CentralCheckpoint::root_of(&heads);
         let hash = CentralCheckpoint::hash_of(&prev_hash, id, &created_at, &root);
@@ -647,15 +701,8 @@ impl Central {
             .await
             .map_err(err)?
         {
-            let id: i64 = r.get(0);
-            let stored = CentralCheckpoint {
-                id,
-                created_at: r.get(1),
-                heads: serde_json::from_value(r.get::<_, Value>(2)).unwrap_or_default(),
-                root: r.get(3),
-                prev_hash: r.get(4),
-                hash: r.get(5),
-            };
+            let stored: CentralCheckpoint = self.decode(&r)?;
+            let id = stored.id;
             let problem = if id != expect_id {
                 Some(format!("central checkpoint {expect_id} is missing"))
             } else if stored.prev_hash != prev || !stored.is_consistent() {
@@ -695,12 +742,14 @@ impl Central {
             }
         }
 
-        let heads: BTreeMap<String, (i64, String)> = tx
-            .query("SELECT station_id, seq, hash FROM bench_heads", &[])
-            .await
-            .map_err(err)?
-            .iter()
-            .map(|r| (r.get(0), (r.get(1), r.get(2))))
+        let heads: BTreeMap<String, (i64, String)> = self
+            .decode_all::<CheckpointHead>(
+                &tx.query("SELECT station_id, seq, hash FROM bench_heads", &[])
+                    .await
+                    .map_err(err)?,
+            )?
+            .into_iter()
+            .map(|h| (h.station_id, (h.seq, h.hash)))
             .collect();
         let cp_heads: BTreeMap<&str, &CheckpointHead> = checkpoint
             .map(|cp| {
@@ -764,7 +813,17 @@ impl Central {
         let mut walk: Option<Walk> = None;
         let mut walked: Vec<String> = Vec::new();
         while let Some(r) = stream.try_next().await.map_err(err)? {
-            let station: String = r.get(0);
+            let ChainRow {
+                seq,
+                at,
+                kind,
+                actor,
+                station_id: station,
+                order_no,
+                data,
+                prev_hash,
+                hash,
+            } = self.decode(&r)?;
             if walk.as_ref().map(|w| &w.station) != Some(&station) {
                 if let Some(w) = walk.take() {
                     if let Some(e) = close(&w) {
@@ -789,14 +848,6 @@ impl Central {
                 });
             }
             let w = walk.as_mut().expect("set above");
-            let seq: i64 = r.get(1);
-            let at: String = r.get(2);
-            let kind: String = r.get(3);
-            let actor: Option<String> = r.get(4);
-            let order_no: Option<String> = r.get(5);
-            let data: String = r.get(6);
-            let prev_hash: String = r.get(7);
-            let hash: String = r.get(8);
             if seq != w.expect {
                 report.error = Some(CentralVerifyError::event(
                     &station,

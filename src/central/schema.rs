@@ -160,11 +160,14 @@ impl Central {
         let row = client
             .query_one(
                 "SELECT CASE WHEN to_regclass('schema_version') IS NULL THEN 0
-                        ELSE (SELECT coalesce(max(version), 0) FROM schema_version) END",
+                        ELSE (SELECT coalesce(max(version), 0) FROM schema_version) END AS version",
                 &[],
             )
             .await
             .map_err(|e| self.query_err("reading the schema version", e))?;
-        Ok(row.get::<_, i32>(0) as u32)
+        let version: i32 = row
+            .try_get("version")
+            .map_err(|e| self.query_err("reading the schema version", e))?;
+        Ok(version as u32)
     }
 }

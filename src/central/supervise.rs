@@ -10,8 +10,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::schema::CENTRAL_STATION;
+use tokio_postgres::Row;
+
 use super::{with_client, Central, Result};
 use crate::domain::event::DeviceStatus;
+use crate::store::row::{FromRow, RowError};
 
 /// One bench on the board.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -169,6 +172,101 @@ pub struct HourlyRow {
     pub orders: i64,
 }
 
+impl FromRow<Row> for BoardRow {
+    fn from_row(r: &Row) -> std::result::Result<Self, RowError> {
+        let devices: Vec<String> = r.try_get("devices")?;
+        let station_id: String = r.try_get("station_id")?;
+        let mut row = BoardRow {
+            last_refusal: LastRefusal::read(&station_id, r.try_get("last_refusal")?),
+            station_id,
+            online: r.try_get("online")?,
+            last_seen: r.try_get("last_seen")?,
+            packer_id: r.try_get("packer_id")?,
+            packer_name: r.try_get("packer_name")?,
+            held_order: r.try_get("held_order")?,
+            held_since: r.try_get("held_since")?,
+            orders_today: r.try_get("orders_today")?,
+            units_today: r.try_get("units_today")?,
+            orders_this_hour: r.try_get("orders_this_hour")?,
+            open_alarms: r.try_get("open_alarms")?,
+            last_alarm: r.try_get("last_alarm")?,
+            devices: devices
+                .iter()
+                .map(|d| match d.split_once('=') {
+                    Some((a, b)) => (a.to_string(), b.to_string()),
+                    None => (d.clone(), String::new()),
+                })
+                .collect(),
+            backlog: r.try_get("backlog")?,
+            trouble: 0,
+        };
+        row.score();
+        Ok(row)
+    }
+}
+
+impl FromRow<Row> for ReviewItem {
+    fn from_row(r: &Row) -> std::result::Result<Self, RowError> {
+        Ok(ReviewItem {
+            id: r.try_get("id")?,
+            kind: r.try_get("kind")?,
+            at: r.try_get("at")?,
+            station_id: r.try_get("station_id")?,
+            order_no: r.try_get("order_no")?,
+            actor: r.try_get("actor")?,
+            detail: r
+                .try_get::<_, Option<String>>("detail")?
+                .unwrap_or_default(),
+            reviewed_by: r.try_get("reviewed_by")?,
+            reviewed_at: r.try_get("reviewed_at")?,
+            note: r.try_get("note")?,
+        })
+    }
+}
+
+/// Columns `kind, key, label, station_id, state`; a kind this enum lacks is a data error.
+impl FromRow<Row> for SearchHit {
+    fn from_row(r: &Row) -> std::result::Result<Self, RowError> {
+        let kind: &str = r.try_get("kind")?;
+        Ok(SearchHit {
+            kind: HitKind::parse(kind)
+                .ok_or_else(|| RowError::Data(format!("a hit of the unknown kind {kind:?}")))?,
+            key: r.try_get("key")?,
+            label: r.try_get("label")?,
+            station_id: r.try_get("station_id")?,
+            state: r.try_get("state")?,
+        })
+    }
+}
+
+/// Columns `key, name, orders, units, wrong_items_caught, mismatches, overrides, reprints,
+/// errors_after_shipping`.
+impl FromRow<Row> for ReportRow {
+    fn from_row(r: &Row) -> std::result::Result<Self, RowError> {
+        Ok(ReportRow {
+            key: r.try_get("key")?,
+            name: r.try_get("name")?,
+            orders: r.try_get("orders")?,
+            units: r.try_get("units")?,
+            wrong_items_caught: r.try_get("wrong_items_caught")?,
+            mismatches: r.try_get("mismatches")?,
+            overrides: r.try_get("overrides")?,
+            reprints: r.try_get("reprints")?,
+            errors_after_shipping: r.try_get("errors_after_shipping")?,
+        })
+    }
+}
+
+impl FromRow<Row> for HourlyRow {
+    fn from_row(r: &Row) -> std::result::Result<Self, RowError> {
+        Ok(HourlyRow {
+            station_id: r.try_get("station_id")?,
+            hour: r.try_get("hour")?,
+            orders: r.try_get("orders")?,
+        })
+    }
+}
+
 /// Fewer characters than this find nothing: a search that would read every order.
 pub const SEARCH_MIN_CHARS: usize = 2;
 /// Orders are matched anywhere in their number, waybill or recipient from this many
@@ -205,15 +303,18 @@ impl Central {
                        FROM bench_hours WHERE hour >= date_trunc('hour', $3::timestamptz)
                       GROUP BY station_id)
                  SELECT s.station_id,
-                        coalesce(h.last_seen > now() - make_interval(secs => $1), false),
-                        h.last_seen, w.who, emp.name, c.order_no, c.since,
-                        coalesce(p.orders, 0), coalesce(p.units, 0), coalesce(p.last_hour, 0),
+                        coalesce(h.last_seen > now() - make_interval(secs => $1), false) AS online,
+                        h.last_seen, w.who AS packer_id, emp.name AS packer_name,
+                        c.order_no AS held_order, c.since AS held_since,
+                        coalesce(p.orders, 0) AS orders_today, coalesce(p.units, 0) AS units_today,
+                        coalesce(p.last_hour, 0) AS orders_this_hour,
                         h.last_refusal,
-                        (SELECT count(*) FROM alarms a WHERE a.station_id = s.station_id AND NOT a.acknowledged),
+                        (SELECT count(*) FROM alarms a WHERE a.station_id = s.station_id AND NOT a.acknowledged)
+                            AS open_alarms,
                         (SELECT a.kind || ': ' || a.message FROM alarms a WHERE a.station_id = s.station_id
-                          ORDER BY a.last_at DESC LIMIT 1),
+                          ORDER BY a.last_at DESC LIMIT 1) AS last_alarm,
                         coalesce((SELECT array_agg(d.device || '=' || d.state ORDER BY d.device)
-                                    FROM bench_devices d WHERE d.station_id = s.station_id), '{}'),
+                                    FROM bench_devices d WHERE d.station_id = s.station_id), '{}') AS devices,
                         h.backlog
                    FROM (SELECT station_id FROM bench_heads UNION SELECT station_id FROM bench_roles) s
                    LEFT JOIN bench_heads h USING (station_id)
@@ -232,39 +333,7 @@ impl Central {
             .await
             .map_err(|e| self.query_err(what, e))
         })?;
-        let mut out: Vec<BoardRow> = rows
-            .iter()
-            .map(|r| {
-                let devices: Vec<String> = r.get(13);
-                let station_id: String = r.get(0);
-                let mut row = BoardRow {
-                    last_refusal: LastRefusal::read(&station_id, r.get(10)),
-                    station_id,
-                    online: r.get(1),
-                    last_seen: r.get(2),
-                    packer_id: r.get(3),
-                    packer_name: r.get(4),
-                    held_order: r.get(5),
-                    held_since: r.get(6),
-                    orders_today: r.get(7),
-                    units_today: r.get(8),
-                    orders_this_hour: r.get(9),
-                    open_alarms: r.get(11),
-                    last_alarm: r.get(12),
-                    devices: devices
-                        .iter()
-                        .map(|d| match d.split_once('=') {
-                            Some((a, b)) => (a.to_string(), b.to_string()),
-                            None => (d.clone(), String::new()),
-                        })
-                        .collect(),
-                    backlog: r.get(14),
-                    trouble: 0,
-                };
-                row.score();
-                row
-            })
-            .collect();
+        let mut out: Vec<BoardRow> = self.decode_all(&rows)?;
         out.sort_by(|a, b| {
             b.trouble
                 .cmp(&a.trouble)
@@ -345,7 +414,7 @@ impl Central {
                        FROM events r WHERE r.station_id = $2 AND r.type = 'reviewed'
                       ORDER BY r.data::jsonb->>'item', r.seq)
                  SELECT i.id, i.kind, i.at, i.station_id, i.order_no, i.actor, i.detail,
-                        done.actor, done.at_ts, done.note
+                        done.actor AS reviewed_by, done.at_ts AS reviewed_at, done.note
                    FROM items i LEFT JOIN done ON done.item = i.id
                   WHERE $4 OR done.item IS NULL
                   ORDER BY i.at DESC, i.id
@@ -355,21 +424,7 @@ impl Central {
             .await
             .map_err(|e| self.query_err(what, e))
         })?;
-        Ok(rows
-            .iter()
-            .map(|r| ReviewItem {
-                id: r.get(0),
-                kind: r.get(1),
-                at: r.get(2),
-                station_id: r.get(3),
-                order_no: r.get(4),
-                actor: r.get(5),
-                detail: r.get::<_, Option<String>>(6).unwrap_or_default(),
-                reviewed_by: r.get(7),
-                reviewed_at: r.get(8),
-                note: r.get(9),
-            })
-            .collect())
+        self.decode_all(&rows)
     }
 
     /// Marks a queue item reviewed: a `reviewed` event on the centre's chain with who and
@@ -391,10 +446,13 @@ impl Central {
             .await
             .map_err(|e| self.query_err(what, e))
         })?;
-        if let Some(e) = self.pin_refusal(by, row.get("outcome")) {
+        let outcome: &str = row
+            .try_get("outcome")
+            .map_err(|e| self.query_err(what, e))?;
+        if let Some(e) = self.pin_refusal(by, outcome) {
             return Err(e);
         }
-        Ok(row.get("seq"))
+        row.try_get("seq").map_err(|e| self.query_err(what, e))
     }
 
     /// Orders (by a part of the order number, waybill or recipient), SKUs (code or name)
@@ -412,10 +470,10 @@ impl Central {
         // indexes (migration 4): each is an ordered index scan that stops at `limit`, however
         // many orders share the prefix. Only when no order starts with the text are orders
         // matched anywhere (trigram index), as typing a waybill's last digits does.
-        const ORDER: &str = "SELECT 'order', o.order_no, o.waybill_no || ' · ' || o.recipient,
-                    cl.station_id,
+        const ORDER: &str = "SELECT 'order' AS kind, o.order_no AS key,
+                    o.waybill_no || ' · ' || o.recipient AS label, cl.station_id,
                     CASE WHEN o.cancelled THEN 'cancelled' WHEN cl.packed THEN 'packed'
-                         WHEN cl.released IS FALSE THEN 'held' ELSE 'open' END
+                         WHEN cl.released IS FALSE THEN 'held' ELSE 'open' END AS state
                FROM orders o LEFT JOIN claims cl USING (order_no)";
         let by_prefix = format!(
             "SELECT * FROM (({ORDER} WHERE o.order_no COLLATE \"C\" LIKE $1
@@ -423,7 +481,7 @@ impl Central {
                             UNION
                             ({ORDER} WHERE o.waybill_no COLLATE \"C\" LIKE $1
                                ORDER BY o.waybill_no COLLATE \"C\" LIMIT $2)) p
-              ORDER BY p.order_no COLLATE \"C\" LIMIT $2"
+              ORDER BY p.key COLLATE \"C\" LIMIT $2"
         );
         let anywhere = format!(
             "{ORDER} WHERE pb_order_text(o.order_no, o.waybill_no, o.recipient) ILIKE $1 LIMIT $2"
@@ -442,7 +500,8 @@ impl Central {
             }
             rows.extend(
                 c.query(
-                    "(SELECT 'sku', s.sku, s.name, NULL, NULL FROM skus s
+                    "(SELECT 'sku' AS kind, s.sku AS key, s.name AS label, NULL AS station_id,
+                             NULL AS state FROM skus s
                        WHERE pb_sku_text(s.sku, s.name) ILIKE $1
                        ORDER BY (s.sku ILIKE $2) DESC, s.sku LIMIT $3)
                      UNION ALL
@@ -456,24 +515,16 @@ impl Central {
             );
             Ok(rows)
         })?;
-        Ok(rows
-            .iter()
-            .filter_map(|r| {
-                let kind: &str = r.get(0);
-                let Some(kind) = HitKind::parse(kind) else {
-                    // Only if the queries above name a kind this enum lacks.
-                    tracing::error!(kind, "search: a hit of an unknown kind left out");
-                    return None;
-                };
-                Some(SearchHit {
-                    kind,
-                    key: r.get(1),
-                    label: r.get(2),
-                    station_id: r.get(3),
-                    state: r.get(4),
-                })
-            })
-            .collect())
+        let mut hits = Vec::with_capacity(rows.len());
+        for r in &rows {
+            match SearchHit::from_row(r) {
+                Ok(hit) => hits.push(hit),
+                // Only if the queries above name a kind this enum lacks.
+                Err(RowError::Data(m)) => tracing::error!("search: a hit left out: {m}"),
+                Err(e) => return Err(self.data_err(e.to_string())),
+            }
+        }
+        Ok(hits)
     }
 
     /// Per packer and per bench from `from` up to (not including) `to`, in whole clock hours
@@ -487,12 +538,14 @@ impl Central {
         let what = "making a report";
         let rows = with_client!(self, what, |c| async {
             c.query(
-                "SELECT CASE WHEN grouping(station_id) = 0 THEN 'bench' ELSE 'packer' END,
-                        coalesce(station_id, who, ''),
-                        sum(orders)::bigint, sum(units)::bigint, sum(wrong)::bigint,
-                        sum(mismatches)::bigint, sum(overrides)::bigint, sum(reprints)::bigint,
-                        sum(after_shipping)::bigint,
-                        (SELECT name FROM employees WHERE id = who)
+                "SELECT CASE WHEN grouping(station_id) = 0 THEN 'bench' ELSE 'packer' END AS by,
+                        coalesce(station_id, who, '') AS key,
+                        sum(orders)::bigint AS orders, sum(units)::bigint AS units,
+                        sum(wrong)::bigint AS wrong_items_caught,
+                        sum(mismatches)::bigint AS mismatches, sum(overrides)::bigint AS overrides,
+                        sum(reprints)::bigint AS reprints,
+                        sum(after_shipping)::bigint AS errors_after_shipping,
+                        (SELECT name FROM employees WHERE id = who) AS name
                    FROM work_hours
                   WHERE hour >= date_trunc('hour', $1::timestamptz) AND hour < $2
                   GROUP BY GROUPING SETS ((station_id), (who))
@@ -508,18 +561,11 @@ impl Central {
             ..Default::default()
         };
         for r in &rows {
-            let by: String = r.get(0);
-            let row = ReportRow {
-                key: r.get(1),
-                orders: r.get(2),
-                units: r.get(3),
-                wrong_items_caught: r.get(4),
-                mismatches: r.get(5),
-                overrides: r.get(6),
-                reprints: r.get(7),
-                errors_after_shipping: r.get(8),
-                name: if by == "packer" { r.get(9) } else { None },
-            };
+            let by: String = r.try_get("by").map_err(|e| self.query_err(what, e))?;
+            let mut row: ReportRow = self.decode(r)?;
+            if by != "packer" {
+                row.name = None;
+            }
             if by == "bench" {
                 report.per_bench.push(row);
             } else if !row.key.is_empty() {
@@ -541,14 +587,7 @@ impl Central {
             .await
             .map_err(|e| self.query_err(what, e))
         })?;
-        Ok(rows
-            .iter()
-            .map(|r| HourlyRow {
-                station_id: r.get(0),
-                hour: r.get(1),
-                orders: r.get(2),
-            })
-            .collect())
+        self.decode_all(&rows)
     }
 }
 

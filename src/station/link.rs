@@ -12,10 +12,10 @@ use std::time::Duration;
 use chrono::{DateTime, Local};
 use tokio::sync::Notify;
 
-use super::runtime::{EventSink, Msg, Outcome};
+use super::runtime::{EventSink, Msg, Outcome, ToLoop};
 use crate::central::{self, BenchReport, Central, ListenerEvent, ShipEvent};
 use crate::config::{CentralConfig, Offline};
-use crate::domain::event::{EventType, OrderClaimed, PackerSignedIn, StoredEvent};
+use crate::domain::event::{DeviceStatus, EventType, OrderClaimed, PackerSignedIn, StoredEvent};
 use crate::store::{
     self, Changes, ClaimOutcome, Claims, EventFilter, EventLog, Holder, OrderRow, Put,
     ReferenceData, Store,
@@ -50,8 +50,8 @@ pub fn start(
     password_file: Option<PathBuf>,
     station_id: &str,
     db: PathBuf,
-    tx: std::sync::mpsc::Sender<Msg>,
-) -> anyhow::Result<Link> {
+    tx: impl Into<ToLoop>,
+) -> central::Result<Link> {
     let outbox = db.clone();
     start_with(
         rt,
@@ -72,12 +72,13 @@ pub fn start_with<S>(
     password_file: Option<PathBuf>,
     station_id: &str,
     outbox: &Path,
-    open: impl Fn() -> anyhow::Result<S> + Clone + Send + 'static,
-    tx: std::sync::mpsc::Sender<Msg>,
-) -> anyhow::Result<Link>
+    open: impl Fn() -> store::Result<S> + Clone + Send + 'static,
+    tx: impl Into<ToLoop>,
+) -> central::Result<Link>
 where
     S: Store + Send + 'static,
 {
+    let tx: ToLoop = tx.into();
     let central = Central::connect(&cfg.url, password_file.as_deref())?;
     tracing::info!(db = %central.database(), "central database configured");
     let heard = Arc::new(Mutex::new(Heard::default()));
@@ -300,20 +301,73 @@ fn backoff() -> Backoff {
 
 /// The link's state as `device` events: said when it changes, with the backlog.
 struct LinkState {
-    said: Option<&'static str>,
-    tx: std::sync::mpsc::Sender<Msg>,
+    said: Option<DeviceStatus>,
+    tx: ToLoop,
 }
 
 impl LinkState {
-    fn say(&mut self, state: &'static str, detail: String) {
+    fn say(&mut self, state: DeviceStatus, detail: String) {
         if self.said != Some(state) {
             self.said = Some(state);
-            tracing::info!(state, "central link: {detail}");
-            let _ = self.tx.send(Msg::Device {
+            tracing::info!(state = state.as_str(), "central link: {detail}");
+            let sent = self.tx.send(Msg::Device {
                 device: "central".into(),
-                state: state.into(),
+                state,
                 detail,
             });
+            if sent.is_err() {
+                // Only when the station loop has ended (the bench is stopping).
+                tracing::debug!("central link state not shown: the station loop is gone");
+            }
+        }
+    }
+
+    /// A failure the link cannot work around by retrying at once: logged, and shown on the
+    /// bench's device list as the central link's error.
+    fn fail(&mut self, detail: String) {
+        if self.said != Some(DeviceStatus::Error) {
+            tracing::error!("central link: {detail}");
+        }
+        self.say(DeviceStatus::Error, detail);
+    }
+}
+
+/// Until the bench appends again, or half a second at most (then the shipper looks anyway).
+async fn next_append(wake: &Notify) {
+    tokio::select! {
+        _ = wake.notified() => {}
+        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+    }
+}
+
+/// Where to ship from at start, given the centre's head for this bench (`seq`, `hash`): that
+/// head when this bench's log holds the same event there (so a restart sends only what the
+/// centre lacks); 0 when the centre has more than this log, or another event at its head (a
+/// log replaced or restored): the centre then compares everything again and raises the fork
+/// it finds.
+fn start_from<S: EventLog>(store: &S, station: &str, seq: i64, hash: &str) -> i64 {
+    if seq == 0 {
+        return 0;
+    }
+    let mut local = None;
+    let read = store.scan_chain(seq - 1, &mut |r| {
+        local = Some(r);
+        false
+    });
+    if let Err(e) = read {
+        tracing::warn!(
+            "central link: the outbox's event {seq} not read, shipping from the first event: {e}"
+        );
+        return 0;
+    }
+    match local {
+        Some(r) if r.seq == seq && r.hash == hash => seq,
+        _ => {
+            tracing::warn!(
+                central_head = seq,
+                "central link: this log does not hold the centre's head for {station}; shipping from its first event"
+            );
+            0
         }
     }
 }
@@ -343,10 +397,10 @@ async fn ship_loop<S: EventLog>(
     central: Central,
     station: String,
     outbox: String,
-    open: impl Fn() -> anyhow::Result<S>,
+    open: impl Fn() -> store::Result<S>,
     heard: Arc<Mutex<Heard>>,
     wake: Arc<Notify>,
-    tx: std::sync::mpsc::Sender<Msg>,
+    tx: ToLoop,
 ) {
     let store = match open() {
         Ok(s) => s,
@@ -355,26 +409,76 @@ async fn ship_loop<S: EventLog>(
             return;
         }
     };
-    let mut epochs = epochs_of(&store).unwrap_or_default();
     let mut link = LinkState { said: None, tx };
+    let mut epochs = match epochs_of(&store) {
+        Ok(m) => m,
+        Err(e) => {
+            // Events then go without their claim epoch and the centre flags them: say so.
+            tracing::error!("central link: the outbox's claims not read, events ship without their claim epochs: {e}");
+            HashMap::new()
+        }
+    };
     let mut backoff = backoff();
-    // Where the centre's copy of this bench's log ends, as far as we know: re-sends of
-    // known events are harmless, so 0 is a safe start.
-    let mut central_head = 0i64;
+    // Where the centre's copy of this bench's log ends, as far as we know: asked of the
+    // centre before the first batch, then told by every batch.
+    let mut central_head: Option<i64> = None;
     loop {
-        let local_head = store.head().ok().flatten().map(|h| h.0).unwrap_or(0);
-        let backlog = (local_head - central_head).max(0);
+        let local_head = match store.head() {
+            Ok(h) => h.map(|h| h.0).unwrap_or(0),
+            Err(e) => {
+                link.fail(format!("the outbox {outbox} cannot be read: {e}"));
+                tokio::time::sleep(backoff.next_delay()).await;
+                continue;
+            }
+        };
+        let from = match central_head {
+            Some(h) => h,
+            None => match central.bench_head(&station).await {
+                Ok((seq, hash)) => {
+                    let h = start_from(&store, &station, seq, &hash);
+                    tracing::info!(
+                        central_head = h,
+                        local_head,
+                        "central link: shipping from the centre's head"
+                    );
+                    central_head = Some(h);
+                    h
+                }
+                Err(e) if e.is_unreachable() => {
+                    link.say(
+                        DeviceStatus::Disconnected,
+                        format!("backlog {local_head}; {e}"),
+                    );
+                    tokio::time::sleep(backoff.next_delay()).await;
+                    continue;
+                }
+                Err(e) => {
+                    // A centre not yet given `pb_bench_head` (init not run since): re-sends
+                    // of known events are harmless, so the first event is a safe start.
+                    tracing::warn!("central link: the centre's head not read, shipping from the first event: {e}");
+                    central_head = Some(0);
+                    0
+                }
+            },
+        };
+        let backlog = (local_head - from).max(0);
         heard.lock().expect("heard").report.backlog = backlog;
         if backlog == 0 && link.said.is_some() {
             // Nothing to send: wait for the next append, or look again in a while.
-            let _ = tokio::time::timeout(Duration::from_millis(500), wake.notified()).await;
+            next_append(&wake).await;
             continue;
         }
         let mut rows = Vec::new();
-        let _ = store.scan_chain(central_head, &mut |r| {
+        if let Err(e) = store.scan_chain(from, &mut |r| {
             rows.push(r);
             rows.len() < BATCH
-        });
+        }) {
+            link.fail(format!(
+                "backlog {backlog}; the outbox {outbox} cannot be read: {e}"
+            ));
+            tokio::time::sleep(backoff.next_delay()).await;
+            continue;
+        }
         if let Some(other) = rows.iter().find(|r| r.station_id != station) {
             // The centre checks each bench's chain, which runs through every event of this
             // log: one of another station can never be shipped, and skipping it breaks the
@@ -385,10 +489,7 @@ async fn ship_loop<S: EventLog>(
                  a new database file, or set station_id back to {}",
                 outbox, other.station_id, other.seq, other.station_id
             );
-            if link.said != Some("error") {
-                tracing::error!("central link: {detail}");
-            }
-            link.say("error", detail);
+            link.fail(detail);
             tokio::time::sleep(Duration::from_secs(30)).await;
             continue;
         }
@@ -418,25 +519,25 @@ async fn ship_loop<S: EventLog>(
             .collect();
         if batch.is_empty() {
             // An empty log: nothing to ship yet.
-            link.say("connected", format!("backlog {backlog}"));
-            let _ = tokio::time::timeout(Duration::from_millis(500), wake.notified()).await;
+            link.say(DeviceStatus::Connected, format!("backlog {backlog}"));
+            next_append(&wake).await;
             continue;
         }
         let last = batch.last().map(|e| e.seq).unwrap_or(0);
         match central.ship(&batch).await {
             Ok(out) => {
                 backoff.reset();
-                let progressed = out.head_seq > central_head;
-                central_head = out.head_seq;
+                let progressed = out.head_seq > from;
+                central_head = Some(out.head_seq);
                 tracing::debug!(shipped_to = out.head_seq, sent_to = last, "central sync");
                 if let Some(r) = out.refused {
                     // A fork or a broken chain: retrying cannot fix it; the centre raised an
                     // alarm for a supervisor. Say it and try again slowly.
                     link.say(
-                        "error",
+                        DeviceStatus::Error,
                         format!(
                             "backlog {}; the centre refused event {}: {} ({})",
-                            (local_head - central_head).max(0),
+                            (local_head - out.head_seq).max(0),
                             r.seq,
                             r.message,
                             r.kind
@@ -448,14 +549,17 @@ async fn ship_loop<S: EventLog>(
                 if !out.flagged.is_empty() {
                     tracing::warn!(seqs = ?out.flagged, "the centre flagged events with a claim conflict");
                 }
-                let left = (local_head - central_head).max(0);
-                link.say("connected", format!("backlog {left}"));
+                let left = (local_head - out.head_seq).max(0);
+                link.say(DeviceStatus::Connected, format!("backlog {left}"));
                 if !progressed && left > 0 {
                     tokio::time::sleep(backoff.next_delay()).await;
                 }
             }
             Err(e) => {
-                link.say("disconnected", format!("backlog {backlog}; {e}"));
+                link.say(
+                    DeviceStatus::Disconnected,
+                    format!("backlog {backlog}; {e}"),
+                );
                 tokio::time::sleep(backoff.next_delay()).await;
             }
         }
@@ -464,7 +568,7 @@ async fn ship_loop<S: EventLog>(
 
 /// Keeps the local copy of master data current: catches up at start, then on every
 /// notification and periodically (the listener does both).
-async fn follow_loop<S: ReferenceData>(central: Central, open: impl Fn() -> anyhow::Result<S>) {
+async fn follow_loop<S: ReferenceData>(central: Central, open: impl Fn() -> store::Result<S>) {
     let mut store = match open() {
         Ok(s) => s,
         Err(e) => {
@@ -472,7 +576,14 @@ async fn follow_loop<S: ReferenceData>(central: Central, open: impl Fn() -> anyh
             return;
         }
     };
-    let mut applied = store.central_change_id().unwrap_or(0);
+    let mut applied = match store.central_change_id() {
+        Ok(id) => id,
+        Err(e) => {
+            // From 0 the centre sends every master row again: slower, never wrong.
+            tracing::error!("central link: the local copy's change id not read, catching up from the start: {e}");
+            0
+        }
+    };
     let mut listener = central.listener(applied);
     let mut backoff = backoff();
     while let Some(ev) = listener.recv().await {
@@ -547,14 +658,14 @@ async fn heartbeat_loop(central: Central, station: String, heard: Arc<Mutex<Hear
                     let mut h = heard.lock().expect("heard");
                     h.held_elsewhere = held
                         .into_iter()
-                        .filter(|(_, s, _, _)| *s != station)
-                        .map(|(order, station_id, packer_id, t)| {
+                        .filter(|o| o.station_id != station)
+                        .map(|o| {
                             (
-                                order,
+                                o.order_no,
                                 Holder {
-                                    station_id,
-                                    packer_id,
-                                    since: since(t),
+                                    station_id: o.station_id,
+                                    packer_id: o.packer_id,
+                                    since: since(o.since),
                                 },
                             )
                         })

@@ -5,6 +5,7 @@
 //! implements storage and nothing else.
 
 pub mod chain;
+pub mod row;
 pub mod sqlite;
 
 use std::path::Path;
@@ -27,6 +28,14 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0}")]
     Invalid(String),
+    /// A database file that could not be opened, naming it (the cause is the source).
+    #[error("{action} database {path}")]
+    File {
+        action: &'static str,
+        path: String,
+        #[source]
+        source: Box<StoreError>,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -252,29 +261,34 @@ pub trait Claims: Send {
 
 /// Opens a database only to read it (audit, the screen's lookups): never created, never
 /// migrated, never written, and readable on a write-protected copy.
-pub fn open_read_only(path: &Path) -> anyhow::Result<SqliteStore> {
-    use anyhow::Context;
+pub fn open_read_only(path: &Path) -> Result<SqliteStore> {
     if !path.exists() {
-        anyhow::bail!(
+        return Err(StoreError::Invalid(format!(
             "database {} does not exist (give --db or run in the station's folder)",
             path.display()
-        );
+        )));
     }
-    SqliteStore::open_read_only(path)
-        .with_context(|| format!("cannot read database {}", path.display()))
+    SqliteStore::open_read_only(path).map_err(|e| StoreError::File {
+        action: "cannot read",
+        path: path.display().to_string(),
+        source: Box::new(e),
+    })
 }
 
 /// Opens (creating and migrating) the bench's database; the one way every front end and
 /// command gets a store, with the error naming the file.
-pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
-    use anyhow::Context;
-    SqliteStore::open(path).with_context(|| format!("cannot open database {}", path.display()))
+pub fn open(path: &Path) -> Result<SqliteStore> {
+    SqliteStore::open(path).map_err(|e| StoreError::File {
+        action: "cannot open",
+        path: path.display().to_string(),
+        source: Box::new(e),
+    })
 }
 
 /// Another connection to the bench's database, for a background task that reads the log
 /// once front to back or writes a few rows (the central link): its page cache is bounded,
 /// as such a task gains nothing from keeping pages (SQLite's default is 2 MiB each).
-pub fn open_background(path: &Path) -> anyhow::Result<SqliteStore> {
+pub fn open_background(path: &Path) -> Result<SqliteStore> {
     let store = open(path)?;
     store.limit_cache(BACKGROUND_CACHE_KIB)?;
     Ok(store)
@@ -284,8 +298,8 @@ pub fn open_background(path: &Path) -> anyhow::Result<SqliteStore> {
 const BACKGROUND_CACHE_KIB: u32 = 256;
 
 /// An empty database in memory, created and migrated like [`open`]'s, gone when dropped.
-pub fn open_in_memory() -> anyhow::Result<SqliteStore> {
-    Ok(SqliteStore::open_in_memory()?)
+pub fn open_in_memory() -> Result<SqliteStore> {
+    SqliteStore::open_in_memory()
 }
 
 /// Who and what an import event records.

@@ -446,3 +446,15 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, packbench, pg
       LEFT JOIN bench_roles b ON b.role_name = session_user
       LEFT JOIN console_roles c ON c.role_name = session_user
 $f$;
+
+-- The head the centre holds for a station, (0, zeros) before its first event: where its
+-- bench ships from after a start, so it does not send again what the centre has. A bench
+-- may ask only for its own station.
+CREATE OR REPLACE FUNCTION pb_bench_head(p_station text, OUT seq bigint, OUT hash text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, packbench, pg_temp AS $f$
+BEGIN
+    PERFORM pb_check_station(p_station);
+    SELECT b.seq, b.hash INTO seq, hash FROM bench_heads b WHERE b.station_id = p_station;
+    seq := coalesce(seq, 0);
+    hash := coalesce(hash, repeat('0', 64));
+END $f$;
