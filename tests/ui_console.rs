@@ -372,6 +372,18 @@ fn the_console_shows_the_floor_the_queue_search_and_reports() {
     assert!(!bench_b.contains("holding"), "{bench_b}");
     assert_eq!(ui.value("tally online"), "2 / 2");
     assert_eq!(ui.value("tally orders"), "1");
+    // The tallies are named in the window's language (the Rust catalogue's words), their
+    // accessible names stay put.
+    ui.find("online");
+    ui.c().set_language(packbench::ui::Language::Zh);
+    ui.settle();
+    for name in ["在线", "订单", "件数", "本小时", "异常", "未同步"] {
+        ui.find(name);
+    }
+    assert_eq!(ui.value("tally online"), "2 / 2");
+    ui.c().set_language(packbench::ui::Language::En);
+    ui.settle();
+    ui.find("this hour");
     ui.shot("console-02-board-en-1280x800");
 
     // It follows the floor by itself: a refusal at bench A shows after the 2 s timer.
