@@ -234,12 +234,12 @@ fn mib(kib: u64) -> f64 {
 
 /// The station binary: `PB_BIN` (a copy that a rebuild during a long run cannot replace),
 /// else the one cargo built with this bench.
-fn bin() -> &'static Path {
+fn binary() -> &'static Path {
     static BIN: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     BIN.get_or_init(|| {
         std::env::var_os("PB_BIN")
             .map(Into::into)
-            .unwrap_or_else(|| env!("CARGO_BIN_EXE_packbench").into())
+            .unwrap_or_else(|| bin::path().into())
     })
 }
 
@@ -302,12 +302,7 @@ fn fsync_wanted() -> bool {
 
 /// Imports the fixtures' catalog, staff and packaging and `orders` into the centre.
 fn import_master(rt: &tokio::runtime::Runtime, admin: &Central, orders_csv: &Path) {
-    for (kind, file) in [
-        (Kind::Catalog, fixtures().join("catalog.csv")),
-        (Kind::Employees, fixtures().join("employees.csv")),
-        (Kind::Packaging, fixtures().join("packaging.csv")),
-        (Kind::Orders, orders_csv.to_path_buf()),
-    ] {
+    for (kind, file) in data_set(Some(orders_csv)) {
         rt.block_on(central::import_file(
             admin,
             kind,
@@ -875,7 +870,7 @@ fn scan_figure() {
         },
     );
     import_master(&rt, &admin, &rig.orders_csv());
-    let mut st = rig.spawn(bin());
+    let mut st = rig.spawn(binary());
     let last = rig.orders.last().unwrap().order_no.clone();
     let end = Instant::now() + WAIT;
     while SqliteStore::open(rig.db())
@@ -984,12 +979,7 @@ fn template(n: usize) -> (Vec<StoredEvent>, Vec<GenOrder>) {
     let csv = dir.path().join("orders.csv");
     write_orders_csv(&csv, &orders, &items);
     let mut store = SqliteStore::open_in_memory().unwrap();
-    for (kind, file) in [
-        (Kind::Catalog, fixtures().join("catalog.csv")),
-        (Kind::Employees, fixtures().join("employees.csv")),
-        (Kind::Packaging, fixtures().join("packaging.csv")),
-        (Kind::Orders, csv),
-    ] {
+    for (kind, file) in data_set(Some(&csv)) {
         packbench::import::import_file(
             &mut store,
             kind,
@@ -1174,7 +1164,7 @@ fn catchup() {
         ));
     }
     let rig = station_rig.unwrap();
-    let st = rig.spawn(bin());
+    let st = rig.spawn(binary());
     let pid = st.pid();
     // The station logs its devices on start: its target is its head then.
     std::thread::sleep(Duration::from_secs(2));
@@ -1460,10 +1450,9 @@ fn audit() {
     for _ in 0..20 {
         let o = pick();
         let t = Instant::now();
-        let out = Command::new(bin())
+        let out = bin::Pb::at(binary())
             .args(["audit", "order", &o, "--central", &admin_url])
-            .output()
-            .unwrap();
+            .output();
         cli.push(ms(t.elapsed()));
         assert!(
             out.status.success(),
@@ -1482,10 +1471,9 @@ fn audit() {
     };
     supervision_figures(&rt, &admin, &mut pick_with_waybill, stations);
     let t = Instant::now();
-    let out = Command::new(bin())
+    let out = bin::Pb::at(binary())
         .args(["central", "verify", "--url", &admin_url])
-        .output()
-        .unwrap();
+        .output();
     let secs = t.elapsed().as_secs_f64();
     println!(
         "  `packbench central verify --url URL`: {secs:.1} s ({:.0} events/s): {}",
@@ -1583,7 +1571,7 @@ const SEARCH_FROM: usize = 3;
 // 5. Memory of a bench with the sync running.
 
 fn pack_shift(rig: &Rig, n: usize) -> (Vec<(usize, u64)>, u64, f64) {
-    let mut st = rig.spawn(bin());
+    let mut st = rig.spawn(binary());
     let pid = st.pid();
     st.scan(PACKER);
     expect(&mut st, "sign-in", |v| v["event"] == "packer_signed_in");
@@ -1636,7 +1624,7 @@ fn memory() {
     import_master(&rt, &admin, &rig.orders_csv());
     // The station starts with an empty copy and fills it from the centre.
     let last = rig.orders.last().unwrap().order_no.clone();
-    let st0 = rig.spawn(bin());
+    let st0 = rig.spawn(binary());
     let end = Instant::now() + Duration::from_secs(120);
     while SqliteStore::open(rig.db())
         .ok()

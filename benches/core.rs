@@ -2,6 +2,9 @@
 //! Sizes can be lowered for a quick run: PB_BENCH_EVENTS (default 10,000,000),
 //! PB_BENCH_ORDERS (default 100,000), PB_BENCH_APPENDS (default 2,000).
 
+#[path = "../tests/common/fixtures.rs"]
+mod fixtures;
+
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -16,6 +19,8 @@ use packbench::domain::session::{Engine, EngineConfig, Input, OpenOrderNow, Reso
 use packbench::import::{import_file, Kind, ReadOptions};
 use packbench::station::Bench;
 use packbench::store::{EventLog, ReferenceData, SqliteStore};
+
+use fixtures::fixtures;
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -33,10 +38,6 @@ fn t0() -> DateTime<FixedOffset> {
 
 fn pct(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn fixtures() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
 
 fn fixture_store(path: &Path) -> SqliteStore {

@@ -62,8 +62,12 @@ impl Station {
             ),
         )
         .unwrap();
-        let bin = std::path::Path::new(env!("CARGO_BIN_EXE_packbench"));
-        let run = harness::spawn_station(bin, dir.path(), std::process::Stdio::null(), &[]);
+        let run = harness::spawn_station(
+            harness::bin::path(),
+            dir.path(),
+            std::process::Stdio::null(),
+            &[],
+        );
         let mut st = Station {
             rt,
             scanner,

@@ -10,7 +10,6 @@
 #[path = "../tests/harness/mod.rs"]
 mod harness;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use harness::*;
@@ -75,8 +74,7 @@ fn main() {
     toml.push_str("[weight]\ntolerance_g = 15\ntolerance_pct = 0\n");
     std::fs::write(&cfg, toml).unwrap();
 
-    let bin = Path::new(env!("CARGO_BIN_EXE_packbench"));
-    let mut st = rig.spawn(bin);
+    let mut st = rig.spawn(bin::path());
     let pid = st.child.id();
     let next = |st: &mut Station, event: &str| {
         st.until(Duration::from_secs(120), |v| v["event"] == event)

@@ -46,7 +46,7 @@ fn expect(st: &mut Station, what: &str, want: impl FnMut(&Value) -> bool) -> (In
 fn main() {
     let n: usize = env_or("PB_SOAK_ORDERS", 10_000);
     let seed: u64 = env_or("PB_SOAK_SEED", 7);
-    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_packbench"));
+    let bin = bin::path();
     let rig = Rig::new(n, seed, Duration::from_millis(2));
     let db_before = db_bytes(&rig);
     let mut rng = Rng::new(seed ^ 0xabcdef);
@@ -158,11 +158,10 @@ fn main() {
     let (code, _) = st.term();
     assert_eq!(code, Some(0), "clean stop");
     let db_after = db_bytes(&rig);
-    let out = std::process::Command::new(bin)
-        .current_dir(rig.dir.path())
+    let out = bin::Pb::at(bin)
+        .dir(rig.dir.path())
         .args(["audit", "verify", "--db", "bench.db"])
-        .output()
-        .unwrap();
+        .output();
     assert!(out.status.success(), "audit verify after the soak");
     let events = packbench::store::EventLog::events(
         &packbench::store::SqliteStore::open(rig.db()).unwrap(),

@@ -274,7 +274,7 @@ fn sigkill_at_random_moments_loses_nothing_and_counts_nothing_twice() {
     let kills: u32 = env_or("PB_CRASH_KILLS", 20);
     let seed: u64 = env_or("PB_CRASH_SEED", 20261122);
     eprintln!("crash harness: {kills} kills, seed {seed}");
-    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_packbench"));
+    let bin = bin::path();
     let rig = Rig::new(kills as usize + 20, seed, Duration::from_millis(5));
     // On failure, what the stations said on stderr.
     struct ShowStderr<'a>(&'a Rig);
@@ -421,11 +421,10 @@ fn sigkill_at_random_moments_loses_nothing_and_counts_nothing_twice() {
             o.order_no
         );
     }
-    let out = std::process::Command::new(bin)
-        .current_dir(rig.dir.path())
+    let out = bin::Pb::at(bin)
+        .dir(rig.dir.path())
         .args(["audit", "verify", "--db", "bench.db"])
-        .output()
-        .unwrap();
+        .output();
     assert!(
         out.status.success(),
         "{}",

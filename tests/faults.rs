@@ -185,7 +185,7 @@ impl Bench {
         )
         .unwrap();
         let stderr = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
-        let bin = Path::new(env!("CARGO_BIN_EXE_packbench"));
+        let bin = bin::path();
         // Debug diagnostics on: the garbage test reads the codec's resync lines.
         let st = spawn_station(bin, dir.path(), stderr, &[("RUST_LOG", "debug".into())]);
         let mut b = Bench {
@@ -345,12 +345,7 @@ fn scanner_unplugged_and_replugged_mid_order() {
     std::fs::write(&cfg, text).unwrap();
     b.st.take().unwrap().term();
     let stderr = std::fs::File::create(b.dir.path().join("stderr.log")).unwrap();
-    b.st = Some(spawn_station(
-        Path::new(env!("CARGO_BIN_EXE_packbench")),
-        b.dir.path(),
-        stderr,
-        &[],
-    ));
+    b.st = Some(spawn_station(bin::path(), b.dir.path(), stderr, &[]));
     b.device("scanner", "connected");
     let send = |port: &mut VirtualPort, code: &str| {
         rt.block_on(async {

@@ -5,15 +5,11 @@ mod harness;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
 use serde_json::Value;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_packbench"))
-}
 
 fn setup(dir: &Path, extra: &str) -> std::path::PathBuf {
     let mut s = packbench::store::SqliteStore::open(dir.join("bench.db")).unwrap();
@@ -28,7 +24,7 @@ fn setup(dir: &Path, extra: &str) -> std::path::PathBuf {
 }
 
 fn err_of(args: &[&str], dir: &Path) -> String {
-    let out = bin().current_dir(dir).args(args).output().unwrap();
+    let out = pb(dir, args);
     assert!(!out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "one clear line: {err}");
@@ -109,8 +105,7 @@ impl Running {
             .append(true)
             .open(dir.join("stderr.log"))
             .unwrap();
-        let bin = Path::new(env!("CARGO_BIN_EXE_packbench"));
-        Running(harness::spawn_station(bin, dir, stderr, &[]))
+        Running(harness::spawn_station(bin::path(), dir, stderr, &[]))
     }
 
     fn scan(&mut self, code: &str) {
@@ -178,7 +173,7 @@ fn stdin_scanner_lines_and_sigterm_exit_zero() {
 fn simulate_scale_and_scanner_for_people() {
     let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("scale");
-    let mut scale = bin()
+    let mut scale = bin::command()
         .args([
             "simulate",
             "scale",
@@ -293,7 +288,7 @@ fn an_unfinished_approval_lapses_with_no_further_input() {
     // Long enough for the PIN's check (Argon2id) on a busy machine, short for a test.
     cfg.push_str("[security]\napproval_timeout_s = 3\n");
     std::fs::write(&toml, cfg).unwrap();
-    let mut st = rig.spawn(Path::new(env!("CARGO_BIN_EXE_packbench")));
+    let mut st = rig.spawn(bin::path());
     st.scan(PACKER);
     st.until(wait, |v| v["event"] == "packer_signed_in")
         .unwrap();

@@ -11,7 +11,6 @@ mod common;
 mod shop_tables;
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use calamine::Reader;
 use common::*;
@@ -274,32 +273,6 @@ fn fixtures_are_made_as_described() {
     );
     let gb = std::fs::read(dir.join("orders-gb18030.csv")).unwrap();
     assert!(gb.windows(2).any(|w| w == b"\r\n"), "CRLF line ends");
-}
-
-fn pb(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_packbench"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn failed(out: &Output) -> String {
-    assert!(!out.status.success(), "should fail: {out:?}");
-    let err = String::from_utf8(out.stderr.clone()).unwrap();
-    assert_eq!(err.lines().count(), 1, "one sentence: {err}");
-    err
 }
 
 /// What a database holds for the bench ([`snapshot_of`]).
@@ -961,13 +934,12 @@ fn a_large_import_shows_a_progress_bar_on_a_terminal_only() {
         let _ = std::io::Read::read_to_end(&mut ours, &mut seen);
         String::from_utf8_lossy(&seen).into_owned()
     });
-    let out = Command::new(env!("CARGO_BIN_EXE_packbench"))
-        .current_dir(dir)
+    let out = Pb::new()
+        .dir(dir)
         .env("TERM", "xterm")
         .args(["import", "orders", s(&big), "--db", s(&db)])
-        .stderr(std::process::Stdio::from(theirs))
-        .output()
-        .unwrap();
+        .stderr(theirs)
+        .output();
     let report = ok(&out);
     assert!(
         report.ends_with("12000 rows, 12000 added, 0 changed, 0 unchanged, 0 cancelled\n"),

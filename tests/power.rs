@@ -51,10 +51,6 @@ const WAIT: Duration = Duration::from_secs(20);
 const WRITE_LATENCY: Duration = Duration::from_micros(300);
 const FSYNC_LATENCY: Duration = Duration::from_millis(1);
 
-fn bin() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_packbench"))
-}
-
 /// A rig whose database sits on a lazy filesystem. Field order: the filesystem is unmounted
 /// before the rig's folder is removed.
 struct PowerRig {
@@ -388,7 +384,7 @@ fn run_cuts(cuts: u32, seed: u64, off: bool, strict: bool) -> (Tally, Packer, Po
     for _ in 0..cuts {
         let before = log_len(&pr);
         let err_from = pr.rig.stderr_text().len();
-        let mut st = pr.rig.spawn_env(bin(), &env);
+        let mut st = pr.rig.spawn_env(bin::path(), &env);
         let (lines_before, at_start) = if rng.chance(0.1) {
             // During start-up: opening the database, recovering the WAL, restoring the bench.
             spin(Duration::from_micros(rng.below(30_000)));
@@ -478,7 +474,7 @@ fn power_cuts_at_random_moments_lose_nothing_acknowledged() {
 
     // A last clean run finishes the order in hand and two more; then a clean stop.
     packer.inputs.left = None;
-    let mut st = pr.rig.spawn(bin());
+    let mut st = pr.rig.spawn(bin::path());
     let until = (packer.current + 3).min(pr.rig.orders.len());
     assert!(packer.work(&pr.rig, &mut st, until).is_ok());
     let (code, printed) = st.term();
@@ -516,11 +512,10 @@ fn power_cuts_at_random_moments_lose_nothing_acknowledged() {
         );
     }
     drop(store);
-    let out = std::process::Command::new(bin())
+    let out = bin::Pb::new()
         .args(["audit", "verify", "--db"])
         .arg(&pr.db)
-        .output()
-        .unwrap();
+        .output();
     assert!(
         out.status.success(),
         "{}",

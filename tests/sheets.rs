@@ -10,7 +10,6 @@ mod common;
 mod zbar;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use common::*;
 use packbench::domain::progress::OrderProgress;
@@ -19,25 +18,6 @@ use packbench::store::ReferenceData;
 use packbench_drivers::label::raster::Raster;
 use packbench_drivers::label::{build_label, CaptionLanguage, PaperWidth};
 use zbar::{decode, tool};
-
-fn pb(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_packbench"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
 
 /// The PDF's pages as PNG files at 200 dpi.
 fn pages(pdf: &Path) -> Vec<PathBuf> {

@@ -5,7 +5,6 @@ mod common;
 mod harness;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use common::*;
@@ -61,8 +60,8 @@ impl Shift {
             ),
         )
         .unwrap();
-        let bin = Path::new(env!("CARGO_BIN_EXE_packbench"));
-        let st = harness::spawn_station(bin, dir.path(), std::process::Stdio::inherit(), &[]);
+        let st =
+            harness::spawn_station(bin::path(), dir.path(), std::process::Stdio::inherit(), &[]);
         let mut shift = Shift {
             rt,
             scanner,
@@ -125,11 +124,10 @@ impl Shift {
     }
 
     fn audit(&self, order: &str) -> Value {
-        let out = Command::new(env!("CARGO_BIN_EXE_packbench"))
-            .current_dir(self.dir.path())
+        let out = Pb::new()
+            .dir(self.dir.path())
             .args(["audit", "order", order, "--json", "--db", "bench.db"])
-            .output()
-            .unwrap();
+            .output();
         assert!(out.status.success());
         serde_json::from_slice(&out.stdout).unwrap()
     }
@@ -291,11 +289,10 @@ fn a_whole_shift_with_a_wrong_item_a_mismatch_and_an_override() {
         out
     };
     let text: String = all.iter().cloned().map(without_hashes).collect();
-    let export = std::process::Command::new(env!("CARGO_BIN_EXE_packbench"))
+    let export = Pb::new()
         .args(["audit", "export", "--format", "jsonl", "--db"])
         .arg(dir.path().join("bench.db"))
-        .output()
-        .unwrap();
+        .output();
     assert!(export.status.success());
     let export: String = String::from_utf8(export.stdout)
         .unwrap()
@@ -333,8 +330,7 @@ fn scanner_unplug_and_replug_through_the_binary() {
         ),
     )
     .unwrap();
-    let bin = Path::new(env!("CARGO_BIN_EXE_packbench"));
-    let mut st = harness::spawn_station(bin, dir.path(), std::process::Stdio::null(), &[]);
+    let mut st = harness::spawn_station(bin::path(), dir.path(), std::process::Stdio::null(), &[]);
     let mut next = |event: &str| match st.until(Duration::from_secs(20), |v| v["event"] == event) {
         Some((_, v)) => v,
         None => panic!("no {event} after {:#?}", st.seen),
@@ -469,12 +465,11 @@ fn a_whole_return_through_the_binary() {
     s.next("returns_ended");
 
     let pb = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_packbench"))
-            .current_dir(s.dir.path())
+        let out = Pb::new()
+            .dir(s.dir.path())
             .args(args)
             .args(["--db", "bench.db"])
-            .output()
-            .unwrap();
+            .output();
         assert!(
             out.status.success(),
             "{args:?}: {}",

@@ -1,6 +1,7 @@
 //! Without a display `packbench` says how to run headless and exits non-zero, no panic.
 
-use std::process::Command;
+#[path = "common/bin.rs"]
+mod bin;
 
 #[test]
 fn no_display_gives_one_clear_message() {
@@ -10,13 +11,7 @@ fn no_display_gives_one_clear_message() {
         if !args.is_empty() {
             std::fs::write(dir.join("station.toml"), "station_id = \"B1\"\n").unwrap();
         }
-        let out = Command::new(env!("CARGO_BIN_EXE_packbench"))
-            .args(args)
-            .current_dir(&dir)
-            .env_remove("DISPLAY")
-            .env_remove("WAYLAND_DISPLAY")
-            .output()
-            .unwrap();
+        let out = bin::Pb::new().args(args).dir(&dir).no_display().output();
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{args:?}: exit {:?}", out.status);
         assert!(

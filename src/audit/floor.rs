@@ -4,7 +4,7 @@
 use chrono::{DateTime, Local, Utc};
 
 use super::sheet::{Cell, Sheet};
-use crate::central::{BoardRow, Report, ReportRow, ReviewItem, SearchHit};
+use crate::central::{BenchState, BoardRow, Report, ReportRow, ReviewItem, SearchHit};
 
 fn local(t: Option<DateTime<Utc>>) -> Cell {
     t.map(|t| {
@@ -18,6 +18,36 @@ fn local(t: Option<DateTime<Utc>>) -> Cell {
 /// Minutes from `t` to `now`, for "holds the order for …".
 fn minutes_since(t: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Cell {
     t.map(|t| (now - t).num_minutes().max(0)).into()
+}
+
+/// `central status`: every bench's link, head and what it holds.
+pub fn status(benches: &[BenchState]) -> Sheet {
+    let mut s = Sheet::new(
+        "status",
+        &[
+            "bench",
+            "link",
+            "last seen",
+            "backlog",
+            "central seq",
+            "packer",
+            "holds",
+            "alarms",
+        ],
+    );
+    for b in benches {
+        s.push(vec![
+            b.station_id.as_str().into(),
+            if b.online { "online" } else { "offline" }.into(),
+            local(b.last_seen),
+            b.backlog.into(),
+            b.head_seq.into(),
+            b.packer_id.clone().into(),
+            b.held_order.clone().into(),
+            b.open_alarms.into(),
+        ]);
+    }
+    s
 }
 
 pub fn board(rows: &[BoardRow], now: DateTime<Utc>) -> Sheet {

@@ -4,6 +4,10 @@ pub mod floor;
 pub mod returns;
 pub mod sheet;
 pub mod table;
+pub mod tables;
+pub mod verify;
+
+pub use verify::{check_log, read_checkpoint, CheckError, LogSource};
 
 use std::io::Write;
 
@@ -17,13 +21,22 @@ use crate::domain::event::{
 use crate::domain::progress::OrderProgress;
 use crate::store::{EventFilter, Store, StoreError};
 
+/// A `--from`/`--to` that names no time.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BoundError {
+    #[error("{0:?} is not a date (YYYY-MM-DD) or an RFC 3339 time")]
+    NotADate(String),
+    #[error("{0:?} does not exist in the local time zone")]
+    NotLocal(String),
+}
+
 /// Parses `--from`/`--to`: a date (local midnight to end of day) or an RFC 3339 time.
-pub fn parse_bound(s: &str, end_of_day: bool) -> Result<DateTime<FixedOffset>, String> {
+pub fn parse_bound(s: &str, end_of_day: bool) -> Result<DateTime<FixedOffset>, BoundError> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t);
     }
     let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| format!("{s:?} is not a date (YYYY-MM-DD) or an RFC 3339 time"))?;
+        .map_err(|_| BoundError::NotADate(s.to_string()))?;
     let t = if end_of_day {
         d.and_hms_milli_opt(23, 59, 59, 999).expect("valid time")
     } else {
@@ -33,7 +46,38 @@ pub fn parse_bound(s: &str, end_of_day: bool) -> Result<DateTime<FixedOffset>, S
         .from_local_datetime(&t)
         .earliest()
         .map(|t| t.fixed_offset())
-        .ok_or_else(|| format!("{s:?} does not exist in the local time zone"))
+        .ok_or_else(|| BoundError::NotLocal(s.to_string()))
+}
+
+/// Midnight today, local time: where "today" starts for the floor's board.
+pub fn start_of_today() -> DateTime<chrono::Utc> {
+    Local::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| Local.from_local_datetime(&t).earliest())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_else(chrono::Utc::now)
+}
+
+/// A report's period from `--from`/`--to` as given: each a date or a time, today when not
+/// given; the end inclusive (one millisecond past the last moment, for a half-open range).
+pub fn report_period(
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(DateTime<chrono::Utc>, DateTime<chrono::Utc>), BoundError> {
+    let today = Local::now().format("%Y-%m-%d").to_string();
+    let from = parse_bound(from.unwrap_or(&today), false)?.with_timezone(&chrono::Utc);
+    let to = parse_bound(to.unwrap_or(&today), true)?.with_timezone(&chrono::Utc)
+        + chrono::Duration::milliseconds(1);
+    Ok((from, to))
+}
+
+/// Since when the review queue is shown: `--from` as given, else 7 days ago.
+pub fn review_since(from: Option<&str>) -> Result<DateTime<chrono::Utc>, BoundError> {
+    Ok(match from {
+        Some(s) => parse_bound(s, false)?.with_timezone(&chrono::Utc),
+        None => chrono::Utc::now() - chrono::Duration::days(7),
+    })
 }
 
 /// A stored weight as the reports show it: a reading that was not a number (stored as
@@ -417,6 +461,28 @@ pub enum ExportFormat {
 /// A CSV cell a spreadsheet will not run (the one rule of every export: [`sheet::neutralise`]).
 pub use sheet::neutralise as csv_cell;
 
+/// Why the raw log could not be exported.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Csv(#[from] csv::Error),
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    #[error("event {0} does not read")]
+    Unreadable(i64),
+}
+
+/// One JSON line of the export.
+fn write_line(out: &mut dyn Write, line: &Value) -> Result<(), ExportError> {
+    serde_json::to_writer(&mut *out, line)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
 /// Streams the raw log. CSV starts with a UTF-8 byte-order mark so spreadsheet programs keep
 /// Chinese text intact.
 pub fn export<S: Store + ?Sized>(
@@ -425,13 +491,24 @@ pub fn export<S: Store + ?Sized>(
     from: Option<DateTime<FixedOffset>>,
     to: Option<DateTime<FixedOffset>>,
     out: &mut dyn Write,
-) -> anyhow::Result<u64> {
+) -> Result<u64, ExportError> {
     let mut n = 0u64;
-    let mut err: Option<anyhow::Error> = None;
+    let mut err: Option<ExportError> = None;
     let filter = EventFilter {
         from,
         to,
         ..Default::default()
+    };
+    // Each event written, or the first failure kept and the walk stopped.
+    let mut wrote = |r: Result<(), ExportError>| match r {
+        Ok(()) => {
+            n += 1;
+            true
+        }
+        Err(x) => {
+            err = Some(x);
+            false
+        }
     };
     match format {
         ExportFormat::Jsonl => {
@@ -441,8 +518,7 @@ pub fn export<S: Store + ?Sized>(
             let mut chained = true;
             let walked = store.scan_chain(0, &mut |r| {
                 let Some(e) = r.to_event() else {
-                    err = Some(anyhow::anyhow!("event {} does not read", r.seq));
-                    return false;
+                    return wrote(Err(ExportError::Unreadable(r.seq)));
                 };
                 if !filter.admits(&e) {
                     return true;
@@ -450,19 +526,7 @@ pub fn export<S: Store + ?Sized>(
                 let mut line = e.to_line();
                 line["hash"] = json!(e.hash);
                 line["chain"] = json!(crate::store::chain::ExportedChain::from(&r));
-                match serde_json::to_writer(&mut *out, &line)
-                    .map_err(anyhow::Error::from)
-                    .and_then(|_| out.write_all(b"\n").map_err(anyhow::Error::from))
-                {
-                    Ok(()) => {
-                        n += 1;
-                        true
-                    }
-                    Err(x) => {
-                        err = Some(x);
-                        false
-                    }
-                }
+                wrote(write_line(&mut *out, &line))
             });
             if let Err(StoreError::Invalid(_)) = walked {
                 chained = false;
@@ -473,26 +537,13 @@ pub fn export<S: Store + ?Sized>(
                 store.scan_events(&filter, &mut |e| {
                     let mut line = e.to_line();
                     line["hash"] = json!(e.hash);
-                    match serde_json::to_writer(&mut *out, &line)
-                        .map_err(anyhow::Error::from)
-                        .and_then(|_| out.write_all(b"\n").map_err(anyhow::Error::from))
-                    {
-                        Ok(()) => {
-                            n += 1;
-                            true
-                        }
-                        Err(x) => {
-                            err = Some(x);
-                            false
-                        }
-                    }
+                    wrote(write_line(&mut *out, &line))
                 })?;
             }
         }
         ExportFormat::Csv => {
-            out.write_all("\u{feff}".as_bytes())?;
-            let mut w = csv::Writer::from_writer(&mut *out);
-            w.write_record([
+            let mut w = sheet::CsvWriter::new(&mut *out)?;
+            w.text_row([
                 "seq",
                 "at",
                 "type",
@@ -504,8 +555,8 @@ pub fn export<S: Store + ?Sized>(
             ])?;
             store.scan_events(&filter, &mut |e| {
                 let data = serde_json::to_string(&e.data).unwrap_or_default();
-                match w.write_record(
-                    [
+                wrote(
+                    w.text_row([
                         e.seq.to_string().as_str(),
                         &e.at.to_rfc3339(),
                         e.kind.as_str(),
@@ -514,18 +565,9 @@ pub fn export<S: Store + ?Sized>(
                         e.order_no.as_deref().unwrap_or(""),
                         &data,
                         &e.hash,
-                    ]
-                    .map(|c| csv_cell(c).into_owned()),
-                ) {
-                    Ok(()) => {
-                        n += 1;
-                        true
-                    }
-                    Err(x) => {
-                        err = Some(x.into());
-                        false
-                    }
-                }
+                    ])
+                    .map_err(ExportError::from),
+                )
             })?;
             w.flush()?;
         }

@@ -89,26 +89,79 @@ pub fn neutralise(s: &str) -> Cow<'_, str> {
     }
 }
 
-/// CSV with a UTF-8 byte-order mark (Excel then reads Chinese text right); text cells are
-/// neutralised, numbers are written as numbers.
-pub fn write_csv(sheets: &[&Sheet], out: &mut dyn Write) -> anyhow::Result<()> {
-    out.write_all("\u{feff}".as_bytes())?;
-    let mut w = csv::WriterBuilder::new()
-        .flexible(true)
-        .from_writer(&mut *out);
+/// Why a sheet could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum SheetError {
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Csv(#[from] csv::Error),
+    #[error(transparent)]
+    Xlsx(#[from] rust_xlsxwriter::XlsxError),
+    /// Saving the workbook: the file named, the cause in the same sentence.
+    #[error("{}: {error}", path.display())]
+    Save {
+        path: std::path::PathBuf,
+        // Not a source: named in the message already, it would show twice.
+        error: rust_xlsxwriter::XlsxError,
+    },
+}
+
+/// The one CSV writer of every export (sheets and the raw log): a UTF-8 byte-order mark
+/// first (Excel then reads Chinese text right), text cells neutralised, numbers as numbers.
+pub struct CsvWriter<W: Write> {
+    w: csv::Writer<W>,
+}
+
+impl<W: Write> CsvWriter<W> {
+    pub fn new(mut out: W) -> std::io::Result<CsvWriter<W>> {
+        out.write_all("\u{feff}".as_bytes())?;
+        Ok(CsvWriter {
+            // Rows of a sheet's title and of a blank between sheets are shorter.
+            w: csv::WriterBuilder::new().flexible(true).from_writer(out),
+        })
+    }
+
+    /// One row of cells.
+    pub fn row(&mut self, cells: &[Cell]) -> Result<(), csv::Error> {
+        self.w.write_record(cells.iter().map(|c| match c {
+            Cell::Text(s) => neutralise(s).into_owned(),
+            other => other.text().into_owned(),
+        }))
+    }
+
+    /// One row of text cells.
+    pub fn text_row<I, S>(&mut self, cells: I) -> Result<(), csv::Error>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.w.write_record(
+            cells
+                .into_iter()
+                .map(|c| neutralise(c.as_ref()).into_owned()),
+        )
+    }
+
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.w.flush()
+    }
+}
+
+/// Sheets as one CSV file ([`CsvWriter`]); several sheets each under their title, a blank
+/// row between them.
+pub fn write_csv(sheets: &[&Sheet], out: &mut dyn Write) -> Result<(), SheetError> {
+    let mut w = CsvWriter::new(out)?;
     for (i, sheet) in sheets.iter().enumerate() {
         if sheets.len() > 1 {
             if i > 0 {
-                w.write_record([""])?;
+                w.text_row([""])?;
             }
-            w.write_record([neutralise(&sheet.title).as_ref()])?;
+            w.text_row([&sheet.title])?;
         }
-        w.write_record(sheet.headers.iter().map(|h| neutralise(h).into_owned()))?;
+        w.text_row(&sheet.headers)?;
         for row in &sheet.rows {
-            w.write_record(row.iter().map(|c| match c {
-                Cell::Text(s) => neutralise(s).into_owned(),
-                other => other.text().into_owned(),
-            }))?;
+            w.row(row)?;
         }
     }
     w.flush()?;
@@ -117,7 +170,7 @@ pub fn write_csv(sheets: &[&Sheet], out: &mut dyn Write) -> anyhow::Result<()> {
 
 /// An .xlsx workbook, one worksheet per sheet. Text is stored as text (never a formula),
 /// numbers as numbers.
-pub fn write_xlsx(sheets: &[&Sheet], path: &Path) -> anyhow::Result<()> {
+pub fn write_xlsx(sheets: &[&Sheet], path: &Path) -> Result<(), SheetError> {
     use rust_xlsxwriter::{Format, Workbook};
     let mut book = Workbook::new();
     let bold = Format::new().set_bold();
@@ -151,8 +204,10 @@ pub fn write_xlsx(sheets: &[&Sheet], path: &Path) -> anyhow::Result<()> {
         }
         ws.autofit();
     }
-    book.save(path)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    book.save(path).map_err(|error| SheetError::Save {
+        path: path.to_path_buf(),
+        error,
+    })?;
     Ok(())
 }
 

@@ -9,7 +9,8 @@
 use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// How long one command may take before the test fails: generous, the CI machine is shared
@@ -166,48 +167,44 @@ impl Pb {
     pub fn output(self) -> Output {
         let (shown, timeout) = (self.shown.clone(), self.timeout);
         let mut child = self.spawn();
+        // Each stream is read to its end on a thread, as `Command::output` does; the ends
+        // arrive on a channel so the wait needs no polling (a bench times whole runs).
+        let (done, ends) = mpsc::channel();
         let read = |r: Option<Box<dyn Read + Send>>| {
+            let done = done.clone();
             std::thread::spawn(move || {
                 let mut buf = Vec::new();
                 if let Some(mut r) = r {
                     let _ = r.read_to_end(&mut buf);
                 }
+                let _ = done.send(());
                 buf
             })
         };
         let out = read(child.stdout.take().map(|s| Box::new(s) as _));
         let err = read(child.stderr.take().map(|s| Box::new(s) as _));
-        let status = wait(&mut child, timeout);
+        let end = Instant::now() + timeout;
+        let ended = (0..2).all(|_| {
+            let left = end.saturating_duration_since(Instant::now());
+            ends.recv_timeout(left).is_ok()
+        });
+        if !ended {
+            let _ = child.kill();
+        }
+        let status = child.wait().unwrap();
         let stdout = out.join().unwrap();
         let stderr = err.join().unwrap();
-        let Some(status) = status else {
-            panic!(
-                "packbench {shown:?} still running after {timeout:?}: killed\nstdout: {}\nstderr: {}",
-                String::from_utf8_lossy(&stdout),
-                String::from_utf8_lossy(&stderr)
-            );
-        };
+        assert!(
+            ended,
+            "packbench {shown:?} still running after {timeout:?}: killed\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&stdout),
+            String::from_utf8_lossy(&stderr)
+        );
         Output {
             status,
             stdout,
             stderr,
         }
-    }
-}
-
-/// Waits up to `timeout`; past it, kills and reaps the child and returns `None`.
-fn wait(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
-    let end = Instant::now() + timeout;
-    loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            return Some(s);
-        }
-        if Instant::now() >= end {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(5));
     }
 }
 

@@ -5,12 +5,12 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use chrono::TimeZone;
-use packbench::import::{import_file, Kind, ReadOptions};
+use packbench::import::{import_file, ReadOptions};
 use packbench::store::SqliteStore;
 use packbench_drivers::scale::{ScaleProtocol, WeightUnit};
 use packbench_drivers::serial::VirtualPort;
@@ -24,9 +24,14 @@ pub const SUPERVISOR: &str = "BADGE-E005";
 pub const SUPERVISOR_PIN: &str = "555555"; // its PIN in fixtures/employees.csv
 pub const PICKER_ID: &str = "E001";
 
-pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
-}
+// The one runner and the one fixture loader, shared with `tests/common` (this module is also
+// included where `tests/common` is not).
+#[path = "../common/bin.rs"]
+pub mod bin;
+#[path = "../common/fixtures.rs"]
+mod fixture_files;
+#[allow(unused_imports)]
+pub use fixture_files::{data_set, fixture, fixtures};
 
 /// A number from the environment, or the default.
 pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -218,12 +223,7 @@ impl Rig {
             .unwrap();
         if let Setup::Alone = setup {
             let mut store = SqliteStore::open(dir.path().join("bench.db")).unwrap();
-            for (kind, file) in [
-                (Kind::Catalog, fixtures().join("catalog.csv")),
-                (Kind::Employees, fixtures().join("employees.csv")),
-                (Kind::Packaging, fixtures().join("packaging.csv")),
-                (Kind::Orders, csv),
-            ] {
+            for (kind, file) in data_set(Some(&csv)) {
                 import_file(
                     &mut store,
                     kind,
@@ -330,7 +330,7 @@ pub fn spawn_station(
     stderr: impl Into<Stdio>,
     env: &[(&str, String)],
 ) -> Station {
-    let mut child = Command::new(binary)
+    let mut child = bin::command_at(binary)
         .current_dir(dir)
         .envs(env.iter().map(|(k, v)| (k, v)))
         .args(["run", "--headless", "--config", "station.toml"])
