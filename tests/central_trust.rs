@@ -3,80 +3,15 @@
 //! PostgreSQL set up as a cluster upgraded from PostgreSQL 14 is (PUBLIC may create in
 //! schema `public` of every new database: tests/pg).
 
+#[path = "common/bin.rs"]
+mod bin;
 mod pg;
 
 use std::time::Duration;
 
-use chrono::{FixedOffset, TimeZone};
 use packbench::central::{self, Central, ClaimOutcome, PinCheck, ShipEvent};
 use packbench::domain::pin::Pin;
-use packbench::store::chain::{self, EventFields, GENESIS};
-
-fn t0() -> chrono::DateTime<FixedOffset> {
-    FixedOffset::east_opt(8 * 3600)
-        .unwrap()
-        .with_ymd_and_hms(2026, 11, 22, 10, 0, 0)
-        .unwrap()
-}
-
-fn fixtures() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
-}
-
-/// Event `seq` of `station` hashed onto `prev` as a bench's log hashes it.
-fn ev(
-    station: &str,
-    seq: i64,
-    prev: &str,
-    kind: &str,
-    order: Option<&str>,
-    data: &str,
-    epoch: Option<i64>,
-) -> ShipEvent {
-    let at = format!("2026-11-22T10:{:02}:{:02}.000+08:00", seq / 60, seq % 60);
-    let hash = chain::event_hash(
-        &chain::parse_hash(prev).unwrap(),
-        &EventFields {
-            seq,
-            at: &at,
-            kind,
-            actor: Some("E003"),
-            station_id: station,
-            order_no: order,
-            data,
-        },
-    );
-    ShipEvent {
-        seq,
-        at,
-        kind: kind.into(),
-        actor: Some("E003".into()),
-        station_id: station.into(),
-        order_no: order.map(Into::into),
-        data: data.into(),
-        prev_hash: prev.into(),
-        hash: hex::encode(hash),
-        claim_epoch: epoch,
-    }
-}
-
-/// Events chained one after another from seq 1.
-fn chain(station: &str, items: &[(&str, Option<&str>, &str, Option<i64>)]) -> Vec<ShipEvent> {
-    let mut prev = hex::encode(GENESIS);
-    let mut out = Vec::new();
-    for (i, (kind, order, data, epoch)) in items.iter().enumerate() {
-        let e = ev(station, i as i64 + 1, &prev, kind, *order, data, *epoch);
-        prev = e.hash.clone();
-        out.push(e);
-    }
-    out
-}
-
-async fn import_fixtures(c: &Central) {
-    central::import_data_set(c, &fixtures(), t0())
-        .await
-        .unwrap();
-}
+use pg::events::*;
 
 async fn one_i64(url: &str, sql: &str) -> i64 {
     pg::connect(url)
@@ -915,12 +850,10 @@ async fn the_console_runs_only_with_a_consoles_login() {
         .await
         .unwrap();
     let run = |url: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_packbench"))
+        bin::Pb::new()
             .args(["console", "--central", url])
-            .env_remove("DISPLAY")
-            .env_remove("WAYLAND_DISPLAY")
+            .no_display()
             .output()
-            .unwrap()
     };
     for (url, who) in [
         (&db.url, "the administrator's"),

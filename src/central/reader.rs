@@ -6,8 +6,9 @@ use tokio_postgres::Row;
 
 use super::{with_client, Central, CentralError};
 use crate::domain::event::{NewEvent, StoredEvent};
-use crate::domain::{Employee, Order, OrderLine, Packaging, Roles, Sku};
+use crate::domain::{Employee, Order, Packaging, Sku};
 use crate::store::chain::ChainRow;
+use crate::store::row::FromRow;
 use crate::store::{
     Changes, EventFilter, EventLog, OrderNow, ReferenceData, ReferenceRead, Result, StoreError,
 };
@@ -59,46 +60,16 @@ impl CentralReader {
             })
             .map_err(db_err)
     }
+}
 
-    fn order_of(&self, r: &Row) -> Result<Order> {
-        let lines: String = r.get("lines");
-        let lines: Vec<OrderLine> = serde_json::from_str(&lines)
-            .map_err(|e| StoreError::Invalid(format!("central order lines: {e}")))?;
-        Ok(Order {
-            order_no: r.get("order_no"),
-            waybill_no: r.get("waybill_no"),
-            carrier: r.get("carrier"),
-            recipient: r.get("recipient"),
-            country: r.get("country"),
-            address: r.get("address"),
-            buyer_note: r.get("buyer_note"),
-            lines,
-            picker_id: r.get("picker_id"),
-            cancelled: r.get("cancelled"),
-        })
-    }
+/// The first row, by its type's one decoder (the bench's store reads the same way).
+fn one<T: FromRow<Row>>(rows: &[Row]) -> Result<Option<T>> {
+    rows.first().map(|r| Ok(T::from_row(r)?)).transpose()
+}
 
-    fn employee_of(r: &Row) -> Employee {
-        let roles: String = r.get("roles");
-        Employee {
-            id: r.get("id"),
-            name: r.get("name"),
-            roles: Roles::parse(&roles).unwrap_or_default(),
-            badge: r.get("badge"),
-            pin_hash: r
-                .get::<_, Option<String>>("pin_hash")
-                .and_then(|h| crate::domain::pin::PinHash::parse(&h).ok()),
-            active: r.get("active"),
-        }
-    }
-
-    fn packaging_of(r: &Row) -> Packaging {
-        Packaging {
-            code: r.get("code"),
-            name: r.get("name"),
-            tare_g: r.get("tare_g"),
-        }
-    }
+/// Every row, by its type's one decoder.
+fn all<T: FromRow<Row>>(rows: &[Row]) -> Result<Vec<T>> {
+    rows.iter().map(|r| Ok(T::from_row(r)?)).collect()
 }
 
 const ORDER: &str =
@@ -160,63 +131,37 @@ impl ReferenceData for CentralReader {
             "{ORDER} WHERE order_no = $1
              UNION ALL {ORDER} WHERE waybill_no = $1 AND order_no <> $1 LIMIT 1"
         );
-        self.rows("finding an order", &sql, code)?
-            .first()
-            .map(|r| self.order_of(r))
-            .transpose()
+        one(&self.rows("finding an order", &sql, code)?)
     }
 
     fn order_now(&self, order_no: &str) -> Result<Option<OrderNow>> {
         let sql = format!("{ORDER} WHERE order_no = $1");
-        Ok(self
-            .rows("reading an order", &sql, order_no)?
-            .first()
-            .map(|r| OrderNow {
-                version: r.get("version"),
-                cancelled: r.get("cancelled"),
-            }))
+        one(&self.rows("reading an order", &sql, order_no)?)
     }
 
     fn employee_by_badge(&self, badge: &str) -> Result<Option<Employee>> {
         let sql = format!("{EMPLOYEE} WHERE badge = $1");
-        Ok(self
-            .rows("reading an employee", &sql, badge)?
-            .first()
-            .map(Self::employee_of))
+        one(&self.rows("reading an employee", &sql, badge)?)
     }
 
     fn employee(&self, id: &str) -> Result<Option<Employee>> {
         let sql = format!("{EMPLOYEE} WHERE id = $1");
-        Ok(self
-            .rows("reading an employee", &sql, id)?
-            .first()
-            .map(Self::employee_of))
+        one(&self.rows("reading an employee", &sql, id)?)
     }
 
     fn packaging(&self, code: &str) -> Result<Option<Packaging>> {
         let sql = format!("{PACKAGING} WHERE code = $1");
-        Ok(self
-            .rows("reading packaging", &sql, code)?
-            .first()
-            .map(Self::packaging_of))
+        one(&self.rows("reading packaging", &sql, code)?)
     }
 
     fn employees(&self) -> Result<Vec<Employee>> {
         let sql = format!("{EMPLOYEE} WHERE $1::text IS NOT NULL ORDER BY id");
-        Ok(self
-            .rows("reading employees", &sql, "")?
-            .iter()
-            .map(Self::employee_of)
-            .collect())
+        all(&self.rows("reading employees", &sql, "")?)
     }
 
     fn packagings(&self) -> Result<Vec<Packaging>> {
         let sql = format!("{PACKAGING} WHERE $1::text IS NOT NULL ORDER BY code");
-        Ok(self
-            .rows("reading packaging", &sql, "")?
-            .iter()
-            .map(Self::packaging_of)
-            .collect())
+        all(&self.rows("reading packaging", &sql, "")?)
     }
 
     fn reference_version(&self) -> Result<i64> {

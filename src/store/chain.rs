@@ -146,10 +146,30 @@ impl From<ExportedChain> for ChainRow {
     }
 }
 
+/// An exported log that cannot be checked: a line that is not an exported event.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("line {line}: not JSON: {source}")]
+    NotJson {
+        line: usize,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("line {line}: no chain fields ({source}): export with `audit export --format jsonl` from a bench database")]
+    NoChain {
+        line: usize,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
 /// Checks an exported JSONL log (each line's `chain`), offline. An export that starts
 /// after the first event is checked from its first line on (what came before is not in the
 /// file); the checkpoint, when given, must be in the file.
-pub fn verify_export(text: &str, checkpoint: Option<&Checkpoint>) -> Result<VerifyReport, String> {
+pub fn verify_export(
+    text: &str,
+    checkpoint: Option<&Checkpoint>,
+) -> Result<VerifyReport, ExportError> {
     let mut v: Option<Verifier> = None;
     for (i, line) in text
         .lines()
@@ -157,13 +177,17 @@ pub fn verify_export(text: &str, checkpoint: Option<&Checkpoint>) -> Result<Veri
         .filter(|(_, l)| !l.trim().is_empty())
     {
         let value: serde_json::Value =
-            serde_json::from_str(line).map_err(|e| format!("line {}: not JSON: {e}", i + 1))?;
-        let chain: ExportedChain = serde_json::from_value(value["chain"].clone()).map_err(|e| {
-            format!(
-                "line {}: no chain fields ({e}): export with `audit export --format jsonl` from a bench database",
-                i + 1
-            )
-        })?;
+            serde_json::from_str(line).map_err(|source| ExportError::NotJson {
+                line: i + 1,
+                source,
+            })?;
+        let chain: ExportedChain =
+            serde_json::from_value(value["chain"].clone()).map_err(|source| {
+                ExportError::NoChain {
+                    line: i + 1,
+                    source,
+                }
+            })?;
         let row = ChainRow::from(chain);
         let v = v.get_or_insert_with(|| {
             let prev = if row.seq == 1 {

@@ -14,6 +14,8 @@
 //! binaries the rig fails naming the package to install: it never skips.
 #![allow(dead_code)]
 
+pub mod events;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
