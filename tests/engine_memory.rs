@@ -25,6 +25,9 @@ fn test_store_with_fixtures() -> TestStore {
 }
 
 include!("engine/cases.rs");
+include!("engine/weighing.rs");
+include!("engine/dispatch.rs");
+include!("engine/approvals.rs");
 include!("engine/returns.rs");
 
 #[test]

@@ -18,6 +18,19 @@ use tokio_serial::SerialPortBuilderExt;
 
 const LIMIT: Duration = Duration::from_secs(5);
 
+/// Waits until `cond` holds, failing the test after `LIMIT`: for states that no event
+/// announces (bytes queued in a pty, bytes taken by the link).
+async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    while !cond() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
 /// Quick retries so the tests do not wait for the production 2 s cap.
 fn quick() -> LinkOptions {
     LinkOptions {
@@ -173,13 +186,14 @@ async fn unplug_and_replug_through_a_symlink() {
         quick(),
     );
     expect_connected(&mut link, vp1.path()).await;
-    vp1.write_all(b"FIRST\r").await.unwrap();
+    // A half-sent code after it, which must not survive into the next connection: sent in
+    // one write with the first code, it is in the link's buffer once the link has decoded
+    // that code and the terminal holds nothing unread.
+    vp1.write_all(b"FIRST\rHALF").await.unwrap();
     assert_eq!(next_frame(&mut link).await, scan("FIRST"));
+    wait_until("the link has read HALF", || vp1.unread().unwrap() == 0).await;
 
     // Unplug: the device end goes away and its node with it; the by-id link dangles.
-    // A half-sent code must not survive into the next connection.
-    vp1.write_all(b"HALF").await.unwrap();
-    tokio::time::sleep(Duration::from_millis(50)).await;
     drop(vp1);
     match next(&mut link).await {
         LinkEvent::Disconnected { reason } => {
@@ -263,7 +277,10 @@ async fn stale_input_is_flushed_on_open() {
     // Control: a pty does keep bytes sent before anyone opened the port, so the check below
     // would fail without the flush.
     vp.write_all(b"STALE-1\r").await.unwrap();
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    wait_until("STALE-1 waits in the terminal", || {
+        vp.unread().unwrap() == 8
+    })
+    .await;
     {
         let mut raw = tokio_serial::new(vp.path().to_str().unwrap(), 9600)
             .open_native_async()
@@ -274,7 +291,10 @@ async fn stale_input_is_flushed_on_open() {
     }
 
     vp.write_all(b"STALE-2\rSTALE-3\r").await.unwrap();
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    wait_until("both codes wait in the terminal", || {
+        vp.unread().unwrap() == 16
+    })
+    .await;
     let mut link = scanner_link(
         SerialSettings::new(vp.path(), 9600),
         &ScannerConfig::default(),

@@ -1,33 +1,10 @@
 //! Command barcodes: printed on a sheet at the bench so the whole flow works by scanner alone.
 
-use serde::{Deserialize, Serialize};
-
-use super::event::ApprovalReason;
-use super::returns::{Condition, ReturnReason};
+// Defined here first; the path stays.
+pub use super::vocab::HoldReason;
+use super::vocab::{ApprovalReason, Condition, ReturnReason};
 use crate::text;
 use crate::text::Text;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HoldReason {
-    /// Goods short in stock or missing from the basket.
-    Short,
-    Damaged,
-    /// The buyer changed the order or it needs a look by customer service.
-    OrderQuery,
-    Other,
-}
-
-impl HoldReason {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            HoldReason::Short => "short",
-            HoldReason::Damaged => "damaged",
-            HoldReason::OrderQuery => "order_query",
-            HoldReason::Other => "other",
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {

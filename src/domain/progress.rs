@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::event::{EventData, StoredEvent};
 use super::order::Order;
-use super::returns::{self, ReturnRecord};
+use super::returns::{self, PackRecord, ReturnRecord};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -187,6 +187,26 @@ impl OrderProgress {
     /// packing does not unpack it.
     pub fn shipped(&self) -> bool {
         matches!(self.status, OrderStatus::Packed | OrderStatus::Dispatched)
+    }
+
+    /// How the order left, as the evidence beside a return of it.
+    pub fn pack_record(&self, units_ordered: u32) -> PackRecord {
+        let p = self;
+        PackRecord {
+            packer_id: p.packer_id.clone(),
+            picker_id: p.picker_id.clone(),
+            station_id: p.station_id.clone(),
+            packed_at: p.packed_at,
+            dispatched_at: p.dispatched_at,
+            measured_g: p.measured_weight_g.filter(|g| !g.is_nan()),
+            expected_g: p.expected_weight_g.filter(|g| !g.is_nan()),
+            tolerance_g: p.tolerance_g.filter(|g| !g.is_nan()),
+            weight_ok: p.weight_ok,
+            override_by: p.override_by.clone(),
+            labels_printed: p.labels_printed,
+            units_scanned: p.scanned.iter().sum(),
+            units_ordered,
+        }
     }
 
     /// Units of `sku` back over all the order's returns.

@@ -9,106 +9,15 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::event::{EventData, Gs1Fields, StoredEvent};
-use super::progress::OrderProgress;
-
-fn is_false(b: &bool) -> bool {
-    !*b
-}
-
-/// What state a returned unit came back in (`PB-COND-*`).
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Condition {
-    #[default]
-    Ok,
-    Damaged,
-    Used,
-    /// The right product but not the variant packed (size, colour): a picking error.
-    WrongVariant,
-}
-
-impl Condition {
-    pub const ALL: [Condition; 4] = [
-        Condition::Ok,
-        Condition::Damaged,
-        Condition::Used,
-        Condition::WrongVariant,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Condition::Ok => "ok",
-            Condition::Damaged => "damaged",
-            Condition::Used => "used",
-            Condition::WrongVariant => "wrong_variant",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Condition> {
-        Self::ALL
-            .into_iter()
-            .find(|c| c.as_str().eq_ignore_ascii_case(s.trim()))
-    }
-}
-
-/// The buyer's reason for the return (`PB-RET-REASON-*`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReturnReason {
-    Size,
-    Quality,
-    NotAsDescribed,
-    WrongItemSent,
-    MissingItem,
-    ChangedMind,
-    DamagedInTransit,
-    Other,
-}
-
-impl ReturnReason {
-    pub const ALL: [ReturnReason; 8] = [
-        ReturnReason::Size,
-        ReturnReason::Quality,
-        ReturnReason::NotAsDescribed,
-        ReturnReason::WrongItemSent,
-        ReturnReason::MissingItem,
-        ReturnReason::ChangedMind,
-        ReturnReason::DamagedInTransit,
-        ReturnReason::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReturnReason::Size => "size",
-            ReturnReason::Quality => "quality",
-            ReturnReason::NotAsDescribed => "not_as_described",
-            ReturnReason::WrongItemSent => "wrong_item_sent",
-            ReturnReason::MissingItem => "missing_item",
-            ReturnReason::ChangedMind => "changed_mind",
-            ReturnReason::DamagedInTransit => "damaged_in_transit",
-            ReturnReason::Other => "other",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<ReturnReason> {
-        Self::ALL
-            .into_iter()
-            .find(|r| r.as_str().eq_ignore_ascii_case(s.trim()))
-    }
-
-    /// The buyer blames the packing (a wrong or a missing item): the check-in can confirm it.
-    pub fn is_packing_claim(self) -> bool {
-        matches!(
-            self,
-            ReturnReason::WrongItemSent | ReturnReason::MissingItem
-        )
-    }
-}
+use super::event::{EventData, StoredEvent};
+// The events' fields and the words were defined here first; their paths stay.
+pub use super::event::{
+    ForeignItem, PackedLine, ReturnClosed, ReturnCondition, ReturnItem, ReturnOpened,
+    ReturnReasonGiven, ReturnUndone, ReturnWeighed, ReturnsEnded, ReturnsStarted,
+};
+pub use super::vocab::{Condition, ReturnReason};
 
 /// What the check-in found that bears on a packing claim.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -142,139 +51,6 @@ pub fn counts_as_packing_error(closed: &ReturnClosed) -> bool {
     closed.reason.is_packing_claim() && closed.confirmed == Some(true)
 }
 
-// ---- events ----
-
-/// Returns check-in started at this bench (`PB-RETURNS`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ReturnsStarted {
-    /// Returns mode was on already: nothing changes.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub repeat: bool,
-}
-
-/// Returns check-in ended (`PB-RETURNS-END`, or the handler signed out).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ReturnsEnded {
-    /// A return left open (signed out before closing it): it stays unclosed.
-    pub open_return: Option<String>,
-}
-
-/// One line of the order as packed, with what earlier returns brought back.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PackedLine {
-    pub sku: String,
-    pub name: String,
-    pub packed: u32,
-    /// Units of this SKU back by earlier returns of the order.
-    pub returned: u32,
-}
-
-/// A return opened for a packed order: what was packed, and who packed it where.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ReturnOpened {
-    pub return_id: String,
-    pub waybill_no: String,
-    pub lines: Vec<PackedLine>,
-    pub packer_id: Option<String>,
-    pub picker_id: Option<String>,
-    pub packed_at: Option<String>,
-    pub packed_station: Option<String>,
-    pub measured_g: Option<f64>,
-    pub expected_g: Option<f64>,
-    pub weight_ok: Option<bool>,
-    /// The open return's parcel scanned again: its state repeated for a re-sync.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub repeat: bool,
-}
-
-/// A unit (or a case of `units`) of the order back.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ReturnItem {
-    pub return_id: String,
-    pub sku: String,
-    pub units: u32,
-    pub code: String,
-    pub condition: Condition,
-    /// Units of this SKU back over all returns of the order, this scan included.
-    pub returned: u32,
-    /// Units of this SKU packed.
-    pub packed: u32,
-    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
-    pub gs1: Option<Gs1Fields>,
-}
-
-/// A unit that was never in the order: recorded as evidence, not refused.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ForeignItem {
-    pub return_id: String,
-    pub code: String,
-    /// The SKU where the barcode is in the catalog.
-    pub sku: Option<String>,
-    pub units: u32,
-    pub condition: Condition,
-    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
-    pub gs1: Option<Gs1Fields>,
-}
-
-/// The condition of the unit scanned last (`item`: its place in the return, from 1).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ReturnCondition {
-    pub return_id: String,
-    pub item: u32,
-    pub sku: Option<String>,
-    pub condition: Condition,
-}
-
-/// The buyer's reason (the last one given counts).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ReturnReasonGiven {
-    pub return_id: String,
-    pub reason: ReturnReason,
-}
-
-/// The unit scanned last taken back out of the return (`PB-UNDO`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ReturnUndone {
-    pub return_id: String,
-    pub item: u32,
-    pub sku: Option<String>,
-    pub units: u32,
-}
-
-/// A stable scale reading while the return was open.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ReturnWeighed {
-    pub return_id: String,
-    pub measured_g: f64,
-    /// What the parcel weighed when it was packed.
-    pub packed_g: Option<f64>,
-}
-
-/// The return's summary (`PB-RETURN-CLOSE`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ReturnClosed {
-    pub return_id: String,
-    pub reason: ReturnReason,
-    pub handler_id: String,
-    /// Every unit of this return, foreign ones included.
-    pub units: u32,
-    /// Units by condition (`ok`, `damaged`, `used`, `wrong_variant`), foreign ones included.
-    pub conditions: BTreeMap<Condition, u32>,
-    pub foreign_units: u32,
-    /// Units of the order back over all its returns, this one included.
-    pub returned_units: u32,
-    pub packed_units: u32,
-    /// The last stable reading while it was open.
-    pub measured_g: Option<f64>,
-    /// The parcel weighed right with every unit scanned and no override when it was packed.
-    pub packed_clean: bool,
-    /// [`confirms`]: `null` for a reason that blames nothing at the bench.
-    pub confirmed: Option<bool>,
-    /// Who packed and who picked the order: the people a confirmed claim counts against.
-    pub packer_id: Option<String>,
-    pub picker_id: Option<String>,
-}
-
 // ---- the pack record ----
 
 /// What the log says about how the order left: the evidence beside a return.
@@ -296,24 +72,6 @@ pub struct PackRecord {
 }
 
 impl PackRecord {
-    pub fn of(p: &OrderProgress, units_ordered: u32) -> PackRecord {
-        PackRecord {
-            packer_id: p.packer_id.clone(),
-            picker_id: p.picker_id.clone(),
-            station_id: p.station_id.clone(),
-            packed_at: p.packed_at,
-            dispatched_at: p.dispatched_at,
-            measured_g: p.measured_weight_g.filter(|g| !g.is_nan()),
-            expected_g: p.expected_weight_g.filter(|g| !g.is_nan()),
-            tolerance_g: p.tolerance_g.filter(|g| !g.is_nan()),
-            weight_ok: p.weight_ok,
-            override_by: p.override_by.clone(),
-            labels_printed: p.labels_printed,
-            units_scanned: p.scanned.iter().sum(),
-            units_ordered,
-        }
-    }
-
     /// Every unit scanned and the parcel weighed within tolerance, no supervisor needed: the
     /// strongest evidence that it left complete.
     pub fn clean(&self) -> bool {

@@ -27,7 +27,7 @@ use super::io::SerialIo;
 pub struct VirtualPort {
     device: SerialIo,
     path: PathBuf,
-    _terminal: SerialIo,
+    terminal: SerialIo,
 }
 
 impl VirtualPort {
@@ -51,13 +51,23 @@ impl VirtualPort {
         Ok(VirtualPort {
             device: SerialIo::new(device),
             path,
-            _terminal: SerialIo::new(terminal),
+            terminal: SerialIo::new(terminal),
         })
     }
 
     /// The terminal path (`/dev/pts/N`) to give the station as its port.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Bytes the device wrote that nobody has read yet (the terminal's input queue): what a
+    /// station opening the port now would find, or, with a station reading, what it has not
+    /// taken yet. Tests wait on it instead of sleeping.
+    pub fn unread(&self) -> io::Result<u32> {
+        self.terminal
+            .get_ref()
+            .bytes_to_read()
+            .map_err(io::Error::from)
     }
 }
 

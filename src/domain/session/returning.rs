@@ -68,7 +68,7 @@ impl OpenReturn {
             units: record.map(|r| r.units.clone()).unwrap_or_default(),
             reason: record.and_then(|r| r.reason),
             weighed_g: record.and_then(|r| r.weighed_g),
-            pack: PackRecord::of(p, view.order.total_units()),
+            pack: p.pack_record(view.order.total_units()),
             armed: true,
         }
     }
