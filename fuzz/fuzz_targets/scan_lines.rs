@@ -152,7 +152,7 @@ fn secrets(line: &str) {
                 }
             }
         }
-        Err(e) => assert!(e.contains("role"), "{e}"),
+        Err(e) => assert!(e.to_string().contains("role"), "{e}"),
     }
 }
 

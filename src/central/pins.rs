@@ -87,7 +87,7 @@ impl Central {
         let proof = tokio::task::spawn_blocking(move || pin.proof(&params))
             .await
             .map_err(|e| self.data_err(format!("the PIN could not be hashed: {e}")))?
-            .map_err(|m| self.data_err(m))?;
+            .map_err(|m| self.data_err(m.to_string()))?;
         Ok(Some(proof))
     }
 

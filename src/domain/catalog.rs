@@ -32,6 +32,17 @@ pub struct ItemMatch {
     pub units: u32,
 }
 
+/// Why a set of SKUs is not a catalog.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CatalogError {
+    #[error("barcode {code} is given to both {first} and {second}")]
+    SharedBarcode {
+        code: String,
+        first: String,
+        second: String,
+    },
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     skus: HashMap<String, Sku>,
@@ -40,17 +51,18 @@ pub struct Catalog {
 
 impl Catalog {
     /// Builds the catalog; a barcode claimed by two SKUs is an error naming both.
-    pub fn new(skus: impl IntoIterator<Item = Sku>) -> Result<Self, String> {
+    pub fn new(skus: impl IntoIterator<Item = Sku>) -> Result<Self, CatalogError> {
         let mut cat = Catalog::default();
         for sku in skus {
             for b in &sku.barcodes {
                 let key = barcode::catalog_key(&b.code);
                 if let Some(prev) = cat.by_key.get(&key) {
                     if prev.sku != sku.sku {
-                        return Err(format!(
-                            "barcode {} is given to both {} and {}",
-                            b.code, prev.sku, sku.sku
-                        ));
+                        return Err(CatalogError::SharedBarcode {
+                            code: b.code.clone(),
+                            first: prev.sku.clone(),
+                            second: sku.sku.clone(),
+                        });
                     }
                 }
                 cat.by_key.insert(

@@ -93,6 +93,15 @@ pub struct Roles {
     pub supervisor: bool,
 }
 
+/// A roles field that does not read (an import's `roles` column).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RolesError {
+    #[error("unknown role {0:?} (expected picker, packer or supervisor)")]
+    Unknown(String),
+    #[error("no role given")]
+    NoRole,
+}
+
 impl Roles {
     pub fn has(&self, r: Role) -> bool {
         match r {
@@ -103,22 +112,18 @@ impl Roles {
     }
 
     /// Parses `picker|packer|supervisor`; an unknown role is an error naming it.
-    pub fn parse(field: &str) -> Result<Roles, String> {
+    pub fn parse(field: &str) -> Result<Roles, RolesError> {
         let mut roles = Roles::default();
         for part in field.split('|').map(str::trim).filter(|p| !p.is_empty()) {
             match Role::parse(part) {
                 Some(Role::Picker) => roles.picker = true,
                 Some(Role::Packer) => roles.packer = true,
                 Some(Role::Supervisor) => roles.supervisor = true,
-                None => {
-                    return Err(format!(
-                        "unknown role {part:?} (expected picker, packer or supervisor)"
-                    ))
-                }
+                None => return Err(RolesError::Unknown(part.to_string())),
             }
         }
         if !(roles.picker || roles.packer || roles.supervisor) {
-            return Err("no role given".into());
+            return Err(RolesError::NoRole);
         }
         Ok(roles)
     }

@@ -46,10 +46,10 @@ impl Pin {
     }
 
     /// 4 to 8 ASCII digits: the form an import or `employee pin` accepts.
-    pub fn valid(typed: &str) -> Result<Pin, String> {
+    pub fn valid(typed: &str) -> Result<Pin, PinError> {
         let t = typed.trim();
         if !(4..=8).contains(&t.len()) || !t.bytes().all(|b| b.is_ascii_digit()) {
-            return Err("a PIN is 4 to 8 digits".into());
+            return Err(PinError::Form);
         }
         Ok(Pin(t.to_string()))
     }
@@ -64,12 +64,10 @@ impl Pin {
     }
 
     /// 4 to 8 digits, and at least [`SUPERVISOR_MIN_DIGITS`] for a supervisor.
-    pub fn valid_for(typed: &str, supervisor: bool) -> Result<Pin, String> {
+    pub fn valid_for(typed: &str, supervisor: bool) -> Result<Pin, PinError> {
         let pin = Pin::valid(typed)?;
         if supervisor && pin.len() < SUPERVISOR_MIN_DIGITS {
-            return Err(format!(
-                "a supervisor's PIN is {SUPERVISOR_MIN_DIGITS} to 8 digits"
-            ));
+            return Err(PinError::SupervisorForm);
         }
         Ok(pin)
     }
@@ -86,8 +84,8 @@ impl Pin {
     /// This PIN hashed with the salt and cost of `params` (a stored hash's PHC string
     /// without its hash, as the centre gives it): equal to the stored hash exactly when the
     /// PIN is right, so the centre can check a PIN without anyone reading its hash.
-    pub fn proof(&self, params: &str) -> Result<PinHash, String> {
-        let bad = || "the centre's PIN parameters are not an Argon2id PHC string".to_string();
+    pub fn proof(&self, params: &str) -> Result<PinHash, PinError> {
+        let bad = || PinError::CentreParams;
         let ph = PasswordHash::new(params).map_err(|_| bad())?;
         if ph.algorithm.as_str() != "argon2id" {
             return Err(bad());
@@ -105,6 +103,19 @@ impl Pin {
     }
 }
 
+/// A PIN, a PIN hash or the centre's hash parameters that are not of their form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PinError {
+    #[error("a PIN is 4 to 8 digits")]
+    Form,
+    #[error("a supervisor's PIN is {} to 8 digits", SUPERVISOR_MIN_DIGITS)]
+    SupervisorForm,
+    #[error("the centre's PIN parameters are not an Argon2id PHC string")]
+    CentreParams,
+    #[error("not an Argon2id PIN hash")]
+    NotAHash,
+}
+
 /// An Argon2id PHC string (`$argon2id$v=19$...`).
 #[derive(Clone, PartialEq, Eq)]
 pub struct PinHash(String);
@@ -119,12 +130,12 @@ impl PinHash {
     /// A stored hash; anything that is not an Argon2id PHC string is refused, so a PIN
     /// stored in clear by some other tool never counts as a hash. A PHC string without its
     /// salt or its hash (`$argon2id`) is refused too: no PIN could ever verify against it.
-    pub fn parse(s: &str) -> Result<PinHash, String> {
+    pub fn parse(s: &str) -> Result<PinHash, PinError> {
         match PasswordHash::new(s) {
             Ok(h) if h.algorithm.as_str() == "argon2id" && h.salt.is_some() && h.hash.is_some() => {
                 Ok(PinHash(s.to_string()))
             }
-            _ => Err("not an Argon2id PIN hash".into()),
+            _ => Err(PinError::NotAHash),
         }
     }
 

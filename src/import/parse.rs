@@ -106,7 +106,7 @@ pub fn parse_catalog(rows: &Rows, existing: &[Sku]) -> Result<Vec<Sku>, ImportEr
     Catalog::new(out.iter().cloned()).map_err(|m| ImportError {
         file: rows.file.clone(),
         where_: "file".into(),
-        message: m,
+        message: m.to_string(),
     })?;
     Ok(out)
 }
@@ -261,15 +261,18 @@ pub fn parse_employees(rows: &Rows) -> Result<Vec<EmployeeRow>, ImportError> {
             return Err(rows.err(row, "id", format!("{id} already appears on {l}")));
         }
         let name = rows.required(row, "name")?.to_string();
-        let roles =
-            Roles::parse(&roles_field(row.get("roles"))).map_err(|m| rows.err(row, "roles", m))?;
+        let roles = Roles::parse(&roles_field(row.get("roles")))
+            .map_err(|m| rows.err(row, "roles", m.to_string()))?;
         let badge = rows.required(row, "badge")?.to_string();
         if let Some(l) = badges.insert(badge.clone(), row.at()) {
             return Err(rows.err(row, "badge", format!("badge {badge} is already on {l}")));
         }
         let pin = match row.get("pin").trim() {
             "" => None,
-            p => Some(Pin::valid_for(p, roles.supervisor).map_err(|m| rows.err(row, "pin", m))?),
+            p => Some(
+                Pin::valid_for(p, roles.supervisor)
+                    .map_err(|m| rows.err(row, "pin", m.to_string()))?,
+            ),
         };
         let active = match row.get("active").trim().to_ascii_lowercase().as_str() {
             "" | "1" | "yes" | "true" | "在职" => true,

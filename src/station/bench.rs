@@ -169,7 +169,7 @@ impl<S: Store> Bench<S> {
         // Taken first (an import after this point is caught next time) and kept only once
         // everything loaded, so a failed reload is tried again at the next input.
         let version = self.store.reference_version()?;
-        self.catalog = Catalog::new(self.store.load_catalog()?).map_err(BenchError::Catalog)?;
+        self.catalog = Catalog::new(self.store.load_catalog()?).map_err(|e| BenchError::Catalog(e.to_string()))?;
         self.badges = (self.store.employees()?.into_iter())
             .map(|e| (e.badge.clone(), e))
             .collect();
