@@ -4,15 +4,31 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context, Result};
 use packbench_drivers::label::label_to_text;
 use packbench_drivers::printer::{PrinterSimulator, SimMode};
-use packbench_drivers::scale::{ScaleProtocol, WeightUnit};
+use packbench_drivers::scale::{ScaleError, ScaleProtocol, WeightUnit};
 use packbench_drivers::scanner::Suffix;
 use packbench_drivers::serial::VirtualPort;
 use packbench_drivers::sim::scale::{SimCondition, SimScale, SimScaleState};
 use packbench_drivers::sim::scanner::encode_scan;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+/// Why a simulator could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SimulateError {
+    #[error("unknown printer mode {0:?} (ready, near-end, paper-out, cover-open, offline, error, drop, silent, refuse)")]
+    UnknownMode(String),
+    #[error(transparent)]
+    Scale(#[from] ScaleError),
+    #[error("cannot replace {}", .0.display())]
+    Replace(PathBuf, #[source] std::io::Error),
+    #[error("cannot create {}", .0.display())]
+    Link(PathBuf, #[source] std::io::Error),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+type Result<T, E = SimulateError> = std::result::Result<T, E>;
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
@@ -26,10 +42,10 @@ fn link_to(port: &VirtualPort, link: Option<&Path>) -> Result<PathBuf> {
         return Ok(port.path().to_path_buf());
     };
     if link.symlink_metadata().is_ok() {
-        std::fs::remove_file(link).with_context(|| format!("cannot replace {}", link.display()))?;
+        std::fs::remove_file(link).map_err(|e| SimulateError::Replace(link.into(), e))?;
     }
     std::os::unix::fs::symlink(port.path(), link)
-        .with_context(|| format!("cannot create {}", link.display()))?;
+        .map_err(|e| SimulateError::Link(link.into(), e))?;
     Ok(link.to_path_buf())
 }
 
@@ -79,13 +95,13 @@ fn parse_mode(s: &str) -> Result<SimMode> {
         "drop" => SimMode::DropMidJob,
         "silent" => SimMode::Silent,
         "refuse" => SimMode::Refuse,
-        other => bail!("unknown printer mode {other:?} (ready, near-end, paper-out, cover-open, offline, error, drop, silent, refuse)"),
+        other => return Err(SimulateError::UnknownMode(other.to_string())),
     })
 }
 
 pub fn scale(protocol: &str, unit: &str, link: Option<&Path>) -> Result<()> {
-    let protocol: ScaleProtocol = protocol.parse().map_err(|e| anyhow!("{e}"))?;
-    let unit: WeightUnit = unit.parse().map_err(|e| anyhow!("{e}"))?;
+    let protocol: ScaleProtocol = protocol.parse()?;
+    let unit: WeightUnit = unit.parse()?;
     runtime()?.block_on(async {
         let port = VirtualPort::new()?;
         let path = link_to(&port, link)?;

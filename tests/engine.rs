@@ -121,7 +121,7 @@ fn event_log_is_byte_for_byte_what_the_station_always_wrote() {
     let device = |st: &mut StationLoop<SqliteStore, std::io::Sink>, d: &str, s: &str| {
         st.handle(Msg::Device {
             device: d.into(),
-            state: s.into(),
+            state: packbench::domain::event::DeviceStatus::parse(s).expect("a device state"),
             detail: format!("{d}: {s}"),
         })
     };

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
+use packbench::domain::event::DeviceStatus;
 use packbench::station::devices::printer_task;
 use packbench::station::label::LabelSetup;
 use packbench::station::runtime::{Msg, StationLoop};
@@ -78,7 +79,7 @@ fn start(rt: &tokio::runtime::Runtime, target: Option<PrinterTarget>) -> Station
             write: Duration::from_secs(2),
             after_job: Duration::from_secs(2),
         };
-        rt.spawn(printer_task(target, jrx, tx.clone(), timeouts));
+        rt.spawn(printer_task(target, jrx, tx.clone().into(), timeouts));
         Box::new(move |job| {
             let _ = jtx.send(job);
         }) as Box<dyn Fn(_) + Send>
@@ -246,10 +247,10 @@ fn view_shows_lines_alerts_and_clears_them_on_a_good_scan() {
     assert!(st.view().alert.is_none(), "the next good scan clears it");
     st.handle(Msg::Device {
         device: "scale".into(),
-        state: "disconnected".into(),
+        state: DeviceStatus::Disconnected,
         detail: "unplugged".into(),
     });
-    assert_eq!(st.view().devices["scale"].state, "disconnected");
+    assert_eq!(st.view().devices["scale"].state, DeviceStatus::Disconnected);
 }
 
 #[test]

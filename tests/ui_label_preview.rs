@@ -1,23 +1,28 @@
 //! The label preview in the window is the label as the printer prints it: the image the screen
 //! shows is drawn from the bytes the printer got, and an independent decoder (zbar) reads its
 //! waybill and order barcodes and its QR code. Chinese captions on 80 mm, English on 58 mm;
-//! with `PACKBENCH_SCREENSHOTS=DIR` the screens are written there as PNGs.
+//! both screens are compared with their references in `docs/screenshots/` (`ui_harness::shots`;
+//! `PACKBENCH_BLESS=1` rewrites them).
 
 mod ui_harness;
 mod zbar;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use packbench::ui::Page;
+use packbench_drivers::label::PaperWidth;
 use ui_harness::*;
 
 const WAYBILL2: &str = "7577354684874"; // ORDER2's waybill
 
 fn packed_bench(paper_mm: u32, label_lang: &str, ui_lang: &str) -> TestBench {
     let b = TestBench::with_printer_setup(1280.0, 800.0, |p| {
-        p.paper_mm = paper_mm;
-        p.language = Some(label_lang.into());
+        p.paper = if paper_mm == 80 {
+            PaperWidth::Mm80
+        } else {
+            PaperWidth::Mm58
+        };
+        p.language = Some(label_lang.parse().expect("zh or en"));
     });
     b.api().set_simulator_open(false);
     if ui_lang == "zh" {
@@ -75,9 +80,9 @@ fn check(paper_mm: u32, label_lang: &str, ui_lang: &str, caption: &str) {
         std::thread::sleep(Duration::from_millis(20));
     };
     let paper = if paper_mm == 80 {
-        packbench_drivers::label::PaperWidth::Mm80
+        PaperWidth::Mm80
     } else {
-        packbench_drivers::label::PaperWidth::Mm58
+        PaperWidth::Mm58
     };
     let printed = packbench::station::label::printed(&job, paper).unwrap();
     let shown: Vec<u8> = img.as_slice().iter().map(|p| p.r).collect();
@@ -86,14 +91,8 @@ fn check(paper_mm: u32, label_lang: &str, ui_lang: &str, caption: &str) {
         "the screen shows the printer's job"
     );
 
-    let shots = std::env::var_os("PACKBENCH_SCREENSHOTS").map(|d| {
-        let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
-    });
-    if let Some(d) = &shots {
-        b.save_png(&d.join(format!("18-label-preview-{ui_lang}.png")));
-    }
+    let mut shots = shots::Shots::default();
+    shots.check(&format!("18-label-preview-{ui_lang}"), &b.image());
 
     // A tap on the preview shows the whole label, one screen pixel per printer dot.
     b.tap("label preview");
@@ -101,12 +100,11 @@ fn check(paper_mm: u32, label_lang: &str, ui_lang: &str, caption: &str) {
     let whole = b.find("whole label");
     let size = whole.size();
     assert_eq!(size.width.round() as u32, paper_dots, "one pixel per dot");
-    if let Some(d) = &shots {
-        b.save_png(&d.join(format!("19-label-whole-{ui_lang}.png")));
-    }
+    shots.check(&format!("19-label-whole-{ui_lang}"), &b.image());
     b.tap_id("LabelDialog::close");
     assert_eq!(b.api().get_page(), Page::Station);
     assert!(!b.has("whole label"));
+    shots.finish();
 }
 
 #[test]

@@ -1,66 +1,72 @@
-//! Every screen in English and Chinese, rendered with the software renderer. Each render is
-//! checked for the screen's own element; with `PACKBENCH_SCREENSHOTS=DIR` the renders are
-//! written there as PNGs (`docs/screenshots/` holds the committed ones):
+//! Every screen in English and Chinese, rendered with the software renderer and compared with
+//! the committed references in `docs/screenshots/` within a tolerance (`ui_harness::shots`:
+//! a pixel differs when a channel is off by more than 48 of 255; at most 0.1 % of the pixels
+//! may differ). Rewrite the references after a change that is meant:
 //!
 //! ```sh
-//! PACKBENCH_SCREENSHOTS=docs/screenshots cargo test --test ui_screenshots
+//! PACKBENCH_BLESS=1 cargo test --test ui_screenshots
 //! ```
 //!
+//! On a mismatch the render and a diff image are written to `target/tmp/ui-screenshots/`.
 //! Chinese must show without any system CJK font: the bundled subset draws it.
 
 mod ui_harness;
 
-use std::path::PathBuf;
-
-use slint::{ComponentHandle, Rgba8Pixel, SharedPixelBuffer};
+use slint::{ComponentHandle, Model, Rgba8Pixel, SharedPixelBuffer};
+use ui_harness::shots::{self, Shots};
 use ui_harness::*;
 
-fn out_dir() -> Option<PathBuf> {
-    let d = PathBuf::from(std::env::var_os("PACKBENCH_SCREENSHOTS")?);
-    let d = if d.is_relative() {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(d)
-    } else {
-        d
-    };
-    std::fs::create_dir_all(&d).unwrap();
-    Some(d)
-}
-
-fn shot(b: &TestBench, name: &str, lang: &str) {
-    // Something must be drawn: a blank render would pass any later check.
-    let img = b.snapshot();
+fn shot(b: &TestBench, shots: &mut Shots, name: &str, lang: &str) {
+    // Something must be drawn: a blank render must not become a reference.
+    let img = b.image();
     let distinct = img
-        .as_slice()
-        .iter()
+        .rgba
+        .chunks(4)
         .step_by(97)
-        .map(|p| (p.r, p.g, p.b))
+        .map(|p| (p[0], p[1], p[2]))
         .collect::<std::collections::HashSet<_>>()
         .len();
     assert!(distinct > 5, "{name}: the render is blank");
-    if let Some(dir) = out_dir() {
-        b.save_png(&dir.join(format!("{name}-{lang}.png")));
-    }
+    shots.check(&format!("{name}-{lang}"), &img);
+}
+
+/// The bench's folder is a fresh temporary one per run: the settings show it as one fixed
+/// path, so that the reference does not depend on the process id.
+fn fixed_folder(b: &TestBench) {
+    let dir = b.dir.display().to_string();
+    let rows: Vec<packbench::ui::KeyValue> = b
+        .api()
+        .get_settings()
+        .iter()
+        .map(|mut kv| {
+            kv.value = kv.value.replace(&dir, "/tmp/packbench-ui-test").into();
+            kv
+        })
+        .collect();
+    b.api()
+        .set_settings(slint::ModelRc::new(slint::VecModel::from(rows)));
 }
 
 /// Drives one bench through every screen, taking a picture of each.
 fn tour(lang: &str) {
+    let mut shots = Shots::default();
     let b = TestBench::new();
     b.api().set_simulator_open(false);
     if lang == "zh" {
         b.tap("language");
     }
     b.find("keypad message");
-    shot(&b, "01-sign-in", lang);
+    shot(&b, &mut shots, "01-sign-in", lang);
 
     b.wedge(PACKER);
     b.wedge("TB20261122006"); // a buyer note with quotes and a comma
     b.wedge("812376045185"); // CANDLE-LAV by its UPC-A
     b.find("buyer note");
-    shot(&b, "02-pack", lang);
+    shot(&b, &mut shots, "02-pack", lang);
 
     b.wedge(T_BLU_L); // not in this order
     b.find("alert");
-    shot(&b, "03-alert-wrong-item", lang);
+    shot(&b, &mut shots, "03-alert-wrong-item", lang);
     b.wedge("PB-HOLD-QUERY");
 
     b.wedge(ORDER1);
@@ -78,11 +84,11 @@ fn tour(lang: &str) {
         });
     b.settle();
     assert_eq!(b.step(), Step::Weigh);
-    shot(&b, "04-weigh", lang);
+    shot(&b, &mut shots, "04-weigh", lang);
 
     b.weigh(225.0); // one sock short
     b.find("weight mismatch");
-    shot(&b, "05-weight-mismatch", lang);
+    shot(&b, &mut shots, "05-weight-mismatch", lang);
     b.wedge(SUPERVISOR);
     b.find("pin pad");
     let (first, rest) = SUPERVISOR_PIN.split_at(3);
@@ -91,13 +97,13 @@ fn tour(lang: &str) {
     }
     // Three digits typed: three dots, and never the digits themselves.
     assert_eq!(b.value("pin digits"), "3");
-    shot(&b, "05b-pin-pad", lang);
+    shot(&b, &mut shots, "05b-pin-pad", lang);
     for d in rest.chars() {
         b.tap(&format!("pin {d}"));
     }
     b.tap("pin ok");
     b.find("approval reason");
-    shot(&b, "05c-approval-reason", lang);
+    shot(&b, &mut shots, "05c-approval-reason", lang);
     b.tap("reason scale_drift");
 
     b.wedge(ORDER2); // no picker in the import
@@ -106,57 +112,58 @@ fn tour(lang: &str) {
     }
     b.weigh(107.0);
     assert_eq!(b.step(), Step::ScanPicker);
-    shot(&b, "06-scan-picker", lang);
+    shot(&b, &mut shots, "06-scan-picker", lang);
     b.wedge(PICKER);
     assert_eq!(b.step(), Step::ScanOrder);
-    shot(&b, "07-packed-label", lang);
+    shot(&b, &mut shots, "07-packed-label", lang);
 
     b.wedge("TB20261122004");
     b.tap_id("ActionBar::hold");
     b.find("hold dialog");
-    shot(&b, "08-hold", lang);
+    shot(&b, &mut shots, "08-hold", lang);
     b.tap_id("HoldDialog::hold-short");
 
     b.tap_id("ActionBar::dispatch");
     b.wedge(ORDER1_WAYBILL);
     b.wedge("7577354684874"); // ORDER2's waybill: another carrier
     assert_eq!(b.step(), Step::Dispatch);
-    shot(&b, "09-dispatch", lang);
+    shot(&b, &mut shots, "09-dispatch", lang);
     b.tap_id("DispatchScreen::end");
 
     b.tap_id("TopBar::supervisor");
     b.wedge(PACKER);
     b.find("supervisor message");
-    shot(&b, "10-supervisor-badge-refused", lang);
+    shot(&b, &mut shots, "10-supervisor-badge-refused", lang);
     b.wedge(SUPERVISOR);
     b.pin(SUPERVISOR_PIN);
     let search = b.find_id("SearchPane::search-box");
     search.set_accessible_value(ORDER1);
     b.tap_id("SearchPane::search");
     b.find("timeline title");
-    shot(&b, "11-supervisor-timeline", lang);
+    shot(&b, &mut shots, "11-supervisor-timeline", lang);
     b.tap_id("SupervisorScreen::tab-mismatches");
-    shot(&b, "12-supervisor-mismatches", lang);
+    shot(&b, &mut shots, "12-supervisor-mismatches", lang);
     b.tap_id("SupervisorScreen::tab-packers");
-    shot(&b, "13-supervisor-packers", lang);
+    shot(&b, &mut shots, "13-supervisor-packers", lang);
     b.tap_id("SupervisorScreen::close");
 
     b.tap_id("TopBar::settings");
     b.find("setting station");
-    shot(&b, "14-settings", lang);
+    fixed_folder(&b);
+    shot(&b, &mut shots, "14-settings", lang);
     b.tap_id("SettingsScreen::close");
 
     b.api().set_simulator_open(true);
     b.wedge("TB20261122003");
     b.find("simulator");
-    shot(&b, "15-demo-simulator", lang);
+    shot(&b, &mut shots, "15-demo-simulator", lang);
 
     // Returns check-in (退货签收): ORDER1 (packed and handed over above) comes back.
     b.api().set_simulator_open(false);
     b.wedge("PB-RETURNS"); // from the command sheet: the untouched order is let go
 
     assert_eq!(b.step(), Step::ScanReturn);
-    shot(&b, "20-returns", lang);
+    shot(&b, &mut shots, "20-returns", lang);
     b.wedge(ORDER1_WAYBILL);
     b.wedge(T_BLU_L);
     b.tap_id("ReturnsScreen::cond-damaged");
@@ -166,10 +173,11 @@ fn tour(lang: &str) {
     b.weigh(251.5);
     b.find("pack record");
     assert_eq!(b.value("return verdict"), "confirmed");
-    shot(&b, "21-return-check-in", lang);
+    shot(&b, &mut shots, "21-return-check-in", lang);
     b.tap_id("ActionBar::returns"); // "Close return" while one is open
     b.find("last return");
-    shot(&b, "22-return-closed", lang);
+    shot(&b, &mut shots, "22-return-closed", lang);
+    shots.finish();
 }
 
 #[test]
@@ -184,6 +192,7 @@ fn every_screen_in_chinese() {
 
 #[test]
 fn smallest_and_full_hd_screens() {
+    let mut shots = Shots::default();
     for (w, h, name) in [(1024.0, 600.0, "1024x600"), (1920.0, 1080.0, "1920x1080")] {
         let b = TestBench::with_size(w, h);
         b.api().set_simulator_open(false);
@@ -192,7 +201,7 @@ fn smallest_and_full_hd_screens() {
         b.wedge("6970399025066"); // an inner box of six
         let img = b.snapshot();
         assert_eq!((img.width(), img.height()), (w as u32, h as u32));
-        shot(&b, &format!("16-pack-{name}"), "en");
+        shot(&b, &mut shots, &format!("16-pack-{name}"), "en");
         b.wedge("PB-HOLD-SHORT");
         b.wedge(ORDER1);
         for c in [T_BLU_L, SOCK_BLK, SOCK_BLK] {
@@ -201,8 +210,45 @@ fn smallest_and_full_hd_screens() {
         b.weigh(225.0);
         b.find("weight mismatch");
         b.api().set_simulator_open(true);
-        shot(&b, &format!("17-mismatch-simulator-{name}"), "en");
+        shot(
+            &b,
+            &mut shots,
+            &format!("17-mismatch-simulator-{name}"),
+            "en",
+        );
     }
+    shots.finish();
+}
+
+/// The comparison can fail: a block of a word's size changed in a reference is found, a
+/// change within the tolerance is not, and the failure names the render and the diff.
+#[test]
+fn a_changed_screen_fails_the_comparison() {
+    let path = shots::reference_dir().join("02-pack-en.png");
+    let reference = shots::read_png(&path).expect("the reference is committed");
+    assert!(shots::compare_with(&path, "selftest", &reference).is_ok());
+    let changed = |side: u32, change: fn(u8) -> u8| {
+        let mut img = reference.clone();
+        for y in 200..200 + side {
+            for x in 300..300 + side {
+                let i = ((y * img.width + x) * 4) as usize;
+                img.rgba[i] = change(img.rgba[i]);
+            }
+        }
+        img
+    };
+    let shade = |c: u8| c.saturating_add(20);
+    let flip = |c: u8| c ^ 0x80;
+    // Shades: anti-aliasing that moved, not a change.
+    assert!(shots::compare_with(&path, "selftest", &changed(200, shade)).is_ok());
+    // 400 pixels (0.04 %) changed: within the tolerance.
+    assert!(shots::compare_with(&path, "selftest", &changed(20, flip)).is_ok());
+    // 1,600 pixels (0.16 %): a change.
+    let e = shots::compare_with(&path, "selftest", &changed(40, flip)).unwrap_err();
+    assert!(e.contains("1600 of 1024000 pixels differ"), "{e}");
+    let diff = e.split("diff: ").nth(1).unwrap().split(' ').next().unwrap();
+    let diff = shots::read_png(std::path::Path::new(diff)).expect("the diff is written");
+    assert_eq!(shots::difference(&reference, &changed(40, flip)).1, diff);
 }
 
 /// Pixels that differ from the label's background inside the element's box.

@@ -64,9 +64,8 @@ fn print_sheet(cfg: Option<Config>) -> Result<()> {
     let Some(printer) = &cfg.printer else {
         bail!("the station config has no [printer] to print the command sheet on");
     };
-    let target = packbench_drivers::printer::PrinterTarget::parse(&printer.target)
-        .map_err(|e| anyhow!("{e}"))?;
-    let setup = packbench::station::label::LabelSetup::from_config(&cfg).map_err(|e| anyhow!(e))?;
+    let target = printer.target.clone();
+    let setup = cfg.label_setup();
     let bytes = packbench::sheets::command_sheet_escpos(setup);
     let rt = super::current_thread()?;
     let receipt = rt

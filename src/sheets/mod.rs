@@ -10,7 +10,7 @@ mod pdf;
 use packbench_drivers::label::code128::{BarcodeError, Code128};
 use packbench_drivers::label::{build_code_sheet, CodeSection, CodeSheet};
 
-use crate::station::label::LabelSetup;
+use crate::config::LabelSetup;
 use crate::domain::commands::{Command, CommandGroup};
 use crate::domain::{Employee, Role};
 use crate::text;

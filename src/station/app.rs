@@ -6,16 +6,37 @@
 use std::path::PathBuf;
 use std::sync::mpsc;
 
-use anyhow::{anyhow, Result};
 use packbench_drivers::printer::PrinterTarget;
 
-use super::bench::Bench;
+use super::bench::{Bench, BenchError};
 use super::devices;
 use super::label::LabelSetup;
-use super::runtime::{Msg, PrinterSink, StationLoop, StepSink};
+use super::runtime::{Msg, PrinterSink, StationLoop, StepSink, ToLoop};
 use super::sound::{self, Machine, Output, Sounder};
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::store::{self, ReferenceData, SqliteStore};
+
+/// An error of another module whose type this one only passes on (the store's opening, the
+/// central link's start), with its causes.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a station could not be built or run. Each is one sentence, with its causes.
+#[derive(Debug, thiserror::Error)]
+pub enum StationError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(BoxError),
+    #[error(transparent)]
+    Bench(#[from] BenchError),
+    #[error("default_packaging {0:?} is not in the packaging list (import it first)")]
+    NoDefaultPackaging(String),
+    #[error(transparent)]
+    Central(BoxError),
+    /// The device runtime or a thread could not be started.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
 
 /// Everything a config names, checked before any device is touched, so a typo is one clear
 /// error instead of a half-started station.
@@ -24,17 +45,12 @@ pub struct Checked {
     pub setup: LabelSetup,
 }
 
-pub fn check(cfg: &Config) -> Result<Checked> {
-    let printer = match &cfg.printer {
-        Some(p) => Some(
-            // The parse errors name the target themselves.
-            PrinterTarget::parse(&p.target).map_err(|e| anyhow!("{e}"))?,
-        ),
-        None => None,
-    };
-    let setup = LabelSetup::from_config(cfg).map_err(|e| anyhow!(e))?;
-    devices::check_devices(cfg)?;
-    Ok(Checked { printer, setup })
+pub fn check(cfg: &Config) -> Result<Checked, ConfigError> {
+    cfg.check_devices()?;
+    Ok(Checked {
+        printer: cfg.printer.as_ref().map(|p| p.target.clone()),
+        setup: cfg.label_setup(),
+    })
 }
 
 /// A built station, not yet running: its loop's parts and the device runtime they use.
@@ -55,21 +71,18 @@ pub struct Station {
 impl Station {
     /// Checks the config, opens the store and the bench, starts the printer and device
     /// tasks, which report to `tx`.
-    pub fn build(cfg: &Config, db: Option<PathBuf>, tx: mpsc::Sender<Msg>) -> Result<Station> {
+    pub fn build(cfg: &Config, db: Option<PathBuf>, tx: ToLoop) -> Result<Station, StationError> {
         let checked = check(cfg)?;
         let db = db.unwrap_or_else(|| cfg.database_path());
-        let store = store::open(&db)?;
+        let store = store::open(&db).map_err(|e| StationError::Store(e.into()))?;
         let mut engine_cfg = cfg.engine_config();
-        if !cfg.weight.default_packaging.is_empty() {
+        let packaging = &cfg.weight.default_packaging;
+        if !packaging.is_empty() {
             engine_cfg.default_packaging = Some(
                 store
-                    .packaging(&cfg.weight.default_packaging)?
-                    .ok_or_else(|| {
-                        anyhow!(
-                            "default_packaging {:?} is not in the packaging list (import it first)",
-                            cfg.weight.default_packaging
-                        )
-                    })?,
+                    .packaging(packaging)
+                    .map_err(|e| StationError::Store(e.into()))?
+                    .ok_or_else(|| StationError::NoDefaultPackaging(packaging.clone()))?,
             );
         }
         let mut bench = Bench::open(store, engine_cfg)?;
@@ -87,14 +100,15 @@ impl Station {
                 &cfg.station_id,
                 db.clone(),
                 tx.clone(),
-            )?;
+            )
+            .map_err(|e| StationError::Central(e.into()))?;
             bench = bench.with_claims(link.claims);
             sinks.push(link.sink);
         }
         let printer: PrinterSink = checked
             .printer
             .map(|target| devices::spawn_printer(&rt, target, tx.clone()));
-        let on_step = devices::spawn_devices(&rt, cfg, tx)?;
+        let on_step = devices::spawn_devices(&rt, cfg, tx);
         let sound = sound::detect(&cfg.sound, &Machine::this());
         tracing::info!(station = %cfg.station_id, db = %db.display(), "station built");
         Ok(Station {
@@ -127,8 +141,9 @@ impl Station {
     }
 }
 
-pub fn run_headless(cfg: Config, db: Option<PathBuf>) -> Result<()> {
+pub fn run_headless(cfg: Config, db: Option<PathBuf>) -> Result<(), StationError> {
     let (tx, rx) = mpsc::channel::<Msg>();
+    let tx = ToLoop::from(tx);
     let station = Station::build(&cfg, db, tx.clone())?;
     // Said at start for the person starting the bench: a bench without cues is worth a warning.
     match &station.sound {
@@ -140,7 +155,7 @@ pub fn run_headless(cfg: Config, db: Option<PathBuf>) -> Result<()> {
     if !cfg
         .scanner
         .iter()
-        .any(|s| crate::station::devices::is_stdin(&s.port))
+        .any(crate::config::ScannerConfig::is_stdin)
     {
         rt.spawn(crate::station::devices::stdin_scanner(tx.clone(), false));
     }

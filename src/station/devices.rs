@@ -1,7 +1,6 @@
 //! Device tasks: each turns a device's bytes into station messages. They decide nothing.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,15 +10,13 @@ use packbench_drivers::printer::{
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use packbench_drivers::scale::{
-    Reading, ReadingKind, ScaleConfig, ScaleEvent, ScaleProtocol, WeightUnit,
-};
-use packbench_drivers::scanner::{ScanDebouncer, ScanFrame, ScannerConfig, Suffix};
+use packbench_drivers::scale::{Reading, ReadingKind, ScaleConfig, ScaleEvent};
+use packbench_drivers::scanner::{ScanDebouncer, ScanFrame, ScannerConfig};
 use packbench_drivers::serial::{
     scale_link, scanner_link, LinkEvent, LinkOptions, SerialLink, SerialSettings,
 };
 
-use super::runtime::{Msg, PrintFailure, PrintJob};
+use super::runtime::{Msg, PrintFailure, PrintJob, ToLoop};
 use crate::domain::barcode;
 use crate::domain::event::{DeviceKind, DeviceStatus};
 use crate::domain::session::NextStep;
@@ -28,7 +25,7 @@ use crate::domain::session::NextStep;
 pub async fn printer_task(
     target: PrinterTarget,
     mut jobs: UnboundedReceiver<PrintJob>,
-    tx: Sender<Msg>,
+    tx: ToLoop,
     timeouts: PrinterTimeouts,
 ) {
     while let Some(job) = jobs.recv().await {
@@ -70,7 +67,7 @@ pub async fn send_job(
 pub fn spawn_printer(
     rt: &tokio::runtime::Runtime,
     target: PrinterTarget,
-    tx: Sender<Msg>,
+    tx: ToLoop,
 ) -> Box<dyn Fn(PrintJob) + Send> {
     let (jtx, jrx) = tokio::sync::mpsc::unbounded_channel();
     rt.spawn(printer_task(target, jrx, tx, PrinterTimeouts::default()));
@@ -82,7 +79,7 @@ pub fn spawn_printer(
 /// Standard input: a line starting with `@` is keypad input (`@pin 1234`, `@reason
 /// scale_drift`, `@cancel`), never a scan; other lines are scans when a scanner has
 /// `port = "stdin"` (`scans`), and ignored otherwise.
-pub async fn stdin_scanner(tx: Sender<Msg>, scans: bool) {
+pub async fn stdin_scanner(tx: ToLoop, scans: bool) {
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     while let Ok(Some(line)) = lines.next_line().await {
         let code = line.trim_end_matches(['\r', '\n']).to_string();
@@ -112,8 +109,17 @@ pub async fn stdin_scanner(tx: Sender<Msg>, scans: bool) {
     }
 }
 
-/// One keypad line (it starts with `@`). The error never repeats a PIN.
-pub fn keypad_line(line: &str) -> Result<Msg, String> {
+/// A keypad line the station does not take. It never repeats a PIN.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeypadError {
+    #[error("unknown reason {0:?} (scale_drift, packaging_heavier, catalog_weight_wrong, recounted_ok, customer_request, other)")]
+    UnknownReason(String),
+    #[error("unknown keypad line @{0} (@pin, @reason or @cancel)")]
+    UnknownLine(String),
+}
+
+/// One keypad line (it starts with `@`).
+pub fn keypad_line(line: &str) -> Result<Msg, KeypadError> {
     let rest = line.trim().trim_start_matches('@');
     let (word, arg) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
     let arg = arg.trim();
@@ -121,41 +127,10 @@ pub fn keypad_line(line: &str) -> Result<Msg, String> {
         "pin" => Ok(Msg::Pin(crate::domain::pin::Pin::new(arg))),
         "reason" => crate::domain::event::ApprovalReason::parse(arg)
             .map(Msg::Reason)
-            .ok_or_else(|| {
-                format!(
-                    "unknown reason {arg:?} (scale_drift, packaging_heavier, catalog_weight_wrong, recounted_ok, customer_request, other)"
-                )
-            }),
+            .ok_or_else(|| KeypadError::UnknownReason(arg.to_string())),
         "cancel" => Ok(Msg::CancelAuth),
-        _ => Err(format!("unknown keypad line @{word} (@pin, @reason or @cancel)")),
+        _ => Err(KeypadError::UnknownLine(word.to_string())),
     }
-}
-
-/// A device section's serial settings, checked (port named, baud in range).
-fn serial_settings(
-    what: &str,
-    port: &str,
-    baud: u32,
-    line: &crate::config::SerialLine,
-) -> anyhow::Result<SerialSettings> {
-    let s = line.settings(port, baud);
-    s.validate()
-        .map_err(|e| anyhow::anyhow!("{what} {port}: {e}"))?;
-    Ok(s)
-}
-
-fn scanner_config(cfg: &crate::config::ScannerConfig) -> anyhow::Result<ScannerConfig> {
-    let mut c = ScannerConfig::default();
-    if let Some(v) = &cfg.suffix {
-        c.suffixes = match v.as_str() {
-            "any" => Suffix::ALL.to_vec(),
-            "none" => Vec::new(),
-            one => vec![one
-                .parse::<Suffix>()
-                .map_err(|e| anyhow::anyhow!("scanner suffix: {e}"))?],
-        };
-    }
-    Ok(c)
 }
 
 /// `debounce_ms`: identical scans within this window count once; 0 or unset is off.
@@ -165,76 +140,31 @@ fn debounce_window(cfg: &crate::config::ScannerConfig) -> Option<Duration> {
         .map(Duration::from_millis)
 }
 
-fn scale_config(cfg: &crate::config::ScaleConfig) -> anyhow::Result<ScaleConfig> {
-    let protocol: ScaleProtocol = cfg
-        .protocol
-        .parse()
-        .map_err(|e| anyhow::anyhow!("scale: {e}"))?;
-    let mut sc = ScaleConfig::new(protocol);
-    if let Some(u) = &cfg.unit {
-        sc.demand_unit = u
-            .parse::<WeightUnit>()
-            .map_err(|e| anyhow::anyhow!("scale unit: {e}"))?;
-    } else if protocol == ScaleProtocol::Toledo8213 {
-        anyhow::bail!("scale protocol toledo-8213 sends no unit: set unit = \"kg\" or \"lb\"");
+/// What the scale codec needs of the `[scale]` section (its values were parsed when the
+/// config was read).
+fn scale_codec(cfg: &crate::config::ScaleConfig) -> ScaleConfig {
+    let mut sc = ScaleConfig::new(cfg.protocol);
+    if let Some(u) = cfg.unit {
+        sc.demand_unit = u;
     }
     if let Some(c) = cfg.checksum {
         sc.toledo_checksum = c;
     }
-    Ok(sc)
+    sc
 }
 
-fn scale_alarms(cfg: &crate::config::ScaleConfig) -> anyhow::Result<ScaleAlarms> {
-    let mut a = ScaleAlarms::default();
-    for (key, value, slot) in [
-        (
-            "no_reading_alarm_s",
-            cfg.no_reading_alarm_s,
-            &mut a.no_reading,
-        ),
-        ("unsettled_alarm_s", cfg.unsettled_alarm_s, &mut a.unsettled),
-    ] {
-        if let Some(secs) = value {
-            if !(secs > 0.0 && secs <= 3600.0) {
-                anyhow::bail!("scale {key} must be a number of seconds (0 < s <= 3600)");
-            }
-            *slot = Duration::from_secs_f64(secs);
-        }
+fn scale_alarms(cfg: &crate::config::ScaleConfig) -> ScaleAlarms {
+    let d = ScaleAlarms::default();
+    ScaleAlarms {
+        no_reading: cfg.no_reading_alarm.unwrap_or(d.no_reading),
+        unsettled: cfg.unsettled_alarm.unwrap_or(d.unsettled),
     }
-    Ok(a)
 }
 
-pub fn is_stdin(port: &str) -> bool {
-    port == "stdin" || port == "-"
-}
-
-/// Checks every device section of the config (ports named, protocols known, settings valid)
-/// without opening anything. Unknown keys were refused when the config was read.
-pub fn check_devices(cfg: &crate::config::Config) -> anyhow::Result<()> {
-    for (i, s) in cfg.scanner.iter().enumerate() {
-        if s.port.trim().is_empty() {
-            anyhow::bail!("scanner {} has no port", i + 1);
-        }
-        scanner_config(s)?;
-        if !is_stdin(&s.port) {
-            serial_settings("scanner", &s.port, s.baud, &s.line)?;
-        }
-    }
-    if let Some(scale) = &cfg.scale {
-        if scale.port.trim().is_empty() {
-            anyhow::bail!("the scale has no port");
-        }
-        scale_config(scale)?;
-        scale_alarms(scale)?;
-        serial_settings("scale", &scale.port, scale.baud, &scale.line)?;
-    }
-    Ok(())
-}
-
-fn device_msg(device: &str, state: &str, detail: String) -> Msg {
+fn device_msg(device: &str, state: DeviceStatus, detail: String) -> Msg {
     Msg::Device {
         device: device.into(),
-        state: state.into(),
+        state,
         detail,
     }
 }
@@ -244,17 +174,17 @@ fn link_msg<T>(device: &str, name: &str, ev: &LinkEvent<T>) -> Option<Msg> {
     match ev {
         LinkEvent::Connected { device: d } => Some(device_msg(
             device,
-            DeviceStatus::Connected.as_str(),
+            DeviceStatus::Connected,
             format!("{name} open ({})", d.display()),
         )),
         LinkEvent::Disconnected { reason } => Some(device_msg(
             device,
-            DeviceStatus::Disconnected.as_str(),
+            DeviceStatus::Disconnected,
             format!("{name}: {reason}"),
         )),
         LinkEvent::Error { reason, .. } => Some(device_msg(
             device,
-            DeviceStatus::Error.as_str(),
+            DeviceStatus::Error,
             format!("{name}: {reason}"),
         )),
         LinkEvent::Frame(_) => None,
@@ -265,7 +195,7 @@ async fn scanner_task(
     mut link: SerialLink<ScanFrame>,
     name: String,
     mut debounce: ScanDebouncer,
-    tx: Sender<Msg>,
+    tx: ToLoop,
 ) {
     while let Some(ev) = link.recv().await {
         let msg = match &ev {
@@ -407,7 +337,7 @@ impl ScaleWatch {
     }
 
     /// `Some((state, detail))` when the problem changed since it was last said.
-    pub fn report(&mut self, name: &str, now: Instant) -> Option<(&'static str, String)> {
+    pub fn report(&mut self, name: &str, now: Instant) -> Option<(DeviceStatus, String)> {
         // Not connected: the link's own events say so.
         self.connected_at?;
         let now_problem = self.problem(now);
@@ -415,8 +345,8 @@ impl ScaleWatch {
             return None;
         }
         let out = match &now_problem {
-            Some(p) => (DeviceStatus::Error.as_str(), format!("{name}: {p}")),
-            None => (DeviceStatus::Connected.as_str(), format!("{name}: ok")),
+            Some(p) => (DeviceStatus::Error, format!("{name}: {p}")),
+            None => (DeviceStatus::Connected, format!("{name}: ok")),
         };
         self.reported = now_problem;
         Some(out)
@@ -426,7 +356,7 @@ impl ScaleWatch {
 async fn scale_task(
     mut link: SerialLink<ScaleEvent>,
     name: String,
-    tx: Sender<Msg>,
+    tx: ToLoop,
     awaiting: Arc<AtomicBool>,
     alarms: ScaleAlarms,
 ) {
@@ -474,20 +404,25 @@ async fn scale_task(
 }
 
 /// Starts the scanner and scale tasks; returns what the station loop calls after each input
-/// (a demand scale is polled at its fast rate only while an order is open).
+/// (a demand scale is polled at its fast rate only while an order is open). The sections
+/// were checked (`Config::check_devices`) when the station was built.
 pub fn spawn_devices(
     rt: &tokio::runtime::Runtime,
     cfg: &crate::config::Config,
-    tx: Sender<Msg>,
-) -> anyhow::Result<super::runtime::StepSink> {
+    tx: ToLoop,
+) -> super::runtime::StepSink {
     let _guard = rt.enter();
     for (i, s) in cfg.scanner.iter().enumerate() {
-        if is_stdin(&s.port) {
+        if s.is_stdin() {
             rt.spawn(stdin_scanner(tx.clone(), true));
             continue;
         }
-        let settings = serial_settings("scanner", &s.port, s.baud, &s.line)?;
-        let link = scanner_link(settings, &scanner_config(s)?, LinkOptions::default());
+        let codec = ScannerConfig {
+            suffixes: s.suffixes(),
+            ..ScannerConfig::default()
+        };
+        let settings = s.line.settings(&s.port, s.baud);
+        let link = scanner_link(settings, &codec, LinkOptions::default());
         let debounce = ScanDebouncer::new(debounce_window(s));
         let name = if cfg.scanner.len() > 1 {
             format!("scanner {} ({})", i + 1, s.port)
@@ -497,19 +432,19 @@ pub fn spawn_devices(
         rt.spawn(scanner_task(link, name, debounce, tx.clone()));
     }
     let Some(scale) = &cfg.scale else {
-        return Ok(Box::new(|_| {}));
+        return Box::new(|_| {});
     };
-    let settings = serial_settings("scale", &scale.port, scale.baud, &scale.line)?;
-    let (link, poller) = scale_link(settings, &scale_config(scale)?, LinkOptions::default());
+    let settings = scale.line.settings(&scale.port, scale.baud);
+    let (link, poller) = scale_link(settings, &scale_codec(scale), LinkOptions::default());
     let awaiting = Arc::new(AtomicBool::new(false));
     rt.spawn(scale_task(
         link,
         format!("scale ({})", scale.port),
         tx,
         awaiting.clone(),
-        scale_alarms(scale)?,
+        scale_alarms(scale),
     ));
-    Ok(Box::new(move |step| {
+    Box::new(move |step| {
         // Polled while an order is open; watched for silence and motion only while a weight
         // is what the station waits for.
         // A return open is weighed too (`return_weighed`).
@@ -522,7 +457,7 @@ pub fn spawn_devices(
                 | NextStep::CheckReturn { .. }
         ));
         awaiting.store(matches!(step, NextStep::Weigh), Ordering::Relaxed);
-    }))
+    })
 }
 
 #[cfg(test)]
@@ -552,7 +487,7 @@ mod watch_tests {
         w.awaiting(true, at(t0, 60_000));
         assert_eq!(w.report(NAME, at(t0, 62_900)), None);
         let (state, detail) = w.report(NAME, at(t0, 63_000)).expect("said after 3 s");
-        assert_eq!(state, "error");
+        assert_eq!(state, DeviceStatus::Error);
         assert!(
             detail.starts_with("scale (/dev/ttyUSB0): no readable reading for 3 s"),
             "{detail}"
@@ -561,7 +496,7 @@ mod watch_tests {
         w.reading(&Reading::stable(250.0, None), at(t0, 64_100));
         assert_eq!(
             w.report(NAME, at(t0, 64_100)),
-            Some(("connected", format!("{NAME}: ok"))),
+            Some((DeviceStatus::Connected, format!("{NAME}: ok"))),
             "its end is said too"
         );
     }
@@ -577,10 +512,13 @@ mod watch_tests {
             }
         }
         let (state, detail) = w.report(NAME, at(t0, 10_000)).unwrap();
-        assert_eq!(state, "error");
+        assert_eq!(state, DeviceStatus::Error);
         assert!(detail.contains("has not settled for 10 s"), "{detail}");
         w.reading(&Reading::stable(250.0, None), at(t0, 10_100));
-        assert_eq!(w.report(NAME, at(t0, 10_100)).unwrap().0, "connected");
+        assert_eq!(
+            w.report(NAME, at(t0, 10_100)).unwrap().0,
+            DeviceStatus::Connected
+        );
     }
 
     #[test]
@@ -590,7 +528,7 @@ mod watch_tests {
         w.reading(&Reading::state(ReadingKind::Overload), at(t0, 100));
         assert_eq!(
             w.report(NAME, at(t0, 100)),
-            Some(("error", format!("{NAME}: overload")))
+            Some((DeviceStatus::Error, format!("{NAME}: overload")))
         );
         w.disconnected();
         assert_eq!(

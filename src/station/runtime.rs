@@ -40,9 +40,10 @@ pub enum Msg {
         grams: f64,
         stable: bool,
     },
+    /// A device's state, as one enum from the device task to the log and the screen.
     Device {
         device: String,
-        state: String,
+        state: DeviceStatus,
         detail: String,
     },
     Printed {
@@ -50,6 +51,39 @@ pub enum Msg {
         result: Result<Option<String>, PrintFailure>,
     },
     Shutdown,
+}
+
+/// How device tasks, the printer and the central link reach the station loop: the loop's
+/// channel, or in the window the screen's own sender (which counts for tests what reaches the
+/// loop, so `Screen::settle` knows when it has caught up), with no thread in between.
+#[derive(Clone)]
+pub struct ToLoop(std::sync::Arc<dyn Fn(Msg) -> Result<(), LoopClosed> + Send + Sync>);
+
+/// The station loop has stopped: a device task has nobody left to tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the station loop has stopped")]
+pub struct LoopClosed;
+
+impl ToLoop {
+    pub fn new(send: impl Fn(Msg) -> Result<(), LoopClosed> + Send + Sync + 'static) -> ToLoop {
+        ToLoop(std::sync::Arc::new(send))
+    }
+
+    pub fn send(&self, msg: Msg) -> Result<(), LoopClosed> {
+        (self.0)(msg)
+    }
+}
+
+impl From<std_mpsc::Sender<Msg>> for ToLoop {
+    fn from(tx: std_mpsc::Sender<Msg>) -> ToLoop {
+        ToLoop::new(move |m| tx.send(m).map_err(|_| LoopClosed))
+    }
+}
+
+impl std::fmt::Debug for ToLoop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ToLoop")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -230,7 +264,7 @@ impl<S: Store, W: Write> StationLoop<S, W> {
                 &self.bench.config().station_id,
                 now,
                 device,
-                state,
+                *state,
                 detail,
             )]),
             Msg::Printed { job, result } => self.printed(job, result, now),
@@ -466,7 +500,7 @@ impl<S: Store, W: Write> StationLoop<S, W> {
                 &station,
                 now,
                 DeviceKind::Printer.as_str(),
-                state.as_str(),
+                state,
                 &detail,
             ));
         }
@@ -508,13 +542,13 @@ pub fn device_event(
     station: &str,
     at: DateTime<FixedOffset>,
     device: &str,
-    state: &str,
+    state: DeviceStatus,
     detail: &str,
 ) -> NewEvent {
     NewEvent::of(
         Device {
             device: device.to_string(),
-            state: state.to_string(),
+            state,
             detail: detail.to_string(),
         },
         at,

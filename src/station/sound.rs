@@ -39,9 +39,7 @@ pub fn cue_for(events: &[StoredEvent]) -> Option<Cue> {
             .is_none_or(|r| !r.supervisor_view),
         EventType::PrintFailed => true,
         EventType::WeightChecked => e.payload_as::<WeightChecked>().is_some_and(|w| !w.ok),
-        EventType::Device => e
-            .payload_as::<Device>()
-            .is_some_and(|d| matches!(d.state.as_str(), "disconnected" | "error")),
+        EventType::Device => e.payload_as::<Device>().is_some_and(|d| d.state.is_lost()),
         _ => false,
     });
     if alert {
@@ -297,6 +295,7 @@ fn play_loop(argv: &[String], rx: mpsc::Receiver<Cue>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::event::DeviceStatus;
 
     fn ev(kind: EventType) -> StoredEvent {
         StoredEvent {
@@ -345,21 +344,24 @@ mod tests {
         };
         assert_eq!(cue_for(&[w(false)]), alert);
         assert_eq!(cue_for(&[w(true)]), None);
-        let d = |s: &str| {
+        let d = |state: DeviceStatus| {
             with(Device {
                 device: "scale".into(),
-                state: s.into(),
+                state,
                 detail: String::new(),
             })
         };
-        assert_eq!(cue_for(&[d("disconnected")]), alert);
-        assert_eq!(cue_for(&[d("error")]), alert);
-        assert_eq!(cue_for(&[d("connected")]), None);
+        assert_eq!(cue_for(&[d(DeviceStatus::Disconnected)]), alert);
+        assert_eq!(cue_for(&[d(DeviceStatus::Error)]), alert);
+        assert_eq!(cue_for(&[d(DeviceStatus::Connected)]), None);
         assert_eq!(cue_for(&[ev(EventType::ItemAccepted)]), None);
         assert_eq!(cue_for(&[]), None);
         let packed = ev(EventType::OrderPacked);
         assert_eq!(cue_for(std::slice::from_ref(&packed)), Some(Cue::Packed));
-        assert_eq!(cue_for(&[w(true), packed.clone(), d("error")]), alert);
+        assert_eq!(
+            cue_for(&[w(true), packed.clone(), d(DeviceStatus::Error)]),
+            alert
+        );
     }
 
     fn machine_with(programs: &[&str], alsa: bool, server: bool) -> (tempfile::TempDir, Machine) {

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::domain::event::{
-    ApprovalLapsed, AuthPurpose, Device, EventType, LapseCause, LogAlarm, PinFailed, RejectReason,
-    ScanRejected, StoredEvent, SupervisorViewOpened,
+    ApprovalLapsed, AuthPurpose, Device, DeviceStatus, EventType, LapseCause, LogAlarm, PinFailed,
+    RejectReason, ScanRejected, StoredEvent, SupervisorViewOpened,
 };
 use crate::domain::returns::{Condition, PackRecord, ReturnClosed, ReturnReason};
 use crate::domain::session::{NextStep, OpenReturn, State, WeightCheck};
@@ -52,7 +52,7 @@ pub struct Alert {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeviceState {
-    pub state: String,
+    pub state: DeviceStatus,
     pub detail: String,
 }
 

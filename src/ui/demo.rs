@@ -4,12 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
 use chrono::Local;
 
 use crate::config::Config;
 use crate::domain::commands::COMMANDS;
 use crate::import;
+use crate::station::app::BoxError;
 use crate::store::Store;
 
 use super::bridge::SimCodes;
@@ -28,6 +28,27 @@ const FIXTURES: [(&str, &str); 4] = [
     ),
     ("orders.csv", include_str!("../../fixtures/orders.csv")),
 ];
+
+/// Why the demo's folder or data could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("cannot create the demo folder {}", .0.display())]
+    Folder(PathBuf, #[source] std::io::Error),
+    #[error("cannot write {}", .0.display())]
+    Write(PathBuf, #[source] std::io::Error),
+    #[error("the demo database")]
+    Database(#[source] BoxError),
+    #[error("demo import")]
+    Import(#[source] import::ImportFileError),
+    #[error("demo config")]
+    Config(#[source] toml::de::Error),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Fixtures(#[from] csv::Error),
+}
+
+type Result<T, E = DemoError> = std::result::Result<T, E>;
 
 pub struct Demo {
     pub dir: PathBuf,
@@ -50,15 +71,14 @@ pub fn prepare(dir: &Path) -> Result<Demo> {
 /// The demo data for a bench named `station_id` (its log's events carry that id from the
 /// first import, so the bench can also join a centre: a log is one bench's own).
 pub fn prepare_as(dir: &Path, station_id: &str) -> Result<Demo> {
-    std::fs::create_dir_all(dir.join("fixtures"))
-        .with_context(|| format!("cannot create the demo folder {}", dir.display()))?;
+    std::fs::create_dir_all(dir.join("fixtures")).map_err(|e| DemoError::Folder(dir.into(), e))?;
     let db = dir.join("demo.db");
     // The file printer wants an absolute path.
     let labels = std::path::absolute(dir.join("labels.bin"))?;
-    let mut store = crate::store::open(&db).context("the demo database")?;
+    let mut store = crate::store::open(&db).map_err(|e| DemoError::Database(e.into()))?;
     for (name, text) in FIXTURES {
         let path = dir.join("fixtures").join(name);
-        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(&path, text).map_err(|e| DemoError::Write(path.clone(), e))?;
     }
     import::import_data_set(
         &mut store,
@@ -66,7 +86,7 @@ pub fn prepare_as(dir: &Path, station_id: &str) -> Result<Demo> {
         station_id,
         Local::now().fixed_offset(),
     )
-    .context("demo import")?;
+    .map_err(DemoError::Import)?;
     let quoted = |s: String| toml::Value::String(s).to_string();
     let mut cfg: Config = toml::from_str(&format!(
         "station_id = {}\ndatabase = {}\n[printer]\ntarget = {}\nchinese = true\n",
@@ -74,7 +94,7 @@ pub fn prepare_as(dir: &Path, station_id: &str) -> Result<Demo> {
         quoted(db.display().to_string()),
         quoted(format!("file://{}", labels.display())),
     ))
-    .context("demo config")?;
+    .map_err(DemoError::Config)?;
     cfg.base_dir = dir.to_path_buf();
     let sim = sim_codes(&store, &labels)?;
     Ok(Demo {
@@ -128,7 +148,8 @@ pub fn sim_codes<S: Store>(store: &S, labels: &Path) -> Result<SimCodes> {
         .map(|(c, meaning)| button(meaning.to_string(), c.code()))
         .collect();
     let catalog = store
-        .load_catalog()?
+        .load_catalog()
+        .map_err(|e| DemoError::Database(e.into()))?
         .into_iter()
         .map(|s| {
             let codes = s
@@ -166,7 +187,7 @@ mod tests {
         assert!(store.find_order("TB20261122001").unwrap().is_some());
         assert!(store.employee_by_badge("BADGE-E005").unwrap().is_some());
         let target = &d.cfg.printer.as_ref().unwrap().target;
-        assert_eq!(target, &format!("file://{}", d.labels.display()));
+        assert_eq!(target.to_string(), format!("file://{}", d.labels.display()));
         crate::station::app::check(&d.cfg).expect("the demo config is valid");
         assert_eq!(d.sim.orders.len(), 30);
         assert!(d.sim.badges.iter().any(|b| b.code == "BADGE-E003"));

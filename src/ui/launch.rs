@@ -8,19 +8,18 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use anyhow::Result;
 use chrono::{DateTime, FixedOffset, Local};
 
 use crate::config::Config;
 use crate::domain::event::{DeviceKind, DeviceStatus};
 use crate::station::app::Station;
-use crate::station::runtime::Msg;
+use crate::station::runtime::{Msg, ToLoop};
 use crate::station::sound::Output;
 use crate::store;
 
 use super::bridge::{Inbox, Screen, SimCodes, StationTx};
 use super::lookup;
-use super::{AppWindow, KeyValue};
+use super::{AppWindow, KeyValue, UiError};
 
 pub type SharedClock = Arc<dyn Fn() -> DateTime<FixedOffset> + Send + Sync>;
 
@@ -118,10 +117,8 @@ pub fn settings_rows(cfg: &Config, db: &Path, demo: bool, sound: &Output) -> Vec
             Some(p) => format!(
                 "{}, {} mm, {}",
                 p.target,
-                p.paper_mm,
-                p.language
-                    .clone()
-                    .unwrap_or_else(|| if p.chinese { "zh" } else { "en" }.into())
+                p.paper_mm(),
+                p.language().as_str()
             ),
             None => "none".into(),
         },
@@ -133,26 +130,23 @@ pub fn settings_rows(cfg: &Config, db: &Path, demo: bool, sound: &Output) -> Vec
 
 /// Opens the store, starts the devices, the station loop and the lookup worker, and wires
 /// the window to them.
-pub fn start(window: AppWindow, l: Launch) -> Result<Running> {
+pub fn start(window: AppWindow, l: Launch) -> Result<Running, UiError> {
     let (tx, rx) = mpsc::channel::<Msg>();
     let station = StationTx::new(tx);
-    // Device tasks and the printer report through a forwarder that counts every message
-    // like the screen's own, so `Screen::settle` knows exactly when the loop has caught up.
-    let (dev_tx, dev_rx) = mpsc::channel::<Msg>();
-    {
+    // Device tasks, the printer and the central link send as the screen does: with the
+    // `testing` feature that counts their messages too, so `Screen::settle` knows exactly
+    // when the loop has caught up.
+    let to_loop = {
         let station = station.clone();
-        std::thread::Builder::new()
-            .name("packbench-devices-in".into())
-            .spawn(move || {
-                for m in dev_rx {
-                    station.send(m);
-                }
-            })?;
-    }
-    let built = Station::build(&l.cfg, Some(l.db.clone()), dev_tx)?;
+        ToLoop::new(move |m| {
+            station.send(m);
+            Ok(())
+        })
+    };
+    let built = Station::build(&l.cfg, Some(l.db.clone()), to_loop)?;
     // A second connection for the screen's read-only questions; the supervisor's go to the
     // central database when the bench has one.
-    let reader = store::open_read_only(&built.db)?;
+    let reader = store::open_read_only(&built.db).map_err(|e| UiError::Store(e.into()))?;
     let wide: Option<Box<dyn store::Store + Send>> = match &l.cfg.central {
         Some(c) => {
             let central =
@@ -208,7 +202,7 @@ pub fn start(window: AppWindow, l: Launch) -> Result<Running> {
         for device in [DeviceKind::Scanner, DeviceKind::Scale] {
             station.send(Msg::Device {
                 device: device.as_str().into(),
-                state: DeviceStatus::Simulated.as_str().into(),
+                state: DeviceStatus::Simulated,
                 detail: "on-screen simulator".into(),
             });
         }

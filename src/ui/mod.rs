@@ -22,10 +22,10 @@ pub mod lookup;
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
 use slint::ComponentHandle;
 
 use crate::config::Config;
+use crate::station::app::{BoxError, StationError};
 
 pub use bridge::{Screen, SimCodes, StationTx};
 pub use launch::{Launch, Running};
@@ -34,6 +34,29 @@ pub use launch::{Launch, Running};
 pub const NO_DISPLAY: &str = "no display to open the station window on (DISPLAY is not set); \
      to run the station without a screen use: packbench run --config station.toml --headless";
 
+/// Why the station window could not start, or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum UiError {
+    #[error("{NO_DISPLAY}")]
+    NoDisplay,
+    #[error("cannot open the station window ({NO_DISPLAY})")]
+    Open(#[source] slint::PlatformError),
+    #[error("the station window stopped")]
+    Stopped(#[source] slint::PlatformError),
+    #[error(transparent)]
+    Demo(#[from] demo::DemoError),
+    #[error(transparent)]
+    Station(#[from] StationError),
+    /// The screen's own read-only connection to the bench's store.
+    #[error(transparent)]
+    Store(BoxError),
+    #[error(transparent)]
+    Central(#[from] crate::central::CentralError),
+    /// A worker thread could not be started.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
 /// True when an X server (or XWayland) can be asked for a window.
 pub fn display_available() -> bool {
     std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
@@ -41,9 +64,9 @@ pub fn display_available() -> bool {
 
 /// `packbench` (no command) and `packbench run` without `--headless`: the station window.
 /// No config: the demo station.
-pub fn run_window(cfg: Option<Config>, db: Option<PathBuf>) -> Result<()> {
+pub fn run_window(cfg: Option<Config>, db: Option<PathBuf>) -> Result<(), UiError> {
     if !display_available() {
-        bail!(NO_DISPLAY);
+        return Err(UiError::NoDisplay);
     }
     let started = std::time::Instant::now();
     let (cfg, db, sim, out): (Config, PathBuf, _, Box<dyn std::io::Write + Send>) = match cfg {
@@ -64,9 +87,7 @@ pub fn run_window(cfg: Option<Config>, db: Option<PathBuf>) -> Result<()> {
         }
     };
     let demo = sim.is_some();
-    let window = AppWindow::new()
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| format!("cannot open the station window ({NO_DISPLAY})"))?;
+    let window = AppWindow::new().map_err(UiError::Open)?;
     bridge::set_language(&window, bridge::system_language());
     let running = launch::start(
         window,
@@ -91,10 +112,7 @@ pub fn run_window(cfg: Option<Config>, db: Option<PathBuf>) -> Result<()> {
             started.elapsed().as_millis()
         );
     }
-    window
-        .run()
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .context("the station window stopped")?;
+    window.run().map_err(UiError::Stopped)?;
     running.shutdown();
     Ok(())
 }

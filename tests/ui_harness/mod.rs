@@ -5,6 +5,8 @@
 //! element fails the test with the labels that are there.
 #![allow(dead_code)]
 
+pub mod shots;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -254,6 +256,16 @@ impl TestBench {
     /// Renders the window with the software renderer.
     pub fn snapshot(&self) -> slint::SharedPixelBuffer<slint::Rgba8Pixel> {
         self.app().window().take_snapshot().expect("snapshot")
+    }
+
+    /// The render as the screenshot comparison takes it.
+    pub fn image(&self) -> shots::Image {
+        let img = self.snapshot();
+        shots::Image {
+            width: img.width(),
+            height: img.height(),
+            rgba: img.as_bytes().to_vec(),
+        }
     }
 
     pub fn save_png(&self, path: &Path) {
