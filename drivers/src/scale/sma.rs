@@ -106,8 +106,8 @@ fn parse_standard(body: &[u8]) -> Option<ScaleEvent> {
         _ => {
             let value = parse_decimal(weight)?;
             let unit = match unit {
-                Ok(u) => u,
-                Err(name) => {
+                UnitField::Known(u) => u,
+                UnitField::Unsupported(name) => {
                     return Some(ScaleEvent::Reading(Reading::error(format!(
                         "unsupported unit '{name}'"
                     ))))
@@ -129,9 +129,14 @@ fn parse_standard(body: &[u8]) -> Option<ScaleEvent> {
     Some(ScaleEvent::Reading(reading))
 }
 
-/// Letters, then padding of spaces or underscores. `Err` carries a well-formed unit name we
-/// cannot convert (reported, never guessed).
-fn parse_unit(field: &[u8]) -> Option<Result<WeightUnit, String>> {
+/// A well-formed unit field: a unit we convert, or one we cannot (reported, never guessed).
+enum UnitField<'a> {
+    Known(WeightUnit),
+    Unsupported(&'a str),
+}
+
+/// Letters, then padding of spaces or underscores.
+fn parse_unit(field: &[u8]) -> Option<UnitField<'_>> {
     let letters = field
         .iter()
         .position(|&b| b == b' ' || b == b'_')
@@ -144,7 +149,10 @@ fn parse_unit(field: &[u8]) -> Option<Result<WeightUnit, String>> {
         return None;
     }
     let name = std::str::from_utf8(name).ok()?;
-    Some(name.parse::<WeightUnit>().map_err(|_| name.to_string()))
+    Some(match name.parse::<WeightUnit>() {
+        Ok(u) => UnitField::Known(u),
+        Err(_) => UnitField::Unsupported(name),
+    })
 }
 
 fn parse_info(body: &[u8]) -> Option<ScaleEvent> {
