@@ -18,8 +18,9 @@ use crate::station::view::{DeviceState, LabelPrint, StationView};
 use crate::text::Words;
 
 use super::{
-    Api, BuyerReason, CodeButton, DeviceKind, DeviceRow, DeviceStatus, ForeignRow, LineRow,
-    PackRecordView, ReturnLineRow, ReturnVerdict, ScaleZone, Severity, Step, UnitCondition,
+    Api, Bilingual, BuyerReason, CodeButton, DeviceKind, DeviceRow, DeviceStatus, ForeignRow,
+    LineRow, PackRecordView, ReturnLineRow, ReturnVerdict, ScaleZone, Severity, Step,
+    UnitCondition,
 };
 pub use returns::{buyer_reason, pack_record_view, unit_condition};
 pub use words::{
@@ -350,19 +351,14 @@ impl UiState {
         api.set_check_measured(str_(&self.check_measured));
         api.set_check_expected(str_(&self.check_expected));
         api.set_check_tolerance(str_(&self.check_tolerance));
-        api.set_check_diff_en(str_(&self.check_diff.en));
-        api.set_check_diff_zh(str_(&self.check_diff.zh));
+        api.set_check_diff(bilingual(&self.check_diff));
         api.set_auth_who(str_(&self.auth_who));
-        api.set_auth_purpose_en(str_(&self.auth_purpose.en));
-        api.set_auth_purpose_zh(str_(&self.auth_purpose.zh));
-        api.set_pin_message_en(str_(&self.pin_message.en));
-        api.set_pin_message_zh(str_(&self.pin_message.zh));
-        api.set_check_hint_en(str_(&self.check_hint.en));
-        api.set_check_hint_zh(str_(&self.check_hint.zh));
+        api.set_auth_purpose(bilingual(&self.auth_purpose));
+        api.set_pin_message(bilingual(&self.pin_message));
+        api.set_check_hint(bilingual(&self.check_hint));
         api.set_alert_shown(self.alert_shown);
         api.set_alert_reason(str_(&self.alert_reason));
-        api.set_alert_en(str_(&self.alert.en));
-        api.set_alert_zh(str_(&self.alert.zh));
+        api.set_alert(bilingual(&self.alert));
         api.set_alert_detail(str_(&self.alert_detail));
         api.set_alert_code(str_(&self.alert_code));
         if previous.map(|p| &p.devices) != Some(&self.devices) {
@@ -393,8 +389,7 @@ impl UiState {
         api.set_return_weighed(str_(&self.return_weighed));
         api.set_return_verdict(self.return_verdict);
         api.set_pack_record(self.pack_record.clone());
-        api.set_return_closed_en(str_(&self.return_closed.en));
-        api.set_return_closed_zh(str_(&self.return_closed.zh));
+        api.set_return_closed(bilingual(&self.return_closed));
     }
 }
 
@@ -413,6 +408,14 @@ pub fn label_image(label: &LabelPrint) -> slint::Image {
             tracing::error!("label preview not drawn: {e}");
             slint::Image::default()
         }
+    }
+}
+
+/// Rust's text in both languages for the window, which shows the one of its language.
+pub fn bilingual(w: &Words) -> Bilingual {
+    Bilingual {
+        en: w.en.as_str().into(),
+        zh: w.zh.as_str().into(),
     }
 }
 

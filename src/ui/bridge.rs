@@ -567,7 +567,7 @@ fn drain(w: &AppWindow, inbox: &Inbox, state: &RefCell<ScreenState>) {
 #[cfg(any(test, feature = "testing"))]
 mod probe {
     use std::sync::atomic::{AtomicU64, Ordering};
-    use std::sync::{Arc, Condvar, Mutex};
+    use std::sync::{Arc, Condvar, Mutex, PoisonError};
     use std::time::{Duration, Instant};
 
     #[derive(Clone, Default)]
@@ -602,7 +602,8 @@ mod probe {
 
     impl Posted {
         fn note(&self, f: impl FnOnce(&mut Seen)) {
-            let mut s = self.seen.lock().expect("probe lock");
+            // The mailbox's rule for a poisoned lock (bridge/mailbox.rs): recover the counts.
+            let mut s = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
             f(&mut s);
             s.last = Some(Instant::now());
             self.changed.notify_all();
@@ -627,7 +628,7 @@ mod probe {
             timeout: Duration,
         ) -> bool {
             let deadline = Instant::now() + timeout;
-            let mut s = self.seen.lock().expect("probe lock");
+            let mut s = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
             loop {
                 let caught_up = s.views > sent && s.replies >= queries;
                 let calm = s.last.is_none_or(|t| t.elapsed() >= quiet);
@@ -642,7 +643,7 @@ mod probe {
                 s = self
                     .changed
                     .wait_timeout(s, step.min(deadline - now))
-                    .expect("probe lock")
+                    .unwrap_or_else(PoisonError::into_inner)
                     .0;
             }
         }

@@ -3,13 +3,12 @@
 
 use crate::domain::returns::{Condition, PackRecord, ReturnReason};
 use crate::station::view::ReturnsPanel;
-use crate::text::Words;
 use crate::ui::{
     BuyerReason, ForeignRow, PackRecordView, ReturnLineRow, ReturnVerdict, UnitCondition,
 };
 
 use super::words::{closed_words, condition_text, condition_words};
-use super::{grams, plain, UiState};
+use super::{bilingual, grams, plain, UiState};
 
 /// The pack record for the screen.
 pub fn pack_record_view(p: &PackRecord) -> PackRecordView {
@@ -68,18 +67,14 @@ impl UiState {
         self.return_lines = o
             .lines
             .iter()
-            .map(|l| {
-                let Words { en, zh } = condition_words(&l.conditions);
-                ReturnLineRow {
-                    sku: plain(&l.sku).into(),
-                    name: plain(&l.name).into(),
-                    attributes: plain(&l.attributes).into(),
-                    packed: l.packed as i32,
-                    before: l.before as i32,
-                    now: l.now as i32,
-                    conditions_en: en.into(),
-                    conditions_zh: zh.into(),
-                }
+            .map(|l| ReturnLineRow {
+                sku: plain(&l.sku).into(),
+                name: plain(&l.name).into(),
+                attributes: plain(&l.attributes).into(),
+                packed: l.packed as i32,
+                before: l.before as i32,
+                now: l.now as i32,
+                conditions: bilingual(&condition_words(&l.conditions)),
             })
             .collect();
         self.return_foreign = o
@@ -89,8 +84,7 @@ impl UiState {
                 code: plain(&f.code).into(),
                 sku: f.sku.as_deref().map(plain).unwrap_or_default().into(),
                 units: f.units as i32,
-                condition_en: condition_text(f.condition).en.into(),
-                condition_zh: condition_text(f.condition).zh.into(),
+                condition: bilingual(&condition_text(f.condition).words()),
             })
             .collect();
         self.return_units = o.units as i32;

@@ -304,11 +304,11 @@ fn a_return_maps_beside_its_pack_record_in_both_languages() {
         s.return_recipient, "李娜\\u{202E}",
         "shop data stays plain text"
     );
-    assert_eq!(s.return_lines[0].conditions_en, "1 OK · 1 damaged");
-    assert_eq!(s.return_lines[0].conditions_zh, "完好 1 · 损坏 1");
+    assert_eq!(s.return_lines[0].conditions.en, "1 OK · 1 damaged");
+    assert_eq!(s.return_lines[0].conditions.zh, "完好 1 · 损坏 1");
     assert_eq!((s.return_lines[0].now, s.return_lines[0].packed), (2, 2));
     assert_eq!(s.return_foreign[0].code, "=SUM(A1)");
-    assert_eq!(s.return_foreign[0].condition_zh, "规格不符");
+    assert_eq!(s.return_foreign[0].condition.zh, "规格不符");
     assert_eq!(s.return_reason, BuyerReason::MissingItem);
     assert_eq!(s.return_last_condition, UnitCondition::WrongVariant);
     assert_eq!(s.return_weighed, "205.5 g");
