@@ -36,7 +36,7 @@ mod harness;
 mod lazyfs;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use harness::Due as Cut;

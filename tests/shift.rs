@@ -4,7 +4,6 @@
 mod common;
 mod harness;
 
-use std::path::Path;
 use std::time::Duration;
 
 use common::*;

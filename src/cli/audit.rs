@@ -219,30 +219,7 @@ pub fn run(what: AuditCmd, cfg: Option<&Config>) -> Result<ExitCode> {
             to,
             out,
             src,
-        } => {
-            let store = open_reader(&src, cfg)?;
-            let fmt = match format {
-                Format::Csv => ExportFormat::Csv,
-                Format::Jsonl => ExportFormat::Jsonl,
-            };
-            let (from, to) = (bound(&from, false)?, bound(&to, true)?);
-            match out {
-                Some(p) => {
-                    let f = std::fs::File::create(&p)
-                        .with_context(|| format!("cannot write {}", p.display()))?;
-                    let mut w = std::io::BufWriter::new(f);
-                    let n = audit::export(store.as_ref(), fmt, from, to, &mut w)?;
-                    w.flush()?;
-                    eprintln!("{n} events written to {}", p.display());
-                }
-                None => {
-                    let stdout = std::io::stdout();
-                    let mut w = std::io::BufWriter::new(stdout.lock());
-                    audit::export(store.as_ref(), fmt, from, to, &mut w)?;
-                    w.flush()?;
-                }
-            }
-        }
+        } => export(format, &from, &to, out, &src, cfg)?,
         AuditCmd::Verify {
             db,
             file,
@@ -281,25 +258,19 @@ pub fn run(what: AuditCmd, cfg: Option<&Config>) -> Result<ExitCode> {
             src,
         } => {
             let c = src.connect(cfg)?;
-            let rt = current_thread()?;
-            if let Some(item) = item {
-                let (Some(note), Some(by)) = (note, by) else {
-                    bail!("marking {item} reviewed needs --note TEXT and --by SUPERVISOR_ID");
-                };
-                let pin = Pin::new(&read_secret(&format!("PIN of {by}: "))?);
-                let proof = rt.block_on(c.pin_proof(&by, &pin))?;
-                let seq = rt.block_on(c.review(&item, &by, proof.as_ref(), &note))?;
-                println!("{item} reviewed by {by} (central event {seq})");
-                return Ok(ExitCode::SUCCESS);
+            match item {
+                Some(item) => mark_reviewed(&c, &item, note, by)?,
+                None => {
+                    let since = audit::review_since(from.as_deref())?;
+                    let items = current_thread()?.block_on(c.review_queue(
+                        since,
+                        std::time::Duration::from_secs(300),
+                        all,
+                        10_000,
+                    ))?;
+                    out.write(&items, &[&audit::floor::review(&items)])?;
+                }
             }
-            let since = audit::review_since(from.as_deref())?;
-            let items = rt.block_on(c.review_queue(
-                since,
-                std::time::Duration::from_secs(300),
-                all,
-                10_000,
-            ))?;
-            out.write(&items, &[&audit::floor::review(&items)])?;
         }
         AuditCmd::Report { from, to, out, src } => {
             let c = src.connect(cfg)?;
@@ -308,23 +279,79 @@ pub fn run(what: AuditCmd, cfg: Option<&Config>) -> Result<ExitCode> {
             let [a, b] = audit::floor::report(&report);
             out.write(&report, &[&a, &b])?;
         }
-        AuditCmd::Checkpoint { out, db } => {
-            let store = store::open_read_only(&db_path(db.as_deref(), cfg))?;
-            let Some(cp) = store.checkpoint(now())? else {
-                bail!("the event log is empty: nothing to checkpoint");
-            };
-            let text = serde_json::to_string_pretty(&cp)?;
-            match out {
-                Some(p) => {
-                    std::fs::write(&p, format!("{text}\n"))
-                        .with_context(|| format!("cannot write {}", p.display()))?;
-                    eprintln!("checkpoint at event {} written to {}", cp.seq, p.display());
-                }
-                None => println!("{text}"),
-            }
-        }
+        AuditCmd::Checkpoint { out, db } => checkpoint(out, db, cfg)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `audit export`: the raw log to `out`, or to stdout.
+fn export(
+    format: Format,
+    from: &Option<String>,
+    to: &Option<String>,
+    out: Option<PathBuf>,
+    src: &Source,
+    cfg: Option<&Config>,
+) -> Result<()> {
+    let store = open_reader(src, cfg)?;
+    let fmt = match format {
+        Format::Csv => ExportFormat::Csv,
+        Format::Jsonl => ExportFormat::Jsonl,
+    };
+    let (from, to) = (bound(from, false)?, bound(to, true)?);
+    match out {
+        Some(p) => {
+            let f = std::fs::File::create(&p)
+                .with_context(|| format!("cannot write {}", p.display()))?;
+            let mut w = std::io::BufWriter::new(f);
+            let n = audit::export(store.as_ref(), fmt, from, to, &mut w)?;
+            w.flush()?;
+            eprintln!("{n} events written to {}", p.display());
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut w = std::io::BufWriter::new(stdout.lock());
+            audit::export(store.as_ref(), fmt, from, to, &mut w)?;
+            w.flush()?;
+        }
+    }
+    Ok(())
+}
+
+/// `audit review ITEM --note --by`: marked with the supervisor's PIN, checked by the centre.
+fn mark_reviewed(
+    c: &packbench::central::Central,
+    item: &str,
+    note: Option<String>,
+    by: Option<String>,
+) -> Result<()> {
+    let (Some(note), Some(by)) = (note, by) else {
+        bail!("marking {item} reviewed needs --note TEXT and --by SUPERVISOR_ID");
+    };
+    let rt = current_thread()?;
+    let pin = Pin::new(&read_secret(&format!("PIN of {by}: "))?);
+    let proof = rt.block_on(c.pin_proof(&by, &pin))?;
+    let seq = rt.block_on(c.review(item, &by, proof.as_ref(), &note))?;
+    println!("{item} reviewed by {by} (central event {seq})");
+    Ok(())
+}
+
+/// `audit checkpoint`: the log's head, to keep off the bench.
+fn checkpoint(out: Option<PathBuf>, db: Option<PathBuf>, cfg: Option<&Config>) -> Result<()> {
+    let store = store::open_read_only(&db_path(db.as_deref(), cfg))?;
+    let Some(cp) = store.checkpoint(now())? else {
+        bail!("the event log is empty: nothing to checkpoint");
+    };
+    let text = serde_json::to_string_pretty(&cp)?;
+    match out {
+        Some(p) => {
+            std::fs::write(&p, format!("{text}\n"))
+                .with_context(|| format!("cannot write {}", p.display()))?;
+            eprintln!("checkpoint at event {} written to {}", cp.seq, p.display());
+        }
+        None => println!("{text}"),
+    }
+    Ok(())
 }
 
 /// `audit verify`: exit 0 when the log is intact, 3 when it is not.

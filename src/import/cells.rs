@@ -33,7 +33,7 @@ pub(super) fn excel_scientific(v: &str) -> bool {
 }
 
 /// The error for a code text that lost its digits, if it did.
-pub(super) fn lost_digits_text(column: &str, v: &str) -> Option<String> {
+pub(super) fn lost_digits_text(column: &str, v: &str) -> Option<CellError> {
     if !CODE_COLUMNS.contains(&column) {
         return None;
     }
@@ -41,17 +41,12 @@ pub(super) fn lost_digits_text(column: &str, v: &str) -> Option<String> {
         .split('|')
         .map(|part| part.rsplit_once('*').map_or(part, |(code, _)| code))
         .any(excel_scientific);
-    lost.then(|| {
-        format!(
-            "{:?} lost its digits: Excel wrote the number in scientific notation. In the original export, format the column as Number with 0 decimal places (or as Text) before saving, or import the .xlsx file instead",
-            v.trim()
-        )
-    })
+    lost.then(|| CellError::Scientific(v.trim().to_string()))
 }
 
 /// A spreadsheet number as the text it was typed as: `6901234567890.0` is the barcode
 /// `6901234567890`, `1.0` the quantity `1`.
-pub(super) fn float_text(x: f64, column: &str) -> Result<String, String> {
+pub(super) fn float_text(x: f64, column: &str) -> Result<String, CellError> {
     let limit = if CODE_COLUMNS.contains(&column) {
         EXCEL_DIGITS_LIMIT
     } else {
@@ -59,9 +54,7 @@ pub(super) fn float_text(x: f64, column: &str) -> Result<String, String> {
     };
     if x.is_finite() && x.fract() == 0.0 {
         if x.abs() >= limit {
-            return Err(format!(
-                "the number {x:e} has lost digits (a spreadsheet keeps only 15 significant digits of a number). In Excel, format the column as Text and enter the codes again, or have the shop system export it as text"
-            ));
+            return Err(CellError::LostDigits(x));
         }
         return Ok(format!("{}", x as i64));
     }
@@ -80,7 +73,7 @@ pub(super) fn whole_number(v: &str) -> Option<u32> {
     int.parse().ok()
 }
 
-pub(super) fn cell_text(cell: &Data, column: &str) -> Result<String, String> {
+pub(super) fn cell_text(cell: &Data, column: &str) -> Result<String, CellError> {
     match cell {
         Data::Empty => Ok(String::new()),
         Data::String(s) => match lost_digits_text(column, s) {
@@ -90,7 +83,7 @@ pub(super) fn cell_text(cell: &Data, column: &str) -> Result<String, String> {
         Data::Int(i) => Ok(i.to_string()),
         Data::Float(x) => float_text(*x, column),
         Data::Bool(b) => Ok(if *b { "1" } else { "0" }.to_string()),
-        Data::Error(e) => Err(format!("holds the spreadsheet error {e}")),
+        Data::Error(e) => Err(CellError::SpreadsheetError(e.to_string())),
         // Dates: not in any contract column; their text keeps a mistake visible.
         other => Ok(other.to_string()),
     }
@@ -108,4 +101,17 @@ pub(super) fn column_letters(mut n: u32) -> String {
     }
     s.reverse();
     String::from_utf8(s).unwrap_or_default()
+}
+
+/// A cell whose text cannot be trusted as the shop typed it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub(super) enum CellError {
+    /// A code Excel wrote in scientific notation.
+    #[error("{0:?} lost its digits: Excel wrote the number in scientific notation. In the original export, format the column as Number with 0 decimal places (or as Text) before saving, or import the .xlsx file instead")]
+    Scientific(String),
+    /// A number past what a spreadsheet keeps exactly.
+    #[error("the number {0:e} has lost digits (a spreadsheet keeps only 15 significant digits of a number). In Excel, format the column as Text and enter the codes again, or have the shop system export it as text")]
+    LostDigits(f64),
+    #[error("holds the spreadsheet error {0}")]
+    SpreadsheetError(String),
 }

@@ -55,7 +55,7 @@ pub(super) fn resolve(
     kind: Kind,
     headers: &[String],
     map: &HashMap<String, String>,
-) -> Result<Vec<Option<&'static str>>, String> {
+) -> Result<Vec<Option<&'static str>>, ResolveError> {
     let user: HashMap<String, &str> = map.iter().map(|(h, c)| (header_key(h), c.trim())).collect();
     let mut picks: Vec<Option<(&'static str, u8)>> = Vec::with_capacity(headers.len());
     for h in headers {
@@ -63,11 +63,10 @@ pub(super) fn resolve(
         let pick = match user.get(&key) {
             Some(&"") => None,
             Some(c) => Some((
-                kind.column(c).ok_or_else(|| {
-                    format!(
-                        "the column map sends {h:?} to {c:?}, which is not a column of {}",
-                        kind.name()
-                    )
+                kind.column(c).ok_or_else(|| ResolveError::NoSuchColumn {
+                    header: h.clone(),
+                    column: c.to_string(),
+                    kind,
                 })?,
                 3,
             )),
@@ -97,16 +96,34 @@ pub(super) fn resolve(
             .filter(|&i| picks[i] == Some((col, best)))
             .collect();
         if let [a, b, ..] = at[..] {
-            return Err(format!(
-                "columns {:?} and {:?} both hold {col}: map the one not to import to \"\" (a column map, e.g. [import.{}] in the config)",
-                headers[a],
-                headers[b],
-                kind.name()
-            ));
+            return Err(ResolveError::BothHold {
+                first: headers[a].clone(),
+                second: headers[b].clone(),
+                column: col,
+                kind,
+            });
         }
         out[at[0]] = Some(col);
     }
     Ok(out)
+}
+
+/// The file's columns cannot be told apart, or the map sends one nowhere.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(super) enum ResolveError {
+    #[error("the column map sends {header:?} to {column:?}, which is not a column of {}", kind.name())]
+    NoSuchColumn {
+        header: String,
+        column: String,
+        kind: Kind,
+    },
+    #[error("columns {first:?} and {second:?} both hold {column}: map the one not to import to \"\" (a column map, e.g. [import.{}] in the config)", kind.name())]
+    BothHold {
+        first: String,
+        second: String,
+        column: &'static str,
+        kind: Kind,
+    },
 }
 
 pub(super) fn missing_required(

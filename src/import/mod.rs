@@ -129,6 +129,44 @@ impl Checked {
     }
 }
 
+/// A file read into rows, not yet checked: the first half of every check, the bench's and
+/// the centre's alike (the centre loads its catalog, asynchronously, between the halves).
+pub struct ReadFile {
+    path: std::path::PathBuf,
+    kind: Kind,
+    rows: Rows,
+}
+
+/// Reads one file ([`read_rows`]), reporting the reading and checking phases.
+pub fn read_file(
+    path: &Path,
+    kind: Kind,
+    opts: &ReadOptions,
+    on_progress: &mut dyn FnMut(Phase),
+) -> Result<ReadFile, ImportError> {
+    on_progress(Phase::Reading);
+    let rows = read_rows(path, kind, opts)?;
+    on_progress(Phase::Checking(rows.rows.len()));
+    Ok(ReadFile {
+        path: path.to_path_buf(),
+        kind,
+        rows,
+    })
+}
+
+impl ReadFile {
+    /// Whether [`ReadFile::check`] needs the stored catalog ([`Kind::checks_catalog`]).
+    pub fn needs_catalog(&self) -> bool {
+        self.kind.checks_catalog()
+    }
+
+    /// The second half: the rows checked against the stored catalog (empty when not
+    /// [`ReadFile::needs_catalog`]).
+    pub fn check(self, catalog: &[Sku]) -> Result<Checked, ImportError> {
+        check_rows(&self.path, self.kind, self.rows, catalog)
+    }
+}
+
 /// Reads and checks one file against what `store` holds (the catalog for orders, the
 /// stored barcodes for a catalog); writes nothing.
 pub fn check_file<S: ReferenceData + ?Sized>(
@@ -138,15 +176,13 @@ pub fn check_file<S: ReferenceData + ?Sized>(
     opts: &ReadOptions,
     on_progress: &mut dyn FnMut(Phase),
 ) -> Result<Checked, ImportFileError> {
-    on_progress(Phase::Reading);
-    let rows = read_rows(path, kind, opts)?;
-    on_progress(Phase::Checking(rows.rows.len()));
-    let catalog = if kind.checks_catalog() {
+    let read = read_file(path, kind, opts, on_progress)?;
+    let catalog = if read.needs_catalog() {
         store.load_catalog()?
     } else {
         Vec::new()
     };
-    Ok(check_rows(path, kind, rows, &catalog)?)
+    Ok(read.check(&catalog)?)
 }
 
 /// Checks rows read from `path` against the stored catalog (read only when

@@ -296,7 +296,7 @@ pub(super) fn csv_rows(
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
-    let cols = resolve(kind, &headers, map).map_err(|m| ("line 1".to_string(), m))?;
+    let cols = resolve(kind, &headers, map).map_err(|m| ("line 1".to_string(), m.to_string()))?;
     if let Some(m) = missing_required(kind, &headers, &cols) {
         return Err(("line 1".into(), m));
     }
@@ -335,7 +335,7 @@ pub(super) fn csv_rows(
         for (col, v) in cols.iter().zip(rec.iter()) {
             let Some(col) = *col else { continue };
             if let Some(m) = lost_digits_text(col, v) {
-                return Err((format!("line {line}, column {col}"), m));
+                return Err((format!("line {line}, column {col}"), m.to_string()));
             }
             fields.insert(col, v.to_string());
         }
@@ -373,7 +373,7 @@ pub(super) fn json_rows(
             .as_object()
             .ok_or_else(|| (format!("record {n}"), "is not a JSON object".to_string()))?;
         let keys: Vec<String> = obj.keys().map(|k| k.trim().to_string()).collect();
-        let cols = resolve(kind, &keys, map).map_err(|m| (format!("record {n}"), m))?;
+        let cols = resolve(kind, &keys, map).map_err(|m| (format!("record {n}"), m.to_string()))?;
         let mut fields = HashMap::new();
         for ((k, v), col) in obj.iter().zip(&cols) {
             let s = match v {
@@ -480,7 +480,8 @@ pub(super) fn sheet_rows(
         .map(|c| c.to_string().trim().to_string())
         .collect();
     let header_place = format!("sheet {name}, row {}", row0 + 1);
-    let cols = resolve(kind, &headers, &opts.map).map_err(|m| (header_place.clone(), m))?;
+    let cols =
+        resolve(kind, &headers, &opts.map).map_err(|m| (header_place.clone(), m.to_string()))?;
     if let Some(m) = missing_required(kind, &headers, &cols) {
         return Err((header_place, m));
     }
@@ -512,7 +513,7 @@ pub(super) fn sheet_rows(
                         "sheet {name}, cell {}{line}, column {col}",
                         column_letters(col0 + j as u32)
                     ),
-                    m,
+                    m.to_string(),
                 )
             })?;
             fields.insert(col, text);

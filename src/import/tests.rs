@@ -65,7 +65,7 @@ fn stronger_names_win_and_equal_ones_are_an_error() {
     let cols = resolve(Kind::Catalog, &h(&["sku", "商家编码"]), &none).unwrap();
     assert_eq!(cols, [Some("sku"), None]);
     let e = resolve(Kind::Catalog, &h(&["商品编码", "商家编码"]), &none).unwrap_err();
-    assert!(e.contains("both hold sku"), "{e}");
+    assert!(e.to_string().contains("both hold sku"), "{e}");
     let map = HashMap::from([("商品编码".to_string(), String::new())]);
     let cols = resolve(Kind::Catalog, &h(&["商品编码", "商家编码"]), &map).unwrap();
     assert_eq!(cols, [None, Some("sku")]);

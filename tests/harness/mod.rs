@@ -27,8 +27,10 @@ pub const PICKER_ID: &str = "E001";
 // The one runner and the one fixture loader, shared with `tests/common` (this module is also
 // included where `tests/common` is not).
 #[path = "../common/bin.rs"]
+#[allow(clippy::duplicate_mod)]
 pub mod bin;
 #[path = "../common/fixtures.rs"]
+#[allow(clippy::duplicate_mod)]
 mod fixture_files;
 #[allow(unused_imports)]
 pub use fixture_files::{data_set, fixture, fixtures};
