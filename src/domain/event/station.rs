@@ -17,8 +17,7 @@ pub struct LogAlarm {
 pub struct Device {
     /// `scanner`, `scale`, `printer`, ... ([`DeviceKind`] for the ones a bench always has).
     pub device: String,
-    /// A [`DeviceStatus`]; text, so a log from a newer build with another state still reads.
-    pub state: String,
+    pub state: DeviceStatus,
     pub detail: String,
 }
 
