@@ -242,16 +242,22 @@ pub enum ScanSuffix {
     One(Suffix),
 }
 
+/// A printer or scanner value the config does not know, naming the values it may take.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    #[error("scanner suffix: {0}")]
+    Suffix(#[from] packbench_drivers::scanner::UnknownSuffix),
+    #[error("printer language must be zh or en, not {0:?}")]
+    Language(String),
+}
+
 impl FromStr for ScanSuffix {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = ValueError;
+    fn from_str(s: &str) -> Result<Self, ValueError> {
         match s {
             "any" => Ok(ScanSuffix::Any),
             "none" => Ok(ScanSuffix::None),
-            one => one
-                .parse()
-                .map(ScanSuffix::One)
-                .map_err(|e| format!("scanner suffix: {e}")),
+            one => Ok(ScanSuffix::One(one.parse()?)),
         }
     }
 }
@@ -274,12 +280,12 @@ pub enum Language {
 }
 
 impl FromStr for Language {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = ValueError;
+    fn from_str(s: &str) -> Result<Self, ValueError> {
         match s {
             "zh" | "zh-CN" => Ok(Language::Zh),
             "en" => Ok(Language::En),
-            other => Err(format!("printer language must be zh or en, not {other:?}")),
+            other => Err(ValueError::Language(other.to_string())),
         }
     }
 }
@@ -694,6 +700,7 @@ impl Config {
 mod tests {
     use super::*;
 
+    /// The timeout, or the error's sentence.
     fn security(toml_text: &str) -> Result<u32, String> {
         let cfg: Config = toml::from_str(toml_text).unwrap();
         cfg.security.approval_timeout().map_err(|e| e.to_string())
