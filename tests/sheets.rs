@@ -103,12 +103,13 @@ fn command_sheet_pdf_scans_to_exactly_the_listed_commands() {
     // Both languages: every meaning's English and Chinese half, and the group headings.
     let text = pdf_text(&pdf);
     for (c, meaning) in packbench::domain::commands::COMMANDS {
-        let (en, zh) = packbench::sheets::meaning_parts(meaning);
+        let (en, zh) = (meaning.en, meaning.zh);
         assert!(text.contains(en), "{}: {en:?} missing", c.code());
         assert!(text.contains(zh), "{}: {zh:?} missing", c.code());
     }
     for (g, _) in packbench::sheets::sections() {
-        assert!(text.contains(g.title().0) && text.contains(g.title().1));
+        let h = g.heading();
+        assert!(text.contains(h.en) && text.contains(h.zh), "{h:?}");
     }
     // A4 portrait at 200 dpi.
     let (w, h) = png_size(&pages[0]);

@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 use i_slint_backend_testing::{ElementHandle, ElementQuery};
 use packbench::central::{self, Central};
 use packbench::config::{CentralConfig, Offline};
-use packbench::import::{Kind, ReadOptions};
 use packbench::store::{EventLog, SqliteStore};
 use packbench::ui::console::{Console, Setup, SharedClock};
 use packbench::ui::{ConsoleTab, ConsoleWindow, Floor};
@@ -28,10 +27,6 @@ use slint::{ComponentHandle, LogicalSize};
 use ui_harness::*;
 
 const WAIT: Duration = Duration::from_secs(60);
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
-}
 
 struct Centre {
     rt: tokio::runtime::Runtime,
@@ -49,22 +44,12 @@ impl Centre {
             .unwrap();
         let db = rt.block_on(pg::fresh_db());
         let central = Central::connect(&db.url, None).unwrap();
-        for (kind, file) in [
-            (Kind::Catalog, "catalog.csv"),
-            (Kind::Employees, "employees.csv"),
-            (Kind::Packaging, "packaging.csv"),
-            (Kind::Orders, "orders.csv"),
-        ] {
-            rt.block_on(central::import_file(
-                &central,
-                kind,
-                &fixtures().join(file),
-                &ReadOptions::default(),
-                base_time(),
-                &mut |_| {},
-            ))
-            .unwrap_or_else(|e| panic!("{file}: {e}"));
-        }
+        rt.block_on(central::import_data_set(
+            &central,
+            &pg::events::fixtures(),
+            base_time(),
+        ))
+        .expect("the fixtures' data set");
         let console_url = rt
             .block_on(central::add_console(
                 &db.url,

@@ -3,7 +3,11 @@
 #[allow(unused_imports)]
 use super::*;
 
-pub(crate) fn expect(st: &mut Station, what: &str, want: impl FnMut(&Value) -> bool) -> (Instant, Value) {
+pub(crate) fn expect(
+    st: &mut Station,
+    what: &str,
+    want: impl FnMut(&Value) -> bool,
+) -> (Instant, Value) {
     st.until(WAIT, want).unwrap_or_else(|| {
         panic!(
             "no {what}; last lines: {:#?}",

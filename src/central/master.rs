@@ -638,16 +638,14 @@ pub async fn check_file(
     opts: &crate::import::ReadOptions,
     on_progress: &mut (dyn FnMut(crate::import::Phase) + Send),
 ) -> Result<crate::import::Checked> {
-    use crate::import::{self as imp, Phase};
-    on_progress(Phase::Reading);
-    let rows = imp::read_rows(path, kind, opts)?;
-    on_progress(Phase::Checking(rows.rows.len()));
-    let catalog = if kind.checks_catalog() {
+    // The bench's read-then-check, with the centre's catalog loaded between the halves.
+    let file = crate::import::read_file(path, kind, opts, &mut *on_progress)?;
+    let catalog = if file.needs_catalog() {
         central.load_catalog().await?
     } else {
         Vec::new()
     };
-    Ok(imp::check_rows(path, kind, rows, &catalog)?)
+    Ok(file.check(&catalog)?)
 }
 
 /// `packbench import KIND FILE --central URL`: reads and checks the file ([`check_file`]),

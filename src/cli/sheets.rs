@@ -44,11 +44,10 @@ pub fn commands(args: CommandsArgs, cfg: Option<Config>) -> Result<ExitCode> {
     } else {
         let mut list = Sheet::new("commands", &["barcode", "meaning", "sheet group"]);
         for (c, d) in COMMANDS.iter() {
-            let (en, zh) = c.group().title();
             list.push(vec![
                 c.code().into(),
                 d.to_string().into(),
-                format!("{en} / {zh}").into(),
+                c.group().heading().to_string().into(),
             ]);
         }
         out::print_tables(&[&list]);

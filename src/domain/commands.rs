@@ -98,13 +98,6 @@ impl CommandGroup {
         }
     }
 
-    /// The heading as (English, Chinese), for the callers written before [`Self::heading`]
-    /// (`packbench commands`, the sheet test); new code takes the heading.
-    pub const fn title(self) -> (&'static str, &'static str) {
-        let t = self.heading();
-        (t.en, t.zh)
-    }
-
     /// The commands of this section, in table order.
     pub fn commands(self) -> impl Iterator<Item = &'static (Command, Text)> {
         COMMANDS.iter().filter(move |(c, _)| c.group() == self)

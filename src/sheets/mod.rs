@@ -50,12 +50,6 @@ pub enum SheetError {
 
 pub type Result<T, E = SheetError> = std::result::Result<T, E>;
 
-/// A command's meaning in English and Chinese (for the callers that print the halves
-/// apart; the meaning is one catalogue text).
-pub fn meaning_parts(meaning: &Text) -> (&'static str, &'static str) {
-    (meaning.en, meaning.zh)
-}
-
 /// The command sheet's sections, in order, empty ones left out.
 pub fn sections() -> Vec<(CommandGroup, Vec<(Command, Text)>)> {
     CommandGroup::ALL
@@ -174,7 +168,7 @@ mod tests {
     fn every_command_has_an_english_and_a_chinese_meaning() {
         // The sheet prints both halves; a command added with one language would show a gap.
         for (c, m) in crate::domain::commands::COMMANDS {
-            let (en, zh) = meaning_parts(m);
+            let (en, zh) = (m.en, m.zh);
             assert!(!en.is_empty() && en.is_ascii(), "{}: {m:?}", c.code());
             assert!(
                 zh.chars().any(|ch| ('\u{4e00}'..='\u{9fff}').contains(&ch)),

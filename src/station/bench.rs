@@ -23,7 +23,10 @@ pub enum BenchError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("catalog: {0}")]
-    Catalog(String),
+    Catalog(#[from] crate::domain::catalog::CatalogError),
+    /// A label asked for an order the store no longer has.
+    #[error("catalog: order {0} vanished")]
+    OrderVanished(String),
 }
 
 pub struct Bench<S: Store> {
@@ -169,7 +172,7 @@ impl<S: Store> Bench<S> {
         // Taken first (an import after this point is caught next time) and kept only once
         // everything loaded, so a failed reload is tried again at the next input.
         let version = self.store.reference_version()?;
-        self.catalog = Catalog::new(self.store.load_catalog()?).map_err(|e| BenchError::Catalog(e.to_string()))?;
+        self.catalog = Catalog::new(self.store.load_catalog()?)?;
         self.badges = (self.store.employees()?.into_iter())
             .map(|e| (e.badge.clone(), e))
             .collect();

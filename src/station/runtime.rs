@@ -449,7 +449,7 @@ impl<S: Store, W: Write> StationLoop<S, W> {
         let store = self.bench.store();
         let order = store
             .find_order(order_no)?
-            .ok_or_else(|| BenchError::Catalog(format!("order {order_no} vanished")))?;
+            .ok_or_else(|| BenchError::OrderVanished(order_no.to_string()))?;
         let view = self.bench.view(order)?;
         let p = &view.progress;
         let name = |id: Option<&str>| -> Result<String, BenchError> {

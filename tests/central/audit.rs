@@ -303,23 +303,7 @@ async fn return_events_ship_and_the_central_audit_reads_them() {
     import_fixtures(&c).await;
     // A bench packs ORDER1, then checks its return in: a lipstick that was never in it.
     let mut store = SqliteStore::open_in_memory().unwrap();
-    for (kind, file) in [
-        (Kind::Catalog, "catalog.csv"),
-        (Kind::Employees, "employees.csv"),
-        (Kind::Packaging, "packaging.csv"),
-        (Kind::Orders, "orders.csv"),
-    ] {
-        import::import_file(
-            &mut store,
-            kind,
-            &fixtures().join(file),
-            &ReadOptions::default(),
-            "B-RET",
-            t0(),
-            &mut |_| {},
-        )
-        .unwrap();
-    }
+    import::import_data_set(&mut store, &fixtures(), "B-RET", t0()).unwrap();
     let cfg = EngineConfig {
         station_id: "B-RET".into(),
         ..EngineConfig::default()

@@ -9,14 +9,11 @@ async fn central_imports_follow_the_bench_importer_rules() {
     let c = central_for(&db).await;
     let mut local = SqliteStore::open_in_memory().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    for (kind, file) in [
-        (Kind::Catalog, "catalog.csv"),
-        (Kind::Employees, "employees.csv"),
-        (Kind::Packaging, "packaging.csv"),
-        (Kind::Orders, "orders.csv"),
-        (Kind::Orders, "orders.json"),
-    ] {
-        let path = fixtures().join(file);
+    // The data set, then the same orders again from JSON (a re-import that changes nothing).
+    for (kind, path) in data_set(None)
+        .into_iter()
+        .chain([(Kind::Orders, fixture("orders.json"))])
+    {
         let want = import::import_file(
             &mut local,
             kind,
@@ -30,7 +27,7 @@ async fn central_imports_follow_the_bench_importer_rules() {
         let got = central::import_file(&c, kind, &path, &ReadOptions::default(), t0(), &mut |_| {})
             .await
             .unwrap();
-        assert_eq!(got, want, "{file}");
+        assert_eq!(got, want, "{}", path.display());
     }
     // Unchanged re-import: nothing written, not even an event.
     let head = c.head(CENTRAL_STATION).await.unwrap();

@@ -122,15 +122,10 @@ impl Floor {
     /// once for every bench the way an operator does it (`packbench import KIND FILE
     /// --central URL`).
     fn import(&self, orders_csv: &Path) {
-        for (kind, file) in [
-            ("catalog", fixtures().join("catalog.csv")),
-            ("employees", fixtures().join("employees.csv")),
-            ("packaging", fixtures().join("packaging.csv")),
-            ("orders", orders_csv.to_path_buf()),
-        ] {
+        for (kind, file) in data_set(Some(orders_csv)) {
             let out = pb(&[
                 "import",
-                kind,
+                kind.name(),
                 file.to_str().unwrap(),
                 "--central",
                 &self.db.url,

@@ -2,8 +2,6 @@
 //! hashed onto its predecessor exactly as `src/store/chain.rs` hashes it, chains of them,
 //! and the fixtures' data set imported centrally.
 
-use std::path::{Path, PathBuf};
-
 use chrono::{FixedOffset, TimeZone};
 use packbench::central::{self, Central, ShipEvent};
 use packbench::store::chain::{self, EventFields, GENESIS};
@@ -15,9 +13,8 @@ pub fn t0() -> chrono::DateTime<FixedOffset> {
         .unwrap()
 }
 
-pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
-}
+#[allow(unused_imports)]
+pub use super::fixture_files::{data_set, fixture, fixtures};
 
 /// One event of E003 hashed onto `prev` exactly as a bench's log hashes it.
 pub fn ev(

@@ -15,6 +15,10 @@
 #![allow(dead_code)]
 
 pub mod events;
+// The one fixture loader (`tests/common`), for the binaries that take `tests/pg` alone.
+#[path = "../common/fixtures.rs"]
+#[allow(clippy::duplicate_mod)]
+pub mod fixture_files;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
