@@ -54,7 +54,8 @@ def project_text():
     for pattern in (
         "ui/**/*.slint",
         "ui/**/*.po",
-        "src/ui/*.rs",  # bilingual alerts and messages built in Rust
+        "src/text/catalogue.toml",  # every text Rust renders, in both languages
+        "src/ui/**/*.rs",
         "fixtures/*.csv",
         "fixtures/*.json",
     ):
