@@ -298,3 +298,36 @@ fn no_bilingual_literals_outside_the_catalogue() {
         "Chinese outside src/text/catalogue.toml: {found:#?}"
     );
 }
+
+// The check the screen tests run on every Chinese screen (tests/ui_harness/words.rs), itself
+// checked here once: it must find English words and identifiers, and pass codes, units and data.
+#[path = "ui_harness/words.rs"]
+#[allow(dead_code)]
+mod words;
+
+#[test]
+fn the_untranslated_check_finds_english_words_and_passes_codes_units_and_data() {
+    use words::{english_words, untranslated};
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let texts = s(&[
+        "重量不符",
+        "weight_mismatch",
+        "H1001 · SKU-MUG-01 · 350 g",
+        "± 17 g",
+        "3 min",
+        "在线 2",
+        "Ceramic mug ×2",
+        "PIN",
+        "扫描 PB-RETURNS",
+        "已打包 2 单 (orders)",
+    ]);
+    assert_eq!(
+        untranslated(&texts, &["Ceramic mug"]),
+        s(&["weight_mismatch", "3 min", "已打包 2 单 (orders)"])
+    );
+    assert_eq!(
+        english_words("weight_mismatch").collect::<Vec<_>>(),
+        ["weight", "mismatch"]
+    );
+    assert!(untranslated(&texts, &[]).contains(&"Ceramic mug ×2".to_string()));
+}

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod shots;
+pub mod words;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
