@@ -36,7 +36,10 @@ pub fn visible_texts(root: &impl ElementRoot) -> Vec<String> {
     }
     out.retain(|s| !s.trim().is_empty());
     // A check over no words passes whatever the screen says.
-    assert!(!out.is_empty(), "no visible text found in the window's element tree");
+    assert!(
+        !out.is_empty(),
+        "no visible text found in the window's element tree"
+    );
     out
 }
 
