@@ -15,6 +15,11 @@ fn local(t: Option<DateTime<Utc>>) -> Cell {
     .into()
 }
 
+/// A rate of the reports as people read it: "12.5 %" (the console shows the same).
+pub fn percent(rate: Option<f64>) -> Option<String> {
+    rate.map(|x| format!("{:.1} %", x * 100.0))
+}
+
 /// Minutes from `t` to `now`, for "holds the order for …".
 fn minutes_since(t: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Cell {
     t.map(|t| (now - t).num_minutes().max(0)).into()
@@ -56,6 +61,7 @@ pub fn board(rows: &[BoardRow], now: DateTime<Utc>) -> Sheet {
         &[
             "bench",
             "online",
+            "waiting",
             "last seen",
             "packer",
             "name",
@@ -88,9 +94,19 @@ pub fn board(rows: &[BoardRow], now: DateTime<Utc>) -> Sheet {
             .map(|(d, s)| format!("{d} {s}"))
             .collect::<Vec<_>>()
             .join(", ");
+        // "weight_mismatch H1001 4 min": who needs a supervisor, first on the board.
+        let waiting = r.waiting.as_ref().map(|w| {
+            format!(
+                "{} {} {} min",
+                w.cause,
+                w.order_no.as_deref().unwrap_or(""),
+                (now - w.since).num_minutes().max(0)
+            )
+        });
         s.push(vec![
             r.station_id.as_str().into(),
             if r.online { "yes" } else { "NO" }.into(),
+            waiting.into(),
             local(r.last_seen),
             r.packer_id.clone().into(),
             r.packer_name.clone().into(),
@@ -169,6 +185,10 @@ fn report_rows(title: &str, first: &str, rows: &[ReportRow], named: bool) -> She
         "overrides",
         "reprints",
         "errors after shipping",
+        "orders with caught error",
+        "caught error rate",
+        "orders with packing error",
+        "packing error rate",
     ]);
     let mut s = Sheet::new(title, &headers);
     for r in rows {
@@ -184,6 +204,10 @@ fn report_rows(title: &str, first: &str, rows: &[ReportRow], named: bool) -> She
             r.overrides.into(),
             r.reprints.into(),
             r.errors_after_shipping.into(),
+            r.orders_with_caught_error.into(),
+            percent(r.caught_error_rate).into(),
+            r.orders_with_packing_error.into(),
+            percent(r.packing_error_rate).into(),
         ]);
         s.push(row);
     }

@@ -16,7 +16,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::domain::event::{
-    EventData, EventType, OrderPacked, ReturnClosed, StoredEvent, WeightChecked,
+    EventData, EventType, OrderPacked, RejectReason, ReturnClosed, ScanRejected, StoredEvent,
+    WeightChecked,
 };
 use crate::domain::progress::OrderProgress;
 use crate::store::{EventFilter, Store, StoreError};
@@ -264,11 +265,28 @@ pub struct PackerReport {
     /// Returns closed in the period whose check-in confirmed a wrong or missing item of an
     /// order this person packed or picked.
     pub packing_errors: usize,
-    /// `packing_errors` over the orders packed or picked in the period (`null` without any).
+    /// Orders packed or picked in the period in which a wrong, extra or unknown item was
+    /// refused or a weighing failed: each order once.
+    pub orders_with_caught_error: usize,
+    /// `orders_with_caught_error` over the orders packed or picked (`null` without any).
+    pub caught_error_rate: Option<f64>,
+    /// Orders packed or picked in the period whose return (closed whenever) confirmed a
+    /// packing error: each order once.
+    pub orders_with_packing_error: usize,
+    /// `orders_with_packing_error` over the orders packed or picked (`null` without any).
     pub packing_error_rate: Option<f64>,
     pub orders: Vec<PackerOrder>,
     pub mismatch_events: Vec<EventRow>,
     pub packing_error_returns: Vec<PackingError>,
+}
+
+/// A refusal that stopped a wrong, extra or unknown item going into a parcel: what the
+/// reports count as a caught error (the centre's `pb_work_of` names the same three).
+fn catches_a_wrong_item(reason: RejectReason) -> bool {
+    matches!(
+        reason,
+        RejectReason::NotInOrder | RejectReason::OverQuantity | RejectReason::UnknownBarcode
+    )
 }
 
 /// What one person picked and packed in a period, with weights and mismatches.
@@ -288,11 +306,16 @@ pub fn packer_report<S: Store + ?Sized>(
         overrides: 0,
         rejected_scans: 0,
         packing_errors: 0,
+        orders_with_caught_error: 0,
+        caught_error_rate: None,
+        orders_with_packing_error: 0,
         packing_error_rate: None,
         orders: Vec::new(),
         mismatch_events: Vec::new(),
         packing_error_returns: Vec::new(),
     };
+    // Orders with a wrong, extra or unknown item refused or a weighing failed.
+    let mut caught = std::collections::BTreeSet::new();
     store.scan_events(
         &EventFilter {
             from,
@@ -361,26 +384,53 @@ pub fn packer_report<S: Store + ?Sized>(
                     }
                 }
                 EventType::WeightChecked
-                    if e.actor.as_deref() == Some(id)
-                        && e.payload_as::<WeightChecked>().is_some_and(|w| !w.ok) =>
+                    if e.payload_as::<WeightChecked>().is_some_and(|w| !w.ok) =>
                 {
-                    r.mismatches += 1;
-                    r.mismatch_events.push(EventRow::from(&e));
+                    caught.extend(e.order_no.clone());
+                    if e.actor.as_deref() == Some(id) {
+                        r.mismatches += 1;
+                        r.mismatch_events.push(EventRow::from(&e));
+                    }
                 }
-                EventType::ScanRejected if e.actor.as_deref() == Some(id) => {
-                    r.rejected_scans += 1;
+                EventType::ScanRejected => {
+                    if e.payload_as::<ScanRejected>()
+                        .is_some_and(|s| catches_a_wrong_item(s.reason))
+                    {
+                        caught.extend(e.order_no.clone());
+                    }
+                    if e.actor.as_deref() == Some(id) {
+                        r.rejected_scans += 1;
+                    }
                 }
                 _ => {}
             }
             true
         },
     )?;
+    // A return may close after the period: every confirmed one in the log counts for the
+    // order it is of.
+    let mut returned = std::collections::BTreeSet::new();
+    store.scan_events(
+        &EventFilter {
+            types: vec![EventType::ReturnClosed.as_str()],
+            ..Default::default()
+        },
+        &mut |e| {
+            if e.payload_as::<ReturnClosed>()
+                .is_some_and(|c| crate::domain::returns::counts_as_packing_error(&c))
+            {
+                returned.extend(e.order_no.clone());
+            }
+            true
+        },
+    )?;
     let orders: std::collections::BTreeSet<&str> =
         r.orders.iter().map(|o| o.order_no.as_str()).collect();
-    if !orders.is_empty() {
-        let rate = r.packing_errors as f64 / orders.len() as f64;
-        r.packing_error_rate = Some((rate * 10_000.0).round() / 10_000.0);
-    }
+    let n = orders.len() as i64;
+    r.orders_with_caught_error = orders.iter().filter(|o| caught.contains(**o)).count();
+    r.orders_with_packing_error = orders.iter().filter(|o| returned.contains(**o)).count();
+    r.caught_error_rate = crate::central::per_order_rate(r.orders_with_caught_error as i64, n);
+    r.packing_error_rate = crate::central::per_order_rate(r.orders_with_packing_error as i64, n);
     Ok(r)
 }
 

@@ -76,7 +76,7 @@ impl PackerReport {
     pub fn summary(&self) -> String {
         format!(
             "{} {}: packed {}, picked {}, weight mismatches {}, overridden {}, rejected scans {}, \
-             packing errors confirmed by returns {}{}",
+             packing errors confirmed by returns {}{}, orders with a caught error {}{}",
             self.id,
             clean(self.name.as_deref().unwrap_or("")),
             self.packed,
@@ -86,6 +86,10 @@ impl PackerReport {
             self.rejected_scans,
             self.packing_errors,
             self.packing_error_rate
+                .map(|x| format!(" ({:.1} % of orders)", x * 100.0))
+                .unwrap_or_default(),
+            self.orders_with_caught_error,
+            self.caught_error_rate
                 .map(|x| format!(" ({:.1} % of orders)", x * 100.0))
                 .unwrap_or_default()
         )

@@ -88,8 +88,8 @@ pub use reader::CentralReader;
 pub use roles::{add_bench, add_console, AddedBench, AddedConsole};
 pub use schema::{init, init_report, InitReport, CENTRAL_STATION};
 pub use supervise::{
-    BoardRow, HitKind, HourlyRow, LastRefusal, Report, ReportRow, ReviewItem, SearchHit,
-    SEARCH_MIN_CHARS,
+    per_order_rate, BoardRow, HitKind, HourlyRow, LastRefusal, Report, ReportRow, ReviewItem,
+    SearchHit, Waiting, SEARCH_MIN_CHARS,
 };
 
 /// What went wrong, naming the database.

@@ -29,6 +29,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("sql/003_supervision.sql"),
     include_str!("sql/004_floor.sql"),
     include_str!("sql/005_trust.sql"),
+    include_str!("sql/006_waiting.sql"),
 ];
 
 /// Functions created or replaced on every `init`, after the migrations.

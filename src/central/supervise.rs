@@ -38,9 +38,24 @@ pub struct BoardRow {
     pub devices: Vec<(String, String)>,
     /// Events not yet central, as the bench last reported.
     pub backlog: Option<i64>,
+    /// The supervisor this bench waits for, if it does (`null` in JSON otherwise).
+    pub waiting: Option<Waiting>,
     /// How much is wrong here: the board sorts by it, worst first.
     pub trouble: i64,
 }
+
+/// A bench waiting for a supervisor's approval (`bench_heads.waiting_*`, kept by
+/// `pb_board_track` from the weighing that needs it until it is settled: migration 6).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Waiting {
+    /// As in `override`: `weight_mismatch`, `picker_unknown`, …; passed through as stored.
+    pub cause: String,
+    pub order_no: Option<String>,
+    pub since: DateTime<Utc>,
+}
+
+/// A waiting bench's trouble: above any other, so it sorts first (someone stands there).
+const WAITING_TROUBLE: i64 = 1000;
 
 impl BoardRow {
     fn score(&mut self) {
@@ -49,7 +64,8 @@ impl BoardRow {
             .iter()
             .filter(|(_, s)| DeviceStatus::parse(s).is_some_and(DeviceStatus::is_lost))
             .count() as i64;
-        self.trouble = (!self.online) as i64 * 100
+        self.trouble = self.waiting.is_some() as i64 * WAITING_TROUBLE
+            + (!self.online) as i64 * 100
             + self.open_alarms.min(9) * 20
             + lost * 10
             + (self.backlog.unwrap_or(0) > 100) as i64 * 5;
@@ -154,6 +170,22 @@ pub struct ReportRow {
     pub reprints: i64,
     /// Returns closed as a wrong or missing item that the check-in confirmed.
     pub errors_after_shipping: i64,
+    /// Orders packed in which a wrong, extra or unknown item was refused or a weighing
+    /// failed: each order once.
+    pub orders_with_caught_error: i64,
+    /// Orders packed whose return confirmed a packing error (a wrong or missing item): each
+    /// order once, in the period it was packed.
+    pub orders_with_packing_error: i64,
+    /// `orders_with_caught_error / orders` (0..1, `null` without orders).
+    pub caught_error_rate: Option<f64>,
+    /// `orders_with_packing_error / orders` (0..1, `null` without orders).
+    pub packing_error_rate: Option<f64>,
+}
+
+/// A count of orders over the orders packed, to four places (`None` without orders): the
+/// one definition of the reports' rates, for the centre, the bench log and the console.
+pub fn per_order_rate(n: i64, orders: i64) -> Option<f64> {
+    (orders > 0).then(|| ((n as f64 / orders as f64) * 10_000.0).round() / 10_000.0)
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -198,6 +230,17 @@ impl FromRow<Row> for BoardRow {
                 })
                 .collect(),
             backlog: r.try_get("backlog")?,
+            waiting: match (
+                r.try_get::<_, Option<String>>("waiting_cause")?,
+                r.try_get::<_, Option<DateTime<Utc>>>("waiting_since")?,
+            ) {
+                (Some(cause), Some(since)) => Some(Waiting {
+                    cause,
+                    order_no: r.try_get("waiting_order")?,
+                    since,
+                }),
+                _ => None,
+            },
             trouble: 0,
         };
         row.score();
@@ -240,19 +283,26 @@ impl FromRow<Row> for SearchHit {
 }
 
 /// Columns `key, name, orders, units, wrong_items_caught, mismatches, overrides, reprints,
-/// errors_after_shipping`.
+/// errors_after_shipping, orders_with_caught_error, orders_with_packing_error`.
 impl FromRow<Row> for ReportRow {
     fn from_row(r: &Row) -> std::result::Result<Self, RowError> {
+        let orders: i64 = r.try_get("orders")?;
+        let caught: i64 = r.try_get("orders_with_caught_error")?;
+        let packing: i64 = r.try_get("orders_with_packing_error")?;
         Ok(ReportRow {
             key: r.try_get("key")?,
             name: r.try_get("name")?,
-            orders: r.try_get("orders")?,
+            orders,
             units: r.try_get("units")?,
             wrong_items_caught: r.try_get("wrong_items_caught")?,
             mismatches: r.try_get("mismatches")?,
             overrides: r.try_get("overrides")?,
             reprints: r.try_get("reprints")?,
             errors_after_shipping: r.try_get("errors_after_shipping")?,
+            orders_with_caught_error: caught,
+            orders_with_packing_error: packing,
+            caught_error_rate: per_order_rate(caught, orders),
+            packing_error_rate: per_order_rate(packing, orders),
         })
     }
 }
@@ -286,7 +336,8 @@ fn like_escape(s: &str) -> String {
 }
 
 impl Central {
-    /// Every bench, worst trouble first, then by station. `since` is the start of "today".
+    /// Every bench, worst trouble first (waiting for a supervisor, then offline, …), then by
+    /// station. `since` is the start of "today".
     pub async fn board(
         &self,
         online_within: Duration,
@@ -315,7 +366,7 @@ impl Central {
                           ORDER BY a.last_at DESC LIMIT 1) AS last_alarm,
                         coalesce((SELECT array_agg(d.device || '=' || d.state ORDER BY d.device)
                                     FROM bench_devices d WHERE d.station_id = s.station_id), '{}') AS devices,
-                        h.backlog
+                        h.backlog, h.waiting_cause, h.waiting_order, h.waiting_since
                    FROM (SELECT station_id FROM bench_heads UNION SELECT station_id FROM bench_roles) s
                    LEFT JOIN bench_heads h USING (station_id)
                    -- The newer of the sign-in events and the heartbeat says who is on.
@@ -545,6 +596,8 @@ impl Central {
                         sum(mismatches)::bigint AS mismatches, sum(overrides)::bigint AS overrides,
                         sum(reprints)::bigint AS reprints,
                         sum(after_shipping)::bigint AS errors_after_shipping,
+                        sum(caught_orders)::bigint AS orders_with_caught_error,
+                        sum(packing_error_orders)::bigint AS orders_with_packing_error,
                         (SELECT name FROM employees WHERE id = who) AS name
                    FROM work_hours
                   WHERE hour >= date_trunc('hour', $1::timestamptz) AND hour < $2

@@ -394,3 +394,96 @@ async fn return_events_ship_and_the_central_audit_reads_them() {
     let e003 = r.per_packer.iter().find(|p| p.key == "E003").unwrap();
     assert_eq!(e003.errors_after_shipping, 1, "{r:#?}");
 }
+
+/// Rates per order (issue 24): one order with a wrong item caught and a failed weighing is one
+/// order with a caught error (100 %, never 200 %); two returns confirming a packing error of it
+/// are one order with a packing error, counted in the hour it was packed.
+#[tokio::test]
+async fn report_rates_count_each_order_once() {
+    let db = pg::fresh_db().await;
+    let c = central_for(&db).await;
+    import_fixtures(&c).await;
+    let (o, clean) = ("TB20261122001", "TB20261122002");
+    let b1 = chain(
+        "B1",
+        &[
+            (
+                "scan_rejected",
+                Some(o),
+                r#"{"reason":"not_in_order","code":"6921568310025"}"#,
+                None,
+            ),
+            (
+                "weight_checked",
+                Some(o),
+                r#"{"ok":false,"measured_g":225.0,"expected_g":265.0}"#,
+                None,
+            ),
+            (
+                "order_packed",
+                Some(o),
+                r#"{"packer_id":"E003","override_by":"E005"}"#,
+                None,
+            ),
+        ],
+    );
+    c.ship(&b1).await.unwrap();
+    let utc = |h: i64| (t0() + chrono::Duration::hours(h)).with_timezone(&chrono::Utc);
+    let r = c.report(utc(-10), utc(14)).await.unwrap();
+    let e003 = r.per_packer.iter().find(|p| p.key == "E003").unwrap();
+    assert_eq!(
+        (e003.orders, e003.wrong_items_caught, e003.mismatches),
+        (1, 1, 1)
+    );
+    assert_eq!(
+        (e003.orders_with_caught_error, e003.caught_error_rate),
+        (1, Some(1.0)),
+        "{e003:#?}"
+    );
+    assert_eq!(
+        (e003.orders_with_packing_error, e003.packing_error_rate),
+        (0, Some(0.0))
+    );
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["per_packer"][0]["caught_error_rate"], 1.0, "{json}");
+
+    // A clean second order, then two returns of the first confirming a wrong item, closed at
+    // another bench in the hour it was packed: one order in two with a packing error.
+    let clean_packed = ev(
+        "B1",
+        4,
+        &b1.last().unwrap().hash,
+        "order_packed",
+        Some(clean),
+        r#"{"packer_id":"E003"}"#,
+        None,
+    );
+    c.ship(&[clean_packed]).await.unwrap();
+    let b2 = chain(
+        "B2",
+        &[(
+            "return_closed",
+            Some(o),
+            r#"{"reason":"wrong_item_sent","confirmed":true}"#,
+            None,
+        ); 2],
+    );
+    c.ship(&b2).await.unwrap();
+    let r = c.report(utc(-10), utc(14)).await.unwrap();
+    let e003 = r.per_packer.iter().find(|p| p.key == "E003").unwrap();
+    assert_eq!(
+        (e003.orders, e003.errors_after_shipping),
+        (2, 2),
+        "{e003:#?}"
+    );
+    assert_eq!(
+        (
+            e003.orders_with_caught_error,
+            e003.caught_error_rate,
+            e003.orders_with_packing_error,
+            e003.packing_error_rate
+        ),
+        (1, Some(0.5), 1, Some(0.5)),
+        "{e003:#?}"
+    );
+}

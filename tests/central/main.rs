@@ -12,6 +12,7 @@ mod claims;
 mod imports;
 mod ingest;
 mod master;
+mod waiting;
 
 use packbench::import::ReadOptions;
 

@@ -372,6 +372,7 @@ mod tests {
                 ("printer".into(), "error".into()),
             ],
             backlog: Some(4),
+            waiting: None,
             trouble,
         }
     }
