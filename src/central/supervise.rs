@@ -109,8 +109,12 @@ pub struct ReviewItem {
     pub order_no: Option<String>,
     /// Who: the packer, or the supervisor of an override.
     pub actor: Option<String>,
+    /// The actor's name, when the actor is an employee.
+    pub actor_name: Option<String>,
     pub detail: String,
     pub reviewed_by: Option<String>,
+    /// The reviewer's name.
+    pub reviewed_by_name: Option<String>,
     pub reviewed_at: Option<DateTime<Utc>>,
     pub note: Option<String>,
 }
@@ -257,10 +261,12 @@ impl FromRow<Row> for ReviewItem {
             station_id: r.try_get("station_id")?,
             order_no: r.try_get("order_no")?,
             actor: r.try_get("actor")?,
+            actor_name: r.try_get("actor_name")?,
             detail: r
                 .try_get::<_, Option<String>>("detail")?
                 .unwrap_or_default(),
             reviewed_by: r.try_get("reviewed_by")?,
+            reviewed_by_name: r.try_get("reviewed_by_name")?,
             reviewed_at: r.try_get("reviewed_at")?,
             note: r.try_get("note")?,
         })
@@ -465,7 +471,9 @@ impl Central {
                        FROM events r WHERE r.station_id = $2 AND r.type = 'reviewed'
                       ORDER BY r.data::jsonb->>'item', r.seq)
                  SELECT i.id, i.kind, i.at, i.station_id, i.order_no, i.actor, i.detail,
-                        done.actor AS reviewed_by, done.at_ts AS reviewed_at, done.note
+                        (SELECT name FROM employees WHERE id = i.actor) AS actor_name,
+                        done.actor AS reviewed_by, done.at_ts AS reviewed_at, done.note,
+                        (SELECT name FROM employees WHERE id = done.actor) AS reviewed_by_name
                    FROM items i LEFT JOIN done ON done.item = i.id
                   WHERE $4 OR done.item IS NULL
                   ORDER BY i.at DESC, i.id

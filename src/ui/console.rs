@@ -55,6 +55,9 @@ pub const QUEUE_LIMIT: i64 = 500;
 pub const SEARCH_LIMIT: i64 = 20;
 /// Weeks of error rates the packers' chart shows.
 pub const WEEKS: usize = 8;
+/// A bench waiting for a supervisor this long turns red on the board (its row is amber
+/// before): someone has stood at it for three minutes.
+pub const WAITING_RED_AFTER: Duration = Duration::from_secs(180);
 
 pub type SharedClock = Arc<dyn Fn() -> DateTime<FixedOffset> + Send + Sync>;
 
@@ -90,6 +93,11 @@ struct Shown {
     export: Option<Words>,
     /// The board's tallies, named in the language shown.
     tallies: Vec<Count>,
+    /// The benches waiting for a supervisor at the last board read: one that was not flashes
+    /// the console.
+    waiting: std::collections::BTreeSet<String>,
+    /// What the last flash said.
+    flash: Option<Words>,
 }
 
 impl Console {
@@ -141,6 +149,8 @@ impl Console {
             search: None,
             export: None,
             tallies: Vec::new(),
+            waiting: Default::default(),
+            flash: None,
         }));
         let console = Console {
             window,
@@ -362,6 +372,7 @@ fn show_words(w: &ConsoleWindow, s: &Shown) {
     f.set_report_message(pick(&s.report, l));
     f.set_search_message(pick(&s.search, l));
     f.set_export_message(pick(&s.export, l));
+    f.set_flash_message(pick(&s.flash, l));
     let (status, bad) = s
         .status
         .as_ref()
@@ -405,8 +416,11 @@ fn drain(w: &ConsoleWindow, inbox: &Mailbox<Vec<Answer>>, state: &RefCell<Shown>
                 f.set_per_packer(model(vec![]));
                 f.set_per_bench(model(vec![]));
                 f.set_selected(SharedString::new());
+                f.set_flashing(false);
                 st.status = None;
                 st.export = None;
+                st.flash = None;
+                st.waiting.clear();
             }
             Answer::Board {
                 rows,
@@ -414,9 +428,29 @@ fn drain(w: &ConsoleWindow, inbox: &Mailbox<Vec<Answer>>, state: &RefCell<Shown>
                 at,
                 ms,
             } => {
-                let (benches, tallies) = board_rows(&rows, &hourly, at);
+                let (benches, tallies) = board_rows(&rows, &hourly, at, Lang::from(st.language));
                 f.set_board(model(benches));
                 st.tallies = tallies;
+                let waiting: std::collections::BTreeSet<String> = rows
+                    .iter()
+                    .filter(|r| r.waiting.is_some())
+                    .map(|r| r.station_id.clone())
+                    .collect();
+                // The first bench that started waiting since the last read, if any.
+                if let Some((r, w)) = rows
+                    .iter()
+                    .filter(|r| !st.waiting.contains(&r.station_id))
+                    .find_map(|r| r.waiting.as_ref().map(|w| (r, w)))
+                {
+                    tracing::info!(bench = %r.station_id, cause = %w.cause, "a bench waits for a supervisor");
+                    st.flash = Some(text!(
+                        "console.waiting_flash",
+                        bench = plain(&r.station_id),
+                        cause = rows::cause_words(&w.cause)
+                    ));
+                    f.set_flashing(true);
+                }
+                st.waiting = waiting;
                 st.status = Some((
                     text!(
                         "console.board_read",
@@ -429,7 +463,8 @@ fn drain(w: &ConsoleWindow, inbox: &Mailbox<Vec<Answer>>, state: &RefCell<Shown>
             }
             Answer::Review { items, at } => {
                 let open = items.iter().filter(|i| i.reviewed_by.is_none()).count();
-                f.set_review(model(items.iter().map(|i| review_row(i, now)).collect()));
+                let l = Lang::from(st.language);
+                f.set_review(model(items.iter().map(|i| review_row(i, now, l)).collect()));
                 st.status = Some((
                     text!(
                         "console.review_read",
@@ -462,7 +497,8 @@ fn drain(w: &ConsoleWindow, inbox: &Mailbox<Vec<Answer>>, state: &RefCell<Shown>
             }
             Answer::Marked(Err(why)) => st.review = Some(why),
             Answer::Report { report, weeks } => {
-                let (packers, benches, caption) = report_rows(&report, &weeks);
+                let (packers, benches, caption) =
+                    report_rows(&report, &weeks, Lang::from(st.language));
                 f.set_per_packer(model(packers));
                 f.set_per_bench(model(benches));
                 f.set_weeks_caption(caption.into());

@@ -7,11 +7,14 @@ use chrono::{DateTime, FixedOffset, Utc};
 
 use super::model;
 use super::worker::Week;
-use crate::central::{self, BoardRow, HourlyRow, LastRefusal, Report, ReviewItem, SearchHit};
-use crate::domain::event::DeviceStatus;
+use crate::audit::floor::percent;
+use crate::central::{
+    self, BoardRow, HourlyRow, LastRefusal, Report, ReviewItem, SearchHit, Waiting,
+};
+use crate::domain::event::{DeviceStatus, RejectReason};
 use crate::text;
-use crate::text::{Lang, Text};
-use crate::ui::adapter::plain;
+use crate::text::{Lang, Text, Words};
+use crate::ui::adapter::{plain, reason_words};
 use crate::ui::{BenchRow, FloorHit, HitKind, ReportLine, ReviewRow, Severity, Tally};
 
 /// One tally above the board: its name in both languages (the window shows the one of its
@@ -37,26 +40,113 @@ impl Count {
 }
 
 /// "12 min", "1 h 05".
-fn held_for(since: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
+fn held_for(since: Option<DateTime<Utc>>, now: DateTime<Utc>, l: Lang) -> String {
     let Some(s) = since else { return String::new() };
     let m = (now - s).num_minutes().max(0);
     if m < 60 {
-        format!("{m} min")
+        text!("console.minutes", m = m).pick(l).to_string()
     } else {
-        format!("{} h {:02}", m / 60, m % 60)
+        text!(
+            "console.hours_minutes",
+            h = m / 60,
+            m = format!("{:02}", m % 60)
+        )
+        .pick(l)
+        .to_string()
     }
 }
 
-fn refusal_text(r: &LastRefusal) -> String {
+/// A cause of waiting, as in `override`, in words; a cause this console does not know yet
+/// is shown as it came.
+pub(super) fn cause_words(cause: &str) -> Words {
+    match cause {
+        "weight_mismatch" => text!("console.cause_weight_mismatch").words(),
+        "picker_unknown" => text!("console.cause_picker_unknown").words(),
+        "dispatch_weight_mismatch" => text!("console.cause_dispatch_weight_mismatch").words(),
+        other => Words {
+            en: plain(other),
+            zh: plain(other),
+        },
+    }
+}
+
+/// A review item's kind in words.
+fn kind_words(kind: &str) -> Words {
+    match kind {
+        "override" => text!("console.kind_override").words(),
+        "hold" => text!("console.kind_hold").words(),
+        "device_lost" => text!("console.kind_device_lost").words(),
+        "badge_locked" => text!("console.kind_badge_locked").words(),
+        "claim_conflict" => text!("console.kind_claim_conflict").words(),
+        "unbacked_packed" => text!("console.kind_unbacked_packed").words(),
+        "packaging_after_mismatch" => text!("console.kind_packaging_after_mismatch").words(),
+        "fork" | "bad_chain" | "bad_hash" | "gap" | "bad_event" => {
+            text!("console.kind_log").words()
+        }
+        cause => cause_words(cause),
+    }
+}
+
+/// A device and its state in words ("printer error" / 「打印机故障」).
+fn device_words(device: &str, state: &str) -> Words {
+    let device = match device {
+        "scale" => text!("console.device_scale").words(),
+        "scanner" => text!("console.device_scanner").words(),
+        "printer" => text!("console.device_printer").words(),
+        other => Words {
+            en: plain(other),
+            zh: plain(other),
+        },
+    };
+    let state = match DeviceStatus::parse(state) {
+        Some(DeviceStatus::Disconnected) => text!("console.state_disconnected").words(),
+        Some(DeviceStatus::Error) => text!("console.state_error").words(),
+        _ => Words {
+            en: plain(state),
+            zh: plain(state),
+        },
+    };
+    text!("console.device_state", device = device, state = state)
+}
+
+/// A person as the console names them: the name, the id in brackets ("张伟 (E003)"); the id
+/// alone when the centre has no name for it.
+pub(super) fn person(id: Option<&str>, name: Option<&str>) -> String {
+    match (id, name) {
+        (Some(id), Some(n)) if !n.is_empty() => format!("{} ({})", plain(n), plain(id)),
+        (Some(id), _) => plain(id),
+        _ => String::new(),
+    }
+}
+
+fn refusal_text(r: &LastRefusal, l: Lang) -> String {
     // HH:MM of the bench's own time.
     let at = r.at.get(11..16).unwrap_or(&r.at);
+    let reason = r
+        .reason
+        .as_deref()
+        .map(|why| {
+            serde_json::from_value::<RejectReason>(serde_json::Value::String(why.into()))
+                .map(|r| reason_words(r).pick(l).to_string())
+                .unwrap_or_else(|_| why.to_string())
+        })
+        .unwrap_or_default();
     plain(&format!(
-        "{at} {} {}",
-        r.reason.as_deref().unwrap_or(""),
+        "{at} {reason} {}",
         r.code.as_deref().unwrap_or("")
     ))
     .trim()
     .to_string()
+}
+
+/// Minutes a bench has waited for a supervisor, and whether that is past
+/// [`super::WAITING_RED_AFTER`].
+fn waited(w: &Waiting, now: DateTime<Utc>) -> (i64, bool) {
+    let waited = (now - w.since).max(chrono::Duration::zero());
+    (
+        waited.num_minutes(),
+        waited.to_std().unwrap_or_default() >= super::WAITING_RED_AFTER,
+    )
 }
 
 /// The board's rows and the tallies above them. Hours run from the floor's first busy hour
@@ -65,6 +155,7 @@ pub(super) fn board_rows(
     rows: &[BoardRow],
     hourly: &[HourlyRow],
     at: DateTime<FixedOffset>,
+    l: Lang,
 ) -> (Vec<BenchRow>, Vec<Count>) {
     let now = at.with_timezone(&Utc);
     let first = hourly.iter().map(|h| h.hour).min();
@@ -90,38 +181,50 @@ pub(super) fn board_rows(
             .devices
             .iter()
             .filter(|(_, s)| DeviceStatus::parse(s).is_some_and(DeviceStatus::is_lost))
-            .map(|(d, s)| format!("{d} {s}"))
+            .map(|(d, s)| device_words(d, s).pick(l).to_string())
             .collect();
         let devices = if r.devices.is_empty() {
             String::new()
         } else if lost.is_empty() {
-            format!("{} ok", r.devices.len())
+            text!("console.devices_ok", n = r.devices.len())
+                .pick(l)
+                .to_string()
         } else {
             lost.join(", ")
         };
         let trouble = if r.open_alarms > 0 {
-            format!(
-                "{} alarm(s): {}",
-                r.open_alarms,
-                r.last_alarm.as_deref().unwrap_or("")
+            text!(
+                "console.alarms",
+                n = r.open_alarms,
+                last = plain(r.last_alarm.as_deref().unwrap_or(""))
             )
+            .pick(l)
+            .to_string()
         } else {
             r.last_refusal
                 .as_ref()
-                .map(refusal_text)
+                .map(|x| refusal_text(x, l))
                 .unwrap_or_default()
+        };
+        let (waiting, waiting_late) = match &r.waiting {
+            Some(w) => {
+                let (minutes, late) = waited(w, now);
+                let said = text!(
+                    "console.waiting",
+                    cause = cause_words(&w.cause),
+                    order = plain(w.order_no.as_deref().unwrap_or("")),
+                    minutes = minutes
+                );
+                (said.pick(l).to_string(), late)
+            }
+            None => (String::new(), false),
         };
         out.push(BenchRow {
             station: plain(&r.station_id).into(),
             online: r.online,
-            who: match (&r.packer_id, &r.packer_name) {
-                (Some(id), Some(n)) => format!("{id} {}", plain(n)),
-                (Some(id), None) => id.clone(),
-                _ => String::new(),
-            }
-            .into(),
+            who: person(r.packer_id.as_deref(), r.packer_name.as_deref()).into(),
             order: r.held_order.clone().unwrap_or_default().into(),
-            held_for: held_for(r.held_since, now).into(),
+            held_for: held_for(r.held_since, now, l).into(),
             orders: r.orders_today as i32,
             units: r.units_today as i32,
             this_hour: r.orders_this_hour as i32,
@@ -133,7 +236,16 @@ pub(super) fn board_rows(
             devices: devices.into(),
             backlog: r.backlog.map(|b| b.to_string()).unwrap_or_default().into(),
             trouble: trouble.into(),
-            level: if r.trouble >= 10 {
+            waiting: waiting.into(),
+            waiting_late,
+            // Waiting: amber, red once it has waited too long.
+            level: if r.waiting.is_some() {
+                if waiting_late {
+                    Severity::Error
+                } else {
+                    Severity::Warning
+                }
+            } else if r.trouble >= 10 {
                 Severity::Error
             } else if r.trouble > 0 {
                 Severity::Warning
@@ -144,6 +256,7 @@ pub(super) fn board_rows(
     }
     let online = rows.iter().filter(|r| r.online).count();
     let troubled = rows.iter().filter(|r| r.trouble > 0).count();
+    let waiting = rows.iter().filter(|r| r.waiting.is_some()).count();
     let sum = |f: fn(&BoardRow) -> i64| rows.iter().map(f).sum::<i64>();
     let tally = |key: &'static str, label: Text, value: String, level: Severity| Count {
         key,
@@ -191,6 +304,16 @@ pub(super) fn board_rows(
             },
         ),
         tally(
+            "waiting",
+            text!("console.tally_waiting"),
+            waiting.to_string(),
+            if waiting > 0 {
+                Severity::Error
+            } else {
+                Severity::Ok
+            },
+        ),
+        tally(
             "unsynced",
             text!("console.tally_unsynced"),
             sum(|r| r.backlog.unwrap_or(0)).to_string(),
@@ -210,21 +333,21 @@ fn when(t: DateTime<Utc>, now: DateTime<FixedOffset>) -> String {
     }
 }
 
-pub(super) fn review_row(i: &ReviewItem, now: DateTime<FixedOffset>) -> ReviewRow {
+pub(super) fn review_row(i: &ReviewItem, now: DateTime<FixedOffset>, l: Lang) -> ReviewRow {
     let reviewed = i.reviewed_by.is_some();
     ReviewRow {
         id: i.id.clone().into(),
-        kind: i.kind.clone().into(),
+        kind: kind_words(&i.kind).pick(l).into(),
         at: when(i.at, now).into(),
         station: plain(i.station_id.as_deref().unwrap_or("")).into(),
         order: plain(i.order_no.as_deref().unwrap_or("")).into(),
-        actor: plain(i.actor.as_deref().unwrap_or("")).into(),
+        actor: person(i.actor.as_deref(), i.actor_name.as_deref()).into(),
         detail: plain(&i.detail).into(),
         reviewed,
         reviewed_text: if reviewed {
             format!(
                 "{} {} · {}",
-                i.reviewed_by.as_deref().unwrap_or(""),
+                person(i.reviewed_by.as_deref(), i.reviewed_by_name.as_deref()),
                 i.reviewed_at.map(|t| when(t, now)).unwrap_or_default(),
                 plain(i.note.as_deref().unwrap_or(""))
             )
@@ -261,29 +384,24 @@ pub(super) fn hit_row(h: &SearchHit) -> FloorHit {
     }
 }
 
-/// Errors per order: wrong items stopped at the bench, weight mismatches and errors found
-/// after shipping, over the orders packed.
-pub(super) fn error_rate(r: &crate::central::ReportRow) -> Option<f64> {
-    (r.orders > 0).then(|| {
-        (r.wrong_items_caught + r.mismatches + r.errors_after_shipping) as f64 / r.orders as f64
-    })
-}
-
 pub(super) fn pct(x: Option<f64>) -> String {
-    x.map(|x| format!("{:.1} %", x * 100.0))
-        .unwrap_or_else(|| "—".into())
+    percent(x).unwrap_or_else(|| "—".into())
 }
 
+/// The report's lines, per packer and per bench, and the caption of the packers' weekly
+/// bars: each packer's rate of orders with a caught error, week by week (each ≤ 100 %),
+/// scaled against the highest on screen.
 pub(super) fn report_rows(
     report: &Report,
     weeks: &[Week],
+    l: Lang,
 ) -> (Vec<ReportLine>, Vec<ReportLine>, String) {
     let mut rates: BTreeMap<&str, Vec<Option<f64>>> = BTreeMap::new();
     for (i, w) in weeks.iter().enumerate() {
         for r in &w.report.per_packer {
             rates
                 .entry(r.key.as_str())
-                .or_insert_with(|| vec![None; weeks.len()])[i] = error_rate(r);
+                .or_insert_with(|| vec![None; weeks.len()])[i] = r.caught_error_rate;
         }
     }
     let peak = rates
@@ -303,7 +421,8 @@ pub(super) fn report_rows(
             overrides: r.overrides as i32,
             reprints: r.reprints as i32,
             after: r.errors_after_shipping as i32,
-            rate: pct(error_rate(r)).into(),
+            caught_rate: pct(r.caught_error_rate).into(),
+            packing_rate: pct(r.packing_error_rate).into(),
             weeks: model(if packer {
                 w.map(|w| {
                     w.iter()
@@ -326,13 +445,17 @@ pub(super) fn report_rows(
     let packers = report.per_packer.iter().map(|r| line(r, true)).collect();
     let benches = report.per_bench.iter().map(|r| line(r, false)).collect();
     let caption = match (weeks.first(), weeks.last()) {
-        (Some(a), Some(b)) => format!(
-            "{} – {} ({} wk, max {})",
-            a.start.format("%m-%d"),
-            (b.start + chrono::Duration::days(6)).format("%m-%d"),
-            weeks.len(),
-            pct(Some(peak))
-        ),
+        (Some(a), Some(b)) => text!(
+            "console.weeks_caption",
+            from = a.start.format("%m-%d").to_string(),
+            to = (b.start + chrono::Duration::days(6))
+                .format("%m-%d")
+                .to_string(),
+            weeks = weeks.len(),
+            max = pct(Some(peak))
+        )
+        .pick(l)
+        .to_string(),
         _ => String::new(),
     };
     (packers, benches, caption)
@@ -397,10 +520,21 @@ mod tests {
                 orders: 20,
             },
         ];
+        let mut waits = bench("B3", true, 1000);
+        waits.waiting = Some(Waiting {
+            cause: "weight_mismatch".into(),
+            order_no: Some("H1001".into()),
+            since: t("2026-11-22T02:01:00Z"),
+        });
         let (rows, tallies) = board_rows(
-            &[bench("B1", true, 10), bench("B2", false, 100)],
+            &[
+                bench("B1", true, 10),
+                bench("B2", false, 100),
+                waits.clone(),
+            ],
             &hourly,
             at,
+            Lang::En,
         );
         let hours = |i: usize| -> Vec<f32> {
             use slint::Model;
@@ -414,11 +548,13 @@ mod tests {
         // A control byte in a scanned code is shown as data, never sent to the screen raw.
         assert!(!rows[0].trouble.contains('\u{1b}'), "{}", rows[0].trouble);
         assert!(
-            rows[0].trouble.starts_with("09:58 not_in_order"),
+            rows[0]
+                .trouble
+                .starts_with("09:58 Wrong item: not in this order"),
             "{}",
             rows[0].trouble
         );
-        assert_eq!(tallies[0].value, "1 / 2");
+        assert_eq!(tallies[0].value, "2 / 3");
         // The names follow the window's language, the accessible key does not.
         let zh: Vec<Tally> = tallies.iter().map(|t| t.row(Lang::Zh)).collect();
         assert_eq!(
@@ -427,22 +563,70 @@ mod tests {
         );
         assert_eq!(zh[3].label, "本小时");
         assert_eq!(tallies[3].row(Lang::En).label, "this hour");
-        assert_eq!(tallies[1].value, "24");
-        assert_eq!(tallies[4].value, "2");
-        assert_eq!(tallies[5].value, "8");
+        assert_eq!(tallies[1].value, "36");
+        assert_eq!(tallies[4].value, "3");
+        assert_eq!(
+            (tallies[5].key, tallies[5].value.as_str()),
+            ("waiting", "1")
+        );
+        assert_eq!(tallies[6].value, "12");
+        assert_eq!(rows[2].waiting, "waits: weight mismatch · H1001 · 4 min");
+        assert!(rows[2].waiting_late);
     }
 
     #[test]
-    fn error_rates_count_caught_mismatched_and_shipped_errors_per_order() {
+    fn a_waiting_bench_says_why_in_words_and_turns_red_after_three_minutes() {
+        let mut b = bench("B3", true, 1000);
+        b.waiting = Some(Waiting {
+            cause: "weight_mismatch".into(),
+            order_no: Some("H1001".into()),
+            since: t("2026-11-22T02:03:00Z"),
+        });
+        let at = |hm: &str| DateTime::parse_from_rfc3339(&format!("2026-11-22T{hm}:00+08:00"));
+        let (en, tallies) = board_rows(&[b.clone()], &[], at("10:05").unwrap(), Lang::En);
+        assert_eq!(en[0].waiting, "waits: weight mismatch · H1001 · 2 min");
+        assert!(!en[0].waiting_late);
+        assert_eq!(
+            (tallies[5].key, tallies[5].value.as_str()),
+            ("waiting", "1")
+        );
+        assert_eq!(tallies[4].value, "1", "a waiting bench is trouble");
+        let (zh, _) = board_rows(&[b], &[], at("10:06").unwrap(), Lang::Zh);
+        assert_eq!(zh[0].waiting, "等待主管:重量不符 · H1001 · 3 分钟");
+        assert!(zh[0].waiting_late, "3 min is the threshold");
+        assert_eq!(zh[0].who, "张伟 (E003)");
+        assert!(
+            zh[0].trouble.starts_with("09:58 错货:此商品不在本订单中"),
+            "{}",
+            zh[0].trouble
+        );
+        assert_eq!(zh[0].devices, "打印机故障");
+    }
+
+    #[test]
+    fn rates_count_orders_so_one_order_with_two_errors_reads_100_not_200() {
         let r = crate::central::ReportRow {
             key: "E003".into(),
-            orders: 40,
+            orders: 1,
             wrong_items_caught: 1,
-            mismatches: 2,
-            errors_after_shipping: 1,
+            mismatches: 1,
+            orders_with_caught_error: 1,
+            caught_error_rate: crate::central::per_order_rate(1, 1),
+            packing_error_rate: crate::central::per_order_rate(0, 1),
             ..Default::default()
         };
-        assert_eq!(pct(error_rate(&r)), "10.0 %");
-        assert_eq!(pct(error_rate(&Default::default())), "—");
+        let report = Report {
+            per_packer: vec![r],
+            ..Default::default()
+        };
+        let (packers, _, _) = report_rows(&report, &[], Lang::En);
+        assert_eq!(
+            (
+                packers[0].caught_rate.as_str(),
+                packers[0].packing_rate.as_str()
+            ),
+            ("100.0 %", "0.0 %")
+        );
+        assert_eq!(pct(None), "—");
     }
 }
