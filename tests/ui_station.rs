@@ -643,3 +643,152 @@ fn a_whole_return_through_the_screen() {
     assert_eq!(b.step(), Step::ScanOrder);
     assert!(!b.api().get_returns_active());
 }
+
+/// Keys typed by hand into the focused field: a pause between keys, as a person types.
+fn type_by_hand(b: &TestBench, text: &str) {
+    let w = b.app().window();
+    for c in text.chars() {
+        i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(150));
+        let t: slint::SharedString = c.to_string().into();
+        w.dispatch_event(slint::platform::WindowEvent::KeyPressed { text: t.clone() });
+        w.dispatch_event(slint::platform::WindowEvent::KeyReleased { text: t });
+    }
+    i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(150));
+}
+
+fn press(b: &TestBench, key: slint::platform::Key) {
+    let w = b.app().window();
+    let t: slint::SharedString = key.into();
+    w.dispatch_event(slint::platform::WindowEvent::KeyPressed { text: t.clone() });
+    w.dispatch_event(slint::platform::WindowEvent::KeyReleased { text: t });
+    b.settle();
+}
+
+/// The row of `sku` is on screen inside the list's box (not scrolled away).
+fn in_view(b: &TestBench, sku: &str) -> bool {
+    // Drawn as a window shows it (the list lays out its rows when drawn).
+    let _ = b.snapshot();
+    let list = b.find("order lines");
+    let (lp, ls) = (list.absolute_position(), list.size());
+    b.find(sku);
+    i_slint_backend_testing::ElementHandle::find_by_accessible_label(b.app(), sku).any(|row| {
+        let (p, s) = (row.absolute_position(), row.size());
+        // Its top inside the list's viewport.
+        p.y >= lp.y - 0.5 && p.y < lp.y + ls.height && s.height > 0.0
+    })
+}
+
+fn description(b: &TestBench, sku: &str) -> String {
+    b.find(sku)
+        .accessible_description()
+        .map(|s| s.to_string())
+        .unwrap_or_default()
+}
+
+/// A 600-line wholesale order at the smallest screen: the line just scanned is brought into
+/// view and highlighted, the counts follow, the search finds lines by SKU, name or barcode,
+/// and the scanner keeps working while and after the search is used.
+#[test]
+fn a_600_line_order_shows_the_line_just_scanned_and_finds_lines() {
+    let b = TestBench::with_size(1024.0, 600.0);
+    b.api().set_simulator_open(false);
+    let codes = big_order(&b);
+    b.wedge(PACKER);
+    b.wedge(BIG_ORDER);
+    assert_eq!(b.value("order number"), BIG_ORDER);
+    assert_eq!(b.api().get_lines_total(), 600);
+    assert_eq!(
+        b.value("order summary"),
+        "0/600 lines, 0/600 skus, 0/800 units"
+    );
+    // Virtualised: far fewer rows exist than the order has.
+    let rows = i_slint_backend_testing::ElementQuery::from_root(b.app())
+        .match_predicate(|e| e.accessible_label().is_some_and(|l| l.starts_with("BIG-")))
+        .find_all()
+        .len();
+    assert!((1..60).contains(&rows), "{rows} line rows exist");
+    assert!(in_view(&b, "BIG-000"));
+    assert!(
+        !b.has("BIG-449"),
+        "line 450 is not on screen before its scan"
+    );
+
+    // The 450th line's barcode: its row is brought into view and highlighted.
+    b.wedge(&codes[449]);
+    assert!(in_view(&b, "BIG-449"), "line 450 brought into view");
+    assert_eq!(b.value("BIG-449"), "1/1 done");
+    assert_eq!(description(&b, "BIG-449"), "just scanned");
+    assert_eq!(
+        b.value("order summary"),
+        "1/600 lines, 1/600 skus, 1/800 units"
+    );
+    // A line of two units, scanned once: not done; the highlight moves to it.
+    b.wedge(&codes[3]);
+    assert!(in_view(&b, "BIG-003"));
+    assert_eq!(b.value("BIG-003"), "1/2");
+    assert_eq!(description(&b, "BIG-003"), "just scanned");
+    assert!(!b.has("BIG-449"), "line 450 scrolled away again");
+    assert_eq!(
+        b.value("order summary"),
+        "1/600 lines, 1/600 skus, 2/800 units"
+    );
+    b.wedge(&codes[3]);
+    assert_eq!(b.value("BIG-003"), "2/2 done");
+    assert_eq!(
+        b.value("order summary"),
+        "2/600 lines, 2/600 skus, 3/800 units"
+    );
+
+    // The search, typed by hand: by SKU.
+    b.find("find in order")
+        .mock_single_click(slint::platform::PointerEventButton::Left);
+    type_by_hand(&b, "big-12");
+    b.settle();
+    assert_eq!(b.value("found lines"), "10", "BIG-120 … BIG-129");
+    assert!(in_view(&b, "BIG-120"), "the list starts at the first found");
+    assert!(!b.has("BIG-003"));
+    // Enter gives the keyboard back: the next code from the wedge is a scan.
+    press(&b, slint::platform::Key::Return);
+    b.wedge(&codes[125]);
+    assert_eq!(b.value("BIG-125"), "1/1 done");
+    assert_eq!(description(&b, "BIG-125"), "just scanned");
+    assert_eq!(
+        b.value("found lines"),
+        "10",
+        "the search stays until cleared"
+    );
+
+    // By name, then by barcode, then a scanner typing into the focused field.
+    let field = b.find("find in order");
+    field.set_accessible_value("");
+    field.mock_single_click(slint::platform::PointerEventButton::Left);
+    type_by_hand(&b, "item 31");
+    b.settle();
+    assert_eq!(b.value("found lines"), "10", "Item 310 … 319");
+    field.set_accessible_value("");
+    type_by_hand(&b, &codes[500][..13]);
+    b.settle();
+    assert_eq!(b.value("found lines"), "1");
+    assert!(in_view(&b, "BIG-500"));
+    // The scanner fires a code (no pause between its keys) into the field: a scan, not a
+    // search; what was typed by hand stays in the field.
+    field.set_accessible_value("");
+    type_by_hand(&b, "BIG-5");
+    b.wedge(&codes[501]);
+    assert_eq!(b.value("BIG-501"), "1/2", "the scan reached the station");
+    assert_eq!(field.accessible_value().unwrap(), "BIG-5");
+    assert_eq!(
+        b.value("order summary"),
+        "3/600 lines, 3/600 skus, 5/800 units"
+    );
+
+    // Escape clears the search and gives the keyboard back.
+    field.mock_single_click(slint::platform::PointerEventButton::Left);
+    press(&b, slint::platform::Key::Escape);
+    assert!(!b.has("found lines"));
+    assert_eq!(field.accessible_value().unwrap(), "");
+    b.wedge(&codes[599]);
+    assert!(in_view(&b, "BIG-599"), "the last line brought into view");
+    assert_eq!(b.value("BIG-599"), "1/1 done");
+    assert_eq!(b.step(), Step::ScanItems);
+}

@@ -28,14 +28,26 @@ pub fn expected_g(lines: &[LineWeight], tare_g: f64) -> f64 {
 }
 
 /// `max(tolerance_g, tolerance_pct % of expected)`, widened by each line's per-unit catalog
-/// tolerance times its quantity (goods whose weight varies add their own spread).
+/// tolerance times its quantity (goods whose weight varies add their own spread), in whole
+/// grams: the number a packer reads on the screen and the label is the one the check uses.
 pub fn tolerance_g(rule: ToleranceRule, expected: f64, lines: &[LineWeight]) -> f64 {
     let base = rule.tolerance_g.max(rule.tolerance_pct / 100.0 * expected);
     let widen: f64 = lines
         .iter()
         .filter_map(|l| l.unit_tolerance_g.map(|t| t * l.qty as f64))
         .sum();
-    round2(base + widen)
+    whole_g(base + widen)
+}
+
+/// Never below 1 g: a zero tolerance would refuse every parcel.
+fn whole_g(g: f64) -> f64 {
+    round_whole(g).max(1.0)
+}
+
+/// Rounded half up to whole grams, to the hundredth first so that 16.4999… from a 3 % rule
+/// counts as the 16.5 it is. How a packer reads grams (the screen shows no decimals).
+pub fn round_whole(g: f64) -> f64 {
+    (round2(g) + 0.5).floor()
 }
 
 /// At the bound is still within (a tolerance is an inclusive limit).
@@ -329,6 +341,32 @@ mod tests {
         let lines = [line("A", 1, 100.0)];
         assert_eq!(tolerance_g(rule(), 100.0, &lines), 15.0);
         assert_eq!(tolerance_g(rule(), 1000.0, &lines), 30.0);
+    }
+
+    #[test]
+    fn tolerance_is_whole_grams_rounded_half_up_and_at_least_one() {
+        let lines = [line("A", 1, 100.0)];
+        // 3 % of 555 g is 16.65 g: a packer reads 17 g, and 17 g is what is checked.
+        assert_eq!(tolerance_g(rule(), 555.0, &lines), 17.0);
+        // 3 % of 550 g is 16.5 g (16.499… in floating point): half up.
+        assert_eq!(tolerance_g(rule(), 550.0, &lines), 17.0);
+        // 3 % of 540 g is 16.2 g: down.
+        assert_eq!(tolerance_g(rule(), 540.0, &lines), 16.0);
+        let tiny = ToleranceRule {
+            tolerance_g: 0.2,
+            tolerance_pct: 0.0,
+        };
+        assert_eq!(tolerance_g(tiny, 10.0, &lines), 1.0);
+        let none = ToleranceRule {
+            tolerance_g: 0.0,
+            tolerance_pct: 0.0,
+        };
+        assert_eq!(tolerance_g(none, 10.0, &lines), 1.0);
+        // A per-unit spread of 0.3 g on 5 units: 15 + 1.5 = 16.5 → 17.
+        let mut nuts = line("NUT", 5, 20.0);
+        nuts.unit_tolerance_g = Some(0.3);
+        assert_eq!(tolerance_g(rule(), 100.0, &[nuts]), 17.0);
+        assert!(within(517.0, 500.0, 17.0) && !within(517.01, 500.0, 17.0));
     }
 
     #[test]

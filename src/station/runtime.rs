@@ -132,6 +132,8 @@ pub struct StationLoop<S: Store, W: Write> {
     /// Labels the printer did not take, oldest first: printed on the next reprint.
     queue: Vec<PrintJob>,
     printer_ok: Option<bool>,
+    /// The demo's file printer said it is simulated: a label it took keeps it so.
+    printer_simulated: bool,
     clock: Box<dyn Fn() -> DateTime<FixedOffset> + Send>,
 }
 
@@ -148,6 +150,7 @@ impl<S: Store, W: Write> StationLoop<S, W> {
             out,
             queue: Vec::new(),
             printer_ok: None,
+            printer_simulated: false,
             clock: Box::new(|| Local::now().fixed_offset()),
         }
     }
@@ -180,6 +183,7 @@ impl<S: Store, W: Write> StationLoop<S, W> {
             &self.memory,
             self.bench.config().rule,
             self.queue.len(),
+            self.bench.catalog(),
         )
     }
 
@@ -260,13 +264,21 @@ impl<S: Store, W: Write> StationLoop<S, W> {
                 device,
                 state,
                 detail,
-            } => self.bench.record(&[device_event(
-                &self.bench.config().station_id,
-                now,
-                device,
-                *state,
-                detail,
-            )]),
+            } => {
+                if device == DeviceKind::Printer.as_str() {
+                    self.printer_simulated = *state == DeviceStatus::Simulated;
+                    if self.printer_simulated {
+                        self.printer_ok = Some(true);
+                    }
+                }
+                self.bench.record(&[device_event(
+                    &self.bench.config().station_id,
+                    now,
+                    device,
+                    *state,
+                    detail,
+                )])
+            }
             Msg::Printed { job, result } => self.printed(job, result, now),
             Msg::Shutdown => Ok(Vec::new()),
         };
@@ -490,6 +502,10 @@ impl<S: Store, W: Write> StationLoop<S, W> {
         let ok = result.is_ok();
         if self.printer_ok != Some(ok) && self.printer.is_some() {
             let (state, detail) = match result {
+                Ok(_) if self.printer_simulated => (
+                    DeviceStatus::Simulated,
+                    "printer took the label".to_string(),
+                ),
                 Ok(_) => (
                     DeviceStatus::Connected,
                     "printer took the label".to_string(),

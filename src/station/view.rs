@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::domain::catalog::Catalog;
 use crate::domain::event::{
     ApprovalLapsed, AuthPurpose, Device, DeviceStatus, EventType, LapseCause, LogAlarm, PinFailed,
     RejectReason, ScanRejected, StoredEvent, SupervisorViewOpened,
@@ -23,6 +24,8 @@ pub struct LinePanel {
     pub scanned: u32,
     pub gift: bool,
     pub done: bool,
+    /// The SKU's barcodes from the catalog, so the screen's search finds a line by one.
+    pub barcodes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -40,6 +43,8 @@ pub struct OrderPanel {
     pub lines: Vec<LinePanel>,
     pub units_scanned: u32,
     pub units_ordered: u32,
+    /// The line the last unit still counted went to (the one just scanned).
+    pub last_line: Option<usize>,
 }
 
 /// The red banner: the last refusal, until the next good scan.
@@ -351,6 +356,7 @@ pub fn build(
     memory: &ViewMemory,
     rule: weight::ToleranceRule,
     queued_labels: usize,
+    catalog: &Catalog,
 ) -> StationView {
     let order = state.open.as_ref().map(|o| {
         let expected = o.expected_g();
@@ -387,10 +393,19 @@ pub fn build(
                     scanned: *s,
                     gift: l.gift,
                     done: *s >= l.qty,
+                    barcodes: catalog
+                        .get(&l.sku)
+                        .map(|k| k.barcodes.iter().map(|b| b.code.clone()).collect())
+                        .unwrap_or_default(),
                 })
                 .collect(),
             units_scanned: o.units_scanned(),
             units_ordered: o.units_ordered(),
+            last_line: o
+                .stack
+                .last()
+                .and_then(|a| a.alloc.last())
+                .map(|&(line, _)| line),
         }
     });
     StationView {

@@ -2,6 +2,7 @@
 //! every mapping is tested with plain `#[test]`s. `UiState::apply` is the only glue that
 //! touches the Slint globals, and it decides nothing.
 
+mod lines;
 mod returns;
 #[cfg(test)]
 mod tests;
@@ -22,6 +23,7 @@ use super::{
     LineRow, PackRecordView, ReturnLineRow, ReturnVerdict, ScaleZone, Severity, Step,
     UnitCondition,
 };
+pub use lines::LineModel;
 pub use returns::{buyer_reason, pack_record_view, unit_condition};
 pub use words::{
     closed_words, condition_text, condition_words, diff_words, hint_words, purpose_words,
@@ -54,6 +56,11 @@ pub struct UiState {
     pub units_scanned: i32,
     pub units_ordered: i32,
     pub lines: Vec<LineRow>,
+    /// The line just scanned (-1: none).
+    pub current_line: i32,
+    pub lines_done: i32,
+    pub skus_done: i32,
+    pub skus_total: i32,
 
     pub scale_has: bool,
     pub scale_stable: bool,
@@ -142,8 +149,9 @@ pub fn clean_scan(code: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_string())
 }
 
+/// Grams as a packer reads them: whole, rounded half up like the tolerance.
 pub fn grams(g: f64) -> String {
-    format!("{} g", weight::fmt_g(g))
+    format!("{} g", weight::round_whole(g))
 }
 
 fn device_kind(name: &str) -> DeviceKind {
@@ -238,10 +246,12 @@ impl UiState {
             s.packaging = o.packaging.clone().unwrap_or_default();
             s.units_scanned = o.units_scanned as i32;
             s.units_ordered = o.units_ordered as i32;
+            s.current_line = o.last_line.map_or(-1, |i| i as i32);
             s.lines = o
                 .lines
                 .iter()
-                .map(|l| LineRow {
+                .enumerate()
+                .map(|(i, l)| LineRow {
                     sku: plain(&l.sku).into(),
                     name: plain(&l.name).into(),
                     attributes: plain(&l.attributes).into(),
@@ -249,13 +259,23 @@ impl UiState {
                     scanned: l.scanned as i32,
                     gift: l.gift,
                     done: l.done,
+                    codes: plain(&l.barcodes.join(" ")).into(),
+                    current: s.current_line == i as i32,
                 })
                 .collect();
+            s.lines_done = o.lines.iter().filter(|l| l.done).count() as i32;
+            // By SKU: a SKU on two lines (bought and given) is done when both are.
+            let mut skus: BTreeMap<&str, bool> = BTreeMap::new();
+            for l in &o.lines {
+                *skus.entry(&l.sku).or_insert(true) &= l.done;
+            }
+            s.skus_total = skus.len() as i32;
+            s.skus_done = skus.values().filter(|d| **d).count() as i32;
             s.expected_text = grams(o.expected_g);
             s.tolerance_text = format!("± {}", grams(o.tolerance_g));
             s.band_text = format!(
                 "{} – {}",
-                weight::fmt_g(o.expected_g - o.tolerance_g),
+                weight::round_whole(o.expected_g - o.tolerance_g),
                 grams(o.expected_g + o.tolerance_g)
             );
             let (value, low, high) = gauge(v.scale_g, o.expected_g, o.tolerance_g);
@@ -304,8 +324,9 @@ impl UiState {
     }
 
     /// Sets the globals. Models are replaced only when their rows changed, so a stream of
-    /// scale readings does not rebuild the order lines 20 times a second.
-    pub fn apply(&self, api: &Api, previous: Option<&UiState>) {
+    /// scale readings does not rebuild the order lines 20 times a second; the order's lines
+    /// live in `lines`, where a scan changes only the rows it touched.
+    pub fn apply(&self, api: &Api, previous: Option<&UiState>, lines: &LineModel) {
         let str_ = |s: &str| SharedString::from(s);
         api.set_station_id(str_(&self.station_id));
         api.set_step(self.step);
@@ -334,8 +355,13 @@ impl UiState {
         api.set_units_scanned(self.units_scanned);
         api.set_units_ordered(self.units_ordered);
         if previous.map(|p| &p.lines) != Some(&self.lines) {
-            api.set_lines(model(self.lines.clone()));
+            lines.update(&self.lines);
         }
+        api.set_current_row(lines.shown_index(self.current_line));
+        api.set_lines_done(self.lines_done);
+        api.set_lines_total(self.lines.len() as i32);
+        api.set_skus_done(self.skus_done);
+        api.set_skus_total(self.skus_total);
         api.set_scale_has(self.scale_has);
         api.set_scale_stable(self.scale_stable);
         api.set_scale_text(str_(&self.scale_text));

@@ -27,7 +27,7 @@ use crate::station::view::{StationView, SupervisorOutcome};
 mod mailbox;
 pub use mailbox::{Mailbox, Wake};
 
-use super::adapter::{self, clean_scan, model, plain, UiState};
+use super::adapter::{self, clean_scan, model, plain, LineModel, UiState};
 use super::lookup::{Query, Reply};
 use super::{
     Api, AppWindow, ApprovalChoice, CodeButton, KeyValue, Language, Page, SimWeight,
@@ -114,6 +114,9 @@ pub struct SimCodes {
     pub printer_file: String,
 }
 
+/// Fewer characters arriving at a scanner's pace are keys pressed together, not a code.
+const MIN_SCAN_CHARS: usize = 4;
+
 /// The UI-thread side: the window and what it last showed.
 pub struct Screen {
     pub window: AppWindow,
@@ -128,6 +131,8 @@ pub struct Screen {
 #[derive(Default)]
 struct ScreenState {
     shown: Option<UiState>,
+    /// The open order's lines, kept across views (a scan updates its row).
+    lines: LineModel,
     view: Option<StationView>,
     sim: Option<SimCodes>,
     sim_items: Vec<CodeButton>,
@@ -246,6 +251,38 @@ impl Screen {
             }
         };
 
+        api.set_lines(state.borrow().lines.shown());
+        {
+            let weak = window.as_weak();
+            let st = state.clone();
+            api.on_filter_lines(move |text| {
+                let Some(w) = weak.upgrade() else { return };
+                let st = st.borrow();
+                st.lines.set_filter(&text);
+                let current = st.shown.as_ref().map_or(-1, |u| u.current_line);
+                w.global::<Api>()
+                    .set_current_row(st.lines.shown_index(current));
+            });
+        }
+        {
+            // A scanner typing into the search field is still a scan: it goes to the
+            // station and the search keeps what was typed by hand before it.
+            let station = station.clone();
+            api.on_search_accept(move |text, burst_from| {
+                let Ok(from) = usize::try_from(burst_from) else {
+                    return text;
+                };
+                let typed: Vec<char> = text.chars().collect();
+                let burst: String = typed.iter().skip(from).collect();
+                match clean_scan(&burst) {
+                    Some(code) if code.chars().count() >= MIN_SCAN_CHARS => {
+                        station.scan(code, "screen");
+                        typed.iter().take(from).collect::<String>().into()
+                    }
+                    _ => text,
+                }
+            });
+        }
         {
             let station = station.clone();
             api.on_scan(move |code| {
@@ -483,7 +520,7 @@ fn drain(w: &AppWindow, inbox: &Inbox, state: &RefCell<ScreenState>) {
     let mut st = state.borrow_mut();
     if let Some(v) = view {
         let ui = UiState::from_view(&v);
-        ui.apply(&api, st.shown.as_ref());
+        ui.apply(&api, st.shown.as_ref(), &st.lines);
         if let Some(sim) = &st.sim {
             let items = adapter::sim_items(&v, &sim.catalog);
             if items != st.sim_items {

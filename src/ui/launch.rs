@@ -198,12 +198,23 @@ pub fn start(window: AppWindow, l: Launch) -> Result<Running, UiError> {
             station_loop.run(rx);
         })?;
     if demo {
-        // The simulated devices say they are there, as real ones do when they connect.
-        for device in [DeviceKind::Scanner, DeviceKind::Scale] {
+        // The simulated devices say they are there, as real ones do when they connect; the
+        // demo's printer is a file, named as its detail.
+        let printer = l
+            .cfg
+            .printer
+            .as_ref()
+            .map(|p| p.target.to_string())
+            .unwrap_or_default();
+        for (device, detail) in [
+            (DeviceKind::Scanner, String::new()),
+            (DeviceKind::Scale, String::new()),
+            (DeviceKind::Printer, printer),
+        ] {
             station.send(Msg::Device {
                 device: device.as_str().into(),
                 state: DeviceStatus::Simulated,
-                detail: "on-screen simulator".into(),
+                detail,
             });
         }
     }

@@ -42,8 +42,10 @@ fn percent_tolerance_and_per_sku_tolerance() {
         }
     }
     // Base: max(15, 3% of expected); widened by 5 + 8 + 2×4 = 21.
+    // In whole grams, half up (the screen and the label show this number).
     let base = (0.03 * expected).max(15.0);
-    let tol = ((base + 21.0) * 100.0).round() / 100.0;
+    let tol = (((base + 21.0) * 100.0).round() / 100.0 + 0.5).floor();
+    assert_eq!(tol.fract(), 0.0);
     let ev = b.weight(expected + tol, true, t(4)).unwrap();
     let wc = only(&ev, EventType::WeightChecked);
     assert_eq!(wc.f64("tolerance_g"), Some(tol));

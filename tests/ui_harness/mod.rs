@@ -34,6 +34,55 @@ pub const LIP_R02: &str = "6921568310025"; // in ORDER2, not in ORDER1
 pub const ORDER2: &str = "TB20261122002"; // no picker; 107 g; gift INT-0107
 pub const HOSTILE_NOTE_ORDER: &str = "AE8012345719";
 
+/// The wholesale order of [`big_order`]: 600 lines of 600 SKUs.
+pub const BIG_ORDER: &str = "WS20261122600";
+pub const BIG_LINES: usize = 600;
+
+/// Imports a 600-line wholesale order into the bench's store (the station reloads its
+/// reference data on the next scan): SKUs `BIG-000` … `BIG-599`, each with a valid EAN-13,
+/// one line each, every third line two units. Returns each line's barcode, in line order.
+pub fn big_order(b: &TestBench) -> Vec<String> {
+    use packbench::domain::barcode::gtin_check_digit;
+    use packbench::import::{import_file, Kind, ReadOptions};
+    let mut cat = String::from("sku,name,barcodes,unit_weight_g,weight_tolerance_g,attributes\n");
+    let mut ord = String::from(
+        "order_no,waybill_no,carrier,recipient,country,address,buyer_note,sku,qty,picker_id,gift,status\n",
+    );
+    let mut codes = Vec::new();
+    for i in 0..BIG_LINES {
+        let data = format!("69{:010}", 700_000 + i);
+        let ean = format!("{data}{}", gtin_check_digit(&data).unwrap());
+        let w = 20 + (i * 37) % 300;
+        cat.push_str(&format!(
+            "BIG-{i:03},批发 Item {i:03},{ean},{w},,colour=蓝;size=M\n"
+        ));
+        let qty = if i % 3 == 0 { 2 } else { 1 };
+        ord.push_str(&format!(
+            "{BIG_ORDER},YT6000000000600,圆通速递,批发客户,CN,上海市,,BIG-{i:03},{qty},E001,,\n"
+        ));
+        codes.push(ean);
+    }
+    let mut store = packbench::store::SqliteStore::open(&b.db).unwrap();
+    for (kind, name, text) in [
+        (Kind::Catalog, "big-catalog.csv", cat),
+        (Kind::Orders, "big-orders.csv", ord),
+    ] {
+        let path = b.dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        import_file(
+            &mut store,
+            kind,
+            &path,
+            &ReadOptions::default(),
+            "DEMO-01",
+            base_time(),
+            &mut |_| {},
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    codes
+}
+
 /// 2026-11-22 10:00 Beijing time, then real time passing.
 pub fn base_time() -> DateTime<FixedOffset> {
     FixedOffset::east_opt(8 * 3600)
@@ -140,6 +189,9 @@ impl TestBench {
             self.running.as_ref().unwrap().screen.settle(),
             "the station did not answer in time"
         );
+        // What an event loop's turn does before it draws: the markup's change handlers
+        // (the pack screen brings the line just scanned into view in one).
+        slint::platform::update_timers_and_animations();
     }
 
     fn labels_on_screen(&self) -> Vec<String> {

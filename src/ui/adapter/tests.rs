@@ -32,6 +32,7 @@ fn view() -> StationView {
                     scanned: 1,
                     gift: false,
                     done: true,
+                    barcodes: vec!["6975432100137".into()],
                 },
                 LinePanel {
                     sku: "SOCK-BLK".into(),
@@ -41,10 +42,12 @@ fn view() -> StationView {
                     scanned: 0,
                     gift: true,
                     done: false,
+                    barcodes: vec![],
                 },
             ],
             units_scanned: 1,
             units_ordered: 3,
+            last_line: Some(0),
         }),
         scale_g: Some(266.0),
         scale_stable: true,
@@ -79,6 +82,47 @@ fn order_lines_and_weights_map_to_rows() {
     assert!(s.gauge_low < s.gauge_value && s.gauge_value < s.gauge_high);
     assert_eq!((s.units_scanned, s.units_ordered), (1, 3));
     assert_eq!(s.packer_name, "张伟");
+    // The line just scanned, its barcodes for the search, and the counts.
+    assert_eq!(s.current_line, 0);
+    assert!(s.lines[0].current && !s.lines[1].current);
+    assert_eq!(s.lines[0].codes, "6975432100137");
+    assert_eq!((s.lines_done, s.skus_done, s.skus_total), (1, 1, 2));
+}
+
+/// A packer reads whole grams: the reading, the expected weight, the band and the tolerance
+/// the engine checks with (16.65 g from a 3 % rule is 17 g in the engine already).
+#[test]
+fn weights_show_whole_grams() {
+    let mut v = view();
+    let o = v.order.as_mut().unwrap();
+    o.expected_g = 555.5;
+    o.tolerance_g = crate::domain::weight::tolerance_g(
+        crate::domain::weight::ToleranceRule {
+            tolerance_g: 15.0,
+            tolerance_pct: 3.0,
+        },
+        555.0,
+        &[],
+    );
+    v.scale_g = Some(540.4);
+    let s = UiState::from_view(&v);
+    assert_eq!(s.tolerance_text, "± 17 g");
+    assert_eq!(s.expected_text, "556 g");
+    assert_eq!(s.band_text, "539 – 573 g");
+    assert_eq!(s.scale_text, "540 g");
+    v.last_check = Some(WeightCheck {
+        measured_g: 540.4,
+        expected_g: 555.5,
+        tolerance_g: 17.0,
+        ok: true,
+        hint: None,
+    });
+    let s = UiState::from_view(&v);
+    assert_eq!(
+        (s.check_measured.as_str(), s.check_tolerance.as_str()),
+        ("540 g", "17 g")
+    );
+    assert_eq!(s.check_diff.en, "15 g under");
 }
 
 #[test]
@@ -311,7 +355,7 @@ fn a_return_maps_beside_its_pack_record_in_both_languages() {
     assert_eq!(s.return_foreign[0].condition.zh, "规格不符");
     assert_eq!(s.return_reason, BuyerReason::MissingItem);
     assert_eq!(s.return_last_condition, UnitCondition::WrongVariant);
-    assert_eq!(s.return_weighed, "205.5 g");
+    assert_eq!(s.return_weighed, "206 g", "whole grams, half up");
     assert_eq!(s.return_verdict, ReturnVerdict::Confirmed);
     let p = &s.pack_record;
     assert!(p.clean && p.weight_ok);

@@ -121,8 +121,9 @@ pub fn closed_words(c: &ClosedReturn) -> Words {
 
 /// "40 g under" / "不足 40 g".
 pub fn diff_words(check: &WeightCheck) -> Words {
-    let d = weight::round2(check.measured_g - check.expected_g);
-    let g = weight::fmt_g(d.abs());
+    // Whole grams, as the screen shows the weights it is the difference of.
+    let d = weight::round_whole(check.measured_g - check.expected_g);
+    let g = d.abs();
     if d > 0.0 {
         text!("station.weight_over", g = g)
     } else if d < 0.0 {
