@@ -10,6 +10,8 @@
 //! - The console: against a real PostgreSQL centre (tests/pg), badge, Enter, PIN, Enter typed
 //!   the moment the window maps signs the supervisor in, as the centre records it.
 //!
+//! Each runs in English and in Chinese (the language from `LC_ALL`, as on a bench).
+//!
 //! Needs the Debian packages `xvfb` and `xdotool` (`.ci/run` installs them); without them the
 //! tests fail naming the package.
 
@@ -24,11 +26,35 @@ use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, Stdio};
 use std::time::{Duration, Instant};
 
+use i_slint_backend_testing::{ElementHandle, TestingBackend, TestingBackendOptions};
+use packbench::ui::{Api, AppWindow, ConsolePage, ConsoleWindow, Floor, Language, Page};
 use serde_json::Value;
+use slint::{ComponentHandle, LogicalSize};
 use xvfb::{KillOnDrop, Xvfb};
+
+/// How long a person looks at a new screen before typing into it (the window shows an event
+/// a moment after the log has it).
+const LOOK: Duration = Duration::from_millis(500);
 
 /// How long one typed scan may take to reach the log (a cold debug build on a busy machine).
 const WAIT: Duration = Duration::from_secs(30);
+
+/// The locale a window starts in `lang` with.
+fn locale(lang: Language) -> &'static str {
+    match lang {
+        Language::Zh => "zh_CN.UTF-8",
+        Language::En => "C.UTF-8",
+    }
+}
+
+/// Lays out this thread's in-process windows in `lang`, as the real one draws it.
+fn translate(lang: Language) {
+    slint::select_bundled_translation(match lang {
+        Language::Zh => "zh_CN",
+        Language::En => "",
+    })
+    .unwrap();
+}
 
 /// A `packbench` process with its own display, its output kept in files for the failure
 /// message; killed when dropped.
@@ -39,7 +65,7 @@ struct App {
 }
 
 impl App {
-    fn start(x: &Xvfb, dir: &Path, name: &'static str, args: &[&str]) -> App {
+    fn start(x: &Xvfb, dir: &Path, name: &'static str, lang: Language, args: &[&str]) -> App {
         let out = dir.join(format!("{name}.log"));
         let log = std::fs::File::create(&out).unwrap();
         let child = bin::command()
@@ -47,9 +73,10 @@ impl App {
             .args(args)
             .env("DISPLAY", x.display())
             .env_remove("WAYLAND_DISPLAY")
-            // English screens; the window's language is not what these tests are about.
-            .env("LC_ALL", "C.UTF-8")
-            .env("LANG", "C.UTF-8")
+            .env("LC_ALL", locale(lang))
+            .env("LANG", locale(lang))
+            // Its own account of what it did, read back by the console test.
+            .env("RUST_LOG", "packbench=info")
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -98,6 +125,22 @@ impl Log {
             .collect()
     }
 
+    /// Fails if anything but a device's state reaches the log within `time`.
+    fn quiet(&mut self, app: &mut App, time: Duration) {
+        std::thread::sleep(time);
+        app.alive();
+        let new: Vec<String> = self
+            .events()
+            .into_iter()
+            .filter(|e| e["seq"].as_u64().unwrap() > self.seen && e["event"] != "device")
+            .map(|e| e["event"].to_string())
+            .collect();
+        assert!(
+            new.is_empty(),
+            "typed into a text field, yet logged: {new:?}"
+        );
+    }
+
     /// Waits for the first event after the last one matched that is of type `event` and
     /// satisfies `also`; fails naming the events that came instead.
     fn wait(&mut self, app: &mut App, event: &str, also: impl Fn(&Value) -> bool) -> Value {
@@ -134,46 +177,48 @@ impl Log {
     }
 }
 
-/// `packbench simulate scale` on a pty, as a bench without hardware runs it: a weight
-/// written to its stdin is on the scale.
-struct Scale {
+/// A device of `packbench simulate` on a pty, as a bench without hardware runs it: a line
+/// written to its stdin is a weight on the scale, or a code the serial scanner reads.
+struct Sim {
     proc: KillOnDrop,
     input: ChildStdin,
     port: PathBuf,
 }
 
-impl Scale {
-    fn start(dir: &Path) -> Scale {
-        let port = dir.join("scale");
+impl Sim {
+    fn start(dir: &Path, device: &str, args: &[&str]) -> Sim {
+        let port = dir.join(device);
         let mut child = bin::command()
-            .args(["simulate", "scale", "--protocol", "mt-sics", "--link"])
+            .args(["simulate", device])
+            .args(args)
+            .arg("--link")
             .arg(&port)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("packbench simulate scale");
+            .unwrap_or_else(|e| panic!("packbench simulate {device}: {e}"));
         let input = child.stdin.take().unwrap();
         let mut proc = KillOnDrop(child);
         let end = Instant::now() + WAIT;
         while !port.exists() {
-            assert!(proc.exited().is_none(), "the simulated scale exited");
-            assert!(Instant::now() < end, "no simulated scale at {port:?}");
+            assert!(proc.exited().is_none(), "the simulated {device} exited");
+            assert!(Instant::now() < end, "no simulated {device} at {port:?}");
             std::thread::sleep(Duration::from_millis(20));
         }
-        Scale { proc, input, port }
+        Sim { proc, input, port }
     }
 
-    fn put(&mut self, grams: u32) {
-        assert!(self.proc.exited().is_none(), "the simulated scale exited");
-        writeln!(self.input, "{grams}").unwrap();
+    fn put(&mut self, line: &str) {
+        assert!(self.proc.exited().is_none(), "a simulated device exited");
+        writeln!(self.input, "{line}").unwrap();
         self.input.flush().unwrap();
     }
 }
 
-/// A bench with the fixture data, the simulated scale and a file printer; its scanner is the
-/// keyboard wedge of its window.
-fn bench_dir(dir: &Path, scale: &Scale) -> PathBuf {
+/// A bench with the fixture data, the simulated scale, a serial scanner and a file printer;
+/// its other scanner is the keyboard wedge of its window.
+fn bench_dir(dir: &Path, scale: &Sim, scanner: &Sim) -> PathBuf {
     let db = dir.join("bench.db");
     let mut store = packbench::store::open(&db).unwrap();
     packbench::import::import_data_set(
@@ -185,13 +230,16 @@ fn bench_dir(dir: &Path, scale: &Scale) -> PathBuf {
     .unwrap();
     drop(store);
     let config = dir.join("station.toml");
+    let quoted = |p: &Path| format!("{:?}", p.display().to_string());
     std::fs::write(
         &config,
         format!(
             "station_id = \"WIN-01\"\ndatabase = \"bench.db\"\n\n\
-             [scale]\nport = {:?}\nprotocol = \"mt-sics\"\n\n\
+             [[scanner]]\nport = {}\n\n\
+             [scale]\nport = {}\nprotocol = \"mt-sics\"\n\n\
              [printer]\ntarget = {:?}\n",
-            scale.port.display().to_string(),
+            quoted(&scanner.port),
+            quoted(&scale.port),
             format!("file://{}", dir.join("labels.bin").display()),
         ),
     )
@@ -199,17 +247,83 @@ fn bench_dir(dir: &Path, scale: &Scale) -> PathBuf {
     config
 }
 
+/// Where to touch the X window: the centre of an element when the same markup is laid out
+/// in-process at the window's size (Slint's testing backend; the X window has no
+/// accessibility tree to ask). Clicks land on today's layout, whatever it becomes.
+fn centre(e: Option<ElementHandle>, what: &str) -> (i32, i32) {
+    let e = e.unwrap_or_else(|| panic!("no {what} in the window's markup"));
+    let (p, s) = (e.absolute_position(), e.size());
+    assert!(s.width > 0.0 && s.height > 0.0, "{what} is not shown");
+    ((p.x + s.width / 2.0) as i32, (p.y + s.height / 2.0) as i32)
+}
+
+fn testing_backend() {
+    // Per thread: each test thread lays out its own windows.
+    let _ = slint::platform::set_platform(Box::new(TestingBackend::new(TestingBackendOptions {
+        mock_time: true,
+        threading: false,
+        renderer_name: Some("software".into()),
+    })));
+}
+
+/// The station window's spots: the top bar's Supervisor button, and on the supervisor view
+/// its search field and Close button.
+struct StationSpots {
+    supervisor: (i32, i32),
+    search: (i32, i32),
+    close: (i32, i32),
+}
+
+impl StationSpots {
+    fn at(size: (i32, i32), lang: Language) -> StationSpots {
+        testing_backend();
+        let w = AppWindow::new().unwrap();
+        packbench::ui::bridge::set_language(&w, lang);
+        w.window()
+            .set_size(LogicalSize::new(size.0 as f32, size.1 as f32));
+        w.show().unwrap();
+        let id = |id: &str| ElementHandle::find_by_element_id(&w, id).next();
+        let supervisor = centre(id("TopBar::supervisor"), "Supervisor button");
+        w.global::<Api>().set_page(Page::Supervisor);
+        let search = centre(
+            id("SearchPane::search-box"),
+            "supervisor view's search field",
+        );
+        let close = centre(
+            id("SupervisorScreen::close"),
+            "supervisor view's Close button",
+        );
+        w.hide().unwrap();
+        StationSpots {
+            supervisor,
+            search,
+            close,
+        }
+    }
+}
+
 #[test]
-fn the_station_window_takes_typed_scans_at_every_step() {
+fn the_station_window_takes_typed_scans_at_every_step_in_english() {
+    station(Language::En);
+}
+
+#[test]
+fn the_station_window_takes_typed_scans_at_every_step_in_chinese() {
+    station(Language::Zh);
+}
+
+fn station(lang: Language) {
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    let mut scale = Scale::start(dir.path());
-    let config = bench_dir(dir.path(), &scale);
+    let mut scale = Sim::start(dir.path(), "scale", &["--protocol", "mt-sics"]);
+    let mut scanner = Sim::start(dir.path(), "scanner", &[]);
+    let config = bench_dir(dir.path(), &scale, &scanner);
     let x = Xvfb::start(1280, 1024);
     let mut app = App::start(
         &x,
         dir.path(),
         "station",
+        lang,
         &["run", "--config", config.to_str().unwrap()],
     );
     let mut log = Log {
@@ -222,6 +336,7 @@ fn the_station_window_takes_typed_scans_at_every_step() {
     x.focus(&w);
     x.scan("BADGE-E003");
     log.wait(&mut app, "packer_signed_in", |e| e["packer_id"] == "E003");
+    let spots = StationSpots::at(x.size(&w), lang);
 
     // An order and its units (the T-shirt, two pairs of socks), typed as scans.
     x.scan("TB20261122001");
@@ -232,15 +347,35 @@ fn the_station_window_takes_typed_scans_at_every_step() {
         x.scan(code);
         log.wait(&mut app, "item_accepted", |e| e["code"] == code);
     }
-
     // 700 g where 265 g are expected: the bench waits for a supervisor.
-    scale.put(700);
+    scale.put("700");
     log.wait(&mut app, "weight_checked", |e| e["ok"] == false);
-    x.scan("BADGE-E005");
+
+    // A touch on the Supervisor button, then the supervisor's badge and PIN typed.
+    x.click(&w, spots.supervisor.0, spots.supervisor.1);
+    x.scan("BADGE-E006");
+    log.wait(&mut app, "pin_required", |e| {
+        e["employee_id"] == "E006" && e["purpose"] == "supervisor_view"
+    });
+    x.scan("666666");
+    log.wait(&mut app, "supervisor_view_opened", |e| {
+        e["supervisor_id"] == "E006"
+    });
+    // The view's search field takes a touch and what is typed after it: nothing of it
+    // reaches the station.
+    x.click(&w, spots.search.0, spots.search.1);
+    x.scan("BADGE-E003");
+    log.quiet(&mut app, Duration::from_millis(600));
+
+    // The approval starts at the serial scanner while the view is open: the PIN pad opens
+    // over it and takes the PIN typed on the keyboard, not the search field.
+    scanner.put("BADGE-E005");
     log.wait(&mut app, "pin_required", |e| {
         e["employee_id"] == "E005" && e["purpose"] == "approval"
     });
-    // The PIN typed on a keyboard while the PIN pad shows is a PIN, never a scan.
+    // The supervisor types once the pad is up: the window shows it a moment after the log
+    // has the event, and until then the search field still has the keyboard.
+    std::thread::sleep(LOOK);
     x.scan("555555");
     log.wait(&mut app, "reason_required", |e| {
         e["supervisor_id"] == "E005"
@@ -250,9 +385,11 @@ fn the_station_window_takes_typed_scans_at_every_step() {
         e["supervisor_id"] == "E005" && e["reason"] == "scale_drift"
     });
     log.wait(&mut app, "order_packed", |e| e["override_by"] == "E005");
+    // Closed with a touch: the scanner types into the station again.
+    x.click(&w, spots.close.0, spots.close.1);
 
     // The courier handover, with the parcel off the scale.
-    scale.put(0);
+    scale.put("0");
     x.scan("PB-DISPATCH");
     log.wait(&mut app, "dispatch_started", |_| true);
     x.scan("SF1498369006026");
@@ -273,16 +410,27 @@ fn the_station_window_takes_typed_scans_at_every_step() {
     log.wait(&mut app, "return_item", |e| e["sku"] == "T-BLU-L");
 
     let events = log.events();
-    assert!(
-        !events.iter().any(|e| e.to_string().contains("555555")),
-        "the typed PIN reached the log"
-    );
+    for pin in ["555555", "666666"] {
+        assert!(
+            !events.iter().any(|e| e.to_string().contains(pin)),
+            "a typed PIN reached the log"
+        );
+    }
     drop(app);
-    eprintln!("station window test: {:?}", started.elapsed());
+    eprintln!("station window test ({lang:?}): {:?}", started.elapsed());
 }
 
 #[test]
-fn the_console_signs_in_a_badge_typed_the_moment_it_opens() {
+fn the_console_signs_in_a_badge_typed_the_moment_it_opens_in_english() {
+    console(Language::En);
+}
+
+#[test]
+fn the_console_signs_in_a_badge_typed_the_moment_it_opens_in_chinese() {
+    console(Language::Zh);
+}
+
+fn console(lang: Language) {
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -316,22 +464,24 @@ fn the_console_signs_in_a_badge_typed_the_moment_it_opens() {
     ))
     .trim()
     .to_string();
-    let signed_in = || -> bool {
+    // When the centre last accepted E005's PIN (a right PIN is what signs a supervisor in).
+    let last_ok = || -> Option<String> {
         rt.block_on(async {
             pg::connect(&db.url)
                 .await
                 .query_opt(
-                    "SELECT 1 FROM packbench.pin_failures \
+                    "SELECT last_ok_at::text FROM packbench.pin_failures \
                      WHERE employee_id = 'E005' AND last_ok_at IS NOT NULL",
                     &[],
                 )
                 .await
                 .unwrap()
-                .is_some()
+                .map(|r| r.get(0))
         })
     };
-    assert!(
-        !signed_in(),
+    assert_eq!(
+        last_ok(),
+        None,
         "E005's PIN was checked before the console ran"
     );
 
@@ -340,6 +490,7 @@ fn the_console_signs_in_a_badge_typed_the_moment_it_opens() {
         &x,
         dir.path(),
         "console",
+        lang,
         &["console", "--central", &console_url, "--exports", "exports"],
     );
     let w = x.window("packbench console");
@@ -347,17 +498,57 @@ fn the_console_signs_in_a_badge_typed_the_moment_it_opens() {
     // A wedge scanner's badge and Enter, then the PIN and Enter, with no click anywhere.
     x.scan("BADGE-E005");
     x.scan("555555");
+    let signed_in = |app: &mut App, after: Option<String>| -> String {
+        let end = Instant::now() + WAIT;
+        loop {
+            app.alive();
+            match last_ok() {
+                Some(t) if Some(&t) != after.as_ref() => return t,
+                _ => {}
+            }
+            assert!(
+                Instant::now() < end,
+                "the centre never checked E005's PIN: the typed badge and PIN did not reach \
+                 the sign-in\nconsole output:\n{}",
+                app.output()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let first = signed_in(&mut app, None);
+    // The console says so in its log too, once its worker has the centre's answer; the
+    // window shows the floor a moment later.
+    let admitted = |app: &App| app.output().matches("outcome=\"admitted\"").count();
     let end = Instant::now() + WAIT;
-    while !signed_in() {
-        app.alive();
-        assert!(
-            Instant::now() < end,
-            "the centre never checked E005's PIN: the typed badge and PIN did not reach the \
-             sign-in\nconsole output:\n{}",
-            app.output()
-        );
-        std::thread::sleep(Duration::from_millis(100));
+    while admitted(&app) < 1 {
+        assert!(Instant::now() < end, "no sign-in logged:\n{}", app.output());
+        std::thread::sleep(Duration::from_millis(50));
     }
+    std::thread::sleep(LOOK);
+
+    // Signed out with a touch, the sign-in page takes the next badge the same way.
+    let sign_out = {
+        testing_backend();
+        let c = ConsoleWindow::new().unwrap();
+        translate(lang);
+        c.global::<Floor>().set_language(lang);
+        let (width, height) = x.size(&w);
+        c.window()
+            .set_size(LogicalSize::new(width as f32, height as f32));
+        c.global::<Floor>().set_page(ConsolePage::Floor);
+        c.show().unwrap();
+        let spot = centre(
+            ElementHandle::find_by_accessible_label(&c, "sign out").next(),
+            "console's sign-out button",
+        );
+        c.hide().unwrap();
+        spot
+    };
+    x.click(&w, sign_out.0, sign_out.1);
+    x.scan("BADGE-E005");
+    x.scan("555555");
+    signed_in(&mut app, Some(first));
+    assert_eq!(admitted(&app), 2, "{}", app.output());
     drop(app);
-    eprintln!("console window test: {:?}", started.elapsed());
+    eprintln!("console window test ({lang:?}): {:?}", started.elapsed());
 }
