@@ -27,7 +27,7 @@ use std::process::{ChildStdin, Stdio};
 use std::time::{Duration, Instant};
 
 use i_slint_backend_testing::{ElementHandle, TestingBackend, TestingBackendOptions};
-use packbench::ui::{Api, AppWindow, ConsolePage, ConsoleWindow, Floor, Language, Page};
+use packbench::ui::{Api, AppWindow, ConsolePage, ConsoleWindow, Floor, Language, Page, Step};
 use serde_json::Value;
 use slint::{ComponentHandle, LogicalSize};
 use xvfb::{KillOnDrop, Xvfb};
@@ -228,6 +228,29 @@ fn bench_dir(dir: &Path, scale: &Sim, scanner: &Sim) -> PathBuf {
         chrono::Local::now().fixed_offset(),
     )
     .unwrap();
+    // A wholesale order of ten lines (over eight, the pack screen offers a search within it):
+    // the first ten SKUs of the catalog, one unit each.
+    let mut big = String::from(
+        "order_no,waybill_no,carrier,recipient,country,address,buyer_note,sku,qty,picker_id\n",
+    );
+    let mut catalog = csv::Reader::from_path(pg::fixture_files::fixture("catalog.csv")).unwrap();
+    for row in catalog.records().take(10) {
+        big += &format!(
+            "BIG-0001,BIGWB0001,SF,Test,CN,Somewhere,,{},1,E001\n",
+            &row.unwrap()[0]
+        );
+    }
+    std::fs::write(dir.join("big.csv"), big).unwrap();
+    packbench::import::import_file(
+        &mut store,
+        packbench::import::Kind::Orders,
+        &dir.join("big.csv"),
+        &Default::default(),
+        "WIN-01",
+        chrono::Local::now().fixed_offset(),
+        &mut |_| {},
+    )
+    .unwrap();
     drop(store);
     let config = dir.join("station.toml");
     let quoted = |p: &Path| format!("{:?}", p.display().to_string());
@@ -269,6 +292,7 @@ fn testing_backend() {
 /// The station window's spots: the top bar's Supervisor button, and on the supervisor view
 /// its search field and Close button.
 struct StationSpots {
+    find: (i32, i32),
     supervisor: (i32, i32),
     search: (i32, i32),
     close: (i32, i32),
@@ -284,6 +308,12 @@ impl StationSpots {
         w.show().unwrap();
         let id = |id: &str| ElementHandle::find_by_element_id(&w, id).next();
         let supervisor = centre(id("TopBar::supervisor"), "Supervisor button");
+        let api = w.global::<Api>();
+        api.set_packer_id("E003".into());
+        api.set_step(Step::ScanItems);
+        api.set_has_order(true);
+        api.set_lines_total(10);
+        let find = centre(id("OrderFinder::search"), "search within the order");
         w.global::<Api>().set_page(Page::Supervisor);
         let search = centre(
             id("SearchPane::search-box"),
@@ -295,6 +325,7 @@ impl StationSpots {
         );
         w.hide().unwrap();
         StationSpots {
+            find,
             supervisor,
             search,
             close,
@@ -337,6 +368,25 @@ fn station(lang: Language) {
     x.scan("BADGE-E003");
     log.wait(&mut app, "packer_signed_in", |e| e["packer_id"] == "E003");
     let spots = StationSpots::at(x.size(&w), lang);
+
+    // The big order. A scanner's code typed into its search field after a touch on it still
+    // goes to the station ...
+    x.scan("BIG-0001");
+    log.wait(&mut app, "order_loaded", |e| e["order_no"] == "BIG-0001");
+    x.click(&w, spots.find.0, spots.find.1);
+    x.scan("6975432100113");
+    log.wait(&mut app, "item_accepted", |e| e["code"] == "6975432100113");
+    // ... what a person types there after a touch (the same spot: the field is empty again)
+    // is a search, never a scan ...
+    x.click(&w, spots.find.0, spots.find.1);
+    x.type_at("SOCK", 150);
+    x.key("Return");
+    log.quiet(&mut app, Duration::from_millis(600));
+    // ... and Enter gave the keyboard back to the scanner.
+    x.scan("6975432100120");
+    log.wait(&mut app, "item_accepted", |e| e["code"] == "6975432100120");
+    x.scan("PB-HOLD");
+    log.wait(&mut app, "order_held", |e| e["order_no"] == "BIG-0001");
 
     // An order and its units (the T-shirt, two pairs of socks), typed as scans.
     x.scan("TB20261122001");

@@ -165,7 +165,12 @@ impl Xvfb {
 
     /// Types `text` into the focused window, key by key, as a keyboard-wedge scanner does.
     pub fn type_text(&self, text: &str) {
-        self.xdotool(["type", "--delay", "8", "--", text]);
+        self.type_at(text, 8);
+    }
+
+    /// Types `text` with `delay_ms` between keys (a person types at 150 ms or so).
+    pub fn type_at(&self, text: &str, delay_ms: u32) {
+        self.xdotool(["type", "--delay", &delay_ms.to_string(), "--", text]);
     }
 
     /// Presses one key by its X name (`Return`, `Tab`, `Escape`).
