@@ -30,8 +30,8 @@ fn shot(b: &TestBench, shots: &mut Shots, name: &str, lang: &str) {
     shots.check(&format!("{name}-{lang}"), &img);
 }
 
-/// The bench's folder is a fresh temporary one per run: the settings show it as one fixed
-/// path, so that the reference does not depend on the process id.
+/// The bench's folder is a fresh temporary one per run: the settings and the devices show it
+/// as one fixed path, so that the reference does not depend on the process id.
 fn fixed_folder(b: &TestBench) {
     let dir = b.dir.display().to_string();
     let rows: Vec<packbench::ui::KeyValue> = b
@@ -45,6 +45,18 @@ fn fixed_folder(b: &TestBench) {
         .collect();
     b.api()
         .set_settings(slint::ModelRc::new(slint::VecModel::from(rows)));
+    // The demo printer's file is named in its device row too.
+    let devices: Vec<packbench::ui::DeviceRow> = b
+        .api()
+        .get_devices()
+        .iter()
+        .map(|mut d| {
+            d.detail = d.detail.replace(&dir, "/tmp/packbench-ui-test").into();
+            d
+        })
+        .collect();
+    b.api()
+        .set_devices(slint::ModelRc::new(slint::VecModel::from(devices)));
 }
 
 /// Drives one bench through every screen, taking a picture of each.
@@ -89,8 +101,15 @@ fn tour(lang: &str) {
     b.weigh(225.0); // one sock short
     b.find("weight mismatch");
     shot(&b, &mut shots, "05-weight-mismatch", lang);
+    // A real approval after the mismatch: the banner is the PIN's, never a stale step.
+    let words = |en: &'static str, zh: &'static str| if lang == "zh" { zh } else { en };
     b.wedge(SUPERVISOR);
     b.find("pin pad");
+    assert_eq!(b.step(), Step::EnterPin);
+    assert_eq!(
+        b.value("next step"),
+        words("Enter the PIN for this badge", "请输入此工牌的 PIN 码")
+    );
     let (first, rest) = SUPERVISOR_PIN.split_at(3);
     for d in first.chars() {
         b.tap(&format!("pin {d}"));
@@ -103,6 +122,11 @@ fn tour(lang: &str) {
     }
     b.tap("pin ok");
     b.find("approval reason");
+    assert_eq!(b.step(), Step::ChooseReason);
+    assert_eq!(
+        b.value("next step"),
+        words("Supervisor: choose the reason", "主管:请选择审批原因")
+    );
     shot(&b, &mut shots, "05c-approval-reason", lang);
     b.tap("reason scale_drift");
 
@@ -149,6 +173,12 @@ fn tour(lang: &str) {
 
     b.tap_id("TopBar::settings");
     b.find("setting station");
+    // The demo's printer is the simulator, after the labels it took too.
+    assert_eq!(b.value("printer"), "simulated");
+    assert_eq!(
+        b.value("setting device printer"),
+        words("Printer: simulated", "打印机: 模拟")
+    );
     fixed_folder(&b);
     shot(&b, &mut shots, "14-settings", lang);
     b.tap_id("SettingsScreen::close");
@@ -188,6 +218,25 @@ fn every_screen_in_english() {
 #[test]
 fn every_screen_in_chinese() {
     tour("zh");
+}
+
+/// A 600-line wholesale order at the smallest screen, the 450th line just scanned.
+#[test]
+fn a_big_order_in_both_languages() {
+    let mut shots = Shots::default();
+    let b = TestBench::with_size(1024.0, 600.0);
+    b.api().set_simulator_open(false);
+    let codes = big_order(&b);
+    b.wedge(PACKER);
+    b.wedge(BIG_ORDER);
+    b.wedge(&codes[0]);
+    b.wedge(&codes[449]);
+    assert_eq!(b.value("BIG-449"), "1/1 done");
+    shot(&b, &mut shots, "23-big-order", "en");
+    b.tap("language");
+    assert!(b.has("BIG-449"));
+    shot(&b, &mut shots, "23-big-order", "zh");
+    shots.finish();
 }
 
 #[test]
