@@ -348,10 +348,15 @@ fn the_console_shows_the_floor_the_queue_search_and_reports() {
     // The board: both benches, who is on them, what they hold and did today.
     assert_eq!(ui.floor().get_tab(), ConsoleTab::Board);
     let bench_a = ui.value("bench BENCH-A");
-    assert!(bench_a.starts_with("online · E003 张伟"), "{bench_a}");
+    // People by name, the badge's id in brackets.
+    assert!(bench_a.starts_with("online · 张伟 (E003)"), "{bench_a}");
     assert!(bench_a.contains("1 orders · 3 units"), "{bench_a}");
     assert!(bench_a.contains(&format!("holding {ORDER2}")), "{bench_a}");
-    assert!(bench_a.contains("not_in_order"), "{bench_a}");
+    // The refusal in words, not its identifier.
+    assert!(
+        bench_a.contains("Wrong item: not in this order"),
+        "{bench_a}"
+    );
     let bench_b = ui.value("bench BENCH-B");
     assert!(bench_b.contains("0 orders"), "{bench_b}");
     assert!(!bench_b.contains("holding"), "{bench_b}");
@@ -421,7 +426,7 @@ fn the_console_shows_the_floor_the_queue_search_and_reports() {
         .collect();
     let mismatch = items
         .iter()
-        .find(|(_, v)| v.starts_with(&format!("weight_mismatch · {ORDER1} · open")))
+        .find(|(_, v)| v.starts_with(&format!("weight mismatch · {ORDER1} · open")))
         .unwrap_or_else(|| panic!("{items:#?}"))
         .0
         .clone();
@@ -448,7 +453,7 @@ fn the_console_shows_the_floor_the_queue_search_and_reports() {
     );
     ui.tap("show reviewed");
     let shown = ui.value(&mismatch);
-    assert!(shown.contains("reviewed E005"), "{shown}");
+    assert!(shown.contains("reviewed 刘洋 (E005)"), "{shown}");
     assert!(shown.contains("秤已校准"), "{shown}");
     // The same on every console: it is an event on the centre's chain.
     let queue = centre
@@ -496,8 +501,13 @@ fn the_console_shows_the_floor_the_queue_search_and_reports() {
     ui.tap("tab reports");
     let e003 = ui.value("packer E003");
     assert!(e003.starts_with("1 orders · 3 units"), "{e003}");
-    // One wrong item caught and one mismatch over one order.
-    assert!(e003.ends_with("error rate 200.0 %"), "{e003}");
+    // One wrong item caught and one mismatch in one order: one order of one with a caught
+    // error (it read 200 % when errors were counted instead of orders), none after shipping.
+    assert!(
+        e003.ends_with("caught 100.0 % · after shipping 0.0 %"),
+        "{e003}"
+    );
+    ui.find("rates defined");
     assert!(ui.value("bench BENCH-A").starts_with("1 orders"));
     ui.floor().set_report_from("2026-11-23".into());
     ui.floor().set_report_to("2026-11-22".into());
@@ -511,7 +521,88 @@ fn the_console_shows_the_floor_the_queue_search_and_reports() {
     ui.tap("show report");
     ui.shot("console-05-reports-en-1280x800");
 
-    // Every screen in both languages and both sizes.
+    // Bench A completes order 2 and it weighs 57 g light: it waits for a supervisor. The
+    // board says so first, with the cause in words, and the console flashes once.
+    ui.floor().set_tab(ConsoleTab::Board);
+    ui.floor().invoke_refresh();
+    ui.settle();
+    assert!(!ui.floor().get_flashing());
+    a.wedge("6921568320604"); // SUN-50
+    a.wedge("INT-0107"); // the gift sample
+    a.weigh(50.0);
+    assert_eq!(a.step(), Step::ResolveMismatch);
+    centre.drained("BENCH-A", &a);
+    i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(2100));
+    ui.settle();
+    let first = ui.labels("bench ")[0].clone();
+    assert_eq!(first.0, "bench BENCH-A", "{first:?}");
+    assert!(
+        first
+            .1
+            .starts_with(&format!("waits: weight mismatch · {ORDER2} · 0 min")),
+        "{first:?}"
+    );
+    assert_eq!(ui.value("tally waiting"), "1");
+    assert!(ui.floor().get_flashing(), "a bench started waiting");
+    assert_eq!(
+        ui.value("waiting flash"),
+        "BENCH-A waits for a supervisor: weight mismatch"
+    );
+    for (w, h) in [(1280.0, 800.0), (1024.0, 600.0)] {
+        ui.w().window().set_size(LogicalSize::new(w, h));
+        for lang in [packbench::ui::Language::Zh, packbench::ui::Language::En] {
+            ui.c().set_language(lang);
+            ui.settle();
+            let l = if lang == packbench::ui::Language::Zh {
+                "zh"
+            } else {
+                "en"
+            };
+            ui.shot(&format!("console-06-waiting-{l}-{w}x{h}"));
+        }
+    }
+    ui.c().set_language(packbench::ui::Language::Zh);
+    ui.settle();
+    assert!(
+        ui.value("bench BENCH-A")
+            .starts_with(&format!("等待主管:重量不符 · {ORDER2}")),
+        "{}",
+        ui.value("bench BENCH-A")
+    );
+    ui.c().set_language(packbench::ui::Language::En);
+    // The band goes after its few seconds; the bench stays first on the board.
+    i_slint_backend_testing::mock_elapsed_time(Duration::from_secs(7));
+    ui.settle();
+    assert!(!ui.floor().get_flashing());
+    // The report's dates fit their fields at the smallest screen.
+    ui.w().window().set_size(LogicalSize::new(1024.0, 600.0));
+    ui.floor().set_tab(ConsoleTab::Reports);
+    ui.settle();
+    for id in ["ReportsPane::from", "ReportsPane::to"] {
+        let field = ElementHandle::find_by_element_id(ui.w(), id)
+            .next()
+            .unwrap_or_else(|| panic!("no element with id {id:?}"));
+        // Ten characters of the field's 17 px font (a digit of Noto Sans is 0.57 em) and the
+        // LineEdit's padding on both sides (8 px each).
+        let needs = 10.0 * 0.57 * 17.0 + 16.0;
+        assert!(
+            field.size().width >= needs,
+            "{id}: {} px for a date that needs {needs} px",
+            field.size().width
+        );
+    }
+
+    // Every screen in both languages and both sizes; on the Chinese ones, no English word
+    // but the data's (names, products, addresses, the note typed above).
+    let data = fixture_words();
+    let saved: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let mut data: Vec<&str> = data.iter().map(String::as_str).collect();
+    data.push("秤已校准 scale checked");
+    // The files written (a path on this PC), Excel's name, and the language button, which
+    // names the other language in that language.
+    data.extend(saved.iter().map(String::as_str));
+    data.extend(["Excel", "English"]);
+    let mut english = Vec::new();
     for (w, h) in [(1280.0, 800.0), (1920.0, 1080.0)] {
         ui.w().window().set_size(LogicalSize::new(w, h));
         for lang in ["en", "zh"] {
@@ -531,13 +622,63 @@ fn the_console_shows_the_floor_the_queue_search_and_reports() {
                 ui.settle();
                 let name = format!("{tab:?}").to_lowercase();
                 ui.shot(&format!("console-{n:02}-{name}-{lang}-{w}x{h}"));
+                if lang == "zh" {
+                    let mut texts = words::visible_texts(ui.w());
+                    // NOT YET in words: an order's timeline (its summary, event names and
+                    // fields, src/ui/lookup.rs, shared with the bench's supervisor view) is
+                    // left out of this check until it is; everything else on the tab is in.
+                    let timeline: Vec<String> = {
+                        use slint::Model;
+                        let f = ui.floor();
+                        let mut t = vec![f.get_timeline_summary().to_string()];
+                        for r in f.get_timeline().iter() {
+                            t.extend([
+                                r.event.to_string(),
+                                r.detail.to_string(),
+                                r.actor.to_string(),
+                            ]);
+                        }
+                        t
+                    };
+                    texts.retain(|t| !timeline.contains(t));
+                    assert!(texts.len() > 10, "{name}: {texts:?}");
+                    for t in words::untranslated(&texts, &data) {
+                        english.push(format!("{name}: {t}"));
+                    }
+                }
             }
         }
     }
+    english.sort();
+    english.dedup();
+    assert!(
+        english.is_empty(),
+        "English on the Chinese console:\n{}",
+        english.join("\n")
+    );
     ui.c().set_language(packbench::ui::Language::En);
 
     // Signing out empties the screen and asks again.
     ui.tap("sign out");
     assert!(ui.labels("bench ").is_empty());
     ui.find("sign in");
+}
+
+/// Every text cell of the fixtures' files: names, products, recipients, addresses, notes and
+/// codes are data, shown as they are in either language.
+fn fixture_words() -> Vec<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut out = Vec::new();
+    for f in [
+        "catalog.csv",
+        "employees.csv",
+        "orders.csv",
+        "packaging.csv",
+    ] {
+        let mut r = csv::Reader::from_path(dir.join(f)).unwrap();
+        for row in r.records() {
+            out.extend(row.unwrap().iter().map(str::to_string));
+        }
+    }
+    out
 }

@@ -112,6 +112,10 @@ pub struct ReviewItem {
     /// The actor's name, when the actor is an employee.
     pub actor_name: Option<String>,
     pub detail: String,
+    /// The event's own fields behind `detail` (weights, reasons, the supervisor and their
+    /// name), for a screen that says them in its language; `None` for alarms.
+    #[serde(skip)]
+    pub facts: Option<Value>,
     pub reviewed_by: Option<String>,
     /// The reviewer's name.
     pub reviewed_by_name: Option<String>,
@@ -262,6 +266,7 @@ impl FromRow<Row> for ReviewItem {
             order_no: r.try_get("order_no")?,
             actor: r.try_get("actor")?,
             actor_name: r.try_get("actor_name")?,
+            facts: r.try_get("facts")?,
             detail: r
                 .try_get::<_, Option<String>>("detail")?
                 .unwrap_or_default(),
@@ -432,7 +437,8 @@ impl Central {
                      SELECT e.station_id || ':' || e.seq AS id, 'weight_mismatch' AS kind,
                             e.at_ts AS at, e.station_id, e.order_no, e.actor,
                             format('measured %s g, expected %s g ± %s g', e.data::jsonb->>'measured_g',
-                                   e.data::jsonb->>'expected_g', e.data::jsonb->>'tolerance_g') AS detail
+                                   e.data::jsonb->>'expected_g', e.data::jsonb->>'tolerance_g') AS detail,
+                            e.data::jsonb AS facts
                        FROM events e
                       -- The predicate of the index events_mismatch (migration 4), word for word.
                       WHERE e.type = 'weight_checked' AND (e.data::jsonb->>'ok') = 'false'
@@ -440,37 +446,40 @@ impl Central {
                      UNION ALL
                      SELECT station_id || ':' || seq, 'override', at_ts, station_id, order_no, actor,
                             format('%s by %s: measured %s g, expected %s g', d->>'reason',
-                                   d->>'supervisor_id', d->>'measured_g', d->>'expected_g')
+                                   d->>'supervisor_id', d->>'measured_g', d->>'expected_g'),
+                            d || jsonb_build_object('supervisor_name',
+                                   (SELECT name FROM employees WHERE id = d->>'supervisor_id'))
                        FROM ev WHERE type = 'override'
                      UNION ALL
                      SELECT station_id || ':' || seq, 'hold', at_ts, station_id, order_no, actor,
                             format('%s: %s of %s units scanned', d->>'reason', d->>'scanned_units',
-                                   d->>'ordered_units')
+                                   d->>'ordered_units'), d
                        FROM ev WHERE type = 'order_held'
                      UNION ALL
                      SELECT station_id || ':' || seq, 'device_lost', at_ts, station_id, NULL, actor,
                             format('%s %s for %s min: %s', d->>'device', d->>'state',
                                    round(extract(epoch FROM coalesce(back_at, now()) - at_ts) / 60),
-                                   d->>'detail')
+                                   d->>'detail'), NULL::jsonb
                        FROM dev
                       WHERE down AND (prev_state IS NULL OR prev_state IN ('connected', 'simulated'))
                         AND coalesce(back_at, now()) - at_ts > make_interval(secs => $3)
                      UNION ALL
                      -- A badge locked at a bench offline (the centre's own lockouts are alarms).
                      SELECT station_id || ':' || seq, 'badge_locked', at_ts, station_id, order_no, actor,
-                            format('%s locked until %s after wrong PINs', d->>'employee_id', d->>'until')
+                            format('%s locked until %s after wrong PINs', d->>'employee_id', d->>'until'),
+                            NULL
                        FROM ev WHERE type = 'badge_locked'
                      UNION ALL
                      SELECT 'alarm:' || a.id, a.kind, a.last_at, a.station_id, a.order_no, NULL,
                             CASE WHEN a.count > 1 THEN format('%s (%s times)', a.message, a.count)
-                                 ELSE a.message END
+                                 ELSE a.message END, NULL
                        FROM alarms a WHERE a.last_at >= $1),
                  done AS (
                      SELECT DISTINCT ON (r.data::jsonb->>'item') r.data::jsonb->>'item' AS item,
                             r.actor, r.at_ts, r.data::jsonb->>'note' AS note
                        FROM events r WHERE r.station_id = $2 AND r.type = 'reviewed'
                       ORDER BY r.data::jsonb->>'item', r.seq)
-                 SELECT i.id, i.kind, i.at, i.station_id, i.order_no, i.actor, i.detail,
+                 SELECT i.id, i.kind, i.at, i.station_id, i.order_no, i.actor, i.detail, i.facts,
                         (SELECT name FROM employees WHERE id = i.actor) AS actor_name,
                         done.actor AS reviewed_by, done.at_ts AS reviewed_at, done.note,
                         (SELECT name FROM employees WHERE id = done.actor) AS reviewed_by_name

@@ -98,6 +98,8 @@ struct Shown {
     waiting: std::collections::BTreeSet<String>,
     /// What the last flash said.
     flash: Option<Words>,
+    /// The last search's hits, said again in the other language (a search is not re-read).
+    hits: Vec<central::SearchHit>,
 }
 
 impl Console {
@@ -151,6 +153,7 @@ impl Console {
             tallies: Vec::new(),
             waiting: Default::default(),
             flash: None,
+            hits: Vec::new(),
         }));
         let console = Console {
             window,
@@ -288,7 +291,6 @@ impl Console {
             f.on_set_language(move |l| {
                 let Some(w) = weak.upgrade() else { return };
                 set_language(&w, &state, l);
-                w.global::<Floor>().invoke_refresh();
             });
         }
         {
@@ -344,9 +346,14 @@ fn set_language(w: &ConsoleWindow, state: &Rc<RefCell<Shown>>, language: Languag
     if let Err(e) = slint::select_bundled_translation(bundle) {
         tracing::warn!("cannot switch the console to {language:?}: {e}");
     }
-    w.global::<Floor>().set_language(language);
+    let f = w.global::<Floor>();
+    f.set_language(language);
     state.borrow_mut().language = language;
     show_words(w, &state.borrow());
+    // The rows are in words of the language they were read in: read them again.
+    if f.get_page() == ConsolePage::Floor {
+        f.invoke_refresh();
+    }
 }
 
 fn pick(w: &Option<Words>, l: Lang) -> SharedString {
@@ -373,6 +380,7 @@ fn show_words(w: &ConsoleWindow, s: &Shown) {
     f.set_search_message(pick(&s.search, l));
     f.set_export_message(pick(&s.export, l));
     f.set_flash_message(pick(&s.flash, l));
+    f.set_hits(model(s.hits.iter().map(|h| hit_row(h, l)).collect()));
     let (status, bad) = s
         .status
         .as_ref()
@@ -409,7 +417,7 @@ fn drain(w: &ConsoleWindow, inbox: &Mailbox<Vec<Answer>>, state: &RefCell<Shown>
                 f.set_supervisor(SharedString::new());
                 f.set_board(model(vec![]));
                 f.set_review(model(vec![]));
-                f.set_hits(model(vec![]));
+                st.hits.clear();
                 f.set_timeline(model(vec![]));
                 f.set_timeline_title(SharedString::new());
                 f.set_timeline_summary(SharedString::new());
@@ -475,7 +483,7 @@ fn drain(w: &ConsoleWindow, inbox: &Mailbox<Vec<Answer>>, state: &RefCell<Shown>
                 ));
             }
             Answer::Hits { hits, message } => {
-                f.set_hits(model(hits.iter().map(hit_row).collect()));
+                st.hits = hits;
                 st.search = Some(message);
             }
             Answer::Lookup(Reply::Timeline {

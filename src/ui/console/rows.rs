@@ -11,7 +11,8 @@ use crate::audit::floor::percent;
 use crate::central::{
     self, BoardRow, HourlyRow, LastRefusal, Report, ReviewItem, SearchHit, Waiting,
 };
-use crate::domain::event::{DeviceStatus, RejectReason};
+use crate::domain::commands::{Command, HoldReason, COMMANDS};
+use crate::domain::event::{ApprovalReason, DeviceStatus, RejectReason};
 use crate::text;
 use crate::text::{Lang, Text, Words};
 use crate::ui::adapter::{plain, reason_words};
@@ -333,6 +334,73 @@ fn when(t: DateTime<Utc>, now: DateTime<FixedOffset>) -> String {
     }
 }
 
+/// A value of a review item's facts as the bench wrote it.
+fn fact(facts: &serde_json::Value, key: &str) -> String {
+    match &facts[key] {
+        serde_json::Value::String(s) => plain(s),
+        serde_json::Value::Null => String::new(),
+        v => v.to_string(),
+    }
+}
+
+/// The printed sheet's words for a command (an approval or hold reason), if `pick` finds it.
+fn command_words(find: impl Fn(&Command) -> bool) -> Option<Words> {
+    COMMANDS
+        .iter()
+        .find(|(c, _)| find(c))
+        .map(|(_, t)| t.words())
+}
+
+/// A review item's detail in words, from its facts when the console knows its kind; the
+/// centre's English detail otherwise (device and alarm texts).
+fn review_detail(i: &ReviewItem) -> Words {
+    let Some(f) = &i.facts else {
+        return Words {
+            en: plain(&i.detail),
+            zh: plain(&i.detail),
+        };
+    };
+    match i.kind.as_str() {
+        "weight_mismatch" => text!(
+            "console.detail_mismatch",
+            measured = fact(f, "measured_g"),
+            expected = fact(f, "expected_g"),
+            tolerance = fact(f, "tolerance_g")
+        ),
+        "override" => {
+            let reason: Option<ApprovalReason> = serde_json::from_value(f["reason"].clone()).ok();
+            let reason = reason
+                .and_then(|r| command_words(|c| *c == Command::Reason(r)))
+                .unwrap_or_else(|| cause_words(&fact(f, "reason")));
+            let by = fact(f, "supervisor_id");
+            let name = fact(f, "supervisor_name");
+            text!(
+                "console.detail_override",
+                reason = reason,
+                who = person(Some(&by), Some(&name)),
+                measured = fact(f, "measured_g"),
+                expected = fact(f, "expected_g")
+            )
+        }
+        "hold" => {
+            let reason: Option<HoldReason> = serde_json::from_value(f["reason"].clone()).ok();
+            let reason = reason
+                .and_then(|r| command_words(|c| *c == Command::Hold(r)))
+                .unwrap_or_else(|| cause_words(&fact(f, "reason")));
+            text!(
+                "console.detail_hold",
+                reason = reason,
+                scanned = fact(f, "scanned_units"),
+                ordered = fact(f, "ordered_units")
+            )
+        }
+        _ => Words {
+            en: plain(&i.detail),
+            zh: plain(&i.detail),
+        },
+    }
+}
+
 pub(super) fn review_row(i: &ReviewItem, now: DateTime<FixedOffset>, l: Lang) -> ReviewRow {
     let reviewed = i.reviewed_by.is_some();
     ReviewRow {
@@ -342,7 +410,7 @@ pub(super) fn review_row(i: &ReviewItem, now: DateTime<FixedOffset>, l: Lang) ->
         station: plain(i.station_id.as_deref().unwrap_or("")).into(),
         order: plain(i.order_no.as_deref().unwrap_or("")).into(),
         actor: person(i.actor.as_deref(), i.actor_name.as_deref()).into(),
-        detail: plain(&i.detail).into(),
+        detail: review_detail(i).pick(l).into(),
         reviewed,
         reviewed_text: if reviewed {
             format!(
@@ -362,16 +430,21 @@ pub(super) fn review_row(i: &ReviewItem, now: DateTime<FixedOffset>, l: Lang) ->
     }
 }
 
-pub(super) fn hit_row(h: &SearchHit) -> FloorHit {
-    let detail = [
-        h.state.as_deref().unwrap_or(""),
-        h.station_id.as_deref().unwrap_or(""),
-    ]
-    .iter()
-    .filter(|s| !s.is_empty())
-    .copied()
-    .collect::<Vec<_>>()
-    .join(" · ");
+pub(super) fn hit_row(h: &SearchHit, l: Lang) -> FloorHit {
+    let state = h.state.as_deref().map(|s| match s {
+        "packed" => text!("console.state_packed").pick(l).to_string(),
+        "held" => text!("console.state_held").pick(l).to_string(),
+        "open" => text!("console.state_open").pick(l).to_string(),
+        "cancelled" => text!("console.state_cancelled").pick(l).to_string(),
+        other => plain(other),
+    });
+    let station = h.station_id.as_deref().map(plain);
+    let detail = [state, station]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" · ");
     FloorHit {
         kind: match h.kind {
             central::HitKind::Order => HitKind::Order,
