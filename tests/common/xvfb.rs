@@ -186,9 +186,10 @@ impl Xvfb {
 
     /// A left click at (`x`, `y`) in `window`'s coordinates.
     pub fn click(&self, window: &str, x: i32, y: i32) {
+        // No `--sync`: it waits for the pointer to move, which never happens when it is
+        // already there (a second touch on the same spot). The events keep their order.
         self.xdotool([
             "mousemove",
-            "--sync",
             "--window",
             window,
             &x.to_string(),
