@@ -643,7 +643,7 @@ mod tests {
             ("waiting", "1")
         );
         assert_eq!(tallies[6].value, "12");
-        assert_eq!(rows[2].waiting, "waits: weight mismatch · H1001 · 4 min");
+        assert_eq!(rows[2].waiting, "weight mismatch · H1001 · 4 min");
         assert!(rows[2].waiting_late);
     }
 
@@ -657,7 +657,7 @@ mod tests {
         });
         let at = |hm: &str| DateTime::parse_from_rfc3339(&format!("2026-11-22T{hm}:00+08:00"));
         let (en, tallies) = board_rows(&[b.clone()], &[], at("10:05").unwrap(), Lang::En);
-        assert_eq!(en[0].waiting, "waits: weight mismatch · H1001 · 2 min");
+        assert_eq!(en[0].waiting, "weight mismatch · H1001 · 2 min");
         assert!(!en[0].waiting_late);
         assert_eq!(
             (tallies[5].key, tallies[5].value.as_str()),
@@ -665,7 +665,7 @@ mod tests {
         );
         assert_eq!(tallies[4].value, "1", "a waiting bench is trouble");
         let (zh, _) = board_rows(&[b], &[], at("10:06").unwrap(), Lang::Zh);
-        assert_eq!(zh[0].waiting, "等待主管:重量不符 · H1001 · 3 分钟");
+        assert_eq!(zh[0].waiting, "重量不符 · H1001 · 3 分钟");
         assert!(zh[0].waiting_late, "3 min is the threshold");
         assert_eq!(zh[0].who, "张伟 (E003)");
         assert!(
