@@ -2,13 +2,19 @@
 //! driven through the X server with xdotool (XTEST key presses and pointer clicks, what a
 //! keyboard-wedge scanner and a finger produce), not Slint's testing backend.
 //!
-//! - The station: a badge typed the moment the window maps signs the packer in; the order,
-//!   its units, the supervisor's badge and PIN at a weight mismatch, the approval's reason,
-//!   the courier handover and the returns check-in all take typed scans with no click first,
-//!   also after a touch on the screen's buttons. Every keystroke is proved by the event it
-//!   wrote to the bench's log (`packbench audit export`).
+//! - The station: a badge typed the moment the window maps signs the packer in; a big
+//!   order's search field takes a touch and a person's typing while a scanner's code typed
+//!   into it is still a scan; the order, its units, the supervisor view (a touch, badge, PIN),
+//!   a PIN pad opened over it by a serial scanner's badge taking the typed PIN, the reason,
+//!   the courier handover, the returns check-in and, after a touch on Sign out, the next
+//!   badge: all typed with no click to put the keyboard anywhere. Every keystroke is proved by
+//!   the event it wrote to the bench's log (`packbench audit export`).
 //! - The console: against a real PostgreSQL centre (tests/pg), badge, Enter, PIN, Enter typed
-//!   the moment the window maps signs the supervisor in, as the centre records it.
+//!   the moment the window maps signs the supervisor in, and again after a touch on Sign out,
+//!   as the centre records it (`pin_failures.last_ok_at`) and the console logs it.
+//!
+//! Touches land on spots found by laying the same markup out in-process at the window's size
+//! (the X window has no accessibility tree to ask); each touch is checked by what follows it.
 //!
 //! Each runs in English and in Chinese (the language from `LC_ALL`, as on a bench).
 //!
@@ -292,6 +298,7 @@ fn testing_backend() {
 /// The station window's spots: the top bar's Supervisor button, and on the supervisor view
 /// its search field and Close button.
 struct StationSpots {
+    sign_out: (i32, i32),
     find: (i32, i32),
     supervisor: (i32, i32),
     search: (i32, i32),
@@ -310,6 +317,8 @@ impl StationSpots {
         let supervisor = centre(id("TopBar::supervisor"), "Supervisor button");
         let api = w.global::<Api>();
         api.set_packer_id("E003".into());
+        api.set_step(Step::ScanOrder);
+        let sign_out = centre(id("ActionBar::sign-out"), "Sign out button");
         api.set_step(Step::ScanItems);
         api.set_has_order(true);
         api.set_lines_total(10);
@@ -325,6 +334,7 @@ impl StationSpots {
         );
         w.hide().unwrap();
         StationSpots {
+            sign_out,
             find,
             supervisor,
             search,
@@ -458,6 +468,19 @@ fn station(lang: Language) {
     });
     x.scan("6975432100137");
     log.wait(&mut app, "return_item", |e| e["sku"] == "T-BLU-L");
+    x.scan("PB-RET-REASON-SIZE");
+    x.scan("PB-RETURN-CLOSE");
+    log.wait(&mut app, "return_closed", |e| {
+        e["order_no"] == "TB20261122001"
+    });
+    x.scan("PB-RETURNS-END");
+    log.wait(&mut app, "returns_ended", |_| true);
+
+    // Signed out with a touch: the sign-in screen takes the next packer's badge at once.
+    x.click(&w, spots.sign_out.0, spots.sign_out.1);
+    log.wait(&mut app, "packer_signed_out", |e| e["packer_id"] == "E003");
+    x.scan("BADGE-E004");
+    log.wait(&mut app, "packer_signed_in", |e| e["packer_id"] == "E004");
 
     let events = log.events();
     for pin in ["555555", "666666"] {
