@@ -128,6 +128,22 @@ async fn an_unapproved_mismatch_waits_first_on_the_board_until_the_override() {
     assert_eq!(v[0]["waiting"]["order_no"], PICKED);
     assert!(v[0]["waiting"]["since"].is_string(), "{v}");
     assert_eq!(v[1]["waiting"], serde_json::Value::Null, "{v}");
+    // The command line says the same: `audit board --json` as the contract has it, and the
+    // table names the wait on the first row.
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["audit", "board", "--json"];
+    let json: serde_json::Value =
+        serde_json::from_str(&succeeded(&args, &pb_central(dir.path(), &db.url, &args))).unwrap();
+    assert_eq!(json[0]["station_id"], "B1", "{json}");
+    assert_eq!(json[0]["waiting"]["cause"], "weight_mismatch", "{json}");
+    assert_eq!(json[0]["waiting"]["order_no"], PICKED, "{json}");
+    let args = ["audit", "board"];
+    let table = succeeded(&args, &pb_central(dir.path(), &db.url, &args));
+    let first = table.lines().nth(2).unwrap_or_default();
+    assert!(
+        first.starts_with("B1") && first.contains(&format!("weight_mismatch {PICKED}")),
+        "{table}"
+    );
     // Online, the waiting bench is trouble all the same, and above B2's unbacked pack alarm.
     let online = board(&c, Duration::from_secs(3600)).await;
     assert_eq!(online[0].station_id, "B1", "{online:#?}");
