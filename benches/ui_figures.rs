@@ -5,7 +5,9 @@
 //! ```
 //!
 //! - memory (RSS) after a 2,000-order shift through the window, a frame rendered per order;
-//! - frame time while the scale streams 20 readings a second.
+//! - frame time while the scale streams 20 readings a second;
+//! - frame time and memory with a 600-line order on screen while scanning 10 units a second
+//!   (`cargo bench --bench ui_figures -- big` runs only that).
 
 #[path = "../tests/ui_harness/mod.rs"]
 mod ui_harness;
@@ -53,7 +55,65 @@ fn scan(b: &TestBench, code: &str) {
 }
 
 fn main() {
-    shift_of_2000_orders_memory_and_scale_frame_time();
+    // `cargo bench --bench ui_figures -- big`: the 600-line order only.
+    if !std::env::args().any(|a| a == "big") {
+        shift_of_2000_orders_memory_and_scale_frame_time();
+    }
+    big_order_frame_time_and_memory();
+}
+
+/// A 600-line order on the pack screen at 1024×600 while units are scanned 10 a second:
+/// scan → view → applied → the whole window rendered (software), and the RSS.
+fn big_order_frame_time_and_memory() {
+    let b = TestBench::with_size(1024.0, 600.0);
+    b.api().set_simulator_open(false);
+    let codes = big_order(&b);
+    scan(&b, PACKER);
+    let rss0 = rss_kib();
+    scan(&b, BIG_ORDER);
+    let _ = b.snapshot();
+    let rss_open = rss_kib();
+    let mut frames = Vec::new();
+    let mut applied = Vec::new();
+    let mut renders = Vec::new();
+    let start = Instant::now();
+    // 300 scans, one every 100 ms, spread over the order.
+    for k in 0..300usize {
+        let due = start + Duration::from_millis(100 * k as u64);
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        let t = Instant::now();
+        scan(&b, &codes[(k * 197) % BIG_LINES]);
+        slint::platform::update_timers_and_animations();
+        let a = Instant::now();
+        let _ = b.snapshot();
+        let r = a.elapsed().as_secs_f64() * 1000.0;
+        frames.push(t.elapsed().as_secs_f64() * 1000.0);
+        applied.push(a.duration_since(t).as_secs_f64() * 1000.0);
+        renders.push(r);
+    }
+    let rss1 = rss_kib();
+    let stats = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        (mean, v[v.len() * 95 / 100], v[v.len() - 1])
+    };
+    eprintln!("FIGURES (600-line order, 1024x600)");
+    for (what, v) in [
+        (
+            "scan at 10/s → stored (fsync) → view → applied → full frame rendered",
+            &mut frames,
+        ),
+        ("of which scan → stored → view applied", &mut applied),
+        ("of which the full-window software render", &mut renders),
+    ] {
+        let (m, p95, max) = stats(v);
+        eprintln!("{what}: mean {m:.1} ms, p95 {p95:.1} ms, max {max:.1} ms");
+    }
+    eprintln!(
+        "RSS signed in {rss0} KiB, 600-line order open {rss_open} KiB, after 300 scans {rss1} KiB"
+    );
 }
 
 fn shift_of_2000_orders_memory_and_scale_frame_time() {
