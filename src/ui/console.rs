@@ -191,6 +191,8 @@ impl Console {
         f.set_report_from(today.clone().into());
         f.set_report_to(today.into());
         let ask = self.asker();
+        // The timeline on the search tab, opened again in the other language.
+        let opened: Rc<RefCell<Option<(central::HitKind, String)>>> = Rc::default();
         {
             let ask = ask.clone();
             f.on_sign_in(move |who, pin| {
@@ -207,6 +209,7 @@ impl Console {
         {
             let ask = ask.clone();
             let weak = self.window.as_weak();
+            let opened = opened.clone();
             f.on_refresh(move || {
                 let Some(w) = weak.upgrade() else { return };
                 let f = w.global::<Floor>();
@@ -219,22 +222,36 @@ impl Console {
                         from: f.get_report_from().into(),
                         to: f.get_report_to().into(),
                     }),
-                    // Search answers what is typed; nothing to read again.
-                    ConsoleTab::Search => {}
+                    // Search answers what is typed; only the timeline opened is read again
+                    // (its summary is in the language it was read in).
+                    ConsoleTab::Search => {
+                        if let Some((kind, key)) = opened.borrow().clone() {
+                            ask(Ask::Open {
+                                kind,
+                                key,
+                                lang: Lang::from(f.get_language()),
+                            })
+                        }
+                    }
                 }
             });
         }
         {
             let ask = ask.clone();
+            let weak = self.window.as_weak();
             f.on_open(move |kind, key| {
+                let Some(w) = weak.upgrade() else { return };
+                let lang = Lang::from(w.global::<Floor>().get_language());
                 let kind = match kind {
                     HitKind::Order => central::HitKind::Order,
                     HitKind::Person => central::HitKind::Employee,
                     HitKind::Sku => central::HitKind::Sku,
                 };
+                *opened.borrow_mut() = Some((kind, key.to_string()));
                 ask(Ask::Open {
                     kind,
                     key: key.to_string(),
+                    lang,
                 })
             });
         }

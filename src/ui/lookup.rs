@@ -19,6 +19,7 @@ use crate::store::{EventFilter, Store, StoreError};
 use super::adapter::plain;
 use super::{HitKind, MismatchRow, PackerRow, SearchHit, Severity, TimelineRow};
 use crate::text;
+use crate::text::Lang;
 /// Messages come in both languages: the screen picks by its language when it shows them.
 pub use crate::text::Words;
 
@@ -154,8 +155,9 @@ fn answer<S: Store + ?Sized>(
         }
         Query::Search(text) => search(store, text.trim())?,
         Query::Open(key) => match key.split_once(':') {
-            Some(("order", no)) => timeline(store, no)?,
-            Some(("person", id)) => person(store, id, day_start(clock()))?,
+            // The bench's supervisor view does not say its language in its query yet: English.
+            Some(("order", no)) => timeline(store, no, Lang::En)?,
+            Some(("person", id)) => person(store, id, day_start(clock()), Lang::En)?,
             _ => Reply::Failed(text!("lookup.nothing_to_open").words()),
         },
         Query::Mismatches => Reply::Mismatches(mismatch_rows(store, day_start(clock()))?),
@@ -214,7 +216,7 @@ fn search<S: Store + ?Sized>(store: &S, text: &str) -> Result<Reply, StoreError>
     if hits.len() == 1 {
         let key = hits[0].key.to_string();
         if let Some(no) = key.strip_prefix("order:") {
-            return timeline(store, no);
+            return timeline(store, no, Lang::En);
         }
     }
     let message = if hits.is_empty() {
@@ -261,7 +263,11 @@ fn event_row(e: &audit::EventRow) -> TimelineRow {
 }
 
 /// An order's record: who, weights, overrides and reprints, every event in order.
-pub(crate) fn timeline<S: Store + ?Sized>(store: &S, code: &str) -> Result<Reply, StoreError> {
+pub(crate) fn timeline<S: Store + ?Sized>(
+    store: &S,
+    code: &str,
+    lang: Lang,
+) -> Result<Reply, StoreError> {
     let Some(r) = audit::order_record(store, code)? else {
         return Ok(Reply::Hits {
             hits: vec![],
@@ -269,23 +275,44 @@ pub(crate) fn timeline<S: Store + ?Sized>(store: &S, code: &str) -> Result<Reply
         });
     };
     let g = |x: Option<f64>| x.map(weight::fmt_g).unwrap_or_else(|| "—".into());
-    let mut summary_parts = vec![
-        format!("status {}", r.status),
-        format!("picker {}", r.picker_id.as_deref().unwrap_or("—")),
-        format!("packer {}", r.packer_id.as_deref().unwrap_or("—")),
-        format!(
-            "{} g of {} ± {} g",
-            g(r.measured_weight_g),
-            g(r.expected_weight_g),
-            g(r.tolerance_g)
-        ),
-        format!("labels {} (reprints {})", r.labels_printed, r.reprints),
-    ];
+    let status = match r.status.as_str() {
+        "pending" => text!("lookup.status_pending").words(),
+        "packing" => text!("lookup.status_packing").words(),
+        "packed" => text!("lookup.status_packed").words(),
+        "held" => text!("lookup.status_held").words(),
+        "dispatched" => text!("lookup.status_dispatched").words(),
+        "cancelled" => text!("lookup.status_cancelled").words(),
+        other => Words {
+            en: plain(other),
+            zh: plain(other),
+        },
+    };
+    let mut summary_parts = vec![text!(
+        "lookup.order_summary",
+        status = status,
+        picker = r.picker_id.as_deref().unwrap_or("—"),
+        packer = r.packer_id.as_deref().unwrap_or("—"),
+        measured = g(r.measured_weight_g),
+        expected = g(r.expected_weight_g),
+        tolerance = g(r.tolerance_g),
+        labels = r.labels_printed,
+        reprints = r.reprints
+    )
+    .pick(lang)
+    .to_string()];
     if let Some(o) = &r.override_by {
-        summary_parts.push(format!("override by {o}"));
+        summary_parts.push(
+            text!("lookup.override_by", who = o.as_str())
+                .pick(lang)
+                .to_string(),
+        );
     }
     if let Some(h) = &r.held_reason {
-        summary_parts.push(format!("held: {h}"));
+        summary_parts.push(
+            text!("lookup.held", reason = plain(h))
+                .pick(lang)
+                .to_string(),
+        );
     }
     let rows = r.events.iter().map(event_row).collect();
     Ok(Reply::Timeline {
@@ -300,6 +327,7 @@ pub(crate) fn person<S: Store + ?Sized>(
     store: &S,
     id: &str,
     from: DateTime<FixedOffset>,
+    lang: Lang,
 ) -> Result<Reply, StoreError> {
     let r = audit::packer_report(store, id, Some(from), None)?;
     let g = |x: Option<f64>| x.map(weight::fmt_g).unwrap_or_else(|| "—".into());
@@ -317,7 +345,10 @@ pub(crate) fn person<S: Store + ?Sized>(
                 g(o.expected_g),
                 o.override_by
                     .as_ref()
-                    .map(|s| format!("  override by {s}"))
+                    .map(|s| format!(
+                        "  {}",
+                        text!("lookup.override_by", who = s.as_str()).pick(lang)
+                    ))
                     .unwrap_or_default()
             )
             .into(),
@@ -331,21 +362,35 @@ pub(crate) fn person<S: Store + ?Sized>(
     // Returns check-in: a wrong or missing item a return confirmed counts against them.
     // The rest of the row (more columns as the timeline grows) stays empty.
     #[allow(clippy::needless_update)]
-    rows.extend(r.packing_error_returns.iter().map(|p| TimelineRow {
-        at: clock_time(&p.at).into(),
-        event: p.order_no.clone().into(),
-        actor: p.role.clone().into(),
-        detail: format!("return {} confirmed {}", p.return_id, p.reason).into(),
-        level: Severity::Error,
-        ..Default::default()
+    rows.extend(r.packing_error_returns.iter().map(|p| {
+        TimelineRow {
+            at: clock_time(&p.at).into(),
+            event: p.order_no.clone().into(),
+            actor: p.role.clone().into(),
+            detail: text!(
+                "lookup.return_confirmed",
+                id = plain(&p.return_id),
+                reason = plain(&p.reason)
+            )
+            .pick(lang)
+            .into(),
+            level: Severity::Error,
+            ..Default::default()
+        }
     }));
     Ok(Reply::Timeline {
         title: format!("{} · {}", r.id, plain(r.name.as_deref().unwrap_or(""))),
-        summary: format!(
-            "today: packed {}, picked {}, weight mismatches {}, overrides {}, rejected scans {}, \
-             packing errors confirmed by returns {}",
-            r.packed, r.picked, r.mismatches, r.overrides, r.rejected_scans, r.packing_errors
-        ),
+        summary: text!(
+            "lookup.person_summary",
+            packed = r.packed,
+            picked = r.picked,
+            mismatches = r.mismatches,
+            overrides = r.overrides,
+            rejected = r.rejected_scans,
+            errors = r.packing_errors
+        )
+        .pick(lang)
+        .to_string(),
         rows,
     })
 }

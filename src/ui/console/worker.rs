@@ -37,6 +37,8 @@ pub(super) enum Ask {
     Open {
         kind: central::HitKind,
         key: String,
+        /// The language the timeline's summary is said in.
+        lang: crate::text::Lang,
     },
     Mark {
         id: String,
@@ -235,12 +237,12 @@ impl Worker {
                     Err(e) => Answer::Failed(db_words(e)),
                 }
             }
-            Ask::Open { kind, key } => {
+            Ask::Open { kind, key, lang } => {
                 let (_, since) = self.today();
                 let r = match kind {
-                    central::HitKind::Order => lookup::timeline(&self.reader, &key),
+                    central::HitKind::Order => lookup::timeline(&self.reader, &key, lang),
                     central::HitKind::Employee => {
-                        lookup::person(&self.reader, &key, since.fixed_offset())
+                        lookup::person(&self.reader, &key, since.fixed_offset(), lang)
                     }
                     central::HitKind::Sku => {
                         Ok(Reply::Failed(text!("console.sku_has_no_timeline").words()))
