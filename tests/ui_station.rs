@@ -699,7 +699,7 @@ fn a_600_line_order_shows_the_line_just_scanned_and_finds_lines() {
     assert_eq!(b.api().get_lines_total(), 600);
     assert_eq!(
         b.value("order summary"),
-        "0/600 lines, 0/600 skus, 0/800 units"
+        "Lines 0/600 · SKUs 0/600 · Units 0/800"
     );
     // Virtualised: far fewer rows exist than the order has.
     let rows = i_slint_backend_testing::ElementQuery::from_root(b.app())
@@ -720,7 +720,7 @@ fn a_600_line_order_shows_the_line_just_scanned_and_finds_lines() {
     assert_eq!(description(&b, "BIG-449"), "just scanned");
     assert_eq!(
         b.value("order summary"),
-        "1/600 lines, 1/600 skus, 1/800 units"
+        "Lines 1/600 · SKUs 1/600 · Units 1/800"
     );
     // A line of two units, scanned once: not done; the highlight moves to it.
     b.wedge(&codes[3]);
@@ -730,13 +730,13 @@ fn a_600_line_order_shows_the_line_just_scanned_and_finds_lines() {
     assert!(!b.has("BIG-449"), "line 450 scrolled away again");
     assert_eq!(
         b.value("order summary"),
-        "1/600 lines, 1/600 skus, 2/800 units"
+        "Lines 1/600 · SKUs 1/600 · Units 2/800"
     );
     b.wedge(&codes[3]);
     assert_eq!(b.value("BIG-003"), "2/2 done");
     assert_eq!(
         b.value("order summary"),
-        "2/600 lines, 2/600 skus, 3/800 units"
+        "Lines 2/600 · SKUs 2/600 · Units 3/800"
     );
 
     // The search, typed by hand: by SKU.
@@ -779,7 +779,7 @@ fn a_600_line_order_shows_the_line_just_scanned_and_finds_lines() {
     assert_eq!(field.accessible_value().unwrap(), "BIG-5");
     assert_eq!(
         b.value("order summary"),
-        "3/600 lines, 3/600 skus, 5/800 units"
+        "Lines 3/600 · SKUs 3/600 · Units 5/800"
     );
 
     // Escape clears the search and gives the keyboard back.

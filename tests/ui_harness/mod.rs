@@ -83,6 +83,29 @@ pub fn big_order(b: &TestBench) -> Vec<String> {
     codes
 }
 
+/// Every text cell of the fixtures' files (names, products, recipients, addresses, notes,
+/// codes), and each product attribute as the screen shows it ("colour=蓝"): data, shown as
+/// it is in either language.
+pub fn fixture_words() -> Vec<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut out = Vec::new();
+    for f in [
+        "catalog.csv",
+        "employees.csv",
+        "orders.csv",
+        "packaging.csv",
+    ] {
+        let mut r = csv::Reader::from_path(dir.join(f)).unwrap();
+        for row in r.records() {
+            for cell in row.unwrap().iter() {
+                out.extend(cell.split(';').map(str::to_string));
+                out.push(cell.to_string());
+            }
+        }
+    }
+    out
+}
+
 /// 2026-11-22 10:00 Beijing time, then real time passing.
 pub fn base_time() -> DateTime<FixedOffset> {
     FixedOffset::east_opt(8 * 3600)
