@@ -613,7 +613,11 @@ fn the_lookup_worker_reads_a_write_protected_copy_read_only() {
     );
     let (tx, rx) = std::sync::mpsc::channel();
     tx.send(Query::EmployeeNumber("3".into())).unwrap();
-    tx.send(Query::Open(format!("order:{ORDER1}"))).unwrap();
+    tx.send(Query::Open {
+        key: format!("order:{ORDER1}"),
+        lang: packbench::text::Lang::Zh,
+    })
+    .unwrap();
     drop(tx);
     let replies = std::cell::RefCell::new(Vec::new());
     let scanned = std::cell::RefCell::new(Vec::new());
@@ -632,6 +636,13 @@ fn the_lookup_worker_reads_a_write_protected_copy_read_only() {
         "{:?}",
         replies[1]
     );
+    // Read in the language asked for: the events by their Chinese names.
+    let Reply::Timeline { rows, .. } = &replies[1] else {
+        unreachable!()
+    };
+    let names: Vec<String> = rows.iter().map(|r| r.event.to_string()).collect();
+    assert!(names.iter().any(|n| n == "打开订单"), "{names:?}");
+    assert!(!names.iter().any(|n| n.contains('_')), "{names:?}");
     assert_eq!(scanned.into_inner(), ["BADGE-E003"]);
     assert_eq!(
         std::fs::read_dir(&stick).unwrap().count(),

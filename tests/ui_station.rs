@@ -254,12 +254,13 @@ fn the_supervisor_view_searches_orders_and_shows_todays_figures() {
     b.tap_id("SearchPane::search");
     let title = b.value("timeline title");
     assert!(title.starts_with(ORDER1), "{title}");
+    // The events by name, in the window's language.
     for event in [
-        "order_loaded",
-        "item_accepted",
-        "weight_checked",
-        "override",
-        "order_packed",
+        "order opened",
+        "unit scanned",
+        "weighed",
+        "approved by a supervisor",
+        "packed",
     ] {
         b.find(event);
     }

@@ -346,7 +346,18 @@ impl Screen {
         }
         {
             let ask = ask.clone();
-            api.on_supervisor_open_order(move |key| ask(Query::Open(key.to_string())));
+            let weak = window.as_weak();
+            api.on_supervisor_open_order(move |key| {
+                // The record is read in the window's language (its summary and event names).
+                let lang = weak
+                    .upgrade()
+                    .map(|w| text::Lang::from(w.global::<Api>().get_language()))
+                    .unwrap_or_default();
+                ask(Query::Open {
+                    key: key.to_string(),
+                    lang,
+                })
+            });
         }
         {
             let ask = ask.clone();

@@ -19,7 +19,7 @@ use crate::store::{EventFilter, Store, StoreError};
 use super::adapter::plain;
 use super::{HitKind, MismatchRow, PackerRow, SearchHit, Severity, TimelineRow};
 use crate::text;
-use crate::text::Lang;
+use crate::text::{Lang, Text};
 /// Messages come in both languages: the screen picks by its language when it shows them.
 pub use crate::text::Words;
 
@@ -28,8 +28,8 @@ pub enum Query {
     /// The keypad's employee number: find the badge and scan it.
     EmployeeNumber(String),
     Search(String),
-    /// "order:NO" or "person:ID", from a search hit.
-    Open(String),
+    /// "order:NO" or "person:ID", from a search hit, read in the window's language.
+    Open { key: String, lang: Lang },
     Mismatches,
     Packers,
 }
@@ -154,10 +154,9 @@ fn answer<S: Store + ?Sized>(
             reply
         }
         Query::Search(text) => search(store, text.trim())?,
-        Query::Open(key) => match key.split_once(':') {
-            // The bench's supervisor view does not say its language in its query yet: English.
-            Some(("order", no)) => timeline(store, no, Lang::En)?,
-            Some(("person", id)) => person(store, id, day_start(clock()), Lang::En)?,
+        Query::Open { key, lang } => match key.split_once(':') {
+            Some(("order", no)) => timeline(store, no, lang)?,
+            Some(("person", id)) => person(store, id, day_start(clock()), lang)?,
             _ => Reply::Failed(text!("lookup.nothing_to_open").words()),
         },
         Query::Mismatches => Reply::Mismatches(mismatch_rows(store, day_start(clock()))?),
@@ -234,12 +233,17 @@ fn clock_time(at: &str) -> String {
 
 /// One event of an order's record: its own fields on one line, bulky ones and names left
 /// out.
-fn event_row(e: &audit::EventRow) -> TimelineRow {
+fn event_row(e: &audit::EventRow, lang: Lang) -> TimelineRow {
     let detail = audit::event_summary(&e.data, &["name", "bytes"], "  ");
+    let event = match EventType::parse(&e.kind) {
+        Some(kind) => event_name(kind).pick(lang).to_string(),
+        // A type this build does not know (a newer bench's): its name as recorded.
+        None => plain(&e.kind),
+    };
     TimelineRow {
         at: clock_time(&e.at).into(),
         station: e.station_id.clone().into(),
-        event: e.kind.clone().into(),
+        event: event.into(),
         actor: e.actor.clone().unwrap_or_default().into(),
         // Shop data in the fields (names, notes) is untrusted.
         detail: plain(&detail).into(),
@@ -259,6 +263,56 @@ fn event_row(e: &audit::EventRow) -> TimelineRow {
             ) => Severity::Warning,
             _ => Severity::Ok,
         },
+    }
+}
+
+/// An event type as a timeline names it.
+pub(crate) fn event_name(kind: EventType) -> Text {
+    match kind {
+        EventType::PackerSignedIn => text!("event.packer_signed_in"),
+        EventType::PackerSignedOut => text!("event.packer_signed_out"),
+        EventType::OrderLoaded => text!("event.order_loaded"),
+        EventType::OrderReleased => text!("event.order_released"),
+        EventType::ItemAccepted => text!("event.item_accepted"),
+        EventType::ScanRejected => text!("event.scan_rejected"),
+        EventType::ScanUndone => text!("event.scan_undone"),
+        EventType::PickerSet => text!("event.picker_set"),
+        EventType::PackagingSet => text!("event.packaging_set"),
+        EventType::WeightChecked => text!("event.weight_checked"),
+        EventType::Override => text!("event.override"),
+        EventType::OrderPacked => text!("event.order_packed"),
+        EventType::OrderHeld => text!("event.order_held"),
+        EventType::ReprintRequested => text!("event.reprint_requested"),
+        EventType::LabelPrinted => text!("event.label_printed"),
+        EventType::PrintFailed => text!("event.print_failed"),
+        EventType::DispatchStarted => text!("event.dispatch_started"),
+        EventType::OrderDispatched => text!("event.order_dispatched"),
+        EventType::DispatchClosed => text!("event.dispatch_closed"),
+        EventType::Device => text!("event.device"),
+        EventType::Imported => text!("event.imported"),
+        EventType::OrderChanged => text!("event.order_changed"),
+        EventType::OrderCancelled => text!("event.order_cancelled"),
+        EventType::SupervisorViewOpened => text!("event.supervisor_view_opened"),
+        EventType::OrderClaimed => text!("event.order_claimed"),
+        EventType::ClaimReleased => text!("event.claim_released"),
+        EventType::ClaimConflict => text!("event.claim_conflict"),
+        EventType::Reviewed => text!("event.reviewed"),
+        EventType::PinRequired => text!("event.pin_required"),
+        EventType::PinFailed => text!("event.pin_failed"),
+        EventType::BadgeLocked => text!("event.badge_locked"),
+        EventType::ReasonRequired => text!("event.reason_required"),
+        EventType::ApprovalLapsed => text!("event.approval_lapsed"),
+        EventType::LogAlarm => text!("event.log_alarm"),
+        EventType::ReturnsStarted => text!("event.returns_started"),
+        EventType::ReturnsEnded => text!("event.returns_ended"),
+        EventType::ReturnOpened => text!("event.return_opened"),
+        EventType::ReturnItem => text!("event.return_item"),
+        EventType::ForeignItem => text!("event.foreign_item"),
+        EventType::ReturnCondition => text!("event.return_condition"),
+        EventType::ReturnReasonGiven => text!("event.return_reason"),
+        EventType::ReturnUndone => text!("event.return_undone"),
+        EventType::ReturnWeighed => text!("event.return_weighed"),
+        EventType::ReturnClosed => text!("event.return_closed"),
     }
 }
 
@@ -314,7 +368,7 @@ pub(crate) fn timeline<S: Store + ?Sized>(
                 .to_string(),
         );
     }
-    let rows = r.events.iter().map(event_row).collect();
+    let rows = r.events.iter().map(|e| event_row(e, lang)).collect();
     Ok(Reply::Timeline {
         title: format!("{} · {} · {}", r.order_no, r.waybill_no, plain(&r.carrier)),
         summary: summary_parts.join(" · "),
