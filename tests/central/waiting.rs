@@ -337,3 +337,31 @@ async fn init_fills_the_wait_from_the_log_of_a_centre_made_before() {
         "{rows:#?}"
     );
 }
+
+#[tokio::test]
+async fn a_supervisors_release_at_the_centre_ends_the_benchs_wait() {
+    let db = pg::fresh_db().await;
+    let c = central_for(&db).await;
+    import_fixtures(&c).await;
+    // B3 holds the order and waits over a failed weighing; then the bench dies.
+    assert!(matches!(
+        c.claim("B3", PICKED, Some("E003"), None).await.unwrap(),
+        packbench::central::ClaimOutcome::Granted { .. }
+    ));
+    let b3 = chained("B3", &up_to_weighing(PICKED, Some("E001"), &[false]));
+    c.ship(&b3).await.unwrap();
+    let rows = board(&c, Duration::ZERO).await;
+    assert!(bench(&rows, "B3").waiting.is_some(), "{rows:#?}");
+    // A supervisor frees the order at the centre: B3 no longer waits over it.
+    let proof = c
+        .pin_proof("E005", &packbench::domain::pin::Pin::new("555555"))
+        .await
+        .unwrap();
+    let r = c
+        .supervisor_release(PICKED, "E005", proof.as_ref(), "bench 3 is broken")
+        .await
+        .unwrap();
+    assert_eq!((r.released, r.held_by.as_deref()), (true, Some("B3")));
+    let rows = board(&c, Duration::ZERO).await;
+    assert_eq!(bench(&rows, "B3").waiting, None, "{rows:#?}");
+}

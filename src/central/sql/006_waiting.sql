@@ -46,6 +46,12 @@ BEGIN
                     'packer_signed_out') THEN
         PERFORM pb_wait_step(NEW.station_id, NEW.seq, NEW.type, NEW.order_no, d, NEW.at_ts);
     END IF;
+    -- A supervisor's release at the centre takes the order from its bench (a dead bench,
+    -- mostly): the bench no longer waits for anyone over it.
+    IF NEW.type = 'claim_released' AND NEW.station_id = 'central' THEN
+        UPDATE bench_heads SET waiting_cause = NULL, waiting_order = NULL, waiting_since = NULL
+         WHERE station_id = d->>'held_by' AND waiting_order = NEW.order_no;
+    END IF;
     IF NEW.type = 'device' THEN
         INSERT INTO bench_devices AS b (station_id, device, state, detail, seq, at_ts)
         VALUES (NEW.station_id, coalesce(d->>'device', '?'), coalesce(d->>'state', '?'),
@@ -76,7 +82,7 @@ CREATE TRIGGER events_board AFTER INSERT ON events FOR EACH ROW
     WHEN (NEW.type IN ('device', 'scan_rejected', 'order_packed', 'packer_signed_in',
                        'packer_signed_out', 'weight_checked', 'override', 'order_held',
                        'order_released', 'item_accepted', 'scan_undone', 'order_loaded',
-                       'packaging_set'))
+                       'packaging_set', 'claim_released'))
     EXECUTE FUNCTION pb_board_track();
 
 -- What the log already holds: each bench's events since the last one that ends any wait
@@ -99,6 +105,11 @@ BEGIN
         PERFORM pb_wait_step(e.station_id, e.seq, e.type, e.order_no, e.d, e.at_ts);
     END LOOP;
 END $$;
+UPDATE bench_heads b SET waiting_cause = NULL, waiting_order = NULL, waiting_since = NULL
+ WHERE EXISTS (SELECT 1 FROM events r
+                WHERE r.station_id = 'central' AND r.type = 'claim_released'
+                  AND r.order_no = b.waiting_order AND r.data::jsonb->>'held_by' = b.station_id
+                  AND r.at_ts >= b.waiting_since);
 
 -- Errors per order for the reports: an order counts once, however many wrong scans or failed
 -- weighings it had, however many returns confirmed a packing error of it.
