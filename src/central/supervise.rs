@@ -112,8 +112,8 @@ pub struct ReviewItem {
     /// The actor's name, when the actor is an employee.
     pub actor_name: Option<String>,
     pub detail: String,
-    /// The event's own fields behind `detail` (weights, reasons, the supervisor and their
-    /// name), for a screen that says them in its language; `None` for alarms.
+    /// The facts behind `detail` (an event's own fields, an alarm's detail and count, with
+    /// the names of the people in them), for a screen that says them in its language.
     #[serde(skip)]
     pub facts: Option<Value>,
     pub reviewed_by: Option<String>,
@@ -459,7 +459,9 @@ impl Central {
                      SELECT station_id || ':' || seq, 'device_lost', at_ts, station_id, NULL, actor,
                             format('%s %s for %s min: %s', d->>'device', d->>'state',
                                    round(extract(epoch FROM coalesce(back_at, now()) - at_ts) / 60),
-                                   d->>'detail'), NULL::jsonb
+                                   d->>'detail'),
+                            d || jsonb_build_object('minutes',
+                                   round(extract(epoch FROM coalesce(back_at, now()) - at_ts) / 60))
                        FROM dev
                       WHERE down AND (prev_state IS NULL OR prev_state IN ('connected', 'simulated'))
                         AND coalesce(back_at, now()) - at_ts > make_interval(secs => $3)
@@ -467,12 +469,16 @@ impl Central {
                      -- A badge locked at a bench offline (the centre's own lockouts are alarms).
                      SELECT station_id || ':' || seq, 'badge_locked', at_ts, station_id, order_no, actor,
                             format('%s locked until %s after wrong PINs', d->>'employee_id', d->>'until'),
-                            NULL
+                            d || jsonb_build_object('employee_name',
+                                   (SELECT name FROM employees WHERE id = d->>'employee_id'))
                        FROM ev WHERE type = 'badge_locked'
                      UNION ALL
                      SELECT 'alarm:' || a.id, a.kind, a.last_at, a.station_id, a.order_no, NULL,
                             CASE WHEN a.count > 1 THEN format('%s (%s times)', a.message, a.count)
-                                 ELSE a.message END, NULL
+                                 ELSE a.message END,
+                            coalesce(a.detail, '{}'::jsonb) || jsonb_build_object('count', a.count,
+                                   'employee_name', (SELECT name FROM employees
+                                                      WHERE id = a.detail->>'employee_id'))
                        FROM alarms a WHERE a.last_at >= $1),
                  done AS (
                      SELECT DISTINCT ON (r.data::jsonb->>'item') r.data::jsonb->>'item' AS item,

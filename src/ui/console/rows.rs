@@ -353,7 +353,7 @@ fn command_words(find: impl Fn(&Command) -> bool) -> Option<Words> {
 
 /// A review item's detail in words, from its facts when the console knows its kind; the
 /// centre's English detail otherwise (device and alarm texts).
-fn review_detail(i: &ReviewItem) -> Words {
+fn review_detail(i: &ReviewItem, now: DateTime<FixedOffset>) -> Words {
     let Some(f) = &i.facts else {
         return Words {
             en: plain(&i.detail),
@@ -394,10 +394,48 @@ fn review_detail(i: &ReviewItem) -> Words {
                 ordered = fact(f, "ordered_units")
             )
         }
+        "device_lost" => text!(
+            "console.detail_device_lost",
+            device = device_words(&fact(f, "device"), &fact(f, "state")),
+            minutes = fact(f, "minutes")
+        ),
+        "badge_locked" => {
+            let until = chrono::DateTime::parse_from_rfc3339(&fact(f, "until"))
+                .map(|t| when(t.with_timezone(&Utc), now))
+                .unwrap_or_else(|_| fact(f, "until"));
+            let id = fact(f, "employee_id");
+            let name = fact(f, "employee_name");
+            times(
+                f,
+                text!(
+                    "console.detail_badge_locked",
+                    who = person(Some(&id), Some(&name)),
+                    until = until
+                ),
+            )
+        }
+        // The centre's alarms: what each kind means; the exact message stays in
+        // `audit review` and its JSON.
+        "claim_conflict" => times(f, text!("console.detail_claim_conflict").words()),
+        "unbacked_packed" => times(f, text!("console.detail_unbacked_packed").words()),
+        "packaging_after_mismatch" => {
+            times(f, text!("console.detail_packaging_after_mismatch").words())
+        }
+        "fork" | "bad_chain" | "bad_hash" | "gap" | "bad_event" => {
+            times(f, text!("console.detail_log").words())
+        }
         _ => Words {
             en: plain(&i.detail),
             zh: plain(&i.detail),
         },
+    }
+}
+
+/// An alarm's words, with how often it was raised when more than once.
+fn times(facts: &serde_json::Value, what: Words) -> Words {
+    match facts["count"].as_i64() {
+        Some(n) if n > 1 => text!("console.detail_times", what = what, n = n),
+        _ => what,
     }
 }
 
@@ -410,7 +448,7 @@ pub(super) fn review_row(i: &ReviewItem, now: DateTime<FixedOffset>, l: Lang) ->
         station: plain(i.station_id.as_deref().unwrap_or("")).into(),
         order: plain(i.order_no.as_deref().unwrap_or("")).into(),
         actor: person(i.actor.as_deref(), i.actor_name.as_deref()).into(),
-        detail: review_detail(i).pick(l).into(),
+        detail: review_detail(i, now).pick(l).into(),
         reviewed,
         reviewed_text: if reviewed {
             format!(
@@ -701,5 +739,46 @@ mod tests {
             ("100.0 %", "0.0 %")
         );
         assert_eq!(pct(None), "—");
+    }
+
+    #[test]
+    fn devices_lost_badges_locked_and_alarms_are_said_in_words() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-22T10:00:00+08:00").unwrap();
+        let item = |kind: &str, facts: serde_json::Value| ReviewItem {
+            id: "B1:9".into(),
+            kind: kind.into(),
+            at: t("2026-11-22T01:00:00Z"),
+            station_id: Some("B1".into()),
+            order_no: None,
+            actor: None,
+            actor_name: None,
+            detail: "the English of the centre".into(),
+            facts: Some(facts),
+            reviewed_by: None,
+            reviewed_by_name: None,
+            reviewed_at: None,
+            note: None,
+        };
+        let zh = |i: ReviewItem| review_row(&i, now, Lang::Zh).detail.to_string();
+        let lost = zh(item(
+            "device_lost",
+            serde_json::json!({"device": "printer", "state": "error", "minutes": 7}),
+        ));
+        assert_eq!(lost, "打印机故障 7 分钟");
+        let locked = zh(item(
+            "badge_locked",
+            serde_json::json!({"employee_id": "E003", "employee_name": "张伟",
+                               "until": "2026-11-22T02:05:00+00:00", "count": 2}),
+        ));
+        assert_eq!(locked, "张伟 (E003) PIN 连续错误,锁定至 10:05:00(共 2 次)");
+        for kind in ["claim_conflict", "unbacked_packed", "packaging_after_mismatch", "gap"] {
+            let d = zh(item(kind, serde_json::json!({"count": 1})));
+            assert!(!d.is_empty() && !d.is_ascii(), "{kind}: {d}");
+        }
+        // A kind this build does not know: the centre's words, as they are.
+        assert_eq!(
+            zh(item("new_kind", serde_json::json!({}))),
+            "the English of the centre"
+        );
     }
 }
