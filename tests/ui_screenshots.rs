@@ -80,17 +80,15 @@ fn station_data(b: &TestBench) -> Vec<String> {
     data.push(api.get_return_closed().en.to_string());
     // The red banner says the refusal in both languages on purpose: the other one below.
     data.push(api.get_alert().en.to_string());
-    // NOT YET in words (English from Rust, listed in the report to the lead): the engine's
-    // refusal detail under the banner, the settings rows, the demo simulator's extra
-    // buttons, and the supervisor view's timeline and mismatch rows (src/ui/lookup.rs).
+    // NOT YET in words (English from Rust): the engine's refusal detail under the banner and
+    // the settings rows. The timeline's detail column is the event's own fields as logged
+    // (evidence, not prose), and a mismatch's hint is the engine's.
     data.push(api.get_alert_detail().to_string());
     for kv in api.get_settings().iter() {
         data.extend([kv.key.to_string(), kv.value.to_string()]);
     }
-    data.extend(api.get_sim_items().iter().map(|c| c.label.to_string()));
-    data.push(api.get_timeline_summary().to_string());
     for r in api.get_timeline().iter() {
-        data.extend([r.event.to_string(), r.detail.to_string()]);
+        data.push(r.detail.to_string());
     }
     for m in api.get_mismatches().iter() {
         data.push(m.why.to_string());

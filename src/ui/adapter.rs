@@ -16,7 +16,7 @@ use crate::domain::event as ev;
 use crate::domain::session::NextStep;
 use crate::domain::weight;
 use crate::station::view::{DeviceState, LabelPrint, StationView};
-use crate::text::Words;
+use crate::text::{Lang, Words};
 
 use super::{
     Api, Bilingual, BuyerReason, CodeButton, DeviceKind, DeviceRow, DeviceStatus, ForeignRow,
@@ -454,6 +454,7 @@ pub fn model<T: Clone + 'static>(rows: Vec<T>) -> ModelRc<T> {
 pub fn sim_items(
     v: &StationView,
     catalog: &BTreeMap<String, Vec<(String, u32)>>,
+    lang: Lang,
 ) -> Vec<CodeButton> {
     let mut out = Vec::new();
     // The open order's SKUs, or (returns check-in) those of the open return's order.
@@ -489,17 +490,19 @@ pub fn sim_items(
     {
         if let Some((code, _)) = codes.first() {
             out.push(CodeButton {
-                label: format!("not in order: {sku}").into(),
+                label: crate::text!("station.sim_not_in_order", sku = sku.as_str())
+                    .pick(lang)
+                    .into(),
                 code: code.into(),
             });
         }
     }
     out.push(CodeButton {
-        label: "unknown code".into(),
+        label: crate::text!("station.sim_unknown_code").pick(lang).into(),
         code: "6901234567892".into(),
     });
     out.push(CodeButton {
-        label: "misread EAN".into(),
+        label: crate::text!("station.sim_misread_ean").pick(lang).into(),
         code: "6975432100138".into(),
     });
     out.push(CodeButton {

@@ -142,6 +142,9 @@ struct ScreenState {
     keypad_message: Option<Words>,
     supervisor_message: Option<Words>,
     search_message: Option<Words>,
+    /// The record the supervisor view opened ("order:NO", "person:ID"): read again in the
+    /// other language after a switch.
+    opened: Option<String>,
 }
 
 /// The language to start in, from LC_ALL, LC_MESSAGES or LANG (the POSIX order).
@@ -311,6 +314,9 @@ impl Screen {
         {
             let station = station.clone();
             api.on_submit_pin(move |typed| {
+                // Keys a keyboard sends beside digits (arrows, Home: private-use characters)
+                // are not part of a PIN, as they are not part of a scan.
+                let typed = adapter::clean_scan(&typed).unwrap_or_default();
                 station.send(Msg::Pin(crate::domain::pin::Pin::new(&typed)));
             });
         }
@@ -342,7 +348,17 @@ impl Screen {
         }
         {
             let ask = ask.clone();
-            api.on_supervisor_search(move |text| ask(Query::Search(text.to_string())));
+            let weak = window.as_weak();
+            api.on_supervisor_search(move |typed| {
+                let lang = weak
+                    .upgrade()
+                    .map(|w| text::Lang::from(w.global::<Api>().get_language()))
+                    .unwrap_or_default();
+                ask(Query::Search {
+                    text: typed.to_string(),
+                    lang,
+                })
+            });
         }
         {
             let ask = ask.clone();
@@ -390,16 +406,26 @@ impl Screen {
                 api.set_search_message(SharedString::new());
                 api.set_supervisor_tab(SupervisorTab::Search);
                 st.borrow_mut().search_message = None;
+                st.borrow_mut().opened = None;
                 w.invoke_refocus();
             });
         }
         {
             let weak = window.as_weak();
             let st = state.clone();
+            let ask = ask.clone();
             api.on_set_language(move |lang| {
                 let Some(w) = weak.upgrade() else { return };
                 set_language(&w, lang);
                 show_messages(&w, &st.borrow());
+                // A record on the supervisor view is read again in the new language.
+                let shown = w.global::<Api>().get_timeline_title() != "";
+                if let Some(key) = st.borrow().opened.clone().filter(|_| shown) {
+                    ask(Query::Open {
+                        key,
+                        lang: text::Lang::from(lang),
+                    });
+                }
             });
         }
         {
@@ -533,7 +559,8 @@ fn drain(w: &AppWindow, inbox: &Inbox, state: &RefCell<ScreenState>) {
         let ui = UiState::from_view(&v);
         ui.apply(&api, st.shown.as_ref(), &st.lines);
         if let Some(sim) = &st.sim {
-            let items = adapter::sim_items(&v, &sim.catalog);
+            let items =
+                adapter::sim_items(&v, &sim.catalog, text::Lang::from(api.get_language()));
             if items != st.sim_items {
                 api.set_sim_items(model(items.clone()));
                 st.sim_items = items;
@@ -587,6 +614,7 @@ fn drain(w: &AppWindow, inbox: &Inbox, state: &RefCell<ScreenState>) {
                 st.search_message = Some(message);
             }
             Reply::Timeline {
+                key,
                 title,
                 summary,
                 rows,
@@ -595,6 +623,7 @@ fn drain(w: &AppWindow, inbox: &Inbox, state: &RefCell<ScreenState>) {
                 api.set_timeline_summary(summary.into());
                 api.set_timeline(model(rows));
                 st.search_message = None;
+                st.opened = Some(key);
             }
             Reply::Mismatches(rows) => api.set_mismatches(model(rows)),
             Reply::Packers(rows) => api.set_packers(model(rows)),

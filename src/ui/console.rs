@@ -504,6 +504,7 @@ fn drain(w: &ConsoleWindow, inbox: &Mailbox<Vec<Answer>>, state: &RefCell<Shown>
                 st.search = Some(message);
             }
             Answer::Lookup(Reply::Timeline {
+                key: _,
                 title,
                 summary,
                 rows,

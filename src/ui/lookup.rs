@@ -27,7 +27,8 @@ pub use crate::text::Words;
 pub enum Query {
     /// The keypad's employee number: find the badge and scan it.
     EmployeeNumber(String),
-    Search(String),
+    /// Search text; a single order found opens in `lang`.
+    Search { text: String, lang: Lang },
     /// "order:NO" or "person:ID", from a search hit, read in the window's language.
     Open { key: String, lang: Lang },
     Mismatches,
@@ -43,6 +44,8 @@ pub enum Reply {
         message: Words,
     },
     Timeline {
+        /// What it is of ("order:NO", "person:ID"): to read it again in another language.
+        key: String,
         title: String,
         summary: String,
         rows: Vec<TimelineRow>,
@@ -153,7 +156,7 @@ fn answer<S: Store + ?Sized>(
             }
             reply
         }
-        Query::Search(text) => search(store, text.trim())?,
+        Query::Search { text, lang } => search(store, text.trim(), lang)?,
         Query::Open { key, lang } => match key.split_once(':') {
             Some(("order", no)) => timeline(store, no, lang)?,
             Some(("person", id)) => person(store, id, day_start(clock()), lang)?,
@@ -183,7 +186,7 @@ fn answer<S: Store + ?Sized>(
     })
 }
 
-fn search<S: Store + ?Sized>(store: &S, text: &str) -> Result<Reply, StoreError> {
+fn search<S: Store + ?Sized>(store: &S, text: &str, lang: Lang) -> Result<Reply, StoreError> {
     if text.is_empty() {
         return Ok(Reply::Hits {
             hits: vec![],
@@ -215,7 +218,7 @@ fn search<S: Store + ?Sized>(store: &S, text: &str) -> Result<Reply, StoreError>
     if hits.len() == 1 {
         let key = hits[0].key.to_string();
         if let Some(no) = key.strip_prefix("order:") {
-            return timeline(store, no, Lang::En);
+            return timeline(store, no, lang);
         }
     }
     let message = if hits.is_empty() {
@@ -370,6 +373,7 @@ pub(crate) fn timeline<S: Store + ?Sized>(
     }
     let rows = r.events.iter().map(|e| event_row(e, lang)).collect();
     Ok(Reply::Timeline {
+        key: format!("order:{}", r.order_no),
         title: format!("{} · {} · {}", r.order_no, r.waybill_no, plain(&r.carrier)),
         summary: summary_parts.join(" · "),
         rows,
@@ -433,6 +437,7 @@ pub(crate) fn person<S: Store + ?Sized>(
         }
     }));
     Ok(Reply::Timeline {
+        key: format!("person:{}", r.id),
         title: format!("{} · {}", r.id, plain(r.name.as_deref().unwrap_or(""))),
         summary: text!(
             "lookup.person_summary",

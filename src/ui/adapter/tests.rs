@@ -433,7 +433,7 @@ fn demo_scanner_panel_lists_the_open_order_items_and_mistakes() {
         "LIP-R02".to_string(),
         vec![("6921568310025".to_string(), 1)],
     );
-    let items = sim_items(&view(), &cat);
+    let items = sim_items(&view(), &cat, Lang::En);
     let codes: Vec<&str> = items.iter().map(|c| c.code.as_str()).collect();
     assert_eq!(
         codes,
