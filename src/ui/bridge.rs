@@ -559,8 +559,7 @@ fn drain(w: &AppWindow, inbox: &Inbox, state: &RefCell<ScreenState>) {
         let ui = UiState::from_view(&v);
         ui.apply(&api, st.shown.as_ref(), &st.lines);
         if let Some(sim) = &st.sim {
-            let items =
-                adapter::sim_items(&v, &sim.catalog, text::Lang::from(api.get_language()));
+            let items = adapter::sim_items(&v, &sim.catalog, text::Lang::from(api.get_language()));
             if items != st.sim_items {
                 api.set_sim_items(model(items.clone()));
                 st.sim_items = items;

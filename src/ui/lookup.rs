@@ -19,18 +19,24 @@ use crate::store::{EventFilter, Store, StoreError};
 use super::adapter::plain;
 use super::{HitKind, MismatchRow, PackerRow, SearchHit, Severity, TimelineRow};
 use crate::text;
-use crate::text::{Lang, Text};
 /// Messages come in both languages: the screen picks by its language when it shows them.
 pub use crate::text::Words;
+use crate::text::{Lang, Text};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Query {
     /// The keypad's employee number: find the badge and scan it.
     EmployeeNumber(String),
     /// Search text; a single order found opens in `lang`.
-    Search { text: String, lang: Lang },
+    Search {
+        text: String,
+        lang: Lang,
+    },
     /// "order:NO" or "person:ID", from a search hit, read in the window's language.
-    Open { key: String, lang: Lang },
+    Open {
+        key: String,
+        lang: Lang,
+    },
     Mismatches,
     Packers,
 }

@@ -771,7 +771,12 @@ mod tests {
                                "until": "2026-11-22T02:05:00+00:00", "count": 2}),
         ));
         assert_eq!(locked, "张伟 (E003) PIN 连续错误,锁定至 10:05:00(共 2 次)");
-        for kind in ["claim_conflict", "unbacked_packed", "packaging_after_mismatch", "gap"] {
+        for kind in [
+            "claim_conflict",
+            "unbacked_packed",
+            "packaging_after_mismatch",
+            "gap",
+        ] {
             let d = zh(item(kind, serde_json::json!({"count": 1})));
             assert!(!d.is_empty() && !d.is_ascii(), "{kind}: {d}");
         }
