@@ -658,22 +658,3 @@ fn the_console_shows_the_floor_the_queue_search_and_reports() {
     assert!(ui.labels("bench ").is_empty());
     ui.find("sign in");
 }
-
-/// Every text cell of the fixtures' files: names, products, recipients, addresses, notes and
-/// codes are data, shown as they are in either language.
-fn fixture_words() -> Vec<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let mut out = Vec::new();
-    for f in [
-        "catalog.csv",
-        "employees.csv",
-        "orders.csv",
-        "packaging.csv",
-    ] {
-        let mut r = csv::Reader::from_path(dir.join(f)).unwrap();
-        for row in r.records() {
-            out.extend(row.unwrap().iter().map(str::to_string));
-        }
-    }
-    out
-}

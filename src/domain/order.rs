@@ -128,6 +128,21 @@ impl Roles {
         Ok(roles)
     }
 
+    /// The roles in words, as a badge and the screens name them ("Picker, Packer" /
+    /// 「拣货员、打包员」).
+    pub fn words(self) -> crate::text::Words {
+        let names: Vec<crate::text::Words> = [
+            (Role::Picker, crate::text!("badge.role_picker")),
+            (Role::Packer, crate::text!("badge.role_packer")),
+            (Role::Supervisor, crate::text!("badge.role_supervisor")),
+        ]
+        .into_iter()
+        .filter(|(r, _)| self.has(*r))
+        .map(|(_, name)| name.words())
+        .collect();
+        crate::text::Words::join(&names, ", ", "、")
+    }
+
     pub fn to_field(self) -> String {
         [Role::Picker, Role::Packer, Role::Supervisor]
             .into_iter()

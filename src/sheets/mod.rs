@@ -12,9 +12,9 @@ use packbench_drivers::label::{build_code_sheet, CodeSection, CodeSheet};
 
 use crate::config::LabelSetup;
 use crate::domain::commands::{Command, CommandGroup};
-use crate::domain::{Employee, Role};
+use crate::domain::Employee;
 use crate::text;
-use crate::text::{Text, Words};
+use crate::text::Text;
 
 pub use pdf::FONT;
 
@@ -141,19 +141,10 @@ pub fn badges_pdf(employees: &[Employee]) -> Result<Vec<u8>> {
                 source,
             });
         }
-        let roles: Vec<Words> = [
-            (Role::Picker, text!("badge.role_picker")),
-            (Role::Packer, text!("badge.role_packer")),
-            (Role::Supervisor, text!("badge.role_supervisor")),
-        ]
-        .into_iter()
-        .filter(|(r, _)| e.roles.has(*r))
-        .map(|(_, name)| name.words())
-        .collect();
         badges.push(pdf::Badge {
             name: packbench_drivers::text::for_printer(&e.name),
             id: packbench_drivers::text::for_printer(&e.id),
-            roles: Words::join(&roles, ", ", "、"),
+            roles: e.roles.words(),
             code: e.badge.clone(),
         });
     }

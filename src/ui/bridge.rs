@@ -106,12 +106,26 @@ impl Inbox {
 /// The demo's simulated devices: catalogue codes for the scanner panel.
 #[derive(Clone, Default)]
 pub struct SimCodes {
-    pub badges: Vec<CodeButton>,
+    /// Each badge's label (name, id, roles in words) and code.
+    pub badges: Vec<(Words, String)>,
     pub orders: Vec<CodeButton>,
     pub commands: Vec<CodeButton>,
     /// SKU → its barcodes and units per scan.
     pub catalog: std::collections::BTreeMap<String, Vec<(String, u32)>>,
     pub printer_file: String,
+}
+
+/// The demo's badge buttons in the screen's language.
+fn sim_badges(sim: &SimCodes, lang: text::Lang) -> slint::ModelRc<CodeButton> {
+    model(
+        sim.badges
+            .iter()
+            .map(|(label, code)| CodeButton {
+                label: label.pick(lang).into(),
+                code: code.into(),
+            })
+            .collect(),
+    )
 }
 
 /// Fewer characters arriving at a scanner's pace are keys pressed together, not a code.
@@ -240,7 +254,7 @@ impl Screen {
         api.set_settings(model(settings));
         if let Some(sim) = &sim {
             api.set_demo(true);
-            api.set_sim_badges(model(sim.badges.clone()));
+            api.set_sim_badges(sim_badges(sim, text::Lang::from(api.get_language())));
             api.set_sim_orders(model(sim.orders.clone()));
             api.set_sim_commands(model(sim.commands.clone()));
             api.set_printer_file(sim.printer_file.as_str().into());
@@ -418,6 +432,10 @@ impl Screen {
                 let Some(w) = weak.upgrade() else { return };
                 set_language(&w, lang);
                 show_messages(&w, &st.borrow());
+                if let Some(sim) = &st.borrow().sim {
+                    w.global::<Api>()
+                        .set_sim_badges(sim_badges(sim, text::Lang::from(lang)));
+                }
                 // A record on the supervisor view is read again in the new language.
                 let shown = w.global::<Api>().get_timeline_title() != "";
                 if let Some(key) = st.borrow().opened.clone().filter(|_| shown) {

@@ -8,9 +8,11 @@ use chrono::Local;
 
 use crate::config::Config;
 use crate::domain::commands::COMMANDS;
+use crate::domain::Roles;
 use crate::import;
 use crate::station::app::BoxError;
 use crate::store::Store;
+use crate::text::Words;
 
 use super::bridge::SimCodes;
 use super::CodeButton;
@@ -121,9 +123,19 @@ pub fn sim_codes<S: Store>(store: &S, labels: &Path) -> Result<SimCodes> {
     for row in rdr.records() {
         let row = row?;
         let (id, name, roles, badge) = (&row[0], &row[1], &row[2], &row[3]);
-        badges.push(button(
-            format!("{name} {id} · {}", roles.replace('|', "+")),
-            badge,
+        // The fixture's own roles: a field that does not read is shown as it is.
+        let roles = Roles::parse(roles)
+            .map(Roles::words)
+            .unwrap_or_else(|_| Words {
+                en: roles.to_string(),
+                zh: roles.to_string(),
+            });
+        badges.push((
+            Words {
+                en: format!("{name} {id} · {}", roles.en),
+                zh: format!("{name} {id} · {}", roles.zh),
+            },
+            badge.to_string(),
         ));
     }
     let mut orders: Vec<CodeButton> = Vec::new();
@@ -190,7 +202,7 @@ mod tests {
         assert_eq!(target.to_string(), format!("file://{}", d.labels.display()));
         crate::station::app::check(&d.cfg).expect("the demo config is valid");
         assert_eq!(d.sim.orders.len(), 30);
-        assert!(d.sim.badges.iter().any(|b| b.code == "BADGE-E003"));
+        assert!(d.sim.badges.iter().any(|(_, code)| code == "BADGE-E003"));
         assert!(d.sim.commands.iter().any(|b| b.code == "PB-UNDO"));
         assert_eq!(
             d.sim.catalog["LATIAO-106"],

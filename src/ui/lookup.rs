@@ -217,7 +217,7 @@ fn search<S: Store + ?Sized>(store: &S, text: &str, lang: Lang) -> Result<Reply,
             kind: HitKind::Person,
             key: format!("person:{}", e.id).into(),
             title: format!("{} · {}", e.id, plain(&e.name)).into(),
-            detail: e.roles.to_field().into(),
+            detail: e.roles.words().pick(lang).into(),
         });
     }
     // One hit: open it at once, the usual case for a scanned waybill.

@@ -178,10 +178,12 @@ impl Xvfb {
         self.xdotool(["key", key]);
     }
 
-    /// A scan from a keyboard wedge: the code, then Enter.
+    /// A scan from a keyboard wedge: the code, then Enter, in one burst. One xdotool run
+    /// types both (a newline is its Return): a second process for the Enter could start
+    /// later than a scanner's pace on a busy machine, and the search field would then take
+    /// the code for a person's typing.
     pub fn scan(&self, code: &str) {
-        self.type_text(code);
-        self.key("Return");
+        self.type_text(&format!("{code}\n"));
     }
 
     /// A left click at (`x`, `y`) in `window`'s coordinates.

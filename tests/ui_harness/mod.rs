@@ -96,8 +96,20 @@ pub fn fixture_words() -> Vec<String> {
         "packaging.csv",
     ] {
         let mut r = csv::Reader::from_path(dir.join(f)).unwrap();
+        // Roles are packbench's own words (the screens must say them), not shop data.
+        let skip: Vec<usize> = r
+            .headers()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| matches!(*h, "roles" | "pin"))
+            .map(|(i, _)| i)
+            .collect();
         for row in r.records() {
-            for cell in row.unwrap().iter() {
+            for (i, cell) in row.unwrap().iter().enumerate() {
+                if skip.contains(&i) {
+                    continue;
+                }
                 out.extend(cell.split(';').map(str::to_string));
                 out.push(cell.to_string());
             }
