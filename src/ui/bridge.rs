@@ -115,6 +115,13 @@ pub struct SimCodes {
     pub printer_file: String,
 }
 
+/// The language the window shows now (English once it is gone).
+fn window_lang(weak: &slint::Weak<AppWindow>) -> text::Lang {
+    weak.upgrade()
+        .map(|w| text::Lang::from(w.global::<Api>().get_language()))
+        .unwrap_or_default()
+}
+
 /// The demo's badge buttons in the screen's language.
 fn sim_badges(sim: &SimCodes, lang: text::Lang) -> slint::ModelRc<CodeButton> {
     model(
@@ -364,10 +371,7 @@ impl Screen {
             let ask = ask.clone();
             let weak = window.as_weak();
             api.on_supervisor_search(move |typed| {
-                let lang = weak
-                    .upgrade()
-                    .map(|w| text::Lang::from(w.global::<Api>().get_language()))
-                    .unwrap_or_default();
+                let lang = window_lang(&weak);
                 ask(Query::Search {
                     text: typed.to_string(),
                     lang,
@@ -379,10 +383,7 @@ impl Screen {
             let weak = window.as_weak();
             api.on_supervisor_open_order(move |key| {
                 // The record is read in the window's language (its summary and event names).
-                let lang = weak
-                    .upgrade()
-                    .map(|w| text::Lang::from(w.global::<Api>().get_language()))
-                    .unwrap_or_default();
+                let lang = window_lang(&weak);
                 ask(Query::Open {
                     key: key.to_string(),
                     lang,
