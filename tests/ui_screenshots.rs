@@ -70,6 +70,14 @@ fn station_data(b: &TestBench) -> Vec<String> {
     data.extend((0..BIG_LINES).map(|i| format!("批发 Item {i:03}")));
     data.push(b.dir.display().to_string());
     data.extend(["/tmp/packbench-ui-test", "English", "packbench"].map(String::from));
+    // The settings' files: the demo's log and label file, in the fixed folder.
+    data.extend(
+        [
+            "/tmp/packbench-ui-test/demo.db",
+            "file:///tmp/packbench-ui-test/labels.bin",
+        ]
+        .map(String::from),
+    );
     // Handles the tests read, not words: a refusal's and a device state's logged names, the
     // return verdict's, and the English of the closed return (its text is Chinese).
     data.push(api.get_alert_reason().to_string());
@@ -80,18 +88,10 @@ fn station_data(b: &TestBench) -> Vec<String> {
     data.push(api.get_return_closed().en.to_string());
     // The red banner says the refusal in both languages on purpose: the other one below.
     data.push(api.get_alert().en.to_string());
-    // NOT YET in words (English from Rust): the engine's refusal detail under the banner and
-    // the settings rows. The timeline's detail column is the event's own fields as logged
-    // (evidence, not prose), and a mismatch's hint is the engine's.
-    data.push(api.get_alert_detail().to_string());
-    for kv in api.get_settings().iter() {
-        data.extend([kv.key.to_string(), kv.value.to_string()]);
-    }
+    // The timeline's detail column is the event's own fields as logged (`key=value`):
+    // evidence, shown as the log has it, not prose.
     for r in api.get_timeline().iter() {
         data.push(r.detail.to_string());
-    }
-    for m in api.get_mismatches().iter() {
-        data.push(m.why.to_string());
     }
     data
 }
@@ -105,7 +105,8 @@ fn fixed_folder(b: &TestBench) {
         .get_settings()
         .iter()
         .map(|mut kv| {
-            kv.value = kv.value.replace(&dir, "/tmp/packbench-ui-test").into();
+            kv.value.en = kv.value.en.replace(&dir, "/tmp/packbench-ui-test").into();
+            kv.value.zh = kv.value.zh.replace(&dir, "/tmp/packbench-ui-test").into();
             kv
         })
         .collect();

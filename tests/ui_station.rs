@@ -310,7 +310,7 @@ fn hold_with_a_reason_reprint_and_courier_handover() {
         Step::ScanOrder,
         "alert {} {}",
         b.api().get_alert_reason(),
-        b.api().get_alert_detail()
+        b.api().get_alert_detail().en
     );
     let r = record(&b, ORDER2);
     assert_eq!(r.status, "held");

@@ -450,6 +450,16 @@ pub struct MismatchRow {
     pub diff_g: Option<f64>,
     /// The hint for a mismatch, the reason for an override.
     pub why: Option<String>,
+    /// The same, as the event has it, for a screen to say in its language.
+    #[serde(skip)]
+    pub why_of: Option<Why>,
+}
+
+/// What a mismatch row's `why` says, for words.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Why {
+    Hint(crate::domain::weight::Hint),
+    Reason(crate::domain::event::ApprovalReason),
 }
 
 /// Every weight mismatch and every override, oldest first.
@@ -470,15 +480,20 @@ pub fn mismatches<S: Store + ?Sized>(
             ..Default::default()
         },
         &mut |e| {
-            let (m, x, tolerance, why) = match e.payload() {
-                Some(EventData::WeightChecked(w)) if !w.ok => {
-                    (w.measured_g, w.expected_g, w.tolerance_g, w.hint)
-                }
+            let (m, x, tolerance, why, why_of) = match e.payload() {
+                Some(EventData::WeightChecked(w)) if !w.ok => (
+                    w.measured_g,
+                    w.expected_g,
+                    w.tolerance_g,
+                    w.hint,
+                    w.hint_detail.map(Why::Hint),
+                ),
                 Some(EventData::Override(o)) => (
                     o.measured_g,
                     o.expected_g,
                     o.tolerance_g,
                     Some(o.reason.as_str().to_string()),
+                    Some(Why::Reason(o.reason)),
                 ),
                 _ => return true,
             };
@@ -495,6 +510,7 @@ pub fn mismatches<S: Store + ?Sized>(
                 tolerance_g: grams(tolerance),
                 diff_g: m.zip(x).map(|(m, x)| crate::domain::weight::round2(m - x)),
                 why,
+                why_of,
             });
             true
         },

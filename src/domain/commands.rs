@@ -223,6 +223,17 @@ pub const COMMANDS: &[(Command, Text)] = &[
     ),
 ];
 
+impl Command {
+    /// Its meaning as the printed sheet says it (an approval or hold reason in words).
+    pub fn words(&self) -> Text {
+        COMMANDS
+            .iter()
+            .find(|(c, _)| c == self)
+            .map(|(_, t)| *t)
+            .expect("every command is on the sheet")
+    }
+}
+
 /// The command a scanned code stands for, if it is one (case-insensitive).
 pub fn parse_command(code: &str) -> Option<Command> {
     let code = code.trim();

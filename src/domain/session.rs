@@ -9,9 +9,11 @@
 //! `commands` (the command barcodes), `dispatch` (the courier's handover) and `returning`
 //! (returns check-in); `state` holds the types they share.
 
+use crate::text;
 use chrono::{DateTime, FixedOffset};
 
 use crate::domain::event::{EventData, NewEvent, RejectReason, ScanRejected};
+use crate::text::Words;
 
 mod approval;
 mod commands;
@@ -54,9 +56,10 @@ impl Out<'_> {
         s: &State,
         code: &str,
         reason: RejectReason,
-        detail: String,
+        detail: impl Into<Words>,
         order: Option<&str>,
     ) {
+        let detail = detail.into().en;
         self.refuse(s, ScanRejected::new(code, reason, detail), order)
     }
 
@@ -143,7 +146,7 @@ impl Engine {
                 s,
                 code,
                 RejectReason::NoPacker,
-                "sign in with your badge first".into(),
+                text!("refuse.sign_in_first"),
                 None,
             );
             return;
@@ -165,12 +168,12 @@ impl Engine {
                 let (reason, detail) = if scan.code.check_digit_error {
                     (
                         RejectReason::BadCheckDigit,
-                        format!("{code} has a wrong check digit: rescan or key it in"),
+                        text!("refuse.bad_check_digit", code = code),
                     )
                 } else {
                     (
                         RejectReason::UnknownBarcode,
-                        format!("{code} is not a product, order, badge or packaging code"),
+                        text!("refuse.unknown_code", code = code),
                     )
                 };
                 out.reject(s, code, reason, detail, None);

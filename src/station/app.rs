@@ -147,8 +147,8 @@ pub fn run_headless(cfg: Config, db: Option<PathBuf>) -> Result<(), StationError
     let station = Station::build(&cfg, db, tx.clone())?;
     // Said at start for the person starting the bench: a bench without cues is worth a warning.
     match &station.sound {
-        Output::Silent { .. } => tracing::warn!("sound: {}", station.sound.describe()),
-        _ => tracing::info!("sound: {}", station.sound.describe()),
+        Output::Silent { .. } => tracing::warn!("sound: {}", station.sound.describe().en),
+        _ => tracing::info!("sound: {}", station.sound.describe().en),
     }
     let (station, rt) = station.into_loop(std::io::stdout());
     // Keypad lines (`@pin`, `@reason`) come on standard input whatever the scanners are.

@@ -339,10 +339,7 @@ impl<S: Store> Bench<S> {
         let mut r = ScanRejected::new(
             "",
             RejectReason::CentralUnreachable,
-            format!(
-                "the PIN of {id} cannot be checked: the central database did not answer and this \
-                 bench has no copy of it (a PIN is kept once the centre accepted it here)"
-            ),
+            crate::text!("refuse.pin_unchecked_offline", who = id).en,
         );
         r.employee_id = Some(id.clone());
         let actor = self.engine.state().packer.as_ref().map(|p| p.id.as_str());
@@ -545,25 +542,30 @@ impl<S: Store> Bench<S> {
         Ok(match outcome {
             ClaimOutcome::Held(h) => refuse(
                 RejectReason::OrderClaimedElsewhere,
-                format!(
-                    "order {order_no} is open at {} ({}) since {}",
-                    h.station_id,
-                    h.packer_id.as_deref().unwrap_or("?"),
-                    h.since
-                ),
+                crate::text!(
+                    "refuse.claimed_elsewhere",
+                    o = order_no,
+                    station = h.station_id,
+                    packer = h.packer_id.as_deref().unwrap_or("?"),
+                    since = h.since
+                )
+                .en,
                 Some(&h),
             ),
             ClaimOutcome::Packed(h) => refuse(
                 RejectReason::OrderAlreadyPacked,
-                format!(
-                    "order {order_no} was packed at {} at {}",
-                    h.station_id, h.since
-                ),
+                crate::text!(
+                    "refuse.claimed_packed",
+                    o = order_no,
+                    station = h.station_id,
+                    at = h.since
+                )
+                .en,
                 Some(&h),
             ),
             ClaimOutcome::Unreachable(why) => refuse(
                 RejectReason::CentralUnreachable,
-                format!("the central database did not answer: {why}"),
+                crate::text!("refuse.central_silent", why = why).en,
                 None,
             ),
             ClaimOutcome::Granted { epoch, history } => {

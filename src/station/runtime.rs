@@ -310,7 +310,12 @@ impl<S: Store, W: Write> StationLoop<S, W> {
                     self.memory.alert = Some(view::Alert {
                         reason: RejectReason::NotRecorded,
                         code: code.clone(),
-                        detail: format!("{what} not recorded: {e}"),
+                        detail: crate::text!(
+                            "refuse.not_recorded",
+                            code = format!("{code:?}"),
+                            why = e.to_string()
+                        )
+                        .en,
                     });
                 }
                 if let Msg::SupervisorBadge { code } = &msg {

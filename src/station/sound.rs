@@ -97,13 +97,13 @@ pub enum Output {
         packed: bool,
     },
     Silent {
-        reason: String,
+        reason: crate::text::Text,
     },
 }
 
 impl Output {
-    /// One line for the settings screen and the start-up message.
-    pub fn describe(&self) -> String {
+    /// One line for the settings screen (in its language) and the start-up message.
+    pub fn describe(&self) -> crate::text::Words {
         match self {
             Output::Player {
                 argv,
@@ -111,30 +111,34 @@ impl Output {
                 packed,
             } => {
                 let what = match (alerts, packed) {
-                    (true, true) => "alerts and packed orders",
-                    (true, false) => "alerts",
-                    _ => "packed orders",
+                    (true, true) => crate::text!("settings.sound_alerts_packed"),
+                    (true, false) => crate::text!("settings.sound_alerts"),
+                    _ => crate::text!("settings.sound_packed"),
                 };
-                format!("{what} through {}", argv.join(" "))
+                crate::text!(
+                    "settings.sound_through",
+                    what = what,
+                    player = argv.join(" ")
+                )
             }
-            Output::Silent { reason } => format!("off ({reason})"),
+            Output::Silent { reason } => crate::text!("settings.sound_off", reason = reason),
         }
     }
 }
 
 pub fn detect(cfg: &SoundConfig, machine: &Machine) -> Output {
-    let silent = |reason: &str| Output::Silent {
-        reason: reason.into(),
-    };
+    let silent = |reason| Output::Silent { reason };
     if !cfg.alerts && !cfg.packed {
-        return silent("switched off in the config");
+        return silent(crate::text!("settings.sound_off_config"));
     }
     let argv = match &cfg.command {
-        Some(argv) if argv.is_empty() => return silent("the sound command is empty"),
+        Some(argv) if argv.is_empty() => {
+            return silent(crate::text!("settings.sound_empty_command"))
+        }
         Some(argv) => argv.clone(),
         None => {
             if !machine.alsa_devices && !machine.sound_server {
-                return silent("this machine has no sound device");
+                return silent(crate::text!("settings.sound_no_device"));
             }
             // paplay first: where a sound server runs, it owns the device and aplay on the
             // raw device would fail or bypass the mixer.
@@ -149,7 +153,7 @@ pub fn detect(cfg: &SoundConfig, machine: &Machine) -> Output {
             });
             match found {
                 Some(argv) => argv,
-                None => return silent("no sound player found (paplay, pw-play or aplay)"),
+                None => return silent(crate::text!("settings.sound_no_player")),
             }
         }
     };
@@ -389,7 +393,7 @@ mod tests {
         assert_eq!(
             detect(&cfg, &m),
             Output::Silent {
-                reason: "this machine has no sound device".into()
+                reason: crate::text!("settings.sound_no_device")
             }
         );
         let (d, m) = machine_with(&["aplay", "paplay"], true, false);
@@ -409,21 +413,21 @@ mod tests {
         );
         let (_d, m) = machine_with(&[], true, true);
         assert!(
-            matches!(detect(&cfg, &m), Output::Silent { reason } if reason.contains("no sound player")),
+            matches!(detect(&cfg, &m), Output::Silent { reason } if reason.en.contains("no sound player")),
             "a non-executable file is not a player"
         );
         let off = SoundConfig {
             alerts: false,
             ..SoundConfig::default()
         };
-        assert!(matches!(detect(&off, &m), Output::Silent { reason } if reason.contains("off")));
+        assert!(matches!(detect(&off, &m), Output::Silent { reason } if reason.en.contains("off")));
         let cmd = SoundConfig {
             command: Some(vec!["beep".into()]),
             ..SoundConfig::default()
         };
         let (_d, bare) = machine_with(&[], false, false);
         assert_eq!(
-            detect(&cmd, &bare).describe(),
+            detect(&cmd, &bare).describe().en,
             "alerts through beep",
             "a configured command is used as given"
         );

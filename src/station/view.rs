@@ -244,18 +244,20 @@ impl ViewMemory {
                     if self.alert.as_ref().map(|a| a.reason) == Some(RejectReason::LogAlarm) {
                         continue;
                     }
-                    let why = match l.cause {
-                        LapseCause::Timeout => "its time ran out",
-                        LapseCause::OtherInput => "something else was done first",
-                        LapseCause::MeasurementChanged => "the parcel was weighed again",
+                    let who = &l.supervisor_id;
+                    let detail = match l.cause {
+                        LapseCause::Timeout => crate::text!("refuse.lapsed_timeout", who = who),
+                        LapseCause::OtherInput => {
+                            crate::text!("refuse.lapsed_other_input", who = who)
+                        }
+                        LapseCause::MeasurementChanged => {
+                            crate::text!("refuse.lapsed_reweighed", who = who)
+                        }
                     };
                     self.alert = Some(Alert {
                         reason: RejectReason::NotAllowed,
                         code: String::new(),
-                        detail: format!(
-                            "the approval by {} lapsed ({why}): a supervisor scans their badge again",
-                            l.supervisor_id
-                        ),
+                        detail: detail.en,
                     });
                 }
                 // The pad closes on a lock: the banner says why.
@@ -264,7 +266,12 @@ impl ViewMemory {
                         self.alert = Some(Alert {
                             reason: RejectReason::BadgeLocked,
                             code: String::new(),
-                            detail: format!("{} is locked until {}", l.employee_id, l.until),
+                            detail: crate::text!(
+                                "refuse.locked_until",
+                                who = l.employee_id,
+                                until = l.until
+                            )
+                            .en,
                         });
                     }
                 }

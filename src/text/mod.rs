@@ -169,6 +169,81 @@ fn fill(template: &str, lang: Lang, values: &[(&str, &dyn Fill)]) -> String {
     out
 }
 
+/// English the bench wrote into its log (a refusal's detail), read back in both languages.
+///
+/// The log keeps the English it was written in, so that its bytes never depend on a
+/// translation; a screen that shows the text again finds the catalogue text of `group` (a key
+/// prefix, e.g. `"refuse."`) whose English, each `{name}` taken for a value, is the whole of
+/// `en`, and fills that text's Chinese with the same values. The group's placeholders are
+/// data (codes, numbers, names), never words, so each value reads the same in both languages.
+/// `None` for English that no text of the group says (a log written before the text was).
+pub fn read_back(group: &str, en: &str) -> Option<Words> {
+    said_by(group, en).map(|(_, w)| w)
+}
+
+/// The text of `group` that says `en`, and its words.
+fn said_by(group: &str, en: &str) -> Option<(Text, Words)> {
+    static ALL: std::sync::OnceLock<Vec<Text>> = std::sync::OnceLock::new();
+    ALL.get_or_init(all)
+        .iter()
+        .filter(|t| t.key.starts_with(group))
+        .find_map(|t| {
+            let mut values = Vec::new();
+            matches(&pieces(t.en), en, &mut values).then(|| {
+                let fills: Vec<(&str, &dyn Fill)> =
+                    values.iter().map(|(n, v)| (*n, v as &dyn Fill)).collect();
+                (*t, t.fill(&fills))
+            })
+        })
+}
+
+/// A template cut into its literal runs and its `{name}` placeholders.
+#[derive(Debug, PartialEq)]
+enum Piece<'a> {
+    Lit(&'a str),
+    Hole(&'a str),
+}
+
+fn pieces(template: &str) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}').map(|c| open + c) else {
+            break;
+        };
+        if open > 0 {
+            out.push(Piece::Lit(&rest[..open]));
+        }
+        out.push(Piece::Hole(&rest[open + 1..close]));
+        rest = &rest[close + 1..];
+    }
+    if !rest.is_empty() {
+        out.push(Piece::Lit(rest));
+    }
+    out
+}
+
+/// Whether `s` is the whole of `pieces`, each placeholder a non-empty value (the shortest that
+/// lets the rest match, trying longer ones on failure); the values found go into `values`.
+fn matches<'p>(pieces: &[Piece<'p>], s: &str, values: &mut Vec<(&'p str, String)>) -> bool {
+    match pieces.split_first() {
+        None => s.is_empty(),
+        Some((Piece::Lit(l), rest)) => s.strip_prefix(l).is_some_and(|s| matches(rest, s, values)),
+        Some((Piece::Hole(name), rest)) => {
+            let mark = values.len();
+            let ends = s.char_indices().skip(1).map(|(i, _)| i).chain([s.len()]);
+            for i in ends.filter(|i| *i > 0) {
+                values.push((name, s[..i].to_string()));
+                if matches(rest, &s[i..], values) {
+                    return true;
+                }
+                values.truncate(mark);
+            }
+            false
+        }
+    }
+}
+
 /// A text of the catalogue by key; with `name = value` pairs, filled in.
 #[macro_export]
 macro_rules! text {
@@ -342,5 +417,64 @@ mod tests {
             }
         );
         assert_eq!(ok.to_string(), "OK / 完好");
+    }
+
+    #[test]
+    fn english_from_the_log_reads_back_in_both_languages() {
+        let w = read_back(
+            "refuse.",
+            "H1001 was already packed by E001 at B-01 on 2026-12-07T09:00:00+08:00",
+        )
+        .expect("a refusal the catalogue says");
+        assert_eq!(
+            w.zh,
+            text!(
+                "refuse.already_packed",
+                o = "H1001",
+                by = "E001",
+                station = "B-01",
+                at = "2026-12-07T09:00:00+08:00"
+            )
+            .zh
+        );
+        // A value may hold the words around it ("is", ":") and still be found whole.
+        let odd = "A: is not: B";
+        let w = read_back("refuse.", &text!("refuse.unknown_code", code = odd).en).unwrap();
+        assert_eq!(w, text!("refuse.unknown_code", code = odd));
+        assert_eq!(read_back("refuse.", "something no text says"), None);
+        assert_eq!(read_back("refuse.", ""), None);
+    }
+
+    /// Every refusal reads back as itself: no two texts of the group say the same English, and
+    /// none has two placeholders side by side (their split would be a guess).
+    #[test]
+    fn every_refusal_reads_back_as_itself() {
+        let texts: Vec<Text> = all()
+            .into_iter()
+            .filter(|t| t.key.starts_with("refuse."))
+            .collect();
+        assert!(texts.len() > 40, "the refusals are in the catalogue");
+        for t in texts {
+            let ps = pieces(t.en);
+            assert!(
+                !ps.windows(2)
+                    .any(|w| matches!(w, [Piece::Hole(_), Piece::Hole(_)])),
+                "{}: two placeholders side by side",
+                t.key
+            );
+            let values: Vec<(&str, String)> = ps
+                .iter()
+                .filter_map(|p| match p {
+                    Piece::Hole(n) => Some((*n, format!("V-{n}-9"))),
+                    Piece::Lit(_) => None,
+                })
+                .collect();
+            let fills: Vec<(&str, &dyn Fill)> =
+                values.iter().map(|(n, v)| (*n, v as &dyn Fill)).collect();
+            let w = t.fill(&fills);
+            let (by, back) = said_by("refuse.", &w.en).expect(t.key);
+            assert_eq!(by.key, t.key, "{:?} reads back as another text", w.en);
+            assert_eq!(back, w);
+        }
     }
 }

@@ -27,7 +27,7 @@ pub use lines::LineModel;
 pub use returns::{buyer_reason, pack_record_view, unit_condition};
 pub use words::{
     closed_words, condition_text, condition_words, diff_words, hint_words, purpose_words,
-    reason_words, return_reason_text, verdict_words,
+    reason_words, return_reason_text, said, verdict_words,
 };
 
 /// Everything the station part of the screen shows, ready for the Slint globals.
@@ -87,7 +87,7 @@ pub struct UiState {
     pub alert_shown: bool,
     pub alert_reason: String,
     pub alert: Words,
-    pub alert_detail: String,
+    pub alert_detail: Words,
     pub alert_code: String,
 
     pub devices: Vec<DeviceRow>,
@@ -301,7 +301,7 @@ impl UiState {
             s.alert_shown = true;
             s.alert_reason = a.reason.as_str().to_string();
             s.alert = reason_words(a.reason).words();
-            s.alert_detail = plain(&a.detail);
+            s.alert_detail = said(&a.detail);
             s.alert_code = plain(&a.code);
         }
         if let Some(a) = &v.auth {
@@ -385,7 +385,7 @@ impl UiState {
         api.set_alert_shown(self.alert_shown);
         api.set_alert_reason(str_(&self.alert_reason));
         api.set_alert(bilingual(&self.alert));
-        api.set_alert_detail(str_(&self.alert_detail));
+        api.set_alert_detail(bilingual(&self.alert_detail));
         api.set_alert_code(str_(&self.alert_code));
         if previous.map(|p| &p.devices) != Some(&self.devices) {
             api.set_devices(model(self.devices.clone()));

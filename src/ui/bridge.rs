@@ -396,7 +396,9 @@ impl Screen {
             api.on_supervisor_refresh(move || {
                 let Some(w) = weak.upgrade() else { return };
                 match w.global::<Api>().get_supervisor_tab() {
-                    SupervisorTab::Mismatches => ask(Query::Mismatches),
+                    SupervisorTab::Mismatches => ask(Query::Mismatches {
+                        lang: window_lang(&weak),
+                    }),
                     SupervisorTab::Packers => ask(Query::Packers),
                     SupervisorTab::Search => {}
                 }
@@ -437,11 +439,20 @@ impl Screen {
                     w.global::<Api>()
                         .set_sim_badges(sim_badges(sim, text::Lang::from(lang)));
                 }
-                // A record on the supervisor view is read again in the new language.
-                let shown = w.global::<Api>().get_timeline_title() != "";
+                // A record on the supervisor view is read again in the new language, and so
+                // is the mismatch list (its hints and reasons).
+                let api = w.global::<Api>();
+                let shown = api.get_timeline_title() != "";
                 if let Some(key) = st.borrow().opened.clone().filter(|_| shown) {
                     ask(Query::Open {
                         key,
+                        lang: text::Lang::from(lang),
+                    });
+                }
+                if api.get_page() == Page::Supervisor
+                    && api.get_supervisor_tab() == SupervisorTab::Mismatches
+                {
+                    ask(Query::Mismatches {
                         lang: text::Lang::from(lang),
                     });
                 }

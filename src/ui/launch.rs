@@ -17,9 +17,12 @@ use crate::station::runtime::{Msg, ToLoop};
 use crate::station::sound::Output;
 use crate::store;
 
+use super::adapter::bilingual;
 use super::bridge::{Inbox, Screen, SimCodes, StationTx};
 use super::lookup;
 use super::{AppWindow, KeyValue, UiError};
+use crate::text;
+use crate::text::{Text, Words};
 
 pub type SharedClock = Arc<dyn Fn() -> DateTime<FixedOffset> + Send + Sync>;
 
@@ -57,75 +60,113 @@ impl Running {
     }
 }
 
-/// The rows of the read-only settings page.
+/// The rows of the read-only settings page, each in both languages (the window shows its
+/// own); `id` names a row for tests and screen readers whatever the language.
 pub fn settings_rows(cfg: &Config, db: &Path, demo: bool, sound: &Output) -> Vec<KeyValue> {
-    let kv = |k: &str, v: String| KeyValue {
-        key: k.into(),
-        value: v.into(),
+    let kv = |id: &str, key: Text, value: Words| KeyValue {
+        id: id.into(),
+        key: bilingual(&key.words()),
+        value: bilingual(&value),
     };
-    let mut rows = vec![
-        kv("station", cfg.station_id.clone()),
+    let same = |v: String| Words {
+        en: v.clone(),
+        zh: v,
+    };
+    let none = || text!("settings.none").words();
+    let mut scanners = vec![text!("settings.wedge").words()];
+    scanners.extend(
+        cfg.scanner
+            .iter()
+            .map(|s| text!("settings.serial_at", port = s.port, baud = s.baud)),
+    );
+    if demo {
+        scanners.push(text!("settings.simulator").words());
+    }
+    vec![
+        kv(
+            "station",
+            text!("settings.station"),
+            same(cfg.station_id.clone()),
+        ),
         kv(
             "mode",
+            text!("settings.mode"),
             if demo {
-                "demo (fixture data, simulated devices)".into()
+                text!("settings.mode_demo").words()
             } else {
-                "configured".into()
+                text!("settings.mode_configured").words()
             },
         ),
-        kv("database", db.display().to_string()),
+        kv(
+            "database",
+            text!("settings.database"),
+            same(db.display().to_string()),
+        ),
         kv(
             "weight tolerance",
-            format!(
-                "max({} g, {} %) + catalog per-unit tolerance",
-                cfg.weight.tolerance_g, cfg.weight.tolerance_pct
+            text!("settings.tolerance"),
+            text!(
+                "settings.tolerance_rule",
+                g = cfg.weight.tolerance_g,
+                pct = cfg.weight.tolerance_pct
             ),
         ),
-        kv("minimum weight", format!("{} g", cfg.weight.min_weight_g)),
+        kv(
+            "minimum weight",
+            text!("settings.min_weight"),
+            same(format!("{} g", cfg.weight.min_weight_g)),
+        ),
         kv(
             "default packaging",
+            text!("settings.default_packaging"),
             if cfg.weight.default_packaging.is_empty() {
-                "none".into()
+                none()
             } else {
-                cfg.weight.default_packaging.clone()
+                same(cfg.weight.default_packaging.clone())
             },
         ),
-    ];
-    rows.push(kv(
-        "scanners",
-        std::iter::once("keyboard wedge (this window)".to_string())
-            .chain(
-                cfg.scanner
-                    .iter()
-                    .map(|s| format!("{} at {} baud", s.port, s.baud)),
-            )
-            .chain(demo.then(|| "on-screen simulator".to_string()))
-            .collect::<Vec<_>>()
-            .join("; "),
-    ));
-    rows.push(kv(
-        "scale",
-        match &cfg.scale {
-            Some(s) => format!("{} at {} baud, {}", s.port, s.baud, s.protocol),
-            None if demo => "on-screen simulator".into(),
-            None => "none".into(),
-        },
-    ));
-    rows.push(kv(
-        "printer",
-        match &cfg.printer {
-            Some(p) => format!(
-                "{}, {} mm, {}",
-                p.target,
-                p.paper_mm(),
-                p.language().as_str()
-            ),
-            None => "none".into(),
-        },
-    ));
-    rows.push(kv("sound", sound.describe()));
-    rows.push(kv("version", env!("CARGO_PKG_VERSION").to_string()));
-    rows
+        kv(
+            "scanners",
+            text!("settings.scanners"),
+            Words::join(&scanners, "; ", ";"),
+        ),
+        kv(
+            "scale",
+            text!("settings.scale"),
+            match &cfg.scale {
+                Some(s) => text!(
+                    "settings.scale_at",
+                    port = s.port,
+                    baud = s.baud,
+                    protocol = s.protocol.to_string()
+                ),
+                None if demo => text!("settings.simulator").words(),
+                None => none(),
+            },
+        ),
+        kv(
+            "printer",
+            text!("settings.printer"),
+            match &cfg.printer {
+                Some(p) => text!(
+                    "settings.printer_at",
+                    target = p.target.to_string(),
+                    mm = p.paper_mm(),
+                    lang = match p.language() {
+                        crate::config::Language::Zh => text!("settings.label_zh"),
+                        crate::config::Language::En => text!("settings.label_en"),
+                    }
+                ),
+                None => none(),
+            },
+        ),
+        kv("sound", text!("settings.sound"), sound.describe()),
+        kv(
+            "version",
+            text!("settings.version"),
+            same(env!("CARGO_PKG_VERSION").to_string()),
+        ),
+    ]
 }
 
 /// Opens the store, starts the devices, the station loop and the lookup worker, and wires
@@ -248,13 +289,13 @@ chinese = true
         )
         .unwrap();
         let silent = Output::Silent {
-            reason: "this machine has no sound device".into(),
+            reason: text!("settings.sound_no_device"),
         };
         let rows = settings_rows(&cfg, Path::new("/var/lib/pb.db"), false, &silent);
         let get = |k: &str| {
             rows.iter()
-                .find(|r| r.key == k)
-                .map(|r| r.value.to_string())
+                .find(|r| r.id == k)
+                .map(|r| r.value.en.to_string())
                 .unwrap_or_else(|| panic!("no {k}"))
         };
         assert_eq!(get("station"), "BENCH-09");

@@ -16,8 +16,9 @@ use crate::domain::weight;
 use crate::domain::Employee;
 use crate::store::{EventFilter, Store, StoreError};
 
-use super::adapter::plain;
+use super::adapter::{hint_words, plain};
 use super::{HitKind, MismatchRow, PackerRow, SearchHit, Severity, TimelineRow};
+use crate::domain::commands::Command;
 use crate::text;
 /// Messages come in both languages: the screen picks by its language when it shows them.
 pub use crate::text::Words;
@@ -37,7 +38,10 @@ pub enum Query {
         key: String,
         lang: Lang,
     },
-    Mismatches,
+    /// Today's mismatches and overrides, their hints and reasons in `lang`.
+    Mismatches {
+        lang: Lang,
+    },
     Packers,
 }
 
@@ -168,7 +172,9 @@ fn answer<S: Store + ?Sized>(
             Some(("person", id)) => person(store, id, day_start(clock()), lang)?,
             _ => Reply::Failed(text!("lookup.nothing_to_open").words()),
         },
-        Query::Mismatches => Reply::Mismatches(mismatch_rows(store, day_start(clock()))?),
+        Query::Mismatches { lang } => {
+            Reply::Mismatches(mismatch_rows(store, day_start(clock()), lang)?)
+        }
         Query::Packers => {
             let events = store.events(&EventFilter {
                 from: Some(day_start(clock())),
@@ -463,6 +469,7 @@ pub(crate) fn person<S: Store + ?Sized>(
 fn mismatch_rows<S: Store + ?Sized>(
     store: &S,
     from: DateTime<FixedOffset>,
+    lang: Lang,
 ) -> Result<Vec<MismatchRow>, StoreError> {
     let g = |x: Option<f64>| x.map(grams_or_dash).unwrap_or_else(|| "—".into());
     Ok(audit::mismatches(store, Some(from), None)?
@@ -479,7 +486,13 @@ fn mismatch_rows<S: Store + ?Sized>(
                 .map(|d| format!("{}{}", if d > 0.0 { "+" } else { "" }, weight::fmt_g(d)))
                 .unwrap_or_default()
                 .into(),
-            why: plain(m.why.as_deref().unwrap_or_default()).into(),
+            why: match &m.why_of {
+                Some(audit::Why::Hint(h)) => hint_words(Some(h)).pick(lang).to_string(),
+                Some(audit::Why::Reason(r)) => Command::Reason(*r).words().pick(lang).to_string(),
+                // A log from before hints were kept whole: its English as written.
+                None => plain(m.why.as_deref().unwrap_or_default()),
+            }
+            .into(),
             is_override: m.kind == EventType::Override.as_str(),
         })
         .collect())

@@ -7,6 +7,7 @@ use crate::domain::event::{
     ApprovalLapsed, ApprovalReason, AuthPurpose, LapseCause, Override, OverrideReason, RejectReason,
 };
 use crate::domain::order::Employee;
+use crate::text;
 use chrono::{DateTime, FixedOffset};
 
 impl Engine {
@@ -99,7 +100,7 @@ impl Engine {
                 s,
                 code,
                 RejectReason::NotAllowed,
-                "no approval is waiting for a reason: a supervisor scans their badge first".into(),
+                text!("refuse.no_approval_waiting"),
                 None,
             );
             return;
@@ -112,8 +113,7 @@ impl Engine {
                 s,
                 code,
                 RejectReason::NotAllowed,
-                "the approval was for another weighing: a supervisor scans their badge again"
-                    .into(),
+                text!("refuse.approval_other_weighing"),
                 None,
             );
             return;
@@ -124,7 +124,7 @@ impl Engine {
                 s,
                 code,
                 RejectReason::NotAllowed,
-                "no weight mismatch or missing picker to approve any more".into(),
+                text!("refuse.nothing_to_approve"),
                 None,
             );
             return;

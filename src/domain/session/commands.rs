@@ -7,6 +7,7 @@ use crate::domain::event::{
     DispatchStarted, OrderHeld, OrderReleased, PackerSignedOut, RejectReason, ReprintRequested,
     ScanUndone,
 };
+use crate::text;
 use chrono::{DateTime, FixedOffset};
 
 impl Engine {
@@ -26,7 +27,7 @@ impl Engine {
                 s,
                 code,
                 RejectReason::NoPacker,
-                "sign in with your badge first".into(),
+                text!("refuse.sign_in_first"),
                 None,
             );
             return;
@@ -42,7 +43,7 @@ impl Engine {
                         s,
                         code,
                         RejectReason::NothingToUndo,
-                        "no accepted scan to undo".into(),
+                        text!("refuse.no_scan_to_undo"),
                         None,
                     );
                     return;
@@ -77,7 +78,7 @@ impl Engine {
                         s,
                         code,
                         RejectReason::NoOrder,
-                        "no open order to hold".into(),
+                        text!("refuse.no_order_to_hold"),
                         None,
                     );
                     return;
@@ -98,7 +99,7 @@ impl Engine {
                         s,
                         code,
                         RejectReason::NothingToReprint,
-                        "no order packed at this bench yet".into(),
+                        text!("refuse.nothing_packed_yet"),
                         None,
                     );
                     return;
@@ -143,7 +144,7 @@ impl Engine {
                             s,
                             code,
                             RejectReason::OrderInProgress,
-                            format!("finish or hold {o} before dispatch"),
+                            text!("refuse.finish_before_dispatch", o = o),
                             None,
                         );
                         return;
@@ -178,7 +179,7 @@ impl Engine {
                         s,
                         code,
                         RejectReason::NotAllowed,
-                        "not in dispatch mode".into(),
+                        text!("refuse.not_in_dispatch"),
                         None,
                     );
                     return;

@@ -3,6 +3,7 @@
 use super::{Dispatch, Engine, OrderView, Out, State};
 use crate::domain::event::{DispatchClosed, OrderDispatched, RejectReason};
 use crate::domain::progress::OrderStatus;
+use crate::text;
 
 impl Engine {
     pub(super) fn dispatch_order(
@@ -15,7 +16,7 @@ impl Engine {
         let order = &view.order;
         let p = &view.progress;
         let o = order.order_no.as_str();
-        let refuse = |s: &State, out: &mut Out, reason: RejectReason, detail: String| {
+        let refuse = |s: &State, out: &mut Out, reason: RejectReason, detail: text::Words| {
             out.reject(s, code, reason, detail, Some(o));
         };
         if order.cancelled {
@@ -23,7 +24,7 @@ impl Engine {
                 s,
                 out,
                 RejectReason::OrderCancelled,
-                format!("{o} was cancelled: keep the parcel back"),
+                text!("refuse.dispatch_cancelled", o = o),
             );
         }
         match p.status {
@@ -34,7 +35,7 @@ impl Engine {
                     s,
                     out,
                     RejectReason::AlreadyDispatched,
-                    format!("{o} was already handed over on {at}"),
+                    text!("refuse.dispatch_already", o = o, at = at),
                 );
             }
             OrderStatus::Held => {
@@ -42,7 +43,7 @@ impl Engine {
                     s,
                     out,
                     RejectReason::OrderHeld,
-                    format!("{o} is on hold: keep it back"),
+                    text!("refuse.dispatch_held", o = o),
                 )
             }
             _ => {
@@ -50,7 +51,7 @@ impl Engine {
                     s,
                     out,
                     RejectReason::NotPacked,
-                    format!("{o} has not been packed: keep it back"),
+                    text!("refuse.dispatch_not_packed", o = o),
                 )
             }
         }
@@ -62,7 +63,12 @@ impl Engine {
                     s,
                     out,
                     RejectReason::WrongCarrier,
-                    format!("{o} goes with {}, this handover is {c}", order.carrier),
+                    text!(
+                        "refuse.dispatch_other_carrier",
+                        o = o,
+                        carrier = order.carrier,
+                        c = c
+                    ),
                 );
             }
         }

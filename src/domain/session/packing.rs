@@ -12,6 +12,8 @@ use crate::domain::event::{
 use crate::domain::order::Packaging;
 use crate::domain::progress::{Accepted, OrderStatus};
 use crate::domain::weight;
+use crate::text;
+use crate::text::Words;
 
 impl Engine {
     pub(super) fn pack(&self, s: &mut State, out: &mut Out, override_by: Option<&str>) {
@@ -43,7 +45,7 @@ impl Engine {
                 s,
                 code,
                 RejectReason::NoOrder,
-                "scan an order before its packaging".into(),
+                text!("refuse.packaging_first"),
                 None,
             );
             return;
@@ -69,10 +71,7 @@ impl Engine {
                 s,
                 code,
                 RejectReason::NotAllowed,
-                format!(
-                    "{who} has no packer role: scan PB-RETURNS to check in returns, \
-                     or sign out so a packer can sign in"
-                ),
+                text!("refuse.returns_only", who = who),
                 Some(&order.order_no),
             );
             return;
@@ -95,7 +94,7 @@ impl Engine {
                     s,
                     code,
                     RejectReason::OrderInProgress,
-                    format!("finish or hold {o} before opening another order"),
+                    text!("refuse.finish_before_open", o = o),
                     Some(&order.order_no),
                 );
                 return;
@@ -112,7 +111,7 @@ impl Engine {
                 s,
                 code,
                 RejectReason::OrderCancelled,
-                format!("{} was cancelled: do not pack it", order.order_no),
+                text!("refuse.cancelled", o = order.order_no),
                 Some(&order.order_no),
             );
             return;
@@ -124,10 +123,14 @@ impl Engine {
             let mut r = ScanRejected::new(
                 code,
                 RejectReason::OrderAlreadyPacked,
-                format!(
-                    "{} was already packed by {by} at {station} on {at}",
-                    order.order_no
-                ),
+                text!(
+                    "refuse.already_packed",
+                    o = order.order_no,
+                    by = by,
+                    station = station,
+                    at = at
+                )
+                .en,
             );
             r.packed_by = Some(by);
             r.packed_at = Some(at);
@@ -163,7 +166,7 @@ impl Engine {
                 s,
                 code,
                 RejectReason::NotAllowed,
-                "dispatch mode: scan packed parcels, not items".into(),
+                text!("refuse.dispatch_no_items"),
                 None,
             );
             return;
@@ -173,7 +176,7 @@ impl Engine {
                 s,
                 code,
                 RejectReason::NoOrder,
-                "scan the order or waybill first".into(),
+                text!("refuse.order_first"),
                 None,
             );
             return;
@@ -188,7 +191,7 @@ impl Engine {
             let mut r = ScanRejected::new(
                 code,
                 RejectReason::NotInOrder,
-                format!("{} is not in this order: take it out", m.sku),
+                text!("refuse.not_in_order", sku = m.sku).en,
             );
             r.sku = Some(m.sku.clone());
             out.refuse(s, r, None);
@@ -196,17 +199,21 @@ impl Engine {
         }
         if scanned + m.units > qty {
             let detail = if m.units > 1 {
-                format!(
-                    "a pack of {} × {} is more than the {} still needed",
-                    m.units,
-                    m.sku,
-                    qty - scanned
+                text!(
+                    "refuse.pack_too_many",
+                    units = m.units,
+                    sku = m.sku,
+                    left = qty - scanned
                 )
+                .en
             } else {
-                format!(
-                    "{} already has {scanned} of {qty}: take this one out",
-                    m.sku
+                text!(
+                    "refuse.one_too_many",
+                    sku = m.sku,
+                    scanned = scanned,
+                    qty = qty
                 )
+                .en
             };
             let mut r = ScanRejected::new(code, RejectReason::OverQuantity, detail);
             r.sku = Some(m.sku.clone());
@@ -350,11 +357,11 @@ pub(super) fn stale(open: &OpenOrder, now: Option<&OpenOrderNow>) -> Option<Reje
     }
 }
 
-pub(super) fn stale_detail(reason: RejectReason, order_no: &str) -> String {
+pub(super) fn stale_detail(reason: RejectReason, order_no: &str) -> Words {
     if reason == RejectReason::OrderCancelled {
-        format!("{order_no} was cancelled after it was opened: do not pack it")
+        text!("refuse.stale_cancelled", o = order_no)
     } else {
-        format!("{order_no} changed after it was opened: scan the order again and recheck")
+        text!("refuse.stale_changed", o = order_no)
     }
 }
 

@@ -2,6 +2,7 @@
 //! each unit counted against what was packed, conditions, the buyer's reason, the scale, and
 //! the summary. Pure like the rest of the session: events out, next state back.
 
+use crate::text;
 use std::collections::BTreeMap;
 
 use super::{Engine, OrderView, Out, Resolved, Scan, State, RECHECK_DELTA_G};
@@ -169,7 +170,7 @@ impl Engine {
                 s,
                 code,
                 RejectReason::BadCheckDigit,
-                format!("{code} has a wrong check digit: rescan or key it in"),
+                text!("refuse.bad_check_digit", code = code),
                 order.as_deref(),
             ),
             // A code nobody knows, inside a returned parcel, is evidence too.
@@ -180,14 +181,14 @@ impl Engine {
                 s,
                 code,
                 RejectReason::UnknownBarcode,
-                format!("{code} is not a product, order, badge or packaging code"),
+                text!("refuse.unknown_code", code = code),
                 None,
             ),
             Resolved::Packaging(_) => out.reject(
                 s,
                 code,
                 RejectReason::NotAllowed,
-                "returns check-in: packaging is not counted, scan the units".into(),
+                text!("refuse.returns_packaging"),
                 order.as_deref(),
             ),
             Resolved::Command(_) | Resolved::Badge(_) => unreachable!("handled by scan"),
@@ -216,7 +217,7 @@ impl Engine {
                 s,
                 code,
                 RejectReason::OrderInProgress,
-                format!("close return {id} (PB-RETURN-CLOSE) before opening another"),
+                text!("refuse.close_return_before_open", id = id),
                 Some(o),
             );
             return;
@@ -224,20 +225,14 @@ impl Engine {
         let p = &view.progress;
         if !p.shipped() {
             let why = if order.cancelled {
-                "was cancelled and never packed"
+                text!("refuse.return_cancelled", o = o)
             } else {
                 match p.status {
-                    OrderStatus::Held => "is on hold, never packed",
-                    _ => "was never packed",
+                    OrderStatus::Held => text!("refuse.return_held", o = o),
+                    _ => text!("refuse.return_never_packed", o = o),
                 }
             };
-            out.reject(
-                s,
-                code,
-                RejectReason::NotShipped,
-                format!("{o} {why}: it cannot come back as a return"),
-                Some(o),
-            );
+            out.reject(s, code, RejectReason::NotShipped, why, Some(o));
             return;
         }
         let return_id = format!("{o}-R{}", p.returns.len() + 1);
@@ -257,7 +252,7 @@ impl Engine {
                 s,
                 code,
                 RejectReason::NoOrder,
-                "returns check-in: scan the returned parcel's waybill or order number first".into(),
+                text!("refuse.return_parcel_first"),
                 None,
             );
             return;
@@ -289,12 +284,22 @@ impl Engine {
         let back = open.returned_of(&sku);
         if back + units > packed {
             let detail = if units > 1 {
-                format!(
-                    "a pack of {units} × {sku} is more than the {} still out of {packed} packed",
-                    packed - back
+                text!(
+                    "refuse.return_pack_too_many",
+                    units = units,
+                    sku = sku,
+                    left = packed - back,
+                    packed = packed
                 )
+                .en
             } else {
-                format!("{sku}: {back} of {packed} packed are back already: more cannot come back")
+                text!(
+                    "refuse.return_one_too_many",
+                    sku = sku,
+                    back = back,
+                    packed = packed
+                )
+                .en
             };
             let mut r = ScanRejected::new(code, RejectReason::OverQuantity, detail);
             r.sku = Some(sku);
@@ -366,8 +371,8 @@ impl Engine {
         let in_returns = s.returns.is_some();
         // A refusal while a return is open is about its order.
         let order = self.open_return_of(s).map(|o| o.order.order_no.clone());
-        let refuse = |s: &State, out: &mut Out, reason: RejectReason, detail: &str| {
-            out.reject(s, code, reason, detail.to_string(), order.as_deref());
+        let refuse = |s: &State, out: &mut Out, reason: RejectReason, detail: text::Words| {
+            out.reject(s, code, reason, detail, order.as_deref());
         };
         match c {
             Command::ReturnsStart => {
@@ -380,7 +385,7 @@ impl Engine {
                         s,
                         out,
                         RejectReason::NotAllowed,
-                        "end the courier handover before returns check-in",
+                        text!("refuse.end_handover_before_returns").into(),
                     );
                     return true;
                 }
@@ -391,7 +396,7 @@ impl Engine {
                             s,
                             out,
                             RejectReason::OrderInProgress,
-                            &format!("finish or hold {o} before returns check-in"),
+                            text!("refuse.finish_before_returns", o = o),
                         );
                         return true;
                     }
@@ -403,7 +408,12 @@ impl Engine {
             }
             Command::ReturnsEnd => {
                 let Some(r) = &s.returns else {
-                    refuse(s, out, RejectReason::NotAllowed, "not in returns check-in");
+                    refuse(
+                        s,
+                        out,
+                        RejectReason::NotAllowed,
+                        text!("refuse.not_in_returns").into(),
+                    );
                     return true;
                 };
                 if let Some(open) = &r.open {
@@ -412,9 +422,7 @@ impl Engine {
                         s,
                         out,
                         RejectReason::OrderInProgress,
-                        &format!(
-                            "close return {id} (PB-RETURN-CLOSE) before ending returns check-in"
-                        ),
+                        text!("refuse.close_return_before_end", id = id),
                     );
                     return true;
                 }
@@ -427,7 +435,7 @@ impl Engine {
                         s,
                         out,
                         RejectReason::NotAllowed,
-                        "not in returns check-in: scan PB-RETURNS first",
+                        text!("refuse.returns_first").into(),
                     );
                     return true;
                 }
@@ -436,7 +444,7 @@ impl Engine {
                         s,
                         out,
                         RejectReason::NoOrder,
-                        "no return is open: scan the returned parcel's waybill or order number",
+                        text!("refuse.no_return_open").into(),
                     );
                     return true;
                 };
@@ -449,7 +457,7 @@ impl Engine {
                                 s,
                                 out,
                                 RejectReason::NotAllowed,
-                                "scan a returned unit before its condition",
+                                text!("refuse.unit_before_condition").into(),
                             );
                             return true;
                         };
@@ -486,9 +494,7 @@ impl Engine {
                                 s,
                                 out,
                                 RejectReason::NoReturnReason,
-                                &format!(
-                                    "scan the buyer's reason (PB-RET-REASON-…) before closing {id}"
-                                ),
+                                text!("refuse.reason_before_close", id = id),
                             );
                             return true;
                         };
@@ -506,7 +512,7 @@ impl Engine {
                         s,
                         out,
                         RejectReason::NothingToUndo,
-                        "no returned unit to undo",
+                        text!("refuse.no_returned_unit_to_undo").into(),
                     );
                     return true;
                 };
@@ -531,7 +537,7 @@ impl Engine {
                     s,
                     out,
                     RejectReason::NotAllowed,
-                    "end returns check-in (PB-RETURNS-END) before the courier handover",
+                    text!("refuse.end_returns_before_handover").into(),
                 );
             }
             _ => return false,

@@ -9,6 +9,7 @@ use crate::domain::event::{
 };
 use crate::domain::order::Employee;
 use crate::domain::pin::{self, Pin};
+use crate::text;
 use chrono::{DateTime, FixedOffset};
 
 impl Engine {
@@ -44,7 +45,7 @@ impl Engine {
                     s,
                     code,
                     RejectReason::NotAllowed,
-                    format!("{} has no packer role and cannot sign in", emp.id),
+                    text!("refuse.no_packer_role", who = emp.id),
                     None,
                 );
             }
@@ -55,21 +56,14 @@ impl Engine {
                 if open.needs_override() {
                     let picker = open.picker_id.as_ref().or(open.order.picker_id.as_ref());
                     let own = if emp.id == packer.id {
-                        Some("signed-in packer")
+                        Some(text!("refuse.self_approval_packer", who = emp.id))
                     } else if emp.roles.supervisor && picker == Some(&emp.id) {
-                        Some("recorded picker")
+                        Some(text!("refuse.self_approval_picker", who = emp.id))
                     } else {
                         None
                     };
-                    if let Some(role) = own {
-                        let mut r = ScanRejected::new(
-                            code,
-                            RejectReason::SelfApproval,
-                            format!(
-                                "{} is the {role} of this parcel: another supervisor approves it",
-                                emp.id
-                            ),
-                        );
+                    if let Some(detail) = own {
+                        let mut r = ScanRejected::new(code, RejectReason::SelfApproval, detail.en);
                         r.employee_id = Some(emp.id.clone());
                         out.refuse(s, r, None);
                         return;
@@ -87,7 +81,7 @@ impl Engine {
                                 s,
                                 code,
                                 RejectReason::PickerFromImport,
-                                format!("{order_no} was picked by {imported} per the order import"),
+                                text!("refuse.picked_per_import", o = order_no, picker = imported),
                                 None,
                             );
                             return;
@@ -123,12 +117,9 @@ impl Engine {
             return;
         }
         let detail = if emp.roles.supervisor && s.open.is_some() {
-            "no weight mismatch or missing picker to override".to_string()
+            text!("refuse.nothing_to_override").words()
         } else {
-            format!(
-                "{} is signed in: the packer changes only by signing out",
-                packer.id
-            )
+            text!("refuse.packer_signed_in", who = packer.id)
         };
         out.reject(s, code, RejectReason::NotAllowed, detail, None);
     }
@@ -158,10 +149,7 @@ impl Engine {
                 let mut r = ScanRejected::new(
                     code,
                     RejectReason::NotAllowed,
-                    format!(
-                        "{} is not a supervisor: the supervisor view stays closed",
-                        emp.id
-                    ),
+                    text!("refuse.not_a_supervisor", who = emp.id).en,
                 );
                 r.employee_id = Some(emp.id.clone());
                 r.name = Some(emp.name.clone());
@@ -170,7 +158,7 @@ impl Engine {
             _ => ScanRejected::new(
                 code,
                 RejectReason::UnknownBarcode,
-                format!("{code} is not a badge"),
+                text!("refuse.not_a_badge", code = code).en,
             ),
         };
         r.supervisor_view = true;
@@ -189,17 +177,18 @@ impl Engine {
         let (reason, detail) = if let Some(until) = locked_until(s, &emp.id, out.now) {
             (
                 RejectReason::BadgeLocked,
-                format!(
-                    "{} is locked after {} wrong PINs until {}",
-                    emp.id,
-                    pin::MAX_FAILURES,
-                    until.format("%H:%M:%S")
-                ),
+                text!(
+                    "refuse.badge_locked",
+                    who = emp.id,
+                    n = pin::MAX_FAILURES,
+                    until = until.format("%H:%M:%S").to_string()
+                )
+                .en,
             )
         } else if !emp.active {
             (
                 RejectReason::BadgeInactive,
-                format!("{} is no longer active: this badge is refused", emp.id),
+                text!("refuse.badge_inactive", who = emp.id).en,
             )
         } else {
             return None;
@@ -252,10 +241,7 @@ impl Engine {
             let mut r = ScanRejected::new(
                 code,
                 RejectReason::PinNotSet,
-                format!(
-                    "{} has no PIN yet: set one with `packbench employee pin {}`",
-                    emp.id, emp.id
-                ),
+                text!("refuse.pin_not_set", who = emp.id).en,
             );
             r.employee_id = Some(emp.id.clone());
             r.supervisor_view = purpose == AuthPurpose::SupervisorView;
@@ -293,7 +279,7 @@ impl Engine {
                 s,
                 "",
                 RejectReason::NotAllowed,
-                "no PIN was asked for: scan the badge first".into(),
+                text!("refuse.no_pin_asked"),
                 None,
             );
             return;
@@ -376,7 +362,7 @@ impl Engine {
                         s,
                         "",
                         RejectReason::NotAllowed,
-                        "no weight mismatch or missing picker to approve any more".into(),
+                        text!("refuse.nothing_to_approve"),
                         None,
                     );
                     return;

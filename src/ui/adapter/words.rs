@@ -11,6 +11,20 @@ use crate::text::{Text, Words};
 
 use super::plain;
 
+/// A refusal's detail as the log has it (English), in both languages for the screen: read back
+/// through the catalogue's refusal texts. English no text says (a log alarm's technical
+/// detail, a log written by an older bench) shows as written in either language.
+pub fn said(detail: &str) -> Words {
+    let w = text::read_back("refuse.", detail).unwrap_or_else(|| Words {
+        en: detail.to_string(),
+        zh: detail.to_string(),
+    });
+    Words {
+        en: plain(&w.en),
+        zh: plain(&w.zh),
+    }
+}
+
 /// A refusal reason in words (the banner shows both languages).
 pub fn reason_words(reason: RejectReason) -> Text {
     match reason {

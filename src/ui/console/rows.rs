@@ -11,7 +11,7 @@ use crate::audit::floor::percent;
 use crate::central::{
     self, BoardRow, HourlyRow, LastRefusal, Report, ReviewItem, SearchHit, Waiting,
 };
-use crate::domain::commands::{Command, HoldReason, COMMANDS};
+use crate::domain::commands::{Command, HoldReason};
 use crate::domain::event::{ApprovalReason, DeviceStatus, RejectReason};
 use crate::text;
 use crate::text::{Lang, Text, Words};
@@ -343,14 +343,6 @@ fn fact(facts: &serde_json::Value, key: &str) -> String {
     }
 }
 
-/// The printed sheet's words for a command (an approval or hold reason), if `pick` finds it.
-fn command_words(find: impl Fn(&Command) -> bool) -> Option<Words> {
-    COMMANDS
-        .iter()
-        .find(|(c, _)| find(c))
-        .map(|(_, t)| t.words())
-}
-
 /// A review item's detail in words, from its facts when the console knows its kind; the
 /// centre's English detail otherwise (device and alarm texts).
 fn review_detail(i: &ReviewItem, now: DateTime<FixedOffset>) -> Words {
@@ -370,7 +362,7 @@ fn review_detail(i: &ReviewItem, now: DateTime<FixedOffset>) -> Words {
         "override" => {
             let reason: Option<ApprovalReason> = serde_json::from_value(f["reason"].clone()).ok();
             let reason = reason
-                .and_then(|r| command_words(|c| *c == Command::Reason(r)))
+                .map(|r| Command::Reason(r).words().words())
                 .unwrap_or_else(|| cause_words(&fact(f, "reason")));
             let by = fact(f, "supervisor_id");
             let name = fact(f, "supervisor_name");
@@ -385,7 +377,7 @@ fn review_detail(i: &ReviewItem, now: DateTime<FixedOffset>) -> Words {
         "hold" => {
             let reason: Option<HoldReason> = serde_json::from_value(f["reason"].clone()).ok();
             let reason = reason
-                .and_then(|r| command_words(|c| *c == Command::Hold(r)))
+                .map(|r| Command::Hold(r).words().words())
                 .unwrap_or_else(|| cause_words(&fact(f, "reason")));
             text!(
                 "console.detail_hold",
