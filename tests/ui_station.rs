@@ -667,15 +667,19 @@ fn press(b: &TestBench, key: slint::platform::Key) {
 
 /// The row of `sku` is on screen inside the list's box (not scrolled away).
 fn in_view(b: &TestBench, sku: &str) -> bool {
-    // Drawn as a window shows it (the list lays out its rows when drawn).
+    // Drawn as a window shows it: the list lays out its rows when drawn, and the next turn of
+    // the event loop runs the change handlers that layout set off (the list's height is
+    // known then) before it draws again.
+    let _ = b.snapshot();
+    slint::platform::update_timers_and_animations();
     let _ = b.snapshot();
     let list = b.find("order lines");
     let (lp, ls) = (list.absolute_position(), list.size());
     b.find(sku);
     i_slint_backend_testing::ElementHandle::find_by_accessible_label(b.app(), sku).any(|row| {
         let (p, s) = (row.absolute_position(), row.size());
-        // Its top inside the list's viewport.
-        p.y >= lp.y - 0.5 && p.y < lp.y + ls.height && s.height > 0.0
+        // The whole row inside the list's viewport, not only its top.
+        p.y >= lp.y - 0.5 && p.y + s.height <= lp.y + ls.height + 0.5 && s.height > 0.0
     })
 }
 
