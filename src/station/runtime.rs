@@ -356,7 +356,10 @@ impl<S: Store, W: Write> StationLoop<S, W> {
         let now = (self.clock)();
         let problems = match self.bench.store().startup_problems() {
             Ok(p) => p,
-            Err(e) => vec![("unreadable".into(), format!("the log cannot be read: {e}"))],
+            Err(e) => vec![(
+                "unreadable".into(),
+                crate::text!("alarm.unreadable", why = e.to_string()).en,
+            )],
         };
         for (problem, detail) in problems {
             tracing::error!(%problem, "EVENT LOG ALARM: {detail}");

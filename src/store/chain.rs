@@ -279,22 +279,27 @@ pub enum VerifyError {
 impl std::fmt::Display for VerifyError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            // The catalogue's English: a station's log alarm shows it read back in Chinese.
             VerifyError::Changed { seq } => {
-                write!(f, "event {seq} was changed: its contents no longer match its hash")
+                f.write_str(&crate::text!("alarm.event_changed", seq = *seq).en)
             }
-            VerifyError::Missing { seq } => write!(f, "event {seq} is missing from the log"),
-            VerifyError::Broken { seq } => write!(
-                f,
-                "event {seq} does not follow the event before it: events were removed, inserted or reordered"
+            VerifyError::Missing { seq } => {
+                f.write_str(&crate::text!("alarm.event_missing", seq = *seq).en)
+            }
+            VerifyError::Broken { seq } => {
+                f.write_str(&crate::text!("alarm.event_broken", seq = *seq).en)
+            }
+            VerifyError::Truncated { have, checkpoint } => f.write_str(
+                &crate::text!(
+                    "alarm.checkpoint_truncated",
+                    have = *have,
+                    checkpoint = *checkpoint
+                )
+                .en,
             ),
-            VerifyError::Truncated { have, checkpoint } => write!(
-                f,
-                "the log ends at event {have} but the checkpoint saw event {checkpoint}: events after {have} were removed"
-            ),
-            VerifyError::CheckpointMismatch { seq } => write!(
-                f,
-                "event {seq} is not the event the checkpoint recorded: the log was rewritten"
-            ),
+            VerifyError::CheckpointMismatch { seq } => {
+                f.write_str(&crate::text!("alarm.checkpoint_mismatch", seq = *seq).en)
+            }
         }
     }
 }

@@ -445,15 +445,24 @@ mod tests {
         assert_eq!(read_back("refuse.", ""), None);
     }
 
-    /// Every refusal reads back as itself: no two texts of the group say the same English, and
+    /// Every refusal and log alarm reads back as itself: no two texts of a group say the same English, and
     /// none has two placeholders side by side (their split would be a guess).
     #[test]
     fn every_refusal_reads_back_as_itself() {
+        for (group, at_least) in [("refuse.", 60), ("alarm.", 10)] {
+            every_text_reads_back(group, at_least);
+        }
+    }
+
+    fn every_text_reads_back(group: &str, at_least: usize) {
         let texts: Vec<Text> = all()
             .into_iter()
-            .filter(|t| t.key.starts_with("refuse."))
+            .filter(|t| t.key.starts_with(group))
             .collect();
-        assert!(texts.len() > 40, "the refusals are in the catalogue");
+        assert!(
+            texts.len() >= at_least,
+            "the {group} texts are in the catalogue"
+        );
         for t in texts {
             let ps = pieces(t.en);
             assert!(
@@ -472,7 +481,7 @@ mod tests {
             let fills: Vec<(&str, &dyn Fill)> =
                 values.iter().map(|(n, v)| (*n, v as &dyn Fill)).collect();
             let w = t.fill(&fills);
-            let (by, back) = said_by("refuse.", &w.en).expect(t.key);
+            let (by, back) = said_by(group, &w.en).expect(t.key);
             assert_eq!(by.key, t.key, "{:?} reads back as another text", w.en);
             assert_eq!(back, w);
         }

@@ -32,10 +32,7 @@ impl SqliteStore {
         if !missing.is_empty() {
             out.push((
                 "triggers_missing".into(),
-                format!(
-                    "the log's append-only triggers are missing ({}): someone changed the database",
-                    missing.join(", ")
-                ),
+                crate::text!("alarm.triggers_missing", which = missing.join(", ")).en,
             ));
         }
         let found: Vec<(String, Option<String>)> = {
@@ -63,19 +60,13 @@ impl SqliteStore {
         if !changed.is_empty() {
             out.push((
                 "triggers_changed".into(),
-                format!(
-                    "the log's append-only triggers are not the ones the station creates ({}): someone replaced them",
-                    changed.join(", ")
-                ),
+                crate::text!("alarm.triggers_changed", which = changed.join(", ")).en,
             ));
         }
         if !added.is_empty() {
             out.push((
                 "triggers_added".into(),
-                format!(
-                    "the log has triggers the station never creates ({}): someone changed the database",
-                    added.join(", ")
-                ),
+                crate::text!("alarm.triggers_added", which = added.join(", ")).en,
             ));
         }
         Ok(out)
@@ -217,7 +208,7 @@ impl SqliteStore {
             Err(()) => {
                 out.push((
                     "verified_head_missing".into(),
-                    "the record of the log head verified at the last start is gone: someone changed the database; the whole log is checked".into(),
+                    crate::text!("alarm.verified_head_missing").en.to_string(),
                 ));
                 None
             }
@@ -231,15 +222,16 @@ impl SqliteStore {
             }
             Some(VerifyError::CheckpointMismatch { seq }) => out.push((
                 "chain_rewritten".into(),
-                format!(
-                    "event {seq} is not the event the station verified at its last start: the log was rewritten and its chain recomputed"
-                ),
+                crate::text!("alarm.chain_rewritten", seq = seq).en,
             )),
             Some(VerifyError::Truncated { have, checkpoint }) => out.push((
                 "chain_truncated".into(),
-                format!(
-                    "the log ends at event {have} but the station verified it up to event {checkpoint} at its last start: events were removed"
-                ),
+                crate::text!(
+                    "alarm.chain_truncated",
+                    have = have,
+                    checkpoint = checkpoint
+                )
+                .en,
             )),
             // `chain_tail`: the name from when only the last 100 events were checked.
             Some(e) => out.push(("chain_tail".into(), e.to_string())),

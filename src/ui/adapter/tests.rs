@@ -447,3 +447,16 @@ fn demo_scanner_panel_lists_the_open_order_items_and_mistakes() {
         ]
     );
 }
+
+#[test]
+fn a_logged_detail_is_shown_in_the_screens_language() {
+    // A refusal and a log alarm, as the log has them: each read back in Chinese with its data.
+    let w = said("TB1 is on hold: keep it back");
+    assert_eq!(w.zh, "TB1 已挂起:请留下此包裹");
+    let w = said("event 7 is missing from the log");
+    assert_eq!(w.zh, "日志中缺少事件 7");
+    // English no text says (an older bench's) shows as written, a control byte made visible.
+    let w = said("an old detail\u{1b}[2J");
+    let shown = "an old detail\\u{001B}[2J";
+    assert_eq!((w.en.as_str(), w.zh.as_str()), (shown, shown));
+}

@@ -15,10 +15,12 @@ use super::plain;
 /// through the catalogue's refusal texts. English no text says (a log alarm's technical
 /// detail, a log written by an older bench) shows as written in either language.
 pub fn said(detail: &str) -> Words {
-    let w = text::read_back("refuse.", detail).unwrap_or_else(|| Words {
-        en: detail.to_string(),
-        zh: detail.to_string(),
-    });
+    let w = text::read_back("refuse.", detail)
+        .or_else(|| text::read_back("alarm.", detail))
+        .unwrap_or_else(|| Words {
+            en: detail.to_string(),
+            zh: detail.to_string(),
+        });
     Words {
         en: plain(&w.en),
         zh: plain(&w.zh),
