@@ -95,6 +95,10 @@ fn main() {
             exports: std::env::temp_dir().join("packbench-console-figures"),
             clock,
             wake_event_loop: false,
+            // Measured without sound: no player is started.
+            sound: packbench::station::sound::Output::Silent {
+                reason: packbench::text!("settings.sound_off_config"),
+            },
         },
     )
     .unwrap();

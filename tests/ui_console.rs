@@ -111,14 +111,34 @@ impl Centre {
 struct Ui {
     console: Option<Console>,
     exports: PathBuf,
+    /// The console's "player" writes a line here for every sound it plays.
+    sounds: PathBuf,
 }
 
 impl Ui {
+    /// How many sounds the console played: waits (up to 10 s) for the first, then a moment
+    /// more, since a sound is played off the window's thread.
+    fn sounds_played(&self) -> usize {
+        let count = || {
+            std::fs::read_to_string(&self.sounds)
+                .map(|s| s.lines().count())
+                .unwrap_or(0)
+        };
+        let give_up = Instant::now() + Duration::from_secs(10);
+        while count() == 0 && Instant::now() < give_up {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        count()
+    }
+
     fn open(c: &Centre) -> Ui {
         init_backend();
         let exports =
             std::env::temp_dir().join(format!("packbench-console-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&exports);
+        let sounds = exports.with_extension("sounds");
+        let _ = std::fs::remove_file(&sounds);
         let window = ConsoleWindow::new().expect("console window");
         window.window().set_size(LogicalSize::new(1280.0, 800.0));
         let start = Instant::now();
@@ -132,6 +152,16 @@ impl Ui {
                 exports: exports.clone(),
                 clock,
                 wake_event_loop: false,
+                sound: packbench::station::sound::Output::Player {
+                    argv: vec![
+                        "sh".into(),
+                        "-c".into(),
+                        format!("echo \"$1\" >> '{}'", sounds.display()),
+                        "player".into(),
+                    ],
+                    alerts: true,
+                    packed: false,
+                },
             },
         )
         .unwrap();
@@ -140,6 +170,7 @@ impl Ui {
         Ui {
             console: Some(console),
             exports,
+            sounds,
         }
     }
 
@@ -252,6 +283,7 @@ impl Drop for Ui {
             c.shutdown();
         }
         let _ = std::fs::remove_dir_all(&self.exports);
+        let _ = std::fs::remove_file(&self.sounds);
     }
 }
 
@@ -544,6 +576,12 @@ fn the_console_shows_the_floor_the_queue_search_and_reports() {
     );
     assert_eq!(ui.value("tally waiting"), "1");
     assert!(ui.floor().get_flashing(), "a bench started waiting");
+    // And it sounds, once: the player plays on a thread of its own, so its line is awaited.
+    assert_eq!(
+        ui.sounds_played(),
+        1,
+        "the alert sounds when a bench starts waiting"
+    );
     assert_eq!(
         ui.value("waiting flash"),
         "BENCH-A waits for a supervisor: weight mismatch"
@@ -570,10 +608,19 @@ fn the_console_shows_the_floor_the_queue_search_and_reports() {
         ui.value("bench BENCH-A")
     );
     ui.c().set_language(packbench::ui::Language::En);
-    // The band goes after its few seconds; the bench stays first on the board.
+    // The band goes after its few seconds; the bench stays first on the board, and a board
+    // read with the same bench still waiting neither flashes nor sounds again.
     i_slint_backend_testing::mock_elapsed_time(Duration::from_secs(7));
     ui.settle();
     assert!(!ui.floor().get_flashing());
+    ui.floor().invoke_refresh();
+    ui.settle();
+    assert!(!ui.floor().get_flashing());
+    assert_eq!(
+        ui.sounds_played(),
+        1,
+        "one sound per bench that starts waiting"
+    );
     // The report's dates fit their fields at the smallest screen.
     ui.w().window().set_size(LogicalSize::new(1024.0, 600.0));
     ui.floor().set_tab(ConsoleTab::Reports);

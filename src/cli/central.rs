@@ -247,6 +247,12 @@ pub fn console(args: ConsoleArgs, cfg: Option<&Config>) -> Result<ExitCode> {
             }
         ),
     }
-    packbench::ui::console::run(central, args.exports)?;
+    // The console sounds as a bench does: `[sound]` of the config, if one is given.
+    let sound = packbench::station::sound::detect(
+        &cfg.map(|c| c.sound.clone()).unwrap_or_default(),
+        &packbench::station::sound::Machine::this(),
+    );
+    tracing::info!("sound: {}", sound.describe().en);
+    packbench::ui::console::run(central, args.exports, sound)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -11,6 +11,7 @@
 mod rows;
 mod worker;
 
+use crate::station::sound::{Cue, Output, Sounder};
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -68,6 +69,9 @@ pub struct Setup {
     pub clock: SharedClock,
     /// Tests drain the inbox themselves; a real window is woken through its event loop.
     pub wake_event_loop: bool,
+    /// How the console sounds its alert when a bench starts waiting (`[sound]` of the
+    /// config, as at a bench); silent where the machine has no sound.
+    pub sound: Output,
 }
 
 /// A running console window and its worker.
@@ -98,6 +102,8 @@ struct Shown {
     waiting: std::collections::BTreeSet<String>,
     /// What the last flash said.
     flash: Option<Words>,
+    /// The alert a bench starting to wait sounds, with the flash.
+    sounder: Option<Sounder>,
     /// The last search's hits, said again in the other language (a search is not re-read).
     hits: Vec<central::SearchHit>,
 }
@@ -153,6 +159,7 @@ impl Console {
             tallies: Vec::new(),
             waiting: Default::default(),
             flash: None,
+            sounder: Sounder::start(&setup.sound),
             hits: Vec::new(),
         }));
         let console = Console {
@@ -474,6 +481,9 @@ fn drain(w: &ConsoleWindow, inbox: &Mailbox<Vec<Answer>>, state: &RefCell<Shown>
                         cause = rows::cause_words(&w.cause)
                     ));
                     f.set_flashing(true);
+                    if let Some(s) = &st.sounder {
+                        s.cue(Cue::Alert);
+                    }
                 }
                 st.waiting = waiting;
                 st.status = Some((
@@ -546,7 +556,7 @@ fn drain(w: &ConsoleWindow, inbox: &Mailbox<Vec<Answer>>, state: &RefCell<Shown>
 }
 
 /// `packbench console`: the window on this machine's display.
-pub fn run(central: Central, exports: PathBuf) -> Result<(), ConsoleError> {
+pub fn run(central: Central, exports: PathBuf, sound: Output) -> Result<(), ConsoleError> {
     if !super::display_available() {
         return Err(ConsoleError::NoDisplay);
     }
@@ -559,6 +569,7 @@ pub fn run(central: Central, exports: PathBuf) -> Result<(), ConsoleError> {
             exports,
             clock,
             wake_event_loop: true,
+            sound,
         },
     )?;
     console.set_language(super::bridge::system_language());
