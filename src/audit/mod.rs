@@ -115,21 +115,28 @@ impl From<&StoredEvent> for EventRow {
 /// fields (order lines, allocations, the hint's parts, the version hash) and any in
 /// `leave_out` are left out. Shared by `audit order` and the supervisor view's timeline.
 pub fn event_summary(data: &Value, leave_out: &[&str], separator: &str) -> String {
-    let Some(data) = data.as_object() else {
-        return String::new();
-    };
-    data.iter()
-        .filter(|(k, v)| {
-            !v.is_null()
-                && !matches!(k.as_str(), "lines" | "alloc" | "hint_detail" | "version")
-                && !leave_out.contains(&k.as_str())
-        })
+    shown_fields(data, leave_out)
         .map(|(k, v)| match v {
             Value::String(s) => format!("{k}={s}"),
             other => format!("{k}={other}"),
         })
         .collect::<Vec<_>>()
         .join(separator)
+}
+
+/// The fields of an event a summary shows (see [`event_summary`]), in the log's order.
+pub fn shown_fields<'a>(
+    data: &'a Value,
+    leave_out: &'a [&str],
+) -> impl Iterator<Item = (&'a String, &'a Value)> + 'a {
+    data.as_object()
+        .into_iter()
+        .flatten()
+        .filter(move |(k, v)| {
+            !v.is_null()
+                && !matches!(k.as_str(), "lines" | "alloc" | "hint_detail" | "version")
+                && !leave_out.contains(&k.as_str())
+        })
 }
 
 #[derive(Debug, Serialize)]

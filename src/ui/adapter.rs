@@ -26,8 +26,8 @@ use super::{
 pub use lines::LineModel;
 pub use returns::{buyer_reason, pack_record_view, unit_condition};
 pub use words::{
-    closed_words, condition_text, condition_words, diff_words, hint_words, purpose_words,
-    reason_words, return_reason_text, said, verdict_words,
+    closed_words, condition_text, condition_words, diff_words, event_fields, hint_words,
+    purpose_words, reason_words, return_reason_text, said, verdict_words,
 };
 
 /// Everything the station part of the screen shows, ready for the Slint globals.

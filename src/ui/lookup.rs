@@ -16,7 +16,7 @@ use crate::domain::weight;
 use crate::domain::Employee;
 use crate::store::{EventFilter, Store, StoreError};
 
-use super::adapter::{hint_words, plain};
+use super::adapter::{event_fields, hint_words, plain};
 use super::{HitKind, MismatchRow, PackerRow, SearchHit, Severity, TimelineRow};
 use crate::domain::commands::Command;
 use crate::text;
@@ -249,7 +249,7 @@ fn clock_time(at: &str) -> String {
 /// One event of an order's record: its own fields on one line, bulky ones and names left
 /// out.
 fn event_row(e: &audit::EventRow, lang: Lang) -> TimelineRow {
-    let detail = audit::event_summary(&e.data, &["name", "bytes"], "  ");
+    let detail = event_fields(&e.data, &["name", "bytes"], lang);
     let event = match EventType::parse(&e.kind) {
         Some(kind) => event_name(kind).pick(lang).to_string(),
         // A type this build does not know (a newer bench's): its name as recorded.
@@ -260,8 +260,8 @@ fn event_row(e: &audit::EventRow, lang: Lang) -> TimelineRow {
         station: e.station_id.clone().into(),
         event: event.into(),
         actor: e.actor.clone().unwrap_or_default().into(),
-        // Shop data in the fields (names, notes) is untrusted.
-        detail: plain(&detail).into(),
+        // Shop data in the fields (names, notes) is cleaned as each is shown.
+        detail: detail.into(),
         level: match EventType::parse(&e.kind) {
             Some(EventType::ScanRejected | EventType::PrintFailed) => Severity::Error,
             Some(EventType::WeightChecked)

@@ -7,7 +7,7 @@ use crate::domain::session::WeightCheck;
 use crate::domain::weight::{self, Hint, HintTerm};
 use crate::station::view::ClosedReturn;
 use crate::text;
-use crate::text::{Text, Words};
+use crate::text::{Lang, Text, Words};
 
 use super::plain;
 
@@ -189,3 +189,158 @@ pub fn hint_words(hint: Option<&Hint>) -> Words {
         zh,
     }
 }
+
+/// An event's own fields for the supervisor view's timeline, in the screen's language: each
+/// field named in words, yes and no and a known identifier (a reason, a cause, a device) in
+/// words, a refusal's detail and a weight hint read back, and data (codes, names, numbers) as
+/// logged. A field or value this build has no word for (a newer bench's) shows as logged.
+pub fn event_fields(data: &serde_json::Value, leave_out: &[&str], lang: Lang) -> String {
+    use serde_json::Value;
+    crate::audit::shown_fields(data, leave_out)
+        .map(|(k, v)| {
+            let name = FIELDS
+                .iter()
+                .find(|(f, _)| f == k)
+                .map_or(k.as_str(), |(_, t)| t.pick(lang));
+            let value = match (k.as_str(), v) {
+                ("detail", Value::String(s)) => said(s).pick(lang).to_string(),
+                ("hint", Value::String(s)) => {
+                    let hint: Option<Hint> =
+                        serde_json::from_value(data["hint_detail"].clone()).ok();
+                    match hint {
+                        Some(h) => hint_words(Some(&h)).pick(lang).to_string(),
+                        None => plain(s),
+                    }
+                }
+                (_, Value::Bool(b)) => {
+                    let t = if *b {
+                        text!("field.yes")
+                    } else {
+                        text!("field.no")
+                    };
+                    t.pick(lang).to_string()
+                }
+                (_, Value::String(s)) => {
+                    value_words(s).map_or_else(|| plain(s), |t| t.pick(lang).to_string())
+                }
+                (_, other) => other.to_string(),
+            };
+            format!("{name}: {value}")
+        })
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
+/// An identifier the log writes (a refusal, approval, hold or return reason, a condition, a
+/// device and its state, a PIN's purpose) in words, if it is one.
+fn value_words(v: &str) -> Option<Text> {
+    let as_json = || serde_json::Value::String(v.to_string());
+    if let Some(t) = VALUES.iter().find(|(id, _)| *id == v).map(|(_, t)| *t) {
+        return Some(t);
+    }
+    serde_json::from_value::<RejectReason>(as_json())
+        .map(reason_words)
+        .or_else(|_| serde_json::from_value::<ReturnReason>(as_json()).map(return_reason_text))
+        .or_else(|_| serde_json::from_value::<Condition>(as_json()).map(condition_text))
+        .ok()
+}
+
+/// The timeline's field names in words.
+const FIELDS: &[(&str, Text)] = &[
+    ("code", text!("field.code")),
+    ("sku", text!("field.sku")),
+    ("qty", text!("field.qty")),
+    ("scanned", text!("field.scanned")),
+    ("units", text!("field.units")),
+    ("complete", text!("field.complete")),
+    ("expected_g", text!("field.expected_g")),
+    ("measured_g", text!("field.measured_g")),
+    ("tolerance_g", text!("field.tolerance_g")),
+    ("packed_g", text!("field.packed_g")),
+    ("tare_g", text!("field.tare_g")),
+    ("ok", text!("field.ok")),
+    ("hint", text!("field.hint")),
+    ("picker_id", text!("field.picker_id")),
+    ("packer_id", text!("field.packer_id")),
+    ("supervisor_id", text!("field.supervisor_id")),
+    ("employee_id", text!("field.employee_id")),
+    ("handler_id", text!("field.handler_id")),
+    ("override_by", text!("field.override_by")),
+    ("waybill_no", text!("field.waybill_no")),
+    ("carrier", text!("field.carrier")),
+    ("batch_id", text!("field.batch_id")),
+    ("packaging", text!("field.packaging")),
+    ("purpose", text!("field.purpose")),
+    ("cause", text!("field.cause")),
+    ("reason", text!("field.reason")),
+    ("detail", text!("field.detail")),
+    ("copy", text!("field.copy")),
+    ("reprint", text!("field.reprint")),
+    ("repeat", text!("field.repeat")),
+    ("count", text!("field.count")),
+    ("device", text!("field.device")),
+    ("state", text!("field.state")),
+    ("remaining", text!("field.remaining")),
+    ("until", text!("field.until")),
+    ("since", text!("field.since")),
+    ("return_id", text!("field.return_id")),
+    ("condition", text!("field.condition")),
+    ("item", text!("field.item")),
+    ("gift", text!("field.gift")),
+    ("scanner", text!("field.scanner")),
+    ("packed_by", text!("field.packed_by")),
+    ("packed_at", text!("field.packed_at")),
+    ("packed_station", text!("field.packed_station")),
+    ("held_by", text!("field.held_by")),
+    ("held_by_packer", text!("field.held_by_packer")),
+    ("supervisor_view", text!("field.supervisor_view")),
+    ("approves", text!("field.approves")),
+    ("claim_epoch", text!("field.claim_epoch")),
+    ("returns_only", text!("field.returns_only")),
+    ("weight_ok", text!("field.weight_ok")),
+    ("scanned_units", text!("field.scanned_units")),
+    ("ordered_units", text!("field.ordered_units")),
+    ("packed_units", text!("field.packed_units")),
+    ("returned_units", text!("field.returned_units")),
+    ("foreign_units", text!("field.foreign_units")),
+    ("pin_given", text!("field.pin_given")),
+    ("waited_s", text!("field.waited_s")),
+    ("gtin", text!("field.gtin")),
+    ("lot", text!("field.lot")),
+    ("expiry", text!("field.expiry")),
+    ("serial", text!("field.serial")),
+    ("note", text!("field.note")),
+];
+
+/// Identifiers in words that no enum of the screen's words says.
+const VALUES: &[(&str, Text)] = &[
+    ("scale_drift", text!("value.scale_drift")),
+    ("packaging_heavier", text!("value.packaging_heavier")),
+    ("catalog_weight_wrong", text!("value.catalog_weight_wrong")),
+    ("recounted_ok", text!("value.recounted_ok")),
+    ("customer_request", text!("value.customer_request")),
+    ("short", text!("value.short")),
+    ("order_query", text!("value.order_query")),
+    ("sign_in", text!("value.sign_in")),
+    ("approval", text!("value.approval")),
+    ("supervisor_view", text!("value.supervisor_view")),
+    ("timeout", text!("value.timeout")),
+    ("other_input", text!("value.other_input")),
+    ("measurement_changed", text!("value.measurement_changed")),
+    ("scanner", text!("value.scanner")),
+    ("scale", text!("value.scale")),
+    ("printer", text!("value.printer")),
+    ("connected", text!("value.connected")),
+    ("disconnected", text!("value.disconnected")),
+    ("simulated", text!("value.simulated")),
+    ("error", text!("value.error")),
+    ("not_given", text!("value.not_given")),
+    ("screen", text!("value.screen")),
+    ("keypad", text!("value.keypad")),
+    ("weight_mismatch", text!("console.cause_weight_mismatch")),
+    ("picker_unknown", text!("console.cause_picker_unknown")),
+    (
+        "dispatch_weight_mismatch",
+        text!("console.cause_dispatch_weight_mismatch"),
+    ),
+];
