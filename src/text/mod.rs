@@ -67,6 +67,13 @@ impl Text {
 }
 
 impl Words {
+    /// Text that reads the same in both languages: data (a code, a name), or what was logged
+    /// and has no translation.
+    pub fn same(s: impl Into<String>) -> Words {
+        let en = s.into();
+        Words { zh: en.clone(), en }
+    }
+
     pub fn pick(&self, lang: Lang) -> &str {
         match lang {
             Lang::En => &self.en,
@@ -183,13 +190,14 @@ pub fn read_back(group: &str, en: &str) -> Option<Words> {
 
 /// The text of `group` that says `en`, and its words.
 fn said_by(group: &str, en: &str) -> Option<(Text, Words)> {
-    static ALL: std::sync::OnceLock<Vec<Text>> = std::sync::OnceLock::new();
-    ALL.get_or_init(all)
+    // Each text cut into its pieces once, not for every detail read back.
+    static ALL: std::sync::OnceLock<Vec<(Text, Vec<Piece<'static>>)>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| all().into_iter().map(|t| (t, pieces(t.en))).collect())
         .iter()
-        .filter(|t| t.key.starts_with(group))
-        .find_map(|t| {
+        .filter(|(t, _)| t.key.starts_with(group))
+        .find_map(|(t, ps)| {
             let mut values = Vec::new();
-            matches(&pieces(t.en), en, &mut values).then(|| {
+            matches(ps, en, &mut values).then(|| {
                 let fills: Vec<(&str, &dyn Fill)> =
                     values.iter().map(|(n, v)| (*n, v as &dyn Fill)).collect();
                 (*t, t.fill(&fills))

@@ -126,10 +126,7 @@ pub fn sim_codes<S: Store>(store: &S, labels: &Path) -> Result<SimCodes> {
         // The fixture's own roles: a field that does not read is shown as it is.
         let roles = Roles::parse(roles)
             .map(Roles::words)
-            .unwrap_or_else(|_| Words {
-                en: roles.to_string(),
-                zh: roles.to_string(),
-            });
+            .unwrap_or_else(|_| Words::same(roles.to_string()));
         badges.push((
             Words {
                 en: format!("{name} {id} · {}", roles.en),

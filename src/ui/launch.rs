@@ -68,10 +68,6 @@ pub fn settings_rows(cfg: &Config, db: &Path, demo: bool, sound: &Output) -> Vec
         key: bilingual(&key.words()),
         value: bilingual(&value),
     };
-    let same = |v: String| Words {
-        en: v.clone(),
-        zh: v,
-    };
     let none = || text!("settings.none").words();
     let mut scanners = vec![text!("settings.wedge").words()];
     scanners.extend(
@@ -86,7 +82,7 @@ pub fn settings_rows(cfg: &Config, db: &Path, demo: bool, sound: &Output) -> Vec
         kv(
             "station",
             text!("settings.station"),
-            same(cfg.station_id.clone()),
+            Words::same(cfg.station_id.clone()),
         ),
         kv(
             "mode",
@@ -100,7 +96,7 @@ pub fn settings_rows(cfg: &Config, db: &Path, demo: bool, sound: &Output) -> Vec
         kv(
             "database",
             text!("settings.database"),
-            same(db.display().to_string()),
+            Words::same(db.display().to_string()),
         ),
         kv(
             "weight tolerance",
@@ -114,7 +110,7 @@ pub fn settings_rows(cfg: &Config, db: &Path, demo: bool, sound: &Output) -> Vec
         kv(
             "minimum weight",
             text!("settings.min_weight"),
-            same(format!("{} g", cfg.weight.min_weight_g)),
+            Words::same(format!("{} g", cfg.weight.min_weight_g)),
         ),
         kv(
             "default packaging",
@@ -122,7 +118,7 @@ pub fn settings_rows(cfg: &Config, db: &Path, demo: bool, sound: &Output) -> Vec
             if cfg.weight.default_packaging.is_empty() {
                 none()
             } else {
-                same(cfg.weight.default_packaging.clone())
+                Words::same(cfg.weight.default_packaging.clone())
             },
         ),
         kv(
@@ -164,7 +160,7 @@ pub fn settings_rows(cfg: &Config, db: &Path, demo: bool, sound: &Output) -> Vec
         kv(
             "version",
             text!("settings.version"),
-            same(env!("CARGO_PKG_VERSION").to_string()),
+            Words::same(env!("CARGO_PKG_VERSION").to_string()),
         ),
     ]
 }

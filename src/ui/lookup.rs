@@ -351,10 +351,7 @@ pub(crate) fn timeline<S: Store + ?Sized>(
         "held" => text!("lookup.status_held").words(),
         "dispatched" => text!("lookup.status_dispatched").words(),
         "cancelled" => text!("lookup.status_cancelled").words(),
-        other => Words {
-            en: plain(other),
-            zh: plain(other),
-        },
+        other => Words::same(plain(other)),
     };
     let mut summary_parts = vec![text!(
         "lookup.order_summary",

@@ -17,10 +17,7 @@ use super::plain;
 pub fn said(detail: &str) -> Words {
     let w = text::read_back("refuse.", detail)
         .or_else(|| text::read_back("alarm.", detail))
-        .unwrap_or_else(|| Words {
-            en: detail.to_string(),
-            zh: detail.to_string(),
-        });
+        .unwrap_or_else(|| Words::same(detail.to_string()));
     Words {
         en: plain(&w.en),
         zh: plain(&w.zh),
@@ -234,15 +231,18 @@ pub fn event_fields(data: &serde_json::Value, leave_out: &[&str], lang: Lang) ->
 /// An identifier the log writes (a refusal, approval, hold or return reason, a condition, a
 /// device and its state, a PIN's purpose) in words, if it is one.
 fn value_words(v: &str) -> Option<Text> {
-    let as_json = || serde_json::Value::String(v.to_string());
-    if let Some(t) = VALUES.iter().find(|(id, _)| *id == v).map(|(_, t)| *t) {
-        return Some(t);
+    // An enum's value as the log writes it: its serde name, exactly (a code that happens to
+    // read "OK" is data).
+    fn logged<T: serde::de::DeserializeOwned>(v: &str) -> Option<T> {
+        serde_json::from_value(serde_json::Value::String(v.to_string())).ok()
     }
-    serde_json::from_value::<RejectReason>(as_json())
-        .map(reason_words)
-        .or_else(|_| serde_json::from_value::<ReturnReason>(as_json()).map(return_reason_text))
-        .or_else(|_| serde_json::from_value::<Condition>(as_json()).map(condition_text))
-        .ok()
+    VALUES
+        .iter()
+        .find(|(id, _)| *id == v)
+        .map(|(_, t)| *t)
+        .or_else(|| logged(v).map(reason_words))
+        .or_else(|| logged(v).map(return_reason_text))
+        .or_else(|| logged(v).map(condition_text))
 }
 
 /// The timeline's field names in words.
@@ -312,7 +312,8 @@ const FIELDS: &[(&str, Text)] = &[
     ("note", text!("field.note")),
 ];
 
-/// Identifiers in words that no enum of the screen's words says.
+/// Identifiers in words: the bench's and the console's words where they have them (a device,
+/// its state, a PIN's purpose, a cause), the timeline's own otherwise.
 const VALUES: &[(&str, Text)] = &[
     ("scale_drift", text!("value.scale_drift")),
     ("packaging_heavier", text!("value.packaging_heavier")),
@@ -321,19 +322,19 @@ const VALUES: &[(&str, Text)] = &[
     ("customer_request", text!("value.customer_request")),
     ("short", text!("value.short")),
     ("order_query", text!("value.order_query")),
-    ("sign_in", text!("value.sign_in")),
-    ("approval", text!("value.approval")),
-    ("supervisor_view", text!("value.supervisor_view")),
+    ("sign_in", text!("station.auth_sign_in")),
+    ("approval", text!("station.auth_approval")),
+    ("supervisor_view", text!("station.auth_supervisor_view")),
     ("timeout", text!("value.timeout")),
     ("other_input", text!("value.other_input")),
     ("measurement_changed", text!("value.measurement_changed")),
-    ("scanner", text!("value.scanner")),
-    ("scale", text!("value.scale")),
-    ("printer", text!("value.printer")),
+    ("scanner", text!("console.device_scanner")),
+    ("scale", text!("console.device_scale")),
+    ("printer", text!("console.device_printer")),
     ("connected", text!("value.connected")),
-    ("disconnected", text!("value.disconnected")),
+    ("disconnected", text!("console.state_disconnected")),
     ("simulated", text!("value.simulated")),
-    ("error", text!("value.error")),
+    ("error", text!("console.state_error")),
     ("not_given", text!("value.not_given")),
     ("screen", text!("value.screen")),
     ("keypad", text!("value.keypad")),

@@ -64,10 +64,7 @@ pub(super) fn cause_words(cause: &str) -> Words {
         "weight_mismatch" => text!("console.cause_weight_mismatch").words(),
         "picker_unknown" => text!("console.cause_picker_unknown").words(),
         "dispatch_weight_mismatch" => text!("console.cause_dispatch_weight_mismatch").words(),
-        other => Words {
-            en: plain(other),
-            zh: plain(other),
-        },
+        other => Words::same(plain(other)),
     }
 }
 
@@ -94,18 +91,12 @@ fn device_words(device: &str, state: &str) -> Words {
         "scale" => text!("console.device_scale").words(),
         "scanner" => text!("console.device_scanner").words(),
         "printer" => text!("console.device_printer").words(),
-        other => Words {
-            en: plain(other),
-            zh: plain(other),
-        },
+        other => Words::same(plain(other)),
     };
     let state = match DeviceStatus::parse(state) {
         Some(DeviceStatus::Disconnected) => text!("console.state_disconnected").words(),
         Some(DeviceStatus::Error) => text!("console.state_error").words(),
-        _ => Words {
-            en: plain(state),
-            zh: plain(state),
-        },
+        _ => Words::same(plain(state)),
     };
     text!("console.device_state", device = device, state = state)
 }
@@ -347,10 +338,7 @@ fn fact(facts: &serde_json::Value, key: &str) -> String {
 /// centre's English detail otherwise (device and alarm texts).
 fn review_detail(i: &ReviewItem, now: DateTime<FixedOffset>) -> Words {
     let Some(f) = &i.facts else {
-        return Words {
-            en: plain(&i.detail),
-            zh: plain(&i.detail),
-        };
+        return Words::same(plain(&i.detail));
     };
     match i.kind.as_str() {
         "weight_mismatch" => text!(
@@ -416,10 +404,7 @@ fn review_detail(i: &ReviewItem, now: DateTime<FixedOffset>) -> Words {
         "fork" | "bad_chain" | "bad_hash" | "gap" | "bad_event" => {
             times(f, text!("console.detail_log").words())
         }
-        _ => Words {
-            en: plain(&i.detail),
-            zh: plain(&i.detail),
-        },
+        _ => Words::same(plain(&i.detail)),
     }
 }
 
